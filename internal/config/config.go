@@ -1,0 +1,180 @@
+// Package config loads and validates syncd's YAML configuration
+// (DESIGN.md §5). Everything else in syncd consumes the Config it returns.
+package config
+
+import "time"
+
+// Config is the whole configuration file.
+type Config struct {
+	Path    string    `yaml:"-"` // file it was loaded from
+	Teams   Teams     `yaml:"teams"`
+	Sources []Source  `yaml:"sources"`
+	Groups  []Mapping `yaml:"groups"`
+	SMEs    []SME     `yaml:"smes"`
+	Sync    Sync      `yaml:"sync"`
+	Server  Server    `yaml:"server"`
+	Log     Log       `yaml:"log"`
+}
+
+// Teams is the API v3 endpoint and credentials.
+type Teams struct {
+	URL                string   `yaml:"url"` // or "emulator:SEED.json" for the in-process emulator
+	Token              Secret   `yaml:"token"`
+	TokenFile          string   `yaml:"token_file"`
+	CAFile             string   `yaml:"ca_file"`
+	InsecureSkipVerify bool     `yaml:"insecure_skip_verify"`
+	UserAgent          string   `yaml:"user_agent"`
+	Timeout            Duration `yaml:"timeout"` // per request; default 30s
+}
+
+// Source is one directory; exactly one of LDAP, SCIM, SCIMReceiver, LDIF is set.
+type Source struct {
+	Name         string        `yaml:"name"`
+	LDAP         *LDAP         `yaml:"ldap"`
+	SCIM         *SCIM         `yaml:"scim"`
+	SCIMReceiver *SCIMReceiver `yaml:"scim_receiver"`
+	LDIF         *LDIF         `yaml:"ldif"`
+}
+
+// LDAP is a directory server read over LDAP.
+type LDAP struct {
+	URLs               StringList  `yaml:"url"` // one URL or a list, tried in order
+	StartTLS           bool        `yaml:"start_tls"`
+	CAFile             string      `yaml:"ca_file"`
+	InsecureSkipVerify bool        `yaml:"insecure_skip_verify"`
+	BindDN             string      `yaml:"bind_dn"`
+	BindPassword       Secret      `yaml:"bind_password"`
+	BindPasswordFile   string      `yaml:"bind_password_file"`
+	PageSize           int         `yaml:"page_size"` // default 500
+	Timeout            Duration    `yaml:"timeout"`   // default 30s
+	Users              LDAPUsers   `yaml:"users"`
+	Groups             LDAPGroups  `yaml:"groups"`
+	ActiveDirectory    *ADSettings `yaml:"active_directory"`
+}
+
+// LDAPUsers says where people are and which attributes describe them.
+type LDAPUsers struct {
+	BaseDN         string `yaml:"base_dn"`
+	Scope          string `yaml:"scope"`           // sub (default) | one
+	Filter         string `yaml:"filter"`          // default (objectClass=inetOrgPerson)
+	IDAttribute    string `yaml:"id_attribute"`    // default entryUUID
+	EmailAttribute string `yaml:"email_attribute"` // default mail
+	NameAttribute  string `yaml:"name_attribute"`  // default cn
+	LoginAttribute string `yaml:"login_attribute"` // default uid
+	ProxyAddresses bool   `yaml:"proxy_addresses"` // also take smtp: aliases of proxyAddresses
+}
+
+// LDAPGroups says where groups are and how they list members.
+type LDAPGroups struct {
+	BaseDN           string   `yaml:"base_dn"`
+	Scope            string   `yaml:"scope"`
+	Filter           string   `yaml:"filter"`
+	NameAttribute    string   `yaml:"name_attribute"`    // default cn
+	MemberAttributes []string `yaml:"member_attributes"` // default [member, uniqueMember, memberUid]
+	Nested           bool     `yaml:"nested"`
+}
+
+// ADSettings are Active Directory specifics.
+type ADSettings struct {
+	SkipDisabled  bool `yaml:"skip_disabled"`   // drop accounts with the userAccountControl disabled bit
+	InChainLookup bool `yaml:"in_chain_lookup"` // resolve nesting with 1.2.840.113556.1.4.1941
+}
+
+// SCIM is a SCIM 2.0 service provider syncd reads from.
+type SCIM struct {
+	URL       string   `yaml:"url"`
+	Token     Secret   `yaml:"token"`
+	TokenFile string   `yaml:"token_file"`
+	CAFile    string   `yaml:"ca_file"`
+	Timeout   Duration `yaml:"timeout"`
+	Nested    bool     `yaml:"nested"`
+}
+
+// SCIMReceiver makes syncd a SCIM 2.0 endpoint at /scim/<name>/v2.
+type SCIMReceiver struct {
+	Token     Secret   `yaml:"token"`
+	TokenFile string   `yaml:"token_file"`
+	SyncDelay Duration `yaml:"sync_delay"` // default 30s
+}
+
+// LDIF is an offline directory export read from a file.
+type LDIF struct {
+	Path   string     `yaml:"path"`
+	Users  LDAPUsers  `yaml:"users"`
+	Groups LDAPGroups `yaml:"groups"`
+}
+
+// Mapping maps directory groups to one Teams user group each.
+type Mapping struct {
+	Source      string `yaml:"source"`
+	From        string `yaml:"from"`  // group name or DN
+	Match       string `yaml:"match"` // glob over group names; exclusive with From
+	To          string `yaml:"to"`    // Teams group name; "{name}" expands with Match
+	Description string `yaml:"description"`
+	Membership  string `yaml:"membership"` // overrides sync.membership
+	AllowEmpty  bool   `yaml:"allow_empty"`
+	line        int
+}
+
+// SME maps a tag to its subject-matter experts.
+type SME struct {
+	Tag        string     `yaml:"tag"`
+	UsersFrom  []GroupRef `yaml:"users_from"`
+	Groups     []string   `yaml:"groups"` // Teams user group names
+	Membership string     `yaml:"membership"`
+	AllowEmpty bool       `yaml:"allow_empty"`
+}
+
+// GroupRef names a directory group in a source.
+type GroupRef struct {
+	Source string `yaml:"source"`
+	Group  string `yaml:"group"`
+}
+
+// Sync holds the engine's policy.
+type Sync struct {
+	Apply             bool     `yaml:"apply"`
+	Membership        string   `yaml:"membership"`          // exact (default) | add-only | managed
+	MaxRemovals       int      `yaml:"max_removals"`        // default 100
+	MaxRemovalPercent float64  `yaml:"max_removal_percent"` // default 25
+	Schedule          string   `yaml:"schedule"`            // default "@every 30m"
+	Jitter            Duration `yaml:"jitter"`
+	RunAtStart        *bool    `yaml:"run_at_start"` // default true
+	StateDir          string   `yaml:"state_dir"`    // empty: no persistent state
+}
+
+// Server is the daemon's HTTP listener.
+type Server struct {
+	Listen        string `yaml:"listen"` // default 127.0.0.1:9184
+	SyncToken     Secret `yaml:"sync_token"`
+	SyncTokenFile string `yaml:"sync_token_file"`
+}
+
+// Log configures zap.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // json | console
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+// String hides the value from fmt, logs and reports.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return `"REDACTED"` }
+
+// Reveal returns the secret for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// StringList accepts a single string or a list of strings.
+type StringList []string

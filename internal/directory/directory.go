@@ -1,0 +1,159 @@
+// Package directory holds the domain types every source produces: the people
+// and groups of a company directory, with nested groups resolved. Sources
+// (LDAP, SCIM, LDIF) fill a Directory; the sync engine consumes it.
+package directory
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// User is one person read from a directory.
+type User struct {
+	ID     string   // stable directory id: entryUUID, objectGUID (canonical string), SCIM id
+	DN     string   // LDAP DN or SCIM resource id; empty when the source has none
+	Login  string   // what memberUid (or SCIM userName) refers to
+	Name   string   // display name
+	Emails []string // normalised with NormalizeEmail, primary first, no duplicates
+}
+
+// Group is one directory group. Members holds the resolved membership: user
+// IDs (keys of Directory.Users), nested groups expanded, sorted, unique.
+type Group struct {
+	Name          string
+	DN            string   // LDAP DN or SCIM id; unique within one Directory
+	DirectMembers []string // user IDs that are direct members
+	Subgroups     []string // DNs of groups that are direct members
+	Members       []string // filled by Expand
+	Ignored       int      // member references that matched no user or group in scope
+	// Err is non-nil when the group could not be read completely. Such a
+	// group is unknown, never empty: the engine makes no removals for it.
+	Err error
+}
+
+// Unknown reports whether the group's membership cannot be trusted.
+func (g *Group) Unknown() bool { return g.Err != nil }
+
+// Directory is everything one source read in one pass.
+type Directory struct {
+	Source string
+	Users  map[string]*User // by User.ID
+	Groups []*Group
+}
+
+// ErrNestedUnknown marks a group whose nested subgroup could not be read.
+var ErrNestedUnknown = errors.New("a nested group could not be read")
+
+// NormalizeEmail trims and lower-cases an address; e-mail matching in syncd
+// is case-insensitive over the whole address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Group returns the group whose name or DN equals key (names compared
+// case-insensitively, DNs by NormalizeDN), or nil.
+func (d *Directory) Group(key string) *Group {
+	for _, g := range d.Groups {
+		if strings.EqualFold(g.Name, key) || (g.DN != "" && NormalizeDN(g.DN) == NormalizeDN(key)) {
+			return g
+		}
+	}
+	return nil
+}
+
+// NormalizeDN gives a comparable form of a DN for the simple cases
+// (case and spacing around separators). Sources with full DN parsing
+// should store DNs already normalised; this is a fallback for lookups.
+func NormalizeDN(dn string) string {
+	parts := strings.Split(dn, ",")
+	for i, p := range parts {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			parts[i] = strings.ToLower(strings.TrimSpace(p))
+			continue
+		}
+		parts[i] = strings.ToLower(strings.TrimSpace(k)) + "=" + strings.ToLower(strings.TrimSpace(v))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Expand resolves nested membership for every group: Members becomes the
+// union of DirectMembers and the members of all subgroups reachable from it.
+// Cycles are tolerated. A group reaching an unknown subgroup becomes unknown
+// itself, because its membership is then incomplete.
+func (d *Directory) Expand() {
+	byDN := make(map[string]*Group, len(d.Groups))
+	for _, g := range d.Groups {
+		byDN[g.DN] = g
+	}
+	for _, g := range d.Groups {
+		members, bad := closure(g, byDN)
+		g.Members = members
+		if bad != nil && g.Err == nil {
+			g.Err = fmt.Errorf("%w: %s: %v", ErrNestedUnknown, bad.DN, bad.Err)
+		}
+	}
+}
+
+// closure walks g's subgroups breadth-first and returns the sorted unique
+// member IDs and the first unknown group met on the way, if any.
+func closure(g *Group, byDN map[string]*Group) ([]string, *Group) {
+	seen := map[string]bool{g.DN: true}
+	queue := []*Group{g}
+	set := map[string]struct{}{}
+	var bad *Group
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, id := range cur.DirectMembers {
+			set[id] = struct{}{}
+		}
+		for _, dn := range cur.Subgroups {
+			sub, ok := byDN[dn]
+			if !ok || seen[dn] {
+				continue
+			}
+			seen[dn] = true
+			if sub.Err != nil && bad == nil && !errors.Is(sub.Err, ErrNestedUnknown) {
+				bad = sub
+			}
+			queue = append(queue, sub)
+		}
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, bad
+}
+
+// Path returns the chain of group names through which userID is a member of
+// g, starting with g.Name and ending with the group that lists the user
+// directly; nil when the user is not a member. Used by `syncd explain`.
+func (d *Directory) Path(g *Group, userID string) []string {
+	byDN := make(map[string]*Group, len(d.Groups))
+	for _, x := range d.Groups {
+		byDN[x.DN] = x
+	}
+	type node struct {
+		g    *Group
+		path []string
+	}
+	seen := map[string]bool{g.DN: true}
+	queue := []node{{g, []string{g.Name}}}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if slices.Contains(n.g.DirectMembers, userID) {
+			return n.path
+		}
+		for _, dn := range n.g.Subgroups {
+			if sub, ok := byDN[dn]; ok && !seen[dn] {
+				seen[dn] = true
+				queue = append(queue, node{sub, append(slices.Clone(n.path), sub.Name)})
+			}
+		}
+	}
+	return nil
+}
