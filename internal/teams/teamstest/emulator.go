@@ -1,0 +1,68 @@
+// Package teamstest is an in-memory emulator of the Stack Overflow for
+// Teams API v3 (users, user groups, tags and tag SMEs), faithful to the
+// official OpenAPI document and to the behaviour the real service shows:
+// full-replace PUT, 429 throttling with headers, 401 as text/plain, 422
+// when SMEs are off, no group deletion. It serves tests (through httptest
+// or Transport) and cmd/teams-emulator.
+//
+// It deliberately does not import the client package, so that it cannot
+// share the client's mistakes: its JSON models are its own.
+package teamstest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Options tunes the emulator. Zero values mean the documented defaults.
+type Options struct {
+	BurstLimit   int           // requests per BurstWindow per token; default 50
+	BurstWindow  time.Duration // default 2s
+	BucketSize   int           // token bucket capacity; default 5000
+	RefillAmount int           // tokens added every RefillEvery; default 100
+	RefillEvery  time.Duration // default 60s
+	NoThrottle   bool          // never answer 429 (headers are still sent)
+
+	FaultRate        float64       // share of requests answered 500/502/503 without applying
+	LostResponseRate float64       // share of writes applied, then answered 502
+	Latency          time.Duration // added before every answer
+
+	DeleteMemberStatus int // 200 (default, per spec) or 204
+	EmptyTotalPages    int // totalPages for an empty list: 1 (default); -1 means 0
+
+	Now      func() time.Time // clock for throttling and the request log; default time.Now
+	RandSeed int64            // seed of the fault dice; 0 means 1
+
+	TLS bool // NewServer only: serve HTTPS (httptest.NewTLSServer)
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Method string
+	Path   string // as received, without the query
+	Route  string // route template relative to the base URL ("" if none matched)
+	Status int
+	Time   time.Time
+}
+
+// NewServer starts an emulator on a real httptest server, closed by
+// tb.Cleanup. The seed is not modified.
+func NewServer(tb testing.TB, seed *Seed, o Options) (*Emulator, *httptest.Server) {
+	tb.Helper()
+	e, err := New(seed, o)
+	if err != nil {
+		tb.Fatalf("teamstest: %v", err)
+	}
+	var srv *httptest.Server
+	if o.TLS {
+		srv = httptest.NewTLSServer(e)
+	} else {
+		srv = httptest.NewServer(e)
+	}
+	tb.Cleanup(srv.Close)
+	return e, srv
+}
+
+var _ http.Handler = (*Emulator)(nil)

@@ -1,0 +1,385 @@
+package teamstest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Emulator is the in-memory API. It is safe for concurrent use.
+type Emulator struct {
+	opt Options
+
+	mu          sync.Mutex
+	sme         bool
+	tokens      map[string]SeedToken
+	users       map[int]*SeedUser
+	groups      map[int]*SeedGroup
+	tags        map[int]*SeedTag
+	nextGroupID int
+
+	faultRate, lostRate float64
+	rng                 *rand.Rand
+	limits              map[string]*limiter // per token
+
+	log    []Request
+	writes int
+}
+
+// New builds an emulator holding a deep copy of seed.
+func New(seed *Seed, o Options) (*Emulator, error) {
+	if seed == nil {
+		return nil, errors.New("teamstest: nil seed")
+	}
+	if err := seed.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	if o.DeleteMemberStatus != http.StatusOK && o.DeleteMemberStatus != http.StatusNoContent {
+		return nil, fmt.Errorf("teamstest: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
+	}
+	if o.FaultRate < 0 || o.FaultRate > 1 || o.LostResponseRate < 0 || o.LostResponseRate > 1 {
+		return nil, errors.New("teamstest: fault rates must be within [0, 1]")
+	}
+	seedRand := uint64(o.RandSeed)
+	e := &Emulator{
+		opt:       o,
+		sme:       seed.SMEEnabled,
+		tokens:    map[string]SeedToken{},
+		users:     map[int]*SeedUser{},
+		groups:    map[int]*SeedGroup{},
+		tags:      map[int]*SeedTag{},
+		faultRate: o.FaultRate,
+		lostRate:  o.LostResponseRate,
+		rng:       rand.New(rand.NewPCG(seedRand, seedRand^0x9e3779b97f4a7c15)),
+		limits:    map[string]*limiter{},
+	}
+	e.load(seed)
+	return e, nil
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.BurstLimit, 50)
+	defd(&o.BurstWindow, 2*time.Second)
+	def(&o.BucketSize, 5000)
+	def(&o.RefillAmount, 100)
+	defd(&o.RefillEvery, 60*time.Second)
+	if o.DeleteMemberStatus == 0 {
+		o.DeleteMemberStatus = http.StatusOK
+	}
+	switch {
+	case o.EmptyTotalPages < 0:
+		o.EmptyTotalPages = 0
+	case o.EmptyTotalPages == 0:
+		o.EmptyTotalPages = 1
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RandSeed == 0 {
+		o.RandSeed = 1
+	}
+	return o
+}
+
+// Validate checks ids are unique and positive and every reference resolves.
+func (s *Seed) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	tokens := map[string]bool{}
+	for i, t := range s.Tokens {
+		if t.Token == "" {
+			bad("tokens[%d]: empty token", i)
+		}
+		if tokens[t.Token] {
+			bad("tokens[%d]: duplicate token", i)
+		}
+		tokens[t.Token] = true
+	}
+	users := map[int]bool{}
+	for i, u := range s.Users {
+		if u.ID < 1 {
+			bad("users[%d]: id %d: must be >= 1", i, u.ID)
+		}
+		if users[u.ID] {
+			bad("users[%d]: duplicate user id %d", i, u.ID)
+		}
+		users[u.ID] = true
+	}
+	for i, t := range s.Tokens {
+		if t.UserID != 0 && !users[t.UserID] {
+			bad("tokens[%d]: userId %d: no such user", i, t.UserID)
+		}
+	}
+	groups := map[int]bool{}
+	for i, g := range s.UserGroups {
+		if g.ID < 1 {
+			bad("userGroups[%d]: id %d: must be >= 1", i, g.ID)
+		}
+		if groups[g.ID] {
+			bad("userGroups[%d]: duplicate user group id %d", i, g.ID)
+		}
+		groups[g.ID] = true
+		if strings.TrimSpace(g.Name) == "" {
+			bad("userGroups[%d]: empty name", i)
+		}
+		for _, id := range g.UserIDs {
+			if !users[id] {
+				bad("userGroups[%d] (%s): userIds: no user %d", i, g.Name, id)
+			}
+		}
+	}
+	tags := map[int]bool{}
+	for i, t := range s.Tags {
+		if t.ID < 1 {
+			bad("tags[%d]: id %d: must be >= 1", i, t.ID)
+		}
+		if tags[t.ID] {
+			bad("tags[%d]: duplicate tag id %d", i, t.ID)
+		}
+		tags[t.ID] = true
+		if t.Name == "" {
+			bad("tags[%d]: empty name", i)
+		}
+		for _, id := range t.SMEUserIDs {
+			if !users[id] {
+				bad("tags[%d] (%s): smeUserIds: no user %d", i, t.Name, id)
+			}
+		}
+		for _, id := range t.SMEGroupIDs {
+			if !groups[id] {
+				bad("tags[%d] (%s): smeGroupIds: no user group %d", i, t.Name, id)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Emulator) load(s *Seed) {
+	for _, t := range s.Tokens {
+		e.tokens[t.Token] = t
+	}
+	for _, u := range s.Users {
+		u := cloneUser(u)
+		if u.Role == "" {
+			u.Role = "Registered"
+		}
+		e.users[u.ID] = &u
+	}
+	for _, g := range s.UserGroups {
+		g := SeedGroup{ID: g.ID, Name: g.Name, Description: g.Description, UserIDs: dedupe(g.UserIDs)}
+		e.groups[g.ID] = &g
+		e.nextGroupID = max(e.nextGroupID, g.ID)
+	}
+	for _, t := range s.Tags {
+		t := t
+		t.SMEUserIDs, t.SMEGroupIDs = dedupe(t.SMEUserIDs), dedupe(t.SMEGroupIDs)
+		e.tags[t.ID] = &t
+	}
+}
+
+func cloneUser(u SeedUser) SeedUser {
+	cp := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		v := *p
+		return &v
+	}
+	u.ExternalID, u.Department, u.JobTitle = cp(u.ExternalID), cp(u.Department), cp(u.JobTitle)
+	if u.AccountID != nil {
+		v := *u.AccountID
+		u.AccountID = &v
+	}
+	return u
+}
+
+// dedupe returns ids without repeats, first occurrence order, never nil.
+func dedupe(ids []int) []int {
+	out := make([]int, 0, len(ids))
+	seen := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Snapshot returns the current state in seed form (a deep copy).
+func (e *Emulator) Snapshot() *Seed {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := &Seed{SMEEnabled: e.sme, Tokens: []SeedToken{}, Users: []SeedUser{}, UserGroups: []SeedGroup{}, Tags: []SeedTag{}}
+	toks := make([]string, 0, len(e.tokens))
+	for k := range e.tokens {
+		toks = append(toks, k)
+	}
+	slices.Sort(toks)
+	for _, k := range toks {
+		s.Tokens = append(s.Tokens, e.tokens[k])
+	}
+	for _, id := range sortedKeys(e.users) {
+		s.Users = append(s.Users, cloneUser(*e.users[id]))
+	}
+	for _, id := range sortedKeys(e.groups) {
+		s.UserGroups = append(s.UserGroups, cloneGroup(e.groups[id]))
+	}
+	for _, id := range sortedKeys(e.tags) {
+		t := *e.tags[id]
+		t.SMEUserIDs, t.SMEGroupIDs = slices.Clone(t.SMEUserIDs), slices.Clone(t.SMEGroupIDs)
+		s.Tags = append(s.Tags, t)
+	}
+	return s
+}
+
+func cloneGroup(g *SeedGroup) SeedGroup {
+	c := *g
+	c.UserIDs = slices.Clone(g.UserIDs)
+	if c.UserIDs == nil {
+		c.UserIDs = []int{}
+	}
+	return c
+}
+
+// SaveState writes Snapshot as an indented JSON file readable only by its
+// owner (it holds tokens). The write is atomic: a temporary file renamed.
+func (e *Emulator) SaveState(path string) error {
+	data, err := json.MarshalIndent(e.Snapshot(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// SetSMEEnabled turns the site's SME feature on or off.
+func (e *Emulator) SetSMEEnabled(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sme = on
+}
+
+// SetFaults changes the fault-injection rates (see Options).
+func (e *Emulator) SetFaults(faultRate, lostResponseRate float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faultRate, e.lostRate = faultRate, lostResponseRate
+}
+
+// AddUser adds or replaces a user, as a person's first SSO login would.
+func (e *Emulator) AddUser(u SeedUser) {
+	u = cloneUser(u)
+	if u.Role == "" {
+		u.Role = "Registered"
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.users[u.ID] = &u
+}
+
+// SetGroupMembers replaces a group's members, as an admin editing the group
+// by hand in the UI would. Unknown group ids are ignored.
+func (e *Emulator) SetGroupMembers(groupID int, userIDs []int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if g, ok := e.groups[groupID]; ok {
+		g.UserIDs = dedupe(userIDs)
+	}
+}
+
+// GroupByName returns the group with that name (case-insensitive; the
+// lowest id when several share it).
+func (e *Emulator) GroupByName(name string) (SeedGroup, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range sortedKeys(e.groups) {
+		if g := e.groups[id]; strings.EqualFold(g.Name, name) {
+			return cloneGroup(g), true
+		}
+	}
+	return SeedGroup{}, false
+}
+
+// TagSMEs returns the SME user and group ids of the named tag
+// (case-insensitive); nil, nil when there is no such tag.
+func (e *Emulator) TagSMEs(tagName string) (userIDs, groupIDs []int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range e.tags {
+		if strings.EqualFold(t.Name, tagName) {
+			return slices.Clone(t.SMEUserIDs), slices.Clone(t.SMEGroupIDs)
+		}
+	}
+	return nil, nil
+}
+
+// Requests returns a copy of the request log.
+func (e *Emulator) Requests() []Request {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.log)
+}
+
+// Count returns how many logged requests matched method ("" = any) and
+// route template (e.g. "/user-groups/{userGroupId}/members").
+func (e *Emulator) Count(method, route string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, r := range e.log {
+		if r.Route == route && (method == "" || strings.EqualFold(method, r.Method)) {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteCount returns how many POST, PUT and DELETE requests were served,
+// whatever their status, since the last ResetLog.
+func (e *Emulator) WriteCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.writes
+}
+
+// ResetLog clears the request log and the write counter.
+func (e *Emulator) ResetLog() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log, e.writes = nil, 0
+}

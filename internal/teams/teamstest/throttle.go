@@ -1,0 +1,3 @@
+package teamstest
+
+type limiter struct{}
