@@ -50,7 +50,7 @@ type DesiredTag struct {
 
 // Current is what Teams looks like now, as read at the start of the run.
 type Current struct {
-	Groups []CurrentGroup          // every user group of the site (one list call)
+	Groups []CurrentGroup         // every user group of the site (one list call)
 	Tags   map[string]*CurrentTag // by lower-case tag name; only configured tags
 }
 
