@@ -1,0 +1,316 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// User is a cached e-mail -> Teams user match.
+type User struct {
+	ID   int       `json:"id"`
+	Name string    `json:"name,omitempty"`
+	Seen time.Time `json:"seen"` // when the API last confirmed it
+}
+
+// Users returns the cached matches among emails (normalised addresses).
+func (s *Store) Users(emails []string) map[string]User {
+	out := map[string]User{}
+	_ = s.view(func(t kv) error {
+		for _, e := range emails {
+			var u User
+			if getJSON(t, bucketUsers, e, &u) {
+				out[e] = u
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// AllUsers returns every cached match (for explain and reverse lookups).
+func (s *Store) AllUsers() map[string]User {
+	out := map[string]User{}
+	_ = s.view(func(t kv) error {
+		t.each(bucketUsers, func(k string, v []byte) {
+			var u User
+			if json.Unmarshal(v, &u) == nil {
+				out[k] = u
+			}
+		})
+		return nil
+	})
+	return out
+}
+
+// PutUsers caches matches and clears their pending marks, in one transaction.
+func (s *Store) PutUsers(users map[string]User) error {
+	return s.update(func(t kv) error {
+		for e, u := range users {
+			if err := putJSON(t, bucketUsers, e, u); err != nil {
+				return err
+			}
+			if err := t.del(bucketPending, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ForgetUsers drops cached matches (a write answered 404: the id is stale).
+func (s *Store) ForgetUsers(emails []string) error {
+	return s.update(func(t kv) error {
+		for _, e := range emails {
+			if err := t.del(bucketUsers, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Pending returns, for the addresses known to have no Teams account, the
+// time until which they need not be asked again (expired marks left out).
+func (s *Store) Pending(emails []string, now time.Time) map[string]time.Time {
+	out := map[string]time.Time{}
+	_ = s.view(func(t kv) error {
+		for _, e := range emails {
+			var until time.Time
+			if getJSON(t, bucketPending, e, &until) && until.After(now) {
+				out[e] = until
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// PutPending marks addresses as having no Teams account until the time given.
+func (s *Store) PutPending(emails []string, until time.Time) error {
+	return s.update(func(t kv) error {
+		for _, e := range emails {
+			if err := putJSON(t, bucketPending, e, until); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ClearPending forgets every pending mark (the Teams user count changed:
+// someone may have signed in).
+func (s *Store) ClearPending() error {
+	return s.update(func(t kv) error {
+		var keys []string
+		t.each(bucketPending, func(k string, _ []byte) { keys = append(keys, k) })
+		for _, k := range keys {
+			if err := t.del(bucketPending, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// TagID returns the cached id of a tag (lower-case name), or 0.
+func (s *Store) TagID(name string) int {
+	var id int
+	_ = s.view(func(t kv) error {
+		getJSON(t, bucketTags, name, &id)
+		return nil
+	})
+	return id
+}
+
+// PutTagID caches a tag id; id 0 forgets it.
+func (s *Store) PutTagID(name string, id int) error {
+	return s.update(func(t kv) error {
+		if id == 0 {
+			return t.del(bucketTags, name)
+		}
+		return putJSON(t, bucketTags, name, id)
+	})
+}
+
+// Ledger returns every ledger entry: by key, the ids syncd added.
+func (s *Store) Ledger() map[string][]int {
+	out := map[string][]int{}
+	_ = s.view(func(t kv) error {
+		t.each(bucketLedger, func(k string, v []byte) {
+			var ids []int
+			if json.Unmarshal(v, &ids) == nil {
+				out[k] = ids
+			}
+		})
+		return nil
+	})
+	return out
+}
+
+// LedgerChange is what one write did to one ledger entry.
+type LedgerChange struct {
+	Key     string
+	Added   []int
+	Removed []int
+}
+
+// RecordLedger applies changes to the ledger in one transaction.
+func (s *Store) RecordLedger(changes []LedgerChange) error {
+	return s.update(func(t kv) error {
+		for _, c := range changes {
+			var ids []int
+			getJSON(t, bucketLedger, c.Key, &ids)
+			ids = append(ids, c.Added...)
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			ids = slices.DeleteFunc(ids, func(id int) bool { return slices.Contains(c.Removed, id) })
+			var err error
+			if len(ids) == 0 {
+				err = t.del(bucketLedger, c.Key)
+			} else {
+				err = putJSON(t, bucketLedger, c.Key, ids)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Sizes returns the last known member counts of directory groups.
+func (s *Store) Sizes() map[string]int {
+	out := map[string]int{}
+	_ = s.view(func(t kv) error {
+		t.each(bucketSizes, func(k string, v []byte) {
+			if n, err := strconv.Atoi(string(v)); err == nil {
+				out[k] = n
+			}
+		})
+		return nil
+	})
+	return out
+}
+
+// PutSizes records member counts after a successful read.
+func (s *Store) PutSizes(sizes map[string]int) error {
+	return s.update(func(t kv) error {
+		for k, n := range sizes {
+			if err := t.put(bucketSizes, k, []byte(strconv.Itoa(n))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Meta returns a stored counter (e.g. the Teams user count), or 0.
+func (s *Store) Meta(key string) int {
+	var n int
+	_ = s.view(func(t kv) error {
+		getJSON(t, bucketMeta, key, &n)
+		return nil
+	})
+	return n
+}
+
+// PutMeta stores a counter.
+func (s *Store) PutMeta(key string, n int) error {
+	return s.update(func(t kv) error { return putJSON(t, bucketMeta, key, n) })
+}
+
+// Run is one entry of the run history.
+type Run struct {
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at"`
+	Mode       string         `json:"mode"`
+	ExitCode   int            `json:"exit_code"`
+	Summary    map[string]int `json:"summary,omitempty"`
+	Errors     int            `json:"errors"`
+}
+
+// AddRun appends a run to the history, keeping the last KeepRuns.
+func (s *Store) AddRun(r Run) error {
+	return s.update(func(t kv) error {
+		if err := putJSON(t, bucketRuns, timeKey(r.StartedAt), r); err != nil {
+			return err
+		}
+		return trim(t, bucketRuns, KeepRuns)
+	})
+}
+
+// Runs returns the history, oldest first.
+func (s *Store) Runs() []Run {
+	var out []Run
+	_ = s.view(func(t kv) error {
+		t.each(bucketRuns, func(_ string, v []byte) {
+			var r Run
+			if json.Unmarshal(v, &r) == nil {
+				out = append(out, r)
+			}
+		})
+		return nil
+	})
+	return out
+}
+
+// LastSuccess returns the start of the last run that ended with exit code
+// 0 or 4 (removals held, everything else fine), or the zero time.
+func (s *Store) LastSuccess() time.Time {
+	var last time.Time
+	for _, r := range s.Runs() {
+		if r.ExitCode == 0 || r.ExitCode == 4 {
+			last = r.StartedAt
+		}
+	}
+	return last
+}
+
+// AddReport keeps a report (JSON) of a run started at t; the last
+// KeepReports are kept.
+func (s *Store) AddReport(t time.Time, reportJSON []byte) error {
+	return s.update(func(x kv) error {
+		if err := x.put(bucketReports, timeKey(t), reportJSON); err != nil {
+			return err
+		}
+		return trim(x, bucketReports, KeepReports)
+	})
+}
+
+// Reports returns the kept reports, oldest first.
+func (s *Store) Reports() [][]byte {
+	var out [][]byte
+	_ = s.view(func(t kv) error {
+		t.each(bucketReports, func(_ string, v []byte) { out = append(out, v) })
+		return nil
+	})
+	return out
+}
+
+// LatestReport returns the newest kept report, or nil.
+func (s *Store) LatestReport() []byte {
+	r := s.Reports()
+	if len(r) == 0 {
+		return nil
+	}
+	return r[len(r)-1]
+}
+
+// timeKey sorts chronologically as bytes (fixed-width UTC).
+func timeKey(t time.Time) string { return fmt.Sprintf("%020d", t.UTC().UnixNano()) }
+
+// trim deletes the oldest keys of a bucket beyond keep.
+func trim(t kv, bucket []byte, keep int) error {
+	var keys []string
+	t.each(bucket, func(k string, _ []byte) { keys = append(keys, k) })
+	for len(keys) > keep {
+		if err := t.del(bucket, keys[0]); err != nil {
+			return err
+		}
+		keys = keys[1:]
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package state
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// stores runs a test against the file store (reopened to prove it
+// persists), the in-memory store and checks the nil store is harmless.
+func TestStores(t *testing.T) {
+	dir := t.TempDir()
+	file, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exercise(t, file)
+	file.Close()
+	again, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got := again.Users([]string{"a@x.io"}); got["a@x.io"].ID != 17 {
+		t.Errorf("reopened store lost the cache: got %v", got)
+	}
+	exercise(t, Memory())
+
+	var none *Store
+	if err := none.PutUsers(map[string]User{"a@x.io": {ID: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := none.Users([]string{"a@x.io"}); len(got) != 0 || none.TagID("go") != 0 || none.Ledger() == nil {
+		t.Errorf("nil store: got %v", got)
+	}
+}
+
+func exercise(t *testing.T, s *Store) {
+	t.Helper()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.PutPending([]string{"a@x.io", "b@x.io"}, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Pending([]string{"a@x.io", "b@x.io", "c@x.io"}, now); len(got) != 2 {
+		t.Errorf("pending: got %v, want a and b", got)
+	}
+	if got := s.Pending([]string{"a@x.io"}, now.Add(2*time.Hour)); len(got) != 0 {
+		t.Errorf("expired pending mark still returned: %v", got)
+	}
+	if err := s.PutUsers(map[string]User{"a@x.io": {ID: 17, Name: "A", Seen: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Pending([]string{"a@x.io", "b@x.io"}, now); len(got) != 1 {
+		t.Errorf("a match must clear the pending mark: got %v", got)
+	}
+	if got := s.Users([]string{"a@x.io", "b@x.io"}); !reflect.DeepEqual(got, map[string]User{"a@x.io": {ID: 17, Name: "A", Seen: now}}) {
+		t.Errorf("users: got %v", got)
+	}
+	if err := s.PutTagID("go", 42); err != nil || s.TagID("go") != 42 {
+		t.Errorf("tag id: got %d, %v", s.TagID("go"), err)
+	}
+	err := s.RecordLedger([]LedgerChange{{Key: "group:7", Added: []int{5, 3}}, {Key: "group:8", Added: []int{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordLedger([]LedgerChange{{Key: "group:7", Added: []int{9}, Removed: []int{3}}, {Key: "group:8", Removed: []int{1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Ledger(); !reflect.DeepEqual(got, map[string][]int{"group:7": {5, 9}}) {
+		t.Errorf("ledger: got %v", got)
+	}
+	if err := s.PutSizes(map[string]int{"corp\x00cn=a": 40}); err != nil || s.Sizes()["corp\x00cn=a"] != 40 {
+		t.Errorf("sizes: got %v, %v", s.Sizes(), err)
+	}
+	for i := range KeepReports + 3 {
+		if err := s.AddReport(now.Add(time.Duration(i)*time.Second), []byte{byte('a' + i)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddRun(Run{StartedAt: now.Add(time.Duration(i) * time.Second), ExitCode: i % 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Reports(); len(got) != KeepReports || got[0][0] != 'd' || string(s.LatestReport()) != string(rune('a'+KeepReports+2)) {
+		t.Errorf("reports: got %d, first %q", len(got), got[0])
+	}
+	if got := s.LastSuccess(); !got.Equal(now.Add(time.Duration(KeepReports+2) * time.Second)) {
+		t.Errorf("last success: got %v", got)
+	}
+}
