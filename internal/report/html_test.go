@@ -1,0 +1,139 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// element is one start tag seen while parsing the HTML report.
+type element struct {
+	name  string
+	attrs map[string]string
+}
+
+// parseHTML reads the report as XML (the template writes well-formed
+// markup, void elements self-closed), which checks that every element is
+// closed and properly nested, and returns the elements and the text.
+func parseHTML(t *testing.T, doc []byte) ([]element, string) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	d.Strict = true
+	d.Entity = xml.HTMLEntity
+	var els []element
+	var text strings.Builder
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("HTML report does not parse: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			e := element{name: tok.Name.Local, attrs: map[string]string{}}
+			for _, a := range tok.Attr {
+				e.attrs[a.Name.Local] = a.Value
+			}
+			els = append(els, e)
+		case xml.CharData:
+			text.Write(tok)
+		}
+	}
+	return els, text.String()
+}
+
+func TestHTMLParsesAndIsSelfContained(t *testing.T) {
+	for name, sample := range samples {
+		t.Run(name, func(t *testing.T) {
+			els, _ := parseHTML(t, render(t, sample(), FormatHTML, Options{}))
+			if len(els) == 0 || els[0].name != "html" {
+				t.Fatalf("first element is not <html>")
+			}
+			for _, e := range els {
+				switch e.name {
+				case "script", "link", "img", "iframe", "object", "embed":
+					t.Errorf("<%s> element in the report (it must need nothing outside itself)", e.name)
+				}
+				for k, v := range e.attrs {
+					if strings.HasPrefix(k, "on") {
+						t.Errorf("<%s %s=%q>: event handler attribute", e.name, k, v)
+					}
+					if (k == "src" || k == "href") && !strings.HasPrefix(v, "#") {
+						t.Errorf("<%s %s=%q>: only in-page links are allowed", e.name, k, v)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestHTMLEscapesHostileNames(t *testing.T) {
+	out := render(t, hostileReport(), FormatHTML, Options{})
+	els, text := parseHTML(t, out)
+	for _, e := range els {
+		if e.name == "script" || e.name == "img" || e.name == "a" && e.attrs["href"] != "" && !strings.HasPrefix(e.attrs["href"], "#") {
+			t.Errorf("a name became markup: <%s %v>", e.name, e.attrs)
+		}
+	}
+	// The names are still shown, as text.
+	for _, want := range []string{`<script>alert("x")</script>`, "Mallory <img src=x onerror=alert(1)>", `<a href="https://evil.example/">click</a>`, "<x>@example.com"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("HTML text lacks %q", want)
+		}
+	}
+	if bytes.Contains(out, []byte("https://")) || bytes.Contains(out, []byte("http://")) {
+		// Present only inside escaped text is fine; an attribute is not.
+		for _, e := range els {
+			for k, v := range e.attrs {
+				if strings.Contains(v, "http") {
+					t.Errorf("<%s %s=%q> carries a URL", e.name, k, v)
+				}
+			}
+		}
+	}
+}
+
+func TestHTMLShowsEveryPart(t *testing.T) {
+	_, text := parseHTML(t, render(t, dryRunReport(), FormatHTML, Options{}))
+	text = strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{
+		"Dry run", dryRunReport().SummaryLine(), "348 directory users", "Data Science", "will be created",
+		"Ada Lovelace", "grace@example.com", "description updated", "Team Payments",
+		"held: removing 3 of 4 members (75%) exceeds max_removal_percent 25", "user group Platform",
+		"former@example.com", "Pending people", "new.hire@example.com", "Platform, Data Science",
+		"Errors", "size limit exceeded",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+	_, quiet := parseHTML(t, render(t, quietReport(), FormatHTML, Options{}))
+	if !strings.Contains(quiet, "No changes") {
+		t.Errorf("HTML report of a quiet run lacks \"No changes\"")
+	}
+}
+
+// TestWriteSamples writes every sample in every format to
+// $SYNCD_REPORT_SAMPLES (scripts/screenshot-report.sh looks at the HTML).
+func TestWriteSamples(t *testing.T) {
+	dir := os.Getenv("SYNCD_REPORT_SAMPLES")
+	if dir == "" {
+		t.Skip("set SYNCD_REPORT_SAMPLES=DIR to write sample reports")
+	}
+	ext := map[string]string{FormatText: "txt", FormatMarkdown: "md", FormatJSON: "json", FormatHTML: "html"}
+	for name, sample := range samples {
+		for _, f := range Formats {
+			path := filepath.Join(dir, name+"."+ext[f])
+			if err := os.WriteFile(path, render(t, sample(), f, Options{}), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+)
+
+// keysOf returns the sorted keys of a JSON object.
+func keysOf(t *testing.T, v any, where string) []string {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("%s: want a JSON object, got %T", where, v)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func wantKeys(t *testing.T, v any, where string, want ...string) map[string]any {
+	t.Helper()
+	sort.Strings(want)
+	if got := keysOf(t, v, where); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s keys = %v, want %v", where, got, want)
+	}
+	return v.(map[string]any)
+}
+
+func wantArray(t *testing.T, v any, where string) []any {
+	t.Helper()
+	a, ok := v.([]any)
+	if !ok {
+		t.Fatalf("%s: want an array (never null), got %T", where, v)
+	}
+	return a
+}
+
+func wantNumber(t *testing.T, v any, where string) {
+	t.Helper()
+	if _, ok := v.(float64); !ok {
+		t.Errorf("%s: want a number, got %T", where, v)
+	}
+}
+
+func wantString(t *testing.T, v any, where string) string {
+	t.Helper()
+	s, ok := v.(string)
+	if !ok {
+		t.Errorf("%s: want a string, got %T", where, v)
+	}
+	return s
+}
+
+func decodeJSON(t *testing.T, r *Report) any {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal(render(t, r, FormatJSON, Options{}), &doc); err != nil {
+		t.Fatalf("JSON report does not decode: %v", err)
+	}
+	return doc
+}
+
+// TestJSONShape checks the contract of DESIGN.md §6 key by key and type by
+// type, on a full report and on an empty one (whose arrays must be [], not null).
+func TestJSONShape(t *testing.T) {
+	for name, r := range map[string]*Report{"dryrun": dryRunReport(), "apply": applyReport(), "empty": {Mode: ModeDryRun}} {
+		t.Run(name, func(t *testing.T) {
+			top := wantKeys(t, decodeJSON(t, r), "report",
+				"mode", "started_at", "finished_at", "summary", "changes", "pending", "errors")
+			if mode := wantString(t, top["mode"], "mode"); mode != ModeDryRun && mode != ModeApply {
+				t.Errorf("mode = %q", mode)
+			}
+			for _, k := range []string{"started_at", "finished_at"} {
+				if _, err := time.Parse(time.RFC3339, wantString(t, top[k], k)); err != nil {
+					t.Errorf("%s is not RFC 3339: %v", k, err)
+				}
+			}
+			summary := wantKeys(t, top["summary"], "summary", "source_groups", "source_users", "matched_users",
+				"pending_users", "changes_planned", "changes_applied", "changes_failed", "changes_held", "api_calls")
+			for k, v := range summary {
+				wantNumber(t, v, "summary."+k)
+			}
+			checkChanges(t, wantArray(t, top["changes"], "changes"))
+			checkPending(t, wantArray(t, top["pending"], "pending"))
+			for _, e := range wantArray(t, top["errors"], "errors") {
+				wantString(t, e, "errors[]")
+			}
+		})
+	}
+}
+
+func checkChanges(t *testing.T, changes []any) {
+	t.Helper()
+	for _, raw := range changes {
+		keys := []string{"kind", "group", "tag", "users", "groups", "status", "error"}
+		if m, _ := raw.(map[string]any); m != nil && m["reason"] != nil {
+			keys = append(keys, "reason") // the one addition, present only on held changes
+		}
+		c := wantKeys(t, raw, "change", keys...)
+		for _, k := range []string{"kind", "group", "tag", "status", "error"} {
+			wantString(t, c[k], "change."+k)
+		}
+		for _, g := range wantArray(t, c["groups"], "change.groups") {
+			wantString(t, g, "change.groups[]")
+		}
+		for _, raw := range wantArray(t, c["users"], "change.users") {
+			user := wantKeys(t, raw, "user", "id", "email", "name")
+			wantNumber(t, user["id"], "user.id")
+			wantString(t, user["email"], "user.email")
+			wantString(t, user["name"], "user.name")
+		}
+	}
+}
+
+func checkPending(t *testing.T, pending []any) {
+	t.Helper()
+	for _, raw := range pending {
+		p := wantKeys(t, raw, "pending", "email", "groups")
+		wantString(t, p["email"], "pending.email")
+		for _, g := range wantArray(t, p["groups"], "pending.groups") {
+			wantString(t, g, "pending.groups[]")
+		}
+	}
+}
+
+func TestJSONHasNoNull(t *testing.T) {
+	r := &Report{Mode: ModeApply,
+		Changes: []Change{{Kind: KindUpdateGroup, Group: "G", Status: StatusApplied}},
+		Pending: []Pending{{Email: "a@example.com"}}}
+	out := render(t, r, FormatJSON, Options{})
+	if bytes.Contains(out, []byte("null")) {
+		t.Errorf("JSON report contains null:\n%s", out)
+	}
+	// json.Marshal of the value and of the pointer agree (the engine may use either).
+	a, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(*r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) || bytes.Contains(a, []byte("null")) {
+		t.Errorf("json.Marshal(*Report) = %s\njson.Marshal(Report) = %s", a, b)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	in := applyReport()
+	var out Report
+	if err := json.Unmarshal(render(t, in, FormatJSON, Options{}), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.StartedAt.Equal(in.StartedAt) || !out.FinishedAt.Equal(in.FinishedAt) {
+		t.Errorf("times: got %v..%v, want %v..%v", out.StartedAt, out.FinishedAt, in.StartedAt, in.FinishedAt)
+	}
+	out.StartedAt, out.FinishedAt = in.StartedAt, in.FinishedAt
+	if want := in.normalized(); !reflect.DeepEqual(out, want) { // nil lists come back as empty ones
+		t.Errorf("round trip changed the report:\ngot  %+v\nwant %+v", out, *in)
+	}
+}

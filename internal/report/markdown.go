@@ -1,0 +1,172 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// renderMarkdown writes r for pasting into a ticket: GitHub-flavoured
+// Markdown with a table per group and tag.
+func renderMarkdown(w io.Writer, r *Report) error {
+	m := &textWriter{w: bufio.NewWriter(w)}
+	mdHeader(m, r)
+	for _, s := range r.sections() {
+		mdSection(m, s)
+	}
+	mdHeld(m, r)
+	mdPending(m, r)
+	mdErrors(m, r)
+	return m.w.Flush()
+}
+
+func mdHeader(m *textWriter, r *Report) {
+	mode := "dry run"
+	if r.Mode == ModeApply {
+		mode = "apply"
+	}
+	s := r.Summary
+	m.printf("## syncd — %s\n\n", mode)
+	m.printf("**%s**\n\n", mdEscape(r.SummaryLine()))
+	m.printf("| Started | Finished | Duration |\n|---|---|---|\n| %s | %s | %s |\n\n",
+		stamp(r.StartedAt), stamp(r.FinishedAt), duration(r.Duration()))
+	m.printf("| Directory groups | Directory users | Matched | Pending | Planned | Applied | Failed | Held | API calls |\n")
+	m.printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	m.printf("| %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", s.SourceGroups, s.SourceUsers,
+		s.MatchedUsers, s.PendingUsers, s.ChangesPlanned, s.ChangesApplied, s.ChangesFailed, s.ChangesHeld, s.APICalls)
+	if !r.HasChanges() {
+		m.printf("No changes: Teams matches the directory.\n\n")
+	}
+}
+
+func mdSection(m *textWriter, s section) {
+	title := "Teams group “" + mdEscape(s.Name) + "”"
+	if s.Kind == sectionTag {
+		title = "Tag “" + mdEscape(s.Name) + "” subject-matter experts"
+	}
+	if note := s.CreateNote(); note != "" {
+		title += " — " + note
+	}
+	m.printf("### %s\n\n", title)
+	m.printf("| | Member | E-mail | Status |\n|:-:|---|---|---|\n")
+	for _, c := range s.Changes {
+		for i, l := range c.Lines {
+			name, email := mdLine(l)
+			m.printf("| %s | %s | %s | %s |\n", mdSign(l.Sign), name, email, mdStatus(c, i == 0))
+		}
+		if c.Kind == KindCreateGroup && len(c.Lines) == 0 {
+			m.printf("| + | *(no members yet)* | | %s |\n", mdStatus(c, true))
+		}
+	}
+	m.printf("\n")
+}
+
+func mdLine(l line) (name, email string) {
+	switch {
+	case l.User != nil && l.User.Name != "":
+		return mdEscape(l.User.Name), mdEscape(l.User.Email)
+	case l.User != nil:
+		return fmt.Sprintf("user #%d", l.User.ID), mdEscape(l.User.Email)
+	case l.Note != "":
+		return "*" + mdEscape(l.Note) + "*", ""
+	}
+	return "group " + mdEscape(l.Group), ""
+}
+
+// mdSign shows the direction; "-" alone in a cell would read as a bullet or
+// an empty cell, so it is escaped.
+func mdSign(sign string) string {
+	switch sign {
+	case "-":
+		return "−"
+	case "~":
+		return "\\~"
+	}
+	return sign
+}
+
+// mdStatus gives a row's status; the error or reason of a change is told on
+// its first row only.
+func mdStatus(c changeView, first bool) string {
+	switch {
+	case c.Status == StatusFailed && first:
+		return "**failed**" + mdDetail(c.Error)
+	case c.Status == StatusHeld && first:
+		return "**held**" + mdDetail(c.Reason)
+	case c.Status == StatusFailed, c.Status == StatusHeld:
+		return "**" + c.Status + "**"
+	case c.Status == StatusApplied:
+		return "applied"
+	}
+	return "planned"
+}
+
+func mdDetail(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + mdEscape(s)
+}
+
+func mdHeld(m *textWriter, r *Report) {
+	held := r.held()
+	if len(held) == 0 {
+		return
+	}
+	m.printf("### Held back\n\nNothing of this was changed:\n\n")
+	for _, c := range held {
+		reason := c.Reason
+		if reason == "" {
+			reason = "held by a safety rule"
+		}
+		m.printf("- %s: %s %s — %s\n", mdEscape(sectionName(c.Change)), changeVerb(c.Kind),
+			plural(len(c.Lines), "entry", "entries"), mdEscape(reason))
+	}
+	m.printf("\n")
+}
+
+func mdPending(m *textWriter, r *Report) {
+	if len(r.Pending) == 0 {
+		return
+	}
+	m.printf("### Pending\n\nNo Teams account yet; added once they first sign in.\n\n")
+	m.printf("| E-mail | Waiting for |\n|---|---|\n")
+	for _, p := range r.Pending {
+		groups := make([]string, len(p.Groups))
+		for i, g := range p.Groups {
+			groups[i] = mdEscape(g)
+		}
+		m.printf("| %s | %s |\n", mdEscape(p.Email), strings.Join(groups, ", "))
+	}
+	m.printf("\n")
+}
+
+func mdErrors(m *textWriter, r *Report) {
+	if len(r.Errors) == 0 {
+		return
+	}
+	m.printf("### Errors\n\n")
+	for _, e := range r.Errors {
+		m.printf("- %s\n", mdEscape(e))
+	}
+	m.printf("\n")
+}
+
+// mdSpecial are the characters that could start markup inside a line or a
+// table cell. CommonMark lets any ASCII punctuation be backslash-escaped.
+const mdSpecial = "\\`*_{}[]<>()#+-!|~&"
+
+// mdEscape makes s literal text in Markdown: markup characters get a
+// backslash, line breaks become spaces (a newline would end a table row).
+func mdEscape(s string) string {
+	s = clean(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+	var b strings.Builder
+	for _, r := range s {
+		if r < 128 && strings.ContainsRune(mdSpecial, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

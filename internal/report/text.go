@@ -1,0 +1,233 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ANSI colours for the text form on a terminal.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+)
+
+// textWriter prints the text form; it keeps the first write error so the
+// renderer reads as a straight sequence of lines.
+type textWriter struct {
+	w     *bufio.Writer
+	color bool
+}
+
+func (t *textWriter) paint(code, s string) string {
+	if !t.color || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (t *textWriter) printf(format string, args ...any) {
+	fmt.Fprintf(t.w, format, args...) // bufio keeps the first error for Flush
+}
+
+// renderText writes a `terraform plan`-like view of r.
+func renderText(w io.Writer, r *Report, o Options) error {
+	t := &textWriter{w: bufio.NewWriter(w), color: o.Color}
+	t.header(r)
+	for _, s := range r.sections() {
+		t.section(s)
+	}
+	t.heldSection(r)
+	t.pendingSection(r)
+	t.errorsSection(r)
+	t.printf("%s\n", t.paint(ansiBold, clean(r.SummaryLine())))
+	return t.w.Flush()
+}
+
+func (t *textWriter) header(r *Report) {
+	mode := "dry run"
+	if r.Mode == ModeApply {
+		mode = "apply"
+	}
+	t.printf("%s\n", t.paint(ansiBold, "syncd — "+mode))
+	t.printf("Started %s, finished %s (%s)\n", stamp(r.StartedAt), stamp(r.FinishedAt), duration(r.Duration()))
+	s := r.Summary
+	t.printf("Directory: %s, %s; %d matched to Teams users, %d pending\n",
+		plural(s.SourceGroups, "group", "groups"), plural(s.SourceUsers, "user", "users"), s.MatchedUsers, s.PendingUsers)
+	if r.Mode == ModeApply {
+		t.printf("Changes: %d planned, %d applied, %d failed, %d held; %s\n",
+			s.ChangesPlanned, s.ChangesApplied, s.ChangesFailed, s.ChangesHeld, plural(s.APICalls, "API call", "API calls"))
+	} else {
+		t.printf("Changes: %d planned, %d held; %s (reads only)\n",
+			s.ChangesPlanned, s.ChangesHeld, plural(s.APICalls, "API call", "API calls"))
+	}
+	t.printf("\n")
+}
+
+func (t *textWriter) section(s section) {
+	title := t.paint(ansiBold, clean(s.Title()))
+	if note := s.CreateNote(); note != "" {
+		title += " " + t.paint(ansiCyan, "("+note+")")
+	}
+	t.printf("%s\n", title)
+	width := 0 // status marks line up in a column
+	for _, c := range s.Changes {
+		for _, l := range c.Lines {
+			width = max(width, utf8.RuneCountInString(clean(l.Label())))
+		}
+	}
+	for _, c := range s.Changes {
+		t.change(c, width)
+	}
+	t.printf("\n")
+}
+
+func (t *textWriter) change(c changeView, width int) {
+	mark := statusMark(c.Status)
+	for _, l := range c.Lines {
+		label := clean(l.Label())
+		text := l.Sign + " " + label
+		if mark != "" {
+			text += strings.Repeat(" ", width-utf8.RuneCountInString(label)) + "  [" + mark + "]"
+		}
+		t.printf("  %s\n", t.paint(t.lineColor(l.Sign, c.Status), text))
+	}
+	if c.Kind == KindCreateGroup && len(c.Lines) == 0 {
+		t.printf("  %s\n", t.paint(ansiDim, "(no members yet)"))
+	}
+	if d := c.Detail(); d != "" {
+		t.printf("      %s\n", t.paint(t.lineColor("", c.Status), clean(d)))
+	}
+}
+
+// statusMark is shown after a line whose change is not simply planned.
+func statusMark(status string) string {
+	switch status {
+	case StatusApplied, StatusFailed, StatusHeld:
+		return status
+	}
+	return ""
+}
+
+func (t *textWriter) lineColor(sign, status string) string {
+	switch {
+	case status == StatusFailed:
+		return ansiRed
+	case status == StatusHeld:
+		return ansiYellow
+	case sign == "+":
+		return ansiGreen
+	case sign == "-":
+		return ansiRed
+	case sign == "~":
+		return ansiYellow
+	}
+	return ""
+}
+
+func (t *textWriter) heldSection(r *Report) {
+	held := r.held()
+	if len(held) == 0 {
+		return
+	}
+	t.printf("%s\n", t.paint(ansiBold+ansiYellow, "Held back (nothing of this was changed):"))
+	for _, c := range held {
+		where := clean(sectionName(c.Change))
+		n := len(c.Lines)
+		reason := c.Reason
+		if reason == "" {
+			reason = "held by a safety rule"
+		}
+		t.printf("  %s: %s %s — %s\n", where, changeVerb(c.Kind), plural(n, "entry", "entries"), clean(reason))
+	}
+	t.printf("\n")
+}
+
+// sectionName names the group or tag of a change in one short phrase.
+func sectionName(c Change) string {
+	if c.Tag != "" {
+		return fmt.Sprintf("tag %q", c.Tag)
+	}
+	return fmt.Sprintf("group %q", c.Group)
+}
+
+func changeVerb(kind string) string {
+	switch signOf(kind) {
+	case "-":
+		return "remove"
+	case "~":
+		return "update"
+	}
+	return "add"
+}
+
+func (t *textWriter) pendingSection(r *Report) {
+	if len(r.Pending) == 0 {
+		return
+	}
+	t.printf("%s\n", t.paint(ansiBold, "Pending (no Teams account yet; added once they first sign in):"))
+	width := 0
+	for _, p := range r.Pending {
+		width = max(width, len(clean(p.Email)))
+	}
+	for _, p := range r.Pending {
+		groups := make([]string, len(p.Groups))
+		for i, g := range p.Groups {
+			groups[i] = clean(g)
+		}
+		t.printf("  %-*s  → %s\n", width, clean(p.Email), strings.Join(groups, ", "))
+	}
+	t.printf("\n")
+}
+
+func (t *textWriter) errorsSection(r *Report) {
+	if len(r.Errors) == 0 {
+		return
+	}
+	t.printf("%s\n", t.paint(ansiBold+ansiRed, "Errors:"))
+	for _, e := range r.Errors {
+		t.printf("  %s %s\n", t.paint(ansiRed, "!"), clean(e))
+	}
+	t.printf("\n")
+}
+
+// stamp prints a time in the zone the engine recorded it in.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04:05 MST")
+}
+
+func duration(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// clean replaces control characters (newlines, ANSI escapes) with U+FFFD so a
+// hostile name in the directory cannot forge lines or colours on a terminal.
+func clean(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
