@@ -174,6 +174,9 @@ func (s *Seed) Validate() error {
 
 func (e *Emulator) load(s *Seed) {
 	for _, t := range s.Tokens {
+		if t.UserID == 0 && len(s.Users) > 0 {
+			t.UserID = s.Users[0].ID // the token's owner: the first user
+		}
 		e.tokens[t.Token] = t
 	}
 	for _, u := range s.Users {

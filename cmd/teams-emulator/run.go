@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// defaultSeed is served when no --seed is given: one admin token for
+// each base URL form and a few users, groups and tags.
+//
+//go:embed default-seed.json
+var defaultSeed []byte
+
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+type flags struct {
+	listen, seed, state, tlsCert, tlsKey string
+	sme                                  string
+	opt                                  teamstest.Options
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("teams-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
+	fs.StringVar(&f.seed, "seed", "", "seed file (JSON); default: a small built-in demo seed")
+	fs.StringVar(&f.state, "state", "", "state file: loaded instead of --seed when it exists, written on exit")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&f.sme, "sme", "", `SME feature: "on" or "off" (default: as in the seed)`)
+	o := &f.opt
+	fs.IntVar(&o.BurstLimit, "burst-limit", 50, "burst throttle: requests per window per token")
+	fs.DurationVar(&o.BurstWindow, "burst-window", 2*time.Second, "burst throttle window")
+	fs.IntVar(&o.BucketSize, "bucket-size", 5000, "token bucket size per token")
+	fs.IntVar(&o.RefillAmount, "refill-amount", 100, "tokens added per refill")
+	fs.DurationVar(&o.RefillEvery, "refill-every", 60*time.Second, "token bucket refill period")
+	fs.BoolVar(&o.NoThrottle, "no-throttle", false, "never answer 429 (headers are still sent)")
+	fs.Float64Var(&o.FaultRate, "fault-rate", 0, "share of requests answered 500/502/503 without applying")
+	fs.Float64Var(&o.LostResponseRate, "lost-response-rate", 0, "share of writes applied, then answered 502")
+	fs.DurationVar(&o.Latency, "latency", 0, "delay added to every answer")
+	fs.IntVar(&o.DeleteMemberStatus, "delete-member-status", 200, "status of DELETE …/members/{id}: 200 or 204")
+	fs.IntVar(&o.EmptyTotalPages, "empty-total-pages", 1, "totalPages of an empty list: 1 or 0")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.sme != "" && f.sme != "on" && f.sme != "off" {
+		return nil, fmt.Errorf("--sme %q: want on or off", f.sme)
+	}
+	switch o.EmptyTotalPages {
+	case 0:
+		o.EmptyTotalPages = -1
+	case 1:
+	default:
+		return nil, fmt.Errorf("--empty-total-pages %d: want 0 or 1", o.EmptyTotalPages)
+	}
+	return f, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "teams-emulator: %v\n", err)
+		return exitUsage
+	}
+	if err := serve(ctx, f, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "teams-emulator: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func loadSeed(f *flags) (*teamstest.Seed, error) {
+	if f.state != "" {
+		if _, err := os.Stat(f.state); err == nil {
+			return teamstest.LoadSeed(f.state)
+		}
+	}
+	if f.seed != "" {
+		return teamstest.LoadSeed(f.seed)
+	}
+	var s teamstest.Seed
+	if err := json.Unmarshal(defaultSeed, &s); err != nil {
+		return nil, fmt.Errorf("built-in seed: %w", err)
+	}
+	return &s, nil
+}
+
+func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
+	seed, err := loadSeed(f)
+	if err != nil {
+		return err
+	}
+	if f.sme != "" {
+		seed.SMEEnabled = f.sme == "on"
+	}
+	emu, err := teamstest.New(seed, f.opt)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	scheme := "http"
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	if f.seed == "" && f.state == "" {
+		fmt.Fprintln(stderr, "teams-emulator: no --seed: serving the built-in demo seed (token \"demo-admin\")")
+	}
+	fmt.Fprintf(stdout, "listening on %s://%s\n", scheme, ln.Addr())
+	errc := make(chan error, 1)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if f.state != "" {
+		return emu.SaveState(f.state)
+	}
+	return nil
+}
