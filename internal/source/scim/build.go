@@ -1,0 +1,196 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/directory"
+)
+
+// build turns the listed resources into a Directory. Members the listings
+// do not explain are looked up one by one; a lookup that fails makes the
+// group unknown.
+func (r *Reader) build(ctx context.Context, users, groups []resource) *directory.Directory {
+	dir := &directory.Directory{Source: r.name, Users: make(map[string]*directory.User, len(users))}
+	res := &resolver{r: r, dir: dir, inactive: map[string]bool{}, groups: map[string]bool{}, cache: map[string]lookup{}}
+	for _, u := range users {
+		res.addUser(u)
+	}
+	for _, g := range groups {
+		res.groups[g.ID] = true
+	}
+	names := map[string]bool{}
+	for _, g := range groups {
+		grp := res.group(ctx, g)
+		key := strings.ToLower(grp.Name)
+		if names[key] {
+			r.logger.Warn("two SCIM groups share a displayName; mappings by name see the first", zap.String("group", grp.Name))
+		}
+		names[key] = true
+		dir.Groups = append(dir.Groups, grp)
+	}
+	dir.Expand()
+	return dir
+}
+
+type resolver struct {
+	r        *Reader
+	dir      *directory.Directory
+	inactive map[string]bool // user ids listed as active: false
+	groups   map[string]bool // group ids listed
+	cache    map[string]lookup
+}
+
+// lookup is the outcome of reading one unlisted member by id.
+type lookup struct {
+	user  *directory.User // found, active user
+	found bool            // the resource exists (even if inactive or a group)
+	err   error           // the read failed: membership unknown
+}
+
+func (s *resolver) addUser(u resource) {
+	if u.Active != nil && !*u.Active {
+		s.inactive[u.ID] = true
+		return
+	}
+	s.dir.Users[u.ID] = toUser(u)
+}
+
+// group resolves one group's member references.
+func (s *resolver) group(ctx context.Context, g resource) *directory.Group {
+	grp := &directory.Group{Name: g.DisplayName, DN: g.ID}
+	if grp.Name == "" {
+		grp.Name = g.ID
+	}
+	for _, m := range g.Members {
+		if err := s.member(ctx, grp, m); err != nil && grp.Err == nil {
+			grp.Err = err
+		}
+	}
+	grp.DirectMembers = sortUnique(grp.DirectMembers)
+	grp.Subgroups = sortUnique(grp.Subgroups)
+	return grp
+}
+
+func (s *resolver) member(ctx context.Context, grp *directory.Group, m ref) error {
+	typ := strings.ToLower(m.Type)
+	id := m.Value
+	switch {
+	case id == "":
+		grp.Ignored++
+	case typ != "group" && s.dir.Users[id] != nil:
+		grp.DirectMembers = append(grp.DirectMembers, id)
+	case typ != "group" && s.inactive[id]:
+		grp.Ignored++ // inactive users are not members
+	case typ != "user" && s.groups[id]:
+		if s.r.nested {
+			grp.Subgroups = append(grp.Subgroups, id)
+		}
+	case typ == "group" && !s.r.nested:
+		// not expanded: nothing to resolve
+	default:
+		return s.unlisted(ctx, grp, typ, id)
+	}
+	return nil
+}
+
+// unlisted handles a member neither listing contains: it was created after
+// the listing (then read it), deleted (404: ignore), or cannot be read (the
+// group is unknown).
+func (s *resolver) unlisted(ctx context.Context, grp *directory.Group, typ, id string) error {
+	if typ != "group" {
+		l := s.fetch(ctx, "/Users/", id, userAttributes)
+		if l.err != nil {
+			return fmt.Errorf("member %s: %w", id, l.err)
+		}
+		if l.user != nil {
+			s.dir.Users[id] = l.user
+			grp.DirectMembers = append(grp.DirectMembers, id)
+			return nil
+		}
+		if l.found || typ == "user" || !s.r.nested {
+			grp.Ignored++ // inactive, or gone
+			return nil
+		}
+	}
+	l := s.fetch(ctx, "/Groups/", id, "displayName")
+	switch {
+	case l.err != nil:
+		return fmt.Errorf("member group %s: %w", id, l.err)
+	case l.found:
+		return fmt.Errorf("member group %s exists but was not in the /Groups listing: %w", id, ErrInconsistent)
+	}
+	grp.Ignored++
+	return nil
+}
+
+// fetch reads one resource by id, once per read.
+func (s *resolver) fetch(ctx context.Context, endpoint, id, attrs string) lookup {
+	key := endpoint + id
+	if l, ok := s.cache[key]; ok {
+		return l
+	}
+	var res resource
+	q := url.Values{"attributes": {attrs}}
+	err := s.r.get(ctx, endpoint+url.PathEscape(id), q, &res)
+	var l lookup
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		l.err = err
+	default:
+		l.found = true
+		if endpoint == "/Users/" && (res.Active == nil || *res.Active) {
+			if res.ID == "" {
+				res.ID = id
+			}
+			l.user = toUser(res)
+		}
+	}
+	s.cache[key] = l
+	return l
+}
+
+// toUser maps a SCIM user: all e-mail values, the primary one first; the
+// userName stands in when it is an address and no e-mail is listed (Okta
+// and Entra ID often use the address or UPN as userName).
+func toUser(u resource) *directory.User {
+	out := &directory.User{ID: u.ID, DN: u.ID, Login: u.UserName, Name: u.DisplayName}
+	if out.Name == "" && u.Name != nil {
+		out.Name = u.Name.Formatted
+	}
+	if out.Name == "" {
+		out.Name = u.UserName
+	}
+	emails := slices.Clone(u.Emails)
+	slices.SortStableFunc(emails, func(a, b email) int {
+		switch {
+		case a.Primary == b.Primary:
+			return 0
+		case a.Primary:
+			return -1
+		}
+		return 1
+	})
+	for _, e := range emails {
+		v := directory.NormalizeEmail(e.Value)
+		if v != "" && !slices.Contains(out.Emails, v) {
+			out.Emails = append(out.Emails, v)
+		}
+	}
+	if len(out.Emails) == 0 && strings.Contains(u.UserName, "@") {
+		out.Emails = []string{directory.NormalizeEmail(u.UserName)}
+	}
+	return out
+}
+
+func sortUnique(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}

@@ -1,0 +1,276 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Sentinels for errors.Is on *Error.
+var (
+	ErrUnauthorized = errors.New("bearer token rejected")
+	ErrForbidden    = errors.New("token lacks permission")
+	ErrNotFound     = errors.New("not found")
+	ErrServer       = errors.New("server error")
+	ErrProtocol     = errors.New("not a valid SCIM response")
+	// ErrInconsistent marks paging that contradicts the server's own totalResults.
+	ErrInconsistent = errors.New("inconsistent paging")
+)
+
+// Error is a failed SCIM request. It never holds the token.
+type Error struct {
+	Method   string
+	URL      string // without credentials
+	Status   int    // 0 when no HTTP response arrived
+	SCIMType string // from an RFC 7644 §3.12 error body, if any
+	Detail   string // from the error body, capped
+	Kind     error  // one of the sentinels, or the transport error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: ", e.Method, e.URL)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "HTTP %d: ", e.Status)
+	}
+	b.WriteString(e.Kind.Error())
+	if e.SCIMType != "" {
+		fmt.Fprintf(&b, " (scimType %s)", e.SCIMType)
+	}
+	if e.Detail != "" {
+		fmt.Fprintf(&b, ": %s", e.Detail)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// resource is a user or group as the reader decodes it.
+type resource struct {
+	ID          string  `json:"id"`
+	UserName    string  `json:"userName"`
+	DisplayName string  `json:"displayName"`
+	Name        *name   `json:"name"`
+	Active      *bool   `json:"active"` // absent means active
+	Emails      []email `json:"emails"`
+	Members     []ref   `json:"members"`
+}
+
+type name struct {
+	Formatted string `json:"formatted"`
+}
+
+type email struct {
+	Value   string `json:"value"`
+	Primary bool   `json:"primary"`
+}
+
+type ref struct {
+	Value string `json:"value"`
+	Type  string `json:"type"` // "User", "Group" or empty
+	Ref   string `json:"$ref"`
+}
+
+// listResponse is RFC 7644 §3.4.2's ListResponse.
+type listResponse struct {
+	TotalResults *int       `json:"totalResults"`
+	ItemsPerPage int        `json:"itemsPerPage"`
+	StartIndex   int        `json:"startIndex"`
+	Resources    []resource `json:"Resources"`
+}
+
+type page struct {
+	TotalResults int
+	Resources    []resource
+}
+
+// listAll reads every resource of endpoint, page after page. The next
+// startIndex follows the number of resources actually returned, so a
+// server that caps itemsPerPage below our count is read completely.
+func (r *Reader) listAll(ctx context.Context, endpoint, attrs string) ([]resource, error) {
+	var all []resource
+	seen := map[string]bool{}
+	total := -1
+	for start := 1; total < 0 || len(all) < total; {
+		p, err := r.getList(ctx, endpoint, attrs, start, r.pageSize)
+		if err != nil {
+			return nil, err
+		}
+		if total >= 0 && p.TotalResults != total {
+			return nil, r.inconsistent(endpoint, "totalResults changed from %d to %d during the read", total, p.TotalResults)
+		}
+		total = p.TotalResults
+		if len(p.Resources) == 0 && len(all) < total {
+			return nil, r.inconsistent(endpoint, "empty page at startIndex %d, but totalResults is %d and %d were read", start, total, len(all))
+		}
+		for _, res := range p.Resources {
+			if res.ID == "" {
+				return nil, r.inconsistent(endpoint, "a resource without id at startIndex %d", start)
+			}
+			if seen[res.ID] {
+				return nil, r.inconsistent(endpoint, "resource %s returned twice at startIndex %d: the server ignores startIndex or totalResults (%d) is wrong", res.ID, start, total)
+			}
+			seen[res.ID] = true
+		}
+		all = append(all, p.Resources...)
+		start += len(p.Resources)
+	}
+	if len(all) > total {
+		return nil, r.inconsistent(endpoint, "%d resources returned, but totalResults is %d", len(all), total)
+	}
+	return all, nil
+}
+
+func (r *Reader) inconsistent(endpoint, format string, args ...any) error {
+	return &Error{Method: http.MethodGet, URL: r.base.Redacted() + endpoint, Kind: ErrInconsistent, Detail: fmt.Sprintf(format, args...)}
+}
+
+// getList fetches one page.
+func (r *Reader) getList(ctx context.Context, endpoint, attrs string, start, count int) (*page, error) {
+	q := url.Values{}
+	q.Set("attributes", attrs)
+	q.Set("startIndex", strconv.Itoa(start))
+	q.Set("count", strconv.Itoa(count))
+	var lr listResponse
+	if err := r.get(ctx, endpoint, q, &lr); err != nil {
+		return nil, err
+	}
+	if lr.TotalResults == nil {
+		return nil, &Error{Method: http.MethodGet, URL: r.base.Redacted() + endpoint, Status: http.StatusOK, Kind: ErrProtocol, Detail: "ListResponse without totalResults"}
+	}
+	return &page{TotalResults: *lr.TotalResults, Resources: lr.Resources}, nil
+}
+
+// get sends one GET, retrying transient failures, and decodes the JSON body into out.
+func (r *Reader) get(ctx context.Context, endpoint string, q url.Values, out any) error {
+	u := *r.base
+	u.Path += endpoint
+	u.RawQuery = q.Encode()
+	var err error
+	for attempt := 0; ; attempt++ {
+		var retryAfter time.Duration
+		retryAfter, err = r.getOnce(ctx, &u, out)
+		if err == nil || attempt == maxRetries || !retryable(err) {
+			return err
+		}
+		wait := max(retryAfter, time.Duration(attempt+1)*250*time.Millisecond)
+		r.logger.Debug("retrying SCIM request", zap.String("url", u.Redacted()), zap.Duration("wait", wait), zap.Error(err))
+		if serr := r.sleep(ctx, wait); serr != nil {
+			return err
+		}
+	}
+}
+
+func (r *Reader) getOnce(ctx context.Context, u *url.URL, out any) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	req.Header.Set("Accept", "application/scim+json, application/json")
+	r.calls.Add(1)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, &Error{Method: req.Method, URL: redactedURL(u), Kind: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return 0, &Error{Method: req.Method, URL: redactedURL(u), Status: resp.StatusCode, Kind: fmt.Errorf("read body: %w", err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return retryAfterOf(resp), statusError(req.Method, redactedURL(u), resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return 0, &Error{Method: req.Method, URL: redactedURL(u), Status: resp.StatusCode, Kind: ErrProtocol, Detail: "decode JSON: " + err.Error()}
+	}
+	return 0, nil
+}
+
+// redactedURL drops the query too: it is ours and only makes messages long.
+func redactedURL(u *url.URL) string {
+	c := *u
+	c.RawQuery = ""
+	return c.Redacted()
+}
+
+// unwrapURLError drops *url.Error's own copy of the method and URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func statusError(method, u string, status int, body []byte) error {
+	e := &Error{Method: method, URL: u, Status: status}
+	var se struct {
+		SCIMType string `json:"scimType"`
+		Detail   string `json:"detail"`
+	}
+	if json.Unmarshal(body, &se) == nil {
+		e.SCIMType, e.Detail = se.SCIMType, capString(se.Detail, 200)
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		e.Kind = ErrUnauthorized
+	case status == http.StatusForbidden:
+		e.Kind = ErrForbidden
+	case status == http.StatusNotFound:
+		e.Kind = ErrNotFound
+	case status >= 500 || status == http.StatusTooManyRequests:
+		e.Kind = ErrServer
+	default:
+		e.Kind = fmt.Errorf("unexpected status %d", status)
+	}
+	return e
+}
+
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// retryable: transport errors, 429 and 5xx. Not 4xx, not protocol errors,
+// not a cancelled context.
+func retryable(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	if e.Status == 0 {
+		return !errors.Is(e.Kind, context.Canceled)
+	}
+	return errors.Is(e.Kind, ErrServer)
+}
+
+func retryAfterOf(resp *http.Response) time.Duration {
+	s, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || s < 0 {
+		return 0
+	}
+	return min(time.Duration(s)*time.Second, 30*time.Second)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
