@@ -1,0 +1,157 @@
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+)
+
+// session is one bound connection to one server.
+type session struct {
+	conn     *goldap.Conn
+	url      string
+	startTLS bool
+	bindDN   string
+	pageSize int
+	timeout  time.Duration
+	log      *zap.Logger
+	stop     func() bool // detaches the context watcher
+}
+
+// BindError is a server's refusal of the bind (wrong DN or password, account
+// locked). Other servers of the list would refuse it too, so failover stops.
+type BindError struct {
+	URL, BindDN string
+	Err         error
+}
+
+func (e *BindError) Error() string {
+	return fmt.Sprintf("bind as %q to %s refused: %v", e.BindDN, e.URL, e.Err)
+}
+
+func (e *BindError) Unwrap() error { return e.Err }
+
+// connect tries each URL in order and returns the first bound session.
+func (r *Reader) connect(ctx context.Context) (*session, error) {
+	var errs []error
+	for _, u := range r.cfg.URLs {
+		s, err := r.dial(ctx, u)
+		if err == nil {
+			return s, nil
+		}
+		var be *BindError
+		if errors.As(err, &be) || ctx.Err() != nil {
+			return nil, err
+		}
+		r.log.Warn("ldap server unreachable", zap.String("url", u), zap.Error(err))
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("no LDAP server reachable: %w", errors.Join(errs...))
+}
+
+// dial connects to one server, upgrades with StartTLS when asked, and binds.
+// The connection is closed when ctx ends, which aborts any request on it.
+func (r *Reader) dial(ctx context.Context, rawURL string) (*session, error) {
+	d := &net.Dialer{Timeout: r.timeout}
+	tc := r.tlsFor(rawURL)
+	conn, err := goldap.DialURL(rawURL, goldap.DialWithDialer(d), goldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", rawURL, err)
+	}
+	conn.SetTimeout(r.timeout)
+	s := &session{conn: conn, url: rawURL, startTLS: r.cfg.StartTLS, bindDN: r.cfg.BindDN,
+		pageSize: r.cfg.PageSize, timeout: r.timeout, log: r.log}
+	s.stop = context.AfterFunc(ctx, func() { conn.Close() })
+	if r.cfg.StartTLS {
+		if err := conn.StartTLS(tc); err != nil {
+			s.close()
+			return nil, fmt.Errorf("StartTLS with %s: %w", rawURL, err)
+		}
+	}
+	if r.cfg.BindDN == "" {
+		return s, nil
+	}
+	if err := conn.Bind(r.cfg.BindDN, r.cfg.BindPassword.Reveal()); err != nil {
+		s.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if isResultError(err) {
+			return nil, &BindError{URL: rawURL, BindDN: r.cfg.BindDN, Err: err}
+		}
+		return nil, fmt.Errorf("bind to %s: %w", rawURL, err)
+	}
+	return s, nil
+}
+
+// isResultError tells an answer of the server (a result code) from a
+// transport failure, which another server of the list may not have.
+func isResultError(err error) bool {
+	var le *goldap.Error
+	return errors.As(err, &le) && le.ResultCode != goldap.ErrorNetwork && le.ResultCode < 200
+}
+
+func (s *session) close() {
+	s.stop()
+	s.conn.Close()
+}
+
+// tlsConfig builds the client TLS settings: the system pool plus ca_file;
+// verification is skipped only when insecure_skip_verify says so.
+func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
+		}
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}, nil //nolint:gosec // only when configured by name
+}
+
+// tlsFor returns the TLS settings for one URL: the certificate must name the
+// URL's host (StartTLS does not infer it).
+func (r *Reader) tlsFor(rawURL string) *tls.Config {
+	c := r.tls.Clone()
+	if u, err := url.Parse(rawURL); err == nil {
+		c.ServerName = u.Hostname()
+	}
+	return c
+}
+
+// checkURL rejects URLs the reader cannot use.
+func checkURL(raw string, startTLS bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("url %q: %w", raw, err)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "ldap":
+	case "ldaps":
+		if startTLS {
+			return fmt.Errorf("url %s: start_tls applies to ldap:// URLs, not ldaps://", raw)
+		}
+	default:
+		return fmt.Errorf("url %q: scheme must be ldap:// or ldaps://", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("url %q: no host", raw)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package ldap
+
+import (
+	"slices"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// CanonicalDN returns a form of dn in which two spellings of the same name
+// compare equal: attribute types and values lower-cased, spaces around
+// separators dropped, escapes (`\,` and `\2C`) decoded and re-encoded one
+// way, and the parts of a multi-valued RDN sorted. It is a map key, not a DN
+// to send to a server. A DN that does not parse is returned lower-cased so
+// that it still matches itself.
+func CanonicalDN(dn string) string {
+	if !strings.ContainsAny(dn, "\\\"+#;<>") {
+		return fastCanonicalDN(dn)
+	}
+	parsed, err := goldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(dn))
+	}
+	var b strings.Builder
+	for i, rdn := range parsed.RDNs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		parts := make([]string, len(rdn.Attributes))
+		for j, a := range rdn.Attributes {
+			parts[j] = canonicalAVA(a.Type, a.Value)
+		}
+		slices.Sort(parts)
+		b.WriteString(strings.Join(parts, "+"))
+	}
+	return b.String()
+}
+
+// fastCanonicalDN handles the common DN without escapes or multi-valued
+// RDNs without the allocations of a full parse; it must agree with the slow
+// path on every DN it accepts.
+func fastCanonicalDN(dn string) string {
+	var b strings.Builder
+	b.Grow(len(dn))
+	first := true
+	for rdn := range strings.SplitSeq(dn, ",") {
+		typ, val, ok := strings.Cut(rdn, "=")
+		if !ok {
+			return strings.ToLower(strings.TrimSpace(dn))
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(canonicalAVA(strings.TrimSpace(typ), strings.Trim(val, " ")))
+	}
+	return b.String()
+}
+
+// canonicalAVA encodes one attribute type and decoded value. Characters that
+// separate DN parts are hex-escaped so the encoding stays unambiguous.
+func canonicalAVA(typ, val string) string {
+	val = strings.ToLower(val)
+	if strings.ContainsAny(val, "\\,+=\"<>;#") {
+		var b strings.Builder
+		for i := 0; i < len(val); i++ {
+			switch c := val[i]; c {
+			case '\\', ',', '+', '=', '"', '<', '>', ';', '#':
+				b.WriteString(`\` + hexByte(c))
+			default:
+				b.WriteByte(c)
+			}
+		}
+		val = b.String()
+	}
+	return strings.ToLower(typ) + "=" + val
+}
+
+func hexByte(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&15]})
+}

@@ -1,0 +1,312 @@
+package ldap
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+)
+
+// Entry is one directory entry, as read from a server or an LDIF file.
+// Attribute names are lower-cased; binary values are kept as raw bytes in
+// the string.
+type Entry struct {
+	DN    string
+	Attrs map[string][]string
+}
+
+// Values returns the values of attr (any case).
+func (e *Entry) Values(attr string) []string { return e.Attrs[strings.ToLower(attr)] }
+
+// First returns the first value of attr, or "".
+func (e *Entry) First(attr string) string {
+	if v := e.Values(attr); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// DefaultUserFilter and DefaultGroupFilter are used when the config leaves
+// the filters empty.
+const (
+	DefaultUserFilter  = "(objectClass=inetOrgPerson)"
+	DefaultGroupFilter = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=group))"
+)
+
+// ApplyUserDefaults fills empty user settings with syncd's defaults. The
+// config loader does the same; readers built by hand (tests, tools) rely on
+// this copy.
+func ApplyUserDefaults(u *config.LDAPUsers) {
+	setDefault(&u.Scope, "sub")
+	setDefault(&u.Filter, DefaultUserFilter)
+	setDefault(&u.IDAttribute, "entryUUID")
+	setDefault(&u.EmailAttribute, "mail")
+	setDefault(&u.NameAttribute, "cn")
+	setDefault(&u.LoginAttribute, "uid")
+}
+
+// ApplyGroupDefaults fills empty group settings with syncd's defaults.
+func ApplyGroupDefaults(g *config.LDAPGroups) {
+	setDefault(&g.Scope, "sub")
+	setDefault(&g.Filter, DefaultGroupFilter)
+	setDefault(&g.NameAttribute, "cn")
+	if len(g.MemberAttributes) == 0 {
+		g.MemberAttributes = []string{"member", "uniqueMember", "memberUid"}
+	}
+}
+
+func setDefault(s *string, v string) {
+	if strings.TrimSpace(*s) == "" {
+		*s = v
+	}
+}
+
+// UserAttributes lists the attributes a user entry needs.
+func UserAttributes(u config.LDAPUsers, ad *config.ADSettings) []string {
+	attrs := []string{u.IDAttribute, u.EmailAttribute, u.NameAttribute, u.LoginAttribute}
+	if u.ProxyAddresses {
+		attrs = append(attrs, "proxyAddresses")
+	}
+	if ad != nil && ad.SkipDisabled {
+		attrs = append(attrs, "userAccountControl")
+	}
+	return uniqueFold(attrs)
+}
+
+// GroupAttributes lists the attributes a group entry needs; withMembers is
+// false when membership comes from elsewhere (the AD in-chain lookup).
+func GroupAttributes(g config.LDAPGroups, withMembers bool) []string {
+	attrs := []string{g.NameAttribute}
+	if withMembers {
+		attrs = append(attrs, g.MemberAttributes...)
+	}
+	return uniqueFold(attrs)
+}
+
+func uniqueFold(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, a := range in {
+		if a != "" && !slices.ContainsFunc(out, func(b string) bool { return strings.EqualFold(a, b) }) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// uacDisabled is the ACCOUNTDISABLE bit of Active Directory's
+// userAccountControl.
+const uacDisabled = 0x2
+
+// Stats counts what the mapping set aside, for logs and `source dump`.
+type Stats struct {
+	Users            int // users kept
+	WithoutEmail     int // kept, but cannot be matched to a Teams account
+	Disabled         int // skipped: AD account disabled
+	WithoutID        int // skipped: no value of the id attribute
+	DuplicateID      int // skipped: id already seen on another entry
+	IgnoredReference int // group member references outside the users and groups read
+}
+
+// Mapper turns entries into a directory.Directory. Feed it users and groups
+// in any order, then call Directory once. The LDAP and LDIF sources share it
+// so that both map entries exactly alike.
+type Mapper struct {
+	source string
+	users  config.LDAPUsers
+	groups config.LDAPGroups
+	ad     *config.ADSettings
+	nested bool
+
+	byID    map[string]*directory.User
+	byDN    map[string]string // canonical DN -> user ID
+	byLogin map[string]string // lower-cased login -> user ID
+	pending []*pendingGroup
+	stats   Stats
+}
+
+// pendingGroup holds a group until every user is known: member DNs that did
+// not resolve on arrival are kept (canonical) for the final pass.
+type pendingGroup struct {
+	g      *directory.Group
+	users  []string // resolved user IDs
+	dns    []string // canonical member DNs not yet resolved
+	logins []string
+}
+
+// NewMapper returns a mapper for the given settings (defaults applied).
+func NewMapper(source string, users config.LDAPUsers, groups config.LDAPGroups, ad *config.ADSettings) *Mapper {
+	ApplyUserDefaults(&users)
+	ApplyGroupDefaults(&groups)
+	return &Mapper{
+		source: source, users: users, groups: groups, ad: ad, nested: groups.Nested,
+		byID:    map[string]*directory.User{},
+		byDN:    map[string]string{},
+		byLogin: map[string]string{},
+	}
+}
+
+// AddUser maps one user entry. Entries without an id, with a duplicate id,
+// or (when configured) disabled in Active Directory are skipped and counted.
+func (m *Mapper) AddUser(e *Entry) {
+	if m.ad != nil && m.ad.SkipDisabled && disabled(e.First("userAccountControl")) {
+		m.stats.Disabled++
+		return
+	}
+	id := m.UserID(e)
+	switch {
+	case id == "":
+		m.stats.WithoutID++
+		return
+	case m.byID[id] != nil:
+		m.stats.DuplicateID++
+		return
+	}
+	u := &directory.User{
+		ID:     id,
+		DN:     e.DN,
+		Login:  e.First(m.users.LoginAttribute),
+		Name:   e.First(m.users.NameAttribute),
+		Emails: m.emails(e),
+	}
+	m.byID[id] = u
+	m.byDN[CanonicalDN(e.DN)] = id
+	if u.Login != "" {
+		m.byLogin[strings.ToLower(u.Login)] = id
+	}
+}
+
+// UserID returns the id a user entry maps to ("" when it has none).
+func (m *Mapper) UserID(e *Entry) string {
+	return formatID(m.users.IDAttribute, e.First(m.users.IDAttribute))
+}
+
+// Known reports whether a user with this id was added.
+func (m *Mapper) Known(id string) bool { return m.byID[id] != nil }
+
+func disabled(uac string) bool {
+	n, err := strconv.ParseInt(strings.TrimSpace(uac), 10, 64)
+	return err == nil && n&uacDisabled != 0
+}
+
+// emails returns every address of the entry, normalised, primary first:
+// the e-mail attribute's values, then (when enabled) the primary SMTP: and
+// the smtp: aliases of proxyAddresses.
+func (m *Mapper) emails(e *Entry) []string {
+	var out []string
+	add := func(s string) {
+		if s = directory.NormalizeEmail(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, v := range e.Values(m.users.EmailAttribute) {
+		add(v)
+	}
+	if m.users.ProxyAddresses {
+		proxies := e.Values("proxyAddresses")
+		for _, v := range proxies {
+			if strings.HasPrefix(v, "SMTP:") {
+				add(v[5:])
+			}
+		}
+		for _, v := range proxies {
+			if len(v) > 5 && strings.EqualFold(v[:5], "smtp:") {
+				add(v[5:])
+			}
+		}
+	}
+	if len(out) == 0 {
+		m.stats.WithoutEmail++
+	}
+	return out
+}
+
+// AddGroup maps one group entry. A non-nil readErr means the entry could not
+// be read completely: the group is kept as unknown, its members untrusted.
+func (m *Mapper) AddGroup(e *Entry, readErr error) {
+	g := &directory.Group{Name: e.First(m.groups.NameAttribute), DN: e.DN, Err: readErr}
+	if g.Name == "" {
+		g.Name = e.DN
+	}
+	p := &pendingGroup{g: g}
+	m.pending = append(m.pending, p)
+	if readErr != nil {
+		return
+	}
+	for _, attr := range m.groups.MemberAttributes {
+		login := strings.EqualFold(attr, "memberUid")
+		for _, v := range e.Values(attr) {
+			if login {
+				p.logins = append(p.logins, v)
+				continue
+			}
+			m.addMemberDN(p, memberDN(v))
+		}
+	}
+}
+
+// addMemberDN resolves a member DN to a user at once when possible; the rest
+// waits for Directory, where groups and late users are known.
+func (m *Mapper) addMemberDN(p *pendingGroup, dn string) {
+	c := CanonicalDN(dn)
+	if id, ok := m.byDN[c]; ok {
+		p.users = append(p.users, id)
+		return
+	}
+	p.dns = append(p.dns, c)
+}
+
+// memberDN strips the optional "#'0101'B" unique identifier of a
+// uniqueMember value (nameAndOptionalUID syntax).
+func memberDN(v string) string {
+	if i := strings.LastIndex(v, "#'"); i > 0 && strings.HasSuffix(v, "'B") {
+		return v[:i]
+	}
+	return v
+}
+
+// Directory resolves every group's members and returns the result, not yet
+// expanded: callers may adjust groups, then call Expand.
+func (m *Mapper) Directory() *directory.Directory {
+	groupDN := make(map[string]string, len(m.pending))
+	for _, p := range m.pending {
+		groupDN[CanonicalDN(p.g.DN)] = p.g.DN
+	}
+	d := &directory.Directory{Source: m.source, Users: m.byID, Groups: make([]*directory.Group, 0, len(m.pending))}
+	for _, p := range m.pending {
+		m.resolve(p, groupDN)
+		d.Groups = append(d.Groups, p.g)
+	}
+	m.stats.Users = len(m.byID)
+	m.pending = nil
+	return d
+}
+
+func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
+	g := p.g
+	for _, c := range p.dns {
+		if id, ok := m.byDN[c]; ok {
+			p.users = append(p.users, id)
+		} else if dn, ok := groupDN[c]; ok && m.nested {
+			g.Subgroups = append(g.Subgroups, dn)
+		} else {
+			g.Ignored++
+		}
+	}
+	for _, l := range p.logins {
+		if id, ok := m.byLogin[strings.ToLower(strings.TrimSpace(l))]; ok {
+			p.users = append(p.users, id)
+		} else {
+			g.Ignored++
+		}
+	}
+	slices.Sort(p.users)
+	g.DirectMembers = slices.Compact(p.users)
+	slices.Sort(g.Subgroups)
+	g.Subgroups = slices.Compact(g.Subgroups)
+	m.stats.IgnoredReference += g.Ignored
+}
+
+// Stats returns the counts gathered so far (complete after Directory).
+func (m *Mapper) Stats() Stats { return m.stats }

@@ -1,0 +1,83 @@
+package ldap
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// errUnfinishedRange marks a group whose member list the server cut short
+// and did not finish handing over.
+var errUnfinishedRange = errors.New("range retrieval did not reach the end of the member list")
+
+// completeRanges finishes Active Directory range retrieval: a large member
+// attribute comes back as "member;range=0-1499" and the rest must be asked
+// for, range by range, until one ends in "*". The entry then holds the full
+// list under the plain attribute name.
+func (s *session) completeRanges(e *Entry) error {
+	for name, vals := range e.Attrs {
+		attr, lo, hi, ok := parseRange(name)
+		if !ok {
+			continue
+		}
+		all := vals
+		for hi != "*" {
+			end, err := strconv.Atoi(hi)
+			if err != nil || end < lo {
+				return fmt.Errorf("%w: bad range %q", errUnfinishedRange, name)
+			}
+			more, next, err := s.fetchRange(e.DN, attr, end+1)
+			if err != nil {
+				return err
+			}
+			all = append(all, more...)
+			lo, hi = end+1, next
+		}
+		delete(e.Attrs, name)
+		e.Attrs[attr] = all
+	}
+	return nil
+}
+
+// fetchRange reads attr;range=from-* of one entry and returns the values
+// and the upper end of the range the server returned ("*" for the last).
+func (s *session) fetchRange(dn, attr string, from int) ([]string, string, error) {
+	want := fmt.Sprintf("%s;range=%d-*", attr, from)
+	q := query{base: dn, scope: goldap.ScopeBaseObject, filter: "(objectClass=*)",
+		attrs: []string{want}, purpose: "member range of " + dn}
+	var vals []string
+	hi := ""
+	_, err := s.search(q, func(ge *goldap.Entry) error {
+		for _, a := range ge.Attributes {
+			name, lo, h, ok := parseRange(strings.ToLower(a.Name))
+			if ok && name == attr && lo == from {
+				vals, hi = a.Values, h
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if hi == "" {
+		return nil, "", fmt.Errorf("%w: %s of %s: no values returned from %d on", errUnfinishedRange, attr, dn, from)
+	}
+	return vals, hi, nil
+}
+
+// parseRange splits "member;range=1500-2999" into its parts.
+func parseRange(name string) (attr string, lo int, hi string, ok bool) {
+	attr, spec, found := strings.Cut(name, ";range=")
+	if !found {
+		return "", 0, "", false
+	}
+	l, h, found := strings.Cut(spec, "-")
+	n, err := strconv.Atoi(l)
+	if !found || err != nil || h == "" {
+		return "", 0, "", false
+	}
+	return attr, n, h, true
+}

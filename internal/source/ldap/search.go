@@ -1,0 +1,164 @@
+package ldap
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+)
+
+// query is one search to run.
+type query struct {
+	base    string
+	scope   int
+	filter  string
+	attrs   []string
+	paged   bool
+	purpose string // "users", "groups", ... for messages
+	// allowReferrals lets continuation references pass (logged, counted)
+	// instead of failing the search.
+	allowReferrals bool
+}
+
+// SearchError says which search failed, where, and why. It never holds the
+// bind password.
+type SearchError struct {
+	Purpose, Server, Base, Filter string
+	Err                           error
+}
+
+func (e *SearchError) Error() string {
+	return fmt.Sprintf("search %s on %s (base %q, filter %s): %v", e.Purpose, e.Server, e.Base, e.Filter, e.Err)
+}
+
+func (e *SearchError) Unwrap() error { return e.Err }
+
+// search runs q and hands each entry to each, one page at a time: only the
+// current page is held in memory. Every failure (size or time limit, a
+// non-success result, a dropped connection, a referral where data was
+// expected) is returned; the caller must then treat what it received as
+// incomplete.
+func (s *session) search(q query, each func(*goldap.Entry) error) (referrals int, err error) {
+	s.logSearch(q)
+	var cookie []byte
+	for {
+		req := goldap.NewSearchRequest(q.base, q.scope, goldap.NeverDerefAliases, 0,
+			s.timeLimit(), false, q.filter, q.attrs, nil)
+		if q.paged && s.pageSize > 0 {
+			pc := goldap.NewControlPaging(uint32(s.pageSize))
+			pc.SetCookie(cookie)
+			req.Controls = []goldap.Control{pc}
+		}
+		res, err := s.conn.Search(req)
+		if err != nil {
+			return referrals, s.searchErr(q, err)
+		}
+		if len(res.Referrals) > 0 {
+			if !q.allowReferrals {
+				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(res.Referrals, ", ")))
+			}
+			referrals += len(res.Referrals)
+			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", res.Referrals))
+		}
+		for _, e := range res.Entries {
+			if err := each(e); err != nil {
+				return referrals, err
+			}
+		}
+		cookie = nextCookie(res)
+		if !q.paged || s.pageSize <= 0 || len(cookie) == 0 {
+			return referrals, nil
+		}
+	}
+}
+
+// nextCookie returns the paging cookie of a page; empty when it was the last
+// (or the server does not page, in which case it returned everything or an
+// error).
+func nextCookie(res *goldap.SearchResult) []byte {
+	if c, ok := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
+		return c.Cookie
+	}
+	return nil
+}
+
+func (s *session) timeLimit() int {
+	return int(s.timeout.Seconds())
+}
+
+func (s *session) searchErr(q query, err error) error {
+	return &SearchError{Purpose: q.purpose, Server: s.url, Base: q.base, Filter: q.filter, Err: err}
+}
+
+// logSearch logs the search as the ldapsearch command that reproduces it,
+// so an admin can compare what syncd sees with what the server says. The
+// password is asked for (-W), never printed.
+func (s *session) logSearch(q query) {
+	if ce := s.log.Check(zap.DebugLevel, "ldap search"); ce != nil {
+		ce.Write(zap.String("purpose", q.purpose), zap.String("command", s.ldapsearchCommand(q)))
+	}
+}
+
+func (s *session) ldapsearchCommand(q query) string {
+	args := []string{"ldapsearch", "-LLL", "-x", "-H", shellQuote(s.url)}
+	if s.startTLS {
+		args = append(args, "-ZZ")
+	}
+	if s.bindDN != "" {
+		args = append(args, "-D", shellQuote(s.bindDN), "-W")
+	}
+	args = append(args, "-b", shellQuote(q.base), "-s", scopeName(q.scope))
+	if q.paged && s.pageSize > 0 {
+		args = append(args, "-E", "pr="+strconv.Itoa(s.pageSize)+"/noprompt")
+	}
+	if t := s.timeLimit(); t > 0 {
+		args = append(args, "-l", strconv.Itoa(t))
+	}
+	args = append(args, shellQuote(q.filter))
+	for _, a := range q.attrs {
+		args = append(args, shellQuote(a))
+	}
+	return strings.Join(args, " ")
+}
+
+func scopeName(scope int) string {
+	switch scope {
+	case goldap.ScopeBaseObject:
+		return "base"
+	case goldap.ScopeSingleLevel:
+		return "one"
+	}
+	return "sub"
+}
+
+func parseScope(s string) (int, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "sub", "subtree":
+		return goldap.ScopeWholeSubtree, nil
+	case "one", "onelevel", "single":
+		return goldap.ScopeSingleLevel, nil
+	case "base":
+		return goldap.ScopeBaseObject, nil
+	}
+	return 0, fmt.Errorf("scope %q: want sub or one", s)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// toEntry converts a go-ldap entry, lower-casing attribute names. Binary
+// values survive: go-ldap's string values hold the raw bytes.
+func toEntry(e *goldap.Entry) *Entry {
+	out := &Entry{DN: e.DN, Attrs: make(map[string][]string, len(e.Attributes))}
+	for _, a := range e.Attributes {
+		out.Attrs[strings.ToLower(a.Name)] = a.Values
+	}
+	return out
+}

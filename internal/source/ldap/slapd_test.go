@@ -1,0 +1,348 @@
+package ldap_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/source/ldap"
+	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+)
+
+func baseConfig(url string) config.LDAP {
+	return config.LDAP{
+		URLs:         config.StringList{url},
+		BindDN:       slapdtest.ReaderDN,
+		BindPassword: slapdtest.ReaderPW,
+		Users:        config.LDAPUsers{BaseDN: "ou=people," + slapdtest.Suffix},
+		Groups:       config.LDAPGroups{BaseDN: "ou=groups," + slapdtest.Suffix, Nested: true},
+	}
+}
+
+func read(t *testing.T, cfg config.LDAP) (*directory.Directory, error) {
+	t.Helper()
+	r, err := ldap.New("corp", cfg, zap.NewNop())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return r.Read(ctx)
+}
+
+func mustRead(t *testing.T, cfg config.LDAP) *directory.Directory {
+	t.Helper()
+	d, err := read(t, cfg)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return d
+}
+
+// logins maps a group's resolved members to their logins, sorted.
+func logins(t *testing.T, d *directory.Directory, group string) []string {
+	t.Helper()
+	g := d.Group(group)
+	if g == nil {
+		t.Fatalf("group %q not read", group)
+	}
+	if g.Err != nil {
+		t.Fatalf("group %q unknown: %v", group, g.Err)
+	}
+	var out []string
+	for _, id := range g.Members {
+		out = append(out, d.Users[id].Login)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func userByLogin(d *directory.Directory, login string) *directory.User {
+	for _, u := range d.Users {
+		if u.Login == login {
+			return u
+		}
+	}
+	return nil
+}
+
+func TestReadOpenLDAPShapes(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	d := mustRead(t, baseConfig(srv.URL))
+
+	if got := len(d.Users); got != 6 {
+		t.Errorf("users = %d, want 6 (carol is outside the base)", got)
+	}
+	tests := []struct {
+		group   string
+		want    []string
+		ignored int
+	}{
+		{"platform", []string{"alice", "jsmith", "multi", "nomail"}, 1}, // carol outside the base
+		{"uniq", []string{"alice", "bob"}, 0},
+		{"posix", []string{"alice", "zoe"}, 1}, // ghost matches nobody
+		{"level1", []string{"alice", "bob", "zoe"}, 0},
+		{"level2", []string{"alice", "bob", "zoe"}, 0},
+		{"level3", []string{"alice", "bob", "zoe"}, 0},
+		{"équipe", []string{"zoe"}, 0},
+	}
+	for _, tt := range tests {
+		if got := logins(t, d, tt.group); !slices.Equal(got, tt.want) {
+			t.Errorf("%s members = %v, want %v", tt.group, got, tt.want)
+		}
+		if got := d.Group(tt.group).Ignored; got != tt.ignored {
+			t.Errorf("%s ignored = %d, want %d", tt.group, got, tt.ignored)
+		}
+	}
+
+	alice := userByLogin(d, "alice")
+	if want := []string{"alice@example.com", "alice.alt@example.com"}; !slices.Equal(alice.Emails, want) {
+		t.Errorf("alice emails = %v, want %v", alice.Emails, want)
+	}
+	if alice.Name != "Alice Anders" || len(alice.ID) != 36 {
+		t.Errorf("alice = %+v, want name and an entryUUID id", alice)
+	}
+	if zoe := userByLogin(d, "zoe"); zoe.Name != "Zoë Ångström" || !slices.Equal(zoe.Emails, []string{"zoe@example.com"}) {
+		t.Errorf("zoe = %+v", zoe)
+	}
+	if nomail := userByLogin(d, "nomail"); nomail == nil || len(nomail.Emails) != 0 {
+		t.Errorf("user without e-mail must be kept, got %+v", nomail)
+	}
+	if js := userByLogin(d, "jsmith"); js == nil || js.Name != "Smith, John" {
+		t.Errorf("jsmith = %+v", js)
+	}
+}
+
+func TestReadWithoutNesting(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := baseConfig(srv.URL)
+	cfg.Groups.Nested = false
+	d := mustRead(t, cfg)
+	if got := logins(t, d, "level1"); !slices.Equal(got, []string{"bob"}) {
+		t.Errorf("level1 without nesting = %v, want [bob]", got)
+	}
+	if g := d.Group("level1"); g.Ignored != 1 || len(g.Subgroups) != 0 {
+		t.Errorf("level1: ignored %d subgroups %v, want the subgroup ignored", g.Ignored, g.Subgroups)
+	}
+}
+
+func TestSizeLimitPagedAndPlain(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.People(2000) +
+		"dn: ou=groups," + slapdtest.Suffix + "\nobjectClass: organizationalUnit\nou: groups\n\n",
+		SizeLimit: 500})
+	cfg := baseConfig(srv.URL)
+
+	cfg.PageSize = 300
+	d := mustRead(t, cfg)
+	if len(d.Users) != 2000 {
+		t.Fatalf("paged read: %d users, want 2000", len(d.Users))
+	}
+
+	// With size.prtotal=unlimited slapd, like AD, limits only plain
+	// searches: a read that does not page must fail, not return 500 users.
+	for _, pageSize := range []int{-1} {
+		cfg.PageSize = pageSize
+		d, err := read(t, cfg)
+		if err == nil {
+			t.Fatalf("page_size %d: read %d users past a size limit of 500, want an error", pageSize, len(d.Users))
+		}
+		msg := err.Error()
+		for _, want := range []string{"Size Limit Exceeded", "ou=people,dc=example,dc=com", "(objectClass=inetOrgPerson)", srv.URL} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("page_size %d: error %q does not mention %q", pageSize, msg, want)
+			}
+		}
+	}
+}
+
+func TestTLS(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture, TLS: true})
+	wrongCA := filepath.Join(t.TempDir(), "wrong-ca.pem")
+	if err := slapdtest.WriteCAFile(wrongCA); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		url      string
+		startTLS bool
+	}{
+		{"ldaps", srv.LDAPSURL, false},
+		{"starttls", srv.URL, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := baseConfig(c.url)
+			cfg.StartTLS = c.startTLS
+			cfg.CAFile = srv.CAFile
+			if d := mustRead(t, cfg); len(d.Users) != 6 {
+				t.Errorf("users = %d, want 6", len(d.Users))
+			}
+			cfg.CAFile = wrongCA
+			if _, err := read(t, cfg); err == nil || !strings.Contains(err.Error(), "certificate") {
+				t.Errorf("wrong CA: err = %v, want a certificate error", err)
+			}
+			cfg.CAFile = ""
+			if _, err := read(t, cfg); err == nil {
+				t.Error("no CA: read succeeded against an unknown CA")
+			}
+			cfg.InsecureSkipVerify = true
+			if _, err := read(t, cfg); err != nil {
+				t.Errorf("insecure_skip_verify: %v", err)
+			}
+		})
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := baseConfig(srv.URL)
+	cfg.BindPassword = "not-the-password"
+	_, err := read(t, cfg)
+	var be *ldap.BindError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want a BindError", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "Invalid Credentials") || !strings.Contains(msg, slapdtest.ReaderDN) {
+		t.Errorf("error %q should say the credentials were refused, for which DN", msg)
+	}
+	if strings.Contains(msg, "not-the-password") {
+		t.Errorf("error %q contains the password", msg)
+	}
+}
+
+func TestFailoverAndAnonymous(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := baseConfig("ldap://127.0.0.1:1") // nothing listens there
+	cfg.URLs = append(cfg.URLs, srv.URL)
+	cfg.BindDN, cfg.BindPassword = "", ""
+	cfg.Timeout = config.Duration(2 * time.Second)
+	if d := mustRead(t, cfg); len(d.Users) != 6 {
+		t.Errorf("users = %d, want 6", len(d.Users))
+	}
+	cfg.URLs = config.StringList{"ldap://127.0.0.1:1"}
+	if _, err := read(t, cfg); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("err = %v, want the unreachable server named", err)
+	}
+}
+
+func TestServerKilledMidRead(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.People(3000) +
+		"dn: ou=groups," + slapdtest.Suffix + "\nobjectClass: organizationalUnit\nou: groups\n\n"})
+	cfg := baseConfig(srv.KillingProxy(t, 100_000)) // users take ~400 kB
+	cfg.PageSize = 100
+	d, err := read(t, cfg)
+	if err == nil {
+		t.Fatalf("read returned %d users from a server killed mid-read, want an error", len(d.Users))
+	}
+	if d != nil {
+		t.Errorf("a partial directory was returned with the error")
+	}
+	if !strings.Contains(err.Error(), "users") {
+		t.Errorf("err = %v, want it to name the users search", err)
+	}
+}
+
+func TestGroupsListingFailsWholeRead(t *testing.T) {
+	// Kill the server once the users are read: the groups listing fails and
+	// no directory (with possibly missing groups) may come back.
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	core, logs := observer.New(zapcore.DebugLevel)
+	killer := zap.New(zapcore.NewTee(core, hookCore{fn: func(e zapcore.Entry, fs []zapcore.Field) {
+		for _, f := range fs {
+			if f.Key == "purpose" && f.String == "groups" {
+				srv.Kill()
+			}
+		}
+	}}))
+	r, err := ldap.New("corp", baseConfig(srv.URL), killer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Read(context.Background())
+	if err == nil || d != nil {
+		t.Fatalf("Read = %v, %v; want an error and no directory", d, err)
+	}
+	if !strings.Contains(err.Error(), "groups") {
+		t.Errorf("err = %v, want it to name the groups search", err)
+	}
+	if logs.FilterMessage("ldap search").Len() < 2 {
+		t.Errorf("searches not logged at debug level")
+	}
+}
+
+func TestDebugLogIsAnLdapsearchCommand(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	core, logs := observer.New(zapcore.DebugLevel)
+	r, err := ldap.New("corp", baseConfig(srv.URL), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	entries := logs.FilterMessage("ldap search").All()
+	if len(entries) != 2 {
+		t.Fatalf("%d searches logged, want 2 (users, groups)", len(entries))
+	}
+	cmd := entries[0].ContextMap()["command"].(string)
+	for _, want := range []string{"ldapsearch", "-H " + srv.URL, "-D cn=reader,dc=example,dc=com -W", "-b ou=people,dc=example,dc=com", "-E pr=500/noprompt", "'(objectClass=inetOrgPerson)'", "entryUUID"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("command %q lacks %q", cmd, want)
+		}
+	}
+	for _, e := range logs.All() {
+		for k, v := range e.ContextMap() {
+			if s, ok := v.(string); ok && strings.Contains(s, slapdtest.ReaderPW) {
+				t.Errorf("log %q field %s contains the password", e.Message, k)
+			}
+		}
+	}
+	// The logged command, run with the password, finds the same users.
+	args := strings.Fields(strings.ReplaceAll(cmd, "'", ""))
+	args = slices.DeleteFunc(args[5:], func(s string) bool { return s == "-W" })
+	out := srv.LDAPSearch(context.Background(), t, append([]string{"-x", "-w", slapdtest.ReaderPW}, args...)...)
+	if n := strings.Count(string(out), "\ndn:") + strings.Count(string(out[:min(3, len(out))]), "dn:"); n != 6 {
+		t.Errorf("ldapsearch found %d entries, want 6:\n%s", n, out)
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	r, err := ldap.New("corp", baseConfig(srv.URL), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if d, err := r.Read(ctx); err == nil || d != nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("Read on a cancelled context = %v, %v", d, err)
+	}
+}
+
+// hookCore calls fn for each log entry.
+type hookCore struct {
+	zapcore.LevelEnabler
+	fn func(zapcore.Entry, []zapcore.Field)
+}
+
+func (h hookCore) Enabled(zapcore.Level) bool        { return true }
+func (h hookCore) With([]zapcore.Field) zapcore.Core { return h }
+func (h hookCore) Sync() error                       { return nil }
+func (h hookCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
+	h.fn(e, fs)
+	return nil
+}
+func (h hookCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	return ce.AddCore(e, h)
+}
