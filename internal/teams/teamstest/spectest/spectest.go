@@ -1,13 +1,28 @@
 // Package spectest checks HTTP traffic against the official Teams API v3
-// OpenAPI document with kin-openapi. It is for tests only and is kept out
-// of the syncd binary.
+// OpenAPI document (openapi.json) with kin-openapi. It is for tests only
+// and is kept out of the syncd binary.
 package spectest
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
 // SpecPath returns $SYNCD_OPENAPI, else <repo root>/../shared/teams-api-v3/openapi.json,
@@ -38,9 +53,242 @@ func SpecPath(tb testing.TB) string {
 	}
 }
 
-// Wrap returns h wrapped so that every request and response is validated
-// against openapi.json; violations are reported with tb.Errorf.
+// specHost is the server every checked request is mapped to: the spec's
+// own server is a real Enterprise site, so doc.Servers is rewritten to a
+// fixed base and each request's URL to match it.
+const specHost = "spectest.invalid"
+
+type spec struct {
+	doc     *openapi3.T
+	router  routers.Router
+	problem *openapi3.Schema
+}
+
+var (
+	specsMu sync.Mutex
+	specs   = map[string]*spec{} // by path: loading the 475 kB document once
+)
+
+func load(tb testing.TB) *spec {
+	tb.Helper()
+	path := SpecPath(tb)
+	specsMu.Lock()
+	defer specsMu.Unlock()
+	if s, ok := specs[path]; ok {
+		return s
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(path)
+	if err != nil {
+		tb.Fatalf("spectest: load %s: %v", path, err)
+	}
+	// doc.Validate is skipped on purpose: the document's own examples
+	// (zone-less date-times) fail it, and the schemas are what matter.
+	doc.Servers = openapi3.Servers{{URL: "http://" + specHost + "/api/v3"}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		tb.Fatalf("spectest: router: %v", err)
+	}
+	ref := doc.Components.Schemas["ProblemDetails"]
+	if ref == nil || ref.Value == nil {
+		tb.Fatalf("spectest: %s has no ProblemDetails schema", path)
+	}
+	s := &spec{doc: doc, router: router, problem: ref.Value}
+	specs[path] = s
+	return s
+}
+
+// Wrap returns h wrapped so that every request and every response is
+// validated against openapi.json; violations are reported with tb.Errorf
+// naming the method, the path and the violation. Use it where the
+// requests are meant to be valid (a client under test).
 func Wrap(tb testing.TB, h http.Handler) http.Handler {
 	tb.Helper()
-	return h
+	return &validator{tb: tb, spec: load(tb), next: h, checkRequests: true}
+}
+
+// WrapResponses is Wrap without the request checks, for tests that send
+// invalid requests on purpose to see the server refuse them. Responses are
+// still validated; a request to a path or method the spec does not have
+// must be answered 404 or 405.
+func WrapResponses(tb testing.TB, h http.Handler) http.Handler {
+	tb.Helper()
+	return &validator{tb: tb, spec: load(tb), next: h}
+}
+
+type validator struct {
+	tb            testing.TB
+	spec          *spec
+	next          http.Handler
+	checkRequests bool
+}
+
+func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		v.tb.Errorf("spectest: %s %s: reading the request body: %v", r.Method, r.URL.Path, err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &recorder{ResponseWriter: w}
+	v.next.ServeHTTP(rec, r)
+	for _, msg := range v.check(r, body, rec) {
+		v.tb.Errorf("spectest: %s %s: %s", r.Method, r.URL.RequestURI(), msg)
+	}
+}
+
+// Check validates one exchange and returns the violations; Wrap and
+// WrapResponses report them. Exported for tests that hold a request and
+// response already (for instance through a RoundTripper).
+func Check(tb testing.TB, req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte, checkRequest bool) []string {
+	tb.Helper()
+	v := &validator{tb: tb, spec: load(tb), checkRequests: checkRequest}
+	return v.check(req, reqBody, &recorder{code: status, header: header, body: *bytes.NewBuffer(respBody)})
+}
+
+func (v *validator) check(r *http.Request, reqBody []byte, rec *recorder) []string {
+	ctx := context.Background()
+	specReq, err := specRequest(r, reqBody)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	route, pathParams, err := v.spec.router.FindRoute(specReq)
+	if err != nil {
+		if v.checkRequests {
+			return []string{fmt.Sprintf("no such operation in the spec (%v)", err)}
+		}
+		if rec.status() != http.StatusNotFound && rec.status() != http.StatusMethodNotAllowed {
+			return []string{fmt.Sprintf("answered %d to an operation the spec does not have (%v); want 404 or 405", rec.status(), err)}
+		}
+		return nil
+	}
+	opts := &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerAuth}
+	in := &openapi3filter.RequestValidationInput{Request: specReq, PathParams: pathParams, Route: route, Options: opts}
+	var out []string
+	if v.checkRequests {
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			out = append(out, "request: "+oneLine(err))
+		}
+	}
+	respIn := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 rec.status(),
+		Header:                 rec.headers(),
+		Body:                   io.NopCloser(bytes.NewReader(rec.body.Bytes())),
+		Options:                &openapi3filter.Options{MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(ctx, respIn); err != nil {
+		out = append(out, fmt.Sprintf("response %d: %s", rec.status(), oneLine(err)))
+	}
+	out = append(out, v.checkUndeclared(route, rec)...)
+	return out
+}
+
+// checkUndeclared covers statuses the operation does not list (429 on
+// most operations, 404 on PUT, 415): kin-openapi lets those through, so an
+// error body is checked against ProblemDetails here, and 401 must stay
+// text/plain everywhere.
+func (v *validator) checkUndeclared(route *routers.Route, rec *recorder) []string {
+	status := rec.status()
+	if route.Operation.Responses.Status(status) != nil || status < 400 || status >= 500 {
+		return nil
+	}
+	ct, _, _ := mime.ParseMediaType(rec.headers().Get("Content-Type"))
+	if status == http.StatusUnauthorized {
+		if ct != "text/plain" {
+			return []string{fmt.Sprintf("response 401: Content-Type %q, want text/plain", ct)}
+		}
+		return nil
+	}
+	if rec.body.Len() == 0 {
+		return nil // ASP.NET's 405 and bare 404 have no body
+	}
+	if ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+		return []string{fmt.Sprintf("response %d: Content-Type %q, want application/json ProblemDetails", status, ct)}
+	}
+	var body any
+	if err := json.Unmarshal(rec.body.Bytes(), &body); err != nil {
+		return []string{fmt.Sprintf("response %d: body is not JSON: %v", status, err)}
+	}
+	if err := v.spec.problem.VisitJSON(body, openapi3.MultiErrors()); err != nil {
+		return []string{fmt.Sprintf("response %d: not a ProblemDetails: %s", status, oneLine(err))}
+	}
+	return nil
+}
+
+// specRequest maps a request on any of the three base URL forms onto the
+// spec's server: /api/v3/... and /api/v3/teams/{team}/... are the spec's
+// own paths; the Business form /v3/teams/{team}/... is the same operation
+// as /api/v3/teams/{team}/....
+func specRequest(r *http.Request, body []byte) (*http.Request, error) {
+	p := r.URL.EscapedPath()
+	switch {
+	case strings.HasPrefix(p, "/api/v3/"):
+	case strings.HasPrefix(p, "/v3/teams/"):
+		p = "/api" + p
+	default:
+		return nil, fmt.Errorf("path is on none of the base URL forms /api/v3, /api/v3/teams/{team}, /v3/teams/{team}")
+	}
+	u := &url.URL{Scheme: "http", Host: specHost, RawQuery: r.URL.RawQuery}
+	path, err := url.PathUnescape(p)
+	if err != nil {
+		return nil, fmt.Errorf("bad path escaping: %v", err)
+	}
+	u.Path, u.RawPath = path, p
+	req, err := http.NewRequestWithContext(context.Background(), r.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = r.Header.Clone()
+	return req, nil
+}
+
+// bearerAuth satisfies the spec's oauth2 requirement with any bearer token
+// (the emulator, not the spec, decides whether it is valid).
+func bearerAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	scheme, tok, _ := strings.Cut(in.RequestValidationInput.Request.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return errors.New("no bearer token")
+	}
+	return nil
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// recorder passes the response through while keeping a copy.
+type recorder struct {
+	http.ResponseWriter
+	code   int
+	header http.Header // set when no ResponseWriter (Check)
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) status() int {
+	if r.code == 0 {
+		return http.StatusOK
+	}
+	return r.code
+}
+
+func (r *recorder) headers() http.Header {
+	if r.ResponseWriter != nil {
+		return r.ResponseWriter.Header()
+	}
+	return r.header
 }
