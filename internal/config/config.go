@@ -2,9 +2,14 @@
 // (DESIGN.md §5). Everything else in syncd consumes the Config it returns.
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
-// Config is the whole configuration file.
+// Config is the whole configuration file. Load fills it: relative paths are
+// made absolute against the file's directory, secrets from *_file keys are
+// read into their Secret twins, and defaults are applied.
 type Config struct {
 	Path    string    `yaml:"-"` // file it was loaded from
 	Teams   Teams     `yaml:"teams"`
@@ -14,11 +19,13 @@ type Config struct {
 	Sync    Sync      `yaml:"sync"`
 	Server  Server    `yaml:"server"`
 	Log     Log       `yaml:"log"`
+
+	pos positions // where each key and value was written, for messages
 }
 
 // Teams is the API v3 endpoint and credentials.
 type Teams struct {
-	URL                string   `yaml:"url"` // or "emulator:SEED.json" for the in-process emulator
+	URL                string   `yaml:"url"` // or "emulator:SEED.json" for the in-process emulator (see EmulatorSeed)
 	Token              Secret   `yaml:"token"`
 	TokenFile          string   `yaml:"token_file"`
 	CAFile             string   `yaml:"ca_file"`
@@ -71,7 +78,7 @@ type LDAPGroups struct {
 	Filter           string   `yaml:"filter"`
 	NameAttribute    string   `yaml:"name_attribute"`    // default cn
 	MemberAttributes []string `yaml:"member_attributes"` // default [member, uniqueMember, memberUid]
-	Nested           bool     `yaml:"nested"`
+	Nested           bool     `yaml:"nested"`            // default true
 }
 
 // ADSettings are Active Directory specifics.
@@ -82,12 +89,14 @@ type ADSettings struct {
 
 // SCIM is a SCIM 2.0 service provider syncd reads from.
 type SCIM struct {
-	URL       string   `yaml:"url"`
-	Token     Secret   `yaml:"token"`
-	TokenFile string   `yaml:"token_file"`
-	CAFile    string   `yaml:"ca_file"`
-	Timeout   Duration `yaml:"timeout"`
-	Nested    bool     `yaml:"nested"`
+	URL       string `yaml:"url"`
+	Token     Secret `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	CAFile    string `yaml:"ca_file"`
+	// InsecureSkipVerify turns TLS certificate verification off (named, never implied).
+	InsecureSkipVerify bool     `yaml:"insecure_skip_verify"`
+	Timeout            Duration `yaml:"timeout"` // per request; default 30s
+	Nested             bool     `yaml:"nested"`  // default true
 }
 
 // SCIMReceiver makes syncd a SCIM 2.0 endpoint at /scim/<name>/v2.
@@ -113,7 +122,7 @@ type Mapping struct {
 	Description string `yaml:"description"`
 	Membership  string `yaml:"membership"` // overrides sync.membership
 	AllowEmpty  bool   `yaml:"allow_empty"`
-	line        int
+	line        int    // where the mapping starts in the file (0 when built in code)
 }
 
 // SME maps a tag to its subject-matter experts.
@@ -178,3 +187,91 @@ type Duration time.Duration
 
 // StringList accepts a single string or a list of strings.
 type StringList []string
+
+// Std returns the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// String prints the duration the way it is written in YAML.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Membership modes (sync.membership and per-mapping overrides).
+const (
+	MembershipExact   = "exact"    // Teams members = directory members
+	MembershipAddOnly = "add-only" // never remove
+	MembershipManaged = "managed"  // remove only members syncd added (ledger in state_dir)
+)
+
+// EmulatorScheme prefixes teams.url when the in-process emulator stands in for
+// the API (quick start, local trials): "emulator:path/to/seed.json".
+const EmulatorScheme = "emulator:"
+
+// EmulatorSeed returns the seed file of an "emulator:" URL (absolute after
+// Load) and true, or "" and false for a real API URL.
+func (t Teams) EmulatorSeed() (string, bool) {
+	if len(t.URL) < len(EmulatorScheme) || t.URL[:len(EmulatorScheme)] != EmulatorScheme {
+		return "", false
+	}
+	return t.URL[len(EmulatorScheme):], true
+}
+
+// Source returns the source with this name, or nil.
+func (c *Config) Source(name string) *Source {
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			return &c.Sources[i]
+		}
+	}
+	return nil
+}
+
+// Source kinds, as returned by Source.Kind.
+const (
+	KindLDAP         = "ldap"
+	KindSCIM         = "scim"
+	KindSCIMReceiver = "scim_receiver"
+	KindLDIF         = "ldif"
+)
+
+// Kind names the one reader configured for the source ("" when none is,
+// which Load never lets through).
+func (s Source) Kind() string {
+	switch {
+	case s.LDAP != nil:
+		return KindLDAP
+	case s.SCIM != nil:
+		return KindSCIM
+	case s.SCIMReceiver != nil:
+		return KindSCIMReceiver
+	case s.LDIF != nil:
+		return KindLDIF
+	}
+	return ""
+}
+
+// MembershipMode is the mapping's own mode, or global when it has none.
+func (m Mapping) MembershipMode(global string) string {
+	if m.Membership != "" {
+		return m.Membership
+	}
+	return global
+}
+
+// MembershipMode is the SME rule's own mode, or global when it has none.
+func (s SME) MembershipMode(global string) string {
+	if s.Membership != "" {
+		return s.Membership
+	}
+	return global
+}
+
+// Line is where the mapping starts in the config file (0 when not loaded
+// from a file), for messages that point the user at it.
+func (m Mapping) Line() int { return m.line }
+
+// Where returns "file:line:col" of a key's value, addressed by its path in
+// the file ("teams.url", "groups[2].to", "sources[0].ldap.url[1]"); for a
+// key that was not written, the position of the nearest enclosing key.
+func (c *Config) Where(path string) string {
+	p := c.pos.at(path)
+	return fmt.Sprintf("%s:%d:%d", c.Path, p.Line, p.Column)
+}
