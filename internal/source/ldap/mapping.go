@@ -124,6 +124,10 @@ type Mapper struct {
 	byLogin map[string]string // lower-cased login -> user ID
 	pending []*pendingGroup
 	stats   Stats
+
+	// IDFromDN makes a user without a value of the id attribute take its
+	// DN as id instead of being skipped (LDIF exports often lack entryUUID).
+	IDFromDN bool
 }
 
 // pendingGroup holds a group until every user is known: member DNs that did
@@ -155,6 +159,9 @@ func (m *Mapper) AddUser(e *Entry) {
 		return
 	}
 	id := m.UserID(e)
+	if id == "" && m.IDFromDN {
+		id = e.DN
+	}
 	switch {
 	case id == "":
 		m.stats.WithoutID++

@@ -148,7 +148,8 @@ func config(dir string, o Options) string {
 	return b.String()
 }
 
-const baseLDIF = `dn: ` + Suffix + `
+// BaseLDIF is the suffix entry and the reader account every server has.
+const BaseLDIF = `dn: ` + Suffix + `
 objectClass: dcObject
 objectClass: organization
 dc: example
@@ -164,7 +165,7 @@ userPassword: ` + ReaderPW + `
 
 func (s *Server) load(slapadd string, o Options) error {
 	data := filepath.Join(s.Dir, "data.ldif")
-	if err := os.WriteFile(data, []byte(baseLDIF+o.LDIF+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(data, []byte(BaseLDIF+o.LDIF+"\n"), 0o600); err != nil {
 		return err
 	}
 	files := []string{data}
