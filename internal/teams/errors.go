@@ -1,0 +1,187 @@
+package teams
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Sentinel kinds of Error, for errors.Is.
+var (
+	ErrUnauthorized = errors.New("token invalid or expired")
+	ErrForbidden    = errors.New("token is read-only or lacks permission")
+	ErrNotFound     = errors.New("not found")
+	ErrSMEDisabled  = errors.New("SMEs are not enabled on this site")
+	ErrRateLimited  = errors.New("rate limited")
+	ErrBadRequest   = errors.New("bad request")
+	ErrServer       = errors.New("server error")
+)
+
+// maxErrorBody caps the part of an error body kept in an Error: bodies
+// can be large HTML pages from a proxy, and errors end up in reports.
+const maxErrorBody = 1 << 10
+
+// maxProblemBody bounds what is read to parse a ProblemDetails body.
+const maxProblemBody = 64 << 10
+
+// Error is a failed API call: a status outside 2xx.
+type Error struct {
+	Method string
+	Route  string // route template, e.g. "/user-groups/{userGroupId}"
+	Status int
+	// Problem is the parsed RFC 7807 body, when there was one.
+	Problem *ProblemDetails
+	// Body is the start of the body (at most 1 KiB), token redacted.
+	Body string
+	// RetryAfter is the wait the server asked for (429 only).
+	RetryAfter time.Duration
+	// Kind is one of the Err* sentinels; errors.Is(err, ErrNotFound) works.
+	Kind error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "teams: %s %s: %d %s", e.Method, e.Route, e.Status, e.summary())
+	if d := e.detail(); d != "" {
+		fmt.Fprintf(&b, ": %s", d)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// summary is the kind in words. 403 on a read (e.g. by-email without an
+// admin token) says "forbidden": the token may well be fine for writes.
+func (e *Error) summary() string {
+	if e.Kind == ErrForbidden && e.Method == http.MethodGet {
+		return "forbidden"
+	}
+	if e.Kind != nil {
+		return e.Kind.Error()
+	}
+	return http.StatusText(e.Status)
+}
+
+// detail is what the server said, the most specific first.
+func (e *Error) detail() string {
+	if p := e.Problem; p != nil {
+		switch {
+		case p.Detail != nil && *p.Detail != "":
+			return *p.Detail
+		case p.Title != nil && *p.Title != "":
+			return *p.Title
+		}
+	}
+	return strings.TrimSpace(e.Body)
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// checkResponse maps a non-2xx response to an *Error.
+func (c *Client) checkResponse(k *call, resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	e := &Error{Method: k.method, Route: k.route, Status: resp.StatusCode}
+	e.Kind = kindOf(k, resp.StatusCode)
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxProblemBody))
+	e.Body = c.redact(capString(string(data), maxErrorBody))
+	var p ProblemDetails
+	if json.Unmarshal(data, &p) == nil && (p.Title != nil || p.Detail != nil || p.Status != nil) {
+		e.Problem = c.redactProblem(&p)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = retryWait(resp.Header, c.now())
+	}
+	return e
+}
+
+func kindOf(k *call, status int) error {
+	switch {
+	case status == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusUnprocessableEntity && isSMERoute(k.route):
+		return ErrSMEDisabled
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case status >= 400 && status < 500:
+		return ErrBadRequest
+	default:
+		return ErrServer
+	}
+}
+
+func isSMERoute(route string) bool {
+	return strings.HasPrefix(route, "/tags/{tagId}/subject-matter-experts")
+}
+
+// capString cuts s to at most n bytes without splitting a UTF-8 sequence.
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && cut > n-4 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+const redacted = "[REDACTED]"
+
+// redact removes the token from text that came from the server: a proxy
+// or a misbehaving server may echo the Authorization header back.
+func (c *Client) redact(s string) string {
+	return strings.ReplaceAll(s, c.token, redacted)
+}
+
+func (c *Client) redactProblem(p *ProblemDetails) *ProblemDetails {
+	for _, f := range []*string{p.Type, p.Title, p.Detail, p.Instance} {
+		if f != nil {
+			*f = c.redact(*f)
+		}
+	}
+	return p
+}
+
+// redactedError hides the token in the text of an error that did not come
+// from checkResponse (transport errors), keeping it unwrappable.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// scrub is applied to every error a public method returns.
+func (c *Client) scrub(err error) error {
+	if err == nil || !strings.Contains(err.Error(), c.token) {
+		return err
+	}
+	return &redactedError{msg: c.redact(err.Error()), err: err}
+}
+
+// transportError is a request that got no HTTP answer: a connection error
+// or the per-attempt timeout. For a write it is ambiguous: the server may
+// have applied it.
+type transportError struct {
+	method, route string
+	err           error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("teams: %s %s: %v", e.method, e.route, e.err)
+}
+func (e *transportError) Unwrap() error { return e.err }
