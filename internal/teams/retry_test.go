@@ -259,7 +259,7 @@ func TestCreateAdoptsAfterBrokenConnection(t *testing.T) {
 // httptestRecorder swallows a response.
 type httptestRecorder struct{}
 
-func (httptestRecorder) Header() http.Header       { return http.Header{} }
+func (httptestRecorder) Header() http.Header         { return http.Header{} }
 func (httptestRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (httptestRecorder) WriteHeader(int)             {}
 
