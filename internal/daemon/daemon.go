@@ -1,0 +1,176 @@
+// Package daemon is the long-running form of syncd (`syncd run`): a thin
+// scheduling loop around one Runner.RunOnce, which never runs twice at
+// once, reloads its configuration on demand, and reports to systemd.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	gosync "sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/report"
+)
+
+// Result is what the daemon needs to know of one run (the engine's result).
+type Result struct {
+	Report   *report.Report
+	Sources  []SourceStat
+	ExitCode int // DESIGN.md §4
+}
+
+// SourceStat is what one source yielded during a run.
+type SourceStat struct {
+	Name                   string
+	Users, Groups, Unknown int
+	Duration               time.Duration
+	Err                    error
+}
+
+// Runner performs one sync. It must stop at a safe point when ctx ends.
+type Runner interface {
+	RunOnce(ctx context.Context) (*Result, error)
+}
+
+// BuildFunc makes the Runner for a configuration. It is called at start and
+// on every reload; a Runner that is also an io.Closer is closed when it is
+// replaced or the daemon stops.
+type BuildFunc func(cfg *config.Config) (Runner, error)
+
+// Errors of Trigger.
+var (
+	ErrBusy    = errors.New("a sync run is already going")
+	ErrStopped = errors.New("the scheduler is not running")
+)
+
+// Options are the daemon's dependencies; those marked required must be set.
+type Options struct {
+	Config  *config.Config                 // required: the configuration loaded at start
+	Build   BuildFunc                      // required
+	Load    func() (*config.Config, error) // required for Reload: reads the configuration again
+	Logger  *zap.Logger                    // required
+	Metrics *metrics.Metrics               // required
+	Notify  *Notifier                      // optional: systemd notifications
+
+	// NotReady says why a finished run makes syncd not ready (bad
+	// configuration or credentials), or "" when it does not. Default: exit
+	// code 2 means a configuration problem.
+	NotReady func(res *Result, err error) string
+	// Jitter returns a random delay in [0, max); default math/rand/v2.
+	Jitter func(max time.Duration) time.Duration
+	// ShutdownGrace bounds the wait for a cancelled run to stop; default 4s.
+	ShutdownGrace time.Duration
+}
+
+// Daemon schedules runs. Create it with New, then call Run.
+type Daemon struct {
+	o        Options
+	changed  chan struct{} // the schedule may have changed (reload)
+	mu       gosync.Mutex
+	cfg      *config.Config
+	runner   Runner
+	next     *generation // configuration waiting for the next run
+	ctx      context.Context
+	running  chan struct{} // closed when the current run ends; nil when idle
+	latest   *report.Report
+	notReady string
+}
+
+// generation is a configuration with the runner built from it.
+type generation struct {
+	cfg    *config.Config
+	runner Runner
+}
+
+// New checks the options and builds the first runner.
+func New(o Options) (*Daemon, error) {
+	switch {
+	case o.Config == nil:
+		return nil, errors.New("daemon: a Config is required")
+	case o.Build == nil:
+		return nil, errors.New("daemon: a Build function is required")
+	case o.Logger == nil:
+		return nil, errors.New("daemon: a Logger is required")
+	case o.Metrics == nil:
+		return nil, errors.New("daemon: Metrics are required")
+	}
+	if _, err := ParseSchedule(o.Config.Sync.Schedule); err != nil {
+		return nil, err
+	}
+	setDefaults(&o)
+	runner, err := o.Build(o.Config)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return &Daemon{o: o, cfg: o.Config, runner: runner, changed: make(chan struct{}, 1)}, nil
+}
+
+func setDefaults(o *Options) {
+	if o.NotReady == nil {
+		o.NotReady = configFailure
+	}
+	if o.Jitter == nil {
+		o.Jitter = randomJitter
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 4 * time.Second
+	}
+}
+
+func configFailure(res *Result, err error) string {
+	if res != nil && res.ExitCode == 2 {
+		return "the last run failed because of the configuration"
+	}
+	return ""
+}
+
+func randomJitter(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(max)))
+}
+
+// Config returns the configuration in force (a reloaded one once its first
+// run has started).
+func (d *Daemon) Config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Latest returns the report of the last run that produced one, or nil.
+func (d *Daemon) Latest() *report.Report {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.latest
+}
+
+// Ready says whether syncd is ready: its configuration is loaded and the
+// last run did not fail because of the configuration or credentials.
+func (d *Daemon) Ready() (bool, string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.notReady == "", d.notReady
+}
+
+// Running reports whether a run is going.
+func (d *Daemon) Running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.running != nil
+}
+
+func closeRunner(r Runner) error {
+	if c, ok := r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

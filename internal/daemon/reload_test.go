@@ -1,0 +1,88 @@
+package daemon
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/syncd/syncd/internal/config"
+)
+
+func TestReloadTakesEffectAtNextRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &fakeRunner{hold: 30 * time.Second}
+		b := &fakeRunner{}
+		h := newHarness(t, cfgAt("a", "@every 1h"), map[string]*fakeRunner{"a": a, "b": b}, nil)
+		h.load = func() (*config.Config, error) { return cfgAt("b", "@every 1m"), nil }
+		h.start() // run at start with a, going for 30 s
+		if err := h.d.Reload(); err != nil {
+			t.Fatalf("Reload: %v", err)
+		}
+		if a.Closed() {
+			t.Error("the runner in use was closed by a reload during its run")
+		}
+		if got := h.d.Config().Path; got != "a" {
+			t.Errorf("config in force right after reload = %q, want a (until the next run)", got)
+		}
+		time.Sleep(61 * time.Second) // the new @every 1m schedule applies at once
+		synctest.Wait()
+		if a.Calls() != 1 || b.Calls() != 1 {
+			t.Errorf("runs a=%d b=%d, want 1 and 1", a.Calls(), b.Calls())
+		}
+		if !a.Closed() {
+			t.Error("the replaced runner was not closed")
+		}
+		if got := h.d.Config().Path; got != "b" {
+			t.Errorf("config in force = %q, want b", got)
+		}
+		if got := h.value("syncd_config_reloads_total", "result", "success"); got != 1 {
+			t.Errorf("config_reloads_total{success} = %v, want 1", got)
+		}
+		h.stop()
+		if !b.Closed() {
+			t.Error("runner not closed at shutdown")
+		}
+	})
+}
+
+func TestReloadRejectsBadConfig(t *testing.T) {
+	cases := map[string]func() (*config.Config, error){
+		"load error":   func() (*config.Config, error) { return nil, errors.New("config.yaml:3:5: unknown key \"grups\"") },
+		"bad schedule": func() (*config.Config, error) { return cfgAt("b", "every other tuesday"), nil },
+		"build error":  func() (*config.Config, error) { return cfgAt("unbuildable", "@every 1m"), nil },
+	}
+	for name, load := range cases {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := &fakeRunner{}, &fakeRunner{}
+				h := newHarness(t, cfgAt("a", "@every 1m"), map[string]*fakeRunner{"a": a, "b": b}, nil)
+				h.load = load
+				h.start()
+				if err := h.d.Reload(); err == nil {
+					t.Fatal("Reload succeeded, want an error")
+				}
+				time.Sleep(61 * time.Second)
+				synctest.Wait()
+				if a.Calls() != 2 || b.Calls() != 0 {
+					t.Errorf("runs a=%d b=%d, want 2 and 0: the old configuration stays", a.Calls(), b.Calls())
+				}
+				if got := h.value("syncd_config_reloads_total", "result", "failure"); got != 1 {
+					t.Errorf("config_reloads_total{failure} = %v, want 1", got)
+				}
+				if got := h.value("syncd_config_last_reload_successful"); got != 0 {
+					t.Errorf("config_last_reload_successful = %v, want 0", got)
+				}
+				logged := h.logs.FilterMessageSnippet("reload rejected").All()
+				if len(logged) != 1 {
+					t.Fatalf("reload rejection logged %d times, want once", len(logged))
+				}
+				if e, _ := logged[0].ContextMap()["error"].(string); !strings.Contains(e, "reload") {
+					t.Errorf("logged error %q does not say what failed", e)
+				}
+				h.stop()
+			})
+		})
+	}
+}
