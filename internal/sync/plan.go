@@ -73,8 +73,10 @@ type CurrentTag struct {
 
 // Policy is how far a plan may go.
 type Policy struct {
-	MaxRemovals       int     // per run, all groups and SME lists; 0 = no limit
-	MaxRemovalPercent float64 // per group or SME list; 0 = no limit
+	// Budgets as in the config: 0 allows no removal at all, a negative
+	// value means no limit.
+	MaxRemovals       int     // per run, all groups and SME lists
+	MaxRemovalPercent float64 // per group or SME list
 	// Owned is the ledger for managed mode: by LedgerKey, the ids syncd added.
 	Owned map[string][]int
 }

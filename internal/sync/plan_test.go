@@ -37,7 +37,7 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "managed removes only what the ledger owns",
 			desired: DesiredGroup{Name: "Platform", Mode: ModeManaged, Members: []int{2}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{Owned: map[string][]int{"group:7": {4, 9}}},
+			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: -1, Owned: map[string][]int{"group:7": {4, 9}}},
 			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Remove: []int{4}},
 		},
 		{
@@ -62,7 +62,7 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "percent budget holds the removals of the group",
 			desired: DesiredGroup{Name: "Platform", Members: []int{2, 9}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovalPercent: 50},
+			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: 50},
 			want: GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Add: []int{9}, Held: []int{3, 4},
 				HeldReason: "removing 2 of 3 (67%) exceeds max_removal_percent 50"},
 		},
@@ -70,14 +70,14 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "percent budget at the limit lets removals through",
 			desired: DesiredGroup{Name: "Platform", Members: []int{2, 3}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovalPercent: 34},
+			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: 34},
 			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Remove: []int{4}},
 		},
 		{
 			name:    "run budget holds every removal",
 			desired: DesiredGroup{Name: "Platform", Members: []int{5}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovals: 2},
+			policy:  Policy{MaxRemovals: 2, MaxRemovalPercent: -1},
 			want: GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Add: []int{5}, Held: []int{2, 3, 4},
 				HeldReason: "3 removals in this run exceed max_removals 2"},
 		},
@@ -90,6 +90,9 @@ func TestCalculateGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.policy.MaxRemovals == 0 && tt.policy.MaxRemovalPercent == 0 {
+				tt.policy.MaxRemovals, tt.policy.MaxRemovalPercent = -1, -1
+			}
 			p := Calculate(Desired{Groups: []DesiredGroup{tt.desired}}, Current{Groups: tt.current}, tt.policy)
 			if tt.wantErr != "" {
 				if len(p.Errors) != 1 || !strings.Contains(p.Errors[0], tt.wantErr) || len(p.Groups) != 0 {
@@ -151,7 +154,7 @@ func TestCalculateTags(t *testing.T) {
 			name:    "managed removes ledger entries only",
 			desired: DesiredTag{Tag: "kubernetes", Mode: ModeManaged},
 			tag:     k8s,
-			policy:  Policy{Owned: map[string][]int{"tag-users:3": {3}, "tag-groups:3": {8}}},
+			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: -1, Owned: map[string][]int{"tag-users:3": {3}, "tag-groups:3": {8}}},
 			want: &TagPlan{Tag: "kubernetes", ID: 3, CurrentUsers: []int{2, 3}, CurrentGroups: []int{8},
 				RemoveUsers: []int{3}, RemoveGroups: []GroupRef{{ID: 8}}},
 		},
@@ -159,7 +162,7 @@ func TestCalculateTags(t *testing.T) {
 			name:    "percent budget holds users and groups together",
 			desired: DesiredTag{Tag: "kubernetes", Users: []int{3}},
 			tag:     k8s,
-			policy:  Policy{MaxRemovalPercent: 50},
+			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: 50},
 			want: &TagPlan{Tag: "kubernetes", ID: 3, CurrentUsers: []int{2, 3}, CurrentGroups: []int{8},
 				HeldUsers: []int{2}, HeldGroups: []GroupRef{{ID: 8}}, HeldReason: "removing 2 of 3 (67%) exceeds max_removal_percent 50"},
 		},
@@ -174,6 +177,9 @@ func TestCalculateTags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := Desired{Groups: tt.creating, Tags: []DesiredTag{tt.desired}}
 			cur := Current{Groups: groups, Tags: map[string]*CurrentTag{"kubernetes": tt.tag}}
+			if tt.policy.MaxRemovals == 0 && tt.policy.MaxRemovalPercent == 0 {
+				tt.policy.MaxRemovals, tt.policy.MaxRemovalPercent = -1, -1
+			}
 			p := Calculate(d, cur, tt.policy)
 			if len(p.Errors) != tt.wantErrs {
 				t.Errorf("got errors %q, want %d", p.Errors, tt.wantErrs)
@@ -194,6 +200,19 @@ func TestCalculateTags(t *testing.T) {
 	}
 }
 
+func TestZeroBudgetHoldsEveryRemoval(t *testing.T) {
+	d := Desired{Groups: []DesiredGroup{{Name: "A", Members: []int{3}}}}
+	cur := Current{Groups: []CurrentGroup{{ID: 1, Name: "A", Members: []int{2}}}}
+	p := Calculate(d, cur, Policy{MaxRemovals: -1, MaxRemovalPercent: 0})
+	if got := p.Groups[0]; len(got.Remove) != 0 || len(got.Held) != 1 || len(got.Add) != 1 {
+		t.Errorf("max_removal_percent 0: got %+v, want the removal held and the addition planned", got)
+	}
+	p = Calculate(d, cur, Policy{MaxRemovals: 0, MaxRemovalPercent: -1})
+	if got := p.Groups[0]; len(got.Remove) != 0 || len(got.Held) != 1 {
+		t.Errorf("max_removals 0: got %+v, want the removal held", got)
+	}
+}
+
 func TestRunBudgetCountsGroupsAndTags(t *testing.T) {
 	d := Desired{
 		Groups: []DesiredGroup{{Name: "A"}, {Name: "B", Members: []int{5}}},
@@ -203,11 +222,11 @@ func TestRunBudgetCountsGroupsAndTags(t *testing.T) {
 		Groups: []CurrentGroup{{ID: 1, Name: "A", Members: []int{2}}, {ID: 2, Name: "B", Members: []int{3}}},
 		Tags:   map[string]*CurrentTag{"go": {ID: 4, Name: "go", Users: []int{6}}},
 	}
-	under := Calculate(d, cur, Policy{MaxRemovals: 3})
+	under := Calculate(d, cur, Policy{MaxRemovals: 3, MaxRemovalPercent: -1})
 	if under.Held() || len(under.Groups[0].Remove)+len(under.Groups[1].Remove)+len(under.Tags[0].RemoveUsers) != 3 {
 		t.Errorf("3 removals within a budget of 3: got %+v", under)
 	}
-	over := Calculate(d, cur, Policy{MaxRemovals: 2})
+	over := Calculate(d, cur, Policy{MaxRemovals: 2, MaxRemovalPercent: -1})
 	if !over.Held() || len(over.Groups[0].Remove)+len(over.Groups[1].Remove)+len(over.Tags[0].RemoveUsers) != 0 {
 		t.Errorf("3 removals over a budget of 2: got %+v", over)
 	}

@@ -29,7 +29,7 @@ func holdRemovals(remove []int, unknown, emptyHold string, base int, maxPercent 
 }
 
 func overPercent(n, base int, maxPercent float64) bool {
-	if maxPercent <= 0 || n == 0 {
+	if maxPercent < 0 || n == 0 {
 		return false
 	}
 	if base == 0 {
@@ -42,7 +42,7 @@ func overPercent(n, base int, maxPercent float64) bool {
 // maxRemovals (rule 3): a budget is all or nothing, so that a run never
 // removes an arbitrary first part of a mass removal.
 func applyRunBudget(p *Plan, maxRemovals int) {
-	if maxRemovals <= 0 {
+	if maxRemovals < 0 {
 		return
 	}
 	total := 0

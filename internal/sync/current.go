@@ -1,0 +1,114 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/syncd/syncd/internal/teams"
+)
+
+// Teams is the part of the API v3 client the engine uses; *teams.Client
+// satisfies it.
+type Teams interface {
+	ListUsers(ctx context.Context) ([]teams.User, error)
+	UserByEmail(ctx context.Context, email string) (*teams.User, error)
+	ListUserGroups(ctx context.Context) ([]teams.UserGroup, error)
+	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error)
+	ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.UserGroup, error)
+	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.UserGroup, error)
+	RemoveUserGroupMember(ctx context.Context, id, userID int) error
+	FindTag(ctx context.Context, name string) (*teams.Tag, error)
+	GetSMEs(ctx context.Context, tagID int) (*teams.SMEs, error)
+	ReplaceSMEs(ctx context.Context, tagID int, r teams.SMERequest) (*teams.SMEs, error)
+	AddSMEUsers(ctx context.Context, tagID int, userIDs []int) (*teams.SMEs, error)
+	AddSMEGroups(ctx context.Context, tagID int, groupIDs []int) (*teams.SMEs, error)
+	RemoveSMEUser(ctx context.Context, tagID, userID int) error
+	RemoveSMEGroup(ctx context.Context, tagID, groupID int) error
+	Calls() int
+}
+
+// teamsView is the current state plus what the report needs to name people.
+type teamsView struct {
+	cur   Current
+	names map[int]string // Teams user id -> display name, from members read
+}
+
+// readCurrent lists the user groups once and reads the SMEs of each
+// configured tag. A failed group listing is fatal for the run (nothing can
+// be planned); a tag that cannot be read fails only its SME rule.
+func (e *Engine) readCurrent(ctx context.Context, tagNames []string) (*teamsView, error) {
+	groups, err := e.api.ListUserGroups(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list user groups: %w", err)
+	}
+	v := &teamsView{names: map[int]string{}, cur: Current{Tags: map[string]*CurrentTag{}}}
+	for _, g := range groups {
+		v.cur.Groups = append(v.cur.Groups, CurrentGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: v.memberIDs(g.Users)})
+	}
+	for _, name := range tagNames {
+		k := strings.ToLower(name)
+		if v.cur.Tags[k] == nil {
+			v.cur.Tags[k] = e.readTag(ctx, name, v)
+		}
+	}
+	return v, nil
+}
+
+func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
+	ids := make([]int, 0, len(users))
+	for _, u := range users {
+		ids = append(ids, u.ID)
+		v.names[u.ID] = u.Name
+	}
+	return sortUnique(ids)
+}
+
+// readTag reads one tag's SMEs: one call when its id is cached, two when
+// it has to be found by name first. A cached id that 404s is looked up again.
+func (e *Engine) readTag(ctx context.Context, name string, v *teamsView) *CurrentTag {
+	k := strings.ToLower(name)
+	if id := e.store.TagID(k); id != 0 {
+		smes, err := e.api.GetSMEs(ctx, id)
+		if err == nil {
+			return v.tag(id, name, smes)
+		}
+		if !errors.Is(err, teams.ErrNotFound) {
+			return &CurrentTag{Name: name, Err: tagError(err)}
+		}
+		_ = e.store.PutTagID(k, 0)
+	}
+	tag, err := e.api.FindTag(ctx, name)
+	if err != nil {
+		if errors.Is(err, teams.ErrNotFound) {
+			return &CurrentTag{Name: name, Err: "no such tag in Teams"}
+		}
+		return &CurrentTag{Name: name, Err: tagError(err)}
+	}
+	if err := e.store.PutTagID(k, tag.ID); err != nil {
+		e.log.Warn("cannot cache tag id", errField(err))
+	}
+	smes, err := e.api.GetSMEs(ctx, tag.ID)
+	if err != nil {
+		return &CurrentTag{ID: tag.ID, Name: tag.Name, Err: tagError(err)}
+	}
+	return v.tag(tag.ID, tag.Name, smes)
+}
+
+func (v *teamsView) tag(id int, name string, s *teams.SMEs) *CurrentTag {
+	t := &CurrentTag{ID: id, Name: name, Users: v.memberIDs(s.Users)}
+	for _, g := range s.UserGroups {
+		t.Groups = append(t.Groups, g.ID)
+	}
+	slices.Sort(t.Groups)
+	return t
+}
+
+func tagError(err error) string {
+	if errors.Is(err, teams.ErrSMEDisabled) {
+		return "SMEs are not enabled on this site: " + err.Error()
+	}
+	return "read SMEs: " + err.Error()
+}

@@ -1,0 +1,250 @@
+package sync
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+)
+
+// personKey names a directory user across sources.
+type personKey struct{ source, id string }
+
+// feed is one directory group feeding a target.
+type feed struct {
+	rule       string // "groups[2]" or "smes[0]": where the config asks for it
+	source     string
+	dir        *directory.Directory
+	group      *directory.Group
+	allowEmpty bool
+}
+
+// sizeKey names a directory group in the last-known sizes.
+func (f feed) sizeKey() string {
+	id := f.group.DN
+	if id == "" {
+		id = f.group.Name
+	}
+	return f.source + "\x00" + strings.ToLower(id)
+}
+
+// target is one Teams user group or tag the config manages, with the
+// directory groups that feed it (several mappings may feed one group).
+type target struct {
+	tag            bool
+	name           string // Teams group name or tag name
+	description    string
+	setDescription bool
+	mode           Mode
+	feeds          []feed
+	smeGroups      []string
+	unknown        []string // reasons removals are off (rule 1)
+}
+
+func (t *target) label() string {
+	if t.tag {
+		return "tag " + t.name
+	}
+	return t.name
+}
+
+// targets reads the config's mappings against the directories read this
+// run. dirs holds the sources read successfully; failed holds the others.
+func targets(cfg *config.Config, dirs map[string]*directory.Directory, failed map[string]error) (groups, tags []*target, errs []string) {
+	byName := map[string]*target{}
+	for i, m := range cfg.Groups {
+		rule := fmt.Sprintf("groups[%d]", i)
+		mode := Mode(m.MembershipMode(cfg.Sync.Membership))
+		for _, t := range mappingTargets(rule, m, dirs, failed, &errs) {
+			t.mode = mode
+			groups = mergeTarget(byName, groups, t)
+		}
+	}
+	byTag := map[string]*target{}
+	for i, s := range cfg.SMEs {
+		t := smeTarget(fmt.Sprintf("smes[%d]", i), s, Mode(s.MembershipMode(cfg.Sync.Membership)), dirs, failed)
+		tags = mergeTarget(byTag, tags, t)
+	}
+	return groups, tags, errs
+}
+
+// mappingTargets expands one groups: entry into its targets.
+func mappingTargets(rule string, m config.Mapping, dirs map[string]*directory.Directory, failed map[string]error, errs *[]string) []*target {
+	dir := dirs[m.Source]
+	base := target{name: m.To, description: m.Description, setDescription: m.Description != ""}
+	if m.Match == "" {
+		t := base
+		t.feeds, t.unknown = lookupFeed(rule, m.Source, m.From, m.AllowEmpty, dir, failed[m.Source])
+		return []*target{&t}
+	}
+	if dir == nil {
+		*errs = append(*errs, fmt.Sprintf("%s: source %q could not be read (%v): groups matching %q are left as they are",
+			rule, m.Source, failed[m.Source], m.Match))
+		return nil
+	}
+	var out []*target
+	pattern := strings.ToLower(m.Match)
+	for _, g := range dir.Groups {
+		if ok, _ := path.Match(pattern, strings.ToLower(g.Name)); !ok {
+			continue
+		}
+		t := base
+		t.name = strings.ReplaceAll(m.To, "{name}", g.Name)
+		t.description = strings.ReplaceAll(m.Description, "{name}", g.Name)
+		t.feeds = []feed{{rule: rule, source: m.Source, dir: dir, group: g, allowEmpty: m.AllowEmpty}}
+		if g.Unknown() {
+			t.unknown = []string{fmt.Sprintf("directory group %q of source %q could not be read completely: %v", g.Name, m.Source, g.Err)}
+		}
+		out = append(out, &t)
+	}
+	return out
+}
+
+// lookupFeed finds a directory group by name or DN. A missing source or
+// group makes the target unknown: no removals, and the run fails.
+func lookupFeed(rule, source, key string, allowEmpty bool, dir *directory.Directory, srcErr error) ([]feed, []string) {
+	if dir == nil {
+		return nil, []string{fmt.Sprintf("%s: source %q could not be read: %v", rule, source, srcErr)}
+	}
+	g := dir.Group(key)
+	if g == nil {
+		return nil, []string{fmt.Sprintf("%s: directory group %q not found in source %q", rule, key, source)}
+	}
+	f := []feed{{rule: rule, source: source, dir: dir, group: g, allowEmpty: allowEmpty}}
+	if g.Unknown() {
+		return f, []string{fmt.Sprintf("%s: directory group %q of source %q could not be read completely: %v", rule, g.Name, source, g.Err)}
+	}
+	return f, nil
+}
+
+func smeTarget(rule string, s config.SME, mode Mode, dirs map[string]*directory.Directory, failed map[string]error) *target {
+	t := &target{tag: true, name: s.Tag, mode: mode, smeGroups: slices.Clone(s.Groups)}
+	for _, ref := range s.UsersFrom {
+		f, unknown := lookupFeed(rule, ref.Source, ref.Group, s.AllowEmpty, dirs[ref.Source], failed[ref.Source])
+		t.feeds = append(t.feeds, f...)
+		t.unknown = append(t.unknown, unknown...)
+	}
+	return t
+}
+
+// mergeTarget adds t to list, or unions it into the target of the same
+// name already there. The most careful mode wins: add-only over managed
+// over exact.
+func mergeTarget(byName map[string]*target, list []*target, t *target) []*target {
+	k := strings.ToLower(t.name)
+	have := byName[k]
+	if have == nil {
+		byName[k] = t
+		return append(list, t)
+	}
+	have.feeds = append(have.feeds, t.feeds...)
+	have.unknown = append(have.unknown, t.unknown...)
+	have.smeGroups = append(have.smeGroups, t.smeGroups...)
+	if !have.setDescription && t.setDescription {
+		have.description, have.setDescription = t.description, true
+	}
+	if modeRank(t.mode) > modeRank(have.mode) {
+		have.mode = t.mode
+	}
+	return list
+}
+
+func modeRank(m Mode) int {
+	switch m {
+	case ModeAddOnly:
+		return 2
+	case ModeManaged:
+		return 1
+	}
+	return 0
+}
+
+// people returns every directory user some target depends on.
+func people(ts ...[]*target) map[personKey]*directory.User {
+	out := map[personKey]*directory.User{}
+	for _, list := range ts {
+		for _, t := range list {
+			for _, f := range t.feeds {
+				for _, id := range f.group.Members {
+					if u := f.dir.Users[id]; u != nil {
+						out[personKey{f.source, id}] = u
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// pendingSet collects people without a Teams account, by address.
+type pendingSet map[string][]string // primary e-mail -> target labels
+
+// desiredFrom turns targets into the planner's desired state: members as
+// Teams ids (people not found in Teams go to pending), holds from the
+// last known group sizes.
+func desiredFrom(groups, tags []*target, ids map[personKey]int, sizes map[string]int, pending pendingSet) Desired {
+	var d Desired
+	for _, t := range groups {
+		members, hold := t.members(ids, sizes, pending)
+		d.Groups = append(d.Groups, DesiredGroup{
+			Name: t.name, Description: t.description, SetDescription: t.setDescription,
+			Mode: t.mode, Members: members, Unknown: strings.Join(t.unknown, "; "), EmptyHold: hold,
+		})
+	}
+	for _, t := range tags {
+		users, hold := t.members(ids, sizes, pending)
+		d.Tags = append(d.Tags, DesiredTag{
+			Tag: t.name, Mode: t.mode, Users: users, Groups: t.smeGroups,
+			Unknown: strings.Join(t.unknown, "; "), EmptyHold: hold,
+		})
+	}
+	return d
+}
+
+// members unions the Teams ids of the target's directory members and says
+// whether a feeding group emptied since the last successful run (rule 2).
+func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pendingSet) ([]int, string) {
+	var out []int
+	var holds []string
+	for _, f := range t.feeds {
+		if len(f.group.Members) == 0 && !f.allowEmpty && sizes[f.sizeKey()] > 0 && !f.group.Unknown() {
+			holds = append(holds, fmt.Sprintf("directory group %q of source %q is empty now but had %d members at the last successful run (allow_empty: true lets it empty %s)",
+				f.group.Name, f.source, sizes[f.sizeKey()], t.label()))
+		}
+		for _, uid := range f.group.Members {
+			k := personKey{f.source, uid}
+			if id, ok := ids[k]; ok {
+				out = append(out, id)
+			} else if u := f.dir.Users[uid]; u != nil && len(u.Emails) > 0 {
+				pending.add(u.Emails[0], t.label())
+			}
+		}
+	}
+	return sortUnique(out), strings.Join(holds, "; ")
+}
+
+func (p pendingSet) add(email, label string) {
+	if !slices.Contains(p[email], label) {
+		p[email] = append(p[email], label)
+	}
+}
+
+// groupSizes returns the member counts to remember for the next run:
+// every known directory group read, except those held for being empty
+// (remembering 0 would let the next run empty the Teams group).
+func groupSizes(ts ...[]*target) map[string]int {
+	out := map[string]int{}
+	for _, list := range ts {
+		for _, t := range list {
+			for _, f := range t.feeds {
+				if !f.group.Unknown() && (len(f.group.Members) > 0 || f.allowEmpty) {
+					out[f.sizeKey()] = len(f.group.Members)
+				}
+			}
+		}
+	}
+	return out
+}

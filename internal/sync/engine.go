@@ -1,0 +1,346 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/state"
+)
+
+// Exit codes of a run (DESIGN.md §4).
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitPending = 3 // decided by the command (--check)
+	ExitHeld    = 4
+)
+
+// Options are the engine's dependencies, all passed in.
+type Options struct {
+	Config  *config.Config
+	Sources []Source
+	Teams   Teams        // *teams.Client
+	Store   *state.Store // nil: no memory between runs
+	Logger  *zap.Logger
+	Now     func() time.Time
+	Apply   bool // false: dry run, no write call at all
+}
+
+// Engine runs syncs. It is safe for one run at a time.
+type Engine struct {
+	cfg     *config.Config
+	sources []Source
+	api     Teams
+	store   *state.Store
+	log     *zap.Logger
+	now     func() time.Time
+	apply   bool
+}
+
+// New checks the options and returns an engine.
+func New(o Options) (*Engine, error) {
+	switch {
+	case o.Config == nil:
+		return nil, errors.New("sync: Config is required")
+	case o.Teams == nil:
+		return nil, errors.New("sync: Teams client is required")
+	case o.Logger == nil:
+		return nil, errors.New("sync: Logger is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Engine{cfg: o.Config, sources: o.Sources, api: o.Teams, store: o.Store,
+		log: o.Logger, now: o.Now, apply: o.Apply}, nil
+}
+
+// SourceStat is what one source gave this run.
+type SourceStat struct {
+	Name     string
+	Users    int
+	Groups   int
+	Unknown  int // groups that could not be read completely
+	Duration time.Duration
+	Err      error
+}
+
+// Result is one run.
+type Result struct {
+	Report   *report.Report
+	Sources  []SourceStat
+	ExitCode int // 0, 1 or 4; the command turns 0 into 3 for --check when Pending
+	// Pending is true when the plan had changes to make (dry run) or made
+	// some (apply).
+	Pending bool
+}
+
+// RunOnce reads the sources and Teams, plans, and applies the plan when the
+// engine was made with Apply. The Result is never nil; err is set when the
+// run failed as a whole (Teams unreadable, context cancelled).
+func (e *Engine) RunOnce(ctx context.Context) (*Result, error) {
+	p, err := e.Prepare(ctx)
+	if err != nil {
+		return e.failed(p, err), err
+	}
+	return e.Execute(ctx, p), nil
+}
+
+// Prepared is a planned run, not yet executed.
+type Prepared struct {
+	StartedAt   time.Time
+	Plan        Plan
+	Sources     []SourceStat
+	Users       map[int]report.User // who the ids of the plan are
+	Pending     []report.Pending
+	Errors      []string
+	Matched     int
+	Calls0      int // client call count at the start
+	Sizes       map[string]int
+	Fingerprint map[string]string
+	explain     *explainData
+}
+
+// Prepare reads everything and plans, writing nothing to Teams.
+func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
+	p := &Prepared{StartedAt: e.now(), Calls0: e.api.Calls()}
+	dirs, failed := e.readSources(ctx, p)
+	if err := ctx.Err(); err != nil {
+		return p, err
+	}
+	groups, tags, errs := targets(e.cfg, dirs, failed)
+	p.Errors = append(p.Errors, errs...)
+	tagNames := make([]string, len(tags))
+	for i, t := range tags {
+		tagNames[i] = t.name
+	}
+	view, err := e.readCurrent(ctx, tagNames)
+	if err != nil {
+		return p, err
+	}
+	ppl := people(groups, tags)
+	ids, err := e.resolve(ctx, ppl, countUsers(dirs))
+	if err != nil {
+		return p, fmt.Errorf("match directory people to Teams users: %w", err)
+	}
+	markFailedLookups(ids, groups, tags)
+	pending := pendingSet{}
+	desired := desiredFrom(groups, tags, ids.byPerson, e.store.Sizes(), pending)
+	p.Plan = Calculate(desired, view.cur, e.policy())
+	nameGroupRefs(&p.Plan, view.cur.Groups)
+	p.Errors = append(p.Errors, p.Plan.Errors...)
+	p.Errors = append(p.Errors, unknownErrors(groups, tags)...)
+	p.Users = e.userInfo(ids, view, ppl)
+	p.Pending = pendingList(pending)
+	p.Matched = len(ids.byPerson)
+	p.Sizes = groupSizes(groups, tags)
+	p.Fingerprint = fingerprint(&p.Plan, view.cur)
+	p.explain = &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl}
+	e.log.Debug("identities resolved", zap.String("method", ids.method), zap.Int("matched", p.Matched),
+		zap.Int("pending", len(p.Pending)), zap.Int("lookups", ids.lookups))
+	return p, nil
+}
+
+func (e *Engine) policy() Policy {
+	return Policy{
+		MaxRemovals:       e.cfg.Sync.MaxRemovals,
+		MaxRemovalPercent: e.cfg.Sync.MaxRemovalPercent,
+		Owned:             e.store.Ledger(),
+	}
+}
+
+// readSources reads every source; a failed source leaves its groups unknown.
+func (e *Engine) readSources(ctx context.Context, p *Prepared) (map[string]*directory.Directory, map[string]error) {
+	dirs := map[string]*directory.Directory{}
+	failed := map[string]error{}
+	for _, s := range e.sources {
+		start := e.now()
+		d, err := s.Read(ctx)
+		st := SourceStat{Name: s.Name(), Duration: e.now().Sub(start), Err: err}
+		if err != nil {
+			failed[s.Name()] = err
+			p.Errors = append(p.Errors, fmt.Sprintf("source %q: %v", s.Name(), err))
+			e.log.Error("source read failed", zap.String("source", s.Name()), errField(err))
+		} else {
+			dirs[s.Name()] = d
+			st.Users, st.Groups = len(d.Users), len(d.Groups)
+			for _, g := range d.Groups {
+				if g.Unknown() {
+					st.Unknown++
+				}
+			}
+		}
+		p.Sources = append(p.Sources, st)
+	}
+	for _, src := range e.cfg.Sources {
+		if _, ok := dirs[src.Name]; !ok && failed[src.Name] == nil {
+			failed[src.Name] = errors.New("no reader for this source")
+		}
+	}
+	return dirs, failed
+}
+
+func countUsers(dirs map[string]*directory.Directory) int {
+	n := 0
+	for _, d := range dirs {
+		n += len(d.Users)
+	}
+	return n
+}
+
+// markFailedLookups makes targets with people whose lookup failed unknown:
+// those people would otherwise look absent and be removed.
+func markFailedLookups(ids *identities, lists ...[]*target) {
+	if len(ids.failed) == 0 {
+		return
+	}
+	for _, list := range lists {
+		for _, t := range list {
+			n := 0
+			var first error
+			for _, f := range t.feeds {
+				for _, uid := range f.group.Members {
+					if err := ids.failed[personKey{f.source, uid}]; err != nil {
+						n++
+						first = err
+					}
+				}
+			}
+			if n > 0 {
+				t.unknown = append(t.unknown, fmt.Sprintf("%d members could not be looked up in Teams: %v", n, first))
+			}
+		}
+	}
+}
+
+func unknownErrors(lists ...[]*target) []string {
+	var out []string
+	for _, list := range lists {
+		for _, t := range list {
+			for _, u := range t.unknown {
+				out = append(out, fmt.Sprintf("%s: %s; no removals this run", t.label(), u))
+			}
+		}
+	}
+	return out
+}
+
+// userInfo names every Teams id the plan mentions.
+func (e *Engine) userInfo(ids *identities, v *teamsView, ppl map[personKey]*directory.User) map[int]report.User {
+	out := map[int]report.User{}
+	for id, name := range v.names {
+		out[id] = report.User{ID: id, Name: name, Email: ids.email[id]}
+	}
+	var unnamed bool
+	for id, email := range ids.email {
+		u := out[id]
+		u.ID, u.Email = id, email
+		if u.Name == "" {
+			if p := ppl[ids.people[id]]; p != nil {
+				u.Name = p.Name
+			}
+		}
+		out[id] = u
+	}
+	for id, u := range out {
+		if u.Email == "" {
+			unnamed = true
+			_ = id
+		}
+	}
+	if unnamed { // members syncd did not match this run: the cache may know them
+		for email, c := range e.store.AllUsers() {
+			if u, ok := out[c.ID]; ok && u.Email == "" {
+				u.Email = email
+				out[c.ID] = u
+			}
+		}
+	}
+	return out
+}
+
+func pendingList(p pendingSet) []report.Pending {
+	out := make([]report.Pending, 0, len(p))
+	for email, groups := range p {
+		out = append(out, report.Pending{Email: email, Groups: groups})
+	}
+	sortPending(out)
+	return out
+}
+
+// failed builds the result of a run that could not plan.
+func (e *Engine) failed(p *Prepared, err error) *Result {
+	if p == nil {
+		p = &Prepared{StartedAt: e.now()}
+	}
+	r := e.newReport(p)
+	r.Errors = append(r.Errors, err.Error())
+	r.FinishedAt = e.now()
+	r.Summary.APICalls = e.api.Calls() - p.Calls0
+	e.log.Error("sync failed", errField(err))
+	res := &Result{Report: r, Sources: p.Sources, ExitCode: ExitFailure}
+	e.record(p, res, false)
+	return res
+}
+
+func (e *Engine) mode() string {
+	if e.apply {
+		return report.ModeApply
+	}
+	return report.ModeDryRun
+}
+
+// record keeps the run in the state store: history, report, and after a
+// run whose reads all succeeded, the directory group sizes.
+func (e *Engine) record(p *Prepared, res *Result, readsOK bool) {
+	r := res.Report
+	run := state.Run{StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Mode: r.Mode, ExitCode: res.ExitCode, Errors: len(r.Errors),
+		Summary: map[string]int{"changes_planned": r.Summary.ChangesPlanned, "changes_applied": r.Summary.ChangesApplied,
+			"changes_failed": r.Summary.ChangesFailed, "changes_held": r.Summary.ChangesHeld, "api_calls": r.Summary.APICalls}}
+	if err := e.store.AddRun(run); err != nil {
+		e.log.Warn("cannot record the run", errField(err))
+	}
+	if data, err := reportJSON(r); err == nil {
+		if err := e.store.AddReport(r.StartedAt, data); err != nil {
+			e.log.Warn("cannot keep the report", errField(err))
+		}
+	}
+	if readsOK && len(p.Sizes) > 0 {
+		if err := e.store.PutSizes(p.Sizes); err != nil {
+			e.log.Warn("cannot record group sizes", errField(err))
+		}
+	}
+}
+
+func quoteList(s []string) string {
+	q := make([]string, len(s))
+	for i, x := range s {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+// nameGroupRefs fills the names of the SME groups the plan mentions by id.
+func nameGroupRefs(p *Plan, groups []CurrentGroup) {
+	names := make(map[int]string, len(groups))
+	for _, g := range groups {
+		names[g.ID] = g.Name
+	}
+	for i := range p.Tags {
+		t := &p.Tags[i]
+		for _, refs := range [][]GroupRef{t.AddGroups, t.RemoveGroups, t.HeldGroups} {
+			for j := range refs {
+				if refs[j].Name == "" {
+					refs[j].Name = names[refs[j].ID]
+				}
+			}
+		}
+	}
+}

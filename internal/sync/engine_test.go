@@ -1,0 +1,333 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// fakeSource is a directory held in memory; Err makes the read fail.
+type fakeSource struct {
+	name string
+	dir  *directory.Directory
+	err  error
+}
+
+func (f *fakeSource) Name() string { return f.name }
+func (f *fakeSource) Read(context.Context) (*directory.Directory, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.dir, nil
+}
+
+// dirOf builds a directory: groups name -> member logins; user "x" has
+// the e-mail x@example.com.
+func dirOf(groups map[string][]string) *directory.Directory {
+	d := &directory.Directory{Source: "corp", Users: map[string]*directory.User{}}
+	names := make([]string, 0, len(groups))
+	for n := range groups {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		g := &directory.Group{Name: n, DN: "cn=" + n + ",ou=groups,dc=example,dc=com"}
+		for _, m := range groups[n] {
+			d.Users[m] = &directory.User{ID: m, Name: strings.ToUpper(m), Emails: []string{m + "@example.com"}}
+			g.DirectMembers = append(g.DirectMembers, m)
+		}
+		d.Groups = append(d.Groups, g)
+	}
+	d.Expand()
+	return d
+}
+
+func seedUsers(names ...string) []teamstest.SeedUser {
+	out := []teamstest.SeedUser{{ID: 1, Name: "Community", Email: ""}}
+	for i, n := range names {
+		out = append(out, teamstest.SeedUser{ID: 10 + i, Name: strings.ToUpper(n), Email: strings.ToUpper(n[:1]) + n[1:] + "@Example.com"})
+	}
+	return out
+}
+
+type rig struct {
+	t      *testing.T
+	emu    *teamstest.Emulator
+	client *teams.Client
+	src    *fakeSource
+	cfg    *config.Config
+	store  *state.Store
+	now    time.Time
+}
+
+func newRig(t *testing.T, seed *teamstest.Seed, dir *directory.Directory) *rig {
+	t.Helper()
+	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100}}
+	cfg.Sources = []config.Source{{Name: "corp"}}
+	return &rig{t: t, emu: emu, client: client, src: &fakeSource{name: "corp", dir: dir}, cfg: cfg,
+		store: state.Memory(), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (r *rig) run(apply bool) *Result {
+	r.t.Helper()
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.client, Store: r.store,
+		Logger: zap.NewNop(), Now: func() time.Time { return r.now }, Apply: apply})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.emu.ResetLog()
+	res, err := e.RunOnce(context.Background())
+	if err != nil && res.ExitCode == 0 {
+		r.t.Fatalf("error %v with exit code 0", err)
+	}
+	return res
+}
+
+func members(t *testing.T, emu *teamstest.Emulator, name string) []int {
+	t.Helper()
+	g, ok := emu.GroupByName(name)
+	if !ok {
+		t.Fatalf("group %q not in Teams", name)
+	}
+	ids := slices.Clone(g.UserIDs)
+	slices.Sort(ids)
+	return ids
+}
+
+func TestEngineEndToEnd(t *testing.T) {
+	seed := &teamstest.Seed{
+		SMEEnabled: true,
+		Users:      seedUsers("ann", "bob", "cat", "dan"),
+		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "SRE", UserIDs: []int{1, 12, 13}}},
+		Tags:       []teamstest.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{13}}},
+	}
+	dir := dirOf(map[string][]string{"platform": {"ann", "bob", "newbie"}, "sre": {"cat"}, "k8s": {"ann"}})
+	r := newRig(t, seed, dir)
+	r.cfg.Groups = []config.Mapping{
+		{Source: "corp", From: "platform", To: "Platform", Description: "from LDAP"},
+		{Source: "corp", From: "cn=sre,ou=groups,dc=example,dc=com", To: "sre"},
+	}
+	r.cfg.SMEs = []config.SME{{Tag: "kubernetes", UsersFrom: []config.GroupRef{{Source: "corp", Group: "k8s"}}, Groups: []string{"Platform"}}}
+
+	dry := r.run(false)
+	if r.emu.WriteCount() != 0 {
+		t.Fatalf("dry run made %d write calls", r.emu.WriteCount())
+	}
+	if dry.ExitCode != 0 || !dry.Pending {
+		t.Fatalf("dry run: exit %d pending %v errors %v", dry.ExitCode, dry.Pending, dry.Report.Errors)
+	}
+	if got := kinds(dry.Report); !slices.Equal(got, []string{"create_group", "remove_members", "add_sme_users", "remove_sme_users", "add_sme_groups"}) {
+		t.Errorf("dry-run changes: got %v", got)
+	}
+	if len(dry.Report.Pending) != 1 || dry.Report.Pending[0].Email != "newbie@example.com" {
+		t.Errorf("pending: got %+v", dry.Report.Pending)
+	}
+
+	applied := r.run(true)
+	if applied.ExitCode != 0 || applied.Report.Summary.ChangesApplied != 5 {
+		t.Fatalf("apply: exit %d, summary %+v, errors %v", applied.ExitCode, applied.Report.Summary, applied.Report.Errors)
+	}
+	// create (1 POST), SRE one removal (1 DELETE), tag: users add+remove and a group add -> 1 PUT.
+	if got := r.emu.WriteCount(); got != 3 {
+		t.Errorf("apply made %d write calls, want 3: %v", got, r.emu.Requests())
+	}
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11}) {
+		t.Errorf("Platform members: got %v", got)
+	}
+	if got := members(t, r.emu, "SRE"); !slices.Equal(got, []int{1, 12}) {
+		t.Errorf("SRE members: got %v (the community user stays)", got)
+	}
+	users, groups := r.emu.TagSMEs("kubernetes")
+	platform, _ := r.emu.GroupByName("Platform")
+	if !slices.Equal(users, []int{10}) || !slices.Equal(groups, []int{platform.ID}) {
+		t.Errorf("SMEs: got users %v groups %v", users, groups)
+	}
+
+	again := r.run(true)
+	if r.emu.WriteCount() != 0 || again.Pending || again.ExitCode != 0 {
+		t.Errorf("second run: %d writes, pending %v, exit %d", r.emu.WriteCount(), again.Pending, again.ExitCode)
+	}
+	// Steady state: one group list, one SME read; everyone cached, newbie negatively cached.
+	if got := len(r.emu.Requests()); got != 2 {
+		t.Errorf("second run made %d calls, want 2: %v", got, r.emu.Requests())
+	}
+
+	// The new hire signs in; once the negative cache expires, they are added.
+	r.emu.AddUser(teamstest.SeedUser{ID: 20, Name: "Newbie", Email: "newbie@example.com"})
+	r.now = r.now.Add(PendingRecheck + time.Minute)
+	later := r.run(true)
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 20}) || later.ExitCode != 0 {
+		t.Errorf("after sign-in: Platform %v, exit %d, errors %v", got, later.ExitCode, later.Report.Errors)
+	}
+	if n := r.emu.Count("GET", "/users/by-email/{email}") + r.emu.Count("GET", "/users"); n != 1 {
+		t.Errorf("after sign-in: %d user lookups, want 1", n)
+	}
+}
+
+func kinds(r *report.Report) []string {
+	var out []string
+	for _, c := range r.Changes {
+		out = append(out, c.Kind)
+	}
+	return out
+}
+
+func TestEngineSourceFailureRemovesNothing(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11}}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.src.err = errors.New("ldap: connection refused")
+	res := r.run(true)
+	if res.ExitCode != 1 || r.emu.WriteCount() != 0 {
+		t.Errorf("source down: exit %d, %d writes; want 1 and 0", res.ExitCode, r.emu.WriteCount())
+	}
+	if res.Sources[0].Err == nil || len(res.Report.Errors) == 0 {
+		t.Errorf("source error not reported: %+v", res.Report.Errors)
+	}
+}
+
+func TestEngineHoldsEmptiedAndBudgetedGroups(t *testing.T) {
+	var big []string
+	var ids []int
+	for i := range 40 {
+		big = append(big, fmt.Sprintf("u%02d", i))
+		ids = append(ids, 10+i)
+	}
+	seed := &teamstest.Seed{Users: seedUsers(append(big, "zed")...), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Big", UserIDs: ids}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"big": big, "other": {"zed"}}))
+	r.cfg.Sync.MaxRemovalPercent = 25
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "big", To: "Big"}, {Source: "corp", From: "other", To: "Other"}}
+	if res := r.run(true); res.ExitCode != 0 {
+		t.Fatalf("first run: exit %d %v", res.ExitCode, res.Report.Errors)
+	}
+	r.src.dir = dirOf(map[string][]string{"big": big[:1], "other": {"zed"}})
+	r.emu.SetGroupMembers(mustGroup(t, r.emu, "Other"), nil) // someone emptied Other by hand
+	res := r.run(true)
+	if res.ExitCode != 4 {
+		t.Fatalf("40 -> 1: exit %d, want 4; errors %v", res.ExitCode, res.Report.Errors)
+	}
+	if got := members(t, r.emu, "Big"); len(got) != 40 {
+		t.Errorf("Big lost members: %d left", len(got))
+	}
+	if got := members(t, r.emu, "Other"); len(got) != 1 {
+		t.Errorf("additions elsewhere must go through: Other has %v", got)
+	}
+	if res.Report.Summary.ChangesHeld != 1 || !strings.Contains(heldReason(res.Report), "max_removal_percent") {
+		t.Errorf("held: %+v", res.Report.Changes)
+	}
+
+	// The group empties completely: held unless allow_empty.
+	r.cfg.Sync.MaxRemovalPercent = 100
+	r.src.dir = dirOf(map[string][]string{"big": nil, "other": {"zed"}})
+	res = r.run(true)
+	if res.ExitCode != 4 || !strings.Contains(heldReason(res.Report), "empty") {
+		t.Errorf("emptied group: exit %d, changes %+v", res.ExitCode, res.Report.Changes)
+	}
+	r.cfg.Groups[0].AllowEmpty = true
+	if res = r.run(true); res.ExitCode != 0 || len(members(t, r.emu, "Big")) != 0 {
+		t.Errorf("allow_empty: exit %d, Big %v", res.ExitCode, members(t, r.emu, "Big"))
+	}
+}
+
+func mustGroup(t *testing.T, emu *teamstest.Emulator, name string) int {
+	g, ok := emu.GroupByName(name)
+	if !ok {
+		t.Fatalf("no group %q", name)
+	}
+	return g.ID
+}
+
+func heldReason(r *report.Report) string {
+	for _, c := range r.Changes {
+		if c.Status == report.StatusHeld {
+			return c.Reason
+		}
+	}
+	return ""
+}
+
+func TestEngineStaleCachedIDIsRefreshed(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform"}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	_ = r.store.PutUsers(map[string]state.User{"ann@example.com": {ID: 999}}) // stale
+	res := r.run(true)
+	if res.ExitCode != 0 || !slices.Equal(members(t, r.emu, "Platform"), []int{10}) {
+		t.Errorf("stale id: exit %d %v, members %v", res.ExitCode, res.Report.Changes, members(t, r.emu, "Platform"))
+	}
+	if got := r.store.Users([]string{"ann@example.com"})["ann@example.com"].ID; got != 10 {
+		t.Errorf("cache not refreshed: %d", got)
+	}
+}
+
+func TestEngineAmbiguousNameAndSMEsDisabled(t *testing.T) {
+	seed := &teamstest.Seed{SMEEnabled: false, Users: seedUsers("ann"),
+		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Dup"}, {ID: 101, Name: "dup"}},
+		Tags:       []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Dup"}, {Source: "corp", From: "platform", To: "Platform"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "platform"}}}}
+	res := r.run(true)
+	if res.ExitCode != 1 {
+		t.Errorf("exit %d, want 1", res.ExitCode)
+	}
+	all := strings.Join(res.Report.Errors, "\n")
+	if !strings.Contains(all, "matches 2 Teams groups") || !strings.Contains(all, "SMEs are not enabled") {
+		t.Errorf("errors: %s", all)
+	}
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10}) {
+		t.Errorf("groups must still sync: Platform %v", got)
+	}
+}
+
+func TestSavedPlanRefusesDrift(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{11}}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	e, _ := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.client, Store: r.store, Logger: zap.NewNop(), Apply: true})
+	p, err := e.Prepare(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := p.Save().Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := ReadSavedPlan(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.emu.SetGroupMembers(100, []int{1, 11}) // changed by hand meanwhile
+	r.emu.ResetLog()
+	res, err := e.ApplySaved(context.Background(), saved)
+	if err == nil || res.ExitCode != 1 || !strings.Contains(err.Error(), `user group "Platform" changed`) || r.emu.WriteCount() != 0 {
+		t.Fatalf("drift: err %v, exit %d, writes %d", err, res.ExitCode, r.emu.WriteCount())
+	}
+	r.emu.SetGroupMembers(100, []int{11})
+	res, err = e.ApplySaved(context.Background(), saved)
+	if err != nil || res.ExitCode != 0 || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11}) {
+		t.Fatalf("no drift: err %v, exit %d, members %v", err, res.ExitCode, members(t, r.emu, "Platform"))
+	}
+}
+
+var _ = http.StatusOK

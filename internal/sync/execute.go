@@ -1,0 +1,297 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/report"
+)
+
+// step is one Teams object (a user group or a tag) with the report
+// changes its writes decide.
+type step struct {
+	group   *GroupPlan
+	tag     *TagPlan
+	changes []int // indexes into Report.Changes
+}
+
+// Execute applies a prepared plan (or, in a dry run, logs what it would
+// do), then records the run and returns its result.
+func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
+	r := e.newReport(p)
+	steps := buildChanges(&p.Plan, r, p.Users)
+	if e.apply {
+		e.applySteps(ctx, p, steps, r)
+	} else {
+		for _, c := range r.Changes {
+			if c.Status == report.StatusPlanned {
+				e.log.Info("Would "+describe(c), changeFields(c)...)
+			}
+		}
+	}
+	for _, c := range r.Changes {
+		if c.Status == report.StatusHeld {
+			e.log.Warn("Held "+describe(c), append(changeFields(c), zap.String("reason", c.Reason))...)
+		}
+	}
+	res := &Result{Report: r, Sources: p.Sources}
+	e.finish(p, res)
+	return res
+}
+
+func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) {
+	a := &applier{e: e, users: p.Users, created: map[string]int{}}
+	for _, s := range steps {
+		var err error
+		if s.group != nil {
+			err = a.applyGroup(ctx, s.group)
+		} else {
+			err = a.applyTag(ctx, s.tag)
+		}
+		for _, i := range s.changes {
+			c := &r.Changes[i]
+			if err != nil {
+				c.Status, c.Error = report.StatusFailed, err.Error()
+				e.log.Error("Failed to "+describe(*c), append(changeFields(*c), errField(err))...)
+				continue
+			}
+			c.Status = report.StatusApplied
+			e.log.Info(pastTense(describe(*c)), changeFields(*c)...)
+		}
+	}
+	if err := e.store.RecordLedger(a.ledger); err != nil {
+		e.log.Warn("cannot record the ledger", errField(err))
+	}
+}
+
+// finish fills the summary and the exit code, logs the closing line and
+// records the run.
+func (e *Engine) finish(p *Prepared, res *Result) {
+	r := res.Report
+	r.Errors = append(r.Errors, p.Errors...)
+	s := &r.Summary
+	for _, c := range r.Changes {
+		switch c.Status {
+		case report.StatusPlanned:
+			s.ChangesPlanned++
+		case report.StatusApplied:
+			s.ChangesPlanned++
+			s.ChangesApplied++
+		case report.StatusFailed:
+			s.ChangesPlanned++
+			s.ChangesFailed++
+		case report.StatusHeld:
+			s.ChangesHeld++
+		}
+	}
+	s.APICalls = e.api.Calls() - p.Calls0
+	r.FinishedAt = e.now()
+	res.Pending = s.ChangesPlanned > 0
+	readsOK := true
+	for _, st := range p.Sources {
+		if st.Err != nil || st.Unknown > 0 {
+			readsOK = false
+		}
+	}
+	switch {
+	case len(r.Errors) > 0 || s.ChangesFailed > 0:
+		res.ExitCode = ExitFailure
+	case s.ChangesHeld > 0:
+		res.ExitCode = ExitHeld
+	}
+	e.log.Info("sync finished", zap.String("mode", r.Mode), zap.Int("planned", s.ChangesPlanned),
+		zap.Int("applied", s.ChangesApplied), zap.Int("failed", s.ChangesFailed), zap.Int("held", s.ChangesHeld),
+		zap.Int("pending_users", s.PendingUsers), zap.Int("errors", len(r.Errors)), zap.Int("api_calls", s.APICalls),
+		zap.Duration("duration", r.FinishedAt.Sub(r.StartedAt)), zap.Int("exit_code", res.ExitCode))
+	e.record(p, res, readsOK)
+}
+
+func (e *Engine) newReport(p *Prepared) *report.Report {
+	r := &report.Report{Mode: e.mode(), StartedAt: p.StartedAt, Changes: []report.Change{}, Pending: p.Pending, Errors: []string{}}
+	if r.Pending == nil {
+		r.Pending = []report.Pending{}
+	}
+	for _, st := range p.Sources {
+		r.Summary.SourceGroups += st.Groups
+		r.Summary.SourceUsers += st.Users
+	}
+	r.Summary.MatchedUsers = p.Matched
+	r.Summary.PendingUsers = len(p.Pending)
+	return r
+}
+
+// buildChanges lists the plan's logical changes in the report, one step
+// per group or tag that writes anything.
+func buildChanges(p *Plan, r *report.Report, users map[int]report.User) []step {
+	var steps []step
+	add := func(c report.Change) int {
+		r.Changes = append(r.Changes, c)
+		return len(r.Changes) - 1
+	}
+	for i := range p.Groups {
+		g := &p.Groups[i]
+		s := step{group: g}
+		ch := func(kind string, ids []int) report.Change {
+			return report.Change{Kind: kind, Group: g.Name, Users: userList(ids, users), Groups: []string{}, Status: report.StatusPlanned}
+		}
+		if g.Create {
+			s.changes = append(s.changes, add(ch(report.KindCreateGroup, g.Add)))
+		} else {
+			if g.UpdateDescription {
+				s.changes = append(s.changes, add(ch(report.KindUpdateGroup, nil)))
+			}
+			if len(g.Add) > 0 {
+				s.changes = append(s.changes, add(ch(report.KindAddMembers, g.Add)))
+			}
+			if len(g.Remove) > 0 {
+				s.changes = append(s.changes, add(ch(report.KindRemoveMembers, g.Remove)))
+			}
+		}
+		if len(g.Held) > 0 {
+			c := ch(report.KindRemoveMembers, g.Held)
+			c.Status, c.Reason = report.StatusHeld, g.HeldReason
+			add(c)
+		}
+		if len(s.changes) > 0 {
+			steps = append(steps, s)
+		}
+	}
+	for i := range p.Tags {
+		t := &p.Tags[i]
+		s := step{tag: t}
+		ch := func(kind string, ids []int, groups []GroupRef, status string) report.Change {
+			return report.Change{Kind: kind, Tag: t.Tag, Users: userList(ids, users), Groups: refNames(groups), Status: status, Reason: reasonIf(status, t.HeldReason)}
+		}
+		for _, c := range []report.Change{
+			ch(report.KindAddSMEUsers, t.AddUsers, nil, report.StatusPlanned),
+			ch(report.KindRemoveSMEUsers, t.RemoveUsers, nil, report.StatusPlanned),
+			ch(report.KindAddSMEGroups, nil, t.AddGroups, report.StatusPlanned),
+			ch(report.KindRemoveSMEGroups, nil, t.RemoveGroups, report.StatusPlanned),
+			ch(report.KindRemoveSMEUsers, t.HeldUsers, nil, report.StatusHeld),
+			ch(report.KindRemoveSMEGroups, nil, t.HeldGroups, report.StatusHeld),
+		} {
+			if len(c.Users)+len(c.Groups) == 0 {
+				continue
+			}
+			i := add(c)
+			if c.Status == report.StatusPlanned {
+				s.changes = append(s.changes, i)
+			}
+		}
+		if len(s.changes) > 0 {
+			steps = append(steps, s)
+		}
+	}
+	return steps
+}
+
+func reasonIf(status, reason string) string {
+	if status == report.StatusHeld {
+		return reason
+	}
+	return ""
+}
+
+func userList(ids []int, users map[int]report.User) []report.User {
+	out := make([]report.User, 0, len(ids))
+	for _, id := range ids {
+		u := users[id]
+		u.ID = id
+		out = append(out, u)
+	}
+	return out
+}
+
+func refNames(refs []GroupRef) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+// describe is the human line of a change: "add 2 members to user group
+// "Platform": a@x.io, b@x.io".
+func describe(c report.Change) string {
+	what := fmt.Sprintf("user group %q", c.Group)
+	if c.Tag != "" {
+		what = fmt.Sprintf("the SMEs of tag %q", c.Tag)
+	}
+	people := whoList(c)
+	switch c.Kind {
+	case report.KindCreateGroup:
+		return fmt.Sprintf("create %s with %d members%s", what, len(c.Users), people)
+	case report.KindUpdateGroup:
+		return "update the description of " + what
+	case report.KindAddMembers, report.KindAddSMEUsers:
+		return fmt.Sprintf("add %d users to %s%s", len(c.Users), what, people)
+	case report.KindRemoveMembers, report.KindRemoveSMEUsers:
+		return fmt.Sprintf("remove %d users from %s%s", len(c.Users), what, people)
+	case report.KindAddSMEGroups:
+		return fmt.Sprintf("add %d user groups to %s%s", len(c.Groups), what, people)
+	case report.KindRemoveSMEGroups:
+		return fmt.Sprintf("remove %d user groups from %s%s", len(c.Groups), what, people)
+	}
+	return c.Kind + " " + what
+}
+
+// whoList names up to 10 people or groups of a change for the log line.
+func whoList(c report.Change) string {
+	var names []string
+	for _, u := range c.Users {
+		names = append(names, userLabel(u))
+	}
+	for _, g := range c.Groups {
+		names = append(names, fmt.Sprintf("%q", g))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	more := ""
+	if len(names) > 10 {
+		more = fmt.Sprintf(" and %d more", len(names)-10)
+		names = names[:10]
+	}
+	return ": " + strings.Join(names, ", ") + more
+}
+
+func userLabel(u report.User) string {
+	switch {
+	case u.Email != "":
+		return u.Email
+	case u.Name != "":
+		return fmt.Sprintf("%s (id %d)", u.Name, u.ID)
+	}
+	return fmt.Sprintf("id %d", u.ID)
+}
+
+func pastTense(s string) string {
+	verb, rest, _ := strings.Cut(s, " ")
+	past := map[string]string{"create": "Created", "update": "Updated", "add": "Added", "remove": "Removed"}[verb]
+	if past == "" {
+		past = "Did " + verb
+	}
+	return past + " " + rest
+}
+
+func changeFields(c report.Change) []zap.Field {
+	f := []zap.Field{zap.String("kind", c.Kind)}
+	if c.Group != "" {
+		f = append(f, zap.String("group", c.Group))
+	}
+	if c.Tag != "" {
+		f = append(f, zap.String("tag", c.Tag))
+	}
+	return f
+}
+
+func reportJSON(r *report.Report) ([]byte, error) { return json.Marshal(r) }
+
+func sortPending(p []report.Pending) {
+	slices.SortFunc(p, func(a, b report.Pending) int { return strings.Compare(a.Email, b.Email) })
+}

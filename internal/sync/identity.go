@@ -1,0 +1,208 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams"
+)
+
+// PendingRecheck is how long an address found without a Teams account is
+// not asked again (the negative cache).
+const PendingRecheck = time.Hour
+
+// metaTeamsUsers stores the user count of the last full listing, to price
+// the next listing against by-email calls.
+const metaTeamsUsers = "teams_users"
+
+// identities is the outcome of matching directory people to Teams users.
+type identities struct {
+	byPerson map[personKey]int
+	email    map[int]string         // Teams id -> the address it was matched by
+	failed   map[personKey]error    // lookups that failed: their targets get no removals
+	method   string                 // "cache", "list" or "by-email"
+	lookups  int                    // addresses asked one by one
+	people   map[int]personKey      // Teams id -> one directory person (explain)
+	users    map[personKey][]string // addresses of each person
+}
+
+// resolve matches people to Teams user ids by e-mail, case-insensitively
+// over every address, at the lowest call count: cached matches first;
+// for the rest, one by-email call per address or one listing of all users
+// (100 per call), whichever needs fewer calls.
+func (e *Engine) resolve(ctx context.Context, ppl map[personKey]*directory.User, dirUsers int) (*identities, error) {
+	ids := &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
+		method: "cache", people: map[int]personKey{}, users: map[personKey][]string{}}
+	var all []string
+	for k, u := range ppl {
+		ids.users[k] = u.Emails
+		all = append(all, u.Emails...)
+	}
+	now := e.now()
+	cached := e.store.Users(all)
+	negative := e.store.Pending(all, now)
+	var missing []personKey
+	asks := 0
+	for k, u := range ppl {
+		if ids.fromCache(k, u.Emails, cached) {
+			continue
+		}
+		n := 0
+		for _, a := range u.Emails {
+			if _, ok := negative[a]; !ok {
+				n++
+			}
+		}
+		if n > 0 {
+			missing = append(missing, k)
+			asks += n
+		}
+	}
+	if len(missing) == 0 {
+		return ids, nil
+	}
+	estimate := e.store.Meta(metaTeamsUsers)
+	if estimate == 0 {
+		estimate = dirUsers // a first guess: Teams holds about the directory's people
+	}
+	if pages := (estimate + 99) / 100; pages <= asks {
+		ids.method = "list"
+		return ids, e.resolveByListing(ctx, ids, missing, now)
+	}
+	ids.method = "by-email"
+	return ids, e.resolveByEmail(ctx, ids, missing, negative, now)
+}
+
+func (ids *identities) fromCache(k personKey, emails []string, cached map[string]state.User) bool {
+	for _, a := range emails {
+		if u, ok := cached[a]; ok && u.ID > 1 {
+			ids.set(k, u.ID, a)
+			return true
+		}
+	}
+	return false
+}
+
+func (ids *identities) set(k personKey, id int, email string) {
+	ids.byPerson[k] = id
+	ids.email[id] = email
+	ids.people[id] = k
+}
+
+// ErrNoEmails means the token cannot see e-mail addresses, so no one can
+// be matched: API v3 shows them to admin tokens only.
+var ErrNoEmails = errors.New("the Teams token cannot see e-mail addresses: matching people needs an admin token")
+
+func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing []personKey, now time.Time) error {
+	users, err := e.api.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("list users: %w", err)
+	}
+	found := map[string]state.User{}
+	for _, u := range users {
+		if u.ID > 1 && u.Email != nil && *u.Email != "" {
+			found[directory.NormalizeEmail(*u.Email)] = state.User{ID: u.ID, Name: u.Name, Seen: now}
+		}
+	}
+	if len(found) == 0 && len(users) > 1 {
+		return ErrNoEmails
+	}
+	if err := e.store.PutUsers(found); err != nil {
+		e.log.Warn("cannot cache user ids", errField(err))
+	}
+	_ = e.store.PutMeta(metaTeamsUsers, len(users))
+	var none []string
+	for _, k := range missing {
+		if !ids.fromCache(k, ids.users[k], found) {
+			none = append(none, ids.users[k]...)
+		}
+	}
+	return e.rememberPending(none, now)
+}
+
+func (e *Engine) resolveByEmail(ctx context.Context, ids *identities, missing []personKey, negative map[string]time.Time, now time.Time) error {
+	found := map[string]state.User{}
+	var none []string
+	defer func() {
+		if err := e.store.PutUsers(found); err != nil {
+			e.log.Warn("cannot cache user ids", errField(err))
+		}
+		_ = e.rememberPending(none, now)
+	}()
+	for _, k := range missing {
+		var notFound []string
+		matched := false
+	addrs:
+		for _, a := range ids.users[k] {
+			if _, ok := negative[a]; ok {
+				continue
+			}
+			ids.lookups++
+			u, err := e.api.UserByEmail(ctx, a)
+			switch {
+			case err == nil && u.ID > 1:
+				found[a] = state.User{ID: u.ID, Name: u.Name, Seen: now}
+				ids.set(k, u.ID, a)
+				matched = true
+				break addrs
+			case err == nil || errors.Is(err, teams.ErrNotFound):
+				notFound = append(notFound, a)
+			case errors.Is(err, teams.ErrForbidden):
+				return fmt.Errorf("%w (%v)", ErrNoEmails, err)
+			default:
+				ids.failed[k] = err
+				break addrs
+			}
+		}
+		if !matched && ids.failed[k] == nil {
+			none = append(none, notFound...)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) rememberPending(emails []string, now time.Time) error {
+	if len(emails) == 0 {
+		return nil
+	}
+	if err := e.store.PutPending(emails, now.Add(PendingRecheck)); err != nil {
+		e.log.Warn("cannot remember pending addresses", errField(err))
+	}
+	return nil
+}
+
+// refresh looks the given Teams ids up again by e-mail after a write
+// answered 404 (a cached id may be stale). It returns old id -> new id;
+// 0 means the person has no Teams account any more.
+func (e *Engine) refresh(ctx context.Context, emailOf func(int) string, stale []int) map[int]int {
+	out := map[int]int{}
+	for _, id := range stale {
+		a := emailOf(id)
+		if a == "" {
+			continue
+		}
+		_ = e.store.ForgetUsers([]string{a})
+		u, err := e.api.UserByEmail(ctx, a)
+		switch {
+		case err == nil && u.ID > 1:
+			out[id] = u.ID
+			_ = e.store.PutUsers(map[string]state.User{a: {ID: u.ID, Name: u.Name, Seen: e.now()}})
+		case errors.Is(err, teams.ErrNotFound):
+			out[id] = 0
+		default:
+			e.log.Warn("cannot look a user up again", zap.String("email", a), errField(err))
+		}
+	}
+	return out
+}
+
+func errField(err error) zap.Field { return zap.Error(err) }
