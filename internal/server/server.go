@@ -1,0 +1,246 @@
+// Package server is the daemon's HTTP face: metrics, health and readiness,
+// the latest report, and a way to run a sync now. No endpoint reveals a
+// secret: reports carry none and the sync token is only ever compared.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/report"
+)
+
+// Scheduler is what the server needs of the daemon.
+type Scheduler interface {
+	Trigger() (<-chan struct{}, error) // daemon.ErrBusy while a run is going
+	Ready() (bool, string)
+	Latest() *report.Report
+}
+
+// Options are the server's dependencies; Logger, Gatherer and Scheduler are required.
+type Options struct {
+	Logger    *zap.Logger
+	Gatherer  prometheus.Gatherer
+	Scheduler Scheduler
+	// SyncToken, when set, must come as "Authorization: Bearer <token>" on POST /sync.
+	SyncToken string
+	// Handlers are mounted as they are, e.g. a SCIM receiver at "/scim/entra/v2/".
+	Handlers map[string]http.Handler
+	// WaitLimit bounds POST /sync?wait=1; default 10 minutes.
+	WaitLimit time.Duration
+}
+
+// Server serves the daemon's endpoints.
+type Server struct {
+	o         Options
+	tokenHash [sha256.Size]byte
+	mux       *http.ServeMux
+}
+
+// New checks the options and builds the routes.
+func New(o Options) (*Server, error) {
+	switch {
+	case o.Logger == nil:
+		return nil, errors.New("server: a Logger is required")
+	case o.Gatherer == nil:
+		return nil, errors.New("server: a Gatherer is required")
+	case o.Scheduler == nil:
+		return nil, errors.New("server: a Scheduler is required")
+	}
+	if o.WaitLimit <= 0 {
+		o.WaitLimit = 10 * time.Minute
+	}
+	s := &Server{o: o, mux: http.NewServeMux()}
+	if o.SyncToken != "" {
+		s.tokenHash = sha256.Sum256([]byte(o.SyncToken))
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
+		ErrorLog: zap.NewStdLog(s.o.Logger), ErrorHandling: promhttp.ContinueOnError,
+	}))
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /reports/latest", s.latest)
+	s.mux.HandleFunc("POST /sync", s.sync)
+	s.mux.HandleFunc("GET /{$}", s.index)
+	for pattern, h := range s.o.Handlers {
+		s.mux.Handle(pattern, h)
+	}
+}
+
+// Handler returns the routes, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// HTTPServer returns an http.Server with the timeouts syncd uses.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // POST /sync?wait=1 extends its own deadline
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          zap.NewStdLog(s.o.Logger.Named("http")),
+	}
+}
+
+// Serve answers on ln until ctx ends, then shuts down gracefully (bounded).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.HTTPServer()
+	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		hs.Close()
+	}
+	return nil
+}
+
+func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprint(w, "syncd\n\nGET  /metrics\nGET  /healthz\nGET  /readyz\nGET  /reports/latest[?format=json|text|markdown|html]\nPOST /sync[?wait=1]\n")
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	plain(w, http.StatusOK, "ok")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if ok, why := s.o.Scheduler.Ready(); !ok {
+		plain(w, http.StatusServiceUnavailable, "not ready: "+why)
+		return
+	}
+	plain(w, http.StatusOK, "ready")
+}
+
+func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "html"
+	}
+	if !report.ValidFormat(format) {
+		plain(w, http.StatusBadRequest, "unknown format "+quote(format)+": use html, json, text or markdown")
+		return
+	}
+	rep := s.o.Scheduler.Latest()
+	if rep == nil {
+		plain(w, http.StatusNotFound, "no report yet: no run has finished")
+		return
+	}
+	w.Header().Set("Content-Type", contentTypes[format])
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if format == "html" {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	}
+	if err := report.Render(w, rep, format); err != nil {
+		s.o.Logger.Warn("render latest report", zap.String("format", format), zap.Error(err))
+	}
+}
+
+var contentTypes = map[string]string{
+	"html":     "text/html; charset=utf-8",
+	"json":     "application/json",
+	"text":     "text/plain; charset=utf-8",
+	"markdown": "text/markdown; charset=utf-8",
+}
+
+func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
+		plain(w, http.StatusUnauthorized, "a valid bearer token is required")
+		return
+	}
+	done, err := s.o.Scheduler.Trigger()
+	switch {
+	case errors.Is(err, daemon.ErrBusy):
+		plain(w, http.StatusConflict, "a sync run is already going")
+		return
+	case err != nil:
+		plain(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	s.o.Logger.Info("sync requested over HTTP", zap.String("remote", r.RemoteAddr))
+	if !wantWait(r) {
+		w.Header().Set("Location", "/reports/latest")
+		plain(w, http.StatusAccepted, "sync started")
+		return
+	}
+	s.waitAndReport(w, r, done)
+}
+
+// waitAndReport answers POST /sync?wait=1 with the run's report as JSON.
+func (s *Server) waitAndReport(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.o.WaitLimit + 5*time.Second))
+	select {
+	case <-done:
+	case <-r.Context().Done():
+		return
+	case <-time.After(s.o.WaitLimit):
+		plain(w, http.StatusAccepted, "sync still going; see /reports/latest later")
+		return
+	}
+	rep := s.o.Scheduler.Latest()
+	if rep == nil {
+		plain(w, http.StatusInternalServerError, "the run produced no report; see the logs")
+		return
+	}
+	w.Header().Set("Content-Type", contentTypes["json"])
+	report.Render(w, rep, "json")
+}
+
+func wantWait(r *http.Request) bool {
+	v := r.URL.Query().Get("wait")
+	return v == "1" || v == "true"
+}
+
+// authorized compares the bearer token in constant time; hashing first
+// keeps the comparison independent of the token's length too.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.o.SyncToken == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	h := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	return subtle.ConstantTimeCompare(h[:], s.tokenHash[:]) == 1
+}
+
+func plain(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
