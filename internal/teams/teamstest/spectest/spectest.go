@@ -147,11 +147,7 @@ func Check(tb testing.TB, req *http.Request, reqBody []byte, status int, header 
 
 func (v *validator) check(r *http.Request, reqBody []byte, rec *recorder) []string {
 	ctx := context.Background()
-	specReq, err := specRequest(r, reqBody)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	route, pathParams, err := v.spec.router.FindRoute(specReq)
+	specReq, route, pathParams, err := v.findRoute(r, reqBody)
 	if err != nil {
 		if v.checkRequests {
 			return []string{fmt.Sprintf("no such operation in the spec (%v)", err)}
@@ -181,6 +177,34 @@ func (v *validator) check(r *http.Request, reqBody []byte, rec *recorder) []stri
 	}
 	out = append(out, v.checkUndeclared(route, rec)...)
 	return out
+}
+
+// findRoute maps the request onto the spec and finds its operation. When
+// only responses are checked, a path in another letter case or with a
+// trailing slash (which ASP.NET routing accepts) is retried in its
+// canonical form.
+func (v *validator) findRoute(r *http.Request, body []byte) (*http.Request, *routers.Route, map[string]string, error) {
+	specReq, err := specRequest(r, r.URL.EscapedPath(), body)
+	if err == nil {
+		var route *routers.Route
+		var params map[string]string
+		if route, params, err = v.spec.router.FindRoute(specReq); err == nil {
+			return specReq, route, params, nil
+		}
+	}
+	if v.checkRequests {
+		return nil, nil, nil, err
+	}
+	canon := strings.TrimSuffix(strings.ToLower(r.URL.EscapedPath()), "/")
+	specReq, err2 := specRequest(r, canon, body)
+	if err2 != nil {
+		return nil, nil, nil, err
+	}
+	route, params, err2 := v.spec.router.FindRoute(specReq)
+	if err2 != nil {
+		return nil, nil, nil, err
+	}
+	return specReq, route, params, nil
 }
 
 // checkUndeclared covers statuses the operation does not list (429 on
@@ -219,8 +243,7 @@ func (v *validator) checkUndeclared(route *routers.Route, rec *recorder) []strin
 // spec's server: /api/v3/... and /api/v3/teams/{team}/... are the spec's
 // own paths; the Business form /v3/teams/{team}/... is the same operation
 // as /api/v3/teams/{team}/....
-func specRequest(r *http.Request, body []byte) (*http.Request, error) {
-	p := r.URL.EscapedPath()
+func specRequest(r *http.Request, p string, body []byte) (*http.Request, error) {
 	switch {
 	case strings.HasPrefix(p, "/api/v3/"):
 	case strings.HasPrefix(p, "/v3/teams/"):

@@ -1,0 +1,193 @@
+package teamstest_test
+
+import (
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+func TestGroupList(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	var p page[group]
+	e.do("GET", "/api/v3/user-groups", "admin-token", "").want(t, 200).decode(t, &p)
+	names := []string{}
+	for _, g := range p.Items {
+		names = append(names, g.Name)
+	}
+	if !slices.Equal(names, []string{"empty", "Kube Experts", "Platform"}) || p.Sort != "name" || p.Order != "asc" {
+		t.Errorf("default order: %v (%s %s)", names, p.Sort, p.Order)
+	}
+	if got := memberIDs(p.Items[2]); !slices.Equal(got, []int{2, 4, 5}) {
+		t.Errorf("list items carry members: %v", got)
+	}
+	e.do("GET", "/api/v3/user-groups?sort=size&order=desc", "admin-token", "").want(t, 200).decode(t, &p)
+	if p.Items[0].Name != "Platform" || p.Items[2].Name != "empty" {
+		t.Errorf("by size desc: %v", p.Items)
+	}
+	var g group
+	e.do("GET", "/api/v3/user-groups/3", "reader-token", "").want(t, 200).decode(t, &g)
+	if g.Name != "Kube Experts" || !slices.Equal(memberIDs(g), []int{4, 6}) {
+		t.Errorf("get group 3: %+v", g)
+	}
+	e.do("GET", "/api/v3/user-groups/77", "admin-token", "").want(t, 404).problem(t)
+}
+
+func TestGroupCreate(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	r := e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"SRE","description":"on call","userIds":[3,2,3]}`).want(t, 201)
+	var g group
+	r.decode(t, &g)
+	if g.ID != 4 || g.Name != "SRE" || g.Description != "on call" || !slices.Equal(memberIDs(g), []int{3, 2}) {
+		t.Errorf("created: %+v", g)
+	}
+	if loc := r.header.Get("Location"); loc != "/api/v3/user-groups/4" {
+		t.Errorf("Location %q", loc)
+	}
+	// Names need not be unique; description and userIds are optional.
+	e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"SRE"}`).want(t, 201).decode(t, &g)
+	if g.ID != 5 || g.Description != "" || len(g.Users) != 0 || g.Users == nil {
+		t.Errorf("second SRE: %+v", g)
+	}
+	for _, body := range []string{`{}`, `{"name":""}`, `{"name":null}`, `{"description":"x"}`, `[]`, `{"name":"x","userIds":["abc"]}`,
+		`{"name":"x","userIds":[1.5]}`, `{"name":"x","userIds":5}`, `{"name":7}`, `not json`} {
+		e.do("POST", "/api/v3/user-groups", "admin-token", body).want(t, 400).problem(t)
+	}
+	before := e.emu.Snapshot()
+	e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"Ghosts","userIds":[2,999]}`).want(t, 404).problem(t)
+	if !reflect.DeepEqual(before, e.emu.Snapshot()) {
+		t.Error("a create naming an unknown user changed the state")
+	}
+}
+
+func TestBodyFormats(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/json-patch+json",
+		"text/json", "application/vnd.example+json", "APPLICATION/JSON"} {
+		var g group
+		e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"`+ct+`"}`, ct).want(t, 201).decode(t, &g)
+		if g.Name != ct {
+			t.Errorf("%s: %+v", ct, g)
+		}
+	}
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "application/xml", ""} {
+		e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"x"}`, ct).want(t, 415).problem(t)
+	}
+	// Property names any case, ids as numeric strings (ASP.NET defaults).
+	var g group
+	e.do("POST", "/api/v3/user-groups", "admin-token", `{"NAME":"Mixed","Description":"d","USERIDS":["4",5]}`).want(t, 201).decode(t, &g)
+	if g.Name != "Mixed" || g.Description != "d" || !slices.Equal(memberIDs(g), []int{4, 5}) {
+		t.Errorf("case-insensitive properties: %+v", g)
+	}
+	e.do("POST", "/api/v3/user-groups/2/members", "admin-token", `["3"]`).want(t, 200).decode(t, &g)
+	if !slices.Equal(memberIDs(g), []int{3}) {
+		t.Errorf("string id in members: %v", memberIDs(g))
+	}
+	e.do("POST", "/api/v3/user-groups", "admin-token", "", "application/json").want(t, 400).problem(t)
+}
+
+func TestGroupReplaceIsFull(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	var g group
+	e.do("PUT", "/api/v3/user-groups/1", "admin-token", `{"name":"Platform Eng"}`).want(t, 200).decode(t, &g)
+	if g.Name != "Platform Eng" || g.Description != "" || len(g.Users) != 0 {
+		t.Errorf("PUT with only a name must clear description and members: %+v", g)
+	}
+	e.do("PUT", "/api/v3/user-groups/1", "admin-token", `{"name":"Platform","description":"back","userIds":[5,4]}`).want(t, 200).decode(t, &g)
+	if g.Description != "back" || !slices.Equal(memberIDs(g), []int{5, 4}) {
+		t.Errorf("PUT full: %+v", g)
+	}
+	e.do("PUT", "/api/v3/user-groups/1", "admin-token", `{"description":"no name"}`).want(t, 400).problem(t)
+	e.do("PUT", "/api/v3/user-groups/1", "admin-token", `{"name":""}`).want(t, 400).problem(t)
+	e.do("PUT", "/api/v3/user-groups/404", "admin-token", `{"name":"x"}`).want(t, 404).problem(t)
+	before := e.emu.Snapshot()
+	e.do("PUT", "/api/v3/user-groups/1", "admin-token", `{"name":"x","userIds":[4,999]}`).want(t, 404).problem(t)
+	if !reflect.DeepEqual(before, e.emu.Snapshot()) {
+		t.Error("a PUT naming an unknown user changed the state")
+	}
+}
+
+func TestGroupMembers(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	var g group
+	e.do("POST", "/api/v3/user-groups/1/members", "admin-token", `[4, 3, 3]`).want(t, 200).decode(t, &g)
+	if !slices.Equal(memberIDs(g), []int{2, 4, 5, 3}) {
+		t.Errorf("add existing and new: %v, want [2 4 5 3] (no duplicates)", memberIDs(g))
+	}
+	before := e.emu.Snapshot()
+	r := e.do("POST", "/api/v3/user-groups/1/members", "admin-token", `[6, 999]`).want(t, 404)
+	if p := r.problem(t); !strings.Contains(p.Detail, "not found") {
+		t.Errorf("unknown user detail %q", p.Detail)
+	}
+	if !reflect.DeepEqual(before, e.emu.Snapshot()) {
+		t.Error("an add naming an unknown user changed the state")
+	}
+	e.do("POST", "/api/v3/user-groups/99/members", "admin-token", `[2]`).want(t, 404).problem(t)
+	e.do("POST", "/api/v3/user-groups/1/members", "admin-token", `{"userIds":[2]}`).want(t, 400).problem(t)
+
+	e.do("DELETE", "/api/v3/user-groups/1/members/4", "admin-token", "").want(t, 200).decode(t, &g)
+	if !slices.Equal(memberIDs(g), []int{2, 5, 3}) {
+		t.Errorf("after delete: %v", memberIDs(g))
+	}
+	e.do("DELETE", "/api/v3/user-groups/1/members/4", "admin-token", "").want(t, 404).problem(t)
+	e.do("DELETE", "/api/v3/user-groups/9/members/2", "admin-token", "").want(t, 404).problem(t)
+
+	e204 := newEnv(t, nil, teamstest.Options{DeleteMemberStatus: http.StatusNoContent})
+	r = e204.do("DELETE", "/api/v3/user-groups/1/members/4", "admin-token", "").want(t, 204)
+	if len(r.body) != 0 {
+		t.Errorf("204 with a body: %s", r.body)
+	}
+	if _, err := teamstest.New(mustSeed(t), teamstest.Options{DeleteMemberStatus: 202}); err == nil {
+		t.Error("DeleteMemberStatus 202 accepted")
+	}
+}
+
+func TestNoGroupDeletion(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	r := e.do("DELETE", "/api/v3/user-groups/1", "admin-token", "").want(t, http.StatusMethodNotAllowed)
+	if allow := r.header.Get("Allow"); allow != "GET, PUT" {
+		t.Errorf("Allow %q", allow)
+	}
+	if _, ok := e.emu.GroupByName("Platform"); !ok {
+		t.Error("group gone")
+	}
+	e.do("PATCH", "/api/v3/user-groups/1", "admin-token", `{"name":"x"}`).want(t, http.StatusMethodNotAllowed)
+}
+
+func TestWritePermissions(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	before := e.emu.Snapshot()
+	writes := []struct{ method, path, body string }{
+		{"POST", "/api/v3/user-groups", `{"name":"x"}`},
+		{"PUT", "/api/v3/user-groups/1", `{"name":"x"}`},
+		{"POST", "/api/v3/user-groups/1/members", `[3]`},
+		{"DELETE", "/api/v3/user-groups/1/members/2", ``},
+		{"PUT", "/api/v3/tags/1/subject-matter-experts", `{}`},
+		{"POST", "/api/v3/tags/1/subject-matter-experts/users", `[2]`},
+		{"POST", "/api/v3/tags/1/subject-matter-experts/user-groups", `[1]`},
+		{"DELETE", "/api/v3/tags/1/subject-matter-experts/users/4", ``},
+		{"DELETE", "/api/v3/tags/1/subject-matter-experts/user-groups/3", ``},
+	}
+	for _, w := range writes {
+		e.do(w.method, w.path, "reader-token", w.body).want(t, 403).problem(t)
+		e.do(w.method, "/v3/teams/acme"+strings.TrimPrefix(w.path, "/api/v3"), "acme-reader", w.body).want(t, 403).problem(t)
+	}
+	if !reflect.DeepEqual(before, e.emu.Snapshot()) {
+		t.Error("a read-only token changed the state")
+	}
+	// A write token without admin rights may write (the flag is what counts).
+	e.do("POST", "/api/v3/user-groups/2/members", "writer-token", `[3]`).want(t, 200)
+}
+
+func TestUnknownPaths(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	for _, p := range []string{"/api/v3/nothing", "/v2.3/users", "/v3/users", "/api/v3/users/1/2/3", "/", "/v3/teams//users"} {
+		r := e.do("GET", p, "admin-token", "").want(t, 404)
+		if len(r.body) != 0 {
+			t.Errorf("GET %s: 404 with a body %s (a bad URL has none)", p, r.body)
+		}
+	}
+}
