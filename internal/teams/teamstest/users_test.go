@@ -19,7 +19,7 @@ func TestURLFormsAndTokenTeams(t *testing.T) {
 		{"/api/v3/users/me", "admin-token", 200},
 		{"/v3/teams/acme/users/me", "acme-token", 200},
 		{"/api/v3/teams/acme/users/me", "acme-token", 200},
-		{"/API/V3/Users/Me/", "admin-token", 200}, // ASP.NET routing: any case, trailing slash
+		{"/API/V3/Users/Me/", "admin-token", 200},           // ASP.NET routing: any case, trailing slash
 		{"/api/v3/users/me", "acme-token", 401},             // team token on the main site
 		{"/v3/teams/acme/users/me", "admin-token", 401},     // main-site token on a team
 		{"/v3/teams/other/users/me", "acme-token", 401},     // another team
