@@ -15,8 +15,6 @@ func notYet(e env, name string) int {
 func cmdSync(_ context.Context, e env, _ []string) int        { return notYet(e, "sync") }
 func cmdApply(_ context.Context, e env, _ []string) int       { return notYet(e, "apply") }
 func cmdRun(_ context.Context, e env, _ []string) int         { return notYet(e, "run") }
-func cmdValidate(_ context.Context, e env, _ []string) int    { return notYet(e, "validate") }
 func cmdSource(_ context.Context, e env, _ []string) int      { return notYet(e, "source") }
 func cmdExplain(_ context.Context, e env, _ []string) int     { return notYet(e, "explain") }
-func cmdVersion(_ context.Context, e env, _ []string) int     { return notYet(e, "version") }
 func cmdHealthcheck(_ context.Context, e env, _ []string) int { return notYet(e, "healthcheck") }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// teamsConn is a Teams API client and, for "emulator:" URLs, the emulator
+// serving it in-process (nil for a real site).
+type teamsConn struct {
+	Client   *teams.Client
+	Emulator *teamstest.Emulator
+	BaseURL  string // what the client talks to, for messages
+}
+
+// newTeamsClient builds the API client of the config: a real site over
+// HTTPS (with the extra CA bundle, verification off only when named), or
+// the emulator of teams.url "emulator:SEED.json" in-process.
+func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
+	o := teams.Options{BaseURL: t.URL, Token: t.Token.Reveal(), UserAgent: t.UserAgent, Timeout: t.Timeout.Std(), Hook: hook}
+	conn := &teamsConn{}
+	if seedPath, ok := t.EmulatorSeed(); ok {
+		seed, err := teamstest.LoadSeed(seedPath)
+		if err != nil {
+			return nil, fmt.Errorf("teams emulator: %w", err)
+		}
+		if conn.Emulator, err = teamstest.New(seed, teamstest.Options{}); err != nil {
+			return nil, fmt.Errorf("teams emulator: %w", err)
+		}
+		o.BaseURL, o.Token = emulatorBase(seed, o.Token)
+		o.HTTPClient = &http.Client{Transport: conn.Emulator.Transport()}
+	} else {
+		hc, err := teamsHTTPClient(t)
+		if err != nil {
+			return nil, err
+		}
+		o.HTTPClient = hc
+	}
+	c, err := teams.New(o)
+	if err != nil {
+		return nil, err
+	}
+	conn.Client, conn.BaseURL = c, o.BaseURL
+	return conn, nil
+}
+
+// emulatorBase picks the emulator token (the configured one, else the
+// seed's first) and the base URL of its team.
+func emulatorBase(seed *teamstest.Seed, token string) (base, tok string) {
+	tok = token
+	team := ""
+	for i, st := range seed.Tokens {
+		if (token == "" && i == 0) || st.Token == token {
+			team, tok = st.Team, st.Token
+			break
+		}
+	}
+	if team == "" {
+		return "http://emulator/api/v3", tok
+	}
+	return "http://emulator/v3/teams/" + team, tok
+}
+
+// teamsHTTPClient trusts the system's CAs plus teams.ca_file.
+func teamsHTTPClient(t config.Teams) (*http.Client, error) {
+	if t.CAFile == "" && !t.InsecureSkipVerify {
+		return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // only when teams.insecure_skip_verify says so
+	if t.CAFile != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("teams.ca_file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("teams.ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	return &http.Client{Transport: tr}, nil
+}

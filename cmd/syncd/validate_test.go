@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
+)
+
+// runCmd runs syncd in-process with args and env, returning the exit code
+// and what it printed.
+func runCmd(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }})
+	return code, out.String(), errOut.String()
+}
+
+func writeTestFile(t *testing.T, path, content string, mode os.FileMode) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const testLDIF = `dn: uid=alice,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice
+sn: A
+mail: alice@example.com
+
+dn: uid=bob,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob
+sn: B
+mail: Bob@Example.com
+
+dn: cn=platform,ou=groups,dc=example,dc=com
+objectClass: groupOfNames
+cn: platform
+member: uid=alice,ou=people,dc=example,dc=com
+member: uid=bob,ou=people,dc=example,dc=com
+`
+
+// testConfig writes a config reading an LDIF export and talking to teamsURL
+// with the token in a private file.
+func testConfig(t *testing.T, teamsURL, token string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "directory.ldif"), testLDIF, 0o644)
+	tokenLine := ""
+	if token != "" {
+		writeTestFile(t, filepath.Join(dir, "token"), token+"\n", 0o600)
+		tokenLine = "  token_file: token\n"
+	}
+	return writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
+  url: `+teamsURL+`
+`+tokenLine+`sources:
+  - name: export
+    ldif:
+      path: directory.ldif
+      users: {base_dn: "ou=people,dc=example,dc=com"}
+groups:
+  - {source: export, from: platform, to: Platform}
+  - {source: export, match: "team-*", to: "Team {name}"}
+smes:
+  - {tag: kubernetes, users_from: [{source: export, group: platform}]}
+log: {level: warn, format: console}
+`, 0o644)
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCmd(t, nil, "version")
+	want := regexp.MustCompile(`^syncd \S+ \(go\S+, ` + runtime.GOOS + `/` + runtime.GOARCH + `\)\n$`)
+	if code != exitOK || !want.MatchString(out) {
+		t.Errorf("version: code %d, output %q", code, out)
+	}
+	if code, _, errOut := runCmd(t, nil, "version", "extra"); code != exitUsage || !strings.Contains(errOut, "usage") {
+		t.Errorf("version extra: code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := testConfig(t, "https://api.stackoverflowteams.com/v3/teams/acme", "tok")
+	bad := writeTestFile(t, filepath.Join(t.TempDir(), "bad.yaml"), "teams:\n  url: ftp://x\n  tokn: y\nsync: {schedule: nope}\n", 0o644)
+	for _, tc := range []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		code        int
+		out, errOut string // regexps; "" matches anything
+	}{
+		{name: "valid", args: []string{"validate", "--config", good}, code: exitOK,
+			out: `^config OK: ` + regexp.QuoteMeta(good) + ` \(1 source, 2 group mappings, 1 SME rule\)\n$`},
+		{name: "valid from SYNCD_CONFIG", args: []string{"validate"}, env: map[string]string{"SYNCD_CONFIG": good}, code: exitOK,
+			out: `^config OK: `},
+		{name: "single dash flag", args: []string{"validate", "-config=" + good}, code: exitOK, out: `^config OK: `},
+		{name: "invalid", args: []string{"validate", "--config", bad}, code: exitUsage,
+			errOut: `(?s)bad.yaml:3:3: unknown key "tokn" in teams; did you mean "token"\?.*\nsyncd validate: .*bad.yaml: 1 problem found\n$`},
+		{name: "missing file", args: []string{"validate", "--config", filepath.Join(t.TempDir(), "nope.yaml")}, code: exitUsage,
+			errOut: `no such file or directory \(give --config FILE or set SYNCD_CONFIG`},
+		{name: "unknown flag", args: []string{"validate", "--frobnicate"}, code: exitUsage, errOut: `flag provided but not defined`},
+		{name: "extra argument", args: []string{"validate", "--config", good, "more"}, code: exitUsage, errOut: `unexpected argument "more"`},
+		{name: "help", args: []string{"validate", "-h"}, code: exitOK, errOut: `usage: syncd validate`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, tc.env, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			if tc.out != "" && !regexp.MustCompile(tc.out).MatchString(out) {
+				t.Errorf("stdout %q does not match %q", out, tc.out)
+			}
+			if tc.errOut != "" && !regexp.MustCompile(tc.errOut).MatchString(errOut) {
+				t.Errorf("stderr %q does not match %q", errOut, tc.errOut)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	bad := writeTestFile(t, filepath.Join(t.TempDir(), "bad.yaml"), `teams:
+  url: ftp://x
+sources:
+  - name: Bad Name
+    ldif: {path: missing.ldif}
+sync: {schedule: nope, max_removal_percent: 200}
+`, 0o644)
+	code, _, errOut := runCmd(t, nil, "validate", "--config", bad)
+	if code != exitUsage {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	for _, want := range []string{"bad.yaml:1:1: teams.token", "bad.yaml:2:8: teams.url", "bad.yaml:4:11: sources[0].name", "bad.yaml:5:18: sources[0].ldif.path", "bad.yaml:6:18: sync.schedule", "bad.yaml:6:45: sync.max_removal_percent", "6 problems found"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func emulatorSeed() *teamstest.Seed {
+	return &teamstest.Seed{
+		SMEEnabled: true,
+		Tokens: []teamstest.SeedToken{
+			{Token: "admin-token", Admin: true, Write: true, Team: "acme", UserID: 2},
+			{Token: "reader-token", Admin: false, Write: false, Team: "acme", UserID: 3},
+			{Token: "other-team-token", Admin: true, Write: true, Team: "globex", UserID: 2},
+		},
+		Users: []teamstest.SeedUser{
+			{ID: 2, Name: "Ada Admin", Email: "ada@example.com", Role: "Admin", Reputation: 1},
+			{ID: 3, Name: "Rita Reader", Email: "rita@example.com", Role: "Registered", Reputation: 1},
+			{ID: 4, Name: "Carl", Email: "carl@example.com", Role: "Registered", Reputation: 1},
+		},
+		UserGroups: []teamstest.SeedGroup{{ID: 1, Name: "Platform", UserIDs: []int{2, 4}}},
+	}
+}
+
+// TestValidateConnect probes tokens against the emulator on a real HTTP
+// server, every exchange checked against the OpenAPI document.
+func TestValidateConnect(t *testing.T) {
+	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(spectest.Wrap(t, emu))
+	t.Cleanup(srv.Close)
+	base := srv.URL + "/v3/teams/acme"
+	for _, tc := range []struct {
+		name, token string
+		code        int
+		out, errOut []string
+	}{
+		{name: "admin token with write access", token: "admin-token", code: exitOK, out: []string{
+			"token of Ada Admin (id 2, role Admin)",
+			"e-mails visible: yes, admin token (checked on user 4)",
+			`write access: yes (an empty add to group "Platform"`,
+			"source export: 2 users, 1 groups (0 unknown)",
+		}},
+		{name: "read-only token", token: "reader-token", code: exitFailure,
+			out:    []string{"token of Rita Reader (id 3, role Registered)", "e-mails visible: no, not an admin token (checked on user 2)", "source export: 2 users"},
+			errOut: []string{`the token is read-only (403 on a write to group "Platform")`}},
+		{name: "invalid token", token: "no-such-token", code: exitFailure,
+			out:    []string{"source export: 2 users"},
+			errOut: []string{"the token was refused (401): it is invalid or expired, or it belongs to another team or site than " + base}},
+		{name: "token of another team", token: "other-team-token", code: exitFailure,
+			errOut: []string{"the token was refused (401)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			emu.ResetLog()
+			before := emu.Snapshot()
+			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, base, tc.token))
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			for _, want := range tc.out {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+			for _, want := range tc.errOut {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errOut)
+				}
+			}
+			if strings.Contains(out+errOut, tc.token) {
+				t.Errorf("output shows the token %q", tc.token)
+			}
+			if got := emu.Count("GET", "/users/me"); got != 1 {
+				t.Errorf("GET /users/me called %d times, want 1", got)
+			}
+			if after := emu.Snapshot(); !sameGroups(before, after) {
+				t.Errorf("the write probe changed the groups: %+v -> %+v", before.UserGroups, after.UserGroups)
+			}
+		})
+	}
+}
+
+func sameGroups(a, b *teamstest.Seed) bool {
+	if len(a.UserGroups) != len(b.UserGroups) {
+		return false
+	}
+	for i := range a.UserGroups {
+		x, y := a.UserGroups[i], b.UserGroups[i]
+		if x.Name != y.Name || x.Description != y.Description || len(x.UserIDs) != len(y.UserIDs) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestValidateConnectEmulatorURL: "emulator:SEED.json" runs in-process.
+func TestValidateConnectEmulatorURL(t *testing.T) {
+	dir := t.TempDir()
+	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.SaveState(filepath.Join(dir, "seed.json")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "emulator:"+filepath.Join(dir, "seed.json"), "")
+	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "token of Ada Admin") || !strings.Contains(out, "write access: yes") {
+		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// TestValidateConnectSourceFailure: a source that cannot be read fails the
+// check (exit 1) with the reader's own reason.
+func TestValidateConnectSourceFailure(t *testing.T) {
+	_, srv := teamstest.NewServer(t, emulatorSeed(), teamstest.Options{})
+	cfg := testConfig(t, srv.URL+"/v3/teams/acme", "admin-token")
+	writeTestFile(t, filepath.Join(filepath.Dir(cfg), "directory.ldif"), "dn: uid=a,dc=x\nnot a line\n", 0o644)
+	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
+	if code != exitFailure || !strings.Contains(errOut, "syncd validate: source export: ") || !strings.Contains(out, "write access: yes") {
+		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
