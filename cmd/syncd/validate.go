@@ -9,9 +9,9 @@ import (
 	"os"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/logging"
 )
 
 // cmdValidate checks the configuration: exit 0 when it is valid, 2 when it
@@ -92,16 +92,10 @@ func connectAll(ctx context.Context, e env, cfg *config.Config) int {
 	return code
 }
 
-// commandLogger logs to stderr in the configured level, in console form:
-// the person running a one-shot command reads it.
+// commandLogger is the logger of a one-shot command: the log section's
+// level and format, written to w (stderr).
 func commandLogger(l config.Log, w io.Writer) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(l.Level)
-	if err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
-	}
-	enc := zap.NewDevelopmentEncoderConfig()
-	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), level)
-	return zap.New(core), nil
+	return logging.New(l, w)
 }
 
 func plural(n int, what string) string {
