@@ -88,7 +88,7 @@ type Result struct {
 func (e *Engine) RunOnce(ctx context.Context) (*Result, error) {
 	p, err := e.Prepare(ctx)
 	if err != nil {
-		return e.failed(p, err), err
+		return e.Fail(p, err), err
 	}
 	return e.Execute(ctx, p), nil
 }
@@ -275,8 +275,9 @@ func pendingList(p pendingSet) []report.Pending {
 	return out
 }
 
-// failed builds the result of a run that could not plan.
-func (e *Engine) failed(p *Prepared, err error) *Result {
+// Fail records and returns the result of a run that could not plan (p
+// may be nil or partly filled).
+func (e *Engine) Fail(p *Prepared, err error) *Result {
 	if p == nil {
 		p = &Prepared{StartedAt: e.now()}
 	}

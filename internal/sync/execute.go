@@ -225,19 +225,26 @@ func describe(c report.Change) string {
 	people := whoList(c)
 	switch c.Kind {
 	case report.KindCreateGroup:
-		return fmt.Sprintf("create %s with %d members%s", what, len(c.Users), people)
+		return fmt.Sprintf("create %s with %s%s", what, count(len(c.Users), "member"), people)
 	case report.KindUpdateGroup:
 		return "update the description of " + what
 	case report.KindAddMembers, report.KindAddSMEUsers:
-		return fmt.Sprintf("add %d users to %s%s", len(c.Users), what, people)
+		return fmt.Sprintf("add %s to %s%s", count(len(c.Users), "user"), what, people)
 	case report.KindRemoveMembers, report.KindRemoveSMEUsers:
-		return fmt.Sprintf("remove %d users from %s%s", len(c.Users), what, people)
+		return fmt.Sprintf("remove %s from %s%s", count(len(c.Users), "user"), what, people)
 	case report.KindAddSMEGroups:
-		return fmt.Sprintf("add %d user groups to %s%s", len(c.Groups), what, people)
+		return fmt.Sprintf("add %s to %s%s", count(len(c.Groups), "user group"), what, people)
 	case report.KindRemoveSMEGroups:
-		return fmt.Sprintf("remove %d user groups from %s%s", len(c.Groups), what, people)
+		return fmt.Sprintf("remove %s from %s%s", count(len(c.Groups), "user group"), what, people)
 	}
 	return c.Kind + " " + what
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // whoList names up to 10 people or groups of a change for the log line.

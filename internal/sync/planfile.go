@@ -121,11 +121,11 @@ func (e *Engine) ApplySaved(ctx context.Context, s *SavedPlan) (*Result, error) 
 	}
 	view, err := e.readCurrent(ctx, tagNames)
 	if err != nil {
-		return e.failed(p, err), err
+		return e.Fail(p, err), err
 	}
 	if drift := Drift(s.Fingerprint, fingerprint(&s.Plan, view.cur)); len(drift) > 0 {
 		err := fmt.Errorf("the plan is stale: Teams changed since it was made (%s); run syncd sync again", strings.Join(drift, "; "))
-		return e.failed(p, err), err
+		return e.Fail(p, err), err
 	}
 	if p.Users == nil {
 		p.Users = map[int]report.User{}
