@@ -35,7 +35,7 @@ func TestThrottleHeadersOnEveryResponse(t *testing.T) {
 	e := newEnv(t, nil, teamstest.Options{Now: clock.Now})
 	for _, c := range []struct {
 		method, path, token string
-		status             int
+		status              int
 	}{
 		{"GET", "/api/v3/users", "admin-token", 200},
 		{"GET", "/api/v3/users", "", 401},
