@@ -1,0 +1,221 @@
+package scimserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Schema URNs (RFC 7643 §8.7.1, RFC 7644 §3).
+const (
+	userSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
+	groupSchema      = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	listSchema       = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	errorSchema      = "urn:ietf:params:scim:api:messages:2.0:Error"
+	patchSchema      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	spcSchema        = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	rtSchema         = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+	schemaSchema     = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+	enterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+)
+
+func (k Kind) schema() string {
+	if k == Groups {
+		return groupSchema
+	}
+	return userSchema
+}
+
+func (k Kind) resourceType() string {
+	if k == Groups {
+		return "Group"
+	}
+	return "User"
+}
+
+// uniqueAttr is the attribute that must be unique (case-insensitively)
+// within a kind: userName for users (RFC 7643 §4.1), and displayName for
+// groups, because syncd's mappings find groups by name.
+func (k Kind) uniqueAttr() string {
+	if k == Groups {
+		return "displayName"
+	}
+	return "userName"
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// clean prepares attributes received from a client for storage: id, meta
+// and schemas belong to the store; booleans sent as strings ("True",
+// Entra ID) become booleans; JSON nulls are dropped; members are deduplicated.
+func clean(k Kind, o object) object {
+	for key, v := range o {
+		// password: Okta sends one on create; syncd has no use for it
+		// and never keeps it.
+		if readOnly[strings.ToLower(key)] || strings.EqualFold(key, "password") || v == nil {
+			delete(o, key)
+		}
+	}
+	if v, ok := get(o, "active"); ok {
+		if b, ok := asBool(v); ok {
+			set(o, "active", b)
+		}
+	}
+	for key, v := range o {
+		list, ok := v.([]any)
+		if !ok {
+			continue
+		}
+		for _, el := range list {
+			cleanElement(el)
+		}
+		if strings.EqualFold(key, "members") {
+			o[key] = appendUnique(nil, list)
+		}
+	}
+	return o
+}
+
+func cleanElement(el any) {
+	m, ok := el.(object)
+	if !ok {
+		return
+	}
+	for k, v := range m {
+		if v == nil {
+			delete(m, k)
+		}
+	}
+	if v, ok := get(m, "primary"); ok {
+		if b, ok := asBool(v); ok {
+			set(m, "primary", b)
+		}
+	}
+}
+
+// validate checks what the receiver needs: the unique attribute present
+// as a non-empty string, members as {value} objects.
+func validate(k Kind, o object) *scimError {
+	attr := k.uniqueAttr()
+	v, _ := get(o, attr)
+	if s, ok := v.(string); !ok || strings.TrimSpace(s) == "" {
+		return badRequest("invalidValue", "%s is required", attr)
+	}
+	if k != Groups {
+		return nil
+	}
+	members, _ := get(o, "members")
+	if members != nil {
+		if _, ok := members.([]any); !ok {
+			return badRequest("invalidValue", "members must be an array")
+		}
+	}
+	for _, m := range elements(members) {
+		if key, ok := valueKey(m); !ok || key == "" {
+			return badRequest("invalidValue", "every member needs a string value")
+		}
+	}
+	return nil
+}
+
+func uniqueKey(k Kind, o object) string {
+	v, _ := get(o, k.uniqueAttr())
+	s, _ := v.(string)
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// render builds the resource a client sees: attributes plus id, schemas
+// and meta, projected by the attributes/excludedAttributes parameters.
+func render(k Kind, r *record, base string, proj projection) object {
+	out := make(object, len(r.Attrs)+3)
+	for key, v := range r.Attrs {
+		if proj.keep(key) {
+			out[key] = v
+		}
+	}
+	schemas := []any{k.schema()}
+	var ext []string
+	for key := range r.Attrs {
+		if strings.HasPrefix(strings.ToLower(key), "urn:") {
+			ext = append(ext, key)
+		}
+	}
+	sort.Strings(ext)
+	for _, e := range ext {
+		schemas = append(schemas, e)
+	}
+	out["id"] = r.ID
+	out["schemas"] = schemas
+	out["meta"] = object{
+		"resourceType": k.resourceType(),
+		"created":      r.Created.Format(time.RFC3339Nano),
+		"lastModified": r.Modified.Format(time.RFC3339Nano),
+		"location":     base + "/" + string(k) + "/" + r.ID,
+	}
+	return out
+}
+
+// projection is RFC 7644 §3.4.2.5's attributes / excludedAttributes, on
+// top-level attributes (name.givenName keeps all of name).
+type projection struct {
+	only    map[string]bool
+	exclude map[string]bool
+}
+
+func newProjection(attributes, excluded string) projection {
+	split := func(s string) map[string]bool {
+		if s == "" {
+			return nil
+		}
+		m := map[string]bool{}
+		for _, a := range strings.Split(s, ",") {
+			p, err := parseAttrPath(strings.TrimSpace(a))
+			if err != nil {
+				continue
+			}
+			key := p.attr
+			if p.schema != "" {
+				key = p.schema
+			}
+			m[strings.ToLower(key)] = true
+		}
+		return m
+	}
+	return projection{only: split(attributes), exclude: split(excluded)}
+}
+
+func (p projection) keep(attr string) bool {
+	a := strings.ToLower(attr)
+	if p.only != nil {
+		return p.only[a]
+	}
+	return !p.exclude[a]
+}
+
+// deepCopy copies decoded JSON so a PATCH can work on a scratch copy.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case object:
+		m := make(object, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = deepCopy(e)
+		}
+		return l
+	}
+	return v
+}

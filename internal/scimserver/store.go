@@ -1,0 +1,315 @@
+package scimserver
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Why the store opens its bbolt file per write instead of holding it open:
+// bbolt locks the file exclusively for as long as a writer has it open, so
+// a daemon holding it would keep `syncd sync` and `syncd source dump` (other
+// processes, opening it read-only) waiting forever. Opening per write keeps
+// the lock for one short transaction; readers wait at most that long. The
+// daemon serves reads from memory, loaded at open and kept in step with
+// every committed write. A generation counter in the file catches writes by
+// another process (there should be none): the store then reloads first.
+
+// lockTimeout bounds how long a write or a read waits for the file lock.
+const lockTimeout = 10 * time.Second
+
+// Kind is a resource type, also its bucket name.
+type Kind string
+
+// The resource types the receiver stores.
+const (
+	Users  Kind = "Users"
+	Groups Kind = "Groups"
+)
+
+var (
+	metaBucket = []byte("meta")
+	genKey     = []byte("generation")
+	seqKey     = []byte("sequence")
+)
+
+// record is one stored resource: the attributes as received (without id
+// and meta, which the store owns) and the store's bookkeeping.
+type record struct {
+	ID       string    `json:"id"`
+	Seq      uint64    `json:"seq"` // creation order: list order
+	Created  time.Time `json:"created"`
+	Modified time.Time `json:"modified"`
+	Attrs    object    `json:"attrs"`
+}
+
+// Store holds one receiver's users and groups, durably in a bbolt file.
+// Its methods are safe for concurrent use.
+type Store struct {
+	path string
+	mu   sync.RWMutex
+	gen  uint64
+	seq  uint64
+	data map[Kind]map[string]*record
+}
+
+// StorePath is the bbolt file of the receiver named name under stateDir.
+func StorePath(stateDir, name string) string {
+	return filepath.Join(stateDir, "scim-"+safeName(name)+".db")
+}
+
+func safeName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// OpenStore opens (creating if needed) the store file at path and loads it.
+func OpenStore(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("scim store: %w", err)
+	}
+	s := &Store{path: path}
+	err := s.withDB(false, func(db *bolt.DB) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{metaBucket, []byte(Users), []byte(Groups)} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return s.load(tx)
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scim store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close releases nothing: the file is only open during transactions. It
+// exists so callers can treat the store like other resources.
+func (s *Store) Close() error { return nil }
+
+func (s *Store) withDB(readOnly bool, fn func(*bolt.DB) error) error {
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	err = fn(db)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	return err
+}
+
+// load replaces the in-memory copy with the file's content.
+func (s *Store) load(tx *bolt.Tx) error {
+	meta := tx.Bucket(metaBucket)
+	s.gen, s.seq = getUint(meta, genKey), getUint(meta, seqKey)
+	s.data = map[Kind]map[string]*record{}
+	for _, k := range []Kind{Users, Groups} {
+		m, err := readBucket(tx, k)
+		if err != nil {
+			return err
+		}
+		s.data[k] = m
+	}
+	return nil
+}
+
+func readBucket(tx *bolt.Tx, k Kind) (map[string]*record, error) {
+	m := map[string]*record{}
+	b := tx.Bucket([]byte(k))
+	if b == nil {
+		return m, nil
+	}
+	err := b.ForEach(func(key, v []byte) error {
+		var r record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%s/%s: %w", k, key, err)
+		}
+		m[string(key)] = &r
+		return nil
+	})
+	return m, err
+}
+
+func getUint(b *bolt.Bucket, key []byte) uint64 {
+	if v := b.Get(key); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func putUint(b *bolt.Bucket, key []byte, v uint64) error {
+	return b.Put(key, binary.BigEndian.AppendUint64(nil, v))
+}
+
+// change is one write: rec nil deletes id.
+type change struct {
+	kind Kind
+	id   string
+	rec  *record
+}
+
+// txn is what a mutation sees: the current data (read-only) and a way to
+// stage changes. Staged changes reach memory only once the file has them.
+type txn struct {
+	s       *Store
+	now     time.Time
+	changes []change
+}
+
+func (t *txn) get(k Kind, id string) *record { return t.s.data[k][id] }
+
+func (t *txn) all(k Kind) []*record { return t.s.sorted(k) }
+
+func (t *txn) put(k Kind, r *record) {
+	t.changes = append(t.changes, change{kind: k, id: r.ID, rec: r})
+}
+
+func (t *txn) remove(k Kind, id string) {
+	t.changes = append(t.changes, change{kind: k, id: id})
+}
+
+func (t *txn) nextSeq() uint64 {
+	t.s.seq++
+	return t.s.seq
+}
+
+// update runs fn and commits what it staged in one bbolt transaction.
+// fn's error aborts without writing. It reports whether anything changed.
+func (s *Store) update(fn func(t *txn) error) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t *txn
+	seq := s.seq
+	err := s.withDB(false, func(db *bolt.DB) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			if getUint(tx.Bucket(metaBucket), genKey) != s.gen {
+				if err := s.load(tx); err != nil {
+					return err
+				}
+				seq = s.seq
+			}
+			t = &txn{s: s, now: time.Now().UTC()}
+			if err := fn(t); err != nil {
+				return err
+			}
+			if len(t.changes) == 0 {
+				return nil
+			}
+			return s.write(tx, t.changes)
+		})
+	})
+	if err != nil {
+		s.seq = seq
+		return false, err
+	}
+	s.apply(t.changes)
+	return len(t.changes) > 0, nil
+}
+
+func (s *Store) write(tx *bolt.Tx, changes []change) error {
+	for _, c := range changes {
+		b := tx.Bucket([]byte(c.kind))
+		if c.rec == nil {
+			if err := b.Delete([]byte(c.id)); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := json.Marshal(c.rec)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(c.id), v); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(metaBucket)
+	if err := putUint(meta, seqKey, s.seq); err != nil {
+		return err
+	}
+	return putUint(meta, genKey, s.gen+1)
+}
+
+func (s *Store) apply(changes []change) {
+	if len(changes) == 0 {
+		return
+	}
+	for _, c := range changes {
+		if c.rec == nil {
+			delete(s.data[c.kind], c.id)
+		} else {
+			s.data[c.kind][c.id] = c.rec
+		}
+	}
+	s.gen++
+}
+
+// view runs fn on the in-memory data under the read lock.
+func (s *Store) view(fn func(t *txn)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fn(&txn{s: s})
+}
+
+// sorted lists a kind's records in creation order.
+func (s *Store) sorted(k Kind) []*record {
+	out := make([]*record, 0, len(s.data[k]))
+	for _, r := range s.data[k] {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *record) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// ErrNoData is returned by Source.Read when nothing was ever received.
+var ErrNoData = errors.New("nothing received yet")
+
+// readFile reads a store file read-only, for another process or a reader
+// that must not disturb the daemon.
+func readFile(path string) (map[Kind]map[string]*record, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w (no store at %s)", ErrNoData, path)
+	}
+	s := &Store{path: path}
+	out := map[Kind]map[string]*record{}
+	err := s.withDB(true, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			for _, k := range []Kind{Users, Groups} {
+				m, err := readBucket(tx, k)
+				if err != nil {
+					return err
+				}
+				out[k] = m
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
