@@ -137,7 +137,7 @@ func (d *decoder) stringList(n *yaml.Node, v reflect.Value, path string) {
 
 func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	s, ok := d.scalarText(n, path)
-	if !ok {
+	if !ok || d.empty(s, path) {
 		return
 	}
 	dur, err := time.ParseDuration(s)
@@ -151,7 +151,7 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 // scalar decodes strings, secrets, booleans and numbers.
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	s, ok := d.scalarText(n, path)
-	if !ok {
+	if !ok || (v.Kind() != reflect.String && d.empty(s, path)) {
 		return
 	}
 	switch v.Kind() {
@@ -184,6 +184,16 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	if v.Type() == secretType && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		v.SetString(strings.TrimRight(s, "\r\n")) // block scalars keep a final newline
 	}
+}
+
+// empty treats a value that expanded to nothing (${VAR:-}) as left out,
+// so the default applies.
+func (d *decoder) empty(s, path string) bool {
+	if s != "" {
+		return false
+	}
+	delete(d.pos.set, path)
+	return true
 }
 
 // scalarText is the expanded text of a scalar node.

@@ -72,6 +72,9 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse is Load for content already in memory; path names it in messages
 // and anchors relative paths (secret files, CA bundles, the LDIF file).
 func Parse(path string, data []byte, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" } // no environment
+	}
 	root, err := parseYAML(path, data)
 	if err != nil {
 		return nil, err

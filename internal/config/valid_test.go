@@ -154,6 +154,32 @@ server: {sync_token: "` + secret + ` "}
 	}
 }
 
+// TestEmptyExpansionMeansDefault: ${VAR:-} with VAR unset leaves a number,
+// boolean or duration out, so its default applies.
+func TestEmptyExpansionMeansDefault(t *testing.T) {
+	text := `teams: {url: "https://h/api/v3", token: t, timeout: "${T:-}"}
+sources:
+  - name: s
+    ldap:
+      url: ldap://h
+      page_size: ${PAGE:-}
+      start_tls: ${TLS:-}
+      users: {base_dn: "dc=x"}
+      groups: {base_dn: "dc=x", nested: "${NESTED:-}"}
+sync: {max_removals: "${MAX:-}"}
+`
+	cfg, err := Parse("c.yaml", []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Sources[0].LDAP
+	check(t, "teams.timeout", cfg.Teams.Timeout.Std(), DefaultTeamsTimeout)
+	check(t, "page_size", l.PageSize, DefaultLDAPPageSize)
+	check(t, "start_tls", l.StartTLS, false)
+	check(t, "nested", l.Groups.Nested, true)
+	check(t, "max_removals", cfg.Sync.MaxRemovals, DefaultMaxRemovals)
+}
+
 func TestSecretFormatting(t *testing.T) {
 	s := Secret("hunter2")
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %s %q %#v", s, s, s, s)} {
