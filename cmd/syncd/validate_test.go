@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -264,5 +265,38 @@ func TestValidateConnectSourceFailure(t *testing.T) {
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
 	if code != exitFailure || !strings.Contains(errOut, "syncd validate: source export: ") || !strings.Contains(out, "write access: yes") {
 		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// TestValidateConnectTLS: the token probe verifies the server certificate
+// against the system pool plus teams.ca_file, and skips verification only
+// when teams.insecure_skip_verify says so.
+func TestValidateConnectTLS(t *testing.T) {
+	_, srv := teamstest.NewServer(t, emulatorSeed(), teamstest.Options{TLS: true})
+	base := srv.URL + "/v3/teams/acme"
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	for _, tc := range []struct {
+		name, extra string
+		code        int
+		errOut      string
+	}{
+		{name: "unknown CA", code: exitFailure, errOut: "certificate"},
+		{name: "ca_file", extra: "  ca_file: ca.pem\n", code: exitOK},
+		{name: "insecure_skip_verify", extra: "  insecure_skip_verify: true\n", code: exitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, base, "admin-token")
+			writeTestFile(t, filepath.Join(filepath.Dir(cfg), "ca.pem"), string(caPEM), 0o644)
+			data, err := os.ReadFile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Replace(string(data), "  token_file: token\n", "  token_file: token\n"+tc.extra, 1)
+			writeTestFile(t, cfg, text, 0o644)
+			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
+			if code != tc.code || !strings.Contains(errOut, tc.errOut) {
+				t.Errorf("code %d, want %d (stderr should mention %q)\nstdout: %s\nstderr: %s", code, tc.code, tc.errOut, out, errOut)
+			}
+		})
 	}
 }
