@@ -161,6 +161,9 @@ func (v *validator) check(r *http.Request, reqBody []byte, rec *recorder) []stri
 		return nil
 	}
 	opts := &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerAuth}
+	opts.WithCustomSchemaErrorFunc(schemaMessage)
+	respOpts := &openapi3filter.Options{MultiError: true}
+	respOpts.WithCustomSchemaErrorFunc(schemaMessage)
 	in := &openapi3filter.RequestValidationInput{Request: specReq, PathParams: pathParams, Route: route, Options: opts}
 	var out []string
 	if v.checkRequests {
@@ -173,7 +176,7 @@ func (v *validator) check(r *http.Request, reqBody []byte, rec *recorder) []stri
 		Status:                 rec.status(),
 		Header:                 rec.headers(),
 		Body:                   io.NopCloser(bytes.NewReader(rec.body.Bytes())),
-		Options:                &openapi3filter.Options{MultiError: true},
+		Options:                respOpts,
 	}
 	if err := openapi3filter.ValidateResponse(ctx, respIn); err != nil {
 		out = append(out, fmt.Sprintf("response %d: %s", rec.status(), oneLine(err)))
@@ -236,7 +239,7 @@ func (v *validator) checkUndeclared(route *routers.Route, rec *recorder) []strin
 	if err := json.Unmarshal(rec.body.Bytes(), &body); err != nil {
 		return []string{fmt.Sprintf("response %d: body is not JSON: %v", status, err)}
 	}
-	if err := v.spec.problem.VisitJSON(body, openapi3.MultiErrors()); err != nil {
+	if err := v.spec.problem.VisitJSON(body, openapi3.MultiErrors(), openapi3.SetSchemaErrorMessageCustomizer(schemaMessage)); err != nil {
 		return []string{fmt.Sprintf("response %d: not a ProblemDetails: %s", status, oneLine(err))}
 	}
 	return nil
@@ -265,6 +268,12 @@ func specRequest(r *http.Request, p string, body []byte) (*http.Request, error) 
 		return nil, err
 	}
 	req.Header = r.Header.Clone()
+	// The spec lists the media range application/*+json, which
+	// kin-openapi only matches literally: check such bodies as JSON.
+	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err == nil &&
+		strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json") && mt != "application/json-patch+json" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	return req, nil
 }
 
@@ -276,6 +285,12 @@ func bearerAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error
 		return errors.New("no bearer token")
 	}
 	return nil
+}
+
+// schemaMessage says where and what, without kin-openapi's dump of the
+// whole schema and value.
+func schemaMessage(err *openapi3.SchemaError) string {
+	return fmt.Sprintf("at /%s: %s", strings.Join(err.JSONPointer(), "/"), err.Reason)
 }
 
 func oneLine(err error) string {
