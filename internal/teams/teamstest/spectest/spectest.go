@@ -268,10 +268,11 @@ func specRequest(r *http.Request, p string, body []byte) (*http.Request, error) 
 		return nil, err
 	}
 	req.Header = r.Header.Clone()
-	// The spec lists the media range application/*+json, which
-	// kin-openapi only matches literally: check such bodies as JSON.
+	// The spec lists text/json, which kin-openapi cannot decode, and the
+	// media range application/*+json, which it only matches literally:
+	// check such bodies as application/json (the same schema).
 	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err == nil &&
-		strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json") && mt != "application/json-patch+json" {
+		(mt == "text/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json") && mt != "application/json-patch+json") {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req, nil
