@@ -1,0 +1,196 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// BenchmarkPlanner measures Calculate alone on 100,000 users, 10,000 groups
+// and 1,000,000 memberships (100 per group), with a few changes per group.
+func BenchmarkPlanner(b *testing.B) {
+	const users, groups, per = 100_000, 10_000, 100
+	rng := rand.New(rand.NewPCG(1, 2))
+	var d Desired
+	var cur Current
+	for g := range groups {
+		m := make([]int, per)
+		for i := range m {
+			m[i] = 2 + rng.IntN(users)
+		}
+		m = sortUnique(m)
+		c := append([]int(nil), m...)
+		c[0] = 2 + rng.IntN(users) // one stranger to remove, one member to add
+		c = sortUnique(c)
+		name := fmt.Sprintf("group-%05d", g)
+		d.Groups = append(d.Groups, DesiredGroup{Name: name, Mode: ModeExact, Members: m})
+		cur.Groups = append(cur.Groups, CurrentGroup{ID: g + 1, Name: name, Members: c})
+	}
+	pol := Policy{MaxRemovals: -1, MaxRemovalPercent: 25}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	var p Plan
+	for b.Loop() {
+		p = Calculate(d, cur, pol)
+	}
+	b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	changes := 0
+	for _, g := range p.Groups {
+		changes += len(g.Add) + len(g.Remove)
+	}
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/1e6, "MB-alloc/op")
+	b.ReportMetric(float64(after.HeapInuse)/1e6, "MB-heap-inuse")
+	b.ReportMetric(float64(changes), "changes")
+}
+
+// syncFixture is a company of nUsers people in nGroups groups of perGroup
+// members, nTags tags each with the members of one group as SMEs, and the
+// same people in Teams (every one has an account).
+func syncFixture(nUsers, nGroups, perGroup, nTags int) (*teamstest.Seed, *directory.Directory, *config.Config) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	seed := &teamstest.Seed{SMEEnabled: true, Tokens: []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}}
+	seed.Users = append(seed.Users, teamstest.SeedUser{ID: 1, Name: "Community"})
+	dir := &directory.Directory{Source: "corp", Users: map[string]*directory.User{}}
+	for i := range nUsers {
+		id := fmt.Sprintf("u%05d", i)
+		email := id + "@example.com"
+		dir.Users[id] = &directory.User{ID: id, Name: id, Emails: []string{email}}
+		seed.Users = append(seed.Users, teamstest.SeedUser{ID: 100 + i, Name: id, Email: email})
+	}
+	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 25}}
+	cfg.Sources = []config.Source{{Name: "corp"}}
+	for g := range nGroups {
+		grp := &directory.Group{Name: fmt.Sprintf("grp-%03d", g), DN: fmt.Sprintf("cn=grp-%03d,dc=x", g)}
+		seen := map[int]bool{}
+		for len(grp.DirectMembers) < perGroup {
+			i := rng.IntN(nUsers)
+			if !seen[i] {
+				seen[i] = true
+				grp.DirectMembers = append(grp.DirectMembers, fmt.Sprintf("u%05d", i))
+			}
+		}
+		dir.Groups = append(dir.Groups, grp)
+	}
+	cfg.Groups = []config.Mapping{{Source: "corp", Match: "grp-*", To: "Team {name}"}}
+	for t := range nTags {
+		name := fmt.Sprintf("topic-%03d", t)
+		seed.Tags = append(seed.Tags, teamstest.SeedTag{ID: 1000 + t, Name: name})
+		cfg.SMEs = append(cfg.SMEs, config.SME{Tag: name, UsersFrom: []config.GroupRef{{Source: "corp", Group: fmt.Sprintf("grp-%03d", t)}},
+			Groups: []string{fmt.Sprintf("Team grp-%03d", t)}})
+	}
+	dir.Expand()
+	return seed, dir, cfg
+}
+
+// calls counts one run's requests in the emulator's log.
+type calls struct{ reads, writes, throttled int }
+
+func countCalls(emu *teamstest.Emulator) calls {
+	var c calls
+	for _, r := range emu.Requests() {
+		switch {
+		case r.Status == 429:
+			c.throttled++
+		case r.Method == "GET":
+			c.reads++
+		default:
+			c.writes++
+		}
+	}
+	return c
+}
+
+// BenchmarkSyncCalls runs a cold sync and a steady-state sync of 10,000
+// users, 500 groups (40,000 memberships) and 50 SME tags against the
+// emulator, and reports their API calls next to the computed minimum.
+func BenchmarkSyncCalls(b *testing.B) {
+	const nUsers, nGroups, per, nTags = 10_000, 500, 80, 50
+	seed, dir, cfg := syncFixture(nUsers, nGroups, per, nTags)
+	for b.Loop() {
+		emu, srv := teamstest.NewServer(b, seed, teamstest.Options{NoThrottle: true})
+		client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		store := state.Memory()
+		run := func() (*Result, calls) {
+			emu.ResetLog()
+			e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Teams: client,
+				Store: store, Logger: zap.NewNop(), Apply: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := e.RunOnce(context.Background())
+			if err != nil || res.ExitCode != 0 {
+				b.Fatalf("exit %d: %v %v", res.ExitCode, err, res.Report.Errors)
+			}
+			return res, countCalls(emu)
+		}
+		start := time.Now()
+		_, cold := run()
+		coldTime := time.Since(start)
+		start = time.Now()
+		_, steady := run()
+		steadyTime := time.Since(start)
+		// Minimum cold: 1 group page (none yet) + per tag one lookup and one
+		// SME read + ceil(users/100) user pages; one write per group and tag.
+		minColdReads := 1 + 2*nTags + (nUsers+1+99)/100
+		minColdWrites := nGroups + nTags
+		// Minimum steady: ceil(groups/100) group pages + one SME read per tag.
+		minSteadyReads := (nGroups+99)/100 + nTags
+		b.ReportMetric(float64(cold.reads), "cold-reads")
+		b.ReportMetric(float64(minColdReads), "cold-reads-min")
+		b.ReportMetric(float64(cold.writes), "cold-writes")
+		b.ReportMetric(float64(minColdWrites), "cold-writes-min")
+		b.ReportMetric(float64(steady.reads), "steady-reads")
+		b.ReportMetric(float64(minSteadyReads), "steady-reads-min")
+		b.ReportMetric(float64(steady.writes), "steady-writes")
+		b.ReportMetric(coldTime.Seconds(), "cold-s")
+		b.ReportMetric(steadyTime.Seconds(), "steady-s")
+	}
+}
+
+// BenchmarkColdSyncThrottled runs the cold sync of BenchmarkSyncCalls under
+// the emulator's default throttle (burst 50 / 2 s, bucket 5,000 + 100/min)
+// and reports the 429 answers it got (goal: 0). It takes real time: the
+// client paces itself to the burst limit.
+func BenchmarkColdSyncThrottled(b *testing.B) {
+	const nUsers, nGroups, per, nTags = 10_000, 500, 80, 50
+	seed, dir, cfg := syncFixture(nUsers, nGroups, per, nTags)
+	for b.Loop() {
+		emu, srv := teamstest.NewServer(b, seed, teamstest.Options{})
+		client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Teams: client,
+			Store: state.Memory(), Logger: zap.NewNop(), Apply: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		res, err := e.RunOnce(context.Background())
+		if err != nil || res.ExitCode != 0 {
+			b.Fatalf("exit %d: %v %v", res.ExitCode, err, res.Report.Errors)
+		}
+		c := countCalls(emu)
+		b.ReportMetric(float64(c.throttled), "429s")
+		b.ReportMetric(float64(c.reads+c.writes), "calls")
+		b.ReportMetric(time.Since(start).Seconds(), "s")
+	}
+}
