@@ -20,6 +20,9 @@ import (
 // the groups before creating any), or a listing made now when there was
 // none yet.
 func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*UserGroup, error) {
+	if err := checkName("POST", routeGroups, r.Name); err != nil {
+		return nil, err
+	}
 	before, err := c.groupsNamed(ctx, r.Name)
 	if err != nil {
 		return nil, fmt.Errorf("teams: create user group: list groups first: %w", err)

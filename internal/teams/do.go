@@ -31,6 +31,11 @@ func (c *Client) do(ctx context.Context, k *call, out any) error {
 		if throttled {
 			c.hook.ThrottleWait(wait)
 		}
+		if apiErr := (*Error)(nil); errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			// The server said when to come back: that is the reset
+			// the pacer would otherwise wait for again.
+			c.pace.release(c.now())
+		}
 	}
 }
 

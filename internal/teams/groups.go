@@ -2,7 +2,9 @@ package teams
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 )
 
 const (
@@ -33,6 +35,9 @@ func (c *Client) GetUserGroup(ctx context.Context, id int) (*UserGroup, error) {
 // ReplaceUserGroup replaces a group whole (PUT): name, description and
 // members; whatever r leaves empty is cleared on the server.
 func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupRequest) (*UserGroup, error) {
+	if err := checkName("PUT", routeGroup, r.Name); err != nil {
+		return nil, err
+	}
 	k := &call{method: "PUT", route: routeGroup, path: groupPath(id), body: fullRequest(r), retry: true}
 	return send[UserGroup](ctx, c, k)
 }
@@ -65,4 +70,13 @@ func nonNil(ids []int) []int {
 		return []int{}
 	}
 	return ids
+}
+
+// checkName refuses a request the server would refuse: the spec requires
+// a name of at least one character.
+func checkName(method, route, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("teams: %s %s: user group name is required: %w", method, route, ErrBadRequest)
+	}
+	return nil
 }

@@ -101,6 +101,18 @@ func (p *pacer) acquire(now time.Time) (time.Duration, int) {
 	return 0, p.sent
 }
 
+// release moves the resets of exhausted limiters to now, after waiting
+// the time a 429 asked for.
+func (p *pacer) release(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range []*limiter{&p.burst, &p.bucket} {
+		if l.known && l.left <= l.reserve() && l.resetAt.After(now) {
+			l.resetAt = now
+		}
+	}
+}
+
 // budget is what one answer said about the limiters; -1: not said.
 type budget struct {
 	burstLeft, bucketLeft                    int

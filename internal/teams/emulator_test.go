@@ -1,0 +1,540 @@
+package teams_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
+)
+
+const (
+	adminToken = "adm-7f3c9e1b2d"
+	teamToken  = "team-a41d0c77e9"
+	readToken  = "read-0b9e6a1c55"
+)
+
+// form is one of the three base URL forms and the token valid there.
+type form struct {
+	name, path, token string
+}
+
+var forms = []form{
+	{"business", "/v3/teams/acme", teamToken},
+	{"enterprise", "/api/v3", adminToken},
+	{"private team", "/api/v3/teams/acme", teamToken},
+}
+
+func strp(s string) *string { return &s }
+
+func baseSeed() *teamstest.Seed {
+	return &teamstest.Seed{
+		SMEEnabled: true,
+		Tokens: []teamstest.SeedToken{
+			{Token: adminToken, Admin: true, Write: true, Team: "", UserID: 2},
+			{Token: teamToken, Admin: true, Write: true, Team: "acme", UserID: 2},
+			{Token: readToken, Admin: true, Write: false, Team: "", UserID: 2},
+		},
+		Users: []teamstest.SeedUser{
+			{ID: 2, Name: "Alice", Email: "alice@example.com", ExternalID: strp("ext-alice"), Role: "Registered", Reputation: 10},
+			{ID: 3, Name: "Bob", Email: "Bob.Builder+ci@example.com", Role: "Registered", Reputation: 1},
+			{ID: 4, Name: "Carol", Email: "carol@example.com", ExternalID: strp("ext-shared"), Role: "Registered", Reputation: 1},
+			{ID: 5, Name: "Dan", Email: "dan@example.com", ExternalID: strp("ext-shared"), Role: "Registered", Reputation: 1},
+		},
+		UserGroups: []teamstest.SeedGroup{
+			{ID: 1, Name: "Platform", Description: "infra", UserIDs: []int{2, 3}},
+			{ID: 2, Name: "Data", Description: "", UserIDs: []int{4}},
+		},
+		Tags: []teamstest.SeedTag{
+			{ID: 1, Name: "kubernetes", SMEUserIDs: []int{2}, SMEGroupIDs: []int{}},
+			{ID: 2, Name: "go", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
+			{ID: 3, Name: "golang-modules", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
+		},
+	}
+}
+
+// emulator starts the emulator behind the spec validator on a real
+// httptest server.
+func emulator(t testing.TB, seed *teamstest.Seed, o teamstest.Options) (*teamstest.Emulator, *httptest.Server) {
+	t.Helper()
+	e, err := teamstest.New(seed, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(spectest.Wrap(t, e))
+	t.Cleanup(srv.Close)
+	return e, srv
+}
+
+// hookLog records what the client reports.
+type hookLog struct {
+	mu       sync.Mutex
+	requests []string
+	waited   time.Duration
+	limits   map[string]int
+}
+
+func (h *hookLog) Request(method, route string, code int, d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.requests = append(h.requests, fmt.Sprintf("%s %s %d", method, route, code))
+}
+
+func (h *hookLog) ThrottleWait(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.waited += d
+}
+
+func (h *hookLog) RateLimit(limiter string, remaining int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.limits == nil {
+		h.limits = map[string]int{}
+	}
+	h.limits[limiter] = remaining
+}
+
+func client(t testing.TB, base, token string, mod ...func(*teams.Options)) *teams.Client {
+	t.Helper()
+	o := teams.Options{BaseURL: base, Token: token}
+	for _, m := range mod {
+		m(&o)
+	}
+	c, err := teams.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ids[T any](items []T, id func(T) int) []int {
+	var out []int
+	for _, it := range items {
+		out = append(out, id(it))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func userID(u teams.UserSummary) int { return u.ID }
+
+func check(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func TestEmulatorEveryOperationOnEveryForm(t *testing.T) {
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) {
+			e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true})
+			hook := &hookLog{}
+			c := client(t, srv.URL+f.path, f.token, func(o *teams.Options) { o.Hook = hook })
+			ctx := context.Background()
+			usersAndGroups(t, ctx, c, e)
+			tagsAndSMEs(t, ctx, c, e)
+
+			// The client's routes are the emulator's, one request each.
+			reqs := e.Requests()
+			if len(reqs) != len(hook.requests) || len(reqs) != c.Calls() {
+				t.Fatalf("emulator saw %d requests, hook %d, Calls %d", len(reqs), len(hook.requests), c.Calls())
+			}
+			for i, r := range reqs {
+				if want := fmt.Sprintf("%s %s %d", r.Method, r.Route, r.Status); hook.requests[i] != want {
+					t.Errorf("request %d: hook %q, emulator %q", i, hook.requests[i], want)
+				}
+				if !strings.HasPrefix(r.Path, f.path+"/") {
+					t.Errorf("request %d: path %s outside %s", i, r.Path, f.path)
+				}
+			}
+		})
+	}
+}
+
+func usersAndGroups(t *testing.T, ctx context.Context, c *teams.Client, e *teamstest.Emulator) {
+	users, err := c.ListUsers(ctx)
+	check(t, "ListUsers", err)
+	if got := ids(users, func(u teams.User) int { return u.ID }); !slices.Equal(got, []int{2, 3, 4, 5}) {
+		t.Errorf("ListUsers ids = %v", got)
+	}
+	u, err := c.GetUser(ctx, 3)
+	check(t, "GetUser", err)
+	if u.Name != "Bob" || u.Email == nil || *u.Email != "Bob.Builder+ci@example.com" {
+		t.Errorf("GetUser = %+v", u)
+	}
+	me, err := c.Me(ctx)
+	check(t, "Me", err)
+	if me.ID != 2 {
+		t.Errorf("Me = %d", me.ID)
+	}
+	u, err = c.UserByEmail(ctx, "bob.builder+CI@example.com")
+	check(t, "UserByEmail", err)
+	if u.ID != 3 {
+		t.Errorf("UserByEmail = %d", u.ID)
+	}
+	byExt, err := c.UsersByExternalID(ctx, "ext-shared")
+	check(t, "UsersByExternalID", err)
+	if got := ids(byExt, func(u teams.User) int { return u.ID }); !slices.Equal(got, []int{4, 5}) {
+		t.Errorf("UsersByExternalID = %v", got)
+	}
+	groups, err := c.ListUserGroups(ctx)
+	check(t, "ListUserGroups", err)
+	if len(groups) != 2 || groups[0].Name == "" || len(groups[0].Users)+len(groups[1].Users) != 3 {
+		t.Errorf("ListUserGroups = %+v", groups)
+	}
+	g, err := c.GetUserGroup(ctx, 1)
+	check(t, "GetUserGroup", err)
+	if g.Name != "Platform" || !slices.Equal(ids(g.Users, userID), []int{2, 3}) {
+		t.Errorf("GetUserGroup = %+v", g)
+	}
+	g, err = c.CreateUserGroup(ctx, teams.UserGroupRequest{Name: "Security", Description: "sec", UserIDs: []int{4}})
+	check(t, "CreateUserGroup", err)
+	if sg, ok := e.GroupByName("Security"); !ok || sg.ID != g.ID || !slices.Equal(sg.UserIDs, []int{4}) {
+		t.Errorf("created %+v, emulator has %+v", g, sg)
+	}
+	g, err = c.ReplaceUserGroup(ctx, g.ID, teams.UserGroupRequest{Name: "Security Team", UserIDs: []int{2, 5}})
+	check(t, "ReplaceUserGroup", err)
+	if g.Name != "Security Team" || g.Description != "" || !slices.Equal(ids(g.Users, userID), []int{2, 5}) {
+		t.Errorf("ReplaceUserGroup = %+v", g)
+	}
+	g, err = c.AddUserGroupMembers(ctx, g.ID, []int{5, 3})
+	check(t, "AddUserGroupMembers", err)
+	if !slices.Equal(ids(g.Users, userID), []int{2, 3, 5}) {
+		t.Errorf("AddUserGroupMembers members = %v", ids(g.Users, userID))
+	}
+	check(t, "RemoveUserGroupMember", c.RemoveUserGroupMember(ctx, g.ID, 2))
+	if sg, _ := e.GroupByName("Security Team"); !slices.Equal(sortedCopy(sg.UserIDs), []int{3, 5}) {
+		t.Errorf("after remove, members = %v", sg.UserIDs)
+	}
+}
+
+func sortedCopy(s []int) []int {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func tagsAndSMEs(t *testing.T, ctx context.Context, c *teams.Client, e *teamstest.Emulator) {
+	tag, err := c.FindTag(ctx, "Go")
+	check(t, "FindTag", err)
+	if tag.ID != 2 || tag.SubjectMatterExpertCount == nil {
+		t.Errorf("FindTag(Go) = %+v", tag)
+	}
+	if _, err := c.FindTag(ctx, "golang"); !errors.Is(err, teams.ErrNotFound) {
+		t.Errorf("FindTag(golang) err = %v, want ErrNotFound (only a partial match exists)", err)
+	}
+	tag, err = c.GetTag(ctx, 1)
+	check(t, "GetTag", err)
+	if tag.SubjectMatterExperts == nil || !slices.Equal(ids(tag.SubjectMatterExperts.Users, userID), []int{2}) {
+		t.Errorf("GetTag SMEs = %+v", tag.SubjectMatterExperts)
+	}
+	s, err := c.GetSMEs(ctx, 1)
+	check(t, "GetSMEs", err)
+	if len(s.Users) != 1 || len(s.UserGroups) != 0 {
+		t.Errorf("GetSMEs = %+v", s)
+	}
+	s, err = c.ReplaceSMEs(ctx, 2, teams.SMERequest{UserIDs: []int{3}, UserGroupIDs: []int{1}})
+	check(t, "ReplaceSMEs", err)
+	if len(s.Users) != 1 || len(s.UserGroups) != 1 || len(s.UserGroups[0].Users) != 2 {
+		t.Errorf("ReplaceSMEs = %+v", s)
+	}
+	_, err = c.AddSMEUsers(ctx, 2, []int{4, 3})
+	check(t, "AddSMEUsers", err)
+	s, err = c.AddSMEGroups(ctx, 2, []int{2})
+	check(t, "AddSMEGroups", err)
+	if !slices.Equal(ids(s.Users, userID), []int{3, 4}) || len(s.UserGroups) != 2 {
+		t.Errorf("after adds = %+v", s)
+	}
+	check(t, "RemoveSMEUser", c.RemoveSMEUser(ctx, 2, 3))
+	check(t, "RemoveSMEGroup", c.RemoveSMEGroup(ctx, 2, 1))
+	users, groups := e.TagSMEs("go")
+	if !slices.Equal(users, []int{4}) || !slices.Equal(groups, []int{2}) {
+		t.Errorf("emulator SMEs of go: users %v groups %v", users, groups)
+	}
+}
+
+func TestEmulatorPaging(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 101} {
+		for _, emptyTotal := range []int{1, -1} {
+			if n > 0 && emptyTotal == -1 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%d groups, empty totalPages %d", n, max(emptyTotal, 0)), func(t *testing.T) {
+				seed := baseSeed()
+				seed.UserGroups, seed.Tags = nil, nil
+				for i := 1; i <= n; i++ {
+					seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: i, Name: fmt.Sprintf("g%03d", i), UserIDs: []int{2}})
+				}
+				e, srv := emulator(t, seed, teamstest.Options{NoThrottle: true, EmptyTotalPages: emptyTotal})
+				c := client(t, srv.URL+"/api/v3", adminToken)
+				groups, err := c.ListUserGroups(context.Background())
+				check(t, "ListUserGroups", err)
+				if got := ids(groups, func(g teams.UserGroup) int { return g.ID }); len(got) != n || (n > 0 && got[n-1] != n) {
+					t.Errorf("got %d groups, want %d", len(got), n)
+				}
+				pages := max(1, (n+99)/100)
+				if got := e.Count("GET", "/user-groups"); got != pages || c.Calls() != pages {
+					t.Errorf("emulator served %d pages, client made %d calls, want %d", got, c.Calls(), pages)
+				}
+			})
+		}
+	}
+}
+
+func TestEmulatorErrors(t *testing.T) {
+	ctx := context.Background()
+	e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true})
+	base := srv.URL + "/api/v3"
+	admin := client(t, base, adminToken)
+	var all []error
+	expect := func(what string, err, kind error, msg string) {
+		t.Helper()
+		all = append(all, err)
+		if !errors.Is(err, kind) || !strings.Contains(fmt.Sprint(err), msg) {
+			t.Errorf("%s: err = %v, want %v containing %q", what, err, kind, msg)
+		}
+	}
+
+	_, err := client(t, base, "not-a-token").Me(ctx)
+	expect("bad token", err, teams.ErrUnauthorized, "401 token invalid or expired")
+	// A token of another team is refused the same way.
+	_, err = client(t, base, teamToken).ListUsers(ctx)
+	expect("other team's token", err, teams.ErrUnauthorized, "token invalid or expired")
+
+	ro := client(t, base, readToken)
+	_, err = ro.AddUserGroupMembers(ctx, 1, []int{4})
+	expect("read-only add", err, teams.ErrForbidden, "403 token is read-only or lacks permission")
+	_, err = ro.CreateUserGroup(ctx, teams.UserGroupRequest{Name: "X"})
+	expect("read-only create", err, teams.ErrForbidden, "token is read-only or lacks permission")
+
+	_, err = admin.GetUser(ctx, 999)
+	expect("unknown user", err, teams.ErrNotFound, "404 not found")
+	_, err = admin.UserByEmail(ctx, "nobody@example.com")
+	expect("unknown email", err, teams.ErrNotFound, "404 not found")
+	_, err = admin.AddUserGroupMembers(ctx, 1, []int{999})
+	expect("unknown member", err, teams.ErrNotFound, "404 not found")
+	_, err = admin.ReplaceUserGroup(ctx, 1, teams.UserGroupRequest{Name: " "})
+	expect("empty name", err, teams.ErrBadRequest, "user group name is required")
+
+	e.SetSMEEnabled(false)
+	_, err = admin.GetSMEs(ctx, 1)
+	expect("SMEs off: get", err, teams.ErrSMEDisabled, "422 SMEs are not enabled on this site")
+	_, err = admin.AddSMEUsers(ctx, 1, []int{3})
+	expect("SMEs off: add", err, teams.ErrSMEDisabled, "SMEs are not enabled on this site")
+	err = admin.RemoveSMEGroup(ctx, 1, 1)
+	expect("SMEs off: remove", err, teams.ErrSMEDisabled, "SMEs are not enabled on this site")
+	tag, err := admin.GetTag(ctx, 1)
+	if err != nil || tag.SubjectMatterExpertCount != nil {
+		t.Errorf("GetTag with SMEs off = %+v, %v; want a null SME count", tag, err)
+	}
+	e.SetSMEEnabled(true)
+
+	// 429 with the wait: a second client on the same token, knowing
+	// nothing of the spent budget, with retries off.
+	_, srv2 := emulator(t, baseSeed(), teamstest.Options{BurstLimit: 2, BurstWindow: 10 * time.Second})
+	spend(t, srv2.URL+"/api/v3/users/me", 2)
+	_, err = client(t, srv2.URL+"/api/v3", adminToken, func(o *teams.Options) { o.MaxRetries = -1 }).Me(ctx)
+	expect("throttled", err, teams.ErrRateLimited, "429 rate limited")
+	var apiErr *teams.Error
+	if !errors.As(err, &apiErr) || apiErr.RetryAfter < 9*time.Second || apiErr.RetryAfter > 10*time.Second {
+		t.Errorf("429 error %+v: want RetryAfter ≈ 10s", apiErr)
+	}
+
+	for _, err := range all {
+		for _, tok := range []string{adminToken, teamToken, readToken, "not-a-token"} {
+			if strings.Contains(fmt.Sprintf("%v %+v", err, err), tok) {
+				t.Errorf("token %q in error %v", tok, err)
+			}
+		}
+	}
+}
+
+func TestEmulatorLostCreateIsNotDuplicated(t *testing.T) {
+	ctx := context.Background()
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) {
+			e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true})
+			c := client(t, srv.URL+f.path, f.token)
+			_, err := c.ListUserGroups(ctx) // what a sync run does first
+			check(t, "ListUserGroups", err)
+			e.SetFaults(0, 1)
+			g, err := c.CreateUserGroup(ctx, teams.UserGroupRequest{Name: "Platform", UserIDs: []int{4}})
+			e.SetFaults(0, 0)
+			check(t, "CreateUserGroup", err)
+			if got := e.Count("POST", "/user-groups"); got != 1 {
+				t.Errorf("%d creates sent, want 1", got)
+			}
+			var named []teamstest.SeedGroup
+			for _, sg := range e.Snapshot().UserGroups {
+				if sg.Name == "Platform" {
+					named = append(named, sg)
+				}
+			}
+			// The seed's Platform (id 1) and exactly one new one, adopted.
+			if len(named) != 2 || g.ID == 1 || !slices.ContainsFunc(named, func(s teamstest.SeedGroup) bool { return s.ID == g.ID }) {
+				t.Errorf("groups named Platform: %+v; client returned %+v", named, g)
+			}
+		})
+	}
+}
+
+func TestEmulatorIdempotentCallsSurviveFaults(t *testing.T) {
+	ctx := context.Background()
+	e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true, FaultRate: 0.3, RandSeed: 7})
+	rec := func(context.Context, time.Duration) error { return nil }
+	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.Sleep = rec; o.MaxRetries = 10 })
+	for i := range 20 {
+		_, err := c.AddUserGroupMembers(ctx, 2, []int{2, 3})
+		if err != nil && !errors.Is(err, teams.ErrServer) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if err != nil {
+			// A 500 is not retried (it may be a bug, not a blip).
+			continue
+		}
+	}
+	if g, _ := e.GroupByName("Data"); !slices.Equal(sortedCopy(g.UserIDs), []int{2, 3, 4}) {
+		t.Errorf("members = %v", g.UserIDs)
+	}
+	if c.Calls() <= 20 {
+		t.Errorf("only %d calls: the fault rate did not bite", c.Calls())
+	}
+}
+
+func TestEmulatorTLSVerification(t *testing.T) {
+	e, err := teamstest.New(baseSeed(), teamstest.Options{NoThrottle: true})
+	check(t, "New", err)
+	srv := httptest.NewTLSServer(e)
+	t.Cleanup(srv.Close)
+	// The default client verifies: a self-signed test certificate fails.
+	_, err = client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.MaxRetries = -1 }).Me(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unverified TLS: err = %v, want a certificate error", err)
+	}
+	_, err = client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.HTTPClient = srv.Client() }).Me(context.Background())
+	check(t, "Me over TLS", err)
+}
+
+// With a forced 429 the client waits exactly the Retry-After it was given.
+func TestEmulatorForced429WaitsRetryAfter(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	e, srv := emulator(t, baseSeed(), teamstest.Options{BurstLimit: 3, BurstWindow: 2 * time.Second, Now: clock.Now})
+	ctx := context.Background()
+	spend(t, srv.URL+"/api/v3/users/me", 3) // unknown to c
+	var waits []time.Duration
+	hook := &hookLog{}
+	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) {
+		o.Now, o.Hook = clock.Now, hook
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			clock.Advance(d)
+			return nil
+		}
+	})
+	_, err := c.Me(ctx)
+	check(t, "Me after 429", err)
+	var statuses []int
+	for _, r := range e.Requests()[3:] {
+		statuses = append(statuses, r.Status)
+	}
+	if !slices.Equal(statuses, []int{429, 200}) || !slices.Equal(waits, []time.Duration{2 * time.Second}) {
+		t.Errorf("statuses %v, waits %v; want one 429, a wait of its Retry-After (2s), then 200", statuses, waits)
+	}
+	if hook.waited != 2*time.Second {
+		t.Errorf("hook throttle wait = %v", hook.waited)
+	}
+}
+
+// spend sends n requests for the admin token outside the client: another
+// program using the same token.
+func spend(t *testing.T, url string, n int) {
+	t.Helper()
+	for range n {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("spend: %s", resp.Status)
+		}
+	}
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Acceptance: 300 calls against a small documented-style throttle (10
+// requests per 2 s, a bucket of 60 refilled by 20 every 5 s) finish
+// without a single 429. It waits in real time (about 100 s).
+func TestEmulatorPacingZero429(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits in real time for the throttle; skipped with -short")
+	}
+	e, srv := emulator(t, baseSeed(), teamstest.Options{
+		BurstLimit: 10, BurstWindow: 2 * time.Second,
+		BucketSize: 60, RefillAmount: 20, RefillEvery: 5 * time.Second,
+	})
+	hook := &hookLog{}
+	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.Hook = hook })
+	ctx := context.Background()
+	start := time.Now()
+	var wg sync.WaitGroup
+	// Two goroutines share the client and its budget, as the daemon may.
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range 150 {
+				var err error
+				if i%2 == 0 {
+					_, err = c.GetUser(ctx, 2+w)
+				} else {
+					_, err = c.GetUserGroup(ctx, 1+w)
+				}
+				if err != nil {
+					t.Errorf("call %d/%d: %v", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var n429 int
+	reqs := e.Requests()
+	for _, r := range reqs {
+		if r.Status == http.StatusTooManyRequests {
+			n429++
+		}
+	}
+	t.Logf("300 calls in %v, %v of it pacing; %d requests, %d answered 429",
+		time.Since(start).Round(time.Millisecond), hook.waited.Round(time.Millisecond), len(reqs), n429)
+	if n429 != 0 || len(reqs) != 300 || c.Calls() != 300 {
+		t.Errorf("%d requests (client: %d), %d of them 429; want 300 and none", len(reqs), c.Calls(), n429)
+	}
+}
