@@ -1,0 +1,429 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// The company every scenario starts from.
+//
+// Directory (slapd):            Teams (emulator) before the first run:
+//   platform:    alice bob newbie   Platform (10): bob frank
+//   data:        carol dave          (no Data group)
+//   k8s-experts: erin alice          Sales (11): dave          — not managed
+//   big:         p01 … p40           tag kubernetes (20): no SMEs
+//                                    tag go (21): SME frank    — not managed
+//
+// newbie (new.hire@example.com) has no Teams account yet: pending.
+
+const (
+	team       = "acme"
+	tokenRW    = "e2e-admin-write-token"
+	tokenRO    = "e2e-admin-read-only-token"
+	peopleDN   = "ou=people," + slapdtest.Suffix
+	groupsDN   = "ou=groups," + slapdtest.Suffix
+	newbieMail = "new.hire@example.com"
+)
+
+// person is one directory user and, when TeamsID > 0, their Teams account.
+type person struct {
+	UID, Name, Email string
+	TeamsID          int
+}
+
+var people = []person{
+	{"alice", "Alice Martin", "alice@example.com", 2},
+	{"bob", "Bob Stone", "bob@example.com", 3},
+	{"carol", "Carol Diaz", "carol@example.com", 4},
+	{"dave", "Dave Wu", "dave@example.com", 5},
+	{"erin", "Erin Cole", "erin@example.com", 6},
+	{"frank", "Frank Roy", "frank@example.com", 7},
+	{"newbie", "New Hire", newbieMail, 0},
+}
+
+// bigPeople are the 40 members of the directory group "big".
+func bigPeople() []person {
+	out := make([]person, 40)
+	for i := range out {
+		n := i + 1
+		out[i] = person{fmt.Sprintf("p%02d", n), fmt.Sprintf("Person %02d", n), fmt.Sprintf("p%02d@example.com", n), 100 + n}
+	}
+	return out
+}
+
+func allPeople() []person { return append(slices.Clone(people), bigPeople()...) }
+
+func personByUID(uid string) person {
+	for _, p := range allPeople() {
+		if p.UID == uid {
+			return p
+		}
+	}
+	panic("no person " + uid)
+}
+
+// teamsIDs maps uids to Teams ids.
+func teamsIDs(uids ...string) []int {
+	ids := make([]int, len(uids))
+	for i, u := range uids {
+		ids[i] = personByUID(u).TeamsID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+var directoryGroups = map[string][]string{
+	"platform":    {"alice", "bob", "newbie"},
+	"data":        {"carol", "dave"},
+	"k8s-experts": {"erin", "alice"},
+	"big":         uidsOf(bigPeople()),
+}
+
+func uidsOf(ps []person) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.UID
+	}
+	return out
+}
+
+func userDN(uid string) string   { return "uid=" + uid + "," + peopleDN }
+func groupDN(name string) string { return "cn=" + name + "," + groupsDN }
+
+// teamGroups returns n extra directory groups team-01 … team-NN, three of
+// the "big" people each, for scenarios that need many groups.
+func teamGroups(n int) map[string][]string {
+	big := uidsOf(bigPeople())
+	out := map[string][]string{}
+	for i := range n {
+		out[fmt.Sprintf("team-%02d", i+1)] = []string{big[i%40], big[(i+1)%40], big[(i+2)%40]}
+	}
+	return out
+}
+
+// companyLDIF is the directory in LDIF, parents before children, with n
+// extra team groups.
+func companyLDIF(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: people\n\n", peopleDN)
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n", groupsDN)
+	for _, p := range allPeople() {
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n",
+			userDN(p.UID), p.UID, p.Name, p.Name, p.Email)
+	}
+	groups := maps.Clone(directoryGroups)
+	maps.Copy(groups, teamGroups(n))
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: %s\n", groupDN(name), name)
+		for _, uid := range groups[name] {
+			fmt.Fprintf(&b, "member: %s\n", userDN(uid))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// companySeed is Teams before the first run.
+func companySeed() *teamstest.Seed {
+	s := &teamstest.Seed{
+		SMEEnabled: true,
+		Tokens: []teamstest.SeedToken{
+			{Token: tokenRW, Admin: true, Write: true, Team: team},
+			{Token: tokenRO, Admin: true, Write: false, Team: team},
+		},
+		Users: []teamstest.SeedUser{{ID: 1, Name: "Community", Email: "community@stackoverflow.email", Role: "Moderator"}},
+		UserGroups: []teamstest.SeedGroup{
+			{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: teamsIDs("bob", "frank")},
+			{ID: 11, Name: "Sales", Description: "not managed by syncd", UserIDs: teamsIDs("dave")},
+		},
+		Tags: []teamstest.SeedTag{
+			{ID: 20, Name: "kubernetes", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
+			{ID: 21, Name: "go", SMEUserIDs: teamsIDs("frank"), SMEGroupIDs: []int{}},
+		},
+	}
+	for _, p := range allPeople() {
+		if p.TeamsID > 0 {
+			s.Users = append(s.Users, teamstest.SeedUser{ID: p.TeamsID, Name: p.Name, Email: p.Email, Role: "Registered"})
+		}
+	}
+	return s
+}
+
+// world is one scenario's servers and files.
+type world struct {
+	t      *testing.T
+	ldap   *slapdtest.Server
+	emu    *teamstest.Emulator
+	apiURL string
+	dir    string
+	token  string
+	cfg    configOptions
+}
+
+type configOptions struct {
+	ExtraGroups       string // more YAML items under groups:
+	NoSMEs            bool
+	MaxRemovalPercent int // default 60 (so that Platform may lose frank)
+	NoStateDir        bool
+	TeamGroups        int // extra directory groups team-NN, mapped by match: "team-*" to "Team {name}"
+}
+
+// newWorld starts slapd with the company, the emulator with seed, and writes
+// a config for syncd.
+func newWorld(t *testing.T, seed *teamstest.Seed, eo teamstest.Options, co configOptions) *world {
+	t.Helper()
+	requireBinary(t)
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF(co.TeamGroups)})
+	emu, hs := teamstest.NewServer(t, seed, eo)
+	w := &world{t: t, ldap: srv, emu: emu, apiURL: hs.URL + "/v3/teams/" + team, dir: t.TempDir(), token: tokenRW, cfg: co}
+	w.writeConfig()
+	return w
+}
+
+func (w *world) configPath() string { return filepath.Join(w.dir, "config.yaml") }
+
+func (w *world) writeConfig() {
+	co := w.cfg
+	if co.MaxRemovalPercent == 0 {
+		co.MaxRemovalPercent = 60
+	}
+	smes := `smes:
+  - tag: kubernetes
+    users_from: [{source: corp, group: k8s-experts}]
+    groups: [Platform]
+`
+	if co.NoSMEs {
+		smes = ""
+	}
+	if co.TeamGroups > 0 {
+		co.ExtraGroups += "  - source: corp\n    match: \"team-*\"\n    to: \"Team {name}\"\n"
+	}
+	state := "  state_dir: " + filepath.Join(w.dir, "state") + "\n"
+	if co.NoStateDir {
+		state = ""
+	}
+	cfg := fmt.Sprintf(`teams:
+  url: %s
+  token: ${SYNCD_E2E_TOKEN}
+  timeout: 10s
+sources:
+  - name: corp
+    ldap:
+      url: %s
+      bind_dn: %s
+      bind_password: ${SYNCD_E2E_LDAP_PASSWORD}
+      timeout: 5s
+      users:
+        base_dn: %s
+      groups:
+        base_dn: %s
+groups:
+  - source: corp
+    from: platform
+    to: Platform
+  - source: corp
+    from: data
+    to: Data
+%s%ssync:
+  max_removal_percent: %d
+%slog:
+  level: info
+  format: console
+`, w.apiURL, w.ldap.URL, slapdtest.ReaderDN, peopleDN, groupsDN, co.ExtraGroups, smes, co.MaxRemovalPercent, state)
+	if err := os.WriteFile(w.configPath(), []byte(cfg), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// result is one run of the binary.
+type result struct {
+	args           []string
+	code           int
+	stdout, stderr string
+	report         *report.Report // from --report FILE --format json, when asked
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("syncd %s → exit %d\n--- stdout:\n%s\n--- stderr:\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+}
+
+// syncd runs the binary with args and the world's config and token.
+func (w *world) syncd(args ...string) result {
+	w.t.Helper()
+	args = append(slices.Clone(args), "--config", w.configPath())
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, syncdBin, args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(os.Environ(),
+		"SYNCD_E2E_TOKEN="+w.token,
+		"SYNCD_E2E_LDAP_PASSWORD="+slapdtest.ReaderPW,
+		"NO_COLOR=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		w.t.Fatalf("run syncd %v: %v", args, err)
+	}
+	if ctx.Err() != nil {
+		w.t.Fatalf("syncd %v did not finish in time:\n%s", args, r)
+	}
+	for _, s := range []string{w.token, slapdtest.ReaderPW} {
+		if strings.Contains(r.stdout+r.stderr, s) {
+			w.t.Errorf("a secret appears in the output of syncd %v", args)
+		}
+	}
+	return r
+}
+
+// sync runs `syncd sync` with args plus a JSON report, and decodes it.
+func (w *world) sync(args ...string) result {
+	w.t.Helper()
+	path := filepath.Join(w.dir, fmt.Sprintf("report-%d.json", time.Now().UnixNano()))
+	r := w.syncd(append([]string{"sync", "--report", path, "--format", "json"}, args...)...)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		w.t.Logf("no report written (%v)\n%s", err, r)
+		return r
+	}
+	var rep report.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		w.t.Fatalf("report is not JSON: %v\n%s", err, data)
+	}
+	r.report = &rep
+	return r
+}
+
+// mustExit fails the test unless the run exited with code.
+func (w *world) mustExit(r result, code int) {
+	w.t.Helper()
+	if r.code != code {
+		w.t.Fatalf("want exit %d:\n%s", code, r)
+	}
+}
+
+// groupMembers returns the sorted member ids of the Teams group name, or
+// fails when it does not exist.
+func (w *world) groupMembers(name string) []int {
+	w.t.Helper()
+	g, ok := w.emu.GroupByName(name)
+	if !ok {
+		w.t.Fatalf("Teams group %q does not exist", name)
+	}
+	ids := slices.Clone(g.UserIDs)
+	slices.Sort(ids)
+	return ids
+}
+
+func (w *world) wantMembers(name string, want []int) {
+	w.t.Helper()
+	if got := w.groupMembers(name); !slices.Equal(got, want) {
+		w.t.Errorf("Teams group %q members = %v, want %v", name, got, want)
+	}
+}
+
+func (w *world) wantSMEs(tag string, users, groups []int) {
+	w.t.Helper()
+	gotU, gotG := w.emu.TagSMEs(tag)
+	slices.Sort(gotU)
+	slices.Sort(gotG)
+	if !slices.Equal(gotU, users) || !slices.Equal(gotG, groups) {
+		w.t.Errorf("tag %q SMEs = users %v groups %v, want users %v groups %v", tag, gotU, gotG, users, groups)
+	}
+}
+
+// groupsNamed counts the Teams groups called name (duplicates are a bug).
+func (w *world) groupsNamed(name string) int {
+	n := 0
+	for _, g := range w.emu.Snapshot().UserGroups {
+		if strings.EqualFold(g.Name, name) {
+			n++
+		}
+	}
+	return n
+}
+
+// setDirectoryMembers replaces a directory group's members in the live slapd.
+func (w *world) setDirectoryMembers(group string, uids ...string) {
+	w.t.Helper()
+	conn, err := goldap.DialURL(w.ldap.URL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(slapdtest.RootDN, slapdtest.RootPW); err != nil {
+		w.t.Fatal(err)
+	}
+	dns := make([]string, len(uids))
+	for i, u := range uids {
+		dns[i] = userDN(u)
+	}
+	req := goldap.NewModifyRequest(groupDN(group), nil)
+	req.Replace("member", dns)
+	if err := conn.Modify(req); err != nil {
+		w.t.Fatalf("modify %s: %v", group, err)
+	}
+}
+
+// expirePending ages the negative cache of the state store as if its
+// recheck window had passed (syncd is not running, so the store is free).
+func (w *world) expirePending(emails ...string) {
+	w.t.Helper()
+	st, err := state.Open(filepath.Join(w.dir, "state"))
+	if err != nil {
+		w.t.Fatalf("open state: %v", err)
+	}
+	defer st.Close()
+	if err := st.PutPending(emails, time.Now().Add(-time.Minute)); err != nil {
+		w.t.Fatalf("age pending: %v", err)
+	}
+}
+
+// changes returns the report's changes of kind for group or tag.
+func changes(rep *report.Report, kind, where string) []report.Change {
+	var out []report.Change
+	for _, c := range rep.Changes {
+		if c.Kind == kind && (c.Group == where || c.Tag == where) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// writesSince counts the write requests served since ResetLog, by status class.
+func (w *world) writeLog() (ok, failed int) {
+	for _, r := range w.emu.Requests() {
+		if r.Method == "GET" || r.Method == "HEAD" || r.Method == "OPTIONS" {
+			continue
+		}
+		if r.Status < 300 {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
