@@ -72,7 +72,11 @@ func loadConfig(e env, cmd, path string) (*config.Config, bool) {
 
 // connectAll probes Teams, then every source, reporting each on stdout.
 func connectAll(ctx context.Context, e env, cfg *config.Config) int {
-	logger, err := commandLogger(cfg.Log, e.stderr)
+	logCfg := cfg.Log
+	if logCfg.Level == "info" {
+		logCfg.Level = "warn" // the readers' routine info lines would bury the report
+	}
+	logger, err := commandLogger(logCfg, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		return exitUsage
