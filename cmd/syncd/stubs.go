@@ -12,9 +12,6 @@ func notYet(e env, name string) int {
 	return exitUsage
 }
 
-func cmdSync(_ context.Context, e env, _ []string) int        { return notYet(e, "sync") }
-func cmdApply(_ context.Context, e env, _ []string) int       { return notYet(e, "apply") }
 func cmdRun(_ context.Context, e env, _ []string) int         { return notYet(e, "run") }
 func cmdSource(_ context.Context, e env, _ []string) int      { return notYet(e, "source") }
-func cmdExplain(_ context.Context, e env, _ []string) int     { return notYet(e, "explain") }
 func cmdHealthcheck(_ context.Context, e env, _ []string) int { return notYet(e, "healthcheck") }

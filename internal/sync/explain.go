@@ -90,13 +90,13 @@ func (e *Engine) explainMatch(ctx context.Context, ex *Explanation, keys []perso
 		return
 	}
 	if u, ok := e.store.Users([]string{ex.Email})[ex.Email]; ok {
-		ex.TeamsID, ex.Match = u.ID, "known from the cache (in no managed directory group)"
+		ex.TeamsID, ex.Match = u.ID, "id from the cache; in no managed directory group"
 		return
 	}
 	u, err := e.api.UserByEmail(ctx, ex.Email)
 	switch {
 	case err == nil:
-		ex.TeamsID, ex.Match = u.ID, "found by e-mail (in no managed directory group)"
+		ex.TeamsID, ex.Match = u.ID, "found by e-mail; in no managed directory group"
 	case errors.Is(err, teams.ErrNotFound):
 		ex.Match = "no Teams account and in no managed directory group"
 	default:

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/state"
+	engine "github.com/syncd/syncd/internal/sync"
+)
+
+// emulatorStateFile is where the in-process emulator of an "emulator:"
+// teams.url keeps its state between runs, inside sync.state_dir, so that
+// the quick start's --apply is seen by the next run.
+const emulatorStateFile = "emulator-state.json"
+
+// cmdSync runs one sync: a dry run unless --apply (or sync.apply: true).
+func cmdSync(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
+	check := fs.Bool("check", false, "dry run that exits 3 when changes are pending")
+	reportFile := fs.String("report", "", "also write the report to this file")
+	format := fs.String("format", "", "report format: text, markdown, json or html (default: from --report's extension, else text)")
+	planOut := fs.String("plan-out", "", "save the plan, for syncd apply --plan")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: syncd sync [--config FILE] [--apply] [--check] [--report FILE] [--format text|markdown|json|html] [--plan-out FILE]")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, e); !ok {
+		return code
+	}
+	if *check && *apply {
+		fmt.Fprintln(e.stderr, "syncd sync: --check is a dry run; it cannot be combined with --apply")
+		return exitUsage
+	}
+	if *format != "" && !report.ValidFormat(*format) {
+		fmt.Fprintf(e.stderr, "syncd sync: --format %q: want text, markdown, json or html\n", *format)
+		return exitUsage
+	}
+	w, ok := setup(ctx, e, "sync", *path)
+	if !ok {
+		return exitUsage
+	}
+	defer w.close()
+	doApply := (*apply || w.cfg.Sync.Apply) && !*check
+	eng, err := w.engine(doApply)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "syncd sync: %v\n", err)
+		return exitUsage
+	}
+	prep, err := eng.Prepare(ctx)
+	var res *engine.Result
+	switch {
+	case err != nil:
+		res = eng.Fail(prep, err)
+	default:
+		if *planOut != "" {
+			if err := writePlan(*planOut, prep); err != nil {
+				fmt.Fprintf(e.stderr, "syncd sync: %v\n", err)
+				return exitFailure
+			}
+		}
+		res = eng.Execute(ctx, prep)
+	}
+	if doApply {
+		w.saveEmulator()
+	}
+	if code := writeReports(e, res.Report, *reportFile, *format); code != exitOK {
+		return code
+	}
+	if res.ExitCode == exitOK && *check && res.Pending {
+		return exitPending
+	}
+	return res.ExitCode
+}
+
+// parseFlags parses; ok false means return code now (-h gives 0).
+func parseFlags(fs *flag.FlagSet, args []string, e env) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "syncd %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// wiring is what a one-shot engine command builds from the config.
+type wiring struct {
+	e       env
+	cfg     *config.Config
+	log     *zap.Logger
+	store   *state.Store
+	conn    *teamsConn
+	sources []engine.Source
+	emuFile string // where the in-process emulator's state is saved, if any
+}
+
+// setup loads the config and builds the logger, the state store, the Teams
+// client and the sources. Problems are printed; ok false means exit 2.
+func setup(_ context.Context, e env, cmd, path string) (*wiring, bool) {
+	if path == "" {
+		path = config.DefaultPath(e.getenv)
+	}
+	cfg, ok := loadConfig(e, cmd, path)
+	if !ok {
+		return nil, false
+	}
+	w := &wiring{e: e, cfg: cfg}
+	var err error
+	if w.log, err = commandLogger(cfg.Log, e.stderr); err != nil {
+		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
+		return nil, false
+	}
+	if err := w.build(); err != nil {
+		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
+		w.close()
+		return nil, false
+	}
+	return w, true
+}
+
+func (w *wiring) build() error {
+	var err error
+	if dir := w.cfg.Sync.StateDir; dir != "" {
+		if w.store, err = state.Open(dir); err != nil {
+			return err
+		}
+	} else {
+		w.store = state.Memory()
+	}
+	t := w.cfg.Teams
+	if _, ok := t.EmulatorSeed(); ok && w.cfg.Sync.StateDir != "" {
+		w.emuFile = filepath.Join(w.cfg.Sync.StateDir, emulatorStateFile)
+		if _, err := os.Stat(w.emuFile); err == nil {
+			t.URL = config.EmulatorScheme + w.emuFile // what earlier runs applied
+		}
+	}
+	if w.conn, err = newTeamsClient(t, nil); err != nil {
+		return fmt.Errorf("teams: %w", err)
+	}
+	for _, src := range w.cfg.Sources {
+		s, err := buildSource(src, w.log)
+		if err != nil {
+			return err
+		}
+		w.sources = append(w.sources, s)
+	}
+	return nil
+}
+
+func (w *wiring) engine(apply bool) (*engine.Engine, error) {
+	return engine.New(engine.Options{Config: w.cfg, Sources: w.sources, Teams: w.conn.Client, Store: w.store,
+		Logger: w.log.Named("sync"), Apply: apply})
+}
+
+// saveEmulator keeps what an apply did to the in-process emulator.
+func (w *wiring) saveEmulator() {
+	if w.conn == nil || w.conn.Emulator == nil || w.emuFile == "" {
+		return
+	}
+	if err := w.conn.Emulator.SaveState(w.emuFile); err != nil {
+		w.log.Warn("cannot save the emulator's state", zap.Error(err))
+	}
+}
+
+func (w *wiring) close() {
+	for _, s := range w.sources {
+		if c, ok := s.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	if w.store != nil {
+		_ = w.store.Close()
+	}
+	if w.log != nil {
+		_ = w.log.Sync()
+	}
+}
+
+// writePlan saves a prepared plan for syncd apply --plan.
+func writePlan(path string, p *engine.Prepared) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("plan-out: %w", err)
+	}
+	if err := p.Save().Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("plan-out: %w", err)
+	}
+	return f.Close()
+}
+
+// writeReports prints the report on stdout (text, or --format when no
+// --report file is given) and writes the --report file.
+func writeReports(e env, r *report.Report, file, format string) int {
+	stdoutFormat := report.FormatText
+	if file == "" && format != "" {
+		stdoutFormat = format
+	}
+	if err := report.RenderOptions(e.stdout, r, stdoutFormat, report.Options{Color: isTerminal(e.stdout)}); err != nil {
+		fmt.Fprintf(e.stderr, "syncd: %v\n", err)
+		return exitFailure
+	}
+	if file == "" {
+		return exitOK
+	}
+	if format == "" {
+		format = report.FormatForFile(file)
+	}
+	if format == "" {
+		format = report.FormatText
+	}
+	if err := writeFile(file, func(w io.Writer) error { return report.Render(w, r, format) }); err != nil {
+		fmt.Fprintf(e.stderr, "syncd: report: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// isTerminal tells whether w is a character device (a terminal), for colour.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// quickstart copies examples/quickstart into a temporary directory (so
+// runs leave the repository clean) and returns the config's path.
+func quickstart(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"config.yaml", "company.ldif", "teams-seed.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "quickstart", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(dir, f), string(data), 0o644)
+	}
+	return filepath.Join(dir, "config.yaml")
+}
+
+func TestSyncQuickstart(t *testing.T) {
+	cfg := quickstart(t)
+	code, out, errOut := runCmd(t, nil, "sync", "--config", cfg)
+	if code != exitOK {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{`Teams group "Platform"`, "+ Carol Jones <c.jones@example.com>", "- Victor Lane", "team-mobile", "mallory@example.com", "dry run"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, `Would create user group "team-mobile"`) {
+		t.Errorf("no 'Would ...' log line:\n%s", errOut)
+	}
+	if code, out, _ := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitPending {
+		t.Errorf("--check with changes pending: exit %d, want 3\n%s", code, out)
+	}
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitOK || !strings.Contains(out, "applied") {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	seed, err := teamstest.LoadSeed(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile))
+	if err != nil {
+		t.Fatalf("emulator state not saved: %v", err)
+	}
+	if !hasGroup(seed, "team-mobile") {
+		t.Errorf("saved emulator state lacks the created group: %+v", seed.UserGroups)
+	}
+	report := filepath.Join(t.TempDir(), "r.json")
+	code, out, errOut = runCmd(t, nil, "sync", "--config", cfg, "--check", "--report", report)
+	if code != exitOK || !strings.Contains(out, "No changes") {
+		t.Fatalf("after apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var r struct {
+		Summary struct {
+			ChangesPlanned int `json:"changes_planned"`
+			PendingUsers   int `json:"pending_users"`
+		} `json:"summary"`
+	}
+	data, _ := os.ReadFile(report)
+	if err := json.Unmarshal(data, &r); err != nil || r.Summary.ChangesPlanned != 0 || r.Summary.PendingUsers != 2 {
+		t.Errorf("JSON report (format from the extension): %v %s", err, data)
+	}
+}
+
+func hasGroup(s *teamstest.Seed, name string) bool {
+	for _, g := range s.UserGroups {
+		if g.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSyncPlanOutAndApply(t *testing.T) {
+	cfg := quickstart(t)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--plan-out", plan); code != exitOK {
+		t.Fatalf("sync --plan-out: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "applied") {
+		t.Fatalf("apply --plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Applied once: Teams now differs from what the plan was made against.
+	code, _, errOut = runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
+	if code != exitFailure || !strings.Contains(errOut, `user group "Platform" changed`) {
+		t.Errorf("stale plan: exit %d, want 1 naming the drift\n%s", code, errOut)
+	}
+	if code, _, _ := runCmd(t, nil, "apply", "--config", cfg); code != exitUsage {
+		t.Errorf("apply without --plan: exit %d, want 2", code)
+	}
+}
+
+func TestSyncUsage(t *testing.T) {
+	cfg := quickstart(t)
+	for _, args := range [][]string{
+		{"sync", "--config", cfg, "--apply", "--check"},
+		{"sync", "--config", cfg, "--format", "pdf"},
+		{"sync", "--config", filepath.Join(t.TempDir(), "missing.yaml")},
+		{"sync", "--config", cfg, "extra"},
+		{"explain", "--config", cfg},
+	} {
+		if code, _, _ := runCmd(t, nil, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	cfg := quickstart(t)
+	code, out, errOut := runCmd(t, nil, "explain", "Carol@Example.com", "--config", cfg)
+	if code != exitOK {
+		t.Fatalf("explain: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"user id 13", "matched by e-mail c.jones@example.com",
+		`user group "Platform"`, "corp: platform > platform-core", "next run:        add",
+		`SMEs of tag "go"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCmd(t, nil, "explain", "mallory@example.com", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "pending") || !strings.Contains(out, "platform > platform-sre") {
+		t.Errorf("explain pending person: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, nil, "explain", "victor@example.com", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "next run:        remove") {
+		t.Errorf("explain someone to remove: exit %d\n%s", code, out)
+	}
+}
