@@ -13,7 +13,9 @@ import (
 // decoder fills Config from the YAML tree strictly: unknown and duplicate
 // keys, wrong kinds and malformed scalars are errors at their position.
 // yaml.v3's own Decode cannot give a position for every problem (and stops
-// at the first), hence this walk over the nodes.
+// at the first), hence this walk over the nodes. Aliases are followed, but
+// the walk only descends where the Config types do, which have no
+// recursion, so nested aliases cannot make it explode.
 type decoder struct {
 	file   string
 	getenv func(string) string

@@ -45,6 +45,9 @@ func (c *checker) validateTeams(t *Teams) {
 		}
 	}
 	c.token("teams.token", t.Token, t.TokenFile)
+	if strings.ContainsFunc(t.UserAgent, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		c.errorf("teams.user_agent", "teams.user_agent contains control characters (line breaks?); write it on one line")
+	}
 	c.caFile("teams.ca_file", t.CAFile)
 	c.positive("teams.timeout", t.Timeout)
 }
@@ -224,8 +227,10 @@ func (c *checker) ldapURL(key, raw string, startTLS bool) {
 	switch {
 	case u.Scheme != "ldap" && u.Scheme != "ldaps":
 		c.errorf(key, "%s %q: the scheme must be ldap:// or ldaps://", key, raw)
-	case u.Host == "":
+	case u.Hostname() == "":
 		c.errorf(key, "%s %q has no host", key, raw)
+	case !validPort(u.Port()):
+		c.errorf(key, "%s %q: the port must be a number from 1 to 65535", key, raw)
 	case u.Path != "" && u.Path != "/":
 		c.errorf(key, "%s %q: the base DN does not go in the URL; set users.base_dn and groups.base_dn", key, raw)
 	case u.Scheme == "ldaps" && startTLS:
@@ -519,6 +524,15 @@ func (c *checker) validateServer(s *Server) {
 		c.errorf("server.listen", "server.listen %q: %q is not an IP address or host name", s.Listen, host)
 	}
 	c.token("server.sync_token", s.SyncToken, s.SyncTokenFile)
+}
+
+// validPort accepts "" (the scheme's default) or 1..65535.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 var hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
