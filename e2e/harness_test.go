@@ -309,6 +309,9 @@ func (w *world) sync(args ...string) result {
 		w.t.Logf("no report written (%v)\n%s", err, r)
 		return r
 	}
+	if bytes.Contains(data, []byte("null")) {
+		w.t.Errorf("JSON report holds a null (lists must be []):\n%s", data)
+	}
 	var rep report.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		w.t.Fatalf("report is not JSON: %v\n%s", err, data)

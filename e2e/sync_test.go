@@ -120,6 +120,19 @@ func TestSyncEndToEnd(t *testing.T) {
 	if n := w.emu.WriteCount(); n != 0 {
 		t.Errorf("run after convergence made %d write calls", n)
 	}
+
+	// alice leaves k8s-experts: she stops being an SME of kubernetes; the
+	// SME group stays.
+	w.setDirectoryMembers("k8s-experts", "erin")
+	w.emu.ResetLog()
+	left := w.sync("--apply")
+	w.mustExit(left, exitOK)
+	platform, _ := w.emu.GroupByName("Platform")
+	w.wantSMEs("kubernetes", teamsIDs("erin"), []int{platform.ID})
+	wantChange(t, left.report, report.KindRemoveSMEUsers, "kubernetes", report.StatusApplied, "alice@example.com")
+	if n := w.emu.WriteCount(); n != 1 {
+		t.Errorf("one SME removal took %d write calls, want 1", n)
+	}
 }
 
 // TestPendingWithoutState: with no state_dir there is no negative cache:
