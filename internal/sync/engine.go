@@ -132,8 +132,14 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	}
 	markFailedLookups(ids, groups, tags)
 	pending := pendingSet{}
-	desired := desiredFrom(groups, tags, ids.byPerson, e.store.Sizes(), pending)
-	p.Plan = Calculate(desired, view.cur, e.policy())
+	sizes, pol := e.store.Sizes(), e.policy()
+	desired := desiredFrom(groups, tags, ids.byPerson, sizes, pending)
+	p.Plan = Calculate(desired, view.cur, pol)
+	if e.recheckPending(ctx, ids, &p.Plan, countUsers(dirs), groups, tags) {
+		pending = pendingSet{}
+		desired = desiredFrom(groups, tags, ids.byPerson, sizes, pending)
+		p.Plan = Calculate(desired, view.cur, pol)
+	}
 	nameGroupRefs(&p.Plan, view.cur.Groups)
 	p.Errors = append(p.Errors, p.Plan.Errors...)
 	p.Errors = append(p.Errors, unknownErrors(groups, tags)...)

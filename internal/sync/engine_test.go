@@ -331,3 +331,79 @@ func TestSavedPlanRefusesDrift(t *testing.T) {
 }
 
 var _ = http.StatusOK
+
+func TestIdentityResolutionPicksTheCheaperPath(t *testing.T) {
+	var names []string
+	for i := range 250 {
+		names = append(names, fmt.Sprintf("p%03d", i))
+	}
+	seed := &teamstest.Seed{Users: seedUsers(names...)}
+	// Two people to match among 251 Teams users: 2 by-email calls beat 3 pages.
+	r := newRig(t, seed, dirOf(map[string][]string{"few": names[:2], "many": names}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "few", To: "Few"}}
+	_ = r.store.PutMeta(metaTeamsUsers, 251)
+	r.run(false)
+	if got := r.emu.Count("GET", "/users/by-email/{email}"); got != 2 || r.emu.Count("GET", "/users") != 0 {
+		t.Errorf("2 misses: %d by-email calls and %d user pages, want 2 and 0", got, r.emu.Count("GET", "/users"))
+	}
+	// 250 people: 3 pages beat 250 calls; the listing fills the cache for all.
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "many", To: "Many"}}
+	r.run(false)
+	if got := r.emu.Count("GET", "/users"); got != 3 || r.emu.Count("GET", "/users/by-email/{email}") != 0 {
+		t.Errorf("248 misses: %d user pages and %d by-email calls, want 3 and 0", got, r.emu.Count("GET", "/users/by-email/{email}"))
+	}
+	res := r.run(false)
+	if got := len(r.emu.Requests()); got != 1 || res.Report.Summary.MatchedUsers != 250 {
+		t.Errorf("warm cache: %d calls (want 1: the group list), %d matched", got, res.Report.Summary.MatchedUsers)
+	}
+}
+
+func TestNonAdminTokenCannotMatch(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob")}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	seed.Tokens = []teamstest.SeedToken{{Token: "plain", Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	r.emu = emu
+	r.client, _ = teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "plain", HTTPClient: srv.Client()})
+	res := r.run(true)
+	if res.ExitCode != 1 || emu.WriteCount() != 0 || !strings.Contains(strings.Join(res.Report.Errors, " "), "admin token") {
+		t.Errorf("non-admin token: exit %d, %d writes, errors %v", res.ExitCode, emu.WriteCount(), res.Report.Errors)
+	}
+}
+
+func TestReadOnlyTokenStopsWriting(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob")}
+	r := newRig(t, seed, dirOf(map[string][]string{"a": {"ann"}, "b": {"bob"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "a", To: "A"}, {Source: "corp", From: "b", To: "B"}}
+	seed.Tokens = []teamstest.SeedToken{{Token: "ro", Admin: true}}
+	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	r.emu = emu
+	r.client, _ = teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "ro", HTTPClient: srv.Client()})
+	res := r.run(true)
+	if res.ExitCode != 1 || res.Report.Summary.ChangesFailed != 2 || res.Report.Summary.ChangesApplied != 0 {
+		t.Fatalf("read-only: exit %d, summary %+v", res.ExitCode, res.Report.Summary)
+	}
+	if got := emu.WriteCount(); got != 1 {
+		t.Errorf("read-only: %d write attempts, want 1 (the first 403 stops the rest)", got)
+	}
+	if msg := res.Report.Changes[0].Error; !strings.Contains(msg, "read-only") {
+		t.Errorf("error does not say read-only: %q", msg)
+	}
+}
+
+func TestPendingPersonAddedByHandIsNotRemoved(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	if res := r.run(true); len(res.Report.Pending) != 1 {
+		t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
+	}
+	// Newbie signs in and an admin adds them by hand, within the negative cache's time.
+	r.emu.AddUser(teamstest.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
+	r.emu.SetGroupMembers(100, []int{10, 30})
+	res := r.run(true)
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 30}) || res.ExitCode != 0 || len(res.Report.Pending) != 0 {
+		t.Errorf("hand-added pending person: members %v, exit %d, pending %v, changes %+v", got, res.ExitCode, res.Report.Pending, res.Report.Changes)
+	}
+}

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/teams"
 )
 
 // step is one Teams object (a user group or a tag) with the report
@@ -46,26 +48,52 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 
 func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) {
 	a := &applier{e: e, users: p.Users, created: map[string]int{}}
+	var stop error // a failure no other write can get past
+	skipped := 0
 	for _, s := range steps {
-		var err error
-		if s.group != nil {
+		err := stop
+		skip := err != nil
+		switch {
+		case skip:
+			skipped++
+		case s.group != nil:
 			err = a.applyGroup(ctx, s.group)
-		} else {
+		default:
 			err = a.applyTag(ctx, s.tag)
 		}
-		for _, i := range s.changes {
-			c := &r.Changes[i]
-			if err != nil {
-				c.Status, c.Error = report.StatusFailed, err.Error()
-				e.log.Error("Failed to "+describe(*c), append(changeFields(*c), errField(err))...)
-				continue
-			}
-			c.Status = report.StatusApplied
-			e.log.Info(pastTense(describe(*c)), changeFields(*c)...)
+		if stop == nil && fatalForWrites(ctx, err) {
+			stop = fmt.Errorf("not attempted after an earlier failure: %w", err)
 		}
+		e.markStep(r, s, err, skip)
+	}
+	if skipped > 0 {
+		e.log.Error("stopped writing", zap.Int("steps_not_attempted", skipped), errField(stop))
 	}
 	if err := e.store.RecordLedger(a.ledger); err != nil {
 		e.log.Warn("cannot record the ledger", errField(err))
+	}
+}
+
+// fatalForWrites tells whether a write error means every other write
+// would fail the same way: a read-only or invalid token, a cancelled run.
+func fatalForWrites(ctx context.Context, err error) bool {
+	return err != nil && (ctx.Err() != nil || errors.Is(err, teams.ErrForbidden) || errors.Is(err, teams.ErrUnauthorized))
+}
+
+// markStep sets the outcome of a step's changes and logs each once.
+func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
+	for _, i := range s.changes {
+		c := &r.Changes[i]
+		switch {
+		case err == nil:
+			c.Status = report.StatusApplied
+			e.log.Info(pastTense(describe(*c)), changeFields(*c)...)
+		default:
+			c.Status, c.Error = report.StatusFailed, err.Error()
+			if !quiet {
+				e.log.Error("Failed to "+describe(*c), append(changeFields(*c), errField(err))...)
+			}
+		}
 	}
 }
 

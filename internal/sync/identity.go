@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -206,3 +207,86 @@ func (e *Engine) refresh(ctx context.Context, emailOf func(int) string, stale []
 }
 
 func errField(err error) zap.Field { return zap.Error(err) }
+
+// recheckPending guards the negative cache. A person remembered as having
+// no Teams account may have signed in since and been added by hand; the
+// plan would then remove someone it cannot name. So before a run removes
+// anyone it did not match this run from a target, the target's pending
+// people are looked up again (by e-mail, or one listing when cheaper). It
+// returns true when someone was found, and the plan must be made again.
+func (e *Engine) recheckPending(ctx context.Context, ids *identities, p *Plan, dirUsers int, lists ...[]*target) bool {
+	removing := map[string]bool{}
+	for _, g := range p.Groups {
+		if ids.hasStranger(g.Remove, g.Held) {
+			removing[strings.ToLower(g.Name)] = true
+		}
+	}
+	for _, t := range p.Tags {
+		if ids.hasStranger(t.RemoveUsers, t.HeldUsers) {
+			removing["tag:"+strings.ToLower(t.Tag)] = true
+		}
+	}
+	suspects, asks := ids.pendingOf(removing, lists...)
+	if len(suspects) == 0 {
+		return false
+	}
+	before := len(ids.byPerson)
+	now := e.now()
+	estimate := max(e.store.Meta(metaTeamsUsers), dirUsers)
+	var err error
+	if (estimate+99)/100 <= asks {
+		err = e.resolveByListing(ctx, ids, suspects, now)
+	} else {
+		err = e.resolveByEmail(ctx, ids, suspects, map[string]time.Time{}, now)
+	}
+	if err != nil {
+		e.log.Warn("cannot look pending people up again", errField(err))
+	}
+	return len(ids.byPerson) > before
+}
+
+// hasStranger tells whether a removal names someone not matched this run.
+func (ids *identities) hasStranger(lists ...[]int) bool {
+	for _, l := range lists {
+		for _, id := range l {
+			if _, ok := ids.email[id]; !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pendingOf returns the unmatched people of the given targets and how
+// many addresses they have.
+func (ids *identities) pendingOf(keys map[string]bool, lists ...[]*target) ([]personKey, int) {
+	if len(keys) == 0 {
+		return nil, 0
+	}
+	seen := map[personKey]bool{}
+	var out []personKey
+	asks := 0
+	for _, list := range lists {
+		for _, t := range list {
+			k := strings.ToLower(t.name)
+			if t.tag {
+				k = "tag:" + k
+			}
+			if !keys[k] {
+				continue
+			}
+			for _, f := range t.feeds {
+				for _, uid := range f.group.Members {
+					pk := personKey{f.source, uid}
+					if _, ok := ids.byPerson[pk]; ok || seen[pk] || ids.failed[pk] != nil || len(ids.users[pk]) == 0 {
+						continue
+					}
+					seen[pk] = true
+					out = append(out, pk)
+					asks += len(ids.users[pk])
+				}
+			}
+		}
+	}
+	return out, asks
+}
