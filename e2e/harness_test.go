@@ -26,7 +26,7 @@ import (
 // The company every scenario starts from.
 //
 // Directory (slapd):            Teams (emulator) before the first run:
-//   platform:    alice bob newbie   Platform (10): bob frank
+//   platform:    alice bob newbie   Platform (10): Community(1) bob frank
 //   data:        carol dave          (no Data group)
 //   k8s-experts: erin alice          Sales (11): dave          — not managed
 //   big:         p01 … p40           tag kubernetes (20): no SMEs
@@ -151,7 +151,8 @@ func companySeed() *teamstest.Seed {
 		},
 		Users: []teamstest.SeedUser{{ID: 1, Name: "Community", Email: "community@stackoverflow.email", Role: "Moderator"}},
 		UserGroups: []teamstest.SeedGroup{
-			{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: teamsIDs("bob", "frank")},
+			// The Community user (id 1) is in Platform: syncd never touches it.
+			{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: append([]int{1}, teamsIDs("bob", "frank")...)},
 			{ID: 11, Name: "Sales", Description: "not managed by syncd", UserIDs: teamsIDs("dave")},
 		},
 		Tags: []teamstest.SeedTag{
@@ -308,6 +309,9 @@ func (w *world) sync(args ...string) result {
 	if err != nil {
 		w.t.Logf("no report written (%v)\n%s", err, r)
 		return r
+	}
+	if bytes.Contains(data, []byte(w.token)) || bytes.Contains(data, []byte(slapdtest.ReaderPW)) {
+		w.t.Errorf("a secret appears in the JSON report")
 	}
 	if bytes.Contains(data, []byte("null")) {
 		w.t.Errorf("JSON report holds a null (lists must be []):\n%s", data)

@@ -24,7 +24,7 @@ const (
 // SMEs = erin alice + group Platform; nothing unmanaged touched.
 func (w *world) wantConverged() {
 	w.t.Helper()
-	w.wantMembers("Platform", teamsIDs("alice", "bob"))
+	w.wantMembers("Platform", append([]int{1}, teamsIDs("alice", "bob")...))
 	w.wantMembers("Data", teamsIDs("carol", "dave"))
 	w.wantMembers("Sales", teamsIDs("dave"))
 	platform, _ := w.emu.GroupByName("Platform")
@@ -148,7 +148,7 @@ func TestPendingWithoutState(t *testing.T) {
 	r := w.sync("--apply")
 	w.mustExit(r, exitOK)
 	wantChange(t, r.report, report.KindAddMembers, "Platform", report.StatusApplied, newbieMail)
-	w.wantMembers("Platform", append(teamsIDs("alice", "bob"), 50))
+	w.wantMembers("Platform", append([]int{1}, append(teamsIDs("alice", "bob"), 50)...))
 
 	w.emu.ResetLog()
 	w.mustExit(w.sync("--apply"), exitOK)
@@ -256,12 +256,15 @@ func TestReadOnlyToken(t *testing.T) {
 		t.Error("Teams changed with a read-only token")
 	}
 	// A token's write access shows only on a write (403), so "zero writes"
-	// means none went through; each refused attempt is logged for the record.
+	// means none went through, and syncd stops at the first refusal instead
+	// of trying every group.
 	ok, refused := w.writeLog()
 	if ok != 0 {
 		t.Errorf("%d writes succeeded with a read-only token", ok)
 	}
-	t.Logf("write attempts refused with 403: %d", refused)
+	if refused > 1 {
+		t.Errorf("%d write attempts refused; want syncd to stop after the first", refused)
+	}
 	if !strings.Contains(strings.ToLower(r.stdout+r.stderr), "read-only") {
 		t.Errorf("no message says the token is read-only:\n%s", r)
 	}
@@ -275,7 +278,7 @@ func TestSMEsDisabled(t *testing.T) {
 	w := newWorld(t, seed, teamstest.Options{}, configOptions{})
 	r := w.sync("--apply")
 	w.mustExit(r, exitFailure)
-	w.wantMembers("Platform", teamsIDs("alice", "bob"))
+	w.wantMembers("Platform", append([]int{1}, teamsIDs("alice", "bob")...))
 	w.wantMembers("Data", teamsIDs("carol", "dave"))
 	text := strings.ToLower(r.stdout + r.stderr + strings.Join(r.report.Errors, "\n"))
 	for _, c := range r.report.Changes {
@@ -392,6 +395,65 @@ func TestLostResponses(t *testing.T) {
 	w.mustExit(w.sync("--apply"), exitOK)
 	if n := w.emu.WriteCount(); n != 0 {
 		t.Errorf("%d writes after convergence", n)
+	}
+}
+
+// TestLostResponsesManyGroups: 30 new groups while a third of the writes
+// are applied but answered 502: each ambiguous create is adopted, never
+// sent twice, so no group is duplicated; the next run converges.
+func TestLostResponsesManyGroups(t *testing.T) {
+	const teamCount = 30
+	w := newWorld(t, companySeed(), teamstest.Options{LostResponseRate: 0.3, RandSeed: 11}, configOptions{TeamGroups: teamCount})
+	r := w.sync("--apply")
+	if r.report == nil {
+		t.Fatalf("no report:\n%s", r)
+	}
+	checkFailuresReported(t, r)
+	lost := 0
+	for _, q := range w.emu.Requests() {
+		if q.Method != "GET" && q.Status == 502 {
+			lost++
+		}
+	}
+	t.Logf("first run: exit %d, %d writes answered 502, %d changes failed", r.code, lost, r.report.Summary.ChangesFailed)
+	if lost == 0 {
+		t.Fatal("no response was lost: the test proves nothing")
+	}
+	w.emu.SetFaults(0, 0)
+	w.mustExit(w.sync("--apply"), exitOK)
+	for name, uids := range teamGroups(teamCount) {
+		if n := w.groupsNamed("Team " + name); n != 1 {
+			t.Errorf("%d groups named %q, want 1", n, "Team "+name)
+		}
+		w.wantMembers("Team "+name, teamsIDs(uids...))
+	}
+	w.wantConverged()
+	w.emu.ResetLog()
+	w.mustExit(w.sync("--apply"), exitOK)
+	if n := w.emu.WriteCount(); n != 0 {
+		t.Errorf("%d writes after convergence", n)
+	}
+}
+
+// TestBadConfig: an unknown key is a usage error (exit 2) that names the
+// file and line, and nothing is read or written.
+func TestBadConfig(t *testing.T) {
+	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	data, err := os.ReadFile(w.configPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(data), "  max_removal_percent:", "  max_removal_precent:", 1)
+	if err := os.WriteFile(w.configPath(), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := w.syncd("sync", "--apply")
+	w.mustExit(r, 2)
+	if !strings.Contains(r.stderr, "max_removal_precent") || !strings.Contains(r.stderr, "config.yaml:") {
+		t.Errorf("the error does not name the key and where it is:\n%s", r)
+	}
+	if n := len(w.emu.Requests()); n != 0 {
+		t.Errorf("%d API calls with a bad config", n)
 	}
 }
 
