@@ -174,3 +174,22 @@ func TestCORSPreflight(t *testing.T) {
 		t.Errorf("preflight: %d %v", res.StatusCode, res.Header)
 	}
 }
+
+func TestNewServer(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		emu, srv := teamstest.NewServer(t, mustSeed(t), teamstest.Options{TLS: useTLS})
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v3/users/me", nil)
+		req.Header.Set("Authorization", "Bearer admin-token")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || strings.HasPrefix(srv.URL, "https://") != useTLS {
+			t.Errorf("TLS %v: %d from %s", useTLS, res.StatusCode, srv.URL)
+		}
+		if emu.Count("GET", "/users/me") != 1 {
+			t.Errorf("TLS %v: not counted", useTLS)
+		}
+	}
+}

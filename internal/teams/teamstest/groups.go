@@ -1,6 +1,7 @@
 package teamstest
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -26,22 +27,7 @@ func (e *Emulator) listGroups(c *call) {
 		return
 	}
 	e.mu.Lock()
-	all := make([]*SeedGroup, 0, len(e.groups))
-	for _, id := range sortedKeys(e.groups) {
-		all = append(all, e.groups[id])
-	}
-	cmp := func(a, b *SeedGroup) int {
-		if p.sort == "size" && len(a.UserIDs) != len(b.UserIDs) {
-			return len(a.UserIDs) - len(b.UserIDs)
-		}
-		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-	}
-	slices.SortStableFunc(all, func(a, b *SeedGroup) int {
-		if p.order == "desc" {
-			return cmp(b, a)
-		}
-		return cmp(a, b)
-	})
+	all := sortGroups(e.groups, p)
 	pg := pageOf(all, p, e.opt.EmptyTotalPages)
 	out := pageJSON[groupJSON]{TotalCount: pg.TotalCount, PageSize: pg.PageSize, Page: pg.Page,
 		TotalPages: pg.TotalPages, Sort: pg.Sort, Order: pg.Order, Items: make([]groupJSON, 0, len(pg.Items))}
@@ -50,6 +36,36 @@ func (e *Emulator) listGroups(c *call) {
 	}
 	e.mu.Unlock()
 	c.json(http.StatusOK, out)
+}
+
+// sortGroups orders groups by name (case-insensitive) or size, ties
+// broken by name then id, so pages are stable.
+func sortGroups(groups map[int]*SeedGroup, p paging) []*SeedGroup {
+	type keyed struct {
+		name string
+		g    *SeedGroup
+	}
+	ks := make([]keyed, 0, len(groups))
+	for _, g := range groups {
+		ks = append(ks, keyed{strings.ToLower(g.Name), g})
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if p.order == "desc" {
+			a, b = b, a
+		}
+		if p.sort == "size" && len(a.g.UserIDs) != len(b.g.UserIDs) {
+			return cmp.Compare(len(a.g.UserIDs), len(b.g.UserIDs))
+		}
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.g.ID, b.g.ID)
+	})
+	out := make([]*SeedGroup, len(ks))
+	for i, k := range ks {
+		out[i] = k.g
+	}
+	return out
 }
 
 func (e *Emulator) getGroup(c *call) {

@@ -11,6 +11,8 @@ import (
 
 // call is one request being served: where it came in and who sent it.
 type call struct {
+	e     *Emulator
+	site  string // siteURL, once computed
 	w     http.ResponseWriter
 	r     *http.Request
 	team  string   // "" for the Enterprise main site
@@ -57,7 +59,7 @@ var routes = []route{
 // first, then routing, authentication, permissions and the operation.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
-	c := &call{w: sw, r: r}
+	c := &call{e: e, w: sw, r: r}
 	defer func() { e.record(r, c.route, sw.status()) }()
 	if !e.delay(r.Context()) {
 		sw.WriteHeader(http.StatusServiceUnavailable)

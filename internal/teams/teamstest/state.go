@@ -24,6 +24,8 @@ type Emulator struct {
 	groups      map[int]*SeedGroup
 	tags        map[int]*SeedTag
 	nextGroupID int
+	userOrder   map[string][]*SeedUser // listing order by sort order; nil after a change
+	links       map[int]userLinks      // derived URLs by user id; dropped on change
 
 	faultRate, lostRate float64
 	rng                 *rand.Rand
@@ -60,6 +62,7 @@ func New(seed *Seed, o Options) (*Emulator, error) {
 		lostRate:  o.LostResponseRate,
 		rng:       rand.New(rand.NewPCG(seedRand, seedRand^0x9e3779b97f4a7c15)),
 		limits:    map[string]*limiter{},
+		links:     map[int]userLinks{},
 	}
 	e.load(seed)
 	return e, nil
@@ -313,6 +316,8 @@ func (e *Emulator) AddUser(u SeedUser) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.users[u.ID] = &u
+	e.userOrder = nil
+	delete(e.links, u.ID)
 }
 
 // SetGroupMembers replaces a group's members, as an admin editing the group

@@ -13,11 +13,18 @@ func (e *Emulator) Transport() http.RoundTripper { return roundTripper{e} }
 type roundTripper struct{ e *Emulator }
 
 func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := req.Context().Err(); err != nil {
+	if req.Body != nil {
+		defer req.Body.Close() // a RoundTripper must close the body
+	}
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	rec := httptest.NewRecorder()
 	rt.e.ServeHTTP(rec, req)
+	if err := ctx.Err(); err != nil {
+		return nil, err // the caller gave up while the answer was delayed
+	}
 	resp := rec.Result()
 	resp.Request = req
 	return resp, nil

@@ -1,6 +1,7 @@
 package teamstest
 
 import (
+	"cmp"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +13,13 @@ import (
 // siteURL is the web address of the site or team the request addressed,
 // used for the webUrl fields.
 func (c *call) siteURL() string {
+	if c.site == "" {
+		c.site = c.computeSiteURL()
+	}
+	return c.site
+}
+
+func (c *call) computeSiteURL() string {
 	if strings.HasPrefix(strings.ToLower(c.base), "/v3/") {
 		return "https://stackoverflowteams.com/c/" + c.team
 	}
@@ -19,7 +27,11 @@ func (c *call) siteURL() string {
 	if c.r.TLS != nil {
 		scheme = "https"
 	}
-	site := scheme + "://" + c.r.Host
+	host := c.r.Host
+	if host == "" {
+		host = c.r.URL.Host // a request through Transport
+	}
+	site := scheme + "://" + host
 	if c.team != "" {
 		site += "/c/" + c.team
 	}
@@ -42,19 +54,36 @@ func slug(name string) string {
 	return strings.TrimSuffix(b.String(), "-")
 }
 
+// userLinks are a user's derived avatar URL and profile path, computed
+// once per user rather than once per rendering.
+type userLinks struct{ avatar, path string }
+
+func linksFor(u *SeedUser) userLinks {
+	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(u.Email + fmt.Sprint(u.ID)))))
+	return userLinks{
+		avatar: "https://www.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=256&d=identicon&r=PG",
+		path:   fmt.Sprintf("/users/%d/%s", u.ID, slug(u.Name)),
+	}
+}
+
+// summary renders UserSummaryResponseModel. Called with e.mu held.
 func (c *call) summary(u *SeedUser) userSummaryJSON {
 	acct := u.AccountID
 	if acct == nil {
 		v := 100000 + u.ID
 		acct = &v
 	}
-	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(u.Email + fmt.Sprint(u.ID)))))
+	links, ok := c.e.links[u.ID]
+	if !ok {
+		links = linksFor(u)
+		c.e.links[u.ID] = links
+	}
 	return userSummaryJSON{
 		ID:         u.ID,
 		AccountID:  acct,
 		Name:       u.Name,
-		AvatarURL:  "https://www.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=256&d=identicon&r=PG",
-		WebURL:     fmt.Sprintf("%s/users/%d/%s", c.siteURL(), u.ID, slug(u.Name)),
+		AvatarURL:  links.avatar,
+		WebURL:     c.siteURL() + links.path,
 		Reputation: u.Reputation,
 		Role:       u.Role,
 	}
@@ -83,15 +112,7 @@ func (e *Emulator) listUsers(c *call) {
 		return
 	}
 	e.mu.Lock()
-	all := make([]*SeedUser, 0, len(e.users))
-	for _, id := range sortedKeys(e.users) {
-		all = append(all, e.users[id])
-	}
-	// Reputation, ties broken by id so pages are stable.
-	slices.SortStableFunc(all, func(a, b *SeedUser) int { return a.Reputation - b.Reputation })
-	if p.order == "desc" {
-		slices.SortStableFunc(all, func(a, b *SeedUser) int { return b.Reputation - a.Reputation })
-	}
+	all := e.sortedUsers(p.order)
 	pg := pageOf(all, p, e.opt.EmptyTotalPages)
 	out := pageJSON[userJSON]{TotalCount: pg.TotalCount, PageSize: pg.PageSize, Page: pg.Page,
 		TotalPages: pg.TotalPages, Sort: pg.Sort, Order: pg.Order, Items: make([]userJSON, 0, len(pg.Items))}
@@ -100,6 +121,35 @@ func (e *Emulator) listUsers(c *call) {
 	}
 	e.mu.Unlock()
 	c.json(http.StatusOK, out)
+}
+
+// sortedUsers orders users by reputation, ties broken by id so pages are
+// stable. The order is cached until the users change (AddUser): a full
+// listing of 10,000 users would otherwise sort them once per page.
+// Called with e.mu held.
+func (e *Emulator) sortedUsers(order string) []*SeedUser {
+	if all, ok := e.userOrder[order]; ok {
+		return all
+	}
+	all := make([]*SeedUser, 0, len(e.users))
+	for _, u := range e.users {
+		all = append(all, u)
+	}
+	desc := order == "desc"
+	slices.SortFunc(all, func(a, b *SeedUser) int {
+		if a.Reputation != b.Reputation {
+			if desc {
+				return cmp.Compare(b.Reputation, a.Reputation)
+			}
+			return cmp.Compare(a.Reputation, b.Reputation)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if e.userOrder == nil {
+		e.userOrder = map[string][]*SeedUser{}
+	}
+	e.userOrder[order] = all
+	return all
 }
 
 func (e *Emulator) getUser(c *call) {
