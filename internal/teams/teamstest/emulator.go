@@ -1,12 +1,3 @@
-// Package teamstest is an in-memory emulator of the Stack Overflow for
-// Teams API v3 (users, user groups, tags and tag SMEs), faithful to the
-// official OpenAPI document and to the behaviour the real service shows:
-// full-replace PUT, 429 throttling with headers, 401 as text/plain, 422
-// when SMEs are off, no group deletion. It serves tests (through httptest
-// or Transport) and cmd/teams-emulator.
-//
-// It deliberately does not import the client package, so that it cannot
-// share the client's mistakes: its JSON models are its own.
 package teamstest
 
 import (
