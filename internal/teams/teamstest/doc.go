@@ -1,0 +1,56 @@
+// Package teamstest is an in-memory emulator of the Stack Overflow for
+// Teams API v3 (users, user groups, tags and tag SMEs), faithful to the
+// official OpenAPI document and to the behaviour the real service shows:
+// full-replace PUT, 429 throttling with headers, 401 as text/plain, 422
+// when SMEs are off, no group deletion. It serves tests (through
+// NewServer, httptest or Transport) and cmd/teams-emulator.
+//
+// It deliberately does not import the client package, so that it cannot
+// share the client's mistakes: its JSON models are its own, named as in
+// the spec.
+//
+// # Base URLs and tokens
+//
+// The same operations answer on /v3/teams/{team}/... (Business),
+// /api/v3/... (Enterprise main site) and /api/v3/teams/{team}/...
+// (Enterprise private team). One data set serves every form; a token is
+// valid only on its own team's paths (team "" = the main site), else 401
+// text/plain "Invalid access token", as for a missing or unknown token.
+//
+// # Choices where the real API is not documented (REFERENCE.md §9)
+//
+//   - PUT /user-groups/{id} is a full replacement: an omitted description
+//     or userIds clears it.
+//   - DELETE …/members/{userId} answers 200 with the group (the spec);
+//     Options.DeleteMemberStatus 204 gives the other observed behaviour.
+//     Removing a user who is not a member is 404 "User group or user not
+//     found": the strict reading, so a client must treat a 404 on a retried
+//     delete as done.
+//   - Removing an SME who is not one is 204: the spec lists no 404 there.
+//   - An empty list has totalPages 1 (Options.EmptyTotalPages -1 gives 0).
+//   - A write with a read-only token is 403 ProblemDetails; by-email with a
+//     non-admin token is 403 ProblemDetails. Writes need the write flag only
+//     (not admin).
+//   - An unknown user or group id in a create, PUT, member add or SME
+//     change is 404 ProblemDetails and nothing changes.
+//   - DELETE /user-groups/{id} is 405 with "Allow: GET, PUT" and no body,
+//     as ASP.NET Core endpoint routing answers a known path with a method
+//     it has no endpoint for (the API cannot delete groups). An unknown
+//     path is 404 with no body, which clients tell apart from a JSON "not
+//     found".
+//   - subjectMatterExpertCount counts distinct people: individual SMEs and
+//     members of SME groups, each person once. It is null when SMEs are off.
+//   - Duplicate group names are allowed.
+//   - ASP.NET conventions: query parameter names, JSON property names,
+//     enum values and literal path segments match case-insensitively; ids
+//     are read from numbers or numeric strings; bodies are accepted as
+//     application/json, application/json-patch+json, text/json and
+//     application/*+json, anything else is 415.
+//   - Default list order: users by reputation desc, groups by name asc,
+//     tags by name asc; ties broken by id so pages are stable.
+//   - Throttling: both limiters are per presented token (even an invalid
+//     one), every response carries the five x-burst-throttle-* and
+//     x-token-bucket-* headers, a rejected request consumes nothing and
+//     gets 429 ProblemDetails with an integer Retry-After (rounded up, so
+//     waiting it is always enough).
+package teamstest
