@@ -51,9 +51,13 @@ func mdSection(m *textWriter, s section) {
 	m.printf("### %s\n\n", title)
 	m.printf("| | Member | E-mail | Status |\n|:-:|---|---|---|\n")
 	for _, c := range s.Changes {
-		for i, l := range c.Lines {
+		lines, more := shownLines(c)
+		for i, l := range lines {
 			name, email := mdLine(l)
 			m.printf("| %s | %s | %s | %s |\n", mdSign(l.Sign), name, email, mdStatus(c, i == 0))
+		}
+		if more > 0 {
+			m.printf("| %s | *… and %d more* | | %s |\n", mdSign(lines[0].Sign), more, mdStatus(c, false))
 		}
 		if c.Kind == KindCreateGroup && len(c.Lines) == 0 {
 			m.printf("| + | *(no members yet)* | | %s |\n", mdStatus(c, true))

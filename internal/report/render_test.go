@@ -94,7 +94,7 @@ func TestSummaryLine(t *testing.T) {
 		r    *Report
 		want string
 	}{
-		{"apply", applyReport(), "Applied: 1 group created, 3 added, 1 removed; 1 failed, 1 held, 1 pending — 13 API calls."},
+		{"apply", applyReport(), "Applied: 1 group created, 3 added, 1 removed; 1 failed, 26 held, 1 pending — 13 API calls."},
 		{"nothing", quietReport(), "No changes. Teams matches the directory — dry run."},
 		{"nothing but pending", &Report{Mode: ModeApply, Pending: []Pending{{Email: "a@b"}}, Summary: Summary{APICalls: 1}},
 			"No changes; 1 pending, 1 API call."},
@@ -165,5 +165,19 @@ func TestFormatForFile(t *testing.T) {
 		if got := FormatForFile(path); got != want {
 			t.Errorf("FormatForFile(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+func TestLongHeldChangeIsCut(t *testing.T) {
+	text := string(render(t, applyReport(), FormatText, Options{}))
+	md := string(render(t, applyReport(), FormatMarkdown, Options{}))
+	for name, out := range map[string]string{"text": text, "markdown": md} {
+		if !strings.Contains(out, "Person 10") || strings.Contains(out, "Person 11") || !strings.Contains(out, "15 more") {
+			t.Errorf("%s: a held change of 25 lines is not cut after 10 with a count of the rest:\n%s", name, out)
+		}
+	}
+	html := string(render(t, applyReport(), FormatHTML, Options{}))
+	if !strings.Contains(html, "Person 25") {
+		t.Error("the HTML report does not list every held entry")
 	}
 }

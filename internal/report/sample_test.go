@@ -1,6 +1,9 @@
 package report
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Sample reports shared by the tests and the screenshot script.
 
@@ -49,7 +52,7 @@ func applyReport() *Report {
 	return &Report{
 		Mode: ModeApply, StartedAt: t0, FinishedAt: t0.Add(14 * time.Second),
 		Summary: Summary{SourceGroups: 12, SourceUsers: 348, MatchedUsers: 333, PendingUsers: 1,
-			ChangesPlanned: 5, ChangesApplied: 3, ChangesFailed: 1, ChangesHeld: 1, APICalls: 13},
+			ChangesPlanned: 6, ChangesApplied: 3, ChangesFailed: 1, ChangesHeld: 2, APICalls: 13},
 		Changes: []Change{
 			{Kind: KindCreateGroup, Group: "Data Science", Users: []User{u(41, "Ada Lovelace", "ada@example.com")},
 				Status: StatusApplied},
@@ -59,11 +62,21 @@ func applyReport() *Report {
 				Status: StatusApplied},
 			{Kind: KindRemoveMembers, Group: "Team Payments", Users: []User{u(51, "Carol Diaz", "carol@example.com")},
 				Status: StatusHeld, Reason: "max_removals 100 reached"},
+			{Kind: KindRemoveMembers, Group: "Big", Users: manyUsers(25), Status: StatusHeld,
+				Reason: "removing 25 of 26 (96%) exceeds max_removal_percent 25"},
 			{Kind: KindAddSMEGroups, Tag: "kubernetes", Groups: []string{"Platform"},
 				Status: StatusFailed, Error: "PUT /tags/{tagId}/subject-matter-experts: 422 SMEs are not enabled on this site"},
 		},
 		Pending: []Pending{{Email: "new.hire@example.com", Groups: []string{"Platform"}}},
 	}
+}
+
+func manyUsers(n int) []User {
+	out := make([]User, n)
+	for i := range out {
+		out[i] = u(200+i, fmt.Sprintf("Person %02d", i+1), fmt.Sprintf("p%02d@example.com", i+1))
+	}
+	return out
 }
 
 // quietReport is a run with nothing to do.

@@ -93,13 +93,17 @@ func (t *textWriter) section(s section) {
 
 func (t *textWriter) change(c changeView, width int) {
 	mark := statusMark(c.Status)
-	for _, l := range c.Lines {
+	lines, more := shownLines(c)
+	for _, l := range lines {
 		label := clean(l.Label())
 		text := l.Sign + " " + label
 		if mark != "" {
 			text += strings.Repeat(" ", width-utf8.RuneCountInString(label)) + "  [" + mark + "]"
 		}
 		t.printf("  %s\n", t.paint(t.lineColor(l.Sign, c.Status), text))
+	}
+	if more > 0 {
+		t.printf("  %s\n", t.paint(ansiDim, fmt.Sprintf("… and %d more (all of them are in the JSON and HTML reports)", more)))
 	}
 	if c.Kind == KindCreateGroup && len(c.Lines) == 0 {
 		t.printf("  %s\n", t.paint(ansiDim, "(no members yet)"))

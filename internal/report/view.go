@@ -72,6 +72,19 @@ func (c changeView) Detail() string {
 	return ""
 }
 
+// heldLinesShown caps the lines of a held change in the text and Markdown
+// forms: a directory group that lost thousands of members would otherwise
+// bury the rest of the plan under lines that will not be applied anyway.
+const heldLinesShown = 10
+
+// shownLines returns the lines to print of c and how many were left out.
+func shownLines(c changeView) ([]line, int) {
+	if c.Status != StatusHeld || len(c.Lines) <= heldLinesShown+1 {
+		return c.Lines, 0
+	}
+	return c.Lines[:heldLinesShown], len(c.Lines) - heldLinesShown
+}
+
 // line is one "+ Name <email>" / "- group X" / "~ description" entry.
 type line struct {
 	Sign  string // "+", "-" or "~"
