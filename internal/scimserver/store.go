@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,10 +56,14 @@ type record struct {
 // Its methods are safe for concurrent use.
 type Store struct {
 	path string
-	mu   sync.RWMutex
+	mu   sync.RWMutex // guards gen, seq and data
 	gen  uint64
 	seq  uint64
 	data map[Kind]map[string]*record
+
+	qmu        sync.Mutex // guards queue and committing
+	queue      []*pending
+	committing bool
 }
 
 // StorePath is the bbolt file of the receiver named name under stateDir.
@@ -103,7 +108,7 @@ func OpenStore(path string) (*Store, error) {
 func (s *Store) Close() error { return nil }
 
 func (s *Store) withDB(readOnly bool, fn func(*bolt.DB) error) error {
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
@@ -189,37 +194,102 @@ func (t *txn) nextSeq() uint64 {
 	return t.s.seq
 }
 
-// update runs fn and commits what it staged in one bbolt transaction.
-// fn's error aborts without writing. It reports whether anything changed.
+// pending is one mutation waiting for a commit.
+type pending struct {
+	fn      func(t *txn) error
+	changed bool
+	err     error
+	done    chan struct{}
+}
+
+// update runs fn and commits what it staged durably. fn's error aborts it
+// without writing anything. It reports whether anything changed.
+//
+// Mutations arriving while a commit is in progress are committed together
+// in the next transaction (group commit): the fsyncs of a bbolt commit cost
+// a few milliseconds, and an identity provider sends membership changes in
+// parallel. Each mutation still sees the effect of those before it.
 func (s *Store) update(fn func(t *txn) error) (bool, error) {
+	p := &pending{fn: fn, done: make(chan struct{})}
+	s.qmu.Lock()
+	s.queue = append(s.queue, p)
+	lead := !s.committing
+	s.committing = true
+	s.qmu.Unlock()
+	if !lead {
+		<-p.done
+		return p.changed, p.err
+	}
+	for {
+		s.qmu.Lock()
+		batch := s.queue
+		s.queue = nil
+		if len(batch) == 0 {
+			s.committing = false
+			s.qmu.Unlock()
+			break
+		}
+		s.qmu.Unlock()
+		s.commit(batch)
+		for _, b := range batch {
+			if b != p {
+				close(b.done)
+			}
+		}
+	}
+	return p.changed, p.err
+}
+
+// commit runs a batch of mutations in one bbolt transaction. Memory follows
+// each successful mutation at once (the next one must see it); if the
+// commit itself fails, memory is reloaded from the file.
+func (s *Store) commit(batch []*pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t *txn
-	seq := s.seq
+	now := time.Now().UTC()
 	err := s.withDB(false, func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			if getUint(tx.Bucket(metaBucket), genKey) != s.gen {
 				if err := s.load(tx); err != nil {
 					return err
 				}
-				seq = s.seq
 			}
-			t = &txn{s: s, now: time.Now().UTC()}
-			if err := fn(t); err != nil {
-				return err
+			var changes []change
+			for _, p := range batch {
+				t := &txn{s: s, now: now}
+				seq := s.seq
+				if p.err = p.fn(t); p.err != nil {
+					s.seq = seq
+					continue
+				}
+				p.changed = len(t.changes) > 0
+				s.apply(t.changes)
+				changes = append(changes, t.changes...)
 			}
-			if len(t.changes) == 0 {
+			if len(changes) == 0 {
 				return nil
 			}
-			return s.write(tx, t.changes)
+			s.gen++
+			return s.write(tx, changes)
 		})
 	})
-	if err != nil {
-		s.seq = seq
-		return false, err
+	if err == nil {
+		return
 	}
-	s.apply(t.changes)
-	return len(t.changes) > 0, nil
+	for _, p := range batch {
+		if p.err == nil {
+			p.err, p.changed = err, false
+		}
+	}
+	if rerr := s.reload(); rerr != nil {
+		s.gen = math.MaxUint64 // forces a reload at the next commit
+	}
+}
+
+func (s *Store) reload() error {
+	return s.withDB(true, func(db *bolt.DB) error {
+		return db.View(s.load)
+	})
 }
 
 func (s *Store) write(tx *bolt.Tx, changes []change) error {
@@ -243,13 +313,10 @@ func (s *Store) write(tx *bolt.Tx, changes []change) error {
 	if err := putUint(meta, seqKey, s.seq); err != nil {
 		return err
 	}
-	return putUint(meta, genKey, s.gen+1)
+	return putUint(meta, genKey, s.gen)
 }
 
 func (s *Store) apply(changes []change) {
-	if len(changes) == 0 {
-		return
-	}
 	for _, c := range changes {
 		if c.rec == nil {
 			delete(s.data[c.kind], c.id)
@@ -257,7 +324,6 @@ func (s *Store) apply(changes []change) {
 			s.data[c.kind][c.id] = c.rec
 		}
 	}
-	s.gen++
 }
 
 // view runs fn on the in-memory data under the read lock.
