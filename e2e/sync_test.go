@@ -485,11 +485,15 @@ func TestSavedPlanRefusedAfterDrift(t *testing.T) {
 		t.Errorf("the refusal does not name what drifted:\n%s", r)
 	}
 
-	// Once the hand edit is undone, a fresh plan applies exactly.
+	// Once the hand edit is undone, a fresh plan applies, and exactly as
+	// saved: a directory change made after planning waits for the next sync.
 	w.emu.SetGroupMembers(platform.ID, platform.UserIDs)
 	w.mustExit(w.syncd("sync", "--plan-out", plan), exitOK)
+	w.setDirectoryMembers("data", "carol", "dave", "erin")
 	w.mustExit(w.syncd("apply", "--plan", plan), exitOK)
 	w.wantConverged()
+	w.mustExit(w.sync("--apply"), exitOK)
+	w.wantMembers("Data", teamsIDs("carol", "dave", "erin"))
 }
 
 func wantChange(t *testing.T, rep *report.Report, kind, where, status string, emails ...string) {
