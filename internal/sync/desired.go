@@ -10,8 +10,10 @@ import (
 	"github.com/syncd/syncd/internal/directory"
 )
 
-// personKey names a directory user across sources.
-type personKey struct{ source, id string }
+// personKey names a directory person: the *directory.User a source read
+// (pointers are unique across sources and hash fast: a run looks people up
+// once per membership).
+type personKey = *directory.User
 
 // feed is one directory group feeding a target.
 type feed struct {
@@ -20,6 +22,7 @@ type feed struct {
 	dir        *directory.Directory
 	group      *directory.Group
 	allowEmpty bool
+	users      []*directory.User // the group's members, resolved once by people
 }
 
 // sizeKey names a directory group in the last-known sizes.
@@ -162,15 +165,19 @@ func modeRank(m Mode) int {
 	return 0
 }
 
-// people returns every directory user some target depends on.
-func people(ts ...[]*target) map[personKey]*directory.User {
-	out := map[personKey]*directory.User{}
+// people returns every directory person some target depends on, with
+// their source, and resolves each feed's members to them.
+func people(ts ...[]*target) map[personKey]string {
+	out := map[personKey]string{}
 	for _, list := range ts {
 		for _, t := range list {
-			for _, f := range t.feeds {
+			for i := range t.feeds {
+				f := &t.feeds[i]
+				f.users = make([]*directory.User, 0, len(f.group.Members))
 				for _, id := range f.group.Members {
 					if u := f.dir.Users[id]; u != nil {
-						out[personKey{f.source, id}] = u
+						f.users = append(f.users, u)
+						out[u] = f.source
 					}
 				}
 			}
@@ -214,11 +221,10 @@ func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pe
 			holds = append(holds, fmt.Sprintf("directory group %q of source %q is empty now but had %d members at the last successful run (allow_empty: true lets it empty %s)",
 				f.group.Name, f.source, sizes[f.sizeKey()], t.label()))
 		}
-		for _, uid := range f.group.Members {
-			k := personKey{f.source, uid}
-			if id, ok := ids[k]; ok {
+		for _, u := range f.users {
+			if id, ok := ids[u]; ok {
 				out = append(out, id)
-			} else if u := f.dir.Users[uid]; u != nil && len(u.Emails) > 0 {
+			} else if len(u.Emails) > 0 {
 				pending.add(u.Emails[0], t.label())
 			}
 		}

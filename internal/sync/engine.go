@@ -143,7 +143,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	nameGroupRefs(&p.Plan, view.cur.Groups)
 	p.Errors = append(p.Errors, p.Plan.Errors...)
 	p.Errors = append(p.Errors, unknownErrors(groups, tags)...)
-	p.Users = e.userInfo(ids, view, ppl)
+	p.Users = e.userInfo(ids, view)
 	p.Pending = pendingList(pending)
 	p.Matched = len(ids.byPerson)
 	p.Sizes = groupSizes(groups, tags)
@@ -212,8 +212,8 @@ func markFailedLookups(ids *identities, lists ...[]*target) {
 			n := 0
 			var first error
 			for _, f := range t.feeds {
-				for _, uid := range f.group.Members {
-					if err := ids.failed[personKey{f.source, uid}]; err != nil {
+				for _, u := range f.users {
+					if err := ids.failed[u]; err != nil {
 						n++
 						first = err
 					}
@@ -239,7 +239,7 @@ func unknownErrors(lists ...[]*target) []string {
 }
 
 // userInfo names every Teams id the plan mentions.
-func (e *Engine) userInfo(ids *identities, v *teamsView, ppl map[personKey]*directory.User) map[int]report.User {
+func (e *Engine) userInfo(ids *identities, v *teamsView) map[int]report.User {
 	out := map[int]report.User{}
 	for id, name := range v.names {
 		out[id] = report.User{ID: id, Name: name, Email: ids.email[id]}
@@ -249,7 +249,7 @@ func (e *Engine) userInfo(ids *identities, v *teamsView, ppl map[personKey]*dire
 		u := out[id]
 		u.ID, u.Email = id, email
 		if u.Name == "" {
-			if p := ppl[ids.people[id]]; p != nil {
+			if p := ids.people[id]; p != nil {
 				u.Name = p.Name
 			}
 		}

@@ -16,7 +16,7 @@ type explainData struct {
 	groups, tags []*target
 	ids          *identities
 	view         *teamsView
-	ppl          map[personKey]*directory.User
+	ppl          map[personKey]string // person -> source
 }
 
 // Explanation says why one person is or is not in each managed group and
@@ -50,8 +50,7 @@ func (e *Engine) Explain(ctx context.Context, email string) (*Explanation, error
 	ex := &Explanation{Email: email}
 	keys := x.personKeys(email)
 	for _, k := range keys {
-		u := x.ppl[k]
-		ex.People = append(ex.People, fmt.Sprintf("%s: %s (%s)", k.source, u.Name, firstOf(u.DN, u.ID)))
+		ex.People = append(ex.People, fmt.Sprintf("%s: %s (%s)", x.ppl[k], k.Name, firstOf(k.DN, k.ID)))
 		if id := x.ids.byPerson[k]; id != 0 {
 			ex.TeamsID = id
 		}
@@ -69,12 +68,12 @@ func (e *Engine) Explain(ctx context.Context, email string) (*Explanation, error
 // personKeys finds the people of the run's directory groups with this address.
 func (x *explainData) personKeys(email string) []personKey {
 	var out []personKey
-	for k, u := range x.ppl {
-		if slices.Contains(u.Emails, email) {
+	for k := range x.ppl {
+		if slices.Contains(k.Emails, email) {
 			out = append(out, k)
 		}
 	}
-	slices.SortFunc(out, func(a, b personKey) int { return strings.Compare(a.source+a.id, b.source+b.id) })
+	slices.SortFunc(out, func(a, b personKey) int { return strings.Compare(x.ppl[a]+a.ID, x.ppl[b]+b.ID) })
 	return out
 }
 
@@ -111,11 +110,11 @@ func (x *explainData) entry(t *target, keys []personKey, id int, p *Plan) Explai
 	}
 	for _, f := range t.feeds {
 		for _, k := range keys {
-			if k.source != f.source || !slices.Contains(f.group.Members, k.id) {
+			if !slices.Contains(f.users, k) {
 				continue
 			}
 			en.Should = true
-			path := f.dir.Path(f.group, k.id)
+			path := f.dir.Path(f.group, k.ID)
 			en.Via = append(en.Via, fmt.Sprintf("%s: %s", f.source, strings.Join(path, " > ")))
 		}
 	}

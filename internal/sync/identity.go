@@ -30,19 +30,17 @@ type identities struct {
 	method   string                 // "cache", "list" or "by-email"
 	lookups  int                    // addresses asked one by one
 	people   map[int]personKey      // Teams id -> one directory person (explain)
-	users    map[personKey][]string // addresses of each person
 }
 
 // resolve matches people to Teams user ids by e-mail, case-insensitively
 // over every address, at the lowest call count: cached matches first;
 // for the rest, one by-email call per address or one listing of all users
 // (100 per call), whichever needs fewer calls.
-func (e *Engine) resolve(ctx context.Context, ppl map[personKey]*directory.User, dirUsers int) (*identities, error) {
+func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers int) (*identities, error) {
 	ids := &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
-		method: "cache", people: map[int]personKey{}, users: map[personKey][]string{}}
+		method: "cache", people: map[int]personKey{}}
 	var all []string
-	for k, u := range ppl {
-		ids.users[k] = u.Emails
+	for u := range ppl {
 		all = append(all, u.Emails...)
 	}
 	now := e.now()
@@ -50,7 +48,8 @@ func (e *Engine) resolve(ctx context.Context, ppl map[personKey]*directory.User,
 	negative := e.store.Pending(all, now)
 	var missing []personKey
 	asks := 0
-	for k, u := range ppl {
+	for u := range ppl {
+		k := u
 		if ids.fromCache(k, u.Emails, cached) {
 			continue
 		}
@@ -120,8 +119,8 @@ func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing 
 	_ = e.store.PutMeta(metaTeamsUsers, len(users))
 	var none []string
 	for _, k := range missing {
-		if !ids.fromCache(k, ids.users[k], found) {
-			none = append(none, ids.users[k]...)
+		if !ids.fromCache(k, k.Emails, found) {
+			none = append(none, k.Emails...)
 		}
 	}
 	return e.rememberPending(none, now)
@@ -140,7 +139,7 @@ func (e *Engine) resolveByEmail(ctx context.Context, ids *identities, missing []
 		var notFound []string
 		matched := false
 	addrs:
-		for _, a := range ids.users[k] {
+		for _, a := range k.Emails {
 			if _, ok := negative[a]; ok {
 				continue
 			}
@@ -276,14 +275,13 @@ func (ids *identities) pendingOf(keys map[string]bool, lists ...[]*target) ([]pe
 				continue
 			}
 			for _, f := range t.feeds {
-				for _, uid := range f.group.Members {
-					pk := personKey{f.source, uid}
-					if _, ok := ids.byPerson[pk]; ok || seen[pk] || ids.failed[pk] != nil || len(ids.users[pk]) == 0 {
+				for _, pk := range f.users {
+					if _, ok := ids.byPerson[pk]; ok || seen[pk] || ids.failed[pk] != nil || len(pk.Emails) == 0 {
 						continue
 					}
 					seen[pk] = true
 					out = append(out, pk)
-					asks += len(ids.users[pk])
+					asks += len(pk.Emails)
 				}
 			}
 		}
