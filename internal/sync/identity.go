@@ -25,11 +25,11 @@ const metaTeamsUsers = "teams_users"
 // identities is the outcome of matching directory people to Teams users.
 type identities struct {
 	byPerson map[personKey]int
-	email    map[int]string         // Teams id -> the address it was matched by
-	failed   map[personKey]error    // lookups that failed: their targets get no removals
-	method   string                 // "cache", "list" or "by-email"
-	lookups  int                    // addresses asked one by one
-	people   map[int]personKey      // Teams id -> one directory person (explain)
+	email    map[int]string      // Teams id -> the address it was matched by
+	failed   map[personKey]error // lookups that failed: their targets get no removals
+	method   string              // "cache", "list" or "by-email"
+	lookups  int                 // addresses asked one by one
+	people   map[int]personKey   // Teams id -> one directory person (explain)
 }
 
 // resolve matches people to Teams user ids by e-mail, case-insensitively
