@@ -108,7 +108,7 @@ func OpenStore(path string) (*Store, error) {
 func (s *Store) Close() error { return nil }
 
 func (s *Store) withDB(readOnly bool, fn func(*bolt.DB) error) error {
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
