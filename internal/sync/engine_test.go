@@ -407,3 +407,58 @@ func TestPendingPersonAddedByHandIsNotRemoved(t *testing.T) {
 		t.Errorf("hand-added pending person: members %v, exit %d, pending %v, changes %+v", got, res.ExitCode, res.Report.Pending, res.Report.Changes)
 	}
 }
+
+func TestEngineConvergesThroughFaults(t *testing.T) {
+	var names []string
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("p%02d", i))
+	}
+	groups := map[string][]string{}
+	for g := range 12 {
+		groups[fmt.Sprintf("g%02d", g)] = names[g*5 : g*5+5]
+	}
+	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers(names...), Tags: []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true, RandSeed: 7})
+	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client(),
+		MaxRetries: 1, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, emu: emu, client: client, src: &fakeSource{name: "corp", dir: dirOf(groups)}, store: state.Memory(),
+		cfg: &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100}}, now: time.Now()}
+	r.cfg.Groups = []config.Mapping{{Source: "corp", Match: "g*", To: "Group {name}"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "g00"}}, Groups: []string{"Group g01"}}}
+
+	emu.SetFaults(0.1, 0.1)
+	failures := 0
+	for i := 0; i < 6; i++ {
+		res := r.run(true) // failures are reported, never fatal
+		failures += res.Report.Summary.ChangesFailed + len(res.Report.Errors)
+	}
+	if failures == 0 {
+		t.Fatal("the faults caused no failure: the test proves nothing")
+	}
+	emu.SetFaults(0, 0)
+	res := r.run(true)
+	if res.ExitCode != 0 {
+		t.Fatalf("after the faults: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+	}
+	final := r.run(true)
+	if final.Pending || r.emu.WriteCount() != 0 {
+		t.Errorf("not converged: %d writes on the last run", r.emu.WriteCount())
+	}
+	seen := map[string]bool{}
+	for _, g := range emu.Snapshot().UserGroups {
+		if seen[g.Name] {
+			t.Errorf("duplicate group %q after lost responses", g.Name)
+		}
+		seen[g.Name] = true
+		if len(g.UserIDs) != 5 {
+			t.Errorf("group %q has %d members, want 5", g.Name, len(g.UserIDs))
+		}
+	}
+	if len(seen) != 12 {
+		t.Errorf("%d groups, want 12", len(seen))
+	}
+}
