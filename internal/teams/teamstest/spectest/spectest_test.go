@@ -177,3 +177,16 @@ func TestSpecPathFromEnv(t *testing.T) {
 		t.Errorf("SpecPath with SYNCD_OPENAPI: %q", got)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	req := httptest.NewRequest("GET", "/v3/teams/acme/user-groups/1", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	h := http.Header{"Content-Type": {"application/json"}}
+	if got := spectest.Check(t, req, nil, 200, h, []byte(goodGroup), true); len(got) != 0 {
+		t.Errorf("valid exchange: %v", got)
+	}
+	got := spectest.Check(t, req, nil, 200, h, []byte(`{"id":1,"memberCount":3}`), true)
+	if len(got) != 1 || !strings.Contains(got[0], "memberCount") {
+		t.Errorf("invented field: %v", got)
+	}
+}
