@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
 // fakeSource is a directory held in memory; Err makes the read fail.
@@ -78,6 +80,24 @@ func newRig(t *testing.T, seed *teamstest.Seed, dir *directory.Directory) *rig {
 	t.Helper()
 	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
 	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	return rigFor(t, emu, srv, dir)
+}
+
+// newSpecRig is newRig with every request and response checked against
+// openapi.json.
+func newSpecRig(t *testing.T, seed *teamstest.Seed, dir *directory.Directory) *rig {
+	t.Helper()
+	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(spectest.Wrap(t, emu))
+	t.Cleanup(srv.Close)
+	return rigFor(t, emu, srv, dir)
+}
+
+func rigFor(t *testing.T, emu *teamstest.Emulator, srv *httptest.Server, dir *directory.Directory) *rig {
 	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +142,7 @@ func TestEngineEndToEnd(t *testing.T) {
 		Tags:       []teamstest.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{13}}},
 	}
 	dir := dirOf(map[string][]string{"platform": {"ann", "bob", "newbie"}, "sre": {"cat"}, "k8s": {"ann"}})
-	r := newRig(t, seed, dir)
+	r := newSpecRig(t, seed, dir)
 	r.cfg.Groups = []config.Mapping{
 		{Source: "corp", From: "platform", To: "Platform", Description: "from LDAP"},
 		{Source: "corp", From: "cn=sre,ou=groups,dc=example,dc=com", To: "sre"},
