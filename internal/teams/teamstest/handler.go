@@ -112,20 +112,25 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (c *call) splitBase() (rest []string, ok bool) {
 	p := strings.TrimSuffix(c.r.URL.EscapedPath(), "/")
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	is := func(i int, lit string) bool { return len(segs) > i && strings.EqualFold(segs[i], lit) }
+	teamAt := -1 // index of the {team} segment, if any
 	switch {
-	case len(segs) >= 4 && strings.EqualFold(segs[0], "v3") && strings.EqualFold(segs[1], "teams"):
-		c.team, c.base, rest = unescape(segs[2]), "/"+strings.Join(segs[:3], "/"), segs[3:]
-	case len(segs) >= 5 && strings.EqualFold(segs[0], "api") && strings.EqualFold(segs[1], "v3") && strings.EqualFold(segs[2], "teams"):
-		c.team, c.base, rest = unescape(segs[3]), "/"+strings.Join(segs[:4], "/"), segs[4:]
-	case len(segs) >= 3 && strings.EqualFold(segs[0], "api") && strings.EqualFold(segs[1], "v3"):
-		c.base, rest = "/"+strings.Join(segs[:2], "/"), segs[2:]
+	case is(0, "v3") && is(1, "teams"):
+		teamAt = 2 // Business: /v3/teams/{team}
+	case is(0, "api") && is(1, "v3") && is(2, "teams") && len(segs) >= 5:
+		teamAt = 3 // Enterprise private team: /api/v3/teams/{team}
+	case is(0, "api") && is(1, "v3"):
+		c.base = "/" + strings.Join(segs[:2], "/") // Enterprise main site
+		return segs[2:], true
 	default:
 		return nil, false
 	}
-	if strings.HasSuffix(c.base, "/") || (c.team == "" && strings.Contains(strings.ToLower(c.base), "/teams")) {
-		return nil, false // an empty team slug
+	if len(segs) <= teamAt+1 || segs[teamAt] == "" {
+		return nil, false
 	}
-	return rest, true
+	c.team = unescape(segs[teamAt])
+	c.base = "/" + strings.Join(segs[:teamAt+1], "/")
+	return segs[teamAt+1:], true
 }
 
 func unescape(s string) string {

@@ -36,20 +36,20 @@ func (l *limiter) take(o Options, now time.Time, noThrottle bool) budget {
 		l.windowStart, l.windowCalls = now, 0
 	}
 	var b budget
-	switch {
-	case noThrottle:
-	case l.windowCalls >= o.BurstLimit:
-		b.retryAfter = ceilSeconds(l.windowStart.Add(o.BurstWindow).Sub(now))
-	case l.tokens <= 0:
-		b.retryAfter = ceilSeconds(l.lastRefill.Add(o.RefillEvery).Sub(now))
+	if !noThrottle {
+		// When both limits are exhausted, Retry-After covers the later.
+		if l.windowCalls >= o.BurstLimit {
+			b.retryAfter = max(1, ceilSeconds(l.windowStart.Add(o.BurstWindow).Sub(now)))
+		}
+		if l.tokens <= 0 {
+			b.retryAfter = max(b.retryAfter, 1, ceilSeconds(l.lastRefill.Add(o.RefillEvery).Sub(now)))
+		}
 	}
 	if b.retryAfter == 0 {
 		l.windowCalls++
 		if l.tokens > 0 {
 			l.tokens--
 		}
-	} else {
-		b.retryAfter = max(b.retryAfter, 1)
 	}
 	l.report(o, now, &b)
 	return b

@@ -131,3 +131,18 @@ func TestDefaultThrottleNumbers(t *testing.T) {
 	}
 	e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 429)
 }
+
+func TestRetryAfterCoversBothLimits(t *testing.T) {
+	clock := newClock()
+	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 2, BurstWindow: 2 * time.Second,
+		BucketSize: 2, RefillAmount: 1, RefillEvery: 30 * time.Second})
+	e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 200)
+	e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 200)
+	r := e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 429)
+	ra, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || ra != 30 {
+		t.Fatalf("Retry-After %q, want 30 (the bucket's refill, later than the burst window)", r.header.Get("Retry-After"))
+	}
+	clock.Advance(time.Duration(ra) * time.Second)
+	e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 200)
+}

@@ -134,9 +134,11 @@ func TestUserByEmail(t *testing.T) {
 		}
 	}
 	var u user
-	e.do("GET", "/api/v3/users/by-email/bob.reader%2Bteams%40example.com", "admin-token", "").want(t, 200).decode(t, &u)
-	if u.ID != 3 {
-		t.Errorf("by-email with %%2B: user %d", u.ID)
+	for _, p := range []string{"bob.reader%2Bteams%40example.com", "Bob.Reader+teams@example.com"} {
+		e.do("GET", "/api/v3/users/by-email/"+p, "admin-token", "").want(t, 200).decode(t, &u)
+		if u.ID != 3 {
+			t.Errorf("by-email %s: user %d", p, u.ID)
+		}
 	}
 	e.do("GET", "/api/v3/users/by-email/nobody@example.com", "admin-token", "").want(t, 404).problem(t)
 	e.do("GET", "/api/v3/users/by-email/alice@example.com", "reader-token", "").want(t, 403).problem(t)
