@@ -12,6 +12,4 @@ func notYet(e env, name string) int {
 	return exitUsage
 }
 
-func cmdRun(_ context.Context, e env, _ []string) int         { return notYet(e, "run") }
-func cmdSource(_ context.Context, e env, _ []string) int      { return notYet(e, "source") }
-func cmdHealthcheck(_ context.Context, e env, _ []string) int { return notYet(e, "healthcheck") }
+func cmdSource(_ context.Context, e env, _ []string) int { return notYet(e, "source") }

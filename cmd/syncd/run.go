@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/logging"
+	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/server"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/version"
+)
+
+// cmdRun is the daemon: it syncs on sync.schedule and serves HTTP until
+// SIGTERM or SIGINT; SIGHUP reloads the configuration.
+func cmdRun(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: syncd run [--config FILE] [--apply]")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, e); !ok {
+		return code
+	}
+	if *path == "" {
+		*path = config.DefaultPath(e.getenv)
+	}
+	cfg, ok := loadConfig(e, "run", *path)
+	if !ok {
+		return exitUsage
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return runDaemon(ctx, e, cfg, *path, *apply, sigs)
+}
+
+// runDaemon wires the daemon from a loaded configuration and runs it until
+// ctx ends or a stop signal arrives on sigs.
+func runDaemon(ctx context.Context, e env, cfg *config.Config, path string, apply bool, sigs <-chan os.Signal) int {
+	log, err := logging.New(cfg.Log, e.stderr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "syncd run: %v\n", err)
+		return exitUsage
+	}
+	defer func() { _ = log.Sync() }()
+	p, err := newDaemonParts(e, cfg, path, apply, log)
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitUsage
+	}
+	defer p.close()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		log.Error("cannot listen", zap.String("listen", cfg.Server.Listen), zap.Error(err))
+		return exitFailure
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	finished := make(chan struct{})
+	defer close(finished)
+	go handleSignals(finished, sigs, cancel, p.daemon.Reload, log, os.Exit)
+	served := make(chan error, 1)
+	go func() { served <- p.server.Serve(ctx, ln) }()
+	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
+		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", apply || cfg.Sync.Apply), zap.String("config", path))
+	runErr := p.daemon.Run(ctx)
+	cancel()
+	if err := <-served; err != nil {
+		log.Error("http server stopped", zap.Error(err))
+		return exitFailure
+	}
+	if runErr != nil {
+		log.Error("scheduler stopped", zap.Error(runErr))
+		return exitFailure
+	}
+	log.Info("syncd stopped")
+	return exitOK
+}
+
+// handleSignals turns the first SIGTERM/SIGINT into a graceful stop and a
+// second into an immediate exit; SIGHUP reloads the configuration. It
+// returns when finished is closed.
+func handleSignals(finished <-chan struct{}, sigs <-chan os.Signal, stop context.CancelFunc, reload func() error, log *zap.Logger, exit func(int)) {
+	stopping := false
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-finished:
+			return
+		}
+		switch {
+		case sig == syscall.SIGHUP:
+			log.Info("SIGHUP: reloading the configuration")
+			_ = reload() // logged and counted by the daemon
+		case stopping:
+			log.Warn("second stop signal: exiting now", zap.String("signal", sig.String()))
+			_ = log.Sync()
+			exit(exitFailure)
+			return
+		default:
+			log.Info("stop signal: finishing the current run at a safe point", zap.String("signal", sig.String()))
+			stopping = true
+			stop()
+		}
+	}
+}
+
+// daemonParts are the long-lived pieces of `syncd run`.
+type daemonParts struct {
+	registry *prometheus.Registry
+	metrics  *metrics.Metrics
+	store    *state.Store
+	builder  *runnerBuilder
+	daemon   *daemon.Daemon
+	server   *server.Server
+}
+
+func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap.Logger) (*daemonParts, error) {
+	p := &daemonParts{registry: prometheus.NewRegistry()}
+	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	if p.metrics, err = metrics.New(p.registry, version.String()); err != nil {
+		return nil, err
+	}
+	if p.store, err = openStore(cfg.Sync.StateDir); err != nil {
+		return nil, err
+	}
+	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply}
+	p.daemon, err = daemon.New(daemon.Options{
+		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
+		Load:     func() (*config.Config, error) { return config.Load(path, e.getenv) },
+		Notify:   daemon.NewNotifier(e.getenv, os.Getpid()),
+		NotReady: notReady,
+	})
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	handlers, err := scimReceivers(cfg, p.daemon, log)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
+		SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: handlers})
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func openStore(dir string) (*state.Store, error) {
+	if dir == "" {
+		return state.Memory(), nil
+	}
+	s, err := state.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return s, nil
+}
+
+func (p *daemonParts) close() {
+	if p.store != nil {
+		_ = p.store.Close()
+	}
+}

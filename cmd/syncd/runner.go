@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/state"
+	engine "github.com/syncd/syncd/internal/sync"
+	"github.com/syncd/syncd/internal/teams"
+)
+
+// runnerBuilder makes the daemon's runner for each configuration. The state
+// store is opened once for the process; the Teams client is kept across
+// reloads while the teams section is unchanged, so that its pacing (and an
+// in-process emulator's state) carry over.
+type runnerBuilder struct {
+	log       *zap.Logger
+	metrics   *metrics.Metrics
+	store     *state.Store
+	apply     bool
+	teamsCfg  config.Teams
+	teamsConn *teamsConn
+}
+
+func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
+	conn := b.teamsConn
+	if conn == nil || cfg.Teams != b.teamsCfg {
+		var err error
+		if conn, err = newTeamsClient(cfg.Teams, b.metrics.TeamsHook()); err != nil {
+			return nil, fmt.Errorf("teams: %w", err)
+		}
+	}
+	sources := make([]engine.Source, 0, len(cfg.Sources))
+	for _, src := range cfg.Sources {
+		s, err := buildSource(src, b.log)
+		if err != nil {
+			closeAll(sources)
+			return nil, err
+		}
+		sources = append(sources, s)
+	}
+	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: conn.Client, Store: b.store,
+		Logger: b.log.Named("sync"), Apply: b.apply || cfg.Sync.Apply})
+	if err != nil {
+		closeAll(sources)
+		return nil, err
+	}
+	b.teamsCfg, b.teamsConn = cfg.Teams, conn
+	return &engineRunner{eng: eng, sources: sources}, nil
+}
+
+// engineRunner adapts the engine to the daemon's Runner.
+type engineRunner struct {
+	eng     *engine.Engine
+	sources []engine.Source
+}
+
+func (r *engineRunner) RunOnce(ctx context.Context) (*daemon.Result, error) {
+	res, err := r.eng.RunOnce(ctx)
+	if res == nil {
+		return nil, err
+	}
+	out := &daemon.Result{Report: res.Report, ExitCode: res.ExitCode}
+	for _, s := range res.Sources {
+		out.Sources = append(out.Sources, daemon.SourceStat{Name: s.Name, Users: s.Users, Groups: s.Groups,
+			Unknown: s.Unknown, Duration: s.Duration, Err: s.Err})
+	}
+	return out, err
+}
+
+func (r *engineRunner) Close() error {
+	closeAll(r.sources)
+	return nil
+}
+
+func closeAll(sources []engine.Source) {
+	for _, s := range sources {
+		if c, ok := s.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+// notReady says why a run leaves syncd not ready: the configuration or a
+// credential is wrong, which no retry will fix. Transient failures (a
+// directory or the API briefly down) do not count.
+func notReady(res *daemon.Result, err error) string {
+	if res != nil && res.ExitCode == exitUsage {
+		return "the last run failed because of the configuration"
+	}
+	switch {
+	case errors.Is(err, teams.ErrUnauthorized):
+		return "the Teams API rejected the token (invalid or expired)"
+	case errors.Is(err, teams.ErrForbidden):
+		return "the Teams token is read-only or lacks permission"
+	}
+	if res == nil {
+		return ""
+	}
+	for _, s := range res.Sources {
+		if isCredentialError(s.Err) {
+			return fmt.Sprintf("source %s rejected syncd's credentials", s.Name)
+		}
+	}
+	return ""
+}
+
+func isCredentialError(err error) bool {
+	var le *goldap.Error
+	if errors.As(err, &le) {
+		return le.ResultCode == goldap.LDAPResultInvalidCredentials ||
+			le.ResultCode == goldap.LDAPResultInsufficientAccessRights
+	}
+	return errors.Is(err, teams.ErrUnauthorized)
+}
