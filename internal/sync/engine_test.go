@@ -482,3 +482,23 @@ func TestEngineConvergesThroughFaults(t *testing.T) {
 		t.Errorf("%d groups, want 12", len(seen))
 	}
 }
+
+func TestManagedModeRemovesOnlyWhatSyncdAdded(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "hand"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{12}}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform", Membership: "managed"}}
+	if res := r.run(true); res.ExitCode != 0 || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11, 12}) {
+		t.Fatalf("first run: exit %d, members %v", res.ExitCode, members(t, r.emu, "Platform"))
+	}
+	if got := r.store.Ledger()["group:100"]; !slices.Equal(got, []int{10, 11}) {
+		t.Errorf("ledger: got %v, want the two people syncd added", got)
+	}
+	r.src.dir = dirOf(map[string][]string{"platform": {"ann"}}) // bob leaves
+	res := r.run(true)
+	if got := members(t, r.emu, "Platform"); res.ExitCode != 0 || !slices.Equal(got, []int{10, 12}) {
+		t.Errorf("managed: exit %d, members %v; want bob removed and the hand-added member kept", res.ExitCode, got)
+	}
+	if got := r.store.Ledger()["group:100"]; !slices.Equal(got, []int{10}) {
+		t.Errorf("ledger after removal: got %v", got)
+	}
+}

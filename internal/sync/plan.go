@@ -324,8 +324,10 @@ func removable(candidates []int, mode Mode, owned []int) []int {
 		return nil
 	case ModeManaged:
 		return intersect(candidates, sortUnique(slices.Clone(owned)))
-	default:
+	case ModeExact, "":
 		return candidates
+	default: // a mode this version does not know: the careful choice
+		return nil
 	}
 }
 
