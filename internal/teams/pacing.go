@@ -139,11 +139,25 @@ func (p *pacer) observe(seq int, b budget, now time.Time) {
 	defer p.mu.Unlock()
 	inflight := max(0, p.sent-seq)
 	if b.burstLeft >= 0 {
-		p.burst.observe(b.burstLeft, max(0, b.burstUntilFull), now, inflight)
+		p.burst.observe(b.burstLeft, orDefault(b.burstUntilFull, defaultBurstWindow), now, inflight)
 	}
 	if b.bucketLeft >= 0 {
-		p.bucket.observe(b.bucketLeft, max(0, b.bucketRefill), now, inflight)
+		p.bucket.observe(b.bucketLeft, orDefault(b.bucketRefill, defaultRefillEvery), now, inflight)
 	}
+}
+
+// The documented limiter periods, assumed when an answer gives a count
+// without its time.
+const (
+	defaultBurstWindow = 2*time.Second + headerSlack
+	defaultRefillEvery = 60*time.Second + headerSlack
+)
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d < 0 {
+		return def
+	}
+	return d
 }
 
 // headerInt parses a non-negative count; -1 when absent or malformed.

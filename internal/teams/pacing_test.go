@@ -160,3 +160,67 @@ func TestHeaderParsing(t *testing.T) {
 		t.Errorf("budget = %+v", b)
 	}
 }
+
+func TestPacerModel(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	none := budget{burstLeft: -1, bucketLeft: -1, burstUntilFull: -1, bucketFull: -1, bucketRefill: -1}
+
+	t.Run("waits at the watermark until the window is full", func(t *testing.T) {
+		p := newPacer()
+		b := none
+		b.burstLeft, b.burstUntilFull = 19, 2*time.Second // capacity 20: reserve 2
+		p.observe(0, b, t0)
+		var sent int
+		for {
+			d, _ := p.acquire(t0)
+			if d > 0 {
+				if d != 2*time.Second || sent != 17 {
+					t.Fatalf("waited %v after %d requests, want 2s after 17", d, sent)
+				}
+				break
+			}
+			sent++
+		}
+		// After the window, the budget is whole again.
+		if d, _ := p.acquire(t0.Add(2 * time.Second)); d != 0 || p.burst.left != 19 {
+			t.Errorf("after the window: wait %v, left %d", d, p.burst.left)
+		}
+	})
+
+	t.Run("requests in flight count against an older answer", func(t *testing.T) {
+		p := newPacer()
+		for range 5 {
+			p.acquire(t0)
+		}
+		b := none
+		b.bucketLeft, b.bucketRefill = 104, 30*time.Second // answer to request 1 of 5
+		p.observe(1, b, t0)
+		if p.bucket.left != 100 {
+			t.Errorf("bucket left = %d, want 100 (104 minus 4 in flight)", p.bucket.left)
+		}
+	})
+
+	t.Run("a count without its time assumes the documented period", func(t *testing.T) {
+		p := newPacer()
+		b := none
+		b.bucketLeft = 0
+		p.observe(0, b, t0)
+		if d, _ := p.acquire(t0); d != defaultRefillEvery {
+			t.Errorf("wait = %v, want %v", d, defaultRefillEvery)
+		}
+	})
+
+	t.Run("after a refill of unknown size one request probes", func(t *testing.T) {
+		p := newPacer()
+		b := none
+		b.bucketLeft, b.bucketRefill = 1, 5*time.Second
+		p.observe(0, b, t0)
+		later := t0.Add(5 * time.Second)
+		if d, _ := p.acquire(later); d != 0 {
+			t.Fatalf("probe waited %v", d)
+		}
+		if d, _ := p.acquire(later); d <= 0 {
+			t.Errorf("second request without news went through")
+		}
+	})
+}
