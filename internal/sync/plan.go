@@ -182,6 +182,9 @@ func Calculate(d Desired, cur Current, pol Policy) Plan {
 	byName := indexGroups(cur.Groups)
 	creating := map[string]bool{}
 	for _, dg := range d.Groups {
+		if dg.Unknown != "" && len(dg.Members) == 0 && len(byName[strings.ToLower(dg.Name)]) == 0 {
+			continue // nothing known to create it with; the unknown read is reported
+		}
 		gp, err := planGroup(dg, byName, pol)
 		if err != nil {
 			p.Errors = append(p.Errors, err.Error())

@@ -200,6 +200,13 @@ func TestCalculateTags(t *testing.T) {
 	}
 }
 
+func TestUnknownGroupWithoutMembersIsNotCreated(t *testing.T) {
+	p := Calculate(Desired{Groups: []DesiredGroup{{Name: "New", Unknown: "source down"}}}, Current{}, Policy{MaxRemovals: -1, MaxRemovalPercent: -1})
+	if len(p.Groups) != 0 {
+		t.Errorf("got %+v, want no plan for a group known from nothing", p.Groups)
+	}
+}
+
 func TestZeroBudgetHoldsEveryRemoval(t *testing.T) {
 	d := Desired{Groups: []DesiredGroup{{Name: "A", Members: []int{3}}}}
 	cur := Current{Groups: []CurrentGroup{{ID: 1, Name: "A", Members: []int{2}}}}
