@@ -43,10 +43,6 @@ function handlers(kind) {
                 if (!r) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
                 return r;
             }
-            if (maxPage > 0) {
-                const count = Math.min(resource.constraints?.count ?? maxPage, maxPage);
-                resource.constraints = {...resource.constraints, count};
-            }
             const all = [...store.values()];
             return resource.filter ? resource.filter.match(all) : all;
         },
@@ -61,19 +57,44 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group, handlers("Group"));
 SCIMMY.Config.set({patch: true, filter: 200, sort: true});
 
 const app = express();
-// Count requests (the test reads /_stats) and make totalResults lie when asked.
+const authorized = (req) => token !== "" && req.header("Authorization") === `Bearer ${token}`;
 app.use((req, res, next) => {
     if (req.path === "/_stats") return res.json({requests});
     requests++;
-    const json = res.json.bind(res);
-    res.json = (body) => json(lie && body && typeof body.totalResults === "number"
-        ? {...body, totalResults: body.totalResults + lie} : body);
     next();
 });
+
+// Lists are paged here, in the store: scimmy's own list path builds every
+// resource before slicing one page out, which is quadratic over a read.
+// Filtering and attribute selection are still scimmy's.
+app.get("/scim/v2/:type(Users|Groups)", (req, res, next) => {
+    if (!authorized(req)) return next();
+    try {
+        const kind = req.params.type === "Users" ? "User" : "Group";
+        const Resource = SCIMMY.Resources[kind];
+        const query = {...req.query};
+        for (const k of ["startIndex", "count"]) if (k in query) query[k] = Number(query[k]);
+        const r = new Resource(query);
+        const all = [...stores[kind].values()];
+        const matched = r.filter ? r.filter.match(all) : all;
+        const start = Math.max(r.constraints?.startIndex ?? 1, 1);
+        let count = Math.max(r.constraints?.count ?? 20, 0);
+        if (maxPage > 0) count = Math.min(count, maxPage);
+        const page = matched.slice(start - 1, start - 1 + count)
+            .map((x) => new SCIMMY.Schemas[kind](x, "out", `/scim/v2/${req.params.type}`, r.attributes));
+        res.type("application/scim+json").send(JSON.stringify({
+            schemas: [SCIMMY.Messages.ListResponse.id], Resources: page,
+            totalResults: matched.length + lie, startIndex: start, itemsPerPage: page.length,
+        }));
+    } catch (ex) {
+        res.status(ex.status ?? 400).type("application/scim+json").send(JSON.stringify(new SCIMMY.Messages.Error(ex)));
+    }
+});
+
 app.use("/scim/v2", new SCIMMYRouters({
     type: "bearer",
     handler: (req) => {
-        if (!token || req.header("Authorization") !== `Bearer ${token}`) throw new Error("Invalid bearer token");
+        if (!authorized(req)) throw new Error("Invalid bearer token");
         return "syncd-test";
     },
 }));
