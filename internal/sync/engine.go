@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -244,24 +243,16 @@ func (e *Engine) userInfo(ids *identities, v *teamsView) map[int]report.User {
 	for id, name := range v.names {
 		out[id] = report.User{ID: id, Name: name, Email: ids.email[id]}
 	}
-	var unnamed bool
 	for id, email := range ids.email {
 		u := out[id]
 		u.ID, u.Email = id, email
-		if u.Name == "" {
-			if p := ids.people[id]; p != nil {
-				u.Name = p.Name
-			}
+		if p := ids.people[id]; u.Name == "" && p != nil {
+			u.Name = p.Name
 		}
 		out[id] = u
 	}
-	for id, u := range out {
-		if u.Email == "" {
-			unnamed = true
-			_ = id
-		}
-	}
-	if unnamed { // members syncd did not match this run: the cache may know them
+	if hasUnnamed(out) {
+		// Members syncd did not match this run: the cache may know them.
 		for email, c := range e.store.AllUsers() {
 			if u, ok := out[c.ID]; ok && u.Email == "" {
 				u.Email = email
@@ -270,6 +261,15 @@ func (e *Engine) userInfo(ids *identities, v *teamsView) map[int]report.User {
 		}
 	}
 	return out
+}
+
+func hasUnnamed(users map[int]report.User) bool {
+	for id, u := range users {
+		if id > 1 && u.Email == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func pendingList(p pendingSet) []report.Pending {
@@ -324,14 +324,6 @@ func (e *Engine) record(p *Prepared, res *Result, readsOK bool) {
 			e.log.Warn("cannot record group sizes", errField(err))
 		}
 	}
-}
-
-func quoteList(s []string) string {
-	q := make([]string, len(s))
-	for i, x := range s {
-		q[i] = fmt.Sprintf("%q", x)
-	}
-	return strings.Join(q, ", ")
 }
 
 // nameGroupRefs fills the names of the SME groups the plan mentions by id.

@@ -253,7 +253,7 @@ func planTag(dt DesiredTag, cur Current, byName map[string][]*CurrentGroup, crea
 	rmUsers := removable(realUsers(minus(ct.Users, users)), dt.Mode, pol.Owned[LedgerKey(LedgerSMEUsers, ct.ID)])
 
 	wantIDs, newGroups, errs := resolveSMEGroups(dt, byName, creating)
-	tp.AddGroups = append(refs(minus(wantIDs, ct.Groups), nil), newGroups...)
+	tp.AddGroups = append(refs(minus(wantIDs, ct.Groups)), newGroups...)
 	var rmGroups []int
 	if len(errs) == 0 { // an unresolved name could be any group: no removals
 		rmGroups = removable(minus(ct.Groups, wantIDs), dt.Mode, pol.Owned[LedgerKey(LedgerSMEGroups, ct.ID)])
@@ -312,10 +312,10 @@ func resolveSMEGroups(dt DesiredTag, byName map[string][]*CurrentGroup, creating
 	return sortUnique(ids), fresh, errs
 }
 
-func refs(ids []int, names map[int]string) []GroupRef {
+func refs(ids []int) []GroupRef {
 	var out []GroupRef
 	for _, id := range ids {
-		out = append(out, GroupRef{ID: id, Name: names[id]})
+		out = append(out, GroupRef{ID: id})
 	}
 	return out
 }
