@@ -1,0 +1,129 @@
+package deploytest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	gosync "sync"
+	"testing"
+)
+
+// repoRoot walks up from the package directory to go.mod.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func deployPath(tb testing.TB, parts ...string) string {
+	return filepath.Join(append([]string{repoRoot(tb), "deploy"}, parts...)...)
+}
+
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// requireTool finds a program; without it the test is skipped, unless
+// SYNCD_REQUIRE_SERVERS is set (CI), where it fails.
+func requireTool(tb testing.TB, name, install string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("SYNCD_REQUIRE_SERVERS") != "" {
+		tb.Fatalf("%s is not installed (%s) and SYNCD_REQUIRE_SERVERS is set", name, install)
+	}
+	tb.Skipf("%s is not installed (%s); set SYNCD_REQUIRE_SERVERS to make this a failure", name, install)
+	return ""
+}
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+var (
+	binOnce gosync.Once
+	binPath string
+	binErr  error
+	binOut  []byte
+)
+
+// staticBinary builds syncd the way the Dockerfile does (CGO_ENABLED=0,
+// -trimpath), once per test binary.
+func staticBinary(tb testing.TB) string {
+	tb.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "syncd-deploytest")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "syncd")
+		cmd := exec.Command(goTool(), "build", "-trimpath", "-o", binPath, "./cmd/syncd")
+		cmd.Dir = repoRoot(tb)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		binOut, binErr = cmd.CombinedOutput()
+	})
+	if binErr != nil {
+		tb.Fatalf("CGO_ENABLED=0 go build -trimpath ./cmd/syncd: %v\n%s", binErr, binOut)
+	}
+	return binPath
+}
+
+// run executes a command and returns its exit code, stdout and stderr.
+func run(tb testing.TB, dir string, env []string, name string, args ...string) (int, string, string) {
+	tb.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		tb.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+// writeSecrets creates secret files of mode 0600 in a new directory.
+func writeSecrets(tb testing.TB, files map[string]string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func envFunc(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}

@@ -1,0 +1,244 @@
+package deploytest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/syncd/syncd/internal/config"
+)
+
+// manifests reads every document of every YAML file in deploy/kubernetes,
+// keyed by "Kind/name".
+func manifests(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	files, err := filepath.Glob(deployPath(t, "kubernetes", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests: %v", err)
+	}
+	out := map[string]map[string]any{}
+	for _, f := range files {
+		dec := yaml.NewDecoder(bytes.NewReader(readFile(t, f)))
+		for {
+			var doc map[string]any
+			err := dec.Decode(&doc)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if doc == nil {
+				continue
+			}
+			name, _ := dig(doc, "metadata", "name").(string)
+			out[doc["kind"].(string)+"/"+name] = doc
+		}
+	}
+	return out
+}
+
+// dig walks maps by key and lists by int index.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func mustGet(t *testing.T, all map[string]map[string]any, key string) map[string]any {
+	t.Helper()
+	m, ok := all[key]
+	if !ok {
+		t.Fatalf("no %s in deploy/kubernetes", key)
+	}
+	return m
+}
+
+func TestKubernetesDeployment(t *testing.T) {
+	all := manifests(t)
+	d := mustGet(t, all, "Deployment/syncd")
+	if r := dig(d, "spec", "replicas"); r != 1 {
+		t.Errorf("replicas %v, want 1 (two daemons would sync twice)", r)
+	}
+	if s := dig(d, "spec", "strategy", "type"); s != "Recreate" {
+		t.Errorf("strategy %v, want Recreate", s)
+	}
+	pod := dig(d, "spec", "template", "spec")
+	checkPodSecurity(t, "Deployment", pod)
+	c := dig(pod, "containers", 0)
+	if args := strings.Join(toStrings(dig(c, "args")), " "); !strings.HasPrefix(args, "run") {
+		t.Errorf("container args %q, want syncd run", args)
+	}
+	if p := dig(c, "livenessProbe", "httpGet", "path"); p != "/healthz" {
+		t.Errorf("liveness probe path %v, want /healthz", p)
+	}
+	if p := dig(c, "readinessProbe", "httpGet", "path"); p != "/readyz" {
+		t.Errorf("readiness probe path %v, want /readyz", p)
+	}
+	if port := dig(c, "ports", 0, "containerPort"); port != 9184 {
+		t.Errorf("containerPort %v, want 9184", port)
+	}
+	checkVolumes(t, all, "Deployment", pod)
+}
+
+func TestKubernetesCronJob(t *testing.T) {
+	all := manifests(t)
+	cj := mustGet(t, all, "CronJob/syncd-sync")
+	if p := dig(cj, "spec", "concurrencyPolicy"); p != "Forbid" {
+		t.Errorf("concurrencyPolicy %v, want Forbid (never two syncs at once)", p)
+	}
+	pod := dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
+	checkPodSecurity(t, "CronJob", pod)
+	args := toStrings(dig(pod, "containers", 0, "args"))
+	if len(args) < 2 || args[0] != "sync" || !slices.Contains(args, "--apply") {
+		t.Errorf("CronJob args %v, want sync --apply", args)
+	}
+	checkVolumes(t, all, "CronJob", pod)
+}
+
+func checkPodSecurity(t *testing.T, what string, pod any) {
+	t.Helper()
+	if dig(pod, "securityContext", "runAsNonRoot") != true {
+		t.Errorf("%s: runAsNonRoot is not true", what)
+	}
+	if uid, _ := dig(pod, "securityContext", "runAsUser").(int); uid == 0 {
+		t.Errorf("%s: runAsUser %v, want non-zero", what, uid)
+	}
+	if dig(pod, "automountServiceAccountToken") != false {
+		t.Errorf("%s: the API token is mounted (syncd needs no Kubernetes API)", what)
+	}
+	sc := dig(pod, "containers", 0, "securityContext")
+	if dig(sc, "allowPrivilegeEscalation") != false || dig(sc, "readOnlyRootFilesystem") != true {
+		t.Errorf("%s: container securityContext %v", what, sc)
+	}
+	if !slices.Contains(toStrings(dig(sc, "capabilities", "drop")), "ALL") {
+		t.Errorf("%s: capabilities are not all dropped", what)
+	}
+}
+
+// checkVolumes checks that volumes name existing objects, the secrets are
+// not world-readable, and the mounts match what the config expects.
+func checkVolumes(t *testing.T, all map[string]map[string]any, what string, pod any) {
+	t.Helper()
+	vols, _ := dig(pod, "volumes").([]any)
+	mounts := map[string]string{}
+	for _, m := range dig(pod, "containers", 0, "volumeMounts").([]any) {
+		mounts[dig(m, "name").(string)] = dig(m, "mountPath").(string)
+	}
+	for _, v := range vols {
+		name := dig(v, "name").(string)
+		switch {
+		case dig(v, "configMap") != nil:
+			mustGet(t, all, "ConfigMap/"+dig(v, "configMap", "name").(string))
+		case dig(v, "secret") != nil:
+			mustGet(t, all, "Secret/"+dig(v, "secret", "secretName").(string))
+			if mode, _ := dig(v, "secret", "defaultMode").(int); mode&0o007 != 0 || mode == 0 {
+				t.Errorf("%s: secret volume mode %o is world-readable (syncd refuses such secret files)", what, mode)
+			}
+		case dig(v, "persistentVolumeClaim") != nil:
+			mustGet(t, all, "PersistentVolumeClaim/"+dig(v, "persistentVolumeClaim", "claimName").(string))
+		}
+		if _, ok := mounts[name]; !ok {
+			t.Errorf("%s: volume %s is not mounted", what, name)
+		}
+	}
+	if mounts["config"] != "/etc/syncd" || mounts["state"] != "/var/lib/syncd" {
+		t.Errorf("%s: mounts %v", what, mounts)
+	}
+}
+
+func TestKubernetesServiceAndMonitor(t *testing.T) {
+	all := manifests(t)
+	svc := mustGet(t, all, "Service/syncd")
+	sm := mustGet(t, all, "ServiceMonitor/syncd")
+	d := mustGet(t, all, "Deployment/syncd")
+	podLabels := dig(d, "spec", "template", "metadata", "labels").(map[string]any)
+	for k, v := range dig(svc, "spec", "selector").(map[string]any) {
+		if podLabels[k] != v {
+			t.Errorf("Service selector %s=%v does not match the pod", k, v)
+		}
+	}
+	svcLabels := dig(svc, "metadata", "labels").(map[string]any)
+	for k, v := range dig(sm, "spec", "selector", "matchLabels").(map[string]any) {
+		if svcLabels[k] != v {
+			t.Errorf("ServiceMonitor selector %s=%v does not match the Service", k, v)
+		}
+	}
+	if dig(sm, "spec", "endpoints", 0, "port") != dig(svc, "spec", "ports", 0, "name") ||
+		dig(sm, "spec", "endpoints", 0, "path") != "/metrics" {
+		t.Errorf("ServiceMonitor endpoint %v does not scrape the Service's port at /metrics", dig(sm, "spec", "endpoints", 0))
+	}
+}
+
+// The ConfigMap's config must load, with the secrets where the Secret
+// volume puts them, and listen on the port the probes use.
+func TestKubernetesConfigLoads(t *testing.T) {
+	all := manifests(t)
+	text := dig(mustGet(t, all, "ConfigMap/syncd-config"), "data", "config.yaml").(string)
+	secret := mustGet(t, all, "Secret/syncd-secrets")
+	files := map[string]string{}
+	for k, v := range dig(secret, "stringData").(map[string]any) {
+		files[k] = v.(string)
+	}
+	dir := writeSecrets(t, files)
+	text = strings.ReplaceAll(text, "/run/secrets/syncd", dir)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, envFunc(nil))
+	if err != nil {
+		t.Fatalf("ConfigMap config.yaml: %v", err)
+	}
+	if cfg.Server.Listen != "0.0.0.0:9184" || cfg.Sync.StateDir != "/var/lib/syncd" {
+		t.Errorf("listen %q state_dir %q", cfg.Server.Listen, cfg.Sync.StateDir)
+	}
+	if cfg.Server.SyncToken.Reveal() == "" {
+		t.Error("POST /sync is open inside the cluster: sync_token_file not read")
+	}
+}
+
+func TestKustomizationListsFiles(t *testing.T) {
+	var k struct {
+		Resources []string `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "kubernetes", "kustomization.yaml")), &k); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range k.Resources {
+		if _, err := os.Stat(deployPath(t, "kubernetes", r)); err != nil {
+			t.Errorf("kustomization resource %s: %v", r, err)
+		}
+	}
+}
+
+func toStrings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}

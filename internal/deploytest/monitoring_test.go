@@ -1,0 +1,160 @@
+package deploytest
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"gopkg.in/yaml.v3"
+
+	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/report"
+)
+
+// exportedNames gathers the series names syncd really exports, after a run
+// and some API traffic so that every vector has series. Histograms add
+// their _bucket, _sum and _count series.
+func exportedNames(t *testing.T) map[string]bool {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveRun(metrics.Run{Result: metrics.ResultSuccess, Finished: time.Now(), Duration: time.Second,
+		Report:  &report.Report{Changes: []report.Change{{Kind: report.KindAddMembers, Status: report.StatusApplied}}},
+		Sources: []metrics.Source{{Name: "corp", Users: 1, Groups: 1}}})
+	h := m.TeamsHook()
+	h.Request("GET", "/users", 200, time.Millisecond)
+	h.RateLimit("bucket", 10)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+		if mf.GetType() == dto.MetricType_HISTOGRAM {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				names[mf.GetName()+s] = true
+			}
+		}
+	}
+	return names
+}
+
+var metricName = regexp.MustCompile(`\bsyncd_[a-z0-9_]+`)
+
+// checkNames fails for every syncd_ name in expr that syncd does not export.
+func checkNames(t *testing.T, where, expr string, names map[string]bool) int {
+	t.Helper()
+	found := metricName.FindAllString(expr, -1)
+	for _, n := range found {
+		if !names[n] {
+			t.Errorf("%s uses %s, which syncd does not export", where, n)
+		}
+	}
+	if strings.Count(expr, "(") != strings.Count(expr, ")") || strings.Count(expr, "{") != strings.Count(expr, "}") {
+		t.Errorf("%s: unbalanced brackets in %q", where, expr)
+	}
+	return len(found)
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+func TestAlertRules(t *testing.T) {
+	var rf ruleFile
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "prometheus", "alerts.yaml")), &rf); err != nil {
+		t.Fatalf("alerts.yaml: %v", err)
+	}
+	names := exportedNames(t)
+	alerts := map[string]bool{}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" || r.Expr == "" {
+				t.Errorf("rule %+v lacks alert or expr", r)
+				continue
+			}
+			alerts[r.Alert] = true
+			if checkNames(t, "alert "+r.Alert, r.Expr, names) == 0 {
+				t.Errorf("alert %s uses no syncd metric", r.Alert)
+			}
+			if r.Labels["severity"] == "" || r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("alert %s needs a severity label, a summary and a description", r.Alert)
+			}
+			if r.For != "" {
+				if _, err := time.ParseDuration(r.For); err != nil {
+					t.Errorf("alert %s: for %q: %v", r.Alert, r.For, err)
+				}
+			}
+		}
+	}
+	for _, want := range []string{"SyncdSyncFailing", "SyncdNoRecentSuccess", "SyncdRemovalsHeld", "SyncdAPIThrottled"} {
+		if !alerts[want] {
+			t.Errorf("no alert %s", want)
+		}
+	}
+}
+
+type dashboard struct {
+	Title  string `json:"title"`
+	Panels []struct {
+		Title   string `json:"title"`
+		Type    string `json:"type"`
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func TestGrafanaDashboard(t *testing.T) {
+	var d dashboard
+	if err := json.Unmarshal(readFile(t, deployPath(t, "grafana", "syncd-dashboard.json")), &d); err != nil {
+		t.Fatalf("syncd-dashboard.json: %v", err)
+	}
+	names := exportedNames(t)
+	used := map[string]bool{}
+	var titles []string
+	for _, p := range d.Panels {
+		titles = append(titles, strings.ToLower(p.Title))
+		for _, tg := range p.Targets {
+			checkNames(t, "panel "+p.Title, tg.Expr, names)
+			for _, n := range metricName.FindAllString(tg.Expr, -1) {
+				used[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")] = true
+			}
+		}
+	}
+	all := strings.Join(titles, " | ")
+	for _, want := range []string{"runs", "duration", "changes", "pending", "api calls", "budget"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no panel about %q among %s", want, all)
+		}
+	}
+	for _, want := range []string{"syncd_runs_total", "syncd_run_duration_seconds", "syncd_changes_total", "syncd_pending_users",
+		"syncd_teams_requests_total", "syncd_teams_rate_limit_remaining"} {
+		if !used[want] {
+			var u []string
+			for n := range used {
+				u = append(u, n)
+			}
+			sort.Strings(u)
+			t.Errorf("the dashboard does not chart %s (it uses %v)", want, u)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package deploytest
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/config"
+)
+
+var units = []string{"syncd.service", "syncd-sync.service", "syncd-sync.timer"}
+
+// installUnits copies the units into a temporary directory with ExecStart
+// pointed at bin, as systemd-analyze verify insists the binary exists.
+func installUnits(t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, u := range units {
+		text := strings.ReplaceAll(string(readFile(t, deployPath(t, "systemd", u))), "/usr/local/bin/syncd", bin)
+		if err := os.WriteFile(filepath.Join(dir, u), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestSystemdVerify(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze", "apt-get install systemd")
+	dir := installUnits(t, staticBinary(t))
+	for _, u := range units {
+		code, stdout, stderr := run(t, dir, nil, analyze, "verify", "--man=no", "./"+u)
+		if code != 0 || strings.TrimSpace(stderr) != "" {
+			t.Errorf("systemd-analyze verify %s: exit %d\n%s%s", u, code, stdout, stderr)
+		}
+	}
+}
+
+func TestSystemdVerifyCatchesAMissingBinary(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze", "apt-get install systemd")
+	dir := installUnits(t, "/nonexistent/syncd")
+	code, _, stderr := run(t, dir, nil, analyze, "verify", "--man=no", "./syncd.service")
+	if code == 0 && strings.TrimSpace(stderr) == "" {
+		t.Error("verify accepted a unit whose binary is missing: the check above could not fail")
+	}
+}
+
+var exposure = regexp.MustCompile(`Overall exposure level for (\S+): ([0-9.]+) (\S+)`)
+
+func TestSystemdSecurityScore(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze", "apt-get install systemd")
+	dir := installUnits(t, staticBinary(t))
+	for _, u := range []string{"syncd.service", "syncd-sync.service"} {
+		_, stdout, stderr := run(t, dir, nil, analyze, "security", "--offline=true", "--no-pager", "./"+u)
+		m := exposure.FindStringSubmatch(stdout + stderr)
+		if m == nil {
+			t.Fatalf("no exposure level in the output of systemd-analyze security %s:\n%s%s", u, stdout, stderr)
+		}
+		score, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: exposure %.1f %s", u, score, m[3])
+		if score > 2.0 || m[3] != "OK" {
+			t.Errorf("%s: exposure %.1f %s, want 2.0 or lower (OK)", u, score, m[3])
+		}
+	}
+}
+
+// unitSettings reads Key=Value lines (all values of repeated keys).
+func unitSettings(t *testing.T, name string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(readFile(t, deployPath(t, "systemd", name))), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == '[' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok {
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
+}
+
+func TestSystemdServiceSettings(t *testing.T) {
+	s := unitSettings(t, "syncd.service")
+	want := map[string]string{
+		"Type": "notify", "NotifyAccess": "main", "DynamicUser": "yes", "StateDirectory": "syncd",
+		"NoNewPrivileges": "yes", "ProtectSystem": "strict", "CapabilityBoundingSet": "",
+		"SystemCallArchitectures": "native", "UMask": "0077", "ExecReload": "/bin/kill -HUP $MAINPID",
+	}
+	for k, v := range want {
+		if len(s[k]) == 0 || s[k][0] != v {
+			t.Errorf("syncd.service %s = %q, want %q", k, s[k], v)
+		}
+	}
+	if len(s["WatchdogSec"]) == 0 {
+		t.Error("syncd.service has no WatchdogSec (syncd sends WATCHDOG=1)")
+	}
+	if !strings.Contains(s["ExecStart"][0], " run ") {
+		t.Errorf("ExecStart %q does not run the daemon", s["ExecStart"][0])
+	}
+	creds := strings.Join(s["LoadCredential"], " ")
+	for _, c := range []string{"teams-token:", "ldap-password:"} {
+		if !strings.Contains(creds, c) {
+			t.Errorf("no LoadCredential for %s", c)
+		}
+	}
+	if af := strings.Join(s["RestrictAddressFamilies"], " "); !strings.Contains(af, "AF_INET") || !strings.Contains(af, "AF_UNIX") {
+		t.Errorf("RestrictAddressFamilies %q must allow the network and the notify socket", af)
+	}
+	if _, ok := s["IPAddressDeny"]; ok {
+		t.Error("IPAddressDeny would cut syncd off from LDAP and the Teams API")
+	}
+	sync := unitSettings(t, "syncd-sync.service")
+	if sync["Type"][0] != "oneshot" || !strings.Contains(sync["ExecStart"][0], "sync --apply") {
+		t.Errorf("syncd-sync.service: Type %q ExecStart %q", sync["Type"], sync["ExecStart"])
+	}
+	if timer := unitSettings(t, "syncd-sync.timer"); len(timer["OnUnitActiveSec"]) == 0 && len(timer["OnCalendar"]) == 0 {
+		t.Error("syncd-sync.timer has no schedule")
+	}
+}
+
+// The unit's example config must load with the secrets where systemd puts
+// them ($CREDENTIALS_DIRECTORY), and use the unit's StateDirectory.
+func TestSystemdConfigLoads(t *testing.T) {
+	creds := writeSecrets(t, map[string]string{"teams-token": "tok-123\n", "ldap-password": "pw-456"})
+	cfg, err := config.Load(deployPath(t, "systemd", "config.yaml"), envFunc(map[string]string{"CREDENTIALS_DIRECTORY": creds}))
+	if err != nil {
+		t.Fatalf("deploy/systemd/config.yaml: %v", err)
+	}
+	if cfg.Teams.Token.Reveal() != "tok-123" || cfg.Sources[0].LDAP.BindPassword.Reveal() != "pw-456" {
+		t.Error("the secrets were not read from $CREDENTIALS_DIRECTORY")
+	}
+	if cfg.Sync.StateDir != "/var/lib/syncd" {
+		t.Errorf("state_dir %q, want /var/lib/syncd (StateDirectory=syncd)", cfg.Sync.StateDir)
+	}
+	if cfg.Server.Listen != "127.0.0.1:9184" {
+		t.Errorf("listen %q, want loopback", cfg.Server.Listen)
+	}
+}
