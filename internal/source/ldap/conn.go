@@ -6,19 +6,17 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 )
 
 // session is one bound connection to one server.
 type session struct {
-	conn     *goldap.Conn
+	conn     *wireConn
 	url      string
 	startTLS bool
 	bindDN   string
@@ -62,26 +60,29 @@ func (r *Reader) connect(ctx context.Context) (*session, error) {
 // dial connects to one server, upgrades with StartTLS when asked, and binds.
 // The connection is closed when ctx ends, which aborts any request on it.
 func (r *Reader) dial(ctx context.Context, rawURL string) (*session, error) {
-	d := &net.Dialer{Timeout: r.timeout}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	tc := r.tlsFor(rawURL)
-	conn, err := goldap.DialURL(rawURL, goldap.DialWithDialer(d), goldap.DialWithTLSConfig(tc))
+	conn, err := dialWire(ctx, strings.ToLower(u.Scheme), u.Host, r.timeout, tc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", rawURL, err)
 	}
-	conn.SetTimeout(r.timeout)
 	s := &session{conn: conn, url: rawURL, startTLS: r.cfg.StartTLS, bindDN: r.cfg.BindDN,
 		pageSize: r.cfg.PageSize, timeout: r.timeout, log: r.log}
-	s.stop = context.AfterFunc(ctx, func() { conn.Close() })
+	raw := conn.conn // closing the TCP connection also ends TLS on top of it
+	s.stop = context.AfterFunc(ctx, func() { raw.Close() })
 	if r.cfg.StartTLS {
-		if err := conn.StartTLS(tc); err != nil {
+		if err := conn.startTLS(ctx, tc); err != nil {
 			s.close()
-			return nil, fmt.Errorf("StartTLS with %s: %w", rawURL, err)
+			return nil, fmt.Errorf("StartTLS with %s: %w", rawURL, ctxOr(ctx, err))
 		}
 	}
 	if r.cfg.BindDN == "" {
 		return s, nil
 	}
-	if err := conn.Bind(r.cfg.BindDN, r.cfg.BindPassword.Reveal()); err != nil {
+	if err := conn.bind(r.cfg.BindDN, r.cfg.BindPassword.Reveal()); err != nil {
 		s.close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -94,16 +95,25 @@ func (r *Reader) dial(ctx context.Context, rawURL string) (*session, error) {
 	return s, nil
 }
 
+// ctxOr prefers the context's error: a cancelled read closes the
+// connection, and "connection closed" would hide why.
+func ctxOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
 // isResultError tells an answer of the server (a result code) from a
 // transport failure, which another server of the list may not have.
 func isResultError(err error) bool {
-	var le *goldap.Error
-	return errors.As(err, &le) && le.ResultCode != goldap.ErrorNetwork && le.ResultCode < 200
+	var re *ResultError
+	return errors.As(err, &re)
 }
 
 func (s *session) close() {
 	s.stop()
-	s.conn.Close()
+	_ = s.conn.close()
 }
 
 // tlsConfig builds the client TLS settings: the system pool plus ca_file;

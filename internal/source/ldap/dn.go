@@ -38,23 +38,53 @@ func CanonicalDN(dn string) string {
 
 // fastCanonicalDN handles the common DN without escapes or multi-valued
 // RDNs without the allocations of a full parse; it must agree with the slow
-// path on every DN it accepts.
+// path on every DN it accepts. A DN already in canonical form (the usual
+// member value) is returned as is.
 func fastCanonicalDN(dn string) string {
+	if isCanonical(dn) {
+		return dn
+	}
 	var b strings.Builder
 	b.Grow(len(dn))
-	first := true
-	for rdn := range strings.SplitSeq(dn, ",") {
+	rest := dn
+	for i := 0; ; i++ {
+		rdn, tail, more := strings.Cut(rest, ",")
 		typ, val, ok := strings.Cut(rdn, "=")
 		if !ok {
 			return strings.ToLower(strings.TrimSpace(dn))
 		}
-		if !first {
+		if i > 0 {
 			b.WriteByte(',')
 		}
-		first = false
 		b.WriteString(canonicalAVA(strings.TrimSpace(typ), strings.Trim(val, " ")))
+		if !more {
+			return b.String()
+		}
+		rest = tail
 	}
-	return b.String()
+}
+
+// isCanonical reports whether a DN without special characters is already
+// in canonical form: lower-case ASCII, no spaces, one "=" per RDN.
+func isCanonical(dn string) bool {
+	eq := false
+	for i := 0; i < len(dn); i++ {
+		switch c := dn[i]; {
+		case c == '=':
+			if eq {
+				return false
+			}
+			eq = true
+		case c == ',':
+			if !eq {
+				return false
+			}
+			eq = false
+		case c >= 'A' && c <= 'Z', c == ' ', c >= 0x80:
+			return false
+		}
+	}
+	return eq
 }
 
 // canonicalAVA encodes one attribute type and decoded value. Characters that

@@ -62,6 +62,14 @@ func TestCanonicalDN(t *testing.T) {
 			}
 		}
 	}
+	for _, dn := range []string{"uid=user1,ou=people,dc=example,dc=com", "cn=x"} {
+		if got := CanonicalDN(dn); got != dn {
+			t.Errorf("CanonicalDN(%q) = %q, want it unchanged", dn, got)
+		}
+	}
+	if got, want := CanonicalDN("CN=Bob ,OU=People"), "cn=bob,ou=people"; got != want {
+		t.Errorf("CanonicalDN = %q, want %q", got, want)
+	}
 	different := [][2]string{
 		{`cn=a\,b,dc=x`, `cn=a,cn=b,dc=x`},
 		{`cn=a+cn=b,dc=x`, `cn=a\+cn\=b,dc=x`},

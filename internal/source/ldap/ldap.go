@@ -158,8 +158,8 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 func (r *Reader) readUsers(s *session, m *Mapper) error {
 	q := query{base: r.cfg.Users.BaseDN, scope: r.userScope, filter: r.cfg.Users.Filter,
 		attrs: r.userAttrs, paged: true, purpose: "users"}
-	_, err := s.search(q, func(e *goldap.Entry) error {
-		m.AddUser(toEntry(e))
+	_, err := s.search(q, func(e *Entry) error {
+		m.AddUser(e)
 		return nil
 	})
 	return err
@@ -173,8 +173,19 @@ func (r *Reader) readUsers(s *session, m *Mapper) error {
 func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 	q := query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
 		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}
-	_, err := s.search(q, func(ge *goldap.Entry) error {
-		e := toEntry(ge)
+	var ranged []*Entry // finished after the listing: one request at a time
+	_, err := s.search(q, func(e *Entry) error {
+		if hasRanges(e) {
+			ranged = append(ranged, e)
+		} else {
+			m.AddGroup(e, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range ranged {
 		rerr := s.completeRanges(e)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -183,9 +194,8 @@ func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 			r.log.Warn("group unknown: members could not be read completely", zap.String("group", e.DN), zap.Error(rerr))
 		}
 		m.AddGroup(e, rerr)
-		return nil
-	})
-	return err
+	}
+	return nil
 }
 
 // inChainMembers asks Active Directory for each group's members at any
@@ -200,8 +210,8 @@ func (r *Reader) inChainMembers(ctx context.Context, s *session, m *Mapper, d *d
 		q := query{base: r.cfg.Users.BaseDN, scope: r.userScope, filter: filter,
 			attrs: []string{r.cfg.Users.IDAttribute}, paged: true, purpose: "members of " + g.DN}
 		var ids []string
-		_, err := s.search(q, func(e *goldap.Entry) error {
-			if id := m.UserID(toEntry(e)); m.Known(id) {
+		_, err := s.search(q, func(e *Entry) error {
+			if id := m.UserID(e); m.Known(id) {
 				ids = append(ids, id)
 			}
 			return nil

@@ -42,6 +42,16 @@ func (s *session) completeRanges(e *Entry) error {
 	return nil
 }
 
+// hasRanges reports whether the server cut an attribute of e short.
+func hasRanges(e *Entry) bool {
+	for name := range e.Attrs {
+		if _, _, _, ok := parseRange(name); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // fetchRange reads attr;range=from-* of one entry and returns the values
 // and the upper end of the range the server returned ("*" for the last).
 func (s *session) fetchRange(dn, attr string, from int) ([]string, string, error) {
@@ -50,11 +60,11 @@ func (s *session) fetchRange(dn, attr string, from int) ([]string, string, error
 		attrs: []string{want}, purpose: "member range of " + dn}
 	var vals []string
 	hi := ""
-	_, err := s.search(q, func(ge *goldap.Entry) error {
-		for _, a := range ge.Attributes {
-			name, lo, h, ok := parseRange(strings.ToLower(a.Name))
-			if ok && name == attr && lo == from {
-				vals, hi = a.Values, h
+	_, err := s.search(q, func(e *Entry) error {
+		for name, v := range e.Attrs {
+			a, lo, h, ok := parseRange(name)
+			if ok && a == attr && lo == from {
+				vals, hi = v, h
 			}
 		}
 		return nil

@@ -35,53 +35,41 @@ func (e *SearchError) Error() string {
 
 func (e *SearchError) Unwrap() error { return e.Err }
 
-// search runs q and hands each entry to each, one page at a time: only the
-// current page is held in memory. Every failure (size or time limit, a
-// non-success result, a dropped connection, a referral where data was
-// expected) is returned; the caller must then treat what it received as
-// incomplete.
-func (s *session) search(q query, each func(*goldap.Entry) error) (referrals int, err error) {
+// search runs q and hands each entry to each as it arrives: only the
+// entry being mapped is held, never a whole page or result. Every failure
+// (size or time limit, a non-success result, a dropped connection, a
+// referral where data was expected) is returned; the caller must then treat
+// what it received as incomplete.
+func (s *session) search(q query, each func(*Entry) error) (referrals int, err error) {
 	s.logSearch(q)
+	filter, err := goldap.CompileFilter(q.filter)
+	if err != nil {
+		return 0, s.searchErr(q, err)
+	}
+	req := searchRequest(q.base, q.scope, s.timeLimit(), filter.Bytes(), q.attrs)
+	paged := q.paged && s.pageSize > 0
 	var cookie []byte
 	for {
-		req := goldap.NewSearchRequest(q.base, q.scope, goldap.NeverDerefAliases, 0,
-			s.timeLimit(), false, q.filter, q.attrs, nil)
-		if q.paged && s.pageSize > 0 {
-			pc := goldap.NewControlPaging(uint32(s.pageSize))
-			pc.SetCookie(cookie)
-			req.Controls = []goldap.Control{pc}
+		var controls []byte
+		if paged {
+			controls = pagingControl(s.pageSize, cookie)
 		}
-		res, err := s.conn.Search(req)
+		refs, next, err := s.conn.searchPage(req, controls, each)
 		if err != nil {
 			return referrals, s.searchErr(q, err)
 		}
-		if len(res.Referrals) > 0 {
+		if len(refs) > 0 {
 			if !q.allowReferrals {
-				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(res.Referrals, ", ")))
+				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(refs, ", ")))
 			}
-			referrals += len(res.Referrals)
-			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", res.Referrals))
+			referrals += len(refs)
+			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", refs))
 		}
-		for _, e := range res.Entries {
-			if err := each(e); err != nil {
-				return referrals, err
-			}
-		}
-		cookie = nextCookie(res)
-		if !q.paged || s.pageSize <= 0 || len(cookie) == 0 {
+		if !paged || len(next) == 0 {
 			return referrals, nil
 		}
+		cookie = next
 	}
-}
-
-// nextCookie returns the paging cookie of a page; empty when it was the last
-// (or the server does not page, in which case it returned everything or an
-// error).
-func nextCookie(res *goldap.SearchResult) []byte {
-	if c, ok := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
-		return c.Cookie
-	}
-	return nil
 }
 
 func (s *session) timeLimit() int {
@@ -151,14 +139,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// toEntry converts a go-ldap entry, lower-casing attribute names. Binary
-// values survive: go-ldap's string values hold the raw bytes.
-func toEntry(e *goldap.Entry) *Entry {
-	out := &Entry{DN: e.DN, Attrs: make(map[string][]string, len(e.Attributes))}
-	for _, a := range e.Attributes {
-		out.Attrs[strings.ToLower(a.Name)] = a.Values
-	}
-	return out
 }

@@ -143,6 +143,8 @@ func config(dir string, o Options) string {
 	b.WriteString("maxsize 4294967296\ndbnosync\nindex objectClass eq\n")
 	if o.SizeLimit > 0 {
 		fmt.Fprintf(&b, "limits users size.soft=%d size.hard=%d size.prtotal=unlimited\n", o.SizeLimit, o.SizeLimit)
+	} else {
+		b.WriteString("limits users size=unlimited\n") // slapd's default is 500
 	}
 	b.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by * read\n")
 	return b.String()
@@ -263,6 +265,16 @@ func (s *Server) Kill() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	})
+}
+
+// Exited reports whether slapd has ended (killed, stopped or crashed).
+func (s *Server) Exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Log returns what slapd wrote to stderr so far (for failure messages).

@@ -1,0 +1,552 @@
+package ldap
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// The reader speaks the few LDAPv3 operations it needs (bind, StartTLS,
+// search with paging, unbind) itself. go-ldap decodes every response into a
+// generic BER tree, copying each element into its parents; for a directory
+// read that was most of the CPU time, so search results are decoded here
+// straight into Entry values. go-ldap still compiles filters and parses DNs.
+
+// BER tags of the LDAP messages used (RFC 4511).
+const (
+	tagBoolean     = 0x01
+	tagInteger     = 0x02
+	tagOctetString = 0x04
+	tagEnumerated  = 0x0a
+	tagSequence    = 0x30
+	tagSet         = 0x31
+
+	appBindRequest     = 0x60
+	appBindResponse    = 0x61
+	appUnbindRequest   = 0x42
+	appSearchRequest   = 0x63
+	appSearchEntry     = 0x64
+	appSearchDone      = 0x65
+	appSearchReference = 0x73
+	appExtendedRequest = 0x77
+	appExtendedResp    = 0x78
+
+	ctxControls   = 0xa0
+	ctxSimpleAuth = 0x80
+	ctxExtName    = 0x80
+
+	oidPaging   = "1.2.840.113556.1.4.319"
+	oidStartTLS = "1.3.6.1.4.1.1466.20037"
+
+	maxMessage = 64 << 20 // a single LDAP message larger than this is refused
+)
+
+// ResultError is a non-success LDAP result.
+type ResultError struct {
+	Code int
+	Diag string
+}
+
+func (e *ResultError) Error() string {
+	name := goldap.LDAPResultCodeMap[uint16(e.Code)]
+	if name == "" {
+		name = "Unknown"
+	}
+	if e.Diag == "" {
+		return fmt.Sprintf("LDAP Result Code %d %q", e.Code, name)
+	}
+	return fmt.Sprintf("LDAP Result Code %d %q: %s", e.Code, name, e.Diag)
+}
+
+// Result codes the reader looks at.
+const (
+	resultSuccess = 0
+)
+
+// wireConn is one LDAP connection.
+type wireConn struct {
+	conn    net.Conn
+	br      *bufio.Reader
+	id      int64
+	timeout time.Duration
+	buf     []byte
+	names   map[string]string // interned lower-case attribute names
+}
+
+func newWireConn(c net.Conn, timeout time.Duration) *wireConn {
+	return &wireConn{conn: c, br: bufio.NewReaderSize(c, 64<<10), timeout: timeout, names: map[string]string{}}
+}
+
+// dialWire opens a TCP connection, with TLS for ldaps://.
+func dialWire(ctx context.Context, scheme, host string, timeout time.Duration, tc *tls.Config) (*wireConn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "389"
+		if scheme == "ldaps" {
+			port = "636"
+		}
+		host = net.JoinHostPort(host, port)
+	}
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	w := newWireConn(c, timeout)
+	if scheme == "ldaps" {
+		if err := w.upgradeTLS(ctx, tc); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *wireConn) upgradeTLS(ctx context.Context, tc *tls.Config) error {
+	t := tls.Client(w.conn, tc)
+	hctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	if err := t.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	w.conn = t
+	w.br = bufio.NewReaderSize(t, 64<<10)
+	return nil
+}
+
+func (w *wireConn) close() error {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = w.conn.Write(w.envelope(tlv(appUnbindRequest), nil))
+	return w.conn.Close()
+}
+
+// startTLS upgrades the connection with the StartTLS extended operation.
+func (w *wireConn) startTLS(ctx context.Context, tc *tls.Config) error {
+	req := tlv(appExtendedRequest, tlv(ctxExtName, []byte(oidStartTLS)))
+	if err := w.send(req, nil); err != nil {
+		return err
+	}
+	if _, err := w.readResult(appExtendedResp); err != nil {
+		return err
+	}
+	return w.upgradeTLS(ctx, tc)
+}
+
+// bind does a simple bind.
+func (w *wireConn) bind(dn, password string) error {
+	req := tlv(appBindRequest, berInt(tagInteger, 3), tlv(tagOctetString, []byte(dn)), tlv(ctxSimpleAuth, []byte(password)))
+	if err := w.send(req, nil); err != nil {
+		return err
+	}
+	_, err := w.readResult(appBindResponse)
+	return err
+}
+
+// readResult reads one response with an LDAPResult and returns its body.
+func (w *wireConn) readResult(want byte) (*berReader, error) {
+	tag, body, _, err := w.readResponse()
+	if err != nil {
+		return nil, err
+	}
+	if tag != want {
+		return nil, fmt.Errorf("unexpected response (tag %#x)", tag)
+	}
+	return body, resultOf(body)
+}
+
+// resultOf decodes resultCode, matchedDN and diagnosticMessage.
+func resultOf(r *berReader) error {
+	code, err := r.int(tagEnumerated)
+	if err != nil {
+		return err
+	}
+	if _, err := r.bytes(tagOctetString); err != nil {
+		return err
+	}
+	diag, err := r.bytes(tagOctetString)
+	if err != nil {
+		return err
+	}
+	if code != resultSuccess {
+		return &ResultError{Code: int(code), Diag: string(diag)}
+	}
+	return nil
+}
+
+// searchPage sends one search request and hands each entry to each. It
+// returns the referrals met and the paging cookie of the result.
+func (w *wireConn) searchPage(req []byte, controls []byte, each func(*Entry) error) (refs []string, cookie []byte, err error) {
+	if err := w.send(req, controls); err != nil {
+		return nil, nil, err
+	}
+	for {
+		tag, body, ctrls, err := w.readResponse()
+		if err != nil {
+			return refs, nil, err
+		}
+		switch tag {
+		case appSearchEntry:
+			e, err := w.decodeEntry(body)
+			if err != nil {
+				return refs, nil, err
+			}
+			if err := each(e); err != nil {
+				return refs, nil, err
+			}
+		case appSearchReference:
+			for body.more() {
+				u, err := body.bytes(tagOctetString)
+				if err != nil {
+					return refs, nil, err
+				}
+				refs = append(refs, string(u))
+			}
+		case appSearchDone:
+			if err := resultOf(body); err != nil {
+				return refs, nil, err
+			}
+			cookie, err := pagingCookie(ctrls)
+			return refs, cookie, err
+		default:
+			return refs, nil, fmt.Errorf("unexpected response to a search (tag %#x)", tag)
+		}
+	}
+}
+
+// decodeEntry turns a SearchResultEntry into an Entry. Attribute names are
+// lower-cased and interned; values are copied out of the read buffer.
+func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
+	dn, err := r.bytes(tagOctetString)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := r.sub(tagSequence)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{DN: string(dn), Attrs: make(map[string][]string, 4)}
+	for attrs.more() {
+		a, err := attrs.sub(tagSequence)
+		if err != nil {
+			return nil, err
+		}
+		name, err := a.bytes(tagOctetString)
+		if err != nil {
+			return nil, err
+		}
+		set, err := a.sub(tagSet)
+		if err != nil {
+			return nil, err
+		}
+		var vals []string
+		for set.more() {
+			v, err := set.bytes(tagOctetString)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, string(v))
+		}
+		e.Attrs[w.name(name)] = vals
+	}
+	return e, nil
+}
+
+func (w *wireConn) name(b []byte) string {
+	if n, ok := w.names[string(b)]; ok {
+		return n
+	}
+	n := strings.ToLower(string(b))
+	if len(w.names) < 1024 {
+		w.names[string(b)] = n
+	}
+	return n
+}
+
+// pagingCookie finds the paged-results control among the response controls.
+func pagingCookie(ctrls *berReader) ([]byte, error) {
+	if ctrls == nil {
+		return nil, nil
+	}
+	for ctrls.more() {
+		c, err := ctrls.sub(tagSequence)
+		if err != nil {
+			return nil, err
+		}
+		oid, err := c.bytes(tagOctetString)
+		if err != nil {
+			return nil, err
+		}
+		if string(oid) != oidPaging {
+			continue
+		}
+		if c.peek() == tagBoolean {
+			if _, err := c.bytes(tagBoolean); err != nil {
+				return nil, err
+			}
+		}
+		val, err := c.bytes(tagOctetString)
+		if err != nil {
+			return nil, err
+		}
+		v, err := (&berReader{b: val}).sub(tagSequence)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := v.int(tagInteger); err != nil {
+			return nil, err
+		}
+		cookie, err := v.bytes(tagOctetString)
+		return append([]byte(nil), cookie...), err
+	}
+	return nil, nil
+}
+
+// searchRequest encodes a SearchRequest.
+func searchRequest(base string, scope int, timeLimit int, filter []byte, attrs []string) []byte {
+	var al []byte
+	for _, a := range attrs {
+		al = append(al, tlv(tagOctetString, []byte(a))...)
+	}
+	return tlv(appSearchRequest,
+		tlv(tagOctetString, []byte(base)),
+		berInt(tagEnumerated, int64(scope)),
+		berInt(tagEnumerated, int64(goldap.NeverDerefAliases)),
+		berInt(tagInteger, 0),
+		berInt(tagInteger, int64(timeLimit)),
+		tlv(tagBoolean, []byte{0}),
+		filter,
+		tlv(tagSequence, al))
+}
+
+// pagingControl encodes the RFC 2696 control, not critical, so a server
+// without paging answers in full or with a size limit error.
+func pagingControl(size int, cookie []byte) []byte {
+	val := tlv(tagSequence, berInt(tagInteger, int64(size)), tlv(tagOctetString, cookie))
+	return tlv(tagSequence, tlv(tagOctetString, []byte(oidPaging)), tlv(tagOctetString, val))
+}
+
+// send writes one request (with optional encoded controls).
+func (w *wireConn) send(op []byte, controls []byte) error {
+	if err := w.conn.SetDeadline(time.Now().Add(w.timeout)); err != nil {
+		return err
+	}
+	_, err := w.conn.Write(w.envelope(op, controls))
+	return err
+}
+
+func (w *wireConn) envelope(op []byte, controls []byte) []byte {
+	w.id++
+	parts := [][]byte{berInt(tagInteger, w.id), op}
+	if len(controls) > 0 {
+		parts = append(parts, tlv(ctxControls, controls))
+	}
+	return tlv(tagSequence, parts...)
+}
+
+// readResponse reads the next message of the current request and returns
+// the protocol op's tag, its content and the controls (nil when none). The
+// deadline of the request applies: a server that stops answering fails the
+// read instead of hanging it.
+func (w *wireConn) readResponse() (byte, *berReader, *berReader, error) {
+	msg, err := w.readMessage()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	id, err := msg.int(tagInteger)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	tag := msg.peek()
+	op, err := msg.sub(tag)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if id == 0 && tag == appExtendedResp {
+		// Notice of disconnection: the server is closing the session.
+		err := resultOf(op)
+		return 0, nil, nil, fmt.Errorf("server ended the connection: %w", errors.Join(err, io.ErrUnexpectedEOF))
+	}
+	if id != w.id {
+		return 0, nil, nil, fmt.Errorf("response to message %d while waiting for %d", id, w.id)
+	}
+	var ctrls *berReader
+	if msg.more() && msg.peek() == ctxControls {
+		if ctrls, err = msg.sub(ctxControls); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return tag, op, ctrls, nil
+}
+
+// readMessage reads one whole LDAPMessage into the connection's buffer and
+// returns a reader over its content.
+func (w *wireConn) readMessage() (*berReader, error) {
+	tag, err := w.br.ReadByte()
+	if err != nil {
+		return nil, connErr(err)
+	}
+	if tag != tagSequence {
+		return nil, fmt.Errorf("malformed LDAP message (tag %#x)", tag)
+	}
+	n, err := readLength(w.br)
+	if err != nil {
+		return nil, connErr(err)
+	}
+	if n > maxMessage {
+		return nil, fmt.Errorf("LDAP message of %d bytes is too large", n)
+	}
+	if cap(w.buf) < n {
+		w.buf = make([]byte, n)
+	}
+	w.buf = w.buf[:n]
+	if _, err := io.ReadFull(w.br, w.buf); err != nil {
+		return nil, connErr(err)
+	}
+	return &berReader{b: w.buf}, nil
+}
+
+// connErr names a transport failure in the middle of a request.
+func connErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("connection closed by the server before the answer was complete")
+	}
+	return fmt.Errorf("connection failed before the answer was complete: %w", err)
+}
+
+func readLength(r io.ByteReader) (int, error) {
+	b, err := r.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	if b < 0x80 {
+		return int(b), nil
+	}
+	n := int(b & 0x7f)
+	if n == 0 || n > 4 {
+		return 0, fmt.Errorf("unsupported BER length form %#x", b)
+	}
+	l := 0
+	for range n {
+		c, err := r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		l = l<<8 | int(c)
+	}
+	return l, nil
+}
+
+// berReader walks the elements of one constructed BER value.
+type berReader struct {
+	b   []byte
+	off int
+}
+
+var errBER = errors.New("malformed BER in LDAP response")
+
+func (r *berReader) more() bool { return r.off < len(r.b) }
+
+func (r *berReader) peek() byte {
+	if r.off < len(r.b) {
+		return r.b[r.off]
+	}
+	return 0
+}
+
+// next returns the next element, which must carry tag.
+func (r *berReader) next(tag byte) ([]byte, error) {
+	if r.off+2 > len(r.b) || r.b[r.off] != tag {
+		return nil, errBER
+	}
+	p := r.off + 1
+	l := int(r.b[p])
+	p++
+	if l >= 0x80 {
+		n := l & 0x7f
+		if n == 0 || n > 4 || p+n > len(r.b) {
+			return nil, errBER
+		}
+		l = 0
+		for _, c := range r.b[p : p+n] {
+			l = l<<8 | int(c)
+		}
+		p += n
+	}
+	if l < 0 || p+l > len(r.b) {
+		return nil, errBER
+	}
+	r.off = p + l
+	return r.b[p : p+l], nil
+}
+
+func (r *berReader) bytes(tag byte) ([]byte, error) { return r.next(tag) }
+
+func (r *berReader) sub(tag byte) (*berReader, error) {
+	b, err := r.next(tag)
+	if err != nil {
+		return nil, err
+	}
+	return &berReader{b: b}, nil
+}
+
+func (r *berReader) int(tag byte) (int64, error) {
+	b, err := r.next(tag)
+	if err != nil || len(b) == 0 || len(b) > 8 {
+		return 0, errBER
+	}
+	v := int64(int8(b[0])) // sign-extend
+	for _, c := range b[1:] {
+		v = v<<8 | int64(c)
+	}
+	return v, nil
+}
+
+// tlv encodes one BER element.
+func tlv(tag byte, content ...[]byte) []byte {
+	n := 0
+	for _, c := range content {
+		n += len(c)
+	}
+	out := make([]byte, 0, n+6)
+	out = append(out, tag)
+	out = appendLength(out, n)
+	for _, c := range content {
+		out = append(out, c...)
+	}
+	return out
+}
+
+func appendLength(b []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(b, byte(n))
+	case n < 0x100:
+		return append(b, 0x81, byte(n))
+	case n < 0x10000:
+		return append(b, 0x82, byte(n>>8), byte(n))
+	case n < 0x1000000:
+		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// berInt encodes a two's-complement integer in the fewest bytes.
+func berInt(tag byte, v int64) []byte {
+	n := 1
+	for n < 8 && (v >= 1<<(8*n-1) || v < -(1<<(8*n-1))) {
+		n++
+	}
+	b := make([]byte, n)
+	for i := n - 1; i >= 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+	return tlv(tag, b)
+}
