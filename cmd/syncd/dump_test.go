@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+)
+
+// ldapDumpConfig writes a config whose source "corp" is the slapd server.
+func ldapDumpConfig(t *testing.T, url string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "ldap-password"), slapdtest.ReaderPW+"\n", 0o600)
+	writeTestFile(t, filepath.Join(dir, "token"), "tok\n", 0o600)
+	return writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
+  url: https://api.stackoverflowteams.com/v3/teams/acme
+  token_file: token
+sources:
+  - name: corp
+    ldap:
+      url: `+url+`
+      bind_dn: `+slapdtest.ReaderDN+`
+      bind_password_file: ldap-password
+      users:
+        base_dn: ou=people,dc=example,dc=com
+      groups:
+        base_dn: ou=groups,dc=example,dc=com
+        nested: true
+groups:
+  - {source: corp, from: platform, to: Platform}
+log: {level: warn, format: console}
+`, 0o644)
+}
+
+func TestSourceDumpAgainstSlapd(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := ldapDumpConfig(t, srv.URL)
+
+	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("json dump: exit %d, stderr %s", code, errOut)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if keys := slices.Sorted(maps.Keys(raw)); !slices.Equal(keys, []string{"groups", "users"}) {
+		t.Errorf("top-level keys %v, want [groups users]", keys)
+	}
+	for _, g := range raw["groups"].([]any) {
+		gm := g.(map[string]any)
+		if keys := slices.Sorted(maps.Keys(gm)); !slices.Equal(keys, []string{"dn", "members", "name"}) {
+			t.Errorf("group keys %v, want [dn members name]", keys)
+		}
+		for _, m := range gm["members"].([]any) {
+			if keys := slices.Sorted(maps.Keys(m.(map[string]any))); !slices.Equal(keys, []string{"email", "id", "name"}) {
+				t.Errorf("member keys %v, want [email id name]", keys)
+			}
+		}
+	}
+	var d dumpJSON
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Users != 6 || len(d.Groups) != 7 {
+		t.Errorf("users %d groups %d, want 6 and 7", d.Users, len(d.Groups))
+	}
+	emails := func(name string) []string {
+		for _, g := range d.Groups {
+			if g.Name == name {
+				var es []string
+				for _, m := range g.Members {
+					es = append(es, m.Email)
+				}
+				return es
+			}
+		}
+		t.Fatalf("group %s missing from the dump", name)
+		return nil
+	}
+	if got, want := emails("platform"), []string{"", "alice@example.com", "jsmith@example.com", "multi@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("platform = %q, want %q", got, want)
+	}
+	if got, want := emails("level1"), []string{"alice@example.com", "bob@example.com", "zoe@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("level1 (nested, with a cycle) = %q, want %q", got, want)
+	}
+
+	code, out, errOut = runCmd(t, map[string]string{"SYNCD_CONFIG": cfg}, "source", "dump", "--source", "corp")
+	if code != exitOK {
+		t.Fatalf("text dump: exit %d, stderr %s", code, errOut)
+	}
+	for _, want := range []string{
+		"source corp: 6 users (1 without e-mail), 7 groups (0 unknown)",
+		"platform  (cn=platform,ou=groups,dc=example,dc=com)",
+		"4 members, 1 member reference ignored",
+		"level1  (cn=level1,ou=groups,dc=example,dc=com)\n  3 members, nested groups: level2",
+		"Zoë Ångström",
+		"users without e-mail",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text dump lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSourceDumpFailures(t *testing.T) {
+	cfg := ldapDumpConfig(t, "ldap://127.0.0.1:1")
+	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
+	if code != exitFailure || out != "" || !strings.Contains(errOut, "127.0.0.1:1") {
+		t.Errorf("unreachable server: exit %d, stdout %q, stderr %q; want 1, nothing printed, the server named", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"source"},
+		{"source", "list"},
+		{"source", "dump", "--config", cfg, "--format", "yaml"},
+		{"source", "dump", "--config", cfg, "--source", "nope"},
+	} {
+		if code, _, errOut := runCmd(t, nil, args...); code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, code, errOut)
+		}
+	}
+}
+
+func TestDumpShowsUnknownGroups(t *testing.T) {
+	d := &directory.Directory{Source: "corp", Users: map[string]*directory.User{
+		"1": {ID: "1", Name: "Ann", Emails: []string{"ann@x.org"}}}, Groups: []*directory.Group{
+		{Name: "ok", DN: "cn=ok", DirectMembers: []string{"1"}},
+		{Name: "broken", DN: "cn=broken", Err: errors.New("Size Limit Exceeded")},
+	}}
+	d.Expand()
+	var js, text bytes.Buffer
+	if err := writeDumpJSON(&js, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"members": null,`) || !strings.Contains(js.String(), `"error": "Size Limit Exceeded"`) {
+		t.Errorf("unknown group in JSON must have null members and its error:\n%s", js.String())
+	}
+	if err := writeDumpText(&text, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "UNKNOWN: Size Limit Exceeded") || !strings.Contains(text.String(), "(1 unknown)") {
+		t.Errorf("text dump hides the unknown group:\n%s", text.String())
+	}
+}
