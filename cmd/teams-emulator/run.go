@@ -111,19 +111,14 @@ func loadSeed(f *flags) (*teamstest.Seed, error) {
 	return &s, nil
 }
 
+// serve runs the emulator until ctx ends, then shuts down and saves the
+// state file when one is configured.
 func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
-	seed, err := loadSeed(f)
+	emu, err := newEmulator(f)
 	if err != nil {
 		return err
 	}
-	if f.sme != "" {
-		seed.SMEEnabled = f.sme == "on"
-	}
-	emu, err := teamstest.New(seed, f.opt)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
 	if f.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
@@ -140,7 +135,31 @@ func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	if f.seed == "" && f.state == "" {
 		fmt.Fprintln(stderr, "teams-emulator: no --seed: serving the built-in demo seed (token \"demo-admin\")")
 	}
+	// The one line on stdout: scripts wait for it, then read the address.
 	fmt.Fprintf(stdout, "listening on %s://%s\n", scheme, ln.Addr())
+	if err := serveUntilDone(ctx, srv, ln); err != nil {
+		return err
+	}
+	if f.state != "" {
+		return emu.SaveState(f.state)
+	}
+	return nil
+}
+
+func newEmulator(f *flags) (*teamstest.Emulator, error) {
+	seed, err := loadSeed(f)
+	if err != nil {
+		return nil, err
+	}
+	if f.sme != "" {
+		seed.SMEEnabled = f.sme == "on"
+	}
+	return teamstest.New(seed, f.opt)
+}
+
+// serveUntilDone serves on ln until ctx ends, then lets in-flight requests
+// finish (up to 5 s).
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
@@ -158,9 +177,6 @@ func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
-	}
-	if f.state != "" {
-		return emu.SaveState(f.state)
 	}
 	return nil
 }

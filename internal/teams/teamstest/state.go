@@ -104,75 +104,92 @@ func (o Options) withDefaults() Options {
 
 // Validate checks ids are unique and positive and every reference resolves.
 func (s *Seed) Validate() error {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	tokens := map[string]bool{}
-	for i, t := range s.Tokens {
+	var v seedCheck
+	users := v.users(s.Users)
+	v.tokens(s.Tokens, users)
+	groups := v.groups(s.UserGroups, users)
+	v.tags(s.Tags, users, groups)
+	return errors.Join(v.errs...)
+}
+
+// seedCheck collects every problem of a seed, so one run of LoadSeed
+// reports them all.
+type seedCheck struct{ errs []error }
+
+func (v *seedCheck) bad(format string, a ...any) { v.errs = append(v.errs, fmt.Errorf(format, a...)) }
+
+// ids checks one kind of id is positive and unique; it returns the set.
+func (v *seedCheck) ids(kind, field string, ids []int) map[int]bool {
+	seen := make(map[int]bool, len(ids))
+	for i, id := range ids {
+		if id < 1 {
+			v.bad("%s[%d]: id %d: must be >= 1", field, i, id)
+		}
+		if seen[id] {
+			v.bad("%s[%d]: duplicate %s id %d", field, i, kind, id)
+		}
+		seen[id] = true
+	}
+	return seen
+}
+
+// refs checks every id of a reference list names something that exists.
+func (v *seedCheck) refs(where, field, kind string, ids []int, known map[int]bool) {
+	for _, id := range ids {
+		if !known[id] {
+			v.bad("%s: %s: no %s %d", where, field, kind, id)
+		}
+	}
+}
+
+func (v *seedCheck) users(users []SeedUser) map[int]bool {
+	ids := make([]int, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return v.ids("user", "users", ids)
+}
+
+func (v *seedCheck) tokens(tokens []SeedToken, users map[int]bool) {
+	seen := map[string]bool{}
+	for i, t := range tokens {
 		if t.Token == "" {
-			bad("tokens[%d]: empty token", i)
+			v.bad("tokens[%d]: empty token", i)
 		}
-		if tokens[t.Token] {
-			bad("tokens[%d]: duplicate token", i)
+		if seen[t.Token] {
+			v.bad("tokens[%d]: duplicate token", i)
 		}
-		tokens[t.Token] = true
-	}
-	users := map[int]bool{}
-	for i, u := range s.Users {
-		if u.ID < 1 {
-			bad("users[%d]: id %d: must be >= 1", i, u.ID)
-		}
-		if users[u.ID] {
-			bad("users[%d]: duplicate user id %d", i, u.ID)
-		}
-		users[u.ID] = true
-	}
-	for i, t := range s.Tokens {
+		seen[t.Token] = true
 		if t.UserID != 0 && !users[t.UserID] {
-			bad("tokens[%d]: userId %d: no such user", i, t.UserID)
+			v.bad("tokens[%d]: userId %d: no such user", i, t.UserID)
 		}
 	}
-	groups := map[int]bool{}
-	for i, g := range s.UserGroups {
-		if g.ID < 1 {
-			bad("userGroups[%d]: id %d: must be >= 1", i, g.ID)
-		}
-		if groups[g.ID] {
-			bad("userGroups[%d]: duplicate user group id %d", i, g.ID)
-		}
-		groups[g.ID] = true
+}
+
+func (v *seedCheck) groups(groups []SeedGroup, users map[int]bool) map[int]bool {
+	ids := make([]int, len(groups))
+	for i, g := range groups {
+		ids[i] = g.ID
 		if strings.TrimSpace(g.Name) == "" {
-			bad("userGroups[%d]: empty name", i)
+			v.bad("userGroups[%d]: empty name", i)
 		}
-		for _, id := range g.UserIDs {
-			if !users[id] {
-				bad("userGroups[%d] (%s): userIds: no user %d", i, g.Name, id)
-			}
-		}
+		v.refs(fmt.Sprintf("userGroups[%d] (%s)", i, g.Name), "userIds", "user", g.UserIDs, users)
 	}
-	tags := map[int]bool{}
-	for i, t := range s.Tags {
-		if t.ID < 1 {
-			bad("tags[%d]: id %d: must be >= 1", i, t.ID)
-		}
-		if tags[t.ID] {
-			bad("tags[%d]: duplicate tag id %d", i, t.ID)
-		}
-		tags[t.ID] = true
+	return v.ids("user group", "userGroups", ids)
+}
+
+func (v *seedCheck) tags(tags []SeedTag, users, groups map[int]bool) {
+	ids := make([]int, len(tags))
+	for i, t := range tags {
+		ids[i] = t.ID
 		if t.Name == "" {
-			bad("tags[%d]: empty name", i)
+			v.bad("tags[%d]: empty name", i)
 		}
-		for _, id := range t.SMEUserIDs {
-			if !users[id] {
-				bad("tags[%d] (%s): smeUserIds: no user %d", i, t.Name, id)
-			}
-		}
-		for _, id := range t.SMEGroupIDs {
-			if !groups[id] {
-				bad("tags[%d] (%s): smeGroupIds: no user group %d", i, t.Name, id)
-			}
-		}
+		where := fmt.Sprintf("tags[%d] (%s)", i, t.Name)
+		v.refs(where, "smeUserIds", "user", t.SMEUserIDs, users)
+		v.refs(where, "smeGroupIds", "user group", t.SMEGroupIDs, groups)
 	}
-	return errors.Join(errs...)
+	v.ids("tag", "tags", ids)
 }
 
 func (e *Emulator) load(s *Seed) {
