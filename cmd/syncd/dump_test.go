@@ -12,16 +12,22 @@ import (
 
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
 // ldapDumpConfig writes a config whose source "corp" is the slapd server.
 func ldapDumpConfig(t *testing.T, url string) string {
 	t.Helper()
+	return ldapConfig(t, url, "https://api.stackoverflowteams.com/v3/teams/acme", "tok", slapdtest.ReaderPW)
+}
+
+func ldapConfig(t *testing.T, url, teamsURL, token, password string) string {
+	t.Helper()
 	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, "ldap-password"), slapdtest.ReaderPW+"\n", 0o600)
-	writeTestFile(t, filepath.Join(dir, "token"), "tok\n", 0o600)
+	writeTestFile(t, filepath.Join(dir, "ldap-password"), password+"\n", 0o600)
+	writeTestFile(t, filepath.Join(dir, "token"), token+"\n", 0o600)
 	return writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
-  url: https://api.stackoverflowteams.com/v3/teams/acme
+  url: `+teamsURL+`
   token_file: token
 sources:
   - name: corp
@@ -126,6 +132,27 @@ func TestSourceDumpFailures(t *testing.T) {
 		if code, _, errOut := runCmd(t, nil, args...); code != exitUsage || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, code, errOut)
 		}
+	}
+}
+
+// TestValidateConnectLDAP: validate --connect binds to the LDAP source and
+// reports its counts, or the exact reason it could not.
+func TestValidateConnectLDAP(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	_, teamsSrv := teamstest.NewServer(t, emulatorSeed(), teamstest.Options{})
+	teamsURL := teamsSrv.URL + "/v3/teams/acme"
+
+	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, srv.URL, teamsURL, "admin-token", slapdtest.ReaderPW))
+	if code != exitOK || !strings.Contains(out, "source corp: 6 users, 7 groups (0 unknown)") {
+		t.Errorf("good password: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, srv.URL, teamsURL, "admin-token", "wrong-secret"))
+	if code != exitFailure || !strings.Contains(errOut, "Invalid Credentials") || !strings.Contains(errOut, slapdtest.ReaderDN) || strings.Contains(errOut+out, "wrong-secret") {
+		t.Errorf("wrong password: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, "ldap://127.0.0.1:1", teamsURL, "admin-token", slapdtest.ReaderPW))
+	if code != exitFailure || !strings.Contains(errOut, "ldap://127.0.0.1:1") {
+		t.Errorf("unreachable: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
 
