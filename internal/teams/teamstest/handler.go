@@ -280,7 +280,10 @@ func (e *Emulator) throttled(c *call) bool {
 func (e *Emulator) injectFault(c *call) bool {
 	e.mu.Lock()
 	hit := e.faultRate > 0 && e.rng.Float64() < e.faultRate
-	kind := e.rng.IntN(3)
+	kind := 0
+	if hit {
+		kind = e.rng.IntN(3)
+	}
 	e.mu.Unlock()
 	if !hit {
 		return false

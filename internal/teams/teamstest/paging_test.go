@@ -49,3 +49,11 @@ func TestEmptyCollectionTotalPages(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyTotalPagesOption(t *testing.T) {
+	for _, bad := range []int{-2, 2} {
+		if _, err := teamstest.New(mustSeed(t), teamstest.Options{EmptyTotalPages: bad}); err == nil {
+			t.Errorf("EmptyTotalPages %d accepted", bad)
+		}
+	}
+}

@@ -43,6 +43,9 @@ func New(seed *Seed, o Options) (*Emulator, error) {
 	if err := seed.Validate(); err != nil {
 		return nil, err
 	}
+	if o.EmptyTotalPages < -1 || o.EmptyTotalPages > 1 {
+		return nil, fmt.Errorf("teamstest: EmptyTotalPages %d: want 1 (or 0 for the default), or -1 for 0", o.EmptyTotalPages)
+	}
 	o = o.withDefaults()
 	if o.DeleteMemberStatus != http.StatusOK && o.DeleteMemberStatus != http.StatusNoContent {
 		return nil, fmt.Errorf("teamstest: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
