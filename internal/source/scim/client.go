@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,8 +251,9 @@ func retryable(err error) bool {
 	if !errors.As(err, &e) {
 		return false
 	}
+	var cert *tls.CertificateVerificationError
 	if e.Status == 0 {
-		return !errors.Is(e.Kind, context.Canceled)
+		return !errors.Is(e.Kind, context.Canceled) && !errors.As(e.Kind, &cert)
 	}
 	return errors.Is(e.Kind, ErrServer)
 }
