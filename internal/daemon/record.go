@@ -75,7 +75,8 @@ func (d *Daemon) logRun(res *Result, err error, code int, run metrics.Run) {
 		return
 	}
 	if run.Result == metrics.ResultSuccess {
-		d.o.Logger.Info("run finished", fields...)
+		// The engine logs the run's summary line; this one adds the trigger's view.
+		d.o.Logger.Debug("run finished", fields...)
 		return
 	}
 	d.o.Logger.Warn("run finished", fields...)
