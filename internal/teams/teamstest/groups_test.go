@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -189,5 +190,37 @@ func TestUnknownPaths(t *testing.T) {
 		if len(r.body) != 0 {
 			t.Errorf("GET %s: 404 with a body %s (a bad URL has none)", p, r.body)
 		}
+	}
+}
+
+func TestConcurrentWrites(t *testing.T) {
+	seed := mustSeed(t)
+	for i := 100; i < 140; i++ {
+		seed.Users = append(seed.Users, teamstest.SeedUser{ID: i, Name: "U"})
+	}
+	e := newEnv(t, seed, teamstest.Options{})
+	done := make(chan struct{})
+	for i := 100; i < 140; i++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			body := "[" + strconv.Itoa(i) + "]"
+			// Errorf, not Fatalf: this is not the test's goroutine.
+			if r := e.do("POST", "/api/v3/user-groups/2/members", "admin-token", body); r.status != 200 {
+				t.Errorf("add %d: %d", i, r.status)
+			}
+			if r := e.do("GET", "/api/v3/user-groups?pageSize=100", "reader-token", ""); r.status != 200 {
+				t.Errorf("list: %d", r.status)
+			}
+		}()
+	}
+	for i := 100; i < 140; i++ {
+		<-done
+	}
+	g, _ := e.emu.GroupByName("empty")
+	if len(g.UserIDs) != 40 {
+		t.Errorf("%d members after 40 concurrent adds", len(g.UserIDs))
+	}
+	if e.emu.WriteCount() != 40 {
+		t.Errorf("WriteCount %d", e.emu.WriteCount())
 	}
 }
