@@ -70,6 +70,8 @@ func (h *handler) authorized(r *http.Request) bool {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
+		h.logger.Info("SCIM request refused: missing or invalid bearer token",
+			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("remote", r.RemoteAddr))
 		w.Header().Set("WWW-Authenticate", `Bearer realm="syncd SCIM"`)
 		writeError(w, &scimError{status: http.StatusUnauthorized, detail: "missing or invalid bearer token"})
 		return
