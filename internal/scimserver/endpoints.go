@@ -56,7 +56,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, k Kind) error {
 	total := 0
 	h.store.view(func(t *txn) {
 		for _, rec := range t.all(k) {
-			if filter != nil && !filter.match(withID(rec)) {
+			if filter != nil && !filter.match(filterable(rec)) {
 				continue
 			}
 			total++
@@ -73,8 +73,13 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, k Kind) error {
 	return nil
 }
 
-// withID lets filters see id (and externalId etc.) as attributes.
-func withID(rec *record) object {
+// filterable is what filters see: the attributes, id included. Records
+// keep their id among their attributes, so this copies nothing; the copy
+// is for records stored without it.
+func filterable(rec *record) object {
+	if _, ok := rec.Attrs["id"]; ok {
+		return rec.Attrs
+	}
 	o := make(object, len(rec.Attrs)+1)
 	for k, v := range rec.Attrs {
 		o[k] = v
@@ -135,6 +140,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, k Kind) error {
 			return err
 		}
 		rec = &record{ID: newID(), Seq: t.nextSeq(), Created: t.now, Modified: t.now, Attrs: attrs}
+		attrs["id"] = rec.ID
 		t.put(k, rec)
 		return nil
 	})
@@ -220,6 +226,7 @@ func (h *handler) modify(k Kind, id string, fn func(cur object) (object, error))
 		if err != nil {
 			return err
 		}
+		attrs["id"] = id
 		if err := unique(t, k, id, attrs); err != nil {
 			return err
 		}
