@@ -2,6 +2,8 @@ package teams
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,10 +68,22 @@ func (c *Client) retryPlan(ctx context.Context, k *call, err error, attempt int)
 			return backoff(attempt), false, true
 		}
 		return 0, false, false
-	case errors.As(err, &netErr):
+	case errors.As(err, &netErr) && !permanentTransport(err):
 		return backoff(attempt), false, true
 	}
 	return 0, false, false
+}
+
+// permanentTransport tells failures that another attempt cannot mend:
+// a certificate that does not verify stays unverified, and retrying it
+// only delays the error the user must act on.
+func permanentTransport(err error) bool {
+	var unknownAuth x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownAuth) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &verify)
 }
 
 // attempt sends k once: it waits for the throttle budget, then sends and

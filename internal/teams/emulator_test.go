@@ -417,10 +417,15 @@ func TestEmulatorTLSVerification(t *testing.T) {
 	check(t, "New", err)
 	srv := httptest.NewTLSServer(e)
 	t.Cleanup(srv.Close)
-	// The default client verifies: a self-signed test certificate fails.
-	_, err = client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.MaxRetries = -1 }).Me(context.Background())
+	// The default client verifies: a self-signed test certificate fails,
+	// at once, because no retry can make it verify.
+	unverified := client(t, srv.URL+"/api/v3", adminToken)
+	_, err = unverified.Me(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("unverified TLS: err = %v, want a certificate error", err)
+	}
+	if got := unverified.Calls(); got != 1 {
+		t.Errorf("unverified TLS: %d attempts, want 1 (certificate errors are not retried)", got)
 	}
 	_, err = client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.HTTPClient = srv.Client() }).Me(context.Background())
 	check(t, "Me over TLS", err)
