@@ -15,19 +15,40 @@ import (
 // in front of ldapserver adds the flag, spelled out as FALSE, to each
 // extensible match of a search filter; everything else passes unchanged.
 
-func (s *Server) serveProxy(l net.Listener, backend string) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
+// serveProxy accepts clients on l and relays them to backend; the
+// returned function closes l and every relayed connection, and waits.
+func (s *Server) serveProxy(l net.Listener, backend string) (stop func()) {
+	var (
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				proxyConn(c, backend)
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			proxyConn(c, backend)
-		}()
+	}()
+	return func() {
+		l.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
 	}
 }
 
