@@ -14,7 +14,7 @@ type Options struct {
 	BucketSize   int           // token bucket capacity; default 5000
 	RefillAmount int           // tokens added every RefillEvery; default 100
 	RefillEvery  time.Duration // default 60s
-	NoThrottle   bool          // never answer 429 (headers are still sent)
+	NoThrottle   bool          // never answer 429; headers show a full budget
 
 	FaultRate        float64       // share of requests answered 500/502/503 without applying
 	LostResponseRate float64       // share of writes applied, then answered 502

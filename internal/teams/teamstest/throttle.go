@@ -31,19 +31,22 @@ func newLimiter(o Options, now time.Time) *limiter {
 
 // take accounts one request at now and reports the remaining budget.
 func (l *limiter) take(o Options, now time.Time, noThrottle bool) budget {
+	if noThrottle {
+		// A site without throttling: the headers still come, showing a
+		// full budget, so clients that pace from them never slow down.
+		return budget{burstLeft: o.BurstLimit, bucketLeft: o.BucketSize}
+	}
 	l.refill(o, now)
 	if l.windowCalls == 0 || !now.Before(l.windowStart.Add(o.BurstWindow)) {
 		l.windowStart, l.windowCalls = now, 0
 	}
 	var b budget
-	if !noThrottle {
-		// When both limits are exhausted, Retry-After covers the later.
-		if l.windowCalls >= o.BurstLimit {
-			b.retryAfter = max(1, ceilSeconds(l.windowStart.Add(o.BurstWindow).Sub(now)))
-		}
-		if l.tokens <= 0 {
-			b.retryAfter = max(b.retryAfter, 1, ceilSeconds(l.lastRefill.Add(o.RefillEvery).Sub(now)))
-		}
+	// When both limits are exhausted, Retry-After covers the later.
+	if l.windowCalls >= o.BurstLimit {
+		b.retryAfter = max(1, ceilSeconds(l.windowStart.Add(o.BurstWindow).Sub(now)))
+	}
+	if l.tokens <= 0 {
+		b.retryAfter = max(b.retryAfter, 1, ceilSeconds(l.lastRefill.Add(o.RefillEvery).Sub(now)))
 	}
 	if b.retryAfter == 0 {
 		l.windowCalls++
