@@ -175,3 +175,51 @@ func TestHelperReadStore(t *testing.T) {
 	}
 	fmt.Printf("users=%d groups=%d members%s\n", len(d.Users), len(d.Groups), rel)
 }
+
+// TestConcurrentWrites: parallel creates and membership changes (committed
+// in groups) all land, each exactly once, and uniqueness holds across a batch.
+func TestConcurrentWrites(t *testing.T) {
+	rc := newReceiver(t)
+	gid := str(rc.must(201, "POST", "/Groups", `{"displayName": "shared"}`).body, "id")
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	conflicts := make([]int, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				r := rc.do("POST", "/Users", fmt.Sprintf(`{"userName": "w%d-%d@x.com"}`, w, i))
+				if r.status != 201 {
+					t.Errorf("create: %d %s", r.status, r.raw)
+					return
+				}
+				body := fmt.Sprintf(`{"Operations": [{"op": "add", "path": "members", "value": [{"value": %q}]}]}`, str(r.body, "id"))
+				if r := rc.do("PATCH", "/Groups/"+gid, body); r.status != 204 {
+					t.Errorf("patch: %d %s", r.status, r.raw)
+				}
+				// Everyone races for the same name: exactly one wins.
+				if r := rc.do("POST", "/Groups", fmt.Sprintf(`{"displayName": "race-%d"}`, i)); r.status == 409 {
+					conflicts[w]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := rc.must(200, "GET", "/Groups/"+gid, "")
+	if got := len(memberValues(r.body)); got != workers*each {
+		t.Errorf("shared group has %d members, want %d", got, workers*each)
+	}
+	total := 0
+	for _, c := range conflicts {
+		total += c
+	}
+	if total != (workers-1)*each {
+		t.Errorf("%d conflicts, want %d", total, (workers-1)*each)
+	}
+	// What the file holds equals what the daemon serves.
+	d := readSource(t, rc)
+	if len(d.Users) != workers*each || len(d.Groups) != 1+each {
+		t.Errorf("stored: %d users, %d groups", len(d.Users), len(d.Groups))
+	}
+}
