@@ -122,6 +122,9 @@ func (r *Reader) Name() string { return r.name }
 func (r *Reader) Read(ctx context.Context) (*directory.Directory, error) {
 	start := time.Now()
 	d, stats, err := r.read(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = errors.New("read interrupted") // the connection may have been cut mid-answer
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)

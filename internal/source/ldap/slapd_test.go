@@ -349,3 +349,24 @@ func (h hookCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 func (h hookCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	return ce.AddCore(e, h)
 }
+
+func TestCancelledMidRead(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	canceller := zap.New(hookCore{fn: func(e zapcore.Entry, fs []zapcore.Field) {
+		for _, f := range fs {
+			if f.Key == "purpose" && f.String == "groups" {
+				cancel()
+			}
+		}
+	}})
+	r, err := ldap.New("corp", baseConfig(srv.URL), canceller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Read(ctx)
+	if d != nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("Read cancelled before the groups = %v, %v; want no directory and context.Canceled", d, err)
+	}
+}
