@@ -47,7 +47,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		}
 		sources = append(sources, s)
 	}
-	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: conn.Client, Store: b.store,
+	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: writeGuard{Teams: conn.Client, grace: writeGrace}, Store: b.store,
 		Logger: b.log.Named("sync"), Apply: b.apply || cfg.Sync.Apply})
 	if err != nil {
 		closeAll(sources)
