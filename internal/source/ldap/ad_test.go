@@ -173,9 +173,10 @@ func TestADRangeFailureMakesGroupUnknown(t *testing.T) {
 	t.Parallel()
 	srv := adtest.Start(t, adDirectory())
 	cases := map[string]adtest.Fault{
-		"busy":     {Code: 51},
-		"referral": {Code: 10},
-		"omitted":  {OmitAttributes: true},
+		"busy":      {Code: 51},
+		"referral":  {Code: 10},
+		"timelimit": {Code: 3},
+		"omitted":   {OmitAttributes: true},
 	}
 	for name, fault := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -234,6 +235,23 @@ func TestADReferrals(t *testing.T) {
 	})
 	if d, err := read(t, adConfig(srv)); err == nil {
 		t.Errorf("groups listing refused: got %d groups, want an error", len(d.Groups))
+	}
+}
+
+func TestADUsersSearchFailureFailsRead(t *testing.T) {
+	t.Parallel()
+	srv := adtest.Start(t, adDirectory())
+	for _, code := range []int{3, 4, 11, 51, 80} { // time, size, admin limit, busy, other
+		srv.SetFault(func(base, _ string, _ []string) adtest.Fault {
+			if strings.HasPrefix(base, "OU=Users") {
+				return adtest.Fault{Code: code}
+			}
+			return adtest.Fault{}
+		})
+		d, err := read(t, adConfig(srv))
+		if err == nil || d != nil {
+			t.Errorf("users search answered %d: Read = %v, %v; want an error and no directory", code, d, err)
+		}
 	}
 }
 
