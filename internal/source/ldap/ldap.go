@@ -4,8 +4,10 @@
 // A read is all or nothing: users are read completely or the whole read
 // fails, and a group whose members could not be read completely is returned
 // unknown (Group.Err set), never empty or partial. Searches are paged
-// (RFC 2696) and streamed page by page; Active Directory range retrieval
-// and the in-chain matching rule are supported.
+// (RFC 2696) and each entry is mapped as it arrives, so memory holds the
+// result, not the answers; Active Directory range retrieval and the in-chain
+// matching rule are supported. Entries are mapped by Mapper, which the LDIF
+// source shares.
 package ldap
 
 import (
