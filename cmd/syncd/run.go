@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -17,6 +19,7 @@ import (
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/server"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/version"
@@ -141,11 +144,13 @@ func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap
 	if p.store, err = openStore(cfg.Sync.StateDir); err != nil {
 		return nil, err
 	}
+	latest := restoreHistory(p.store, p.metrics, log)
 	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply}
 	p.daemon, err = daemon.New(daemon.Options{
 		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
 		Load:     func() (*config.Config, error) { return config.Load(path, e.getenv) },
 		Notify:   daemon.NewNotifier(e.getenv, os.Getpid()),
+		Latest:   latest,
 		NotReady: notReady,
 	})
 	if err != nil {
@@ -181,4 +186,27 @@ func (p *daemonParts) close() {
 	if p.store != nil {
 		_ = p.store.Close()
 	}
+}
+
+// restoreHistory brings back, from the state store, the run timestamps for
+// the metrics and the last report for /reports/latest.
+func restoreHistory(store *state.Store, m *metrics.Metrics, log *zap.Logger) *report.Report {
+	var lastRun, lastSuccess time.Time
+	for _, r := range store.Runs() {
+		lastRun = r.FinishedAt
+		if metrics.ResultOf(r.ExitCode) != metrics.ResultFailure {
+			lastSuccess = r.FinishedAt
+		}
+	}
+	m.Restore(lastRun, lastSuccess)
+	data := store.LatestReport()
+	if data == nil {
+		return nil
+	}
+	var rep report.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		log.Warn("the kept report cannot be read; /reports/latest waits for the next run", zap.Error(err))
+		return nil
+	}
+	return &rep
 }

@@ -120,4 +120,21 @@ server:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no exit within 5 s of SIGTERM")
 	}
+
+	// Restarted without a run at start, syncd still serves the last report
+	// and the last success from its state directory.
+	cfg = strings.Replace(cfg, "sync:\n", "sync:\n  run_at_start: false\n", 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, path, listen)
+	if code, _, body := d.get("/reports/latest?format=json"); code != 200 || !strings.Contains(body, `"mode"`) {
+		t.Errorf("/reports/latest after a restart = %d %q, want the kept report", code, body)
+	}
+	if ts := d.metric("syncd_last_success_timestamp_seconds"); ts <= 0 {
+		t.Errorf("last_success_timestamp_seconds after a restart = %v, want the kept run's", ts)
+	}
+	if got := d.metric("syncd_runs_total", `result="success"`); got != 0 {
+		t.Errorf("runs_total after a restart without run at start = %v, want 0", got)
+	}
 }

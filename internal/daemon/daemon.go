@@ -58,6 +58,7 @@ type Options struct {
 	Logger  *zap.Logger                    // required
 	Metrics *metrics.Metrics               // required
 	Notify  *Notifier                      // optional: systemd notifications
+	Latest  *report.Report                 // optional: the last report kept from before a restart
 
 	// NotReady says why a finished run makes syncd not ready (bad
 	// configuration or credentials), or "" when it does not. Default: exit
@@ -109,7 +110,7 @@ func New(o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	return &Daemon{o: o, cfg: o.Config, runner: runner, changed: make(chan struct{}, 1)}, nil
+	return &Daemon{o: o, cfg: o.Config, runner: runner, latest: o.Latest, changed: make(chan struct{}, 1)}, nil
 }
 
 func setDefaults(o *Options) {

@@ -231,3 +231,18 @@ syncd_last_success_timestamp_seconds 42
 		t.Error(err)
 	}
 }
+
+func TestRestore(t *testing.T) {
+	m, reg := mustNew(t)
+	m.Restore(time.Time{}, time.Time{})
+	if got := value(t, reg, "syncd_last_run_timestamp_seconds", nil); got != 0 {
+		t.Errorf("zero restore set last_run to %v", got)
+	}
+	m.Restore(time.Unix(200, 0), time.Unix(100, 0))
+	if got := value(t, reg, "syncd_last_run_timestamp_seconds", nil); got != 200 {
+		t.Errorf("last_run = %v, want 200", got)
+	}
+	if got := value(t, reg, "syncd_last_success_timestamp_seconds", nil); got != 100 {
+		t.Errorf("last_success = %v, want 100", got)
+	}
+}

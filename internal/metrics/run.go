@@ -112,3 +112,15 @@ func bounded(v string, known []string) string {
 func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
+
+// Restore sets the run timestamps from the persisted run history at start,
+// so that a restart does not make the last success look like never (and
+// fire alerts). Zero times are left alone.
+func (m *Metrics) Restore(lastRun, lastSuccess time.Time) {
+	if !lastRun.IsZero() {
+		m.lastRun.Set(unixSeconds(lastRun))
+	}
+	if !lastSuccess.IsZero() {
+		m.lastSuccess.Set(unixSeconds(lastSuccess))
+	}
+}
