@@ -12,6 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/teams"
@@ -40,7 +41,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	}
 	sources := make([]engine.Source, 0, len(cfg.Sources))
 	for _, src := range cfg.Sources {
-		s, err := buildSource(src, b.log)
+		s, err := b.source(cfg, src)
 		if err != nil {
 			closeAll(sources)
 			return nil, err
@@ -55,6 +56,15 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	}
 	b.teamsCfg, b.teamsConn = cfg.Teams, conn
 	return &engineRunner{eng: eng, sources: sources}, nil
+}
+
+// source builds one source; a scim_receiver is read from what this
+// daemon's SCIM endpoint stored under sync.state_dir.
+func (b *runnerBuilder) source(cfg *config.Config, src config.Source) (engine.Source, error) {
+	if src.SCIMReceiver != nil {
+		return scimserver.NewSource(src.Name, cfg.Sync.StateDir)
+	}
+	return buildSource(src, b.log)
 }
 
 // engineRunner adapts the engine to the daemon's Runner.
