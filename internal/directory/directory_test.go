@@ -1,0 +1,85 @@
+package directory
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+// fixture: all -> (eng -> (ops -> eng: a cycle)), and broken, unreadable.
+func fixture() *Directory {
+	return &Directory{
+		Users: map[string]*User{"a": {ID: "a"}, "b": {ID: "b"}, "c": {ID: "c"}},
+		Groups: []*Group{
+			{Name: "all", DN: "cn=all", DirectMembers: []string{"a"}, Subgroups: []string{"cn=eng"}},
+			{Name: "eng", DN: "cn=eng", DirectMembers: []string{"b"}, Subgroups: []string{"cn=ops"}},
+			{Name: "ops", DN: "cn=ops", DirectMembers: []string{"c", "b"}, Subgroups: []string{"cn=eng", "cn=missing"}},
+			{Name: "wrap", DN: "cn=wrap", Subgroups: []string{"cn=broken"}},
+			{Name: "broken", DN: "cn=broken", Err: errors.New("size limit exceeded")},
+		},
+	}
+}
+
+func TestExpandResolvesNestingAndCycles(t *testing.T) {
+	d := fixture()
+	d.Expand()
+	for name, want := range map[string][]string{
+		"all": {"a", "b", "c"},
+		"eng": {"b", "c"},
+		"ops": {"b", "c"},
+	} {
+		g := d.Group(name)
+		if !slices.Equal(g.Members, want) {
+			t.Errorf("%s: members = %v, want %v", name, g.Members, want)
+		}
+		if g.Unknown() {
+			t.Errorf("%s: unknown (%v), want known", name, g.Err)
+		}
+	}
+}
+
+func TestExpandPropagatesUnknown(t *testing.T) {
+	d := fixture()
+	d.Expand()
+	wrap := d.Group("wrap")
+	if !errors.Is(wrap.Err, ErrNestedUnknown) {
+		t.Fatalf("wrap: err = %v, want ErrNestedUnknown", wrap.Err)
+	}
+	if got := d.Group("broken").Err.Error(); got != "size limit exceeded" {
+		t.Errorf("broken keeps its own error, got %q", got)
+	}
+}
+
+func TestPathFollowsNesting(t *testing.T) {
+	d := fixture()
+	d.Expand()
+	all := d.Group("all")
+	if got, want := d.Path(all, "c"), []string{"all", "eng", "ops"}; !slices.Equal(got, want) {
+		t.Errorf("path to c = %v, want %v", got, want)
+	}
+	if got := d.Path(all, "a"); !slices.Equal(got, []string{"all"}) {
+		t.Errorf("path to a = %v, want [all]", got)
+	}
+	if got := d.Path(d.Group("wrap"), "a"); got != nil {
+		t.Errorf("path to a non-member = %v, want nil", got)
+	}
+}
+
+func TestGroupLookup(t *testing.T) {
+	d := fixture()
+	for key, want := range map[string]string{"ENG": "eng", "CN=Ops": "ops", " cn = all ": "all"} {
+		g := d.Group(key)
+		if g == nil || g.Name != want {
+			t.Errorf("Group(%q) = %v, want %s", key, g, want)
+		}
+	}
+	if g := d.Group("nope"); g != nil {
+		t.Errorf("Group(nope) = %v, want nil", g)
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	if got := NormalizeEmail("  Alice.Smith@Example.COM "); got != "alice.smith@example.com" {
+		t.Errorf("NormalizeEmail = %q", got)
+	}
+}
