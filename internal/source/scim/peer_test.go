@@ -66,15 +66,21 @@ var npmErr error
 // peerDir returns testdata/scimpeer with its node_modules installed.
 func peerDir(tb testing.TB) string {
 	tb.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("SYNCD_REQUIRE_SERVERS") == "" {
-			tb.Skip("node not on PATH: SCIM peer tests skipped (set SYNCD_REQUIRE_SERVERS to make this a failure)")
-		}
-		tb.Fatalf("node not on PATH and SYNCD_REQUIRE_SERVERS is set: %v", err)
-	}
 	dir, err := filepath.Abs(filepath.Join("testdata", "scimpeer"))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	need := []string{"node"}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "scimmy-routers")); err != nil {
+		need = append(need, "npm")
+	}
+	for _, bin := range need {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("SYNCD_REQUIRE_SERVERS") == "" {
+				tb.Skipf("%s not on PATH: SCIM peer tests skipped (set SYNCD_REQUIRE_SERVERS to make this a failure)", bin)
+			}
+			tb.Fatalf("%s not on PATH and SYNCD_REQUIRE_SERVERS is set: %v", bin, err)
+		}
 	}
 	npmOnce.Do(func() {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", "scimmy-routers")); err == nil {
