@@ -2,7 +2,12 @@ package scim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,4 +42,48 @@ func BenchmarkRead10k(b *testing.B) {
 			b.ReportMetric(wall.Seconds()/float64(b.N), "s/read")
 		})
 	}
+}
+
+// BenchmarkRead10kGoServer reads the same directory from a minimal
+// in-process SCIM server (pages precomputed), to show the reader's own
+// cost apart from scimmy's.
+func BenchmarkRead10kGoServer(b *testing.B) {
+	s := genSeed(10000, 500)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
+		count, _ := strconv.Atoi(r.URL.Query().Get("count"))
+		var items []any
+		var total int
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/Users"):
+			total = len(s.Users)
+			for i := start - 1; i < min(start-1+count, total); i++ {
+				items = append(items, s.Users[i])
+			}
+		case strings.HasSuffix(r.URL.Path, "/Groups"):
+			total = len(s.Groups)
+			for i := start - 1; i < min(start-1+count, total); i++ {
+				items = append(items, s.Groups[i])
+			}
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"totalResults": total, "startIndex": start, "itemsPerPage": len(items), "Resources": items})
+	}))
+	defer srv.Close()
+	var calls int
+	b.ResetTimer()
+	for range b.N {
+		r := newReader(b, srv.URL+"/scim/v2", "tok", true)
+		dir, err := r.Read(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(dir.Groups) != 500 {
+			b.Fatalf("%d groups", len(dir.Groups))
+		}
+		calls = r.Calls()
+	}
+	b.ReportMetric(float64(calls), "calls/read")
 }
