@@ -94,7 +94,27 @@ func printExplanation(w io.Writer, ex *engine.Explanation) {
 		fmt.Fprintf(w, "  should be in it: %s\n", should)
 		fmt.Fprintf(w, "  is in it now:    %s\n", yesNo(en.IsMember))
 		fmt.Fprintf(w, "  next run:        %s\n", en.Next)
+		for _, g := range en.SMEGroups {
+			printSMEGroup(w, g)
+		}
 	}
+}
+
+// printSMEGroup shows one SME group of a tag: membership in it makes the
+// person an SME as well.
+func printSMEGroup(w io.Writer, g engine.ExplainSMEGroup) {
+	id := "does not exist in Teams"
+	if g.TeamsID != 0 {
+		id = fmt.Sprintf("id %d", g.TeamsID)
+	}
+	fmt.Fprintf(w, "  SME group %q (%s)\n", g.Name, id)
+	fmt.Fprintf(w, "    an SME group now:     %s; next run: %s\n", yesNo(g.Assigned), g.Next)
+	should := "no"
+	if g.Should {
+		should = "yes, through " + strings.Join(g.Via, "; ")
+	}
+	fmt.Fprintf(w, "    should be in group:   %s\n", should)
+	fmt.Fprintf(w, "    is in group now:      %s; next run: %s\n", yesNo(g.IsMember), g.Member)
 }
 
 func yesNo(b bool) string {

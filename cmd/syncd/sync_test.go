@@ -123,6 +123,9 @@ func TestExplain(t *testing.T) {
 		"user id 13", "matched by e-mail c.jones@example.com",
 		`user group "Platform"`, "corp: platform > platform-core", "next run:        add",
 		`SMEs of tag "go"`,
+		// Through the SME group Platform, which is not yet an SME group of kubernetes.
+		`SME group "Platform" (id 101)`, "an SME group now:     no; next run: make it an SME group",
+		"should be in group:   yes, through corp: platform > platform-core", "is in group now:      no; next run: add",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain lacks %q:\n%s", want, out)

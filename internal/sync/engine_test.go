@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -500,5 +501,48 @@ func TestManagedModeRemovesOnlyWhatSyncdAdded(t *testing.T) {
 	}
 	if got := r.store.Ledger()["group:100"]; !slices.Equal(got, []int{10}) {
 		t.Errorf("ledger after removal: got %v", got)
+	}
+}
+
+func TestExplainSMEGroups(t *testing.T) {
+	seed := &teamstest.Seed{
+		SMEEnabled: true,
+		Users:      seedUsers("ann", "bob"),
+		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "SRE", UserIDs: []int{10}}, {ID: 101, Name: "Old", UserIDs: []int{10}}},
+		Tags:       []teamstest.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{11}, SMEGroupIDs: []int{100, 101}}},
+	}
+	dir := dirOf(map[string][]string{"platform": {"ann", "bob"}, "sre": {"ann"}, "k8s": {"bob"}})
+	r := newRig(t, seed, dir)
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}, {Source: "corp", From: "sre", To: "SRE"}}
+	r.cfg.SMEs = []config.SME{{Tag: "kubernetes", UsersFrom: []config.GroupRef{{Source: "corp", Group: "k8s"}}, Groups: []string{"Platform", "SRE"}}}
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.client, Store: r.store, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := e.Explain(context.Background(), "ANN@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.emu.WriteCount() != 0 {
+		t.Fatalf("explain made %d writes", r.emu.WriteCount())
+	}
+	var tag *ExplainEntry
+	for i := range ex.Entries {
+		if ex.Entries[i].Target == `SMEs of tag "kubernetes"` {
+			tag = &ex.Entries[i]
+		}
+	}
+	if tag == nil || tag.Should || tag.IsMember || tag.Next != "nothing (already as it should be)" {
+		t.Fatalf("ann is no SME user and should not be one: %+v", tag)
+	}
+	want := []ExplainSMEGroup{
+		{Name: "Platform", Should: true, Via: []string{"corp: platform"}, Member: "add", Next: "create the group, then make it an SME group"},
+		{Name: "SRE", TeamsID: 100, Assigned: true, IsMember: true, Should: true, Via: []string{"corp: sre"},
+			Member: "nothing (already as it should be)", Next: "nothing (already an SME group)"},
+		{Name: "Old", TeamsID: 101, Assigned: true, IsMember: true, Member: "nothing (the group is not managed by syncd)",
+			Next: "remove it from the SME groups"},
+	}
+	if !reflect.DeepEqual(tag.SMEGroups, want) {
+		t.Errorf("SME groups:\n got %+v\nwant %+v", tag.SMEGroups, want)
 	}
 }

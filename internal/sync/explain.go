@@ -17,6 +17,7 @@ type explainData struct {
 	ids          *identities
 	view         *teamsView
 	ppl          map[personKey]string // person -> source
+	plan         *Plan
 }
 
 // Explanation says why one person is or is not in each managed group and
@@ -34,8 +35,24 @@ type ExplainEntry struct {
 	Target   string   // `user group "Platform"` or `SMEs of tag "go"`
 	Should   bool     // the directory says the person belongs
 	Via      []string // "corp: platform > platform-core" per feeding group that has them
-	IsMember bool     // in Teams now
+	IsMember bool     // in Teams now (for a tag: an SME user now)
 	Next     string   // what the next run would do
+	// SMEGroups are, for a tag, the user groups that are or should be its
+	// SME groups: being in one makes the person an SME too.
+	SMEGroups []ExplainSMEGroup
+}
+
+// ExplainSMEGroup is one user group assigned, or to be assigned, as SMEs
+// of a tag, seen from one person.
+type ExplainSMEGroup struct {
+	Name     string
+	TeamsID  int      // 0 when the group does not exist (yet)
+	Assigned bool     // an SME group of the tag now
+	IsMember bool     // the person is in the Teams group now
+	Should   bool     // a managed mapping puts the person in the group
+	Via      []string // through which directory groups, with the nesting path
+	Member   string   // what the next run does to the person's membership
+	Next     string   // what the next run does to the group's SME assignment
 }
 
 // Explain prepares a run (reads everything, writes nothing to Teams) and
@@ -47,6 +64,7 @@ func (e *Engine) Explain(ctx context.Context, email string) (*Explanation, error
 		return nil, err
 	}
 	x := p.explain
+	x.plan = &p.Plan
 	ex := &Explanation{Email: email}
 	keys := x.personKeys(email)
 	for _, k := range keys {
@@ -60,7 +78,9 @@ func (e *Engine) Explain(ctx context.Context, email string) (*Explanation, error
 		ex.Entries = append(ex.Entries, x.entry(t, keys, ex.TeamsID, &p.Plan))
 	}
 	for _, t := range x.tags {
-		ex.Entries = append(ex.Entries, x.entry(t, keys, ex.TeamsID, &p.Plan))
+		en := x.entry(t, keys, ex.TeamsID, &p.Plan)
+		en.SMEGroups = x.smeGroups(t, keys, ex.TeamsID, &p.Plan)
+		ex.Entries = append(ex.Entries, en)
 	}
 	return ex, nil
 }
@@ -189,4 +209,109 @@ func firstOf(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// smeGroups explains the SME groups of a tag: those the config names and
+// those assigned now, whether the person is (or will be) in each, and what
+// the next run does to the assignment.
+func (x *explainData) smeGroups(t *target, keys []personKey, id int, p *Plan) []ExplainSMEGroup {
+	ct := x.view.cur.Tags[strings.ToLower(t.name)]
+	tp := tagPlan(p, t.name)
+	var out []ExplainSMEGroup
+	seen := map[string]bool{}
+	add := func(name string, configured bool) {
+		if seen[strings.ToLower(name)] {
+			return
+		}
+		seen[strings.ToLower(name)] = true
+		out = append(out, x.smeGroup(name, configured, ct, tp, keys, id))
+	}
+	for _, name := range t.smeGroups {
+		add(name, true)
+	}
+	if ct != nil {
+		for _, gid := range ct.Groups {
+			if g := x.groupByID(gid); g != nil {
+				add(g.Name, false)
+			} else {
+				add(fmt.Sprintf("#%d", gid), false)
+			}
+		}
+	}
+	return out
+}
+
+func (x *explainData) smeGroup(name string, configured bool, ct *CurrentTag, tp *TagPlan, keys []personKey, id int) ExplainSMEGroup {
+	sg := ExplainSMEGroup{Name: name}
+	found := x.groupsNamed(name)
+	if len(found) == 1 {
+		sg.TeamsID = found[0].ID
+		sg.IsMember = id != 0 && slices.Contains(found[0].Members, id)
+		sg.Assigned = ct != nil && slices.Contains(ct.Groups, sg.TeamsID)
+	}
+	sg.Member = "nothing (the group is not managed by syncd)"
+	for _, g := range x.groups {
+		if strings.EqualFold(g.name, name) {
+			m := x.entry(g, keys, id, x.plan)
+			sg.Should, sg.Via, sg.Member = m.Should, m.Via, m.Next
+		}
+	}
+	sg.Next = smeGroupNext(name, sg.TeamsID, len(found), configured, tp)
+	return sg
+}
+
+// smeGroupNext reads the tag plan for one SME group.
+func smeGroupNext(name string, gid, found int, configured bool, tp *TagPlan) string {
+	has := func(refs []GroupRef) bool {
+		return slices.ContainsFunc(refs, func(r GroupRef) bool {
+			return (gid != 0 && r.ID == gid) || (r.ID == 0 && strings.EqualFold(r.Name, name))
+		})
+	}
+	switch {
+	case tp == nil:
+		return "nothing: the tag could not be planned (see the errors of syncd sync)"
+	case found > 1:
+		return fmt.Sprintf("nothing: the name matches %d Teams groups", found)
+	case has(tp.AddGroups) && gid == 0:
+		return "create the group, then make it an SME group"
+	case has(tp.AddGroups):
+		return "make it an SME group"
+	case has(tp.RemoveGroups):
+		return "remove it from the SME groups"
+	case has(tp.HeldGroups):
+		return "remove it from the SME groups, but held: " + tp.HeldReason
+	case configured && gid == 0:
+		return "nothing: the group does not exist in Teams and no mapping creates it"
+	case configured:
+		return "nothing (already an SME group)"
+	}
+	return "nothing (not configured, but kept by the membership mode)"
+}
+
+func tagPlan(p *Plan, tag string) *TagPlan {
+	for i := range p.Tags {
+		if strings.EqualFold(p.Tags[i].Tag, tag) {
+			return &p.Tags[i]
+		}
+	}
+	return nil
+}
+
+func (x *explainData) groupsNamed(name string) []*CurrentGroup {
+	var out []*CurrentGroup
+	for i := range x.view.cur.Groups {
+		if strings.EqualFold(x.view.cur.Groups[i].Name, name) {
+			out = append(out, &x.view.cur.Groups[i])
+		}
+	}
+	return out
+}
+
+func (x *explainData) groupByID(id int) *CurrentGroup {
+	for i := range x.view.cur.Groups {
+		if x.view.cur.Groups[i].ID == id {
+			return &x.view.cur.Groups[i]
+		}
+	}
+	return nil
 }
