@@ -1,0 +1,102 @@
+package sync
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// TestApplyFewestCalls checks that each change set costs exactly the one
+// write call the issue asks for, and that the call leaves Teams as planned.
+func TestApplyFewestCalls(t *testing.T) {
+	const (
+		groups       = "/user-groups"
+		group        = "/user-groups/{userGroupId}"
+		groupMembers = "/user-groups/{userGroupId}/members"
+		member       = "/user-groups/{userGroupId}/members/{userId}"
+		smes         = "/tags/{tagId}/subject-matter-experts"
+		smeUsers     = "/tags/{tagId}/subject-matter-experts/users"
+		smeGroups    = "/tags/{tagId}/subject-matter-experts/user-groups"
+		smeUser      = "/tags/{tagId}/subject-matter-experts/users/{userId}"
+		smeGroupID   = "/tags/{tagId}/subject-matter-experts/user-groups/{userGroupId}"
+	)
+	// Teams ids: ann 10, bob 11, cat 12, dan 13. Teams group "Other" (id 200)
+	// exists in every case; "SRE" (id 100) when the case seeds it.
+	tests := []struct {
+		name        string
+		sre         []int    // members of SRE in Teams; nil: no such group
+		dir         []string // directory members of "sre"
+		description string
+		smeUsers    []int // SME users of tag go in Teams
+		smeGroups   []int
+		k8s         []string // directory members feeding go's SME users
+		smeGroup    []string // SME groups configured for go
+		method      string
+		route       string
+		wantSRE     []int
+		wantUsers   []int
+		wantGroups  []int
+	}{
+		{name: "new group: one POST carrying its members", dir: []string{"ann", "bob", "cat"},
+			method: "POST", route: groups, wantSRE: []int{10, 11, 12}},
+		{name: "additions alone: one POST of the ids", sre: []int{10}, dir: []string{"ann", "bob", "cat"},
+			method: "POST", route: groupMembers, wantSRE: []int{10, 11, 12}},
+		{name: "a single removal: one DELETE", sre: []int{10, 11, 12}, dir: []string{"ann", "bob"},
+			method: "DELETE", route: member, wantSRE: []int{10, 11}},
+		{name: "two removals: one PUT with the complete list", sre: []int{10, 11, 12, 13}, dir: []string{"ann", "bob"},
+			method: "PUT", route: group, wantSRE: []int{10, 11}},
+		{name: "an addition and a removal: one PUT", sre: []int{10, 11}, dir: []string{"ann", "cat"},
+			method: "PUT", route: group, wantSRE: []int{10, 12}},
+		{name: "description alone: one PUT keeping the members", sre: []int{1, 10}, dir: []string{"ann"}, description: "new",
+			method: "PUT", route: group, wantSRE: []int{1, 10}},
+		{name: "SME users added: one POST", sre: []int{10}, dir: []string{"ann"}, k8s: []string{"bob", "cat"},
+			method: "POST", route: smeUsers, wantSRE: []int{10}, wantUsers: []int{11, 12}},
+		{name: "SME group added: one POST", sre: []int{10}, dir: []string{"ann"}, smeGroup: []string{"SRE"},
+			method: "POST", route: smeGroups, wantSRE: []int{10}, wantGroups: []int{100}},
+		{name: "one SME user removed: one DELETE", sre: []int{10}, dir: []string{"ann"}, smeUsers: []int{11, 12}, k8s: []string{"bob"},
+			method: "DELETE", route: smeUser, wantSRE: []int{10}, wantUsers: []int{11}},
+		{name: "one SME group removed: one DELETE", sre: []int{10}, dir: []string{"ann"}, smeGroups: []int{100, 200}, smeGroup: []string{"SRE"},
+			method: "DELETE", route: smeGroupID, wantSRE: []int{10}, wantGroups: []int{100}},
+		{name: "SME users and groups added: one PUT of both lists", sre: []int{10}, dir: []string{"ann"}, smeUsers: []int{13}, k8s: []string{"bob", "dan"}, smeGroup: []string{"SRE"},
+			method: "PUT", route: smes, wantSRE: []int{10}, wantUsers: []int{11, 13}, wantGroups: []int{100}},
+		{name: "two SME users removed: one PUT", sre: []int{10}, dir: []string{"ann"}, smeUsers: []int{10, 11, 12}, k8s: []string{"ann"},
+			method: "PUT", route: smes, wantSRE: []int{10}, wantUsers: []int{10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat", "dan"),
+				UserGroups: []teamstest.SeedGroup{{ID: 200, Name: "Other"}},
+				Tags:       []teamstest.SeedTag{{ID: 5, Name: "go", SMEUserIDs: tt.smeUsers, SMEGroupIDs: tt.smeGroups}}}
+			if tt.sre != nil {
+				seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 100, Name: "SRE", UserIDs: tt.sre})
+			}
+			r := newSpecRig(t, seed, dirOf(map[string][]string{"sre": tt.dir, "k8s": tt.k8s}))
+			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "sre", To: "SRE", Description: tt.description}}
+			r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "k8s"}}, Groups: tt.smeGroup}}
+			res := r.run(true)
+			if res.ExitCode != 0 || res.Report.Summary.ChangesFailed != 0 {
+				t.Fatalf("exit %d, summary %+v, errors %v", res.ExitCode, res.Report.Summary, res.Report.Errors)
+			}
+			if got := r.emu.WriteCount(); got != 1 || r.emu.Count(tt.method, tt.route) != 1 {
+				t.Errorf("got %d writes, %d %s %s; want exactly that one call:\n%v", got, r.emu.Count(tt.method, tt.route), tt.method, tt.route, r.emu.Requests())
+			}
+			if got := members(t, r.emu, "SRE"); !slices.Equal(got, tt.wantSRE) {
+				t.Errorf("SRE members: got %v, want %v", got, tt.wantSRE)
+			}
+			if g, _ := r.emu.GroupByName("SRE"); tt.description != "" && g.Description != tt.description {
+				t.Errorf("SRE description: got %q, want %q", g.Description, tt.description)
+			}
+			users, groupIDs := r.emu.TagSMEs("go")
+			slices.Sort(users)
+			slices.Sort(groupIDs)
+			if !slices.Equal(users, tt.wantUsers) || !slices.Equal(groupIDs, tt.wantGroups) {
+				t.Errorf("SMEs of go: got users %v groups %v, want %v %v", users, groupIDs, tt.wantUsers, tt.wantGroups)
+			}
+			if again := r.run(true); r.emu.WriteCount() != 0 || again.Pending {
+				t.Errorf("second run: %d writes, want 0", r.emu.WriteCount())
+			}
+		})
+	}
+}
