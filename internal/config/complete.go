@@ -22,6 +22,7 @@ const (
 	DefaultMaxRemovals       = 100
 	DefaultMaxRemovalPercent = 25
 	DefaultSchedule          = "@every 30m"
+	DefaultPendingRecheck    = Duration(time.Hour)
 	DefaultListen            = "127.0.0.1:9184"
 	DefaultUserFilter        = "(objectClass=inetOrgPerson)"
 	DefaultGroupFilter       = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"
@@ -156,6 +157,9 @@ func (c *checker) completeSync(s *Sync) {
 	}
 	if !c.has("sync.max_removal_percent") {
 		s.MaxRemovalPercent = DefaultMaxRemovalPercent
+	}
+	if !c.has("sync.pending_recheck") {
+		s.PendingRecheck = DefaultPendingRecheck
 	}
 	if s.RunAtStart == nil {
 		on := true

@@ -150,6 +150,9 @@ type Sync struct {
 	Jitter            Duration `yaml:"jitter"`
 	RunAtStart        *bool    `yaml:"run_at_start"` // default true
 	StateDir          string   `yaml:"state_dir"`    // empty: no persistent state
+	// PendingRecheck is how long an address found without a Teams account
+	// is not looked up again; default 1h, 0 looks it up on every run.
+	PendingRecheck Duration `yaml:"pending_recheck"`
 }
 
 // Server is the daemon's HTTP listener.

@@ -53,6 +53,7 @@ func TestDefaults(t *testing.T) {
 	check(t, "sync.schedule", cfg.Sync.Schedule, "@every 30m")
 	check(t, "sync.run_at_start", *cfg.Sync.RunAtStart, true)
 	check(t, "sync.state_dir", cfg.Sync.StateDir, "")
+	check(t, "sync.pending_recheck", cfg.Sync.PendingRecheck, DefaultPendingRecheck)
 	check(t, "server.listen", cfg.Server.Listen, "127.0.0.1:9184")
 	check(t, "log.level", cfg.Log.Level, "info")
 	check(t, "log.format", cfg.Log.Format, "json")

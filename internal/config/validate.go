@@ -135,6 +135,9 @@ func (c *checker) validateSync(s *Sync) {
 	if s.Jitter < 0 {
 		c.errorf("sync.jitter", "sync.jitter must not be negative")
 	}
+	if s.PendingRecheck < 0 {
+		c.errorf("sync.pending_recheck", "sync.pending_recheck must not be negative")
+	}
 	if s.StateDir == "" {
 		if key := c.managedAt(); key != "" {
 			c.errorf(key, "%s: membership managed needs sync.state_dir: the ledger of the members syncd added is kept there", key)

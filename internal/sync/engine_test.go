@@ -103,7 +103,8 @@ func rigFor(t *testing.T, emu *teamstest.Emulator, srv *httptest.Server, dir *di
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100}}
+	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100,
+		PendingRecheck: config.DefaultPendingRecheck}}
 	cfg.Sources = []config.Source{{Name: "corp"}}
 	return &rig{t: t, emu: emu, client: client, src: &fakeSource{name: "corp", dir: dir}, cfg: cfg,
 		store: state.Memory(), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
@@ -195,7 +196,7 @@ func TestEngineEndToEnd(t *testing.T) {
 
 	// The new hire signs in; once the negative cache expires, they are added.
 	r.emu.AddUser(teamstest.SeedUser{ID: 20, Name: "Newbie", Email: "newbie@example.com"})
-	r.now = r.now.Add(PendingRecheck + time.Minute)
+	r.now = r.now.Add(config.DefaultPendingRecheck.Std() + time.Minute)
 	later := r.run(true)
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 20}) || later.ExitCode != 0 {
 		t.Errorf("after sign-in: Platform %v, exit %d, errors %v", got, later.ExitCode, later.Report.Errors)
@@ -544,5 +545,37 @@ func TestExplainSMEGroups(t *testing.T) {
 	}
 	if !reflect.DeepEqual(tag.SMEGroups, want) {
 		t.Errorf("SME groups:\n got %+v\nwant %+v", tag.SMEGroups, want)
+	}
+}
+
+// TestPendingRecheckIsConfigurable: sync.pending_recheck sets how long an
+// address without a Teams account is not asked again; 0 asks every run.
+func TestPendingRecheckIsConfigurable(t *testing.T) {
+	for _, recheck := range []time.Duration{0, 10 * time.Minute} {
+		t.Run(recheck.String(), func(t *testing.T) {
+			seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
+			r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
+			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+			r.cfg.Sync.PendingRecheck = config.Duration(recheck)
+			if res := r.run(true); len(res.Report.Pending) != 1 {
+				t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
+			}
+			r.emu.AddUser(teamstest.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
+			r.now = r.now.Add(5 * time.Minute)
+			res := r.run(true)
+			lookups := r.emu.Count("GET", "/users/by-email/{email}") + r.emu.Count("GET", "/users")
+			added := slices.Contains(members(t, r.emu, "Platform"), 30)
+			if recheck == 0 && (!added || lookups != 1) {
+				t.Errorf("pending_recheck 0: added %v after %d lookups; want added after 1", added, lookups)
+			}
+			if recheck > 0 && (added || lookups != 0 || len(res.Report.Pending) != 1) {
+				t.Errorf("pending_recheck %v, 5 minutes later: added %v, %d lookups; want still pending, no lookup", recheck, added, lookups)
+			}
+			r.now = r.now.Add(recheck)
+			r.run(true)
+			if !slices.Contains(members(t, r.emu, "Platform"), 30) {
+				t.Errorf("pending_recheck %v: newbie not added once the recheck time passed", recheck)
+			}
+		})
 	}
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/syncd/syncd/internal/teams"
 )
 
-// PendingRecheck is how long an address found without a Teams account is
-// not asked again (the negative cache).
-const PendingRecheck = time.Hour
-
 // metaTeamsUsers stores the user count of the last full listing, to price
 // the next listing against by-email calls.
 const metaTeamsUsers = "teams_users"
@@ -170,11 +166,14 @@ func (e *Engine) resolveByEmail(ctx context.Context, ids *identities, missing []
 	return nil
 }
 
+// rememberPending keeps addresses without a Teams account in the negative
+// cache for sync.pending_recheck (0: not at all, they are asked every run).
 func (e *Engine) rememberPending(emails []string, now time.Time) error {
-	if len(emails) == 0 {
+	recheck := e.cfg.Sync.PendingRecheck.Std()
+	if len(emails) == 0 || recheck <= 0 {
 		return nil
 	}
-	if err := e.store.PutPending(emails, now.Add(PendingRecheck)); err != nil {
+	if err := e.store.PutPending(emails, now.Add(recheck)); err != nil {
 		e.log.Warn("cannot remember pending addresses", errField(err))
 	}
 	return nil
