@@ -91,6 +91,15 @@ func TestDockerfileShape(t *testing.T) {
 	}
 }
 
+func TestDockerignore(t *testing.T) {
+	ignore := string(readFile(t, deployPath(t, "docker", "Dockerfile.dockerignore")))
+	for _, want := range []string{".git", "node_modules", ".state"} {
+		if !strings.Contains(ignore, want) {
+			t.Errorf("Dockerfile.dockerignore does not keep %s out of the build context", want)
+		}
+	}
+}
+
 // The build the Dockerfile does, done for real: a static binary that runs.
 func TestStaticBuild(t *testing.T) {
 	bin := staticBinary(t)
