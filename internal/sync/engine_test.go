@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -577,5 +578,72 @@ func TestPendingRecheckIsConfigurable(t *testing.T) {
 				t.Errorf("pending_recheck %v: newbie not added once the recheck time passed", recheck)
 			}
 		})
+	}
+}
+
+// countingClient is the Teams client plus CountUsers, made the way the
+// API allows it: the totalCount of GET /users?pageSize=15, one call.
+type countingClient struct {
+	*teams.Client
+	base string
+	http *http.Client
+}
+
+func (c countingClient) CountUsers(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/users?page=1&pageSize=15", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var page struct {
+		TotalCount int `json:"totalCount"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
+		return 0, fmt.Errorf("count users: %d %v", resp.StatusCode, err)
+	}
+	return page.TotalCount, nil
+}
+
+// TestFirstSignInNoticedByUserCount: while someone is pending, one call
+// counting Teams users tells whether anyone signed in since; if so, the
+// pending addresses are asked again at once instead of after
+// sync.pending_recheck.
+func TestFirstSignInNoticedByUserCount(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
+	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	r := rigFor(t, emu, srv, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	api := countingClient{Client: r.client, base: srv.URL + "/api/v3", http: srv.Client()}
+	run := func() *Result {
+		t.Helper()
+		e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: api, Store: r.store,
+			Logger: zap.NewNop(), Now: func() time.Time { return r.now }, Apply: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.emu.ResetLog()
+		res, _ := e.RunOnce(context.Background())
+		return res
+	}
+	if res := run(); len(res.Report.Pending) != 1 {
+		t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
+	}
+	r.now = r.now.Add(time.Minute)
+	run() // nobody new: one count, no lookup (the first count is remembered)
+	run()
+	// One GET /users: the count (a listing to match people would be a second).
+	if got := r.emu.Count("GET", "/users/by-email/{email}"); got != 0 || r.emu.Count("GET", "/users") != 1 {
+		t.Errorf("nobody signed in: %d by-email calls and %d /users calls; want 0 and the one count", got, r.emu.Count("GET", "/users"))
+	}
+	r.emu.AddUser(teamstest.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
+	res := run()
+	if !slices.Contains(members(t, r.emu, "Platform"), 30) || len(res.Report.Pending) != 0 {
+		t.Errorf("newbie signed in: not added within the negative cache's time; pending %v, calls %v", res.Report.Pending, r.emu.Requests())
 	}
 }

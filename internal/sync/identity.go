@@ -42,6 +42,9 @@ func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers
 	now := e.now()
 	cached := e.store.Users(all)
 	negative := e.store.Pending(all, now)
+	if len(negative) > 0 && e.teamsUsersChanged(ctx) {
+		negative = map[string]time.Time{} // someone signed in: ask again
+	}
 	var missing []personKey
 	asks := 0
 	for u := range ppl {
@@ -73,6 +76,33 @@ func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers
 	}
 	ids.method = "by-email"
 	return ids, e.resolveByEmail(ctx, ids, missing, negative, now)
+}
+
+// UserCounter is the optional part of the Teams client that counts the
+// site's users in one call (the totalCount of a one-page listing).
+type UserCounter interface {
+	CountUsers(ctx context.Context) (int, error)
+}
+
+// teamsUsersChanged tells whether the number of Teams users changed since
+// it was last seen: a first sign-in creates a user, so the addresses in
+// the negative cache are worth asking again now rather than after
+// sync.pending_recheck. One call, made only while someone is pending.
+func (e *Engine) teamsUsersChanged(ctx context.Context) bool {
+	c, ok := e.api.(UserCounter)
+	if !ok {
+		return false
+	}
+	n, err := c.CountUsers(ctx)
+	if err != nil {
+		e.log.Debug("cannot count Teams users", errField(err))
+		return false
+	}
+	before := e.store.Meta(metaTeamsUsers)
+	if n != before {
+		_ = e.store.PutMeta(metaTeamsUsers, n)
+	}
+	return before != 0 && n != before
 }
 
 func (ids *identities) fromCache(k personKey, emails []string, cached map[string]state.User) bool {
