@@ -293,7 +293,7 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 	r.Summary.APICalls = e.api.Calls() - p.Calls0
 	e.log.Error("sync failed", errField(err))
 	res := &Result{Report: r, Sources: p.Sources, ExitCode: ExitFailure}
-	e.record(p, res, false)
+	e.record(p, res)
 	return res
 }
 
@@ -304,9 +304,11 @@ func (e *Engine) mode() string {
 	return report.ModeDryRun
 }
 
-// record keeps the run in the state store: history, report, and after a
-// run whose reads all succeeded, the directory group sizes.
-func (e *Engine) record(p *Prepared, res *Result, readsOK bool) {
+// record keeps the run in the state store: history, report, and the sizes
+// of the directory groups read completely this run (rule 2 compares with
+// them). A group read incompletely, or a failed source, keeps its last
+// size; an unrelated failure does not stop the others being remembered.
+func (e *Engine) record(p *Prepared, res *Result) {
 	r := res.Report
 	run := state.Run{StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Mode: r.Mode, ExitCode: res.ExitCode, Errors: len(r.Errors),
 		Summary: map[string]int{"changes_planned": r.Summary.ChangesPlanned, "changes_applied": r.Summary.ChangesApplied,
@@ -319,7 +321,7 @@ func (e *Engine) record(p *Prepared, res *Result, readsOK bool) {
 			e.log.Warn("cannot keep the report", errField(err))
 		}
 	}
-	if readsOK && len(p.Sizes) > 0 {
+	if len(p.Sizes) > 0 {
 		if err := e.store.PutSizes(p.Sizes); err != nil {
 			e.log.Warn("cannot record group sizes", errField(err))
 		}

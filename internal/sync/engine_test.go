@@ -647,3 +647,45 @@ func TestFirstSignInNoticedByUserCount(t *testing.T) {
 		t.Errorf("newbie signed in: not added within the negative cache's time; pending %v, calls %v", res.Report.Pending, r.emu.Requests())
 	}
 }
+
+// TestSafetyUnknownAndEmptied covers DESIGN.md §8 rules 1 and 2 on the
+// engine: a mapped group missing from the directory or read incompletely
+// gets no removals (exit 1) while additions go on; a group that empties is
+// held even when some other, unmapped directory group could not be read.
+func TestSafetyUnknownAndEmptied(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "cat", "dan"), UserGroups: []teamstest.SeedGroup{
+		{ID: 100, Name: "Gone", UserIDs: []int{10}}, {ID: 101, Name: "Partial", UserIDs: []int{10, 11}}, {ID: 102, Name: "Team", UserIDs: []int{12}}}}
+	dir := dirOf(map[string][]string{"partial": {"cat"}, "team": {"cat", "dan"}, "broken": {"ann"}})
+	dir.Group("partial").Err = errors.New("size limit exceeded")
+	dir.Group("broken").Err = errors.New("size limit exceeded") // mapped nowhere
+	r := newRig(t, seed, dir)
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "gone", To: "Gone"}, {Source: "corp", From: "partial", To: "Partial"},
+		{Source: "corp", From: "team", To: "Team"}}
+	res := r.run(true)
+	if res.ExitCode != 1 {
+		t.Errorf("unknown groups: exit %d, want 1", res.ExitCode)
+	}
+	errs := strings.Join(res.Report.Errors, "\n")
+	for _, want := range []string{`directory group "gone" not found`, `"partial" of source "corp" could not be read completely`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("errors lack %q:\n%s", want, errs)
+		}
+	}
+	if got := members(t, r.emu, "Gone"); !slices.Equal(got, []int{10}) {
+		t.Errorf("Gone: %v, want untouched", got)
+	}
+	if got := members(t, r.emu, "Partial"); !slices.Equal(got, []int{10, 11, 12}) {
+		t.Errorf("Partial: %v, want the addition and no removal", got)
+	}
+	if got := members(t, r.emu, "Team"); !slices.Equal(got, []int{12, 13}) {
+		t.Errorf("Team: %v", got)
+	}
+	r.cfg.Groups = r.cfg.Groups[2:]
+	dir = dirOf(map[string][]string{"team": nil, "broken": {"ann"}})
+	dir.Group("broken").Err = errors.New("size limit exceeded")
+	r.src.dir = dir
+	res = r.run(true)
+	if got := members(t, r.emu, "Team"); res.ExitCode != 4 || !slices.Equal(got, []int{12, 13}) {
+		t.Errorf("emptied group: exit %d, Team %v; want 4 and nobody removed", res.ExitCode, got)
+	}
+}

@@ -120,12 +120,6 @@ func (e *Engine) finish(p *Prepared, res *Result) {
 	s.APICalls = e.api.Calls() - p.Calls0
 	r.FinishedAt = e.now()
 	res.Pending = s.ChangesPlanned > 0
-	readsOK := true
-	for _, st := range p.Sources {
-		if st.Err != nil || st.Unknown > 0 {
-			readsOK = false
-		}
-	}
 	switch {
 	case len(r.Errors) > 0 || s.ChangesFailed > 0:
 		res.ExitCode = ExitFailure
@@ -136,7 +130,7 @@ func (e *Engine) finish(p *Prepared, res *Result) {
 		zap.Int("applied", s.ChangesApplied), zap.Int("failed", s.ChangesFailed), zap.Int("held", s.ChangesHeld),
 		zap.Int("pending_users", s.PendingUsers), zap.Int("errors", len(r.Errors)), zap.Int("api_calls", s.APICalls),
 		zap.Duration("duration", r.FinishedAt.Sub(r.StartedAt)), zap.Int("exit_code", res.ExitCode))
-	e.record(p, res, readsOK)
+	e.record(p, res)
 }
 
 func (e *Engine) newReport(p *Prepared) *report.Report {
