@@ -8,7 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,9 @@ const (
 
 var (
 	metaBucket = []byte("meta")
+	// membersBucket holds one nested bucket per group, one key per member,
+	// so a membership change writes a few bytes, not the whole group.
+	membersBucket = []byte("GroupMembers")
 	genKey     = []byte("generation")
 	seqKey     = []byte("sequence")
 )
@@ -89,7 +94,7 @@ func OpenStore(path string) (*Store, error) {
 	s := &Store{path: path}
 	err := s.withDB(false, func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{metaBucket, []byte(Users), []byte(Groups)} {
+			for _, b := range [][]byte{metaBucket, []byte(Users), []byte(Groups), membersBucket} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -145,10 +150,44 @@ func readBucket(tx *bolt.Tx, k Kind) (map[string]*record, error) {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("%s/%s: %w", k, key, err)
 		}
+		if k == Groups {
+			if err := readMembers(tx, &r); err != nil {
+				return fmt.Errorf("%s/%s members: %w", k, key, err)
+			}
+		}
 		m[string(key)] = &r
 		return nil
 	})
 	return m, err
+}
+
+// readMembers puts a group's members, stored one key each, back into its
+// attributes (in member id order: SCIM's multi-valued attributes are unordered).
+func readMembers(tx *bolt.Tx, r *record) error {
+	all := tx.Bucket(membersBucket)
+	if all == nil {
+		return nil
+	}
+	b := all.Bucket([]byte(r.ID))
+	if b == nil {
+		return nil
+	}
+	var list []any
+	err := b.ForEach(func(_, v []byte) error {
+		var el any
+		if err := json.Unmarshal(v, &el); err != nil {
+			return err
+		}
+		list = append(list, el)
+		return nil
+	})
+	if err == nil && len(list) > 0 {
+		if r.Attrs == nil {
+			r.Attrs = object{}
+		}
+		r.Attrs["members"] = list
+	}
+	return err
 }
 
 func getUint(b *bolt.Bucket, key []byte) uint64 {
@@ -162,11 +201,13 @@ func putUint(b *bolt.Bucket, key []byte, v uint64) error {
 	return b.Put(key, binary.BigEndian.AppendUint64(nil, v))
 }
 
-// change is one write: rec nil deletes id.
+// change is one write: rec nil deletes id. old is what memory held
+// before (set when the change is applied), for writing only differences.
 type change struct {
 	kind Kind
 	id   string
 	rec  *record
+	old  *record
 }
 
 // txn is what a mutation sees: the current data (read-only) and a way to
@@ -294,19 +335,8 @@ func (s *Store) reload() error {
 
 func (s *Store) write(tx *bolt.Tx, changes []change) error {
 	for _, c := range changes {
-		b := tx.Bucket([]byte(c.kind))
-		if c.rec == nil {
-			if err := b.Delete([]byte(c.id)); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := json.Marshal(c.rec)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(c.id), v); err != nil {
-			return err
+		if err := writeChange(tx, c); err != nil {
+			return fmt.Errorf("%s/%s: %w", c.kind, c.id, err)
 		}
 	}
 	meta := tx.Bucket(metaBucket)
@@ -316,8 +346,90 @@ func (s *Store) write(tx *bolt.Tx, changes []change) error {
 	return putUint(meta, genKey, s.gen)
 }
 
+func writeChange(tx *bolt.Tx, c change) error {
+	b := tx.Bucket([]byte(c.kind))
+	if c.rec == nil {
+		if err := b.Delete([]byte(c.id)); err != nil {
+			return err
+		}
+		if c.kind == Groups {
+			if err := tx.Bucket(membersBucket).DeleteBucket([]byte(c.id)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+		}
+		return nil
+	}
+	rec := c.rec
+	if c.kind == Groups {
+		var err error
+		if rec, err = writeMembers(tx, c); err != nil {
+			return err
+		}
+	}
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(c.id), v)
+}
+
+// writeMembers stores the members that differ from the old record's and
+// returns the record without its members.
+func writeMembers(tx *bolt.Tx, c change) (*record, error) {
+	b, err := tx.Bucket(membersBucket).CreateBucketIfNotExists([]byte(c.id))
+	if err != nil {
+		return nil, err
+	}
+	now := memberMap(c.rec)
+	was := memberMap(c.old)
+	for key, el := range now {
+		if prev, ok := was[key]; ok && reflect.DeepEqual(prev, el) {
+			continue
+		}
+		v, err := json.Marshal(el)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Put([]byte(key), v); err != nil {
+			return nil, err
+		}
+	}
+	for key := range was {
+		if _, ok := now[key]; !ok {
+			if err := b.Delete([]byte(key)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rest := *c.rec
+	rest.Attrs = make(object, len(c.rec.Attrs))
+	for k, v := range c.rec.Attrs {
+		if !strings.EqualFold(k, "members") {
+			rest.Attrs[k] = v
+		}
+	}
+	return &rest, nil
+}
+
+// memberMap indexes a group's members by value (validate guarantees one).
+func memberMap(r *record) map[string]any {
+	if r == nil {
+		return nil
+	}
+	list, _ := get(r.Attrs, "members")
+	m := map[string]any{}
+	for _, el := range elements(list) {
+		if key, ok := valueKey(el); ok {
+			m[key] = el
+		}
+	}
+	return m
+}
+
 func (s *Store) apply(changes []change) {
-	for _, c := range changes {
+	for i := range changes {
+		c := &changes[i]
+		c.old = s.data[c.kind][c.id]
 		if c.rec == nil {
 			delete(s.data[c.kind], c.id)
 		} else {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,4 +224,81 @@ func TestConcurrentWrites(t *testing.T) {
 	if len(d.Users) != workers*each || len(d.Groups) != 1+each {
 		t.Errorf("stored: %d users, %d groups", len(d.Users), len(d.Groups))
 	}
+}
+
+// TestGroupMembersDurable: members are stored one key each; after adds,
+// removals, a replace, a user's deletion and a group's deletion, a reopened
+// store and a read-only reader see exactly what the daemon served.
+func TestGroupMembersDurable(t *testing.T) {
+	dir := t.TempDir()
+	rc := newReceiverAt(t, dir)
+	var uids []string
+	for i := range 6 {
+		uids = append(uids, str(rc.must(201, "POST", "/Users", fmt.Sprintf(`{"userName": "m%d@x.com"}`, i)).body, "id"))
+	}
+	mem := func(ids ...string) string {
+		var parts []string
+		for _, id := range ids {
+			parts = append(parts, fmt.Sprintf(`{"value": %q, "display": "d-%s"}`, id, id))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	g1 := str(rc.must(201, "POST", "/Groups", `{"displayName": "one", "members": `+mem(uids[0], uids[1], uids[2])+`}`).body, "id")
+	g2 := str(rc.must(201, "POST", "/Groups", `{"displayName": "two", "members": `+mem(uids[3])+`}`).body, "id")
+	g3 := str(rc.must(201, "POST", "/Groups", `{"displayName": "three", "members": `+mem(uids[4])+`}`).body, "id")
+	rc.must(204, "PATCH", "/Groups/"+g1, `{"Operations": [{"op": "remove", "path": "members[value eq \"`+uids[1]+`\"]"},
+		{"op": "add", "path": "members", "value": `+mem(uids[4], uids[5])+`},
+		{"op": "replace", "path": "members[value eq \"`+uids[0]+`\"].display", "value": "renamed"}]}`)
+	for range 2 { // the second PUT changes nothing
+		rc.must(200, "PUT", "/Groups/"+g2, `{"displayName": "two", "members": `+mem(uids[5], uids[2])+`}`)
+	}
+	rc.must(204, "DELETE", "/Users/"+uids[2], "")
+	rc.must(204, "DELETE", "/Groups/"+g3, "")
+
+	served := map[string]object{}
+	for _, g := range []string{g1, g2} {
+		served[g] = rc.must(200, "GET", "/Groups/"+g, "").body
+	}
+	rc.srv.Close()
+	rc2 := newReceiverAt(t, dir)
+	for _, g := range []string{g1, g2} {
+		got := rc2.must(200, "GET", "/Groups/"+g, "").body
+		if !sameMembers(got, served[g]) {
+			t.Errorf("group %s after reopen:\n got %v\nwant %v", g, got["members"], served[g]["members"])
+		}
+	}
+	rc2.must(404, "GET", "/Groups/"+g3, "")
+	for _, el := range elements(served[g1]["members"]) {
+		if k, _ := valueKey(el); k == uids[0] && str(el.(object), "display") != "renamed" {
+			t.Errorf("member sub-attribute replace lost: %v", el)
+		}
+	}
+	d := readSource(t, rc2)
+	want := map[string][]string{"one": sortedCopy(uids[0], uids[4], uids[5]), "two": sortedCopy(uids[5])}
+	for name, w := range want {
+		if g := d.Group(name); g == nil || !slices.Equal(g.Members, w) {
+			t.Errorf("source group %s = %+v, want %v", name, g, w)
+		}
+	}
+	if d.Group("three") != nil {
+		t.Error("deleted group three still read")
+	}
+}
+
+func sameMembers(a, b object) bool {
+	index := func(o object) map[string]any {
+		m := map[string]any{}
+		for _, el := range elements(o["members"]) {
+			k, _ := valueKey(el)
+			m[k] = el
+		}
+		return m
+	}
+	return reflect.DeepEqual(index(a), index(b))
+}
+
+func sortedCopy(s ...string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
 }
