@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -156,5 +157,27 @@ func TestGrafanaDashboard(t *testing.T) {
 			sort.Strings(u)
 			t.Errorf("the dashboard does not chart %s (it uses %v)", want, u)
 		}
+	}
+}
+
+// deploy/kubernetes/prometheusrule.yaml carries the same rules as alerts.yaml.
+func TestPrometheusRuleMatchesAlerts(t *testing.T) {
+	var plain struct {
+		Groups any `yaml:"groups"`
+	}
+	var crd struct {
+		Kind string `yaml:"kind"`
+		Spec struct {
+			Groups any `yaml:"groups"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "prometheus", "alerts.yaml")), &plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "kubernetes", "prometheusrule.yaml")), &crd); err != nil {
+		t.Fatal(err)
+	}
+	if crd.Kind != "PrometheusRule" || !reflect.DeepEqual(plain.Groups, crd.Spec.Groups) {
+		t.Error("deploy/kubernetes/prometheusrule.yaml differs from deploy/prometheus/alerts.yaml")
 	}
 }
