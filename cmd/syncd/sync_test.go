@@ -140,3 +140,26 @@ func TestExplain(t *testing.T) {
 		t.Errorf("explain someone to remove: exit %d\n%s", code, out)
 	}
 }
+
+// TestSyncApplyFromConfig: sync.apply: true applies without --apply;
+// --check stays a dry run (exit 3) even then.
+func TestSyncApplyFromConfig(t *testing.T) {
+	cfg := quickstart(t)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, cfg, strings.Replace(string(data), "sync:\n", "sync:\n  apply: true\n", 1), 0o644)
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitPending || !strings.Contains(out, "dry run") {
+		t.Fatalf("--check with sync.apply: true: exit %d, want 3 and a dry run\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile)); err == nil {
+		t.Fatal("--check wrote the emulator's state: it applied something")
+	}
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg); code != exitOK || !strings.Contains(out, "Applied:") {
+		t.Fatalf("sync.apply: true: exit %d, want the changes applied\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitOK || !strings.Contains(out, "No changes") {
+		t.Errorf("after the apply: exit %d\n%s", code, out)
+	}
+}

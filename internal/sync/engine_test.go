@@ -689,3 +689,32 @@ func TestSafetyUnknownAndEmptied(t *testing.T) {
 		t.Errorf("emptied group: exit %d, Team %v; want 4 and nobody removed", res.ExitCode, got)
 	}
 }
+
+// TestMatchOverEveryAddress: a person is matched by any of their e-mail
+// addresses, case-insensitively, whether syncd asks by e-mail or lists the
+// users; every run's report is kept in the state store.
+func TestMatchOverEveryAddress(t *testing.T) {
+	for _, teamsUsers := range []int{2, 1000} { // listing is cheaper / by-email is cheaper
+		t.Run(fmt.Sprint(teamsUsers), func(t *testing.T) {
+			seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform"}}}
+			dir := dirOf(map[string][]string{"platform": {"old"}})
+			dir.Users["old"].Emails = []string{"old.name@example.com", "ann@example.com"} // Teams knows the second
+			r := newRig(t, seed, dir)
+			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+			_ = r.store.PutMeta(metaTeamsUsers, teamsUsers)
+			res := r.run(true)
+			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10}) || len(res.Report.Pending) != 0 {
+				t.Errorf("members %v, pending %v; want ann (id 10) matched by her second address", got, res.Report.Pending)
+			}
+			byEmail := r.emu.Count("GET", "/users/by-email/{email}") > 0
+			if byEmail != (teamsUsers == 1000) {
+				t.Errorf("%d Teams users: by-email used %v", teamsUsers, byEmail)
+			}
+			kept := r.store.Reports()
+			var last report.Report
+			if len(kept) != 1 || json.Unmarshal(r.store.LatestReport(), &last) != nil || last.Summary != res.Report.Summary {
+				t.Errorf("kept reports: %d, latest %+v; want this run's", len(kept), last.Summary)
+			}
+		})
+	}
+}
