@@ -498,23 +498,26 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // Acceptance: 300 calls against a small documented-style throttle (10
 // requests per 2 s, a bucket of 60 refilled by 20 every 5 s) finish
-// without a single 429. It waits in real time (about 100 s).
+// without a single 429. The emulator and the client share a simulated
+// clock, so the test takes no real time; two goroutines share the client
+// and its budget, as the daemon may.
 func TestEmulatorPacingZero429(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits in real time for the throttle; skipped with -short")
-	}
+	clock := newSimClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), 2)
+	start := clock.Now()
 	e, srv := emulator(t, baseSeed(), teamstest.Options{
 		BurstLimit: 10, BurstWindow: 2 * time.Second,
 		BucketSize: 60, RefillAmount: 20, RefillEvery: 5 * time.Second,
+		Now: clock.Now,
 	})
 	hook := &hookLog{}
-	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.Hook = hook })
+	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) {
+		o.Hook, o.Now, o.Sleep = hook, clock.Now, clock.Sleep
+	})
 	ctx := context.Background()
-	start := time.Now()
 	var wg sync.WaitGroup
-	// Two goroutines share the client and its budget, as the daemon may.
 	for w := range 2 {
 		wg.Go(func() {
+			defer clock.Done()
 			for i := range 150 {
 				var err error
 				if i%2 == 0 {
@@ -537,9 +540,88 @@ func TestEmulatorPacingZero429(t *testing.T) {
 			n429++
 		}
 	}
-	t.Logf("300 calls in %v, %v of it pacing; %d requests, %d answered 429",
-		time.Since(start).Round(time.Millisecond), hook.waited.Round(time.Millisecond), len(reqs), n429)
+	elapsed := clock.Now().Sub(start)
+	t.Logf("300 calls in %v of simulated time, %v of it pacing (both goroutines); %d requests, %d answered 429",
+		elapsed, hook.waited, len(reqs), n429)
 	if n429 != 0 || len(reqs) != 300 || c.Calls() != 300 {
 		t.Errorf("%d requests (client: %d), %d of them 429; want 300 and none", len(reqs), c.Calls(), n429)
 	}
+	// The bucket allows 60 calls, then 20 per 5 s: 300 calls need at
+	// least 60 s. Much more would mean the pacer wastes the budget.
+	if elapsed < 60*time.Second || elapsed > 120*time.Second {
+		t.Errorf("300 calls took %v, want 60–120 s", elapsed)
+	}
+	if hook.waited < elapsed {
+		t.Errorf("hook saw %v of throttle waits in %v", hook.waited, elapsed)
+	}
+}
+
+// simClock is simulated time shared by a fixed number of workers: it
+// moves only when every worker still running is asleep, and then to the
+// earliest wake-up, so concurrent callers share one timeline as they
+// would in real time (an HTTP exchange takes no simulated time).
+type simClock struct {
+	mu       sync.Mutex
+	now      time.Time
+	workers  int
+	sleepers []*sleeper
+}
+
+type sleeper struct {
+	until time.Time
+	wake  chan struct{}
+}
+
+func newSimClock(t time.Time, workers int) *simClock { return &simClock{now: t, workers: workers} }
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Sleep is Options.Sleep: it returns once the clock reaches now+d.
+func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	s := &sleeper{until: c.now.Add(d), wake: make(chan struct{})}
+	c.sleepers = append(c.sleepers, s)
+	c.advanceIfIdle()
+	c.mu.Unlock()
+	<-s.wake
+	return ctx.Err()
+}
+
+// Done tells the clock a worker has finished.
+func (c *simClock) Done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.workers--
+	c.advanceIfIdle()
+}
+
+// advanceIfIdle moves to the earliest wake-up when all workers sleep.
+// Called with c.mu held.
+func (c *simClock) advanceIfIdle() {
+	if len(c.sleepers) == 0 || len(c.sleepers) < c.workers {
+		return
+	}
+	next := c.sleepers[0].until
+	for _, s := range c.sleepers {
+		if s.until.Before(next) {
+			next = s.until
+		}
+	}
+	if next.After(c.now) {
+		c.now = next
+	}
+	c.sleepers = slices.DeleteFunc(c.sleepers, func(s *sleeper) bool {
+		if s.until.After(c.now) {
+			return false
+		}
+		close(s.wake)
+		return true
+	})
 }
