@@ -102,28 +102,87 @@ func TestRetriesAreCapped(t *testing.T) {
 	}
 }
 
-func TestWhatIsRetried(t *testing.T) {
-	cases := []struct {
-		op        op
-		status    int
-		wantCalls int
-	}{
-		{allOps()[1], 400, 1},  // GET 400: final
-		{allOps()[1], 500, 1},  // GET 500: not a transient status
-		{allOps()[1], 502, 2},  // GET 502
-		{allOps()[7], 503, 2},  // PUT group
-		{allOps()[8], 504, 2},  // POST members: idempotent in effect
-		{allOps()[9], 502, 2},  // DELETE member
-		{allOps()[14], 503, 2}, // POST SME users
-		{allOps()[15], 503, 2}, // POST SME groups
-		{allOps()[13], 429, 2}, // PUT SMEs
+// failFirst answers the first request with a failure (status, or a
+// dropped connection when status is 0) and every later one 200 {}. It
+// logs each request with the status it got (0: connection dropped).
+type failFirst struct {
+	mu     sync.Mutex
+	status int
+	seen   []string
+}
+
+func (f *failFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	first := len(f.seen) == 0
+	status := http.StatusOK
+	if first {
+		status = f.status
 	}
-	for _, tc := range cases {
-		f := &flaky{statuses: []int{tc.status}, body: map[string]any{}}
-		c, _ := newTestClient(t, f)
-		_ = tc.op.run(context.Background(), c)
-		if c.Calls() != tc.wantCalls {
-			t.Errorf("%s after %d: %d calls, want %d", tc.op.name, tc.status, c.Calls(), tc.wantCalls)
+	f.seen = append(f.seen, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, status))
+	f.mu.Unlock()
+	switch {
+	case status == 0:
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	case status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+		problem(w, status, "Too many requests", "")
+	case status != http.StatusOK:
+		problem(w, status, http.StatusText(status), "")
+	default:
+		writeJSON(w, 200, map[string]any{})
+	}
+}
+
+// TestRetryMatrix runs every operation against every failure: reads, PUTs,
+// DELETEs and the POSTs of member and SME id arrays (idempotent in effect)
+// are sent again after 429, 502, 503, 504 and a dropped connection, never
+// after 400 or 500; POST /user-groups is sent again only after a 429
+// (rejected before processing), and after an ambiguous failure it lists
+// the groups to adopt the group instead.
+func TestRetryMatrix(t *testing.T) {
+	failures := map[string]int{"429": 429, "502": 502, "503": 503, "504": 504, "dropped connection": 0, "400": 400, "500": 500}
+	for _, o := range append(allOps(), createOp()) {
+		for name, status := range failures {
+			t.Run(o.name+"/"+name, func(t *testing.T) {
+				f := &failFirst{status: status}
+				hook := &recHook{}
+				c, rec := newTestClient(t, f, func(o *Options) { o.Hook = hook })
+				c.rememberGroups([]UserGroup{}) // a create's "before" listing is done
+				_ = o.run(context.Background(), c)
+				first := strings.TrimSuffix(f.seen[0], fmt.Sprintf(" %d", status)) // "METHOD PATH"
+				retried := status == 0 || status == 429 || status >= 502
+				var want []string
+				switch {
+				case o.name == "CreateUserGroup" && status == 429:
+					want = []string{first + " 429", first + " 200"}
+				case o.name == "CreateUserGroup" && status != 400:
+					// Ambiguous: maybe created. One POST, then a listing
+					// (which finds nothing to adopt).
+					want = []string{fmt.Sprintf("%s %d", first, status), "GET /api/v3/user-groups 200"}
+				case retried:
+					want = []string{fmt.Sprintf("%s %d", first, status), first + " 200"}
+				default:
+					want = []string{fmt.Sprintf("%s %d", first, status)}
+				}
+				if !slices.Equal(f.seen, want) {
+					t.Errorf("requests %v, want %v", f.seen, want)
+				}
+				if c.Calls() != len(want) || len(hook.requests) != len(want) {
+					t.Errorf("Calls %d, hook saw %d requests, want %d", c.Calls(), len(hook.requests), len(want))
+				}
+				if !strings.HasSuffix(hook.requests[0], fmt.Sprintf(" %d", status)) {
+					t.Errorf("hook reported %q for a %d", hook.requests[0], status)
+				}
+				waits := rec.Waits()
+				switch {
+				case status == 429 && !slices.Equal(waits, []time.Duration{time.Second}):
+					t.Errorf("waits %v after a 429 with Retry-After 1, want [1s]", waits)
+				case status != 429 && len(want) == 2 && want[1] != "GET /api/v3/user-groups 200" &&
+					(len(waits) != 1 || waits[0] < backoffBase/2 || waits[0] > backoffBase):
+					t.Errorf("waits %v, want one backoff within [%v, %v]", waits, backoffBase/2, backoffBase)
+				}
+			})
 		}
 	}
 }
