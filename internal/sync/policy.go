@@ -87,30 +87,21 @@ func realUsers(ids []int) []int {
 }
 
 // minus returns the sorted ids of a not in b (both sorted).
-func minus(a, b []int) []int {
-	var out []int
-	j := 0
-	for _, x := range a {
-		for j < len(b) && b[j] < x {
-			j++
-		}
-		if j < len(b) && b[j] == x {
-			continue
-		}
-		out = append(out, x)
-	}
-	return out
-}
+func minus(a, b []int) []int { return filterSorted(a, b, false) }
 
 // intersect returns the sorted ids in both a and b (both sorted).
-func intersect(a, b []int) []int {
+func intersect(a, b []int) []int { return filterSorted(a, b, true) }
+
+// filterSorted keeps the ids of a that are in b (in) or not in b (!in), in
+// one pass over both sorted lists.
+func filterSorted(a, b []int, in bool) []int {
 	var out []int
 	j := 0
 	for _, x := range a {
 		for j < len(b) && b[j] < x {
 			j++
 		}
-		if j < len(b) && b[j] == x {
+		if (j < len(b) && b[j] == x) == in {
 			out = append(out, x)
 		}
 	}
