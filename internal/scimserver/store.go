@@ -43,8 +43,8 @@ var (
 	// membersBucket holds one nested bucket per group, one key per member,
 	// so a membership change writes a few bytes, not the whole group.
 	membersBucket = []byte("GroupMembers")
-	genKey     = []byte("generation")
-	seqKey     = []byte("sequence")
+	genKey        = []byte("generation")
+	seqKey        = []byte("sequence")
 )
 
 // record is one stored resource: the attributes as received (without id
