@@ -116,17 +116,11 @@ func startDemoSlapd(t *testing.T, slapd, slapadd, dir string) string {
 	}
 }
 
-// startEmulator builds and runs cmd/teams-emulator with seed; it returns
+// startEmulator builds (as the Dockerfile does) and runs cmd/teams-emulator with seed; it returns
 // its http://ADDR.
 func startEmulator(t *testing.T, seed string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "teams-emulator")
-	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/teams-emulator")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build teams-emulator: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--seed", seed)
+	cmd := exec.Command(staticCommand(t, "teams-emulator"), "--listen", "127.0.0.1:0", "--seed", seed)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

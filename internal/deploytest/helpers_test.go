@@ -74,32 +74,39 @@ func fileExists(path string) bool {
 }
 
 var (
-	binOnce gosync.Once
-	binPath string
-	binErr  error
-	binOut  []byte
+	binMu    gosync.Mutex
+	binDir   string
+	binPaths = map[string]string{}
 )
 
 // staticBinary builds syncd the way the Dockerfile does (CGO_ENABLED=0,
 // -trimpath), once per test binary.
-func staticBinary(tb testing.TB) string {
+func staticBinary(tb testing.TB) string { return staticCommand(tb, "syncd") }
+
+// staticCommand builds ./cmd/NAME as the Dockerfile does, once.
+func staticCommand(tb testing.TB, name string) string {
 	tb.Helper()
-	binOnce.Do(func() {
+	binMu.Lock()
+	defer binMu.Unlock()
+	if p, ok := binPaths[name]; ok {
+		return p
+	}
+	if binDir == "" {
 		dir, err := os.MkdirTemp("", "syncd-deploytest")
 		if err != nil {
-			binErr = err
-			return
+			tb.Fatal(err)
 		}
-		binPath = filepath.Join(dir, "syncd")
-		cmd := exec.Command(goTool(), "build", "-trimpath", "-o", binPath, "./cmd/syncd")
-		cmd.Dir = repoRoot(tb)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		binOut, binErr = cmd.CombinedOutput()
-	})
-	if binErr != nil {
-		tb.Fatalf("CGO_ENABLED=0 go build -trimpath ./cmd/syncd: %v\n%s", binErr, binOut)
+		binDir = dir
 	}
-	return binPath
+	out := filepath.Join(binDir, name)
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-o", out, "./cmd/"+name)
+	cmd.Dir = repoRoot(tb)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("CGO_ENABLED=0 go build -trimpath ./cmd/%s: %v\n%s", name, err, msg)
+	}
+	binPaths[name] = out
+	return out
 }
 
 // run executes a command and returns its exit code, stdout and stderr.
