@@ -332,6 +332,17 @@ func (w *world) mustExit(r result, code int) {
 	}
 }
 
+// wantNoWrites runs `syncd sync --apply` once more over unchanged data and
+// checks that it succeeds without a single write call.
+func (w *world) wantNoWrites() {
+	w.t.Helper()
+	w.emu.ResetLog()
+	w.mustExit(w.sync("--apply"), exitOK)
+	if n := w.emu.WriteCount(); n != 0 {
+		w.t.Errorf("a run over unchanged data made %d write calls:\n%v", n, w.emu.Requests())
+	}
+}
+
 // groupMembers returns the sorted member ids of the Teams group name, or
 // fails when it does not exist.
 func (w *world) groupMembers(name string) []int {
@@ -420,7 +431,7 @@ func changes(rep *report.Report, kind, where string) []report.Change {
 	return out
 }
 
-// writesSince counts the write requests served since ResetLog, by status class.
+// writeLog counts the write requests served since ResetLog: accepted, refused.
 func (w *world) writeLog() (ok, failed int) {
 	for _, r := range w.emu.Requests() {
 		if r.Method == "GET" || r.Method == "HEAD" || r.Method == "OPTIONS" {

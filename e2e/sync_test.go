@@ -115,11 +115,7 @@ func TestSyncEndToEnd(t *testing.T) {
 		t.Errorf("still pending after sign-in: %+v", joined.report.Pending)
 	}
 
-	w.emu.ResetLog()
-	w.mustExit(w.sync("--apply"), exitOK)
-	if n := w.emu.WriteCount(); n != 0 {
-		t.Errorf("run after convergence made %d write calls", n)
-	}
+	w.wantNoWrites()
 
 	// alice leaves k8s-experts: she stops being an SME of kubernetes; the
 	// SME group stays.
@@ -150,11 +146,7 @@ func TestPendingWithoutState(t *testing.T) {
 	wantChange(t, r.report, report.KindAddMembers, "Platform", report.StatusApplied, newbieMail)
 	w.wantMembers("Platform", append([]int{1}, append(teamsIDs("alice", "bob"), 50)...))
 
-	w.emu.ResetLog()
-	w.mustExit(w.sync("--apply"), exitOK)
-	if n := w.emu.WriteCount(); n != 0 {
-		t.Errorf("run after convergence made %d write calls", n)
-	}
+	w.wantNoWrites()
 }
 
 // TestCheck: --check exits 3 while changes are pending, 0 once in step.
@@ -339,11 +331,7 @@ func TestInjectedFaults(t *testing.T) {
 			t.Errorf("%d groups named %q", n, "Team "+name)
 		}
 	}
-	w.emu.ResetLog()
-	w.mustExit(w.sync("--apply"), exitOK)
-	if n := w.emu.WriteCount(); n != 0 {
-		t.Errorf("%d writes after convergence", n)
-	}
+	w.wantNoWrites()
 }
 
 // checkFailuresReported checks that a run's failures are in its report and
@@ -392,11 +380,7 @@ func TestLostResponses(t *testing.T) {
 		t.Errorf("%d Teams groups named Data, want 1", n)
 	}
 	w.wantConverged()
-	w.emu.ResetLog()
-	w.mustExit(w.sync("--apply"), exitOK)
-	if n := w.emu.WriteCount(); n != 0 {
-		t.Errorf("%d writes after convergence", n)
-	}
+	w.wantNoWrites()
 }
 
 // TestLostResponsesManyGroups: 30 new groups while a third of the writes
@@ -429,11 +413,7 @@ func TestLostResponsesManyGroups(t *testing.T) {
 		w.wantMembers("Team "+name, teamsIDs(uids...))
 	}
 	w.wantConverged()
-	w.emu.ResetLog()
-	w.mustExit(w.sync("--apply"), exitOK)
-	if n := w.emu.WriteCount(); n != 0 {
-		t.Errorf("%d writes after convergence", n)
-	}
+	w.wantNoWrites()
 }
 
 // TestBadConfig: an unknown key is a usage error (exit 2) that names the
