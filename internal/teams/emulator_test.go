@@ -415,7 +415,7 @@ func TestEmulatorIdempotentCallsSurviveFaults(t *testing.T) {
 func TestEmulatorTLSVerification(t *testing.T) {
 	e, err := teamstest.New(baseSeed(), teamstest.Options{NoThrottle: true})
 	check(t, "New", err)
-	srv := httptest.NewTLSServer(e)
+	srv := httptest.NewTLSServer(spectest.Wrap(t, e))
 	t.Cleanup(srv.Close)
 	// The default client verifies: a self-signed test certificate fails,
 	// at once, because no retry can make it verify.
