@@ -15,15 +15,16 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	planFile := fs.String("plan", "", "plan file written by syncd sync --plan-out (required)")
-	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
-	reportFile := fs.String("report", "", "also write the report to this file")
-	format := fs.String("format", "", "report format: text, markdown, json or html")
+	flags := addRunFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: syncd apply --plan FILE [--config FILE]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, e); !ok {
 		return code
+	}
+	if !flags.valid(e, "apply") {
+		return exitUsage
 	}
 	if *planFile == "" {
 		fmt.Fprintln(e.stderr, "syncd apply: --plan FILE is required")
@@ -41,7 +42,7 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "syncd apply: %s: %v\n", *planFile, err)
 		return exitUsage
 	}
-	w, ok := setup(ctx, e, "apply", *path)
+	w, ok := setup(ctx, e, "apply", *flags.config)
 	if !ok {
 		return exitUsage
 	}
@@ -56,7 +57,7 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
 	}
-	if code := writeReports(e, res.Report, *reportFile, *format); code != exitOK {
+	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitOK {
 		return code
 	}
 	return res.ExitCode

@@ -26,11 +26,9 @@ const emulatorStateFile = "emulator-state.json"
 func cmdSync(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	flags := addRunFlags(fs)
 	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
 	check := fs.Bool("check", false, "dry run that exits 3 when changes are pending")
-	reportFile := fs.String("report", "", "also write the report to this file")
-	format := fs.String("format", "", "report format: text, markdown, json or html (default: from --report's extension, else text)")
 	planOut := fs.String("plan-out", "", "save the plan, for syncd apply --plan")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: syncd sync [--config FILE] [--apply] [--check] [--report FILE] [--format text|markdown|json|html] [--plan-out FILE]")
@@ -43,11 +41,10 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stderr, "syncd sync: --check is a dry run; it cannot be combined with --apply")
 		return exitUsage
 	}
-	if *format != "" && !report.ValidFormat(*format) {
-		fmt.Fprintf(e.stderr, "syncd sync: --format %q: want text, markdown, json or html\n", *format)
+	if !flags.valid(e, "sync") {
 		return exitUsage
 	}
-	w, ok := setup(ctx, e, "sync", *path)
+	w, ok := setup(ctx, e, "sync", *flags.config)
 	if !ok {
 		return exitUsage
 	}
@@ -75,13 +72,33 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 	if doApply {
 		w.saveEmulator()
 	}
-	if code := writeReports(e, res.Report, *reportFile, *format); code != exitOK {
+	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitOK {
 		return code
 	}
 	if res.ExitCode == exitOK && *check && res.Pending {
 		return exitPending
 	}
 	return res.ExitCode
+}
+
+// runFlags are the flags of the commands that run the engine once.
+type runFlags struct{ config, report, format *string }
+
+func addRunFlags(fs *flag.FlagSet) runFlags {
+	return runFlags{
+		config: fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)"),
+		report: fs.String("report", "", "also write the report to this file"),
+		format: fs.String("format", "", "report format: text, markdown, json or html (default: from --report's extension, else text)"),
+	}
+}
+
+// valid checks the flags' values before anything is read or written.
+func (f runFlags) valid(e env, cmd string) bool {
+	if *f.format != "" && !report.ValidFormat(*f.format) {
+		fmt.Fprintf(e.stderr, "syncd %s: --format %q: want text, markdown, json or html\n", cmd, *f.format)
+		return false
+	}
+	return true
 }
 
 // parseFlags parses; ok false means return code now (-h gives 0).

@@ -84,6 +84,10 @@ func TestSyncPlanOutAndApply(t *testing.T) {
 	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--plan-out", plan); code != exitOK {
 		t.Fatalf("sync --plan-out: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// A bad --format is a usage error found before anything is applied.
+	if code, _, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg, "--format", "pdf"); code != exitUsage {
+		t.Fatalf("apply --format pdf: exit %d, want 2\n%s", code, errOut)
+	}
 	code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
 	if code != exitOK || !strings.Contains(out, "applied") {
 		t.Fatalf("apply --plan: exit %d\n%s\n%s", code, out, errOut)
