@@ -78,7 +78,11 @@ func runDaemon(ctx context.Context, e env, cfg *config.Config, path string, appl
 	defer close(finished)
 	go handleSignals(finished, sigs, cancel, p.daemon.Reload, log, os.Exit)
 	served := make(chan error, 1)
-	go func() { served <- p.server.Serve(ctx, ln) }()
+	go func() {
+		err := p.server.Serve(ctx, ln)
+		served <- err
+		cancel() // a dead listener stops the daemon rather than leave it unobservable
+	}()
 	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
 		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", apply || cfg.Sync.Apply), zap.String("config", path))
 	runErr := p.daemon.Run(ctx)
