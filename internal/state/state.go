@@ -98,25 +98,21 @@ type kv interface {
 }
 
 // view runs fn in a read transaction; nil store: fn is not called.
-func (s *Store) view(fn func(kv) error) error {
-	switch {
-	case s == nil:
-		return nil
-	case s.db != nil:
-		return s.db.View(func(tx *bolt.Tx) error { return fn(boltKV{tx}) })
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fn(memKV{s.mem})
-}
+func (s *Store) view(fn func(kv) error) error { return s.tx(false, fn) }
 
 // update runs fn in one write transaction (one fsync for a whole batch).
-func (s *Store) update(fn func(kv) error) error {
+func (s *Store) update(fn func(kv) error) error { return s.tx(true, fn) }
+
+func (s *Store) tx(write bool, fn func(kv) error) error {
 	switch {
 	case s == nil:
 		return nil
 	case s.db != nil:
-		return s.db.Update(func(tx *bolt.Tx) error { return fn(boltKV{tx}) })
+		run := s.db.View
+		if write {
+			run = s.db.Update
+		}
+		return run(func(tx *bolt.Tx) error { return fn(boltKV{tx}) })
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
