@@ -116,6 +116,50 @@ func WrapResponses(tb testing.TB, h http.Handler) http.Handler {
 	return &validator{tb: tb, spec: load(tb), next: h}
 }
 
+// Transport returns next wrapped so that every exchange through it (a
+// client's requests and the answers) is validated against openapi.json,
+// as Wrap does on the server side; for servers reached without a handler
+// to wrap, such as the emulator's in-process Transport or a separate
+// process. Violations are reported with tb.Errorf.
+func Transport(tb testing.TB, next http.RoundTripper) http.RoundTripper {
+	tb.Helper()
+	load(tb)
+	return &checkedTransport{tb: tb, next: next}
+}
+
+type checkedTransport struct {
+	tb   testing.TB
+	next http.RoundTripper
+}
+
+func (t *checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		body, err = io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	res, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(data))
+	for _, msg := range Check(t.tb, req, body, res.StatusCode, res.Header, data, true) {
+		t.tb.Errorf("spectest: %s %s: %s", req.Method, req.URL.RequestURI(), msg)
+	}
+	return res, nil
+}
+
 type validator struct {
 	tb            testing.TB
 	spec          *spec

@@ -190,3 +190,42 @@ func TestCheck(t *testing.T) {
 		t.Errorf("invented field: %v", got)
 	}
 }
+
+// TestTransport: a client-side wrapper reports what Wrap would.
+func TestTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			fixed(200, "application/json", goodGroup).ServeHTTP(w, r)
+			return
+		}
+		fixed(200, "application/json", `{"id":1,"memberCount":3}`).ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	rec := &recordingTB{TB: t}
+	client := &http.Client{Transport: spectest.Transport(rec, http.DefaultTransport)}
+	do := func(method, path string, body io.Reader) string {
+		req, _ := http.NewRequest(method, srv.URL+path, body)
+		req.Header.Set("Authorization", "Bearer t")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		data, _ := io.ReadAll(res.Body)
+		return string(data)
+	}
+	if body := do("GET", "/api/v3/user-groups/1", nil); body != goodGroup || rec.reports() != "" {
+		t.Errorf("valid exchange: body %q, reports %q", body, rec.reports())
+	}
+	do("POST", "/api/v3/user-groups/1/members", strings.NewReader(`[2]`))
+	if r := rec.reports(); !strings.Contains(r, "POST /api/v3/user-groups/1/members") || !strings.Contains(r, "memberCount") {
+		t.Errorf("invented field not reported: %q", r)
+	}
+	do("POST", "/api/v3/user-groups/1/members", strings.NewReader(`{"userIds":[2]}`))
+	if r := rec.reports(); !strings.Contains(r, "request:") {
+		t.Errorf("invalid request body not reported: %q", r)
+	}
+}
