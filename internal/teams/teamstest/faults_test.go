@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
 func TestFaultRateAppliesNothing(t *testing.T) {
@@ -86,7 +87,7 @@ func TestLatency(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer admin-token")
 	done := make(chan error, 1)
 	go func() {
-		res, err := (&http.Client{Transport: emu.Transport()}).Do(req)
+		res, err := (&http.Client{Transport: spectest.Transport(t, emu.Transport())}).Do(req)
 		if err == nil {
 			res.Body.Close()
 		}
@@ -142,7 +143,7 @@ func TestTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Transport: emu.Transport()}
+	client := &http.Client{Transport: spectest.Transport(t, emu.Transport())}
 	req, _ := http.NewRequest("POST", "https://emulator.invalid/api/v3/user-groups", strings.NewReader(`{"name":"InProc"}`))
 	req.Header.Set("Authorization", "Bearer admin-token")
 	req.Header.Set("Content-Type", "application/json")
@@ -180,7 +181,8 @@ func TestNewServer(t *testing.T) {
 		emu, srv := teamstest.NewServer(t, mustSeed(t), teamstest.Options{TLS: useTLS})
 		req, _ := http.NewRequest("GET", srv.URL+"/api/v3/users/me", nil)
 		req.Header.Set("Authorization", "Bearer admin-token")
-		res, err := srv.Client().Do(req)
+		client := &http.Client{Transport: spectest.Transport(t, srv.Client().Transport)}
+		res, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -126,3 +126,39 @@ func TestLoadSeedErrors(t *testing.T) {
 		t.Error("nil seed accepted")
 	}
 }
+
+// sampleSeed is the seed of the format's documentation, verbatim: the
+// smallest seed there is (one token, user, group and tag).
+const sampleSeed = `{"smeEnabled":true,"tokens":[{"token":"t1","admin":true,"write":true,"team":"acme"}],` +
+	`"users":[{"id":2,"name":"Alice","email":"alice@example.com","externalId":null,"role":"Registered","reputation":1}],` +
+	`"userGroups":[{"id":1,"name":"Platform","description":"","userIds":[2]}],` +
+	`"tags":[{"id":1,"name":"kubernetes","smeUserIds":[],"smeGroupIds":[]}]}`
+
+func TestSampleSeedLoads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.json")
+	if err := os.WriteFile(path, []byte(sampleSeed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seed, err := teamstest.LoadSeed(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := seed.Tokens[0]
+	if !seed.SMEEnabled || tok.Token != "t1" || !tok.Admin || !tok.Write || tok.Team != "acme" ||
+		seed.Users[0].ExternalID != nil || seed.Users[0].Role != "Registered" || !slices.Equal(seed.UserGroups[0].UserIDs, []int{2}) ||
+		seed.Tags[0].Name != "kubernetes" {
+		t.Errorf("seed read as %+v", seed)
+	}
+	e := newEnv(t, seed, teamstest.Options{})
+	var me user
+	e.do("GET", "/v3/teams/acme/users/me", "t1", "").want(t, 200).decode(t, &me)
+	if me.ID != 2 || me.Email == nil || *me.Email != "alice@example.com" {
+		t.Errorf("me: %+v", me)
+	}
+	var g group
+	e.do("GET", "/api/v3/teams/acme/user-groups/1", "t1", "").want(t, 200).decode(t, &g)
+	if g.Name != "Platform" || !slices.Equal(memberIDs(g), []int{2}) {
+		t.Errorf("group: %+v", g)
+	}
+	e.do("GET", "/api/v3/users/me", "t1", "").want(t, 401) // an acme token, not the main site's
+}

@@ -109,11 +109,16 @@ func TestTokenBucket(t *testing.T) {
 	}
 }
 
+// With throttling off the headers still come, announcing a full budget
+// on every answer, so a client pacing from them never waits.
 func TestNoThrottle(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 1, NoThrottle: true})
+	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 2, BucketSize: 3, NoThrottle: true})
 	for i := 0; i < 5; i++ {
-		headerInts(t, e.do("GET", "/api/v3/tags", "admin-token", "").want(t, http.StatusOK))
+		h := headerInts(t, e.do("GET", "/api/v3/tags", "admin-token", "").want(t, http.StatusOK))
+		if h["x-burst-throttle-calls-left"] != 2 || h["x-token-bucket-calls-left"] != 3 {
+			t.Errorf("call %d: %v, want the whole budget (burst 2, bucket 3)", i, h)
+		}
 	}
 }
 
