@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
 const testSeed = `{"smeEnabled":true,
@@ -72,11 +73,20 @@ func start(t *testing.T, args ...string) started {
 	return started{addr: addr, stop: func() int { cancel(); return <-code }}
 }
 
+// checked returns a client whose exchanges are validated against
+// openapi.json, going through base (nil: http.DefaultTransport).
+func checked(t *testing.T, base http.RoundTripper) *http.Client {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &http.Client{Transport: spectest.Transport(t, base)}
+}
+
 func get(t *testing.T, client *http.Client, url, token string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := client.Do(req)
+	res, err := checked(t, client.Transport).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +147,7 @@ func TestRunStatePersists(t *testing.T) {
 	req, _ := http.NewRequest("POST", s.addr+"/api/v3/user-groups", strings.NewReader(`{"name":"Kept"}`))
 	req.Header.Set("Authorization", "Bearer main")
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := checked(t, nil).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&o.BucketSize, "bucket-size", 5000, "token bucket size per token")
 	fs.IntVar(&o.RefillAmount, "refill-amount", 100, "tokens added per refill")
 	fs.DurationVar(&o.RefillEvery, "refill-every", 60*time.Second, "token bucket refill period")
-	fs.BoolVar(&o.NoThrottle, "no-throttle", false, "never answer 429 (headers are still sent)")
+	fs.BoolVar(&o.NoThrottle, "no-throttle", false, "never answer 429 (the headers announce a full budget)")
 	fs.Float64Var(&o.FaultRate, "fault-rate", 0, "share of requests answered 500/502/503 without applying")
 	fs.Float64Var(&o.LostResponseRate, "lost-response-rate", 0, "share of writes applied, then answered 502")
 	fs.DurationVar(&o.Latency, "latency", 0, "delay added to every answer")
