@@ -2,7 +2,6 @@ package scimserver
 
 import (
 	"net/http"
-	"reflect"
 	"strconv"
 )
 
@@ -285,4 +284,4 @@ func withoutMember(g *record, id string, t *txn) *record {
 	return &record{ID: g.ID, Seq: g.Seq, Created: g.Created, Modified: t.now, Attrs: attrs}
 }
 
-func equalJSON(a, b object) bool { return reflect.DeepEqual(a, b) }
+func equalJSON(a, b object) bool { return equalValue(a, b) }

@@ -3,7 +3,6 @@ package scimserver
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 )
 
@@ -189,7 +188,7 @@ func valueKey(el any) (string, bool) {
 
 func containsEqual(list []any, el any) bool {
 	for _, x := range list {
-		if reflect.DeepEqual(x, el) {
+		if equalValue(x, el) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package scimserver
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -218,4 +219,47 @@ func deepCopy(v any) any {
 		return l
 	}
 	return v
+}
+
+// equalValue compares decoded JSON values, several times faster than
+// reflect.DeepEqual on maps of interfaces (a large group is compared on
+// every PATCH).
+func equalValue(a, b any) bool {
+	switch x := a.(type) {
+	case object:
+		y, ok := b.(object)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !equalValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equalValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	}
+	return reflect.DeepEqual(a, b)
 }

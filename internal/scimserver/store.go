@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -383,7 +382,7 @@ func writeMembers(tx *bolt.Tx, c change) (*record, error) {
 	now := memberMap(c.rec)
 	was := memberMap(c.old)
 	for key, el := range now {
-		if prev, ok := was[key]; ok && reflect.DeepEqual(prev, el) {
+		if prev, ok := was[key]; ok && equalValue(prev, el) {
 			continue
 		}
 		v, err := json.Marshal(el)
