@@ -166,6 +166,24 @@ func emulatorSeed() *teamstest.Seed {
 	}
 }
 
+// checkedEmulator serves the emulator (over TLS when useTLS) behind the
+// OpenAPI validator: every request syncd sends and every answer is checked.
+func checkedEmulator(t *testing.T, useTLS bool) *httptest.Server {
+	t.Helper()
+	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *httptest.Server
+	if useTLS {
+		srv = httptest.NewTLSServer(spectest.Wrap(t, emu))
+	} else {
+		srv = httptest.NewServer(spectest.Wrap(t, emu))
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // TestValidateConnect probes tokens against the emulator on a real HTTP
 // server, every exchange checked against the OpenAPI document.
 func TestValidateConnect(t *testing.T) {
@@ -259,7 +277,7 @@ func TestValidateConnectEmulatorURL(t *testing.T) {
 // TestValidateConnectSourceFailure: a source that cannot be read fails the
 // check (exit 1) with the reader's own reason.
 func TestValidateConnectSourceFailure(t *testing.T) {
-	_, srv := teamstest.NewServer(t, emulatorSeed(), teamstest.Options{})
+	srv := checkedEmulator(t, false)
 	cfg := testConfig(t, srv.URL+"/v3/teams/acme", "admin-token")
 	writeTestFile(t, filepath.Join(filepath.Dir(cfg), "directory.ldif"), "dn: uid=a,dc=x\nnot a line\n", 0o644)
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
@@ -272,7 +290,7 @@ func TestValidateConnectSourceFailure(t *testing.T) {
 // against the system pool plus teams.ca_file, and skips verification only
 // when teams.insecure_skip_verify says so.
 func TestValidateConnectTLS(t *testing.T) {
-	_, srv := teamstest.NewServer(t, emulatorSeed(), teamstest.Options{TLS: true})
+	srv := checkedEmulator(t, true)
 	base := srv.URL + "/v3/teams/acme"
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	for _, tc := range []struct {
