@@ -122,6 +122,13 @@ func TestEntraIDSequence(t *testing.T) {
 	if listTotal(t, r) != 1 {
 		t.Errorf("filter with and: %s", r.raw)
 	}
+	// Membership check by value path, as provisioning clients query it.
+	for member, want := range map[string]int{uid: 1, "someone-else": 0} {
+		r = rc.must(200, "GET", "/Groups?attributes=id&filter="+q(`id eq "`+gid+`" and members[value eq "`+member+`"]`), "")
+		if listTotal(t, r) != want {
+			t.Errorf("membership query for %s: %s", member, r.raw)
+		}
+	}
 
 	// Disable User (boolean as a string, as Entra ID's older requests send).
 	r = rc.must(200, "PATCH", "/Users/"+uid2, `{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
