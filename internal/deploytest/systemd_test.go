@@ -113,6 +113,9 @@ func TestSystemdServiceSettings(t *testing.T) {
 	if af := strings.Join(s["RestrictAddressFamilies"], " "); !strings.Contains(af, "AF_INET") || !strings.Contains(af, "AF_UNIX") {
 		t.Errorf("RestrictAddressFamilies %q must allow the network and the notify socket", af)
 	}
+	if v := s["ProcSubset"]; len(v) > 0 && v[0] == "pid" {
+		t.Error("ProcSubset=pid hides /proc/stat, which the process metrics read")
+	}
 	if _, ok := s["IPAddressDeny"]; ok {
 		t.Error("IPAddressDeny would cut syncd off from LDAP and the Teams API")
 	}
