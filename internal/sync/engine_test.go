@@ -718,3 +718,22 @@ func TestMatchOverEveryAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestTagIDCache: a tag's id is found by name once and cached; a cached id
+// that no longer exists (404) is found by name again.
+func TestTagIDCache(t *testing.T) {
+	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann"), Tags: []teamstest.SeedTag{{ID: 5, Name: "Go"}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"gophers": {"ann"}}))
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	_ = r.store.PutTagID("go", 999) // stale
+	if res := r.run(true); res.ExitCode != 0 || r.emu.Count("GET", "/tags") != 1 {
+		t.Fatalf("stale tag id: exit %d, %d tag lookups by name, errors %v", res.ExitCode, r.emu.Count("GET", "/tags"), res.Report.Errors)
+	}
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{10}) || r.store.TagID("go") != 5 {
+		t.Errorf("SMEs %v, cached id %d; want ann and id 5", users, r.store.TagID("go"))
+	}
+	r.run(true)
+	if n := r.emu.Count("GET", "/tags"); n != 0 || len(r.emu.Requests()) != 2 {
+		t.Errorf("cached tag id: %d lookups by name, %d calls; want 0 and 2 (groups, SMEs)", n, len(r.emu.Requests()))
+	}
+}
