@@ -28,12 +28,7 @@ func (e *Emulator) listGroups(c *call) {
 	}
 	e.mu.Lock()
 	all := sortGroups(e.groups, p)
-	pg := pageOf(all, p, e.opt.EmptyTotalPages)
-	out := pageJSON[groupJSON]{TotalCount: pg.TotalCount, PageSize: pg.PageSize, Page: pg.Page,
-		TotalPages: pg.TotalPages, Sort: pg.Sort, Order: pg.Order, Items: make([]groupJSON, 0, len(pg.Items))}
-	for _, g := range pg.Items {
-		out.Items = append(out.Items, e.group(c, g))
-	}
+	out := pageOf(all, p, e.opt.EmptyTotalPages, func(g *SeedGroup) groupJSON { return e.group(c, g) })
 	e.mu.Unlock()
 	c.json(http.StatusOK, out)
 }
@@ -69,22 +64,34 @@ func sortGroups(groups map[int]*SeedGroup, p paging) []*SeedGroup {
 }
 
 func (e *Emulator) getGroup(c *call) {
-	id, ok := c.pathID(0, "userGroupId")
-	if !ok {
-		return
+	if id, ok := c.pathID(0, "userGroupId"); ok {
+		e.answerGroup(c, id, nil, nil)
 	}
+}
+
+// answerGroup applies change (nil: none) to group id, provided the group
+// and every user in userIDs exist, and answers 200 with the group; else
+// 404 and nothing changes.
+func (e *Emulator) answerGroup(c *call, id int, userIDs []int, change func(g *SeedGroup)) {
 	e.mu.Lock()
 	g, found := e.groups[id]
+	missing := e.missingUsers(userIDs)
 	var out groupJSON
 	if found {
+		if missing == nil && change != nil {
+			change(g)
+		}
 		out = e.group(c, g)
 	}
 	e.mu.Unlock()
-	if !found {
+	switch {
+	case !found:
 		c.notFound("User group not found")
-		return
+	case missing != nil:
+		userNotFound(c, missing)
+	default:
+		c.json(http.StatusOK, out)
 	}
-	c.json(http.StatusOK, out)
 }
 
 // groupRequest is UserGroupRequestModel after binding.
@@ -179,25 +186,9 @@ func (e *Emulator) replaceGroup(c *call) {
 	if !ok {
 		return
 	}
-	e.mu.Lock()
-	g, found := e.groups[id]
-	missing := e.missingUsers(req.userIDs)
-	if found && missing == nil {
+	e.answerGroup(c, id, req.userIDs, func(g *SeedGroup) {
 		g.Name, g.Description, g.UserIDs = req.name, req.description, req.userIDs
-	}
-	var out groupJSON
-	if found {
-		out = e.group(c, g)
-	}
-	e.mu.Unlock()
-	switch {
-	case !found:
-		c.notFound("User group not found")
-	case missing != nil:
-		userNotFound(c, missing)
-	default:
-		c.json(http.StatusOK, out)
-	}
+	})
 }
 
 // readIDArray binds a bare JSON array of ids (numbers or numeric strings).
@@ -229,29 +220,7 @@ func (e *Emulator) addMembers(c *call) {
 	if !ok {
 		return
 	}
-	e.mu.Lock()
-	g, found := e.groups[id]
-	missing := e.missingUsers(ids)
-	if found && missing == nil {
-		for _, uid := range ids {
-			if !slices.Contains(g.UserIDs, uid) {
-				g.UserIDs = append(g.UserIDs, uid)
-			}
-		}
-	}
-	var out groupJSON
-	if found {
-		out = e.group(c, g)
-	}
-	e.mu.Unlock()
-	switch {
-	case !found:
-		c.notFound("User group not found")
-	case missing != nil:
-		userNotFound(c, missing)
-	default:
-		c.json(http.StatusOK, out)
-	}
+	e.answerGroup(c, id, ids, func(g *SeedGroup) { g.UserIDs = union(g.UserIDs, ids) })
 }
 
 // removeMember answers 200 with the group (the spec), or 204 when so

@@ -229,18 +229,23 @@ func enumValue(v string, allowed []string) (string, bool) {
 	return "", false
 }
 
-// pageOf cuts one page out of all items and builds the envelope. A page
-// past the end is empty; an empty collection has emptyPages total pages.
-func pageOf[T any](all []T, p paging, emptyPages int) pageJSON[T] {
+// pageOf cuts one page out of all items, renders its items and builds
+// the envelope. A page past the end is empty; an empty collection has
+// emptyPages total pages.
+func pageOf[T, U any](all []T, p paging, emptyPages int, render func(T) U) pageJSON[U] {
 	total := len(all)
 	pages := (total + p.size - 1) / p.size
 	if total == 0 {
 		pages = emptyPages
 	}
-	items := []T{}
+	var page []T
 	if start := (p.page - 1) * p.size; start < total {
-		items = all[start:min(total, start+p.size)]
+		page = all[start:min(total, start+p.size)]
 	}
-	return pageJSON[T]{TotalCount: total, PageSize: p.size, Page: p.page, TotalPages: pages,
+	items := make([]U, 0, len(page))
+	for _, it := range page {
+		items = append(items, render(it))
+	}
+	return pageJSON[U]{TotalCount: total, PageSize: p.size, Page: p.page, TotalPages: pages,
 		Sort: p.sort, Order: p.order, Items: items}
 }

@@ -131,12 +131,7 @@ func sortTags(all []*SeedTag, p paging) {
 
 func (e *Emulator) answerTags(c *call, p paging, all []*SeedTag) {
 	e.mu.Lock()
-	pg := pageOf(all, p, e.opt.EmptyTotalPages)
-	out := pageJSON[tagSummaryJSON]{TotalCount: pg.TotalCount, PageSize: pg.PageSize, Page: pg.Page,
-		TotalPages: pg.TotalPages, Sort: pg.Sort, Order: pg.Order, Items: make([]tagSummaryJSON, 0, len(pg.Items))}
-	for _, t := range pg.Items {
-		out.Items = append(out.Items, e.tagSummary(c, t))
-	}
+	out := pageOf(all, p, e.opt.EmptyTotalPages, func(t *SeedTag) tagSummaryJSON { return e.tagSummary(c, t) })
 	e.mu.Unlock()
 	c.json(http.StatusOK, out)
 }
@@ -179,19 +174,10 @@ func (e *Emulator) getTag(c *call) {
 	c.json(http.StatusOK, out)
 }
 
-// smeTag is the common start of every SME operation: 422 when the
-// feature is off (checked first, as the spec lists it on every SME
-// operation), then the tag id. On success e.mu is held and the caller
+// smeTag finds the tag of an SME operation (after smeEnabled): 400 for a
+// bad id, 404 for an unknown tag. On success e.mu is held and the caller
 // must unlock it.
 func (e *Emulator) smeTag(c *call) (*SeedTag, bool) {
-	e.mu.Lock()
-	on := e.sme
-	e.mu.Unlock()
-	if !on {
-		c.problem(http.StatusUnprocessableEntity, "Subject matter experts feature not enabled",
-			"Subject matter experts are not enabled on this site.")
-		return nil, false
-	}
 	id, ok := c.pathID(0, "tagId")
 	if !ok {
 		return nil, false
@@ -207,6 +193,9 @@ func (e *Emulator) smeTag(c *call) (*SeedTag, bool) {
 }
 
 func (e *Emulator) getSMEs(c *call) {
+	if !e.smeEnabled(c) {
+		return
+	}
 	t, ok := e.smeTag(c)
 	if !ok {
 		return
@@ -286,7 +275,8 @@ func nonNil(errs ...error) error {
 	return nil
 }
 
-// smeEnabled answers 422 before the body is read when SMEs are off.
+// smeEnabled answers 422 when SMEs are off: checked first, before the
+// body and the ids, as the spec lists it on every SME operation.
 func (e *Emulator) smeEnabled(c *call) bool {
 	e.mu.Lock()
 	on := e.sme
@@ -298,31 +288,25 @@ func (e *Emulator) smeEnabled(c *call) bool {
 	return on
 }
 
-func (e *Emulator) addSMEUsers(c *call) {
-	if !e.smeEnabled(c) {
-		return
-	}
-	ids, ok := c.readIDArray("userIds")
-	if !ok {
-		return
-	}
-	t, ok := e.smeTag(c)
-	if !ok {
-		return
-	}
-	e.changeSMEs(c, t, ids, nil, func() { t.SMEUserIDs = union(t.SMEUserIDs, ids) })
-}
+func (e *Emulator) addSMEUsers(c *call)  { e.addSMEs(c, "userIds") }
+func (e *Emulator) addSMEGroups(c *call) { e.addSMEs(c, "userGroupIds") }
 
-func (e *Emulator) addSMEGroups(c *call) {
+// addSMEs adds users (field "userIds") or user groups ("userGroupIds"),
+// sent as a bare array of ids, to a tag's SMEs, keeping the others.
+func (e *Emulator) addSMEs(c *call, field string) {
 	if !e.smeEnabled(c) {
 		return
 	}
-	ids, ok := c.readIDArray("userGroupIds")
+	ids, ok := c.readIDArray(field)
 	if !ok {
 		return
 	}
 	t, ok := e.smeTag(c)
 	if !ok {
+		return
+	}
+	if field == "userIds" {
+		e.changeSMEs(c, t, ids, nil, func() { t.SMEUserIDs = union(t.SMEUserIDs, ids) })
 		return
 	}
 	e.changeSMEs(c, t, nil, ids, func() { t.SMEGroupIDs = union(t.SMEGroupIDs, ids) })

@@ -113,12 +113,7 @@ func (e *Emulator) listUsers(c *call) {
 	}
 	e.mu.Lock()
 	all := e.sortedUsers(p.order)
-	pg := pageOf(all, p, e.opt.EmptyTotalPages)
-	out := pageJSON[userJSON]{TotalCount: pg.TotalCount, PageSize: pg.PageSize, Page: pg.Page,
-		TotalPages: pg.TotalPages, Sort: pg.Sort, Order: pg.Order, Items: make([]userJSON, 0, len(pg.Items))}
-	for _, u := range pg.Items {
-		out.Items = append(out.Items, c.user(u))
-	}
+	out := pageOf(all, p, e.opt.EmptyTotalPages, c.user)
 	e.mu.Unlock()
 	c.json(http.StatusOK, out)
 }
