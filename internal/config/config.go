@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -181,6 +182,13 @@ func (s Secret) String() string {
 
 // GoString hides the value from %#v.
 func (s Secret) GoString() string { return `"REDACTED"` }
+
+// MarshalJSON hides the value from encoding/json and so from zap's
+// reflection (zap.Any) and JSON reports.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// MarshalYAML hides the value from a YAML dump of the configuration.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
 // Reveal returns the secret for the one place that must send it.
 func (s Secret) Reveal() string { return string(s) }

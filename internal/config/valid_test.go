@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func mustLoad(t *testing.T, path string, env map[string]string) *Config {
@@ -110,10 +113,22 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	const secret = "s3cr3t-Value-123"
 	env := map[string]string{"TEAMS_TOKEN": secret, "LDAP_PASSWORD": secret}
 	cfg := mustLoad(t, "testdata/valid/everything.yaml", env)
-	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", *cfg.Source("corp").LDAP)} {
+	asJSON, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asYAML, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", *cfg.Source("corp").LDAP),
+		string(asJSON), string(asYAML)} {
 		if strings.Contains(s, secret) {
 			t.Errorf("printed config reveals the secret: %s", s)
 		}
+	}
+	if !strings.Contains(string(asJSON), `"Token":"REDACTED"`) {
+		t.Errorf("JSON of the config: %s", asJSON)
 	}
 	decodeErrs := `teams:
   url: https://api.stackoverflowteams.com/v3/teams/acme
