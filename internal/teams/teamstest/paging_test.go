@@ -31,6 +31,14 @@ func TestPagingValidation(t *testing.T) {
 			t.Errorf("pageSize %d echoed as %d", size, p.PageSize)
 		}
 	}
+	// With a name given twice in two spellings, the first counts, always.
+	for range 20 {
+		var p page[group]
+		e.do("GET", "/api/v3/user-groups?pageSize=30&PAGESIZE=15", "admin-token", "").want(t, 200).decode(t, &p)
+		if p.PageSize != 30 {
+			t.Fatalf("pageSize=30&PAGESIZE=15 gave pageSize %d, want the first (30)", p.PageSize)
+		}
+	}
 	// Enum values bind case-insensitively and are echoed canonically.
 	var p page[tag]
 	e.do("GET", "/api/v3/tags?Sort=POSTCOUNT&ORDER=Desc", "admin-token", "").want(t, 200).decode(t, &p)

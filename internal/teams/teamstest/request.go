@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -44,10 +45,15 @@ func (c *call) json(status int, v any) {
 
 // query returns the first value of a query parameter, whose name matches
 // case-insensitively (ASP.NET model binding: `pagesize` is `pageSize`).
+// The raw query is read in order, so with both `pageSize` and `pagesize`
+// the answer does not depend on map order.
 func (c *call) query(name string) (string, bool) {
-	for k, v := range c.r.URL.Query() {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0], true
+	for part := range strings.SplitSeq(c.r.URL.RawQuery, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		key, err1 := url.QueryUnescape(k)
+		val, err2 := url.QueryUnescape(v)
+		if err1 == nil && err2 == nil && strings.EqualFold(key, name) {
+			return val, true
 		}
 	}
 	return "", false
