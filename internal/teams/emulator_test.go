@@ -326,6 +326,12 @@ func TestEmulatorErrors(t *testing.T) {
 	expect("unknown member", err, teams.ErrNotFound, "404 not found")
 	_, err = admin.ReplaceUserGroup(ctx, 1, teams.UserGroupRequest{Name: " "})
 	expect("empty name", err, teams.ErrBadRequest, "user group name is required")
+	// An id the spec does not allow: the request is invalid on purpose, so
+	// only the answer is checked against the spec.
+	lax := httptest.NewServer(spectest.WrapResponses(t, e))
+	t.Cleanup(lax.Close)
+	_, err = client(t, lax.URL+"/api/v3", adminToken).GetUser(ctx, 0)
+	expect("bad id", err, teams.ErrBadRequest, "400 bad request: The value '0' is not valid for userId")
 
 	e.SetSMEEnabled(false)
 	_, err = admin.GetSMEs(ctx, 1)
@@ -350,6 +356,11 @@ func TestEmulatorErrors(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.RetryAfter < 9*time.Second || apiErr.RetryAfter > 10*time.Second {
 		t.Errorf("429 error %+v: want RetryAfter ≈ 10s", apiErr)
 	}
+
+	// 5xx without a retry: a server error.
+	_, srv3 := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true, FaultRate: 1, RandSeed: 3})
+	_, err = client(t, srv3.URL+"/api/v3", adminToken, func(o *teams.Options) { o.MaxRetries = -1 }).GetTag(ctx, 1)
+	expect("fault", err, teams.ErrServer, "server error")
 
 	for _, err := range all {
 		for _, tok := range []string{adminToken, teamToken, readToken, "not-a-token"} {
