@@ -34,17 +34,25 @@ func TestThrottleHeadersOnEveryResponse(t *testing.T) {
 	clock := newClock()
 	e := newEnv(t, nil, teamstest.Options{Now: clock.Now})
 	for _, c := range []struct {
-		method, path, token string
-		status              int
+		method, path, token, body, contentType string
+		status                                 int
 	}{
-		{"GET", "/api/v3/users", "admin-token", 200},
-		{"GET", "/api/v3/users", "", 401},
-		{"GET", "/api/v3/nothing", "admin-token", 404},
-		{"GET", "/api/v3/users/999", "admin-token", 404},
-		{"DELETE", "/api/v3/user-groups/1", "admin-token", 405},
-		{"POST", "/api/v3/user-groups", "reader-token", 403},
+		{"GET", "/api/v3/users", "admin-token", "", "", 200},
+		{"POST", "/api/v3/user-groups", "admin-token", `{"name":"x"}`, "application/json", 201},
+		{"DELETE", "/api/v3/tags/1/subject-matter-experts/users/4", "admin-token", "", "", 204},
+		{"GET", "/api/v3/users?pageSize=7", "admin-token", "", "", 400},
+		{"GET", "/api/v3/users", "", "", "", 401},
+		{"POST", "/api/v3/user-groups", "reader-token", `{"name":"x"}`, "application/json", 403},
+		{"GET", "/api/v3/nothing", "admin-token", "", "", 404},
+		{"GET", "/api/v3/users/999", "admin-token", "", "", 404},
+		{"DELETE", "/api/v3/user-groups/1", "admin-token", "", "", 405},
+		{"POST", "/api/v3/user-groups", "admin-token", `{"name":"x"}`, "text/plain", 415},
+		{"GET", "/api/v3/tags/1/subject-matter-experts", "admin-token", "", "", 422}, // SMEs off from here
 	} {
-		r := e.do(c.method, c.path, c.token, "")
+		if c.status == 422 {
+			e.emu.SetSMEEnabled(false)
+		}
+		r := e.do(c.method, c.path, c.token, c.body, c.contentType)
 		if r.status != c.status {
 			t.Errorf("%s %s: %d, want %d", c.method, c.path, r.status, c.status)
 		}
