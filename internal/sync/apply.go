@@ -78,12 +78,11 @@ func incremental(adds, removes int) int {
 	return n
 }
 
-// applyTag writes one tag's SME changes.
+// applyTag writes one tag's SME changes. An SME group whose creation
+// failed this run is left out; the tag's other changes still go through.
 func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
-	addGroups, err := a.groupIDs(t.AddGroups)
-	if err != nil {
-		return err
-	}
+	addGroups, missing := a.groupIDs(t.AddGroups)
+	var err error
 	rmGroups := refIDs(t.RemoveGroups)
 	addUsers := slices.Clone(t.AddUsers)
 	calls := incremental(len(addUsers), len(t.RemoveUsers)) + incremental(len(addGroups), len(rmGroups))
@@ -109,9 +108,32 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 	case len(rmGroups) == 1:
 		err = ignoreNotFound(a.e.api.RemoveSMEGroup(ctx, t.ID, rmGroups[0]))
 	}
-	if err == nil {
-		a.own(LedgerSMEUsers, t.ID, addUsers, t.RemoveUsers)
-		a.own(LedgerSMEGroups, t.ID, addGroups, rmGroups)
+	if err != nil {
+		return err
+	}
+	a.own(LedgerSMEUsers, t.ID, addUsers, t.RemoveUsers)
+	a.own(LedgerSMEGroups, t.ID, addGroups, rmGroups)
+	if missing != nil {
+		return &partialError{kind: report.KindAddSMEGroups, err: missing}
+	}
+	return nil
+}
+
+// partialError fails the changes of one kind of a step; the step's other
+// changes were applied.
+type partialError struct {
+	kind string
+	err  error
+}
+
+func (p *partialError) Error() string { return p.err.Error() }
+func (p *partialError) Unwrap() error { return p.err }
+
+// changeError is the outcome of one change of a step that returned err.
+func changeError(err error, kind string) error {
+	var p *partialError
+	if errors.As(err, &p) && p.kind != kind {
+		return nil
 	}
 	return err
 }
@@ -123,18 +145,24 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// groupIDs resolves SME group refs, including groups created this run.
+// groupIDs resolves SME group refs, including groups created this run;
+// the error names those that were not created.
 func (a *applier) groupIDs(refs []GroupRef) ([]int, error) {
 	var ids []int
+	var missing []string
 	for _, r := range refs {
 		id := r.ID
 		if id == 0 {
 			id = a.created[strings.ToLower(r.Name)]
 		}
 		if id == 0 {
-			return nil, fmt.Errorf("user group %q was not created, so it cannot be made an SME group", r.Name)
+			missing = append(missing, fmt.Sprintf("%q", r.Name))
+			continue
 		}
 		ids = append(ids, id)
+	}
+	if len(missing) > 0 {
+		return sortUnique(ids), fmt.Errorf("user group %s was not created, so it cannot be made an SME group yet", strings.Join(missing, ", "))
 	}
 	return sortUnique(ids), nil
 }

@@ -1,10 +1,17 @@
 package sync
 
 import (
+	"context"
+	"errors"
+	"maps"
 	"slices"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -98,5 +105,46 @@ func TestApplyFewestCalls(t *testing.T) {
 				t.Errorf("second run: %d writes, want 0", r.emu.WriteCount())
 			}
 		})
+	}
+}
+
+// failingCreate is the Teams client with group creation refused.
+type failingCreate struct{ *teams.Client }
+
+func (failingCreate) CreateUserGroup(context.Context, teams.UserGroupRequest) (*teams.UserGroup, error) {
+	return nil, errors.New("create refused")
+}
+
+// TestFailedCreateLeavesTheTagsOtherChanges: a group that could not be
+// created cannot become an SME group, but the tag's other changes go on;
+// only the SME group addition is reported failed, and the next run (with
+// creation working) finishes the job.
+func TestFailedCreateLeavesTheTagsOtherChanges(t *testing.T) {
+	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}, "gophers": {"bob"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}, Groups: []string{"Platform"}}}
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: failingCreate{r.client}, Store: r.store, Logger: zap.NewNop(), Apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.RunOnce(context.Background())
+	status := map[string]string{}
+	for _, c := range res.Report.Changes {
+		status[c.Kind] = c.Status
+	}
+	want := map[string]string{report.KindCreateGroup: report.StatusFailed, report.KindAddSMEUsers: report.StatusApplied, report.KindAddSMEGroups: report.StatusFailed}
+	if !maps.Equal(status, want) || res.ExitCode != 1 {
+		t.Errorf("exit %d, changes %v; want %v", res.ExitCode, status, want)
+	}
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{11}) {
+		t.Errorf("SME users %v, want bob added although the group failed", users)
+	}
+	if again := r.run(true); again.ExitCode != 0 || again.Report.Summary.ChangesApplied != 2 {
+		t.Errorf("next run: exit %d, %+v", again.ExitCode, again.Report.Changes)
+	}
+	platform, _ := r.emu.GroupByName("Platform")
+	if _, groups := r.emu.TagSMEs("go"); !slices.Equal(groups, []int{platform.ID}) {
+		t.Errorf("SME groups %v, want Platform", groups)
 	}
 }

@@ -84,7 +84,7 @@ func fatalForWrites(ctx context.Context, err error) bool {
 func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
 	for _, i := range s.changes {
 		c := &r.Changes[i]
-		switch {
+		switch err := changeError(err, c.Kind); {
 		case err == nil:
 			c.Status = report.StatusApplied
 			e.log.Info(pastTense(describe(*c)), changeFields(*c)...)
