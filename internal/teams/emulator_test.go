@@ -636,3 +636,20 @@ func (c *simClock) advanceIfIdle() {
 		return true
 	})
 }
+
+// The spec answers a member removal 200 with the group; some servers
+// answer 204 with no body. Either is a success.
+func TestEmulatorRemoveMemberEitherStatus(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusNoContent} {
+		e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true, DeleteMemberStatus: status})
+		c := client(t, srv.URL+"/api/v3", adminToken)
+		if err := c.RemoveUserGroupMember(context.Background(), 1, 3); err != nil {
+			t.Fatalf("%d: %v", status, err)
+		}
+		g, _ := e.GroupByName("Platform")
+		reqs := e.Requests()
+		if !slices.Equal(g.UserIDs, []int{2}) || len(reqs) != 1 || reqs[0].Status != status {
+			t.Errorf("%d: members %v, requests %+v", status, g.UserIDs, reqs)
+		}
+	}
+}
