@@ -444,7 +444,7 @@ func TestEmulatorTLSVerification(t *testing.T) {
 
 // With a forced 429 the client waits exactly the Retry-After it was given.
 func TestEmulatorForced429WaitsRetryAfter(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSimClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), 1)
 	e, srv := emulator(t, baseSeed(), teamstest.Options{BurstLimit: 3, BurstWindow: 2 * time.Second, Now: clock.Now})
 	ctx := context.Background()
 	spend(t, srv.URL+"/api/v3/users/me", 3) // unknown to c
@@ -454,8 +454,7 @@ func TestEmulatorForced429WaitsRetryAfter(t *testing.T) {
 		o.Now, o.Hook = clock.Now, hook
 		o.Sleep = func(ctx context.Context, d time.Duration) error {
 			waits = append(waits, d)
-			clock.Advance(d)
-			return nil
+			return clock.Sleep(ctx, d)
 		}
 	})
 	_, err := c.Me(ctx)
@@ -488,23 +487,6 @@ func spend(t *testing.T, url string, n int) {
 			t.Fatalf("spend: %s", resp.Status)
 		}
 	}
-}
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // Acceptance: 300 calls against a small documented-style throttle (10
