@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -94,41 +95,137 @@ type page struct {
 	Resources    []resource
 }
 
-// listAll reads every resource of endpoint, page after page. The next
-// startIndex follows the number of resources actually returned, so a
-// server that caps itemsPerPage below our count is read completely.
+// parallelPages bounds the page requests in flight per endpoint.
+const parallelPages = 4
+
+// listAll reads every resource of endpoint. The first page tells the total
+// and the server's page size (whatever count it honours); the other pages
+// are then fetched in parallel. Positions a short page leaves uncovered are
+// read after it, so a server that pages unevenly is still read completely,
+// and any contradiction with totalResults fails the read.
 func (r *Reader) listAll(ctx context.Context, endpoint, attrs string) ([]resource, error) {
-	var all []resource
-	seen := map[string]bool{}
-	total := -1
-	for start := 1; total < 0 || len(all) < total; {
-		p, err := r.getList(ctx, endpoint, attrs, start, r.pageSize)
+	first, err := r.getList(ctx, endpoint, attrs, 1, r.pageSize)
+	if err != nil {
+		return nil, err
+	}
+	l := &lister{r: r, endpoint: endpoint, attrs: attrs, total: first.TotalResults, cursor: 1, seen: map[string]bool{}}
+	if err := l.add(1, first); err != nil {
+		return nil, err
+	}
+	if size := len(first.Resources); size > 0 && l.cursor <= l.total {
+		var starts []int
+		for s := l.cursor; s <= l.total; s += size {
+			starts = append(starts, s)
+		}
+		pages, err := r.fetchPages(ctx, endpoint, attrs, starts)
 		if err != nil {
 			return nil, err
 		}
-		if total >= 0 && p.TotalResults != total {
-			return nil, r.inconsistent(endpoint, "totalResults changed from %d to %d during the read", total, p.TotalResults)
-		}
-		total = p.TotalResults
-		if len(p.Resources) == 0 && len(all) < total {
-			return nil, r.inconsistent(endpoint, "empty page at startIndex %d, but totalResults is %d and %d were read", start, total, len(all))
-		}
-		for _, res := range p.Resources {
-			if res.ID == "" {
-				return nil, r.inconsistent(endpoint, "a resource without id at startIndex %d", start)
+		for i, s := range starts {
+			if err := l.fill(ctx, s); err != nil {
+				return nil, err
 			}
-			if seen[res.ID] {
-				return nil, r.inconsistent(endpoint, "resource %s returned twice at startIndex %d: the server ignores startIndex or totalResults (%d) is wrong", res.ID, start, total)
+			if err := l.add(s, pages[i]); err != nil {
+				return nil, err
 			}
-			seen[res.ID] = true
 		}
-		all = append(all, p.Resources...)
-		start += len(p.Resources)
 	}
-	if len(all) > total {
-		return nil, r.inconsistent(endpoint, "%d resources returned, but totalResults is %d", len(all), total)
+	if err := l.fill(ctx, l.total+1); err != nil {
+		return nil, err
 	}
-	return all, nil
+	if len(l.all) > l.total {
+		return nil, r.inconsistent(endpoint, "%d resources returned, but totalResults is %d", len(l.all), l.total)
+	}
+	return l.all, nil
+}
+
+// lister assembles pages in startIndex order.
+type lister struct {
+	r        *Reader
+	endpoint string
+	attrs    string
+	total    int
+	cursor   int // startIndex of the next resource not yet taken
+	all      []resource
+	seen     map[string]bool
+}
+
+// add takes the resources of the page that starts at start, skipping those
+// before the cursor (already read through another page).
+func (l *lister) add(start int, p *page) error {
+	if p.TotalResults != l.total {
+		return l.r.inconsistent(l.endpoint, "totalResults changed from %d to %d during the read", l.total, p.TotalResults)
+	}
+	if len(p.Resources) == 0 && start <= l.total {
+		return l.r.inconsistent(l.endpoint, "empty page at startIndex %d, but totalResults is %d", start, l.total)
+	}
+	skip := l.cursor - start
+	if skip < 0 || skip >= len(p.Resources) {
+		return nil // a gap is filled by the caller; a covered page adds nothing
+	}
+	for _, res := range p.Resources[skip:] {
+		if res.ID == "" {
+			return l.r.inconsistent(l.endpoint, "a resource without id in the page at startIndex %d", start)
+		}
+		if l.seen[res.ID] {
+			return l.r.inconsistent(l.endpoint, "resource %s returned twice (page at startIndex %d): the server ignores startIndex or totalResults (%d) is wrong", res.ID, start, l.total)
+		}
+		l.seen[res.ID] = true
+		l.all = append(l.all, res)
+	}
+	l.cursor += len(p.Resources) - skip
+	return nil
+}
+
+// fill reads pages one after another from the cursor up to (not
+// including) position upto, or to the end.
+func (l *lister) fill(ctx context.Context, upto int) error {
+	for l.cursor < upto && l.cursor <= l.total {
+		start := l.cursor
+		p, err := l.r.getList(ctx, l.endpoint, l.attrs, start, l.r.pageSize)
+		if err != nil {
+			return err
+		}
+		if err := l.add(start, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchPages gets the pages at starts, parallelPages at a time; the first
+// failure cancels the rest and is returned.
+func (r *Reader) fetchPages(ctx context.Context, endpoint, attrs string, starts []int) ([]*page, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make([]*page, len(starts))
+	errs := make([]error, len(starts))
+	sem := make(chan struct{}, parallelPages)
+	var wg sync.WaitGroup
+	for i, s := range starts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			if pages[i], errs[i] = r.getList(ctx, endpoint, attrs, s, r.pageSize); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	var firstErr error
+	for _, err := range errs {
+		if err != nil && (firstErr == nil || errors.Is(firstErr, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			firstErr = err
+		}
+	}
+	return pages, firstErr
 }
 
 func (r *Reader) inconsistent(endpoint, format string, args ...any) error {

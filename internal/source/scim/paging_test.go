@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// misbehaving serves /Users and /Groups from n resources each, paged by 10,
-// with a defect injected by page(start) -> (start to serve, totalResults).
-func misbehaving(t *testing.T, n int, page func(start int) (int, int)) string {
+// misbehaving serves /Users and /Groups from n resources each, paged by 10
+// (or by size(start) when set), with a defect injected by page(start) ->
+// (start to serve, totalResults).
+func misbehaving(t *testing.T, n int, page func(start int) (int, int), size func(start int) int) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer tok" {
 			w.WriteHeader(401)
@@ -22,8 +24,12 @@ func misbehaving(t *testing.T, n int, page func(start int) (int, int)) string {
 		}
 		start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
 		from, total := page(start)
+		per := 10
+		if size != nil {
+			per = size(start)
+		}
 		var res []map[string]any
-		for i := from; i < from+10 && i <= n; i++ {
+		for i := from; i < from+per && i <= n; i++ {
 			if strings.HasSuffix(r.URL.Path, "/Users") {
 				res = append(res, map[string]any{"id": fmt.Sprintf("u%d", i), "userName": fmt.Sprintf("u%d@x.com", i)})
 			} else {
@@ -50,7 +56,7 @@ func TestPagingDefects(t *testing.T) {
 		{"total too large", func(s int) (int, int) { return s, 40 }, "empty page"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newReader(t, misbehaving(t, 25, tc.page), "tok", true)
+			r := newReader(t, misbehaving(t, 25, tc.page, nil), "tok", true)
 			dir, err := r.Read(context.Background())
 			if tc.want == "" {
 				if err != nil || len(dir.Users) != 25 || len(dir.Groups) != 25 {
@@ -63,4 +69,33 @@ func TestPagingDefects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnevenPages: after a first page of 10, the pages fetched in parallel
+// come back short or long; the gaps are read after them, overlaps skipped,
+// and every resource is read exactly once.
+func TestUnevenPages(t *testing.T) {
+	sizes := map[int]int{1: 10, 11: 4, 21: 13, 31: 10, 41: 1, 51: 10, 61: 10}
+	var mu sync.Mutex
+	var starts []int
+	url := misbehaving(t, 67, func(s int) (int, int) {
+		mu.Lock()
+		starts = append(starts, s)
+		mu.Unlock()
+		return s, 67
+	}, func(s int) int {
+		if n, ok := sizes[s]; ok {
+			return n
+		}
+		return 3 // gap fills
+	})
+	r := newReader(t, url, "tok", true)
+	dir, err := r.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dir.Users) != 67 || len(dir.Groups) != 67 {
+		t.Fatalf("read %d users, %d groups, want 67 each", len(dir.Users), len(dir.Groups))
+	}
+	t.Logf("startIndex requested: %v", starts)
 }
