@@ -353,7 +353,6 @@ func TestSavedPlanRefusesDrift(t *testing.T) {
 	}
 }
 
-var _ = http.StatusOK
 
 func TestIdentityResolutionPicksTheCheaperPath(t *testing.T) {
 	var names []string
