@@ -45,11 +45,21 @@ func BenchmarkRead10k(b *testing.B) {
 }
 
 // BenchmarkRead10kGoServer reads the same directory from a minimal
-// in-process SCIM server (pages precomputed), to show the reader's own
-// cost apart from scimmy's.
+// in-process SCIM server, to show the reader's own cost apart from
+// scimmy's, and with 50 ms added to every response, like a distant
+// identity provider (where fetching pages in parallel pays).
 func BenchmarkRead10kGoServer(b *testing.B) {
+	for _, latency := range []time.Duration{0, 50 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%v", latency), func(b *testing.B) {
+			benchGoServer(b, latency)
+		})
+	}
+}
+
+func benchGoServer(b *testing.B, latency time.Duration) {
 	s := genSeed(10000, 500)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(latency)
 		start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
 		count, _ := strconv.Atoi(r.URL.Query().Get("count"))
 		var items []any
@@ -86,4 +96,5 @@ func BenchmarkRead10kGoServer(b *testing.B) {
 		calls = r.Calls()
 	}
 	b.ReportMetric(float64(calls), "calls/read")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/read")
 }
