@@ -353,7 +353,6 @@ func TestSavedPlanRefusesDrift(t *testing.T) {
 	}
 }
 
-
 func TestIdentityResolutionPicksTheCheaperPath(t *testing.T) {
 	var names []string
 	for i := range 250 {
