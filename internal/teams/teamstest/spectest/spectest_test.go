@@ -153,6 +153,10 @@ func TestRequestChecks(t *testing.T) {
 		{"POST", "/api/v3/user-groups", "application/json", `{"description":"no name"}`, "name"},
 		{"POST", "/api/v3/user-groups/1/members", "application/json", `["2"]`, "request"},
 		{"POST", "/api/v3/user-groups", "text/plain", `{"name":"x"}`, "request"},
+		// Bodies in every accepted media type are checked, not skipped.
+		{"POST", "/api/v3/user-groups", "application/json-patch+json", `{"description":"no name"}`, "name"},
+		{"POST", "/api/v3/user-groups", "text/json", `{"name":7}`, "name"},
+		{"POST", "/api/v3/user-groups/1/members", "application/vnd.example+json", `{"userIds":[2]}`, "request"},
 		{"DELETE", "/api/v3/user-groups/1", "", "", "no such operation"},
 		{"GET", "/api/v2.3/users", "", "", "base URL"},
 	}
