@@ -77,8 +77,14 @@ func explainTeamsError(err error, url string) string {
 		return "the token may not read users (403)"
 	case errors.Is(err, teams.ErrNotFound):
 		return "GET /users/me answered 404 at " + url + ": check the URL (its form and the team name) and that the token's user exists"
+	case errors.Is(err, teams.ErrRateLimited):
+		return "the API is throttling this token (429): try again later"
+	case errors.Is(err, teams.ErrServer):
+		return "the API at " + url + " answered with a server error: try again later"
+	case errors.As(err, new(*teams.Error)):
+		return "the API at " + url + " refused the probe"
 	}
-	return "the API could not be reached"
+	return "the API at " + url + " could not be reached: check teams.url, the network and teams.ca_file"
 }
 
 // probeWrite finds out whether the token may write with the one write that
@@ -132,19 +138,18 @@ func managedGroup(cfg *config.Config, groups []teams.UserGroup) *teams.UserGroup
 func connectSources(ctx context.Context, cfg *config.Config, logger *zap.Logger, w io.Writer) error {
 	var errs []error
 	for _, src := range cfg.Sources {
-		if err := connectSource(ctx, src, logger, w); err != nil {
+		if err := connectSource(ctx, src, cfg.Sync.StateDir, logger, w); err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func connectSource(ctx context.Context, src config.Source, logger *zap.Logger, w io.Writer) error {
+func connectSource(ctx context.Context, src config.Source, stateDir string, logger *zap.Logger, w io.Writer) error {
 	if src.Kind() == config.KindSCIMReceiver {
-		fmt.Fprintf(w, "source %s: scim_receiver: nothing to connect to (the identity provider pushes to /scim/%s/v2 while syncd run runs)\n", src.Name, src.Name)
-		return nil
+		fmt.Fprintf(w, "source %s: scim_receiver: the identity provider pushes to /scim/%s/v2 while syncd run runs; reading what it stored\n", src.Name, src.Name)
 	}
-	reader, err := buildSource(src, logger)
+	reader, err := buildSource(src, stateDir, logger)
 	if err != nil {
 		return err
 	}

@@ -89,12 +89,6 @@ func cmdSourceDump(ctx context.Context, e env, args []string) int {
 func pickSource(cfg *config.Config, name string) (config.Source, error) {
 	var names []string
 	for _, s := range cfg.Sources {
-		if s.Kind() == config.KindSCIMReceiver {
-			if s.Name == name {
-				return s, fmt.Errorf("source %s is a scim_receiver: its groups are pushed to syncd run, there is nothing to read", name)
-			}
-			continue
-		}
 		if s.Name == name {
 			return s, nil
 		}
@@ -122,7 +116,7 @@ func readSource(ctx context.Context, e env, cfg *config.Config, src config.Sourc
 		return nil, exitUsage
 	}
 	defer func() { _ = logger.Sync() }()
-	reader, err := buildSource(src, logger)
+	reader, err := buildSource(src, cfg.Sync.StateDir, logger)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
 		return nil, exitUsage

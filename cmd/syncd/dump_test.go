@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
@@ -175,5 +180,70 @@ func TestDumpShowsUnknownGroups(t *testing.T) {
 	}
 	if !strings.Contains(text.String(), "UNKNOWN: Size Limit Exceeded") || !strings.Contains(text.String(), "(1 unknown)") {
 		t.Errorf("text dump hides the unknown group:\n%s", text.String())
+	}
+}
+
+// A scim_receiver source is dumped from what its endpoint stored, so an
+// admin can see what Entra ID or Okta pushed without the daemon's help.
+func TestSourceDumpReadsSCIMReceiverStore(t *testing.T) {
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	store, err := scimserver.OpenStore(scimserver.StorePath(stateDir, "entra"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(scimserver.NewHandler("entra", store, "scim-secret-token", func() {}, zap.NewNop()))
+	t.Cleanup(srv.Close)
+	post := func(path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/scim/entra/v2/"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer scim-secret-token")
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, err)
+		}
+		return out
+	}
+	user := post("Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com","displayName":"Ada","emails":[{"value":"Ada@Example.com","primary":true}],"active":true}`)
+	post("Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"platform","members":[{"value":"`+user["id"].(string)+`"}]}`)
+
+	writeTestFile(t, filepath.Join(dir, "scim-token"), "scim-secret-token\n", 0o600)
+	cfg := writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
+  url: https://api.stackoverflowteams.com/v3/teams/acme
+  token: tok
+sources:
+  - name: entra
+    scim_receiver: {token_file: scim-token}
+groups:
+  - {source: entra, from: platform, to: Platform}
+sync: {state_dir: state}
+log: {level: warn, format: console}
+`, 0o644)
+	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("dump: exit %d, stderr %s", code, errOut)
+	}
+	var got struct {
+		Groups []struct {
+			Name    string
+			Members []struct{ Email string }
+		}
+		Users int
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if got.Users != 1 || len(got.Groups) != 1 || got.Groups[0].Name != "platform" ||
+		len(got.Groups[0].Members) != 1 || got.Groups[0].Members[0].Email != "ada@example.com" {
+		t.Errorf("dump = %+v, want platform with ada@example.com", got)
+	}
+	if strings.Contains(out+errOut, "scim-secret-token") {
+		t.Error("the receiver token was printed")
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/metrics"
-	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/teams"
@@ -61,10 +60,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 // source builds one source; a scim_receiver is read from what this
 // daemon's SCIM endpoint stored under sync.state_dir.
 func (b *runnerBuilder) source(cfg *config.Config, src config.Source) (engine.Source, error) {
-	if src.SCIMReceiver != nil {
-		return scimserver.NewSource(src.Name, cfg.Sync.StateDir)
-	}
-	return buildSource(src, b.log)
+	return buildSource(src, cfg.Sync.StateDir, b.log)
 }
 
 // engineRunner adapts the engine to the daemon's Runner.

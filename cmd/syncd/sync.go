@@ -172,7 +172,7 @@ func (w *wiring) build() error {
 		return fmt.Errorf("teams: %w", err)
 	}
 	for _, src := range w.cfg.Sources {
-		s, err := buildSource(src, w.log)
+		s, err := buildSource(src, w.cfg.Sync.StateDir, w.log)
 		if err != nil {
 			return err
 		}
