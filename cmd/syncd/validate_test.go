@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -255,6 +256,29 @@ func sameGroups(a, b *teamstest.Seed) bool {
 		}
 	}
 	return true
+}
+
+// TestValidateConnectFailures: a site that fails or cannot be reached is
+// named as such, not blamed on the token.
+func TestValidateConnectFailures(t *testing.T) {
+	// 500 is not retried (it may be a bug, not a blip), so this is quick.
+	faulty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(faulty.Close)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	for _, tc := range []struct{ name, url, want string }{
+		{"server errors", faulty.URL + "/v3/teams/acme", "answered with a server error: try again later"},
+		{"unreachable", gone.URL + "/v3/teams/acme", "could not be reached: check teams.url, the network and teams.ca_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, tc.url, "admin-token"))
+			if code != exitFailure || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "token was refused") {
+				t.Errorf("code %d, want %d and %q\nstdout: %s\nstderr: %s", code, exitFailure, tc.want, out, errOut)
+			}
+		})
+	}
 }
 
 // TestValidateConnectEmulatorURL: "emulator:SEED.json" runs in-process.
