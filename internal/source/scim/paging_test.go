@@ -22,6 +22,17 @@ func misbehaving(t *testing.T, n int, page func(start int) (int, int), size func
 			w.WriteHeader(401)
 			return
 		}
+		// Only the attributes syncd uses are asked for (the full schema
+		// of 10,000 users would be several times larger).
+		want := groupAttributes
+		if strings.HasSuffix(r.URL.Path, "/Users") {
+			want = userAttributes
+		}
+		if got := r.URL.Query().Get("attributes"); got != want {
+			w.WriteHeader(400)
+			_, _ = fmt.Fprintf(w, `{"status": "400", "detail": "attributes=%s, want %s"}`, got, want)
+			return
+		}
 		start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
 		from, total := page(start)
 		per := 10

@@ -18,7 +18,8 @@ import (
 )
 
 // TestCAFile reaches the peer through a TLS proxy whose certificate only
-// ca_file vouches for: verified with it, refused without it.
+// ca_file vouches for: verified with it, refused without it, accepted
+// unverified only with insecure_skip_verify.
 func TestCAFile(t *testing.T) {
 	p := startPeer(t, genSeed(30, 3))
 	target, _ := url.Parse(strings.TrimSuffix(p.URL, "/scim/v2"))
@@ -40,6 +41,16 @@ func TestCAFile(t *testing.T) {
 	}
 	if r.Calls() != 1 {
 		t.Errorf("%d calls: a certificate error must not be retried", r.Calls())
+	}
+
+	insecure := cfg
+	insecure.InsecureSkipVerify = true
+	r, err = New("idp", insecure, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Probe(context.Background()); err != nil {
+		t.Errorf("Probe with insecure_skip_verify = %v, want success", err)
 	}
 
 	cfg.CAFile = ca
