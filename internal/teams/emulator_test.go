@@ -492,25 +492,72 @@ func spend(t *testing.T, url string, n int) {
 // Acceptance: 300 calls against a small documented-style throttle (10
 // requests per 2 s, a bucket of 60 refilled by 20 every 5 s) finish
 // without a single 429. The emulator and the client share a simulated
-// clock, so the test takes no real time; two goroutines share the client
-// and its budget, as the daemon may.
+// clock, so the test takes no real time; BenchmarkPaced300 is the same
+// run on the wall clock (about 100 s).
 func TestEmulatorPacingZero429(t *testing.T) {
 	clock := newSimClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), 2)
 	start := clock.Now()
-	e, srv := emulator(t, baseSeed(), teamstest.Options{
+	r := paced300(t, clock)
+	elapsed := clock.Now().Sub(start)
+	t.Logf("300 calls in %v of simulated time, %v of it pacing (both goroutines); %d requests, %d answered 429",
+		elapsed, r.waited, r.requests, r.n429)
+	if r.n429 != 0 || r.requests != 300 || r.calls != 300 {
+		t.Errorf("%d requests (client: %d), %d of them 429; want 300 and none", r.requests, r.calls, r.n429)
+	}
+	// The bucket allows 60 calls, then 20 per 5 s: 300 calls need at
+	// least 60 s. Much more would mean the pacer wastes the budget.
+	if elapsed < 60*time.Second || elapsed > 120*time.Second {
+		t.Errorf("300 calls took %v, want 60–120 s", elapsed)
+	}
+	if r.waited < elapsed {
+		t.Errorf("hook saw %v of throttle waits in %v", r.waited, elapsed)
+	}
+}
+
+// BenchmarkPaced300 is TestEmulatorPacingZero429 on the wall clock: one
+// op is 300 calls (about 100 s). It fails on any 429.
+//
+//	go test -run '^$' -bench Paced300 ./internal/teams/
+func BenchmarkPaced300(b *testing.B) {
+	for b.Loop() {
+		r := paced300(b, nil)
+		if r.n429 != 0 || r.requests != 300 {
+			b.Fatalf("%d requests, %d of them 429; want 300 and none", r.requests, r.n429)
+		}
+		b.ReportMetric(float64(r.n429), "429s/op")
+		b.ReportMetric(r.waited.Seconds()/2, "paced-s/goroutine")
+	}
+}
+
+// pacedRun is what paced300 saw.
+type pacedRun struct {
+	requests, n429, calls int
+	waited                time.Duration // by both goroutines together
+}
+
+// paced300 makes 300 calls from two goroutines sharing one client (as the
+// daemon may) against an emulator throttling at 10 requests per 2 s and a
+// bucket of 60 refilled by 20 every 5 s; on clock when given, else on the
+// wall clock.
+func paced300(tb testing.TB, clock *simClock) pacedRun {
+	o := teamstest.Options{
 		BurstLimit: 10, BurstWindow: 2 * time.Second,
 		BucketSize: 60, RefillAmount: 20, RefillEvery: 5 * time.Second,
-		Now: clock.Now,
-	})
+	}
 	hook := &hookLog{}
-	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) {
-		o.Hook, o.Now, o.Sleep = hook, clock.Now, clock.Sleep
-	})
+	done := func() {}
+	mod := func(o *teams.Options) { o.Hook = hook }
+	if clock != nil {
+		o.Now, done = clock.Now, clock.Done
+		mod = func(o *teams.Options) { o.Hook, o.Now, o.Sleep = hook, clock.Now, clock.Sleep }
+	}
+	e, srv := emulator(tb, baseSeed(), o)
+	c := client(tb, srv.URL+"/api/v3", adminToken, mod)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for w := range 2 {
 		wg.Go(func() {
-			defer clock.Done()
+			defer done()
 			for i := range 150 {
 				var err error
 				if i%2 == 0 {
@@ -519,34 +566,21 @@ func TestEmulatorPacingZero429(t *testing.T) {
 					_, err = c.GetUserGroup(ctx, 1+w)
 				}
 				if err != nil {
-					t.Errorf("call %d/%d: %v", w, i, err)
+					tb.Errorf("call %d/%d: %v", w, i, err)
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
-	var n429 int
-	reqs := e.Requests()
-	for _, r := range reqs {
-		if r.Status == http.StatusTooManyRequests {
-			n429++
+	r := pacedRun{calls: c.Calls(), waited: hook.waited}
+	for _, req := range e.Requests() {
+		r.requests++
+		if req.Status == http.StatusTooManyRequests {
+			r.n429++
 		}
 	}
-	elapsed := clock.Now().Sub(start)
-	t.Logf("300 calls in %v of simulated time, %v of it pacing (both goroutines); %d requests, %d answered 429",
-		elapsed, hook.waited, len(reqs), n429)
-	if n429 != 0 || len(reqs) != 300 || c.Calls() != 300 {
-		t.Errorf("%d requests (client: %d), %d of them 429; want 300 and none", len(reqs), c.Calls(), n429)
-	}
-	// The bucket allows 60 calls, then 20 per 5 s: 300 calls need at
-	// least 60 s. Much more would mean the pacer wastes the budget.
-	if elapsed < 60*time.Second || elapsed > 120*time.Second {
-		t.Errorf("300 calls took %v, want 60–120 s", elapsed)
-	}
-	if hook.waited < elapsed {
-		t.Errorf("hook saw %v of throttle waits in %v", hook.waited, elapsed)
-	}
+	return r
 }
 
 // simClock is simulated time shared by a fixed number of workers: it
