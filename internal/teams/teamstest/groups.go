@@ -103,11 +103,11 @@ type groupRequest struct {
 // readGroupRequest binds UserGroupRequestModel: name required (minLength
 // 1); description and userIds optional, absent or null meaning empty.
 func (c *call) readGroupRequest() (groupRequest, bool) {
-	v, ok := c.readBody()
+	v, body, ok := c.readBody()
 	if !ok {
 		return groupRequest{}, false
 	}
-	obj, isObj := asObject(v)
+	obj, isObj := asObject(v, body)
 	if !isObj {
 		c.badRequest("The request body must be a JSON object (UserGroupRequestModel).")
 		return groupRequest{}, false
@@ -193,7 +193,7 @@ func (e *Emulator) replaceGroup(c *call) {
 
 // readIDArray binds a bare JSON array of ids (numbers or numeric strings).
 func (c *call) readIDArray(what string) ([]int, bool) {
-	v, ok := c.readBody()
+	v, _, ok := c.readBody()
 	if !ok {
 		return nil, false
 	}

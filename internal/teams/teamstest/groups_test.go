@@ -88,6 +88,13 @@ func TestBodyFormats(t *testing.T) {
 		t.Errorf("string id in members: %v", memberIDs(g))
 	}
 	e.do("POST", "/api/v3/user-groups", "admin-token", "", "application/json").want(t, 400).problem(t)
+	// A property given twice in two spellings: the last wins, every time.
+	for range 20 {
+		e.do("PUT", "/api/v3/user-groups/2", "admin-token", `{"name":"first","NAME":"second","userIds":[2],"UserIds":[3]}`).want(t, 200).decode(t, &g)
+		if g.Name != "second" || !slices.Equal(memberIDs(g), []int{3}) {
+			t.Fatalf("duplicate properties: %+v, want the last of each", g)
+		}
+	}
 }
 
 func TestGroupReplaceIsFull(t *testing.T) {

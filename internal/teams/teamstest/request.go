@@ -74,30 +74,30 @@ func (c *call) pathID(i int, name string) (int, bool) {
 // accepts the media types the spec lists for every body:
 // application/json, application/json-patch+json, text/json and
 // application/*+json; anything else is 415.
-func (c *call) readBody() (any, bool) {
+func (c *call) readBody() (any, []byte, bool) {
 	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if err != nil || !jsonMediaType(mt) {
 		c.problem(http.StatusUnsupportedMediaType, "Unsupported Media Type",
 			"Send the body as application/json, application/json-patch+json, text/json or application/*+json.")
-		return nil, false
+		return nil, nil, false
 	}
 	data, err := io.ReadAll(io.LimitReader(c.r.Body, 10<<20))
 	if err != nil {
 		c.badRequest("The request body could not be read.")
-		return nil, false
+		return nil, nil, false
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		c.badRequest("A non-empty request body is required.")
-		return nil, false
+		return nil, nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil || dec.More() {
 		c.badRequest("The request body is not valid JSON.")
-		return nil, false
+		return nil, nil, false
 	}
-	return v, true
+	return v, data, true
 }
 
 func jsonMediaType(mt string) bool {
@@ -147,21 +147,52 @@ func intValue(x any) (int, error) {
 }
 
 // object reads a JSON object whose property names match case-insensitively
-// (System.Text.Json with ASP.NET's web defaults).
-type object map[string]any
+// (System.Text.Json with ASP.NET's web defaults). When a property comes
+// twice in two spellings the last one wins, as there; keys keeps the
+// order of the body for that.
+type object struct {
+	values map[string]any
+	keys   []string
+}
 
-func asObject(v any) (object, bool) {
+// asObject reads v, decoded from body, as an object.
+func asObject(v any, body []byte) (object, bool) {
 	m, ok := v.(map[string]any)
-	return object(m), ok
+	if !ok {
+		return object{}, false
+	}
+	return object{values: m, keys: keyOrder(body)}, true
+}
+
+// keyOrder lists the top-level property names of a JSON object in order.
+func keyOrder(body []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		k, _ := tok.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return keys
+		}
+	}
+	return keys
 }
 
 // get returns the value of a property (any case) and whether it is present.
 func (o object) get(name string) (any, bool) {
 	var val any
 	found := false
-	for k, v := range o {
+	for _, k := range o.keys {
 		if strings.EqualFold(k, name) {
-			val, found = v, true
+			val, found = o.values[k], true
 		}
 	}
 	return val, found

@@ -241,11 +241,11 @@ func (e *Emulator) replaceSMEs(c *call) {
 	if !e.smeEnabled(c) {
 		return
 	}
-	v, ok := c.readBody()
+	v, body, ok := c.readBody()
 	if !ok {
 		return
 	}
-	obj, isObj := asObject(v)
+	obj, isObj := asObject(v, body)
 	if !isObj {
 		c.badRequest("The request body must be a JSON object (SubjectMatterExpertRequestModel).")
 		return
