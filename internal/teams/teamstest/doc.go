@@ -42,7 +42,9 @@
 //     members of SME groups, each person once. It is null when SMEs are off.
 //   - Duplicate group names are allowed.
 //   - ASP.NET conventions: query parameter names, JSON property names,
-//     enum values and literal path segments match case-insensitively; ids
+//     enum values and literal path segments match case-insensitively (a
+//     query name given twice: the first counts; a body property given
+//     twice: the last, as System.Text.Json binds it); ids
 //     are read from numbers or numeric strings; bodies are accepted as
 //     application/json, application/json-patch+json, text/json and
 //     application/*+json, anything else is 415.
