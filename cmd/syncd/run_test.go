@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
-	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/source/ldap"
+	"github.com/syncd/syncd/internal/source/scim"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -112,7 +113,10 @@ func TestHandleSignals(t *testing.T) {
 }
 
 func TestNotReady(t *testing.T) {
-	ldapBind := fmt.Errorf("bind: %w", goldap.NewError(goldap.LDAPResultInvalidCredentials, errors.New("invalid credentials")))
+	// The errors the real sources return (wrapped as the engine wraps them).
+	ldapBind := fmt.Errorf("ldap source %q: %w", "corp", &ldap.BindError{URL: "ldap://x", BindDN: "cn=syncd", Err: &ldap.ResultError{Code: 49}})
+	scimRefused := fmt.Errorf("scim source: %w", &scim.Error{Method: "GET", URL: "https://idp/scim/v2/Groups", Status: 401, Kind: scim.ErrUnauthorized})
+	scimDown := fmt.Errorf("scim source: %w", &scim.Error{Method: "GET", URL: "https://idp/scim/v2/Groups", Status: 503, Kind: scim.ErrServer})
 	cases := []struct {
 		name  string
 		res   *daemon.Result
@@ -125,6 +129,9 @@ func TestNotReady(t *testing.T) {
 		{"read-only token", nil, fmt.Errorf("add: %w", teams.ErrForbidden), false},
 		{"ldap bind", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: ldapBind}}}, nil, false},
 		{"ldap down", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: errors.New("connection refused")}}}, nil, true},
+		{"ldap other result", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: &ldap.ResultError{Code: 51}}}}, nil, true},
+		{"scim token", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "idp", Err: scimRefused}}}, nil, false},
+		{"scim down", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "idp", Err: scimDown}}}, nil, true},
 		{"api down", &daemon.Result{ExitCode: 1}, fmt.Errorf("list: %w", teams.ErrServer), true},
 	}
 	for _, c := range cases {

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 
-	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/source/ldap"
+	"github.com/syncd/syncd/internal/source/scim"
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/teams"
@@ -47,14 +48,16 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		}
 		sources = append(sources, s)
 	}
-	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: writeGuard{Teams: conn.Client, grace: writeGrace}, Store: b.store,
+	refused := &refusal{}
+	guarded := writeGuard{Teams: conn.Client, grace: writeGrace, refused: refused}
+	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: guarded, Store: b.store,
 		Logger: b.log.Named("sync"), Apply: b.apply || cfg.Sync.Apply})
 	if err != nil {
 		closeAll(sources)
 		return nil, err
 	}
 	b.teamsCfg, b.teamsConn = cfg.Teams, conn
-	return &engineRunner{eng: eng, sources: sources}, nil
+	return &engineRunner{eng: eng, sources: sources, refused: refused}, nil
 }
 
 // source builds one source; a scim_receiver is read from what this
@@ -67,10 +70,17 @@ func (b *runnerBuilder) source(cfg *config.Config, src config.Source) (engine.So
 type engineRunner struct {
 	eng     *engine.Engine
 	sources []engine.Source
+	refused *refusal
 }
 
+// RunOnce runs the engine. A run whose writes the API refused for the
+// token's sake returns that error, so that readiness can tell.
 func (r *engineRunner) RunOnce(ctx context.Context) (*daemon.Result, error) {
+	r.refused.take() // a refusal of an earlier run is not this run's
 	res, err := r.eng.RunOnce(ctx)
+	if refused := r.refused.take(); err == nil && refused != nil {
+		err = fmt.Errorf("the Teams API refused a write: %w", refused)
+	}
 	if res == nil {
 		return nil, err
 	}
@@ -119,11 +129,9 @@ func notReady(res *daemon.Result, err error) string {
 	return ""
 }
 
+// isCredentialError tells a source's refusal of syncd's credentials: an
+// LDAP bind refused, a SCIM provider answering 401 or 403.
 func isCredentialError(err error) bool {
-	var le *goldap.Error
-	if errors.As(err, &le) {
-		return le.ResultCode == goldap.LDAPResultInvalidCredentials ||
-			le.ResultCode == goldap.LDAPResultInsufficientAccessRights
-	}
-	return errors.Is(err, teams.ErrUnauthorized)
+	var bind *ldap.BindError
+	return errors.As(err, &bind) || errors.Is(err, scim.ErrUnauthorized) || errors.Is(err, scim.ErrForbidden)
 }

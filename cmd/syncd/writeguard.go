@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	gosync "sync"
 	"time"
 
 	engine "github.com/syncd/syncd/internal/sync"
@@ -18,7 +20,40 @@ const writeGrace = 3 * time.Second
 // outcome is unknown. Reads are cancelled at once: they change nothing.
 type writeGuard struct {
 	engine.Teams
-	grace time.Duration
+	grace   time.Duration
+	refused *refusal // optional: remembers a write the API refused for the token's sake
+}
+
+// refusal keeps the first write of a run that the Teams API refused
+// because of the token (invalid, expired, read-only). The engine reports
+// such writes as failed changes; the daemon needs the typed error to tell
+// a credential problem (not ready) from a transient one.
+type refusal struct {
+	mu  gosync.Mutex
+	err error
+}
+
+func (r *refusal) note(err error) {
+	if r == nil || !(errors.Is(err, teams.ErrForbidden) || errors.Is(err, teams.ErrUnauthorized)) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// take returns the refusal noted since the last take, and forgets it.
+func (r *refusal) take() error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.err
+	r.err = nil
+	return err
 }
 
 // detach returns a context for one write: not cancelled with ctx, but
@@ -39,7 +74,9 @@ func guard[T any](g writeGuard, ctx context.Context, write func(context.Context)
 		return zero, err
 	}
 	defer done()
-	return write(wctx)
+	v, err := write(wctx)
+	g.refused.note(err)
+	return v, err
 }
 
 func (g writeGuard) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -84,4 +85,37 @@ func TestWriteGuardUncancelledWritesAreUntouched(t *testing.T) {
 			t.Errorf("long write without a stop: %v", err)
 		}
 	})
+}
+
+// refusingTeams answers every write with err.
+type refusingTeams struct {
+	engine.Teams
+	err error
+}
+
+func (r refusingTeams) RemoveSMEUser(context.Context, int, int) error { return r.err }
+
+func TestWriteGuardNotesTokenRefusals(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		refuse bool
+	}{
+		{fmt.Errorf("DELETE: %w", teams.ErrForbidden), true},
+		{fmt.Errorf("DELETE: %w", teams.ErrUnauthorized), true},
+		{fmt.Errorf("DELETE: %w", teams.ErrServer), false},
+		{nil, false},
+	} {
+		r := &refusal{}
+		g := writeGuard{Teams: refusingTeams{err: c.err}, grace: time.Second, refused: r}
+		if err := g.RemoveSMEUser(context.Background(), 20, 1); !errors.Is(err, c.err) {
+			t.Errorf("write error %v, want %v passed on", err, c.err)
+		}
+		got := r.take()
+		if (got != nil) != c.refuse || (c.refuse && !errors.Is(got, c.err)) {
+			t.Errorf("%v: noted %v, want a refusal noted: %v", c.err, got, c.refuse)
+		}
+		if again := r.take(); again != nil {
+			t.Errorf("take did not forget the refusal: %v", again)
+		}
+	}
 }
