@@ -66,6 +66,11 @@ func targets(cfg *config.Config, dirs map[string]*directory.Directory, failed ma
 			groups = mergeTarget(byName, groups, t)
 		}
 	}
+	for i, m := range cfg.Groups {
+		if m.Match != "" && dirs[m.Source] == nil {
+			blockMatched(groups, fmt.Sprintf("groups[%d]", i), m, failed[m.Source])
+		}
+	}
 	byTag := map[string]*target{}
 	for i, s := range cfg.SMEs {
 		t := smeTarget(fmt.Sprintf("smes[%d]", i), s, Mode(s.MembershipMode(cfg.Sync.Membership)), dirs, failed)
@@ -105,6 +110,26 @@ func mappingTargets(rule string, m config.Mapping, dirs map[string]*directory.Di
 	}
 	return out
 }
+
+// blockMatched marks unknown every target that the match: mapping m, whose
+// source could not be read, might have fed: another mapping may feed the
+// same Teams group, and removing the members m would have given it is not
+// safe (rule 1).
+func blockMatched(groups []*target, rule string, m config.Mapping, srcErr error) {
+	parts := strings.Split(m.To, "{name}")
+	for i, p := range parts {
+		parts[i] = globEscaper.Replace(p)
+	}
+	pattern := strings.ToLower(strings.Join(parts, m.Match))
+	for _, t := range groups {
+		if ok, _ := path.Match(pattern, strings.ToLower(t.name)); ok {
+			t.unknown = append(t.unknown, fmt.Sprintf("%s: source %q could not be read (%v): it may feed %q through match %q",
+				rule, m.Source, srcErr, t.name, m.Match))
+		}
+	}
+}
+
+var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`)
 
 // lookupFeed finds a directory group by name or DN. A missing source or
 // group makes the target unknown: no removals, and the run fails.
