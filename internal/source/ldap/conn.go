@@ -65,7 +65,7 @@ func (r *Reader) dial(ctx context.Context, rawURL string) (*session, error) {
 		return nil, err
 	}
 	tc := r.tlsFor(rawURL)
-	conn, err := dialWire(ctx, strings.ToLower(u.Scheme), u.Host, r.timeout, tc)
+	conn, err := dialWire(ctx, u, r.timeout, tc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", rawURL, err)
 	}

@@ -49,26 +49,36 @@ func (s *session) search(q query, each func(*Entry) error) (referrals int, err e
 	req := searchRequest(q.base, q.scope, s.timeLimit(), filter.Bytes(), q.attrs)
 	paged := q.paged && s.pageSize > 0
 	var cookie []byte
-	for {
+	for n := 0; ; n++ {
 		var controls []byte
 		if paged {
 			controls = pagingControl(s.pageSize, cookie)
 		}
-		refs, next, err := s.conn.searchPage(req, controls, each)
+		p, err := s.conn.searchPage(req, controls, each)
 		if err != nil {
 			return referrals, s.searchErr(q, err)
 		}
-		if len(refs) > 0 {
+		if len(p.refs) > 0 {
 			if !q.allowReferrals {
-				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(refs, ", ")))
+				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(p.refs, ", ")))
 			}
-			referrals += len(refs)
-			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", refs))
+			referrals += len(p.refs)
+			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", p.refs))
 		}
-		if !paged || len(next) == 0 {
+		if !paged || (!p.paged && n == 0) {
+			// A server without RFC 2696 ignores the control (it is not
+			// critical) and answers in full, or with a size limit error.
 			return referrals, nil
 		}
-		cookie = next
+		if !p.paged {
+			// Having paged once, a server that drops the control has
+			// not said whether more entries follow.
+			return referrals, s.searchErr(q, fmt.Errorf("page %d came back without the paged results control", n+1))
+		}
+		if len(p.cookie) == 0 {
+			return referrals, nil
+		}
+		cookie = p.cookie
 	}
 }
 

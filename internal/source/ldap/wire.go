@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ const (
 	appSearchReference = 0x73
 	appExtendedRequest = 0x77
 	appExtendedResp    = 0x78
+	appIntermediate    = 0x79
 
 	ctxControls   = 0xa0
 	ctxSimpleAuth = 0x80
@@ -79,28 +81,38 @@ type wireConn struct {
 	timeout time.Duration
 	buf     []byte
 	names   map[string]string // interned lower-case attribute names
+	// broken is the transport or framing failure that left the stream at
+	// an unknown position; every later request fails with it rather than
+	// read the rest of an earlier answer as its own.
+	broken error
 }
 
 func newWireConn(c net.Conn, timeout time.Duration) *wireConn {
 	return &wireConn{conn: c, br: bufio.NewReaderSize(c, 64<<10), timeout: timeout, names: map[string]string{}}
 }
 
-// dialWire opens a TCP connection, with TLS for ldaps://.
-func dialWire(ctx context.Context, scheme, host string, timeout time.Duration, tc *tls.Config) (*wireConn, error) {
-	d := &net.Dialer{Timeout: timeout}
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		port := "389"
-		if scheme == "ldaps" {
+// hostPort returns the address to dial for a URL: its port, else the
+// scheme's (389, or 636 for ldaps); IPv6 literals keep their brackets.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "389"
+		if strings.EqualFold(u.Scheme, "ldaps") {
 			port = "636"
 		}
-		host = net.JoinHostPort(host, port)
 	}
-	c, err := d.DialContext(ctx, "tcp", host)
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// dialWire opens a TCP connection, with TLS for ldaps://.
+func dialWire(ctx context.Context, u *url.URL, timeout time.Duration, tc *tls.Config) (*wireConn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", hostPort(u))
 	if err != nil {
 		return nil, err
 	}
 	w := newWireConn(c, timeout)
-	if scheme == "ldaps" {
+	if strings.EqualFold(u.Scheme, "ldaps") {
 		if err := w.upgradeTLS(ctx, tc); err != nil {
 			c.Close()
 			return nil, err
@@ -156,7 +168,7 @@ func (w *wireConn) readResult(want byte) (*berReader, error) {
 		return nil, err
 	}
 	if tag != want {
-		return nil, fmt.Errorf("unexpected response (tag %#x)", tag)
+		return nil, w.fail(fmt.Errorf("unexpected response (tag %#x)", tag))
 	}
 	return body, resultOf(body)
 }
@@ -180,42 +192,65 @@ func resultOf(r *berReader) error {
 	return nil
 }
 
+// page is what the end of one search request said.
+type page struct {
+	refs   []string // continuation references met
+	paged  bool     // the result carried a paged-results control
+	cookie []byte   // its cookie: empty when the search is complete
+}
+
 // searchPage sends one search request and hands each entry to each. It
-// returns the referrals met and the paging cookie of the result.
-func (w *wireConn) searchPage(req []byte, controls []byte, each func(*Entry) error) (refs []string, cookie []byte, err error) {
+// returns the referrals met and the paging state of the result. A page left
+// unfinished (an entry that does not decode, each refusing one) leaves its
+// remaining answers on the wire, so the connection is not used again.
+func (w *wireConn) searchPage(req []byte, controls []byte, each func(*Entry) error) (page, error) {
 	if err := w.send(req, controls); err != nil {
-		return nil, nil, err
+		return page{}, err
 	}
+	p, done, err := w.readPage(each)
+	if err != nil && !done {
+		_ = w.fail(err)
+	}
+	return p, err
+}
+
+// readPage reads the answers to one search request; done tells whether the
+// SearchResultDone was read.
+func (w *wireConn) readPage(each func(*Entry) error) (p page, done bool, err error) {
 	for {
 		tag, body, ctrls, err := w.readResponse()
 		if err != nil {
-			return refs, nil, err
+			return p, false, err
 		}
 		switch tag {
 		case appSearchEntry:
 			e, err := w.decodeEntry(body)
 			if err != nil {
-				return refs, nil, err
+				return p, false, err
 			}
 			if err := each(e); err != nil {
-				return refs, nil, err
+				return p, false, err
 			}
 		case appSearchReference:
 			for body.more() {
 				u, err := body.bytes(tagOctetString)
 				if err != nil {
-					return refs, nil, err
+					return p, false, err
 				}
-				refs = append(refs, string(u))
+				p.refs = append(p.refs, string(u))
 			}
 		case appSearchDone:
 			if err := resultOf(body); err != nil {
-				return refs, nil, err
+				return p, true, err
 			}
-			cookie, err := pagingCookie(ctrls)
-			return refs, cookie, err
+			p.cookie, p.paged, err = pagingCookie(ctrls)
+			return p, true, err
+		case appIntermediate:
+			// RFC 4511 4.13: sent only for controls or extensions the
+			// client asked for; syncd asks for none, so one carries
+			// nothing it needs.
 		default:
-			return refs, nil, fmt.Errorf("unexpected response to a search (tag %#x)", tag)
+			return p, false, fmt.Errorf("unexpected response to a search (tag %#x)", tag)
 		}
 	}
 }
@@ -253,7 +288,8 @@ func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
 			}
 			vals = append(vals, string(v))
 		}
-		e.Attrs[w.name(name)] = vals
+		n := w.name(name)
+		e.Attrs[n] = append(e.Attrs[n], vals...) // a name met twice keeps both lists
 	}
 	return e, nil
 }
@@ -269,43 +305,44 @@ func (w *wireConn) name(b []byte) string {
 	return n
 }
 
-// pagingCookie finds the paged-results control among the response controls.
-func pagingCookie(ctrls *berReader) ([]byte, error) {
+// pagingCookie finds the paged-results control among the response controls
+// and returns its cookie; found is false when there is none.
+func pagingCookie(ctrls *berReader) (cookie []byte, found bool, err error) {
 	if ctrls == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	for ctrls.more() {
 		c, err := ctrls.sub(tagSequence)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		oid, err := c.bytes(tagOctetString)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if string(oid) != oidPaging {
 			continue
 		}
 		if c.peek() == tagBoolean {
 			if _, err := c.bytes(tagBoolean); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 		val, err := c.bytes(tagOctetString)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		v, err := (&berReader{b: val}).sub(tagSequence)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if _, err := v.int(tagInteger); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		cookie, err := v.bytes(tagOctetString)
-		return append([]byte(nil), cookie...), err
+		return append([]byte(nil), cookie...), true, err
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // searchRequest encodes a SearchRequest.
@@ -332,12 +369,27 @@ func pagingControl(size int, cookie []byte) []byte {
 	return tlv(tagSequence, tlv(tagOctetString, []byte(oidPaging)), tlv(tagOctetString, val))
 }
 
-// send writes one request (with optional encoded controls).
+// send writes one request (with optional encoded controls). The request's
+// deadline covers its whole answer: a server that stalls mid-answer fails
+// the request instead of hanging it.
 func (w *wireConn) send(op []byte, controls []byte) error {
-	if err := w.conn.SetDeadline(time.Now().Add(w.timeout)); err != nil {
-		return err
+	if w.broken != nil {
+		return w.broken
 	}
-	_, err := w.conn.Write(w.envelope(op, controls))
+	if err := w.conn.SetDeadline(time.Now().Add(w.timeout)); err != nil {
+		return w.fail(err)
+	}
+	if _, err := w.conn.Write(w.envelope(op, controls)); err != nil {
+		return w.fail(fmt.Errorf("send request: %w", err))
+	}
+	return nil
+}
+
+// fail marks the connection unusable and returns err.
+func (w *wireConn) fail(err error) error {
+	if w.broken == nil {
+		w.broken = err
+	}
 	return err
 }
 
@@ -355,6 +407,17 @@ func (w *wireConn) envelope(op []byte, controls []byte) []byte {
 // deadline of the request applies: a server that stops answering fails the
 // read instead of hanging it.
 func (w *wireConn) readResponse() (byte, *berReader, *berReader, error) {
+	tag, op, ctrls, err := w.decodeResponse()
+	if err != nil {
+		return 0, nil, nil, w.fail(err)
+	}
+	return tag, op, ctrls, nil
+}
+
+func (w *wireConn) decodeResponse() (byte, *berReader, *berReader, error) {
+	if w.broken != nil {
+		return 0, nil, nil, w.broken
+	}
 	msg, err := w.readMessage()
 	if err != nil {
 		return 0, nil, nil, err

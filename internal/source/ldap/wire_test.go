@@ -79,6 +79,6 @@ func FuzzDecodeEntry(f *testing.F) {
 		if op, err := body.sub(appSearchEntry); err == nil {
 			_, _ = w.decodeEntry(op)
 		}
-		_, _ = pagingCookie(body)
+		_, _, _ = pagingCookie(body)
 	})
 }
