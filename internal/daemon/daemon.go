@@ -35,6 +35,8 @@ type SourceStat struct {
 }
 
 // Runner performs one sync. It must stop at a safe point when ctx ends.
+// When it returns a Result it has logged the run's summary line itself
+// (the engine does, for `syncd sync` too), so the daemon does not repeat it.
 type Runner interface {
 	RunOnce(ctx context.Context) (*Result, error)
 }

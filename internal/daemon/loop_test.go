@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
 )
@@ -294,4 +296,32 @@ func TestNewChecksOptions(t *testing.T) {
 		}
 	}
 	_ = context.Background
+}
+
+// The runner logs a run's summary line; the daemon adds none above debug,
+// except for a run that ended without a result, which nothing else logs.
+func TestRunSummaryNotLoggedTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{res: &Result{Report: &report.Report{Mode: report.ModeApply}, ExitCode: 4}}
+		h := newHarness(t, cfgAt("a", "@every 1m"), map[string]*fakeRunner{"a": r}, nil)
+		h.start()
+		r.mu.Lock()
+		r.res, r.pan = nil, true
+		r.mu.Unlock()
+		time.Sleep(61 * time.Second)
+		synctest.Wait()
+		h.stop()
+		if n := h.logs.FilterMessage("run finished").FilterLevelExact(zapcore.DebugLevel).Len(); n != 1 {
+			t.Errorf("debug echo of the held run logged %d times, want 1", n)
+		}
+		var loud []string
+		for _, e := range h.logs.All() {
+			if e.Level >= zapcore.WarnLevel {
+				loud = append(loud, e.Message)
+			}
+		}
+		if len(loud) != 1 || loud[0] != "run ended without a result" {
+			t.Errorf("daemon lines at warn or above: %q, want only the panicked run's", loud)
+		}
+	})
 }

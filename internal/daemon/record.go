@@ -54,30 +54,24 @@ func sourceMetrics(stats []SourceStat) []metrics.Source {
 	return out
 }
 
+// logRun logs the run's end. A Runner that returns a Result has logged the
+// run's one summary line (counts, calls, duration, mode) itself, so this
+// line is a debug echo with the daemon's view; only a run that ended
+// without a Result (a panic, a runner that could not start) is logged here
+// as the error it is.
 func (d *Daemon) logRun(res *Result, err error, code int, run metrics.Run) {
 	fields := []zap.Field{
 		zap.String("result", run.Result), zap.Int("exit_code", code), zap.Duration("duration", run.Duration),
-	}
-	if res != nil && res.Report != nil {
-		s := res.Report.Summary
-		fields = append(fields, zap.String("mode", res.Report.Mode),
-			zap.Int("source_groups", s.SourceGroups), zap.Int("source_users", s.SourceUsers),
-			zap.Int("matched_users", s.MatchedUsers), zap.Int("pending_users", s.PendingUsers),
-			zap.Int("changes_planned", s.ChangesPlanned), zap.Int("changes_applied", s.ChangesApplied),
-			zap.Int("changes_failed", s.ChangesFailed), zap.Int("changes_held", s.ChangesHeld),
-			zap.Int("api_calls", s.APICalls))
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fields = append(fields, zap.Bool("interrupted", true))
 		}
-		d.o.Logger.Error("run finished", append(fields, zap.Error(err))...)
+		fields = append(fields, zap.Error(err))
+	}
+	if res == nil {
+		d.o.Logger.Error("run ended without a result", fields...)
 		return
 	}
-	if run.Result == metrics.ResultSuccess {
-		// The engine logs the run's summary line; this one adds the trigger's view.
-		d.o.Logger.Debug("run finished", fields...)
-		return
-	}
-	d.o.Logger.Warn("run finished", fields...)
+	d.o.Logger.Debug("run finished", fields...)
 }

@@ -291,7 +291,11 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 	r.Errors = append(r.Errors, err.Error())
 	r.FinishedAt = e.now()
 	r.Summary.APICalls = e.api.Calls() - p.Calls0
-	e.log.Error("sync failed", errField(err))
+	// The run's one summary line, as "sync finished" is for a run that planned.
+	e.log.Error("sync failed", zap.String("mode", r.Mode), zap.Int("planned", 0), zap.Int("applied", 0),
+		zap.Int("failed", 0), zap.Int("held", 0), zap.Int("pending_users", r.Summary.PendingUsers),
+		zap.Int("errors", len(r.Errors)), zap.Int("api_calls", r.Summary.APICalls),
+		zap.Duration("duration", r.FinishedAt.Sub(r.StartedAt)), zap.Int("exit_code", ExitFailure), errField(err))
 	res := &Result{Report: r, Sources: p.Sources, ExitCode: ExitFailure}
 	e.record(p, res)
 	return res

@@ -308,6 +308,9 @@ func pastTense(s string) string {
 	return past + " " + rest
 }
 
+// changeFields are the structured fields of a change's log line: what
+// was written where, and to whom (every user, so that the log is an audit
+// trail one can search by address).
 func changeFields(c report.Change) []zap.Field {
 	f := []zap.Field{zap.String("kind", c.Kind)}
 	if c.Group != "" {
@@ -315,6 +318,16 @@ func changeFields(c report.Change) []zap.Field {
 	}
 	if c.Tag != "" {
 		f = append(f, zap.String("tag", c.Tag))
+	}
+	if len(c.Users) > 0 {
+		users := make([]string, len(c.Users))
+		for i, u := range c.Users {
+			users[i] = userLabel(u)
+		}
+		f = append(f, zap.Strings("users", users))
+	}
+	if len(c.Groups) > 0 {
+		f = append(f, zap.Strings("user_groups", c.Groups))
 	}
 	return f
 }
