@@ -6,7 +6,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
 // TestEntraIDSequence replays the requests Microsoft Entra ID's
@@ -147,12 +149,28 @@ func TestEntraIDSequence(t *testing.T) {
 		t.Errorf("directory user = %+v", dir.Users[uid])
 	}
 
+	// A sync creates the Teams group with the active member only: Teams
+	// knows the first user by the address Entra ID patched in; the second
+	// has a Teams account too but is disabled.
+	tr := newTeamsRig(t, rc, []teamstest.SeedUser{
+		{ID: 11, Name: "Test User", Email: "UpdatedEmail@microsoft.com"},
+		{ID: 12, Name: "Second", Email: "second@testuser.com"},
+	}, config.Mapping{Source: "entra", From: "1879db59updatedDisplayName", To: "Entra Group", AllowEmpty: true})
+	tr.sync()
+	if got := tr.members("Entra Group"); !slices.Equal(got, []int{11}) {
+		t.Fatalf("Teams group after the first sync: %v, want [11]", got)
+	}
+
 	// Update Group [Remove Members] in Entra ID's value-array form.
 	rc.must(204, "PATCH", "/Groups/"+gid, fmt.Sprintf(`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
 		{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": %q}]}]}`, uid))
 	r = rc.must(200, "GET", "/Groups/"+gid, "")
 	if got := memberValues(r.body); !slices.Equal(got, []string{uid2}) {
 		t.Errorf("members after remove: %v", got)
+	}
+	tr.sync()
+	if got := tr.members("Entra Group"); len(got) != 0 {
+		t.Errorf("Teams group after the removal: %v, want empty (allow_empty)", got)
 	}
 
 	// Delete User leaves the group too; Delete Group.
@@ -242,11 +260,21 @@ func TestOktaSequence(t *testing.T) {
 	if u := dir.Users[uid]; !slices.Equal(u.Emails, []string{"test.user@okta.local", "alias@okta.local"}) {
 		t.Errorf("emails = %v", u.Emails)
 	}
+	tr := newTeamsRig(t, rc, []teamstest.SeedUser{{ID: 21, Name: "Test User", Email: "alias@okta.local"}},
+		config.Mapping{Source: "entra", From: "Test SCIMv2 renamed", To: "Okta Group", AllowEmpty: true})
+	tr.sync()
+	if got := tr.members("Okta Group"); !slices.Equal(got, []int{21}) {
+		t.Fatalf("Teams group after the first sync: %v, want [21] (matched by the second address)", got)
+	}
 	rc.must(204, "PATCH", "/Groups/"+gid, `{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
 		{"op": "remove", "path": "members[value eq \"`+uid+`\"]"}]}`)
 	r = rc.must(200, "GET", "/Groups/"+gid, "")
 	if len(memberValues(r.body)) != 0 {
 		t.Errorf("after remove: %s", r.raw)
+	}
+	tr.sync()
+	if got := tr.members("Okta Group"); len(got) != 0 {
+		t.Errorf("Teams group after the removal: %v, want empty", got)
 	}
 
 	// Deactivate: PATCH replace without path.

@@ -239,6 +239,7 @@ type pending struct {
 	fn      func(t *txn) error
 	changed bool
 	err     error
+	lead    bool // set before done is closed: commit the queue, then hand on
 	done    chan struct{}
 }
 
@@ -248,7 +249,13 @@ type pending struct {
 // Mutations arriving while a commit is in progress are committed together
 // in the next transaction (group commit): the fsyncs of a bbolt commit cost
 // a few milliseconds, and an identity provider sends membership changes in
-// parallel. Each mutation still sees the effect of those before it.
+// parallel. Each mutation still sees the effect of those before it, and
+// none is acknowledged before the commit holding it is on disk.
+//
+// The caller whose mutation starts a batch commits it; the first mutation
+// queued meanwhile then leads the next batch. Nobody commits batches for
+// others after their own is done, so no caller waits for more than the
+// commit in progress and its own under steady load.
 func (s *Store) update(fn func(t *txn) error) (bool, error) {
 	p := &pending{fn: fn, done: make(chan struct{})}
 	s.qmu.Lock()
@@ -258,24 +265,31 @@ func (s *Store) update(fn func(t *txn) error) (bool, error) {
 	s.qmu.Unlock()
 	if !lead {
 		<-p.done
-		return p.changed, p.err
+		if !p.lead {
+			return p.changed, p.err
+		}
 	}
-	for {
-		s.qmu.Lock()
-		batch := s.queue
-		s.queue = nil
-		if len(batch) == 0 {
-			s.committing = false
-			s.qmu.Unlock()
-			break
+	s.qmu.Lock()
+	batch := s.queue // holds p: only the leader takes the queue
+	s.queue = nil
+	s.qmu.Unlock()
+	s.commit(batch)
+	s.qmu.Lock()
+	var next *pending
+	if len(s.queue) > 0 {
+		next = s.queue[0]
+		next.lead = true
+	} else {
+		s.committing = false
+	}
+	s.qmu.Unlock()
+	for _, b := range batch {
+		if b != p {
+			close(b.done)
 		}
-		s.qmu.Unlock()
-		s.commit(batch)
-		for _, b := range batch {
-			if b != p {
-				close(b.done)
-			}
-		}
+	}
+	if next != nil {
+		close(next.done)
 	}
 	return p.changed, p.err
 }

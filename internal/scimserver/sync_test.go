@@ -30,54 +30,14 @@ func TestSyncFromReceiver(t *testing.T) {
 	eng := str(rc.must(201, "POST", "/Groups", fmt.Sprintf(`{"displayName": "Engineering", "members": [{"value": %q}, {"value": %q}, {"value": %q, "type": "Group"}]}`,
 		ids["ann"], ids["bob"], ops)).body, "id")
 
-	seed := &teamstest.Seed{
-		Tokens: []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}},
-		Users: []teamstest.SeedUser{
-			{ID: 1, Name: "Community"},
-			{ID: 11, Name: "Ann", Email: "ann@example.com"},
-			{ID: 12, Name: "Bob", Email: "BOB@example.com"},
-			{ID: 13, Name: "Cat", Email: "cat@example.com"},
-			{ID: 14, Name: "Dan", Email: "dan@example.com"},
-		},
-	}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
-	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewSource("entra", rc.stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &config.Config{
-		Sources: []config.Source{{Name: "entra", SCIMReceiver: &config.SCIMReceiver{Token: testToken}}},
-		Groups:  []config.Mapping{{Source: "entra", From: "Engineering", To: "Engineering"}},
-		Sync:    config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100},
-	}
-	store := state.Memory()
-	run := func() *engine.Result {
-		t.Helper()
-		e, err := engine.New(engine.Options{Config: cfg, Sources: []engine.Source{src}, Teams: client, Store: store, Logger: zap.NewNop(), Apply: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.RunOnce(context.Background())
-		if err != nil || res.ExitCode != 0 {
-			t.Fatalf("sync: exit %d, %v, errors %v", res.ExitCode, err, res.Report.Errors)
-		}
-		return res
-	}
-	teamsMembers := func() []int {
-		t.Helper()
-		g, ok := emu.GroupByName("Engineering")
-		if !ok {
-			t.Fatal("no Engineering group in Teams")
-		}
-		m := slices.Clone(g.UserIDs)
-		slices.Sort(m)
-		return m
-	}
-
+	tr := newTeamsRig(t, rc, []teamstest.SeedUser{
+		{ID: 11, Name: "Ann", Email: "ann@example.com"},
+		{ID: 12, Name: "Bob", Email: "BOB@example.com"},
+		{ID: 13, Name: "Cat", Email: "cat@example.com"},
+		{ID: 14, Name: "Dan", Email: "dan@example.com"},
+	}, config.Mapping{Source: "entra", From: "Engineering", To: "Engineering"})
+	run := tr.sync
+	teamsMembers := func() []int { return tr.members("Engineering") }
 	run()
 	if got := teamsMembers(); !slices.Equal(got, []int{11, 12, 13}) {
 		t.Fatalf("after the first sync: Teams members %v, want ann, bob and cat (nested Ops)", got)
@@ -92,4 +52,64 @@ func TestSyncFromReceiver(t *testing.T) {
 	if got := teamsMembers(); !slices.Equal(got, []int{11, 14}) {
 		t.Fatalf("after the second sync: Teams members %v, want ann and dan", got)
 	}
+}
+
+// teamsRig is a Teams emulator and the engine syncing a receiver's stored
+// directory into it, as `syncd sync --apply` does.
+type teamsRig struct {
+	t      *testing.T
+	emu    *teamstest.Emulator
+	client *teams.Client
+	src    *Source
+	cfg    *config.Config
+	store  *state.Store
+}
+
+func newTeamsRig(t *testing.T, rc *receiver, users []teamstest.SeedUser, mappings ...config.Mapping) *teamsRig {
+	t.Helper()
+	seed := &teamstest.Seed{
+		Tokens: []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}},
+		Users:  append([]teamstest.SeedUser{{ID: 1, Name: "Community"}}, users...),
+	}
+	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewSource("entra", rc.stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{
+		Sources: []config.Source{{Name: "entra", SCIMReceiver: &config.SCIMReceiver{Token: testToken}}},
+		Groups:  mappings,
+		Sync:    config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100},
+	}
+	return &teamsRig{t: t, emu: emu, client: client, src: src, cfg: cfg, store: state.Memory()}
+}
+
+// sync runs one applying sync, which must succeed.
+func (r *teamsRig) sync() *engine.Result {
+	r.t.Helper()
+	e, err := engine.New(engine.Options{Config: r.cfg, Sources: []engine.Source{r.src}, Teams: r.client, Store: r.store, Logger: zap.NewNop(), Apply: true})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	res, err := e.RunOnce(context.Background())
+	if err != nil || res.ExitCode != 0 {
+		r.t.Fatalf("sync: exit %d, %v, errors %v", res.ExitCode, err, res.Report.Errors)
+	}
+	return res
+}
+
+// members are the Teams user ids of the group, sorted.
+func (r *teamsRig) members(group string) []int {
+	r.t.Helper()
+	g, ok := r.emu.GroupByName(group)
+	if !ok {
+		r.t.Fatalf("no %s group in Teams", group)
+	}
+	m := slices.Clone(g.UserIDs)
+	slices.Sort(m)
+	return m
 }
