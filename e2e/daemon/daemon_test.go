@@ -326,36 +326,42 @@ func TestDaemonEndToEnd(t *testing.T) {
 	t.Logf("stopped %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
 }
 
-// TestDaemonBadTokenNotReady: a rejected token makes /readyz fail while
-// /healthz still answers.
-func TestDaemonBadTokenNotReady(t *testing.T) {
+// TestDaemonBadCredentialsNotReady: a rejected Teams token or LDAP bind
+// password makes /readyz fail, naming the culprit, while /healthz still
+// answers.
+func TestDaemonBadCredentialsNotReady(t *testing.T) {
 	requireBinary(t)
 	ldapSrv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF()})
-	_, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{})
-	dir := t.TempDir()
-	listen := freeAddr(t)
-	path := filepath.Join(dir, "config.yaml")
-	cfg := strings.Replace(daemonConfig(hs.URL+"/v3/teams/"+team, ldapSrv.URL, listen, filepath.Join(dir, "state"), ""),
-		"${SYNCD_E2E_TOKEN}", "not-a-valid-token", 1)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, path, listen)
-	d.waitFor("a failed run", func() bool { return d.metric("syncd_runs_total", `result="failure"`) >= 1 })
-	if code, _, body := d.get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "token") {
-		t.Errorf("/readyz = %d %q, want 503 naming the token", code, body)
-	}
-	if code, _, _ := d.get("/healthz"); code != http.StatusOK {
-		t.Errorf("/healthz = %d, want 200", code)
-	}
-	d.signal(syscall.SIGINT)
-	select {
-	case <-d.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("syncd run did not exit within 5 s of SIGINT")
-	}
-	if d.exitErr != nil {
-		t.Errorf("exit after SIGINT: %v, want 0", d.exitErr)
+	for _, c := range []struct{ name, placeholder, wrong, reason string }{
+		{"teams token", "${SYNCD_E2E_TOKEN}", "not-a-valid-token", "token"},
+		{"ldap password", "${SYNCD_E2E_LDAP_PASSWORD}", "not-the-password", "source corp"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{})
+			dir := t.TempDir()
+			listen := freeAddr(t)
+			path := filepath.Join(dir, "config.yaml")
+			cfg := strings.Replace(daemonConfig(hs.URL+"/v3/teams/"+team, ldapSrv.URL, listen, filepath.Join(dir, "state"), ""),
+				c.placeholder, c.wrong, 1)
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			d := startDaemon(t, path, listen)
+			d.waitFor("a failed run", func() bool { return d.metric("syncd_runs_total", `result="failure"`) >= 1 })
+			if code, _, body := d.get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, c.reason) {
+				t.Errorf("/readyz = %d %q, want 503 naming %q", code, body, c.reason)
+			}
+			if code, _, _ := d.get("/healthz"); code != http.StatusOK {
+				t.Errorf("/healthz = %d, want 200", code)
+			}
+			if strings.Contains(d.out.String(), c.wrong) {
+				t.Errorf("the wrong %s appears in the log", c.name)
+			}
+			d.signal(syscall.SIGINT)
+			if code, _ := d.exitWithin(5 * time.Second); code != 0 {
+				t.Errorf("exit %d after SIGINT, want 0", code)
+			}
+		})
 	}
 }
 
