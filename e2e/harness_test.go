@@ -19,7 +19,6 @@ import (
 
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
-	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -403,20 +402,6 @@ func (w *world) setDirectoryMembers(group string, uids ...string) {
 	req.Replace("member", dns)
 	if err := conn.Modify(req); err != nil {
 		w.t.Fatalf("modify %s: %v", group, err)
-	}
-}
-
-// expirePending ages the negative cache of the state store as if its
-// recheck window had passed (syncd is not running, so the store is free).
-func (w *world) expirePending(emails ...string) {
-	w.t.Helper()
-	st, err := state.Open(filepath.Join(w.dir, "state"))
-	if err != nil {
-		w.t.Fatalf("open state: %v", err)
-	}
-	defer st.Close()
-	if err := st.PutPending(emails, time.Now().Add(-time.Minute)); err != nil {
-		w.t.Fatalf("age pending: %v", err)
 	}
 }
 

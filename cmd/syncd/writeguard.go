@@ -24,6 +24,15 @@ type writeGuard struct {
 	refused *refusal // optional: remembers a write the API refused for the token's sake
 }
 
+// CountUsers passes the client's optional user count through (a read), so
+// the engine notices first sign-ins under the daemon too.
+func (g writeGuard) CountUsers(ctx context.Context) (int, error) {
+	if c, ok := g.Teams.(engine.UserCounter); ok {
+		return c.CountUsers(ctx)
+	}
+	return 0, errors.ErrUnsupported
+}
+
 // refusal keeps the first write of a run that the Teams API refused
 // because of the token (invalid, expired, read-only). The engine reports
 // such writes as failed changes; the daemon needs the typed error to tell

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"slices"
@@ -72,6 +71,7 @@ type rig struct {
 	t      *testing.T
 	emu    *teamstest.Emulator
 	client *teams.Client
+	api    Teams // what the engine is given; the client unless a test narrows it
 	src    *fakeSource
 	cfg    *config.Config
 	store  *state.Store
@@ -107,13 +107,13 @@ func rigFor(t *testing.T, emu *teamstest.Emulator, srv *httptest.Server, dir *di
 	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100,
 		PendingRecheck: config.DefaultPendingRecheck}}
 	cfg.Sources = []config.Source{{Name: "corp"}}
-	return &rig{t: t, emu: emu, client: client, src: &fakeSource{name: "corp", dir: dir}, cfg: cfg,
+	return &rig{t: t, emu: emu, client: client, api: client, src: &fakeSource{name: "corp", dir: dir}, cfg: cfg,
 		store: state.Memory(), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 }
 
 func (r *rig) run(apply bool) *Result {
 	r.t.Helper()
-	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.client, Store: r.store,
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.api, Store: r.store,
 		Logger: zap.NewNop(), Now: func() time.Time { return r.now }, Apply: apply})
 	if err != nil {
 		r.t.Fatal(err)
@@ -190,9 +190,10 @@ func TestEngineEndToEnd(t *testing.T) {
 	if r.emu.WriteCount() != 0 || again.Pending || again.ExitCode != 0 {
 		t.Errorf("second run: %d writes, pending %v, exit %d", r.emu.WriteCount(), again.Pending, again.ExitCode)
 	}
-	// Steady state: one group list, one SME read; everyone cached, newbie negatively cached.
-	if got := len(r.emu.Requests()); got != 2 {
-		t.Errorf("second run made %d calls, want 2: %v", got, r.emu.Requests())
+	// Steady state: one group list, one SME read, and one user count
+	// because newbie is pending; everyone cached, newbie negatively cached.
+	if got := len(r.emu.Requests()); got != 3 || r.emu.Count("GET", "/users") != 1 {
+		t.Errorf("second run made %d calls, want 3 (one of them the user count): %v", got, r.emu.Requests())
 	}
 
 	// The new hire signs in; once the negative cache expires, they are added.
@@ -387,6 +388,7 @@ func TestNonAdminTokenCannotMatch(t *testing.T) {
 	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
 	r.emu = emu
 	r.client, _ = teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "plain", HTTPClient: srv.Client()})
+	r.api = r.client
 	res := r.run(true)
 	if res.ExitCode != 1 || emu.WriteCount() != 0 || !strings.Contains(strings.Join(res.Report.Errors, " "), "admin token") {
 		t.Errorf("non-admin token: exit %d, %d writes, errors %v", res.ExitCode, emu.WriteCount(), res.Report.Errors)
@@ -401,6 +403,7 @@ func TestReadOnlyTokenStopsWriting(t *testing.T) {
 	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
 	r.emu = emu
 	r.client, _ = teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "ro", HTTPClient: srv.Client()})
+	r.api = r.client
 	res := r.run(true)
 	if res.ExitCode != 1 || res.Report.Summary.ChangesFailed != 2 || res.Report.Summary.ChangesApplied != 0 {
 		t.Fatalf("read-only: exit %d, summary %+v", res.ExitCode, res.Report.Summary)
@@ -446,7 +449,7 @@ func TestEngineConvergesThroughFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, emu: emu, client: client, src: &fakeSource{name: "corp", dir: dirOf(groups)}, store: state.Memory(),
+	r := &rig{t: t, emu: emu, client: client, api: client, src: &fakeSource{name: "corp", dir: dirOf(groups)}, store: state.Memory(),
 		cfg: &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 100}}, now: time.Now()}
 	r.cfg.Groups = []config.Mapping{{Source: "corp", Match: "g*", To: "Group {name}"}}
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "g00"}}, Groups: []string{"Group g01"}}}
@@ -556,6 +559,7 @@ func TestPendingRecheckIsConfigurable(t *testing.T) {
 			r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
 			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 			r.cfg.Sync.PendingRecheck = config.Duration(recheck)
+			r.api = withoutCount{r.client} // the window alone decides here
 			if res := r.run(true); len(res.Report.Pending) != 1 {
 				t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
 			}
@@ -579,33 +583,9 @@ func TestPendingRecheckIsConfigurable(t *testing.T) {
 	}
 }
 
-// countingClient is the Teams client plus CountUsers, made the way the
-// API allows it: the totalCount of GET /users?pageSize=15, one call.
-type countingClient struct {
-	*teams.Client
-	base string
-	http *http.Client
-}
-
-func (c countingClient) CountUsers(ctx context.Context) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/users?page=1&pageSize=15", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var page struct {
-		TotalCount int `json:"totalCount"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
-		return 0, fmt.Errorf("count users: %d %v", resp.StatusCode, err)
-	}
-	return page.TotalCount, nil
-}
+// withoutCount hides the client's CountUsers, as a client without it
+// would be: pending people then wait for sync.pending_recheck.
+type withoutCount struct{ Teams }
 
 // TestFirstSignInNoticedByUserCount: while someone is pending, one call
 // counting Teams users tells whether anyone signed in since; if so, the
@@ -613,22 +593,9 @@ func (c countingClient) CountUsers(ctx context.Context) (int, error) {
 // sync.pending_recheck.
 func TestFirstSignInNoticedByUserCount(t *testing.T) {
 	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
-	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
-	r := rigFor(t, emu, srv, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
-	api := countingClient{Client: r.client, base: srv.URL + "/api/v3", http: srv.Client()}
-	run := func() *Result {
-		t.Helper()
-		e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: api, Store: r.store,
-			Logger: zap.NewNop(), Now: func() time.Time { return r.now }, Apply: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.emu.ResetLog()
-		res, _ := e.RunOnce(context.Background())
-		return res
-	}
+	run := func() *Result { t.Helper(); return r.run(true) }
 	if res := run(); len(res.Report.Pending) != 1 {
 		t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
 	}

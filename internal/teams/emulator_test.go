@@ -168,6 +168,11 @@ func usersAndGroups(t *testing.T, ctx context.Context, c *teams.Client, e *teams
 	if got := ids(users, func(u teams.User) int { return u.ID }); !slices.Equal(got, []int{2, 3, 4, 5}) {
 		t.Errorf("ListUsers ids = %v", got)
 	}
+	n, err := c.CountUsers(ctx)
+	check(t, "CountUsers", err)
+	if n != len(users) {
+		t.Errorf("CountUsers = %d, want %d", n, len(users))
+	}
 	u, err := c.GetUser(ctx, 3)
 	check(t, "GetUser", err)
 	if u.Name != "Bob" || u.Email == nil || *u.Email != "Bob.Builder+ci@example.com" {

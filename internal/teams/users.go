@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 )
 
@@ -17,6 +18,19 @@ const (
 // ListUsers returns every user of the site, all pages.
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	return listAll(ctx, c, routeUsers, func(u User) int { return u.ID })
+}
+
+// CountUsers returns the number of users on the site in one call: the
+// totalCount of the smallest page. The engine uses it to notice a first
+// sign-in without asking about every pending address.
+func (c *Client) CountUsers(ctx context.Context) (int, error) {
+	q := url.Values{"page": {"1"}, "pageSize": {"15"}}
+	var p Page[User]
+	k := &call{method: "GET", route: routeUsers, path: routeUsers, query: q, retry: true}
+	if err := c.do(ctx, k, &p); err != nil {
+		return 0, err
+	}
+	return p.TotalCount, nil
 }
 
 // GetUser returns one user; ErrNotFound when there is none.
