@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/syncd/syncd/e2e/harness"
 )
 
 // TestDaemonTalksToSystemd runs syncd the way syncd.service does (Type=notify,
@@ -16,7 +18,7 @@ import (
 // directory and in-process emulator: no server needed.
 func TestDaemonTalksToSystemd(t *testing.T) {
 	requireBinary(t)
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
