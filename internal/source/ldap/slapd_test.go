@@ -3,6 +3,7 @@ package ldap_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -368,5 +369,63 @@ func TestCancelledMidRead(t *testing.T) {
 	d, err := r.Read(ctx)
 	if d != nil || !errors.Is(err, context.Canceled) {
 		t.Errorf("Read cancelled before the groups = %v, %v; want no directory and context.Canceled", d, err)
+	}
+}
+
+// peopleOnly is n users and an empty group branch.
+func peopleOnly(n int) string {
+	return slapdtest.People(n) + "dn: ou=groups," + slapdtest.Suffix + "\nobjectClass: organizationalUnit\nou: groups\n\n"
+}
+
+// failed says what a read that should have failed returned.
+func failed(d *directory.Directory, err error) string {
+	if d == nil {
+		return fmt.Sprintf("no directory, error %v", err)
+	}
+	return fmt.Sprintf("a directory of %d users and %d groups, error %v", len(d.Users), len(d.Groups), err)
+}
+
+// A server that stalls in the middle of a page fails the read once the
+// request timeout runs out, instead of hanging it or passing on what came.
+func TestServerStallsMidPage(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(3000)})
+	cfg := baseConfig(srv.StallingProxy(t, 30_000, 2500*time.Millisecond))
+	cfg.PageSize = 1000
+	cfg.Timeout = config.Duration(time.Second)
+	d, err := read(t, cfg)
+	if err == nil || d != nil {
+		t.Fatalf("Read gave %s; want no directory and an error", failed(d, err))
+	}
+	for _, want := range []string{"search users", "i/o timeout", srv.URL[:len("ldap://127.0.0.1:")]} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+// slapd's own time limit: the server gives up on a search (result code 3)
+// while its answer waits behind a stalled reader; syncd reports it and
+// passes nothing on.
+func TestServerTimeLimit(t *testing.T) {
+	// 3,000 users of 2 kB each: more than the socket buffers between
+	// slapd and the stalled proxy hold, so slapd waits on its writes.
+	var ldif strings.Builder
+	ldif.WriteString(peopleOnly(0))
+	pad := strings.Repeat("x", 2000)
+	for i := range 3000 {
+		fmt.Fprintf(&ldif, "dn: uid=user%d,ou=people,%s\nobjectClass: inetOrgPerson\nuid: user%d\ncn: User %d\nsn: %d\nmail: user%d@example.com\ndescription: %s\n\n",
+			i, slapdtest.Suffix, i, i, i, i, pad)
+	}
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: ldif.String(), TimeLimit: 1})
+	cfg := baseConfig(srv.StallingProxy(t, 20_000, 2500*time.Millisecond))
+	cfg.PageSize = -1 // one answer of 3,000 entries
+	cfg.Timeout = config.Duration(20 * time.Second)
+	cfg.Users.NameAttribute = "description" // make the answer large
+	d, err := read(t, cfg)
+	if err == nil || d != nil {
+		t.Fatalf("Read gave %s; want no directory and a time limit error", failed(d, err))
+	}
+	if !strings.Contains(err.Error(), "Time Limit Exceeded") || !strings.Contains(err.Error(), "ou=people,dc=example,dc=com") {
+		t.Errorf("err = %v, want slapd's time limit on the users search", err)
 	}
 }

@@ -475,10 +475,13 @@ func (w *wireConn) readMessage() (*berReader, error) {
 	return &berReader{b: w.buf}, nil
 }
 
+// errClosed is the server closing the connection before its answer ended.
+var errClosed = errors.New("connection closed by the server before the answer was complete")
+
 // connErr names a transport failure in the middle of a request.
 func connErr(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("connection closed by the server before the answer was complete")
+		return errClosed
 	}
 	return fmt.Errorf("connection failed before the answer was complete: %w", err)
 }

@@ -2,6 +2,8 @@ package ldap
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -80,5 +82,47 @@ func FuzzDecodeEntry(f *testing.F) {
 			_, _ = w.decodeEntry(op)
 		}
 		_, _, _ = pagingCookie(body)
+	})
+}
+
+// streamConn is a net.Conn whose peer says exactly the bytes given.
+type streamConn struct {
+	net.Conn
+	r *bytes.Reader
+}
+
+func (c *streamConn) Read(b []byte) (int, error)       { return c.r.Read(b) }
+func (c *streamConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (c *streamConn) SetDeadline(time.Time) error      { return nil }
+func (c *streamConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *streamConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *streamConn) Close() error                     { return nil }
+
+// FuzzSearchStream: whatever byte stream a server answers a search with,
+// the reader neither panics nor loops, and it reports success only after a
+// SearchResultDone that said so.
+func FuzzSearchStream(f *testing.F) {
+	s := &fakeServer{}
+	done := s.msg(1, s.result(appSearchDone, 0, ""), s.pagingResponse([]byte("next")))
+	f.Add(append(s.msg(1, s.entry("uid=a,dc=x", "mail", "a@x.org", "cn", "A")), done...))
+	f.Add(append(s.msg(1, s.tlv(appSearchReference, tlv(tagOctetString, []byte("ldap://x/")))), done...))
+	f.Add(append(s.msg(1, s.tlv(appIntermediate)), s.msg(1, s.result(appSearchDone, 4, "limit"))...))
+	f.Add(s.msg(0, s.result(appExtendedResp, 52, "bye")))
+	long := &fakeServer{long: true}
+	f.Add(append(long.msg(1, long.entry("uid=a,dc=x", "mail", "a@x.org")), long.msg(1, long.result(appSearchDone, 0, ""))...))
+	f.Add([]byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w := newWireConn(&streamConn{r: bytes.NewReader(b)}, time.Second)
+		entries := 0
+		p, err := w.searchPage(searchRequest("dc=x", 2, 0, nil, nil), nil, func(e *Entry) error {
+			entries++
+			return nil
+		})
+		if err == nil && !bytes.Contains(b, []byte{appSearchDone}) {
+			t.Fatalf("success without a SearchResultDone (%d entries, %+v)", entries, p)
+		}
+		if errors.Is(err, errClosed) && w.broken == nil {
+			t.Fatalf("a stream cut short left the connection usable: %v", err)
+		}
 	})
 }

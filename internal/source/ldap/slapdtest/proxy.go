@@ -5,13 +5,41 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // KillingProxy returns an ldap:// URL of a loopback proxy to the server
 // that kills slapd (SIGKILL) once afterBytes bytes of answers have passed
 // through: a server crash in the middle of a read.
 func (s *Server) KillingProxy(tb testing.TB, afterBytes int64) string {
+	return s.proxy(tb, 0, func(passed int64) {
+		if passed >= afterBytes {
+			s.Kill()
+		}
+	})
+}
+
+// StallingProxy returns an ldap:// URL of a loopback proxy that stops
+// reading the server's answers for pause once afterBytes bytes have passed
+// (once per connection), then relays the rest: a network or server that
+// stalls in the middle of a page. Its small receive buffer makes slapd
+// itself wait to write, so slapd's own time limit can run out meanwhile.
+func (s *Server) StallingProxy(tb testing.TB, afterBytes int64, pause time.Duration) string {
+	var stalled atomic.Bool
+	return s.proxy(tb, 4096, func(passed int64) {
+		if passed >= afterBytes && stalled.CompareAndSwap(false, true) {
+			time.Sleep(pause)
+		}
+	})
+}
+
+// proxy relays clients to the server; after each chunk of answer it calls
+// at with the bytes passed so far (on the relaying goroutine: a pause there
+// stops the flow). rcvBuf, when positive, caps the socket receive buffer
+// towards slapd.
+func (s *Server) proxy(tb testing.TB, rcvBuf int, at func(passed int64)) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -21,27 +49,30 @@ func (s *Server) KillingProxy(tb testing.TB, afterBytes int64) string {
 	var passed atomic.Int64
 	var wg sync.WaitGroup
 	tb.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.pipe(c, target, afterBytes, &passed)
-			}()
+			wg.Go(func() { relay(c, target, rcvBuf, &passed, at) })
 		}
-	}()
+	})
 	return "ldap://" + l.Addr().String()
 }
 
-func (s *Server) pipe(client net.Conn, target string, afterBytes int64, passed *atomic.Int64) {
+func relay(client net.Conn, target string, rcvBuf int, passed *atomic.Int64, at func(int64)) {
 	defer client.Close()
-	server, err := net.Dial("tcp", target)
+	d := net.Dialer{}
+	if rcvBuf > 0 {
+		// Set before connecting, so the window is small from the start.
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvBuf)
+			})
+		}
+	}
+	server, err := d.Dial("tcp", target)
 	if err != nil {
 		return
 	}
@@ -54,9 +85,7 @@ func (s *Server) pipe(client net.Conn, target string, afterBytes int64, passed *
 			if _, werr := client.Write(buf[:n]); werr != nil {
 				return
 			}
-			if passed.Add(int64(n)) >= afterBytes {
-				s.Kill()
-			}
+			at(passed.Add(int64(n)))
 		}
 		if err != nil {
 			return

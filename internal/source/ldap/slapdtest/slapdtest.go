@@ -42,6 +42,9 @@ type Options struct {
 	// this many entries (result code 4 past it) while paged searches return
 	// everything, as Active Directory does.
 	SizeLimit int
+	// TimeLimit, when positive, limits every search of normal accounts to
+	// this many seconds (result code 3 past it), whatever the client asks.
+	TimeLimit int
 	// TLS adds an ldaps:// listener and StartTLS, with a certificate for
 	// 127.0.0.1 and localhost signed by a CA made for this server.
 	TLS bool
@@ -141,11 +144,15 @@ func config(dir string, o Options) string {
 	b.WriteString("database mdb\n")
 	fmt.Fprintf(&b, "suffix %q\nrootdn %q\nrootpw %s\ndirectory %s/db\n", Suffix, RootDN, RootPW, dir)
 	b.WriteString("maxsize 4294967296\ndbnosync\nindex objectClass eq\n")
+	size := "size=unlimited" // slapd's default is 500
 	if o.SizeLimit > 0 {
-		fmt.Fprintf(&b, "limits users size.soft=%d size.hard=%d size.prtotal=unlimited\n", o.SizeLimit, o.SizeLimit)
-	} else {
-		b.WriteString("limits users size=unlimited\n") // slapd's default is 500
+		size = fmt.Sprintf("size.soft=%d size.hard=%d size.prtotal=unlimited", o.SizeLimit, o.SizeLimit)
 	}
+	timeLimit := "time=unlimited"
+	if o.TimeLimit > 0 {
+		timeLimit = fmt.Sprintf("time.soft=%d time.hard=%d", o.TimeLimit, o.TimeLimit)
+	}
+	fmt.Fprintf(&b, "limits users %s %s\n", size, timeLimit)
 	b.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by * read\n")
 	return b.String()
 }
