@@ -153,9 +153,7 @@ func checkVolumes(t *testing.T, all map[string]map[string]any, what string, pod 
 			mustGet(t, all, "ConfigMap/"+dig(v, "configMap", "name").(string))
 		case dig(v, "secret") != nil:
 			mustGet(t, all, "Secret/"+dig(v, "secret", "secretName").(string))
-			if mode, _ := dig(v, "secret", "defaultMode").(int); mode&0o007 != 0 || mode == 0 {
-				t.Errorf("%s: secret volume mode %o is world-readable (syncd refuses such secret files)", what, mode)
-			}
+			checkSecretReadable(t, what, pod, v)
 		case dig(v, "persistentVolumeClaim") != nil:
 			mustGet(t, all, "PersistentVolumeClaim/"+dig(v, "persistentVolumeClaim", "claimName").(string))
 		}
@@ -165,6 +163,63 @@ func checkVolumes(t *testing.T, all map[string]map[string]any, what string, pod 
 	}
 	if mounts["config"] != "/etc/syncd" || mounts["state"] != "/var/lib/syncd" {
 		t.Errorf("%s: mounts %v", what, mounts)
+	}
+}
+
+// kubeletSecretMode is the mode and group the kubelet gives the files of a
+// secret volume: defaultMode (0644 when unset) and, when the pod has an
+// fsGroup, that group with group read added (the kubelet's volume
+// ownership rule for read-only volumes). The owner is root.
+func kubeletSecretMode(pod, vol any) (mode, gid int) {
+	mode = 0o644
+	if m, ok := dig(vol, "secret", "defaultMode").(int); ok {
+		mode = m
+	}
+	if fs, ok := dig(pod, "securityContext", "fsGroup").(int); ok {
+		return mode | 0o440, fs
+	}
+	return mode, 0
+}
+
+// checkSecretReadable: the container's user can read the secret files,
+// and they are not world-readable (syncd refuses such secret files), so
+// the pod actually starts.
+func checkSecretReadable(t *testing.T, what string, pod, vol any) {
+	t.Helper()
+	if dig(vol, "secret", "items") != nil {
+		t.Errorf("%s: secret items with their own modes are not checked here", what)
+	}
+	mode, gid := kubeletSecretMode(pod, vol)
+	if mode&0o004 != 0 {
+		t.Errorf("%s: secret files get mode %04o: world-readable, syncd refuses them", what, mode)
+	}
+	groups := []int{}
+	for _, sc := range []any{dig(pod, "securityContext"), dig(pod, "containers", 0, "securityContext")} {
+		for _, k := range []string{"runAsGroup", "fsGroup"} {
+			if g, ok := dig(sc, k).(int); ok {
+				groups = append(groups, g)
+			}
+		}
+	}
+	if mode&0o040 == 0 || gid == 0 || !slices.Contains(groups, gid) {
+		t.Errorf("%s: secret files get mode %04o, owner root, group %d: the container (groups %v) cannot read them", what, mode, gid, groups)
+	}
+}
+
+func TestKubeletSecretModeRule(t *testing.T) {
+	pod := map[string]any{"securityContext": map[string]any{"runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532}}
+	for _, c := range []struct {
+		vol  map[string]any
+		pod  any
+		mode int
+	}{
+		{map[string]any{"secret": map[string]any{"defaultMode": 0o400}}, pod, 0o440},
+		{map[string]any{"secret": map[string]any{}}, pod, 0o644},
+		{map[string]any{"secret": map[string]any{"defaultMode": 0o400}}, map[string]any{}, 0o400},
+	} {
+		if mode, _ := kubeletSecretMode(c.pod, c.vol); mode != c.mode {
+			t.Errorf("kubeletSecretMode(%v, %v) = %04o, want %04o", c.pod, c.vol, mode, c.mode)
+		}
 	}
 }
 
@@ -202,6 +257,19 @@ func TestKubernetesConfigLoads(t *testing.T) {
 		files[k] = v.(string)
 	}
 	dir := writeSecrets(t, files)
+	// The files as the kubelet lays them out for the Deployment's pod.
+	pod := dig(mustGet(t, all, "Deployment/syncd"), "spec", "template", "spec")
+	for _, v := range dig(pod, "volumes").([]any) {
+		if dig(v, "secret") == nil {
+			continue
+		}
+		mode, _ := kubeletSecretMode(pod, v)
+		for name := range files {
+			if err := os.Chmod(filepath.Join(dir, name), os.FileMode(mode)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	text = strings.ReplaceAll(text, "/run/secrets/syncd", dir)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
