@@ -79,6 +79,14 @@ func (s *scimServer) group(name string, members ...string) string {
 	return id
 }
 
+// writeConfig writes dir/config.yaml: the emulator at teamsURL with an
+// admin token, then rest (sources, groups, sync).
+func writeConfig(t *testing.T, dir, teamsURL, rest string) string {
+	t.Helper()
+	return writeTestFile(t, filepath.Join(dir, "config.yaml"), "teams:\n  url: "+teamsURL+"/v3/teams/acme\n  token: admin-token\n"+
+		rest+"log: {level: warn, format: console}\n", 0o644)
+}
+
 const adaLDIF = `dn: uid=ada,ou=people,dc=example,dc=com
 objectClass: inetOrgPerson
 uid: ada
@@ -112,10 +120,7 @@ func TestSyncReadsSCIMReceiverWhileServing(t *testing.T) {
 	t.Cleanup(teamsSrv.Close)
 	writeTestFile(t, filepath.Join(dir, "directory.ldif"), adaLDIF, 0o644)
 	writeTestFile(t, filepath.Join(dir, "scim-token"), "scim-secret-token\n", 0o600)
-	cfg := writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
-  url: `+teamsSrv.URL+`/v3/teams/acme
-  token: admin-token
-sources:
+	cfg := writeConfig(t, dir, teamsSrv.URL, `sources:
   - name: corp
     ldif: {path: directory.ldif, users: {base_dn: "ou=people,dc=example,dc=com"}}
   - name: entra
@@ -124,8 +129,7 @@ groups:
   - {source: corp, from: platform, to: Platform}
   - {source: entra, from: Platform Engineers, to: Platform}
 sync: {state_dir: state, max_removal_percent: 100}
-log: {level: warn, format: console}
-`, 0o644)
+`)
 
 	// The identity provider keeps changing another group during the syncs.
 	stop := make(chan struct{})
@@ -212,16 +216,12 @@ func TestValidateConnectSCIM(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeTestFile(t, filepath.Join(dir, "scim-token"), tc.token+"\n", 0o600)
-			cfg := writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
-  url: `+teamsSrv.URL+`/v3/teams/acme
-  token: admin-token
-sources:
+			cfg := writeConfig(t, dir, teamsSrv.URL, `sources:
   - name: idp
     scim: {url: "`+tc.url+`", token_file: scim-token}
 groups:
   - {source: idp, from: Platform Engineers, to: Platform}
-log: {level: warn, format: console}
-`, 0o644)
+`)
 			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
 			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.errOut) {
 				t.Errorf("exit %d, want %d with %q / %q\nstdout: %s\nstderr: %s", code, tc.code, tc.out, tc.errOut, out, errOut)
@@ -238,17 +238,13 @@ log: {level: warn, format: console}
 	t.Run("scim_receiver", func(t *testing.T) {
 		dir := filepath.Dir(stateDir)
 		writeTestFile(t, filepath.Join(dir, "idp-token"), "idp-token\n", 0o600)
-		cfg := writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
-  url: `+teamsSrv.URL+`/v3/teams/acme
-  token: admin-token
-sources:
+		cfg := writeConfig(t, dir, teamsSrv.URL, `sources:
   - name: idp
     scim_receiver: {token_file: idp-token}
 groups:
   - {source: idp, from: Platform Engineers, to: Platform}
 sync: {state_dir: state}
-log: {level: warn, format: console}
-`, 0o644)
+`)
 		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
 		if code != exitOK || !strings.Contains(out, "source idp: 3 users, 1 groups (0 unknown)") {
 			t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)

@@ -124,17 +124,27 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, k Kind, id string)
 	return nil
 }
 
-func (h *handler) create(w http.ResponseWriter, r *http.Request, k Kind) error {
+// decodeResource reads a user or group from the request body, cleaned and
+// checked (POST and PUT).
+func decodeResource(r *http.Request, k Kind) (object, error) {
 	var in object
 	if err := decodeBody(r, &in); err != nil {
-		return err
+		return nil, err
 	}
 	attrs := clean(k, in)
 	if err := validate(k, attrs); err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request, k Kind) error {
+	attrs, err := decodeResource(r, k)
+	if err != nil {
 		return err
 	}
 	var rec *record
-	_, err := h.store.update(func(t *txn) error {
+	_, err = h.store.update(func(t *txn) error {
 		if err := unique(t, k, "", attrs); err != nil {
 			return err
 		}
@@ -167,12 +177,8 @@ func unique(t *txn, k Kind, self string, attrs object) error {
 }
 
 func (h *handler) replace(w http.ResponseWriter, r *http.Request, k Kind, id string) error {
-	var in object
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	attrs := clean(k, in)
-	if err := validate(k, attrs); err != nil {
+	attrs, err := decodeResource(r, k)
+	if err != nil {
 		return err
 	}
 	rec, err := h.modify(k, id, func(object) (object, error) { return attrs, nil })

@@ -1,6 +1,7 @@
 package scimserver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -64,15 +65,8 @@ func buildDirectory(name string, data map[Kind]map[string]*record) *directory.Di
 	return dir
 }
 
-func cmpSeq(a, b *record) int {
-	switch {
-	case a.Seq < b.Seq:
-		return -1
-	case a.Seq > b.Seq:
-		return 1
-	}
-	return 0
-}
+// cmpSeq orders records by creation.
+func cmpSeq(a, b *record) int { return cmp.Compare(a.Seq, b.Seq) }
 
 // toUser maps a stored user; false when the user is inactive.
 func toUser(rec *record) (*directory.User, bool) {

@@ -464,15 +464,7 @@ func (s *Store) sorted(k Kind) []*record {
 	for _, r := range s.data[k] {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b *record) int {
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, cmpSeq)
 	return out
 }
 
