@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
+
 	"github.com/syncd/syncd/internal/report"
 )
 
@@ -95,22 +97,50 @@ func startDemoSlapd(t *testing.T, slapd, slapadd, dir string) string {
 	if code, stdout, stderr := run(t, dir, nil, slapadd, "-q", "-f", confPath, "-l", ldif); code != 0 {
 		t.Fatalf("slapadd: exit %d\n%s%s", code, stdout, stderr)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(slapd, "-d", "0", "-f", confPath, "-h", "ldap://"+addr+"/")
+	// A port chosen free may be taken before slapd binds it (other tests
+	// start servers too): slapd then exits, and another port is tried.
+	for attempt := 1; ; attempt++ {
+		url, err := runDemoSlapd(t, slapd, confPath)
+		if err == nil {
+			return url
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runDemoSlapd starts slapd on a free port and waits until it answers an
+// LDAP search (not merely a TCP connect, which another listener could take).
+func runDemoSlapd(t *testing.T, slapd, confPath string) (string, error) {
+	t.Helper()
+	url := fmt.Sprintf("ldap://127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(slapd, "-d", "0", "-f", confPath, "-h", url+"/")
 	var logs strings.Builder
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return "ldap://" + addr
+		select {
+		case <-exited:
+			return "", fmt.Errorf("slapd exited:\n%s", logs.String())
+		default:
+		}
+		if conn, err := goldap.DialURL(url); err == nil {
+			_, err = conn.Search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+			conn.Close()
+			if err == nil {
+				return url, nil
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("slapd did not start:\n%s", logs.String())
+			cmd.Process.Kill()
+			return "", fmt.Errorf("slapd did not answer:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
