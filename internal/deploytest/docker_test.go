@@ -19,6 +19,19 @@ func TestDockerfileLint(t *testing.T) {
 	}
 }
 
+// The linter really lints: a Dockerfile with known faults fails it.
+func TestDockerfileLintCatchesAProblem(t *testing.T) {
+	lint := requireTool(t, "dockerfilelint", "npm install -g dockerfilelint@1.8.0")
+	dir := t.TempDir()
+	bad := "FROM debian\nRUN apt-get install curl\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ := run(t, dir, nil, lint, "Dockerfile"); code == 0 {
+		t.Errorf("dockerfilelint passed a Dockerfile with an untagged base and apt-get without -y:\n%s", stdout)
+	}
+}
+
 // dockerStages splits a Dockerfile into stages by FROM, keyed by name.
 func dockerStages(t *testing.T, text string) (map[string][]string, []string) {
 	t.Helper()
