@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,6 +114,14 @@ func TestSystemdServiceSettings(t *testing.T) {
 	if af := strings.Join(s["RestrictAddressFamilies"], " "); !strings.Contains(af, "AF_INET") || !strings.Contains(af, "AF_UNIX") {
 		t.Errorf("RestrictAddressFamilies %q must allow the network and the notify socket", af)
 	}
+	if !slices.Contains(s["SystemCallFilter"], "@system-service") {
+		t.Errorf("SystemCallFilter %q lacks @system-service", s["SystemCallFilter"])
+	}
+	for _, k := range []string{"ProtectHome", "PrivateTmp", "PrivateDevices", "RestrictNamespaces", "MemoryDenyWriteExecute", "LockPersonality"} {
+		if len(s[k]) == 0 || s[k][0] != "yes" {
+			t.Errorf("syncd.service %s = %q, want yes", k, s[k])
+		}
+	}
 	if v := s["ProcSubset"]; len(v) > 0 && v[0] == "pid" {
 		t.Error("ProcSubset=pid hides /proc/stat, which the process metrics read")
 	}
@@ -122,6 +131,11 @@ func TestSystemdServiceSettings(t *testing.T) {
 	sync := unitSettings(t, "syncd-sync.service")
 	if sync["Type"][0] != "oneshot" || !strings.Contains(sync["ExecStart"][0], "sync --apply") {
 		t.Errorf("syncd-sync.service: Type %q ExecStart %q", sync["Type"], sync["ExecStart"])
+	}
+	for _, k := range []string{"DynamicUser", "StateDirectory", "LoadCredential", "ProtectSystem", "CapabilityBoundingSet", "SystemCallFilter"} {
+		if !slices.Equal(sync[k], s[k]) {
+			t.Errorf("syncd-sync.service %s = %q, want the daemon's %q", k, sync[k], s[k])
+		}
 	}
 	if timer := unitSettings(t, "syncd-sync.timer"); len(timer["OnUnitActiveSec"]) == 0 && len(timer["OnCalendar"]) == 0 {
 		t.Error("syncd-sync.timer has no schedule")
