@@ -20,6 +20,8 @@ type session struct {
 	url      string
 	startTLS bool
 	bindDN   string
+	caFile   string // for the logged ldapsearch command
+	insecure bool
 	pageSize int
 	timeout  time.Duration
 	log      *zap.Logger
@@ -70,6 +72,7 @@ func (r *Reader) dial(ctx context.Context, rawURL string) (*session, error) {
 		return nil, fmt.Errorf("connect to %s: %w", rawURL, err)
 	}
 	s := &session{conn: conn, url: rawURL, startTLS: r.cfg.StartTLS, bindDN: r.cfg.BindDN,
+		caFile: r.cfg.CAFile, insecure: r.cfg.InsecureSkipVerify,
 		pageSize: r.cfg.PageSize, timeout: r.timeout, log: r.log}
 	raw := conn.conn // closing the TCP connection also ends TLS on top of it
 	s.stop = context.AfterFunc(ctx, func() { raw.Close() })

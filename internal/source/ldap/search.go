@@ -100,7 +100,15 @@ func (s *session) logSearch(q query) {
 }
 
 func (s *session) ldapsearchCommand(q query) string {
-	args := []string{"ldapsearch", "-LLL", "-x", "-H", shellQuote(s.url)}
+	var args []string
+	// libldap reads its TLS trust from the environment.
+	if s.caFile != "" {
+		args = append(args, "LDAPTLS_CACERT="+shellQuote(s.caFile))
+	}
+	if s.insecure {
+		args = append(args, "LDAPTLS_REQCERT=never")
+	}
+	args = append(args, "ldapsearch", "-LLL", "-x", "-H", shellQuote(s.url))
 	if s.startTLS {
 		args = append(args, "-ZZ")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -427,5 +428,36 @@ func TestServerTimeLimit(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "Time Limit Exceeded") || !strings.Contains(err.Error(), "ou=people,dc=example,dc=com") {
 		t.Errorf("err = %v, want slapd's time limit on the users search", err)
+	}
+}
+
+// The logged command, pasted into a shell with the password given, finds
+// what syncd found, over StartTLS with the configured CA too.
+func TestDebugLogCommandRunsInAShell(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture, TLS: true})
+	if _, err := exec.LookPath("ldapsearch"); err != nil {
+		srv.LDAPSearch(context.Background(), t) // skips or fails as the environment says
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	cfg := baseConfig(srv.URL)
+	cfg.StartTLS, cfg.CAFile = true, srv.CAFile
+	r, err := ldap.New("corp", cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cmd := logs.FilterMessage("ldap search").All()[0].ContextMap()["command"].(string)
+	if !strings.Contains(cmd, "LDAPTLS_CACERT=") || !strings.Contains(cmd, " -ZZ ") {
+		t.Errorf("command %q does not carry the CA and StartTLS", cmd)
+	}
+	cmd = strings.Replace(cmd, " -W ", " -w "+slapdtest.ReaderPW+" ", 1)
+	out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	if n := strings.Count("\n"+string(out), "\ndn:"); n != 6 {
+		t.Errorf("the command found %d users, want 6:\n%s", n, out)
 	}
 }
