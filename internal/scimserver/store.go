@@ -1,6 +1,7 @@
 package scimserver
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -127,66 +128,94 @@ func (s *Store) withDB(readOnly bool, fn func(*bolt.DB) error) error {
 func (s *Store) load(tx *bolt.Tx) error {
 	meta := tx.Bucket(metaBucket)
 	s.gen, s.seq = getUint(meta, genKey), getUint(meta, seqKey)
-	s.data = map[Kind]map[string]*record{}
-	for _, k := range []Kind{Users, Groups} {
-		m, err := readBucket(tx, k)
-		if err != nil {
-			return err
-		}
-		s.data[k] = m
+	data, err := copyOut(tx).decode()
+	if err != nil {
+		return err
 	}
+	s.data = data
 	return nil
 }
 
-func readBucket(tx *bolt.Tx, k Kind) (map[string]*record, error) {
-	m := map[string]*record{}
-	b := tx.Bucket([]byte(k))
-	if b == nil {
-		return m, nil
-	}
-	err := b.ForEach(func(key, v []byte) error {
-		var r record
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("%s/%s: %w", k, key, err)
-		}
-		if k == Groups {
-			if err := readMembers(tx, &r); err != nil {
-				return fmt.Errorf("%s/%s members: %w", k, key, err)
-			}
-		}
-		m[string(key)] = &r
-		return nil
-	})
-	return m, err
+// rawData is the stored resources copied out of a read transaction, so
+// they can be decoded after it ends: a sync reading the file holds the
+// lock the receiver's writes wait for only as long as the copy takes.
+type rawData struct {
+	records map[Kind]map[string][]byte
+	members map[string][][]byte // group id -> its members, one JSON value each
 }
 
-// readMembers puts a group's members, stored one key each, back into its
-// attributes (in member id order: SCIM's multi-valued attributes are unordered).
-func readMembers(tx *bolt.Tx, r *record) error {
+func copyOut(tx *bolt.Tx) rawData {
+	raw := rawData{records: map[Kind]map[string][]byte{}, members: map[string][][]byte{}}
+	for _, k := range []Kind{Users, Groups} {
+		m := map[string][]byte{}
+		if b := tx.Bucket([]byte(k)); b != nil {
+			_ = b.ForEach(func(key, v []byte) error {
+				m[string(key)] = bytes.Clone(v)
+				return nil
+			})
+		}
+		raw.records[k] = m
+	}
 	all := tx.Bucket(membersBucket)
-	if all == nil {
+	for id := range raw.records[Groups] {
+		if all == nil {
+			break
+		}
+		if b := all.Bucket([]byte(id)); b != nil {
+			var list [][]byte
+			_ = b.ForEach(func(_, v []byte) error {
+				list = append(list, bytes.Clone(v))
+				return nil
+			})
+			raw.members[id] = list
+		}
+	}
+	return raw
+}
+
+// decode turns copied records back into records, a group's members (stored
+// one key each, in member id order: SCIM's multi-valued attributes are
+// unordered) back into its attributes.
+func (raw rawData) decode() (map[Kind]map[string]*record, error) {
+	out := map[Kind]map[string]*record{}
+	for k, recs := range raw.records {
+		m := make(map[string]*record, len(recs))
+		for key, v := range recs {
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return nil, fmt.Errorf("%s/%s: %w", k, key, err)
+			}
+			if k != Groups {
+				m[key] = &r
+				continue
+			}
+			if err := r.setMembers(raw.members[key]); err != nil {
+				return nil, fmt.Errorf("%s/%s members: %w", k, key, err)
+			}
+			m[key] = &r
+		}
+		out[k] = m
+	}
+	return out, nil
+}
+
+func (r *record) setMembers(values [][]byte) error {
+	if len(values) == 0 {
 		return nil
 	}
-	b := all.Bucket([]byte(r.ID))
-	if b == nil {
-		return nil
-	}
-	var list []any
-	err := b.ForEach(func(_, v []byte) error {
+	list := make([]any, 0, len(values))
+	for _, v := range values {
 		var el any
 		if err := json.Unmarshal(v, &el); err != nil {
 			return err
 		}
 		list = append(list, el)
-		return nil
-	})
-	if err == nil && len(list) > 0 {
-		if r.Attrs == nil {
-			r.Attrs = object{}
-		}
-		r.Attrs["members"] = list
 	}
-	return err
+	if r.Attrs == nil {
+		r.Attrs = object{}
+	}
+	r.Attrs["members"] = list
+	return nil
 }
 
 func getUint(b *bolt.Bucket, key []byte) uint64 {
@@ -477,22 +506,29 @@ func readFile(path string) (map[Kind]map[string]*record, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w (no store at %s)", ErrNoData, path)
 	}
+	raw, err := copyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := raw.decode()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// copyFile copies the stored resources out of the file under its lock.
+func copyFile(path string) (rawData, error) {
+	var raw rawData
 	s := &Store{path: path}
-	out := map[Kind]map[string]*record{}
 	err := s.withDB(true, func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
-			for _, k := range []Kind{Users, Groups} {
-				m, err := readBucket(tx, k)
-				if err != nil {
-					return err
-				}
-				out[k] = m
-			}
+			raw = copyOut(tx)
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return raw, fmt.Errorf("read %s: %w", path, err)
 	}
-	return out, nil
+	return raw, nil
 }
