@@ -334,6 +334,7 @@ func TestDaemonBadCredentialsNotReady(t *testing.T) {
 	ldapSrv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF()})
 	for _, c := range []struct{ name, placeholder, wrong, reason string }{
 		{"teams token", "${SYNCD_E2E_TOKEN}", "not-a-valid-token", "token"},
+		{"read-only token", "${SYNCD_E2E_TOKEN}", tokenRO, "read-only"}, // refused at the first write
 		{"ldap password", "${SYNCD_E2E_LDAP_PASSWORD}", "not-the-password", "source corp"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -346,7 +347,7 @@ func TestDaemonBadCredentialsNotReady(t *testing.T) {
 			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			d := startDaemon(t, path, listen)
+			d := startDaemon(t, path, listen, "--apply")
 			d.waitFor("a failed run", func() bool { return d.metric("syncd_runs_total", `result="failure"`) >= 1 })
 			if code, _, body := d.get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, c.reason) {
 				t.Errorf("/readyz = %d %q, want 503 naming %q", code, body, c.reason)

@@ -14,6 +14,7 @@ import (
 const (
 	team       = "acme"
 	tokenRW    = "daemon-e2e-write-token"
+	tokenRO    = "daemon-e2e-read-only-token"
 	peopleDN   = "ou=people," + slapdtest.Suffix
 	groupsDN   = "ou=groups," + slapdtest.Suffix
 	newbieMail = "new.hire@example.com"
@@ -72,7 +73,10 @@ func companyLDIF() string {
 func companySeed() *teamstest.Seed {
 	s := &teamstest.Seed{
 		SMEEnabled: true,
-		Tokens:     []teamstest.SeedToken{{Token: tokenRW, Admin: true, Write: true, Team: team}},
+		Tokens: []teamstest.SeedToken{
+			{Token: tokenRW, Admin: true, Write: true, Team: team},
+			{Token: tokenRO, Admin: true, Write: false, Team: team},
+		},
 		Users:      []teamstest.SeedUser{{ID: 1, Name: "Community", Email: "community@stackoverflow.email", Role: "Moderator"}},
 		UserGroups: []teamstest.SeedGroup{{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: teamsIDs("bob", "frank")}},
 	}
