@@ -325,3 +325,20 @@ func TestRunSummaryNotLoggedTwice(t *testing.T) {
 		}
 	})
 }
+
+func TestRandomJitterRange(t *testing.T) {
+	if got := randomJitter(0); got != 0 {
+		t.Errorf("randomJitter(0) = %v, want 0", got)
+	}
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		d := randomJitter(time.Minute)
+		if d < 0 || d >= time.Minute {
+			t.Fatalf("randomJitter(1m) = %v, want [0, 1m)", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 100 {
+		t.Errorf("200 draws gave %d distinct delays: not random", len(seen))
+	}
+}
