@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -122,6 +123,12 @@ type dashboard struct {
 			Expr string `json:"expr"`
 		} `json:"targets"`
 	} `json:"panels"`
+	Templating struct {
+		List []struct {
+			Name       string `json:"name"`
+			Definition string `json:"definition"`
+		} `json:"list"`
+	} `json:"templating"`
 }
 
 func TestGrafanaDashboard(t *testing.T) {
@@ -140,6 +147,9 @@ func TestGrafanaDashboard(t *testing.T) {
 				used[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")] = true
 			}
 		}
+	}
+	for _, v := range d.Templating.List {
+		checkNames(t, "variable "+v.Name, v.Definition, names)
 	}
 	all := strings.Join(titles, " | ")
 	for _, want := range []string{"runs", "duration", "changes", "pending", "api calls", "budget"} {
@@ -179,5 +189,34 @@ func TestPrometheusRuleMatchesAlerts(t *testing.T) {
 	}
 	if crd.Kind != "PrometheusRule" || !reflect.DeepEqual(plain.Groups, crd.Spec.Groups) {
 		t.Error("deploy/kubernetes/prometheusrule.yaml differs from deploy/prometheus/alerts.yaml")
+	}
+}
+
+// docs/operations.md explains every metric syncd exports, and the alerts.
+func TestOperationsDocCoversMetricsAndAlerts(t *testing.T) {
+	doc := string(readFile(t, filepath.Join(repoRoot(t), "docs", "operations.md")))
+	for name := range exportedNames(t) {
+		if strings.HasSuffix(name, "_bucket") || strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count") {
+			continue
+		}
+		if !strings.Contains(doc, "`"+name) {
+			t.Errorf("docs/operations.md does not explain %s", name)
+		}
+	}
+	var rf ruleFile
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "prometheus", "alerts.yaml")), &rf); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if !strings.Contains(doc, "### "+r.Alert) && !strings.Contains(doc, " "+r.Alert+"\n") && !strings.Contains(doc, "/ "+r.Alert) {
+				t.Errorf("docs/operations.md has no section for alert %s", r.Alert)
+			}
+		}
+	}
+	for _, section := range []string{"## systemd", "## Docker", "## Kubernetes", "## Upgrading", "## Metrics", "## Alerts", "## When removals are held"} {
+		if !strings.Contains(doc, section) {
+			t.Errorf("docs/operations.md lacks %q", section)
+		}
 	}
 }
