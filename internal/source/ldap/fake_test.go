@@ -57,30 +57,7 @@ func startFake(t *testing.T, s *fakeServer, handle func(c *fakeConn, req fakeReq
 		s.url = "ldaps://" + l.Addr().String()
 		l = tls.NewListener(l, s.tls)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { s.serve(c, handle) })
-		}
-	})
+	slapdtest.Serve(t, l, func(c net.Conn) { s.serve(c, handle) })
 	return s
 }
 

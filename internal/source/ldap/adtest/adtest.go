@@ -26,6 +26,7 @@ import (
 	"github.com/vjeantet/ldapserver"
 
 	"github.com/syncd/syncd/internal/source/ldap"
+	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
 )
 
 func init() { ldapserver.Logger = log.New(io.Discard, "", 0) }
@@ -109,8 +110,7 @@ func Start(tb testing.TB, entries []*ldap.Entry) *Server {
 	// every session. ldapserver's own Stop races with its accept loop (and
 	// its listener cannot be closed without crashing that loop), so the
 	// backend is left idle until the test binary exits.
-	stop := s.serveProxy(l, addr)
-	tb.Cleanup(stop)
+	slapdtest.Serve(tb, l, func(c net.Conn) { proxyConn(c, addr) })
 	return s
 }
 

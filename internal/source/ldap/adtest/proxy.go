@@ -3,7 +3,6 @@ package adtest
 import (
 	"io"
 	"net"
-	"sync"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
@@ -14,43 +13,6 @@ import (
 // go-ldap, like most clients, leaves the flag out when false. A small proxy
 // in front of ldapserver adds the flag, spelled out as FALSE, to each
 // extensible match of a search filter; everything else passes unchanged.
-
-// serveProxy accepts clients on l and relays them to backend; the
-// returned function closes l and every relayed connection, and waits.
-func (s *Server) serveProxy(l net.Listener, backend string) (stop func()) {
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				proxyConn(c, backend)
-			}()
-		}
-	}()
-	return func() {
-		l.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	}
-}
 
 func proxyConn(client net.Conn, backend string) {
 	defer client.Close()

@@ -3,7 +3,6 @@ package slapdtest
 import (
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -47,17 +46,7 @@ func (s *Server) proxy(tb testing.TB, rcvBuf int, at func(passed int64)) string 
 	}
 	target := s.URL[len("ldap://"):]
 	var passed atomic.Int64
-	var wg sync.WaitGroup
-	tb.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { relay(c, target, rcvBuf, &passed, at) })
-		}
-	})
+	Serve(tb, l, func(c net.Conn) { relay(c, target, rcvBuf, &passed, at) })
 	return "ldap://" + l.Addr().String()
 }
 
