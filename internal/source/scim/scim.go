@@ -150,28 +150,6 @@ func (r *Reader) Name() string { return r.name }
 // Calls is the number of HTTP requests sent so far, retries included.
 func (r *Reader) Calls() int { return int(r.calls.Load()) }
 
-// Counts are what Probe finds: the totals the server announces.
-type Counts struct {
-	Users  int
-	Groups int
-}
-
-// Probe checks that the server answers, accepts the token and serves
-// /Users and /Groups, with one one-item request each (for
-// `syncd validate --connect`). Its errors say which of these failed.
-func (r *Reader) Probe(ctx context.Context) (Counts, error) {
-	var c Counts
-	u, err := r.getList(ctx, "/Users", "userName", 1, 1)
-	if err != nil {
-		return c, fmt.Errorf("scim source %q: %w", r.name, err)
-	}
-	g, err := r.getList(ctx, "/Groups", "displayName", 1, 1)
-	if err != nil {
-		return c, fmt.Errorf("scim source %q: %w", r.name, err)
-	}
-	return Counts{Users: u.TotalResults, Groups: g.TotalResults}, nil
-}
-
 // Read reads the whole directory: all users and all groups, then resolves
 // members, then expands nested groups when configured.
 func (r *Reader) Read(ctx context.Context) (*directory.Directory, error) {

@@ -112,18 +112,6 @@ func checkDirectory(t *testing.T, dir *directory.Directory, s *seed, nested bool
 	}
 }
 
-func TestProbe(t *testing.T) {
-	s := genSeed(40, 5)
-	p := startPeer(t, s)
-	c, err := newReader(t, p.URL, peerToken, true).Probe(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Users != 40 || c.Groups != 5 {
-		t.Errorf("Probe = %+v, want 40 users, 5 groups", c)
-	}
-}
-
 func TestWrongToken(t *testing.T) {
 	p := startPeer(t, genSeed(5, 1))
 	const bad = "wrong-secret-token"
@@ -138,25 +126,22 @@ func TestWrongToken(t *testing.T) {
 	if r.Calls() > 2 {
 		t.Errorf("%d calls: a 401 must not be retried", r.Calls())
 	}
-	if _, err := r.Probe(context.Background()); !errors.Is(err, ErrUnauthorized) {
-		t.Errorf("Probe = %v, want ErrUnauthorized", err)
-	}
 }
 
 func TestUnreachable(t *testing.T) {
 	p := startPeer(t, genSeed(1, 1))
 	p.Kill()
-	_, err := newReader(t, p.URL, peerToken, true).Probe(context.Background())
+	_, err := newReader(t, p.URL, peerToken, true).Read(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
-		t.Fatalf("Probe of a stopped server = %v, want connection refused", err)
+		t.Fatalf("Read of a stopped server = %v, want connection refused", err)
 	}
 }
 
 func TestWrongPath(t *testing.T) {
 	p := startPeer(t, genSeed(1, 1))
-	_, err := newReader(t, strings.TrimSuffix(p.URL, "/v2")+"/v3", peerToken, true).Probe(context.Background())
+	_, err := newReader(t, strings.TrimSuffix(p.URL, "/v2")+"/v3", peerToken, true).Read(context.Background())
 	if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnauthorized) {
-		t.Fatalf("Probe of a wrong path = %v, want not found", err)
+		t.Fatalf("Read of a wrong path = %v, want not found", err)
 	}
 }
 
