@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -245,5 +246,29 @@ log: {level: warn, format: console}
 	}
 	if strings.Contains(out+errOut, "scim-secret-token") {
 		t.Error("the receiver token was printed")
+	}
+}
+
+// At log level debug, source dump shows each search as an ldapsearch
+// command line, with -W where the password would go and never the password.
+func TestSourceDumpDebugLogsLdapsearch(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := ldapDumpConfig(t, srv.URL)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, cfg, strings.Replace(string(data), "level: warn", "level: debug", 1), 0o644)
+	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
+	if code != exitOK || !json.Valid([]byte(out)) {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	for _, want := range []string{"ldapsearch -LLL -x -H " + srv.URL, "-D cn=reader,dc=example,dc=com -W", "-b ou=groups,dc=example,dc=com"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("debug log lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(out+errOut, slapdtest.ReaderPW) {
+		t.Error("the bind password was printed")
 	}
 }
