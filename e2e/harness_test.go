@@ -17,6 +17,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/syncd/syncd/e2e/harness"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
 	"github.com/syncd/syncd/internal/teams/teamstest"
@@ -34,36 +35,25 @@ import (
 // newbie (new.hire@example.com) has no Teams account yet: pending.
 
 const (
-	team       = "acme"
+	team       = harness.Team
 	tokenRW    = "e2e-admin-write-token"
 	tokenRO    = "e2e-admin-read-only-token"
-	peopleDN   = "ou=people," + slapdtest.Suffix
-	groupsDN   = "ou=groups," + slapdtest.Suffix
-	newbieMail = "new.hire@example.com"
+	peopleDN   = harness.PeopleDN
+	groupsDN   = harness.GroupsDN
+	newbieMail = harness.NewbieMail
 )
 
 // person is one directory user and, when TeamsID > 0, their Teams account.
-type person struct {
-	UID, Name, Email string
-	TeamsID          int
-}
+type person = harness.Person
 
-var people = []person{
-	{"alice", "Alice Martin", "alice@example.com", 2},
-	{"bob", "Bob Stone", "bob@example.com", 3},
-	{"carol", "Carol Diaz", "carol@example.com", 4},
-	{"dave", "Dave Wu", "dave@example.com", 5},
-	{"erin", "Erin Cole", "erin@example.com", 6},
-	{"frank", "Frank Roy", "frank@example.com", 7},
-	{"newbie", "New Hire", newbieMail, 0},
-}
+var people = harness.People()
 
 // bigPeople are the 40 members of the directory group "big".
 func bigPeople() []person {
 	out := make([]person, 40)
 	for i := range out {
 		n := i + 1
-		out[i] = person{fmt.Sprintf("p%02d", n), fmt.Sprintf("Person %02d", n), fmt.Sprintf("p%02d@example.com", n), 100 + n}
+		out[i] = person{UID: fmt.Sprintf("p%02d", n), Name: fmt.Sprintf("Person %02d", n), Email: fmt.Sprintf("p%02d@example.com", n), TeamsID: 100 + n}
 	}
 	return out
 }
@@ -104,8 +94,8 @@ func uidsOf(ps []person) []string {
 	return out
 }
 
-func userDN(uid string) string   { return "uid=" + uid + "," + peopleDN }
-func groupDN(name string) string { return "cn=" + name + "," + groupsDN }
+func userDN(uid string) string   { return harness.UserDN(uid) }
+func groupDN(name string) string { return harness.GroupDN(name) }
 
 // teamGroups returns n extra directory groups team-01 … team-NN, three of
 // the "big" people each, for scenarios that need many groups.
@@ -122,20 +112,11 @@ func teamGroups(n int) map[string][]string {
 // extra team groups.
 func companyLDIF(n int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: people\n\n", peopleDN)
-	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n", groupsDN)
-	for _, p := range allPeople() {
-		fmt.Fprintf(&b, "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n",
-			userDN(p.UID), p.UID, p.Name, p.Name, p.Email)
-	}
+	b.WriteString(harness.PeopleLDIF(allPeople()))
 	groups := maps.Clone(directoryGroups)
 	maps.Copy(groups, teamGroups(n))
 	for _, name := range slices.Sorted(maps.Keys(groups)) {
-		fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: %s\n", groupDN(name), name)
-		for _, uid := range groups[name] {
-			fmt.Fprintf(&b, "member: %s\n", userDN(uid))
-		}
-		b.WriteString("\n")
+		b.WriteString(harness.GroupLDIF(name, groups[name]))
 	}
 	return b.String()
 }
@@ -148,7 +129,7 @@ func companySeed() *teamstest.Seed {
 			{Token: tokenRW, Admin: true, Write: true, Team: team},
 			{Token: tokenRO, Admin: true, Write: false, Team: team},
 		},
-		Users: []teamstest.SeedUser{{ID: 1, Name: "Community", Email: "community@stackoverflow.email", Role: "Moderator"}},
+		Users: harness.SeedUsers(allPeople()),
 		UserGroups: []teamstest.SeedGroup{
 			// The Community user (id 1) is in Platform: syncd never touches it.
 			{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: append([]int{1}, teamsIDs("bob", "frank")...)},
@@ -158,11 +139,6 @@ func companySeed() *teamstest.Seed {
 			{ID: 20, Name: "kubernetes", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
 			{ID: 21, Name: "go", SMEUserIDs: teamsIDs("frank"), SMEGroupIDs: []int{}},
 		},
-	}
-	for _, p := range allPeople() {
-		if p.TeamsID > 0 {
-			s.Users = append(s.Users, teamstest.SeedUser{ID: p.TeamsID, Name: p.Name, Email: p.Email, Role: "Registered"})
-		}
 	}
 	return s
 }
