@@ -8,25 +8,18 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+
+	"github.com/syncd/syncd/e2e/harness"
 )
 
-// repoRoot walks up from the package directory to go.mod.
+// repoRoot is the module's root directory.
 func repoRoot(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 func deployPath(tb testing.TB, parts ...string) string {
