@@ -78,6 +78,15 @@ func TestDaemonEndpoints(t *testing.T) {
 		t.Errorf("source_read_duration_seconds_count{corp} = %v, want 2 (two runs)", got)
 	}
 
+	// The container health check, by URL and by the config's server.listen.
+	for _, args := range [][]string{{"--url", d.base + "/healthz"}, {"--config", path}} {
+		hc := exec.Command(syncdBin, append([]string{"healthcheck"}, args...)...)
+		hc.Env = d.cmd.Env
+		if out, err := hc.CombinedOutput(); err != nil {
+			t.Errorf("syncd healthcheck %v: %v\n%s", args, err, out)
+		}
+	}
+
 	_, _, exposition := d.get("/metrics")
 	promtoolCheck(t, exposition)
 	checkMonitoringNames(t, exposition)
