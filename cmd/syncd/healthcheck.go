@@ -30,7 +30,11 @@ func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	if *url == "" {
-		*url = healthURL(listenOf(*path, e.getenv))
+		listen, err := listenOf(*path, e.getenv)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "syncd healthcheck: %v; probing %s\n", err, listen)
+		}
+		*url = healthURL(listen)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -41,16 +45,20 @@ func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 	return exitOK
 }
 
-// listenOf reads server.listen from the configuration, if it loads.
-func listenOf(path string, getenv func(string) string) string {
+// listenOf reads server.listen from the configuration; when it does not
+// load, the default address, and why.
+func listenOf(path string, getenv func(string) string) (string, error) {
 	if path == "" {
 		path = config.DefaultPath(getenv)
 	}
 	cfg, err := config.Load(path, getenv)
-	if err != nil || cfg.Server.Listen == "" {
-		return defaultListen
+	if err != nil {
+		return defaultListen, fmt.Errorf("the configuration does not load (%v)", err)
 	}
-	return cfg.Server.Listen
+	if cfg.Server.Listen == "" {
+		return defaultListen, nil
+	}
+	return cfg.Server.Listen, nil
 }
 
 // healthURL turns a listen address into a URL to dial: a wildcard host

@@ -72,11 +72,11 @@ func TestHealthcheckReadsListenFromConfig(t *testing.T) {
 	if err := os.WriteFile(dir+"/d.ldif", nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := listenOf(path, func(string) string { return "" }); got != "0.0.0.0:19999" {
-		t.Errorf("listenOf = %q, want the config's server.listen", got)
+	if got, err := listenOf(path, func(string) string { return "" }); got != "0.0.0.0:19999" || err != nil {
+		t.Errorf("listenOf = %q, %v; want the config's server.listen", got, err)
 	}
-	if got := listenOf(dir+"/missing.yaml", func(string) string { return "" }); got != defaultListen {
-		t.Errorf("listenOf(missing) = %q, want the default", got)
+	if got, err := listenOf(dir+"/missing.yaml", func(string) string { return "" }); got != defaultListen || err == nil {
+		t.Errorf("listenOf(missing) = %q, %v; want the default and why", got, err)
 	}
 }
 
