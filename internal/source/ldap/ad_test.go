@@ -227,6 +227,26 @@ func TestADReferrals(t *testing.T) {
 	if d := mustRead(t, adConfig(srv)); len(d.Group("All").Members) != adUsers {
 		t.Errorf("a referral beside the groups must not change them")
 	}
+
+	// A group with a member in the referred subtree may hold a nested
+	// group never read: it is unknown, not smaller.
+	srv.SetEntries(append(adDirectory(), &ldap.Entry{DN: groupDN("Mixed"), Attrs: map[string][]string{
+		"objectclass": {"top", "group"}, "cn": {"Mixed"},
+		"member": {userDN(1), "CN=Remote Team,OU=Far,DC=corp,DC=example"}}}))
+	t.Cleanup(func() { srv.SetEntries(adDirectory()) })
+	srv.SetFault(func(base, _ string, _ []string) adtest.Fault {
+		if strings.HasPrefix(base, "OU=Groups") {
+			return adtest.Fault{Referral: "ldap://far.corp.example/OU=Far,DC=corp,DC=example??sub"}
+		}
+		return adtest.Fault{}
+	})
+	d := mustRead(t, adConfig(srv))
+	if g := d.Group("Mixed"); g.Err == nil || !strings.Contains(g.Err.Error(), "referred elsewhere") {
+		t.Errorf("Mixed: %d members, err %v; want unknown (a member lies behind the referral)", len(g.Members), g.Err)
+	}
+	if a := d.Group("Team A"); a.Err != nil || len(a.Members) != 30 {
+		t.Errorf("Team A: %d members, err %v; want it unaffected", len(a.Members), a.Err)
+	}
 	srv.SetFault(func(base, _ string, _ []string) adtest.Fault {
 		if strings.HasPrefix(base, "OU=Groups") {
 			return adtest.Fault{Code: 53}

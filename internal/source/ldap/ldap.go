@@ -15,7 +15,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -179,7 +181,7 @@ func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 	q := query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
 		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}
 	var ranged []*Entry // finished after the listing: one request at a time
-	_, err := s.search(q, func(e *Entry) error {
+	refs, err := s.search(q, func(e *Entry) error {
 		if hasRanges(e) {
 			ranged = append(ranged, e)
 		} else {
@@ -189,6 +191,9 @@ func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, ref := range refs {
+		m.Unread(referralBase(ref))
 	}
 	for _, e := range ranged {
 		rerr := s.completeRanges(e)
@@ -201,6 +206,17 @@ func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 		m.AddGroup(e, rerr)
 	}
 	return nil
+}
+
+// referralBase returns the DN a continuation reference points to
+// (ldap://host/DN?attrs?scope...), or "" when it names none.
+func referralBase(ref string) string {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	dn, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "?")
+	return dn
 }
 
 // inChainMembers asks Active Directory for each group's members at any

@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +125,7 @@ type Mapper struct {
 	byLogin map[string]string // lower-cased login -> user ID
 	pending []*pendingGroup
 	stats   Stats
+	unread  []string // canonical DNs of subtrees the server referred elsewhere
 
 	// IDFromDN makes a user without a value of the id attribute take its
 	// DN as id instead of being skipped (LDIF exports often lack entryUUID).
@@ -187,6 +189,24 @@ func (m *Mapper) AddUser(e *Entry) {
 // UserID returns the id a user entry maps to ("" when it has none).
 func (m *Mapper) UserID(e *Entry) string {
 	return formatID(m.users.IDAttribute, e.First(m.users.IDAttribute))
+}
+
+// Unread records a subtree (by DN) that the server referred elsewhere
+// instead of listing it. A group with a member there is unknown: that
+// member may be a group whose members were never read.
+func (m *Mapper) Unread(dn string) {
+	if strings.TrimSpace(dn) != "" {
+		m.unread = append(m.unread, CanonicalDN(dn))
+	}
+}
+
+func (m *Mapper) inUnread(canonical string) string {
+	for _, base := range m.unread {
+		if canonical == base || strings.HasSuffix(canonical, ","+base) {
+			return base
+		}
+	}
+	return ""
 }
 
 // Known reports whether a user with this id was added.
@@ -297,6 +317,8 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 			p.users = append(p.users, id)
 		} else if dn, ok := groupDN[c]; ok && m.nested {
 			g.Subgroups = append(g.Subgroups, dn)
+		} else if base := m.inUnread(c); base != "" && g.Err == nil {
+			g.Err = fmt.Errorf("member %s lies under %s, which the server referred elsewhere (referrals are not followed)", c, base)
 		} else {
 			g.Ignored++
 		}

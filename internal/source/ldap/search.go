@@ -40,11 +40,11 @@ func (e *SearchError) Unwrap() error { return e.Err }
 // (size or time limit, a non-success result, a dropped connection, a
 // referral where data was expected) is returned; the caller must then treat
 // what it received as incomplete.
-func (s *session) search(q query, each func(*Entry) error) (referrals int, err error) {
+func (s *session) search(q query, each func(*Entry) error) (referrals []string, err error) {
 	s.logSearch(q)
 	filter, err := goldap.CompileFilter(q.filter)
 	if err != nil {
-		return 0, s.searchErr(q, err)
+		return nil, s.searchErr(q, err)
 	}
 	req := searchRequest(q.base, q.scope, s.timeLimit(), filter.Bytes(), q.attrs)
 	paged := q.paged && s.pageSize > 0
@@ -62,7 +62,7 @@ func (s *session) search(q query, each func(*Entry) error) (referrals int, err e
 			if !q.allowReferrals {
 				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(p.refs, ", ")))
 			}
-			referrals += len(p.refs)
+			referrals = append(referrals, p.refs...)
 			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", p.refs))
 		}
 		if !paged || (!p.paged && n == 0) {
