@@ -49,7 +49,7 @@ func (m *Matcher) match(p *ber.Packet, e *Entry) bool {
 	case goldap.FilterNot:
 		return len(p.Children) == 1 && !m.match(p.Children[0], e)
 	case goldap.FilterPresent:
-		return len(e.Values(string(p.Data.Bytes()))) > 0
+		return len(e.Values(p.Data.String())) > 0
 	case goldap.FilterEqualityMatch, goldap.FilterApproxMatch:
 		return anyValue(e, p, strings.EqualFold)
 	case goldap.FilterGreaterOrEqual:

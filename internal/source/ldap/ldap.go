@@ -39,17 +39,16 @@ const inChainRule = "1.2.840.113556.1.4.1941"
 
 // Reader reads one configured LDAP source.
 type Reader struct {
-	name        string
-	cfg         config.LDAP
-	log         *zap.Logger
-	tls         *tls.Config
-	timeout     time.Duration
-	userScope   int
-	groupScope  int
-	inChain     bool
-	userAttrs   []string
-	groupAttrs  []string
-	memberAttrs []string
+	name       string
+	cfg        config.LDAP
+	log        *zap.Logger
+	tls        *tls.Config
+	timeout    time.Duration
+	userScope  int
+	groupScope int
+	inChain    bool
+	userAttrs  []string
+	groupAttrs []string
 }
 
 // New checks cfg and returns a reader. Nothing is contacted yet. A page_size

@@ -21,12 +21,11 @@ import (
 
 // Reader reads one configured LDIF file.
 type Reader struct {
-	name        string
-	cfg         config.LDIF
-	log         *zap.Logger
-	users       *ldap.Matcher
-	groups      *ldap.Matcher
-	withMembers bool
+	name   string
+	cfg    config.LDIF
+	log    *zap.Logger
+	users  *ldap.Matcher
+	groups *ldap.Matcher
 }
 
 // New checks cfg and returns a reader. The file is opened by Read.
