@@ -289,7 +289,10 @@ func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
 			vals = append(vals, string(v))
 		}
 		n := w.name(name)
-		e.Attrs[n] = append(e.Attrs[n], vals...) // a name met twice keeps both lists
+		if prev, ok := e.Attrs[n]; ok {
+			vals = append(prev, vals...) // a name met twice keeps both lists
+		}
+		e.Attrs[n] = vals
 	}
 	return e, nil
 }
