@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/syncd/syncd/e2e/harness"
@@ -14,17 +12,7 @@ var (
 	buildErr error
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "syncd-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	syncdBin, buildErr = harness.Build(dir, "syncd")
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.Main(m, "syncd", &syncdBin, &buildErr) }
 
 // requireBinary fails the test when the binary could not be built.
 func requireBinary(t *testing.T) {

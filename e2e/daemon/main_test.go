@@ -4,8 +4,6 @@
 package daemon
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/syncd/syncd/e2e/harness"
@@ -16,17 +14,7 @@ var (
 	buildErr error
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "syncd-daemon-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	syncdBin, buildErr = harness.Build(dir, "syncd")
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.Main(m, "syncd", &syncdBin, &buildErr) }
 
 func requireBinary(t *testing.T) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
 )
 
 // ModuleRoot walks up from the working directory (a test's package
@@ -43,4 +44,20 @@ func Build(dir, name string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, msg)
 	}
 	return out, nil
+}
+
+// Main is a test package's TestMain: it builds ./cmd/NAME into a
+// temporary directory, stores its path in *bin (or the failure in
+// *buildErr, for each test to report), runs the tests, removes the
+// directory and exits with the tests' code.
+func Main(m *testing.M, name string, bin *string, buildErr *error) {
+	dir, err := os.MkdirTemp("", "syncd-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	*bin, *buildErr = Build(dir, name)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
