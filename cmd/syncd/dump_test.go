@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/scimserver"
+	"github.com/syncd/syncd/internal/source/ldap"
+	"github.com/syncd/syncd/internal/source/ldap/adtest"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
@@ -270,5 +273,67 @@ func TestSourceDumpDebugLogsLdapsearch(t *testing.T) {
 	}
 	if strings.Contains(out+errOut, slapdtest.ReaderPW) {
 		t.Error("the bind password was printed")
+	}
+}
+
+// A group whose member ranges cannot be finished is dumped as unknown
+// (its error, no members) beside the groups that were read, and the
+// command exits 1.
+func TestSourceDumpUnknownGroupFromAD(t *testing.T) {
+	var entries []*ldap.Entry
+	var all []string
+	for i := range 1600 { // past AD's 1,500 values per answer: range retrieval
+		dn := fmt.Sprintf("CN=User %d,OU=Users,DC=corp,DC=example", i)
+		entries = append(entries, &ldap.Entry{DN: dn, Attrs: map[string][]string{
+			"objectclass": {"user"}, "objectguid": {fmt.Sprintf("guid-%012d", i)},
+			"displayname": {fmt.Sprintf("User %d", i)}, "mail": {fmt.Sprintf("u%d@corp.example", i)}}})
+		all = append(all, dn)
+	}
+	group := func(name string, members ...string) *ldap.Entry {
+		return &ldap.Entry{DN: "CN=" + name + ",OU=Groups,DC=corp,DC=example", Attrs: map[string][]string{
+			"objectclass": {"group"}, "cn": {name}, "member": members}}
+	}
+	entries = append(entries, group("All", all...), group("Small", all[:2]...))
+	srv := adtest.Start(t, entries)
+	srv.SetFault(func(_, _ string, attrs []string) adtest.Fault {
+		if slices.Contains(attrs, "member;range=1500-*") {
+			return adtest.Fault{Code: 51} // busy
+		}
+		return adtest.Fault{}
+	})
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "ldap-password"), srv.BindPW+"\n", 0o600)
+	cfg := writeTestFile(t, filepath.Join(dir, "config.yaml"), `teams:
+  url: https://api.stackoverflowteams.com/v3/teams/acme
+  token: tok
+sources:
+  - name: ad
+    ldap:
+      url: `+srv.URL+`
+      bind_dn: `+srv.BindDN+`
+      bind_password_file: ldap-password
+      users: {base_dn: "OU=Users,DC=corp,DC=example", filter: "(objectClass=user)", id_attribute: objectGUID, name_attribute: displayName}
+      groups: {base_dn: "OU=Groups,DC=corp,DC=example", filter: "(objectClass=group)", member_attributes: [member], nested: true}
+      active_directory: {}
+groups:
+  - {source: ad, from: Small, to: Small}
+log: {level: warn, format: console}
+`, 0o644)
+	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
+	if code != exitFailure || !strings.Contains(errOut, "1 group could not be read completely") {
+		t.Errorf("exit %d, stderr %q; want 1 and the unknown group counted", code, errOut)
+	}
+	var d dumpJSON
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("stdout is not the JSON dump: %v\n%s", err, out)
+	}
+	if d.Users != 1600 || len(d.Groups) != 2 {
+		t.Fatalf("users %d, groups %d; want 1600 and 2", d.Users, len(d.Groups))
+	}
+	if g := d.Groups[0]; g.Name != "All" || g.Members != nil || !strings.Contains(g.Error, "Busy") {
+		t.Errorf("All = %s, %d members, error %q; want unknown with the server's answer", g.Name, len(g.Members), g.Error)
+	}
+	if g := d.Groups[1]; g.Name != "Small" || len(g.Members) != 2 || g.Error != "" {
+		t.Errorf("Small = %+v", g)
 	}
 }
