@@ -358,6 +358,7 @@ func TestDaemonBadCredentialsNotReady(t *testing.T) {
 			if strings.Contains(d.out.String(), c.wrong) {
 				t.Errorf("the wrong %s appears in the log", c.name)
 			}
+			checkFailedRunSummary(t, d.out.String())
 			d.signal(syscall.SIGINT)
 			if code, _ := d.exitWithin(5 * time.Second); code != 0 {
 				t.Errorf("exit %d after SIGINT, want 0", code)
@@ -377,5 +378,35 @@ func groupHas(t *testing.T, emu *teamstest.Emulator, name string, want []int) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("Teams group %q members = %v, want %v", name, got, want)
+	}
+}
+
+// checkFailedRunSummary: a failed run still has its one summary line, with
+// the mode, the calls and the duration, and the daemon adds none.
+func checkFailedRunSummary(t *testing.T, log string) {
+	t.Helper()
+	found := false
+	for _, line := range strings.Split(log, "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		switch e["msg"] {
+		case "sync failed", "sync finished":
+			if e["exit_code"] == 0.0 {
+				continue
+			}
+			found = true
+			for _, k := range []string{"mode", "api_calls", "duration", "exit_code", "failed"} {
+				if _, ok := e[k]; !ok {
+					t.Errorf("summary of a failed run lacks %q: %s", k, line)
+				}
+			}
+		case "run finished":
+			t.Errorf("the daemon repeats the run's summary: %s", line)
+		}
+	}
+	if !found {
+		t.Error("no summary line for the failed run")
 	}
 }
