@@ -14,9 +14,16 @@ import (
 // to send to a server. A DN that does not parse is returned lower-cased so
 // that it still matches itself.
 func CanonicalDN(dn string) string {
-	if !strings.ContainsAny(dn, "\\\"+#;<>") {
+	if !strings.ContainsAny(dn, dnSpecials) {
 		return fastCanonicalDN(dn)
 	}
+	return parsedCanonicalDN(dn)
+}
+
+// dnSpecials are the characters that send a DN down the full parse.
+const dnSpecials = "\\\"+#;<>"
+
+func parsedCanonicalDN(dn string) string {
 	parsed, err := goldap.ParseDN(dn)
 	if err != nil {
 		return strings.ToLower(strings.TrimSpace(dn))
@@ -53,10 +60,13 @@ func fastCanonicalDN(dn string) string {
 		if !ok {
 			return strings.ToLower(strings.TrimSpace(dn))
 		}
+		if strings.Trim(typ, " ") == "" {
+			return parsedCanonicalDN(dn) // not a DN; whatever the parser makes of it
+		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(canonicalAVA(strings.TrimSpace(typ), strings.Trim(val, " ")))
+		b.WriteString(canonicalAVA(strings.Trim(typ, " "), strings.Trim(val, " ")))
 		if !more {
 			return b.String()
 		}

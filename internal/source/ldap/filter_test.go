@@ -1,6 +1,12 @@
 package ldap
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
 
 func TestMatcherAndScope(t *testing.T) {
 	e := &Entry{DN: "uid=a,ou=People,dc=x", Attrs: map[string][]string{
@@ -93,4 +99,23 @@ func TestFormatIDs(t *testing.T) {
 	if got := formatID("entryUUID", "abc"); got != "abc" {
 		t.Errorf("entryUUID = %s", got)
 	}
+}
+
+// FuzzCanonicalDN: the fast path agrees with the full parse on every DN
+// it takes, so a member value matches its user whichever path either took.
+func FuzzCanonicalDN(f *testing.F) {
+	for _, dn := range []string{"uid=a,ou=People,dc=x", "CN=Bob ,OU=People", "cn = Zoë ,dc=x", "cn=a=b,dc=x", "cn=,dc=x", " cn=a"} {
+		f.Add(dn)
+	}
+	f.Fuzz(func(t *testing.T, dn string) {
+		if strings.ContainsAny(dn, dnSpecials) || !utf8.ValidString(dn) {
+			return
+		}
+		if _, err := goldap.ParseDN(dn); err != nil {
+			return
+		}
+		if fast, full := fastCanonicalDN(dn), parsedCanonicalDN(dn); fast != full {
+			t.Errorf("CanonicalDN(%q): fast path %q, full parse %q", dn, fast, full)
+		}
+	})
 }
