@@ -197,7 +197,7 @@ func (h *handler) patch(w http.ResponseWriter, r *http.Request, k Kind, id strin
 		return err
 	}
 	rec, err := h.modify(k, id, func(cur object) (object, error) {
-		o := deepCopy(cur).(object)
+		o := copyForPatch(cur)
 		if err := applyPatch(o, req.Operations); err != nil {
 			return nil, err
 		}

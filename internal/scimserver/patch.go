@@ -205,9 +205,11 @@ func setSub(o object, p patchPath, value any) error {
 	case object:
 		set(x, p.sub, value)
 	case []any:
-		for _, el := range x {
+		for i, el := range x {
 			if m, ok := el.(object); ok {
+				m = copyElement(m)
 				set(m, p.sub, value)
+				x[i] = m
 			}
 		}
 	default:
@@ -230,6 +232,8 @@ func setFiltered(o object, kind string, p patchPath, value any) error {
 			continue
 		}
 		matched = true
+		m = copyElement(m)
+		list[i] = m
 		switch {
 		case p.sub != "":
 			set(m, p.sub, value)
@@ -303,16 +307,24 @@ func remove(o object, p patchPath, value any) error {
 				if p.sub == "" {
 					continue
 				}
+				m = copyElement(m)
 				del(m, p.sub)
+				el = m
 			}
 			keep = append(keep, el)
 		}
 		set(o, p.attr, keep)
-	case p.sub != "":
-		for _, el := range elements(cur) {
+	case p.sub != "" && isList:
+		for i, el := range list {
 			if m, ok := el.(object); ok {
+				m = copyElement(m)
 				del(m, p.sub)
+				list[i] = m
 			}
+		}
+	case p.sub != "":
+		if m, ok := cur.(object); ok {
+			del(m, p.sub)
 		}
 	case isList && value != nil:
 		set(o, p.attr, removeValues(list, elements(value)))

@@ -126,3 +126,38 @@ func TestPatchOps(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedPatchChangesNothing: a PATCH works on a copy that shares the
+// stored members and e-mails; an operation changing one of them, followed
+// by one that fails, must leave the stored resource exactly as it was.
+func TestFailedPatchChangesNothing(t *testing.T) {
+	rc := newReceiver(t)
+	uid := str(rc.must(201, "POST", "/Users", `{"userName": "a@x.com", "emails": [{"value": "a@x.com", "type": "work", "primary": true}]}`).body, "id")
+	gid := str(rc.must(201, "POST", "/Groups", `{"displayName": "g", "members": [{"value": "`+uid+`", "display": "A"}]}`).body, "id")
+	user := rc.must(200, "GET", "/Users/"+uid, "").raw
+	group := rc.must(200, "GET", "/Groups/"+gid, "").raw
+	for _, tc := range []struct{ path, ops, scimType string }{
+		{"/Groups/" + gid, `[{"op": "replace", "path": "members[value eq \"` + uid + `\"].display", "value": "B"},
+			{"op": "remove", "path": "members[value eq \"` + uid + `\"].type"},
+			{"op": "remove", "path": "members.display"},
+			{"op": "replace", "path": "displayName", "value": ""}]`, "invalidValue"},
+		{"/Groups/" + gid, `[{"op": "add", "path": "members[value eq \"` + uid + `\"]", "value": {"display": "C"}},
+			{"op": "move"}]`, "invalidSyntax"},
+		{"/Users/" + uid, `[{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.com"},
+			{"op": "replace", "path": "emails.primary", "value": "False"},
+			{"op": "remove", "path": "userName"}]`, "invalidValue"},
+	} {
+		wantError(t, rc.do("PATCH", tc.path, `{"Operations": `+tc.ops+`}`), 400, tc.scimType)
+	}
+	if got := rc.must(200, "GET", "/Users/"+uid, "").raw; got != user {
+		t.Errorf("user changed by failed PATCHes:\n got %s\nwant %s", got, user)
+	}
+	if got := rc.must(200, "GET", "/Groups/"+gid, "").raw; got != group {
+		t.Errorf("group changed by failed PATCHes:\n got %s\nwant %s", got, group)
+	}
+	// A PATCH that succeeds changes the member it names, in the file too.
+	rc.must(204, "PATCH", "/Groups/"+gid, `{"Operations": [{"op": "replace", "path": "members[value eq \"`+uid+`\"].display", "value": "B"}]}`)
+	if m := elements(rc.must(200, "GET", "/Groups/"+gid, "").body["members"]); len(m) != 1 || str(m[0].(object), "display") != "B" {
+		t.Errorf("members after the sub-attribute replace: %v", m)
+	}
+}

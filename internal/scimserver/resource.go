@@ -76,8 +76,8 @@ func clean(k Kind, o object) object {
 		if !ok {
 			continue
 		}
-		for _, el := range list {
-			cleanElement(el)
+		for i, el := range list {
+			list[i] = cleanElement(el)
 		}
 		if strings.EqualFold(key, "members") {
 			o[key] = appendUnique(nil, list)
@@ -86,21 +86,40 @@ func clean(k Kind, o object) object {
 	return o
 }
 
-func cleanElement(el any) {
+// cleanElement returns el without null sub-attributes and with "primary"
+// as a boolean. Elements may be shared with a stored record (see
+// copyForPatch), so one that needs a change is copied, never changed.
+func cleanElement(el any) any {
 	m, ok := el.(object)
-	if !ok {
-		return
+	if !ok || !needsCleaning(m) {
+		return el
 	}
+	c := make(object, len(m))
+	for k, v := range m {
+		switch {
+		case v == nil:
+		case strings.EqualFold(k, "primary"):
+			if b, ok := asBool(v); ok {
+				v = b
+			}
+			c[k] = v
+		default:
+			c[k] = v
+		}
+	}
+	return c
+}
+
+func needsCleaning(m object) bool {
 	for k, v := range m {
 		if v == nil {
-			delete(m, k)
+			return true
+		}
+		if _, isBool := v.(bool); !isBool && strings.EqualFold(k, "primary") {
+			return true
 		}
 	}
-	if v, ok := get(m, "primary"); ok {
-		if b, ok := asBool(v); ok {
-			set(m, "primary", b)
-		}
-	}
+	return false
 }
 
 // validate checks what the receiver needs: the unique attribute present
@@ -202,7 +221,35 @@ func (p projection) keep(attr string) bool {
 	return !p.exclude[a]
 }
 
-// deepCopy copies decoded JSON so a PATCH can work on a scratch copy.
+// copyForPatch copies a stored resource for a PATCH to work on. The
+// elements of multi-valued attributes are shared, not copied: a group's
+// thousands of members would otherwise be copied on every membership
+// change. The PATCH code therefore never changes such an element in place;
+// it replaces it with a changed copy (copyElement).
+func copyForPatch(o object) object {
+	c := make(object, len(o))
+	for k, v := range o {
+		switch x := v.(type) {
+		case []any:
+			c[k] = append([]any(nil), x...)
+		default:
+			c[k] = deepCopy(x)
+		}
+	}
+	return c
+}
+
+// copyElement returns a copy of one element of a multi-valued attribute
+// (shallow: its own values are replaced, not changed, by PATCH).
+func copyElement(m object) object {
+	c := make(object, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// deepCopy copies decoded JSON.
 func deepCopy(v any) any {
 	switch x := v.(type) {
 	case object:
@@ -230,6 +277,9 @@ func equalValue(a, b any) bool {
 		y, ok := b.(object)
 		if !ok || len(x) != len(y) {
 			return false
+		}
+		if sameMap(x, y) {
+			return true // shared by copyForPatch
 		}
 		for k, v := range x {
 			w, ok := y[k]
@@ -262,4 +312,9 @@ func equalValue(a, b any) bool {
 		return b == nil
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// sameMap reports whether a and b are the same map (not merely equal).
+func sameMap(a, b object) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
