@@ -132,6 +132,7 @@ func decodeResource(r *http.Request, k Kind) (object, error) {
 		return nil, err
 	}
 	attrs := clean(k, in)
+	dedupeMembers(attrs)
 	if err := validate(k, attrs); err != nil {
 		return nil, err
 	}

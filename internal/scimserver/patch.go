@@ -133,7 +133,11 @@ func setAttr(o object, kind, attr string, value any) {
 	if multiValued[strings.ToLower(attr)] || isList {
 		add := elements(value)
 		if kind == "replace" {
-			set(o, attr, append([]any{}, add...))
+			if strings.EqualFold(attr, "members") {
+				set(o, attr, appendUnique(nil, add))
+			} else {
+				set(o, attr, append([]any{}, add...))
+			}
 			return
 		}
 		set(o, attr, appendUnique(oldList, add))

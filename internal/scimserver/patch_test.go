@@ -93,6 +93,8 @@ func TestPatchOps(t *testing.T) {
 			`{"members": null}`},
 		{"replace members", `[{"op": "replace", "path": "members", "value": [{"value": "7"}]}]`,
 			`{"members": [{"value": "7"}]}`},
+		{"replace members, deduplicated", `[{"op": "replace", "value": {"members": [{"value": "7"}, {"value": "8"}, {"value": "7"}]}}]`,
+			`{"members": [{"value": "7"}, {"value": "8"}]}`},
 		{"remove sub-attribute", `[{"op": "remove", "path": "name.familyName"}]`,
 			`{"name": {"givenName": "A"}}`},
 		{"boolean string", `[{"op": "Replace", "path": "active", "value": "False"}]`,
@@ -159,5 +161,19 @@ func TestFailedPatchChangesNothing(t *testing.T) {
 	rc.must(204, "PATCH", "/Groups/"+gid, `{"Operations": [{"op": "replace", "path": "members[value eq \"`+uid+`\"].display", "value": "B"}]}`)
 	if m := elements(rc.must(200, "GET", "/Groups/"+gid, "").body["members"]); len(m) != 1 || str(m[0].(object), "display") != "B" {
 		t.Errorf("members after the sub-attribute replace: %v", m)
+	}
+}
+
+// TestReceivedMembersDeduplicated: POST and PUT bodies listing a member
+// twice store it once.
+func TestReceivedMembersDeduplicated(t *testing.T) {
+	rc := newReceiver(t)
+	r := rc.must(201, "POST", "/Groups", `{"displayName": "g", "members": [{"value": "a"}, {"value": "b"}, {"value": "a", "type": "User"}]}`)
+	if got := memberValues(r.body); !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Errorf("after POST: %v", got)
+	}
+	r = rc.must(200, "PUT", "/Groups/"+str(r.body, "id"), `{"displayName": "g", "members": [{"value": "c"}, {"value": "c"}]}`)
+	if got := memberValues(r.body); !reflect.DeepEqual(got, []string{"c"}) {
+		t.Errorf("after PUT: %v", got)
 	}
 }

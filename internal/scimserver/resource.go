@@ -57,7 +57,9 @@ func newID() string {
 
 // clean prepares attributes received from a client for storage: id, meta
 // and schemas belong to the store; booleans sent as strings ("True",
-// Entra ID) become booleans; JSON nulls are dropped; members are deduplicated.
+// Entra ID) become booleans; JSON nulls are dropped. Members are not
+// deduplicated here: decodeResource does it for POST and PUT bodies, and
+// PATCH adds and replaces members without duplicates (setAttr).
 func clean(k Kind, o object) object {
 	for key, v := range o {
 		// password: Okta sends one on create; syncd has no use for it
@@ -71,7 +73,7 @@ func clean(k Kind, o object) object {
 			set(o, "active", b)
 		}
 	}
-	for key, v := range o {
+	for _, v := range o {
 		list, ok := v.([]any)
 		if !ok {
 			continue
@@ -79,11 +81,17 @@ func clean(k Kind, o object) object {
 		for i, el := range list {
 			list[i] = cleanElement(el)
 		}
-		if strings.EqualFold(key, "members") {
-			o[key] = appendUnique(nil, list)
-		}
 	}
 	return o
+}
+
+// dedupeMembers drops repeated members (by value) from a received resource.
+func dedupeMembers(o object) {
+	if list, ok := get(o, "members"); ok {
+		if l, ok := list.([]any); ok {
+			set(o, "members", appendUnique(nil, l))
+		}
+	}
 }
 
 // cleanElement returns el without null sub-attributes and with "primary"

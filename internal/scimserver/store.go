@@ -422,10 +422,18 @@ func writeMembers(tx *bolt.Tx, c change) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := memberMap(c.rec)
+	// One index, of the old members: the new list is walked against it,
+	// and what is left in it afterwards is gone.
 	was := memberMap(c.old)
-	for key, el := range now {
-		if prev, ok := was[key]; ok && equalValue(prev, el) {
+	list, _ := get(c.rec.Attrs, "members")
+	for _, el := range elements(list) {
+		key, ok := valueKey(el)
+		if !ok {
+			continue
+		}
+		prev, had := was[key]
+		delete(was, key)
+		if had && equalValue(prev, el) { // usually the same element, shared
 			continue
 		}
 		v, err := json.Marshal(el)
@@ -437,10 +445,8 @@ func writeMembers(tx *bolt.Tx, c change) (*record, error) {
 		}
 	}
 	for key := range was {
-		if _, ok := now[key]; !ok {
-			if err := b.Delete([]byte(key)); err != nil {
-				return nil, err
-			}
+		if err := b.Delete([]byte(key)); err != nil {
+			return nil, err
 		}
 	}
 	rest := *c.rec
