@@ -50,31 +50,43 @@ var ErrNestedUnknown = errors.New("a nested group could not be read")
 // is case-insensitive over the whole address.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// Group returns the group whose name or DN equals key (names compared
-// case-insensitively, DNs by NormalizeDN), or nil.
+// ErrAmbiguous marks a group name that several directory groups carry.
+var ErrAmbiguous = errors.New("ambiguous group name")
+
+// Group returns the group whose DN or name equals key, or nil; see Lookup.
+// An ambiguous name gives nil.
 func (d *Directory) Group(key string) *Group {
-	for _, g := range d.Groups {
-		if strings.EqualFold(g.Name, key) || (g.DN != "" && NormalizeDN(g.DN) == NormalizeDN(key)) {
-			return g
-		}
-	}
-	return nil
+	g, _ := d.Lookup(key)
+	return g
 }
 
-// NormalizeDN gives a comparable form of a DN for the simple cases
-// (case and spacing around separators). Sources with full DN parsing
-// should store DNs already normalised; this is a fallback for lookups.
-func NormalizeDN(dn string) string {
-	parts := strings.Split(dn, ",")
-	for i, p := range parts {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok {
-			parts[i] = strings.ToLower(strings.TrimSpace(p))
-			continue
+// Lookup finds a group by DN (compared in canonical form) or, failing
+// that, by name (case-insensitively). A name two groups share (the same cn
+// in two OUs) is an error wrapping ErrAmbiguous: mapping either would be a
+// guess, so the user must name the group by DN.
+func (d *Directory) Lookup(key string) (*Group, error) {
+	canon := CanonicalDN(key)
+	var named []*Group
+	for _, g := range d.Groups {
+		if g.DN != "" && CanonicalDN(g.DN) == canon {
+			return g, nil
 		}
-		parts[i] = strings.ToLower(strings.TrimSpace(k)) + "=" + strings.ToLower(strings.TrimSpace(v))
+		if strings.EqualFold(g.Name, key) {
+			named = append(named, g)
+		}
 	}
-	return strings.Join(parts, ",")
+	switch len(named) {
+	case 0:
+		return nil, nil
+	case 1:
+		return named[0], nil
+	}
+	dns := make([]string, len(named))
+	for i, g := range named {
+		dns[i] = g.DN
+	}
+	return nil, fmt.Errorf("%w: %d directory groups are named %q (%s): name one by its DN",
+		ErrAmbiguous, len(named), key, strings.Join(dns, "; "))
 }
 
 // Expand resolves nested membership for every group: Members becomes the

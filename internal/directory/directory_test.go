@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -75,6 +76,30 @@ func TestGroupLookup(t *testing.T) {
 	}
 	if g := d.Group("nope"); g != nil {
 		t.Errorf("Group(nope) = %v, want nil", g)
+	}
+}
+
+func TestLookupByEscapedDNAndAmbiguousName(t *testing.T) {
+	d := &Directory{Groups: []*Group{
+		{Name: "Smith, John", DN: `cn=Smith\, John,ou=groups,dc=x`},
+		{Name: "eng", DN: "cn=eng,ou=emea,dc=x"},
+		{Name: "eng", DN: "cn=eng,ou=us,dc=x"},
+	}}
+	g, err := d.Lookup(`CN=smith\2C john, OU=Groups,DC=X`)
+	if err != nil || g == nil || g.Name != "Smith, John" {
+		t.Errorf("escaped DN lookup = %v, %v; want the Smith group", g, err)
+	}
+	g, err = d.Lookup("ENG")
+	if g != nil || !errors.Is(err, ErrAmbiguous) {
+		t.Fatalf("shared name: %v, %v; want ErrAmbiguous", g, err)
+	}
+	for _, dn := range []string{"cn=eng,ou=emea,dc=x", "cn=eng,ou=us,dc=x"} {
+		if !strings.Contains(err.Error(), dn) {
+			t.Errorf("error %q does not name %s", err, dn)
+		}
+	}
+	if g, err := d.Lookup("cn=eng,ou=us,dc=x"); err != nil || g != d.Groups[2] {
+		t.Errorf("DN picks one of the namesakes: %v, %v", g, err)
 	}
 }
 

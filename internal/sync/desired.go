@@ -137,7 +137,10 @@ func lookupFeed(rule, source, key string, allowEmpty bool, dir *directory.Direct
 	if dir == nil {
 		return nil, []string{fmt.Sprintf("%s: source %q could not be read: %v", rule, source, srcErr)}
 	}
-	g := dir.Group(key)
+	g, err := dir.Lookup(key)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("%s: source %q: %v", rule, source, err)}
+	}
 	if g == nil {
 		return nil, []string{fmt.Sprintf("%s: directory group %q not found in source %q", rule, key, source)}
 	}

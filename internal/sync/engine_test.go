@@ -702,3 +702,27 @@ func TestTagIDCache(t *testing.T) {
 		t.Errorf("cached tag id: %d lookups by name, %d calls; want 0 and 2 (groups, SMEs)", n, len(r.emu.Requests()))
 	}
 }
+
+// TestAmbiguousDirectoryGroupName: two directory groups named "eng" in two
+// OUs make a `from: eng` mapping an error (no changes for that group, exit
+// 1); naming one by its DN works.
+func TestAmbiguousDirectoryGroupName(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Eng", UserIDs: []int{10}}}}
+	dir := dirOf(map[string][]string{"eng": {"bob"}})
+	dir.Groups = append(dir.Groups, &directory.Group{Name: "eng", DN: "cn=eng,ou=emea,dc=example,dc=com", DirectMembers: []string{"ann"}})
+	dir.Users["ann"] = &directory.User{ID: "ann", Name: "ANN", Emails: []string{"ann@example.com"}}
+	dir.Expand()
+	r := newRig(t, seed, dir)
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "eng", To: "Eng"}}
+	res := r.run(true)
+	if res.ExitCode != 1 || !strings.Contains(strings.Join(res.Report.Errors, "\n"), "name one by its DN") {
+		t.Errorf("ambiguous name: exit %d, errors %v; want exit 1 naming the fix", res.ExitCode, res.Report.Errors)
+	}
+	if r.emu.WriteCount() != 0 {
+		t.Errorf("ambiguous name: %d writes, want none", r.emu.WriteCount())
+	}
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "CN=eng, OU=emea,dc=example,dc=com", To: "Eng"}}
+	if res := r.run(true); res.ExitCode != 0 || !slices.Equal(members(t, r.emu, "Eng"), []int{10}) {
+		t.Errorf("by DN: exit %d, Eng = %v, errors %v", res.ExitCode, members(t, r.emu, "Eng"), res.Report.Errors)
+	}
+}

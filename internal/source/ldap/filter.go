@@ -6,6 +6,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/directory"
 )
 
 // Matcher evaluates an LDAP search filter against entries held locally
@@ -145,7 +147,7 @@ func InScope(dn, base, scope string) bool {
 	if strings.TrimSpace(base) == "" {
 		return true
 	}
-	d, b := CanonicalDN(dn), CanonicalDN(base)
+	d, b := directory.CanonicalDN(dn), directory.CanonicalDN(base)
 	switch s, _ := parseScope(scope); s {
 	case goldap.ScopeBaseObject:
 		return d == b

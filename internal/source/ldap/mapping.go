@@ -180,7 +180,7 @@ func (m *Mapper) AddUser(e *Entry) {
 		Emails: m.emails(e),
 	}
 	m.byID[id] = u
-	m.byDN[CanonicalDN(e.DN)] = id
+	m.byDN[directory.CanonicalDN(e.DN)] = id
 	if u.Login != "" {
 		m.byLogin[strings.ToLower(u.Login)] = id
 	}
@@ -196,7 +196,7 @@ func (m *Mapper) UserID(e *Entry) string {
 // member may be a group whose members were never read.
 func (m *Mapper) Unread(dn string) {
 	if strings.TrimSpace(dn) != "" {
-		m.unread = append(m.unread, CanonicalDN(dn))
+		m.unread = append(m.unread, directory.CanonicalDN(dn))
 	}
 }
 
@@ -276,7 +276,7 @@ func (m *Mapper) AddGroup(e *Entry, readErr error) {
 // addMemberDN resolves a member DN to a user at once when possible; the rest
 // waits for Directory, where groups and late users are known.
 func (m *Mapper) addMemberDN(p *pendingGroup, dn string) {
-	c := CanonicalDN(dn)
+	c := directory.CanonicalDN(dn)
 	if id, ok := m.byDN[c]; ok {
 		p.users = append(p.users, id)
 		return
@@ -298,7 +298,7 @@ func memberDN(v string) string {
 func (m *Mapper) Directory() *directory.Directory {
 	groupDN := make(map[string]string, len(m.pending))
 	for _, p := range m.pending {
-		groupDN[CanonicalDN(p.g.DN)] = p.g.DN
+		groupDN[directory.CanonicalDN(p.g.DN)] = p.g.DN
 	}
 	d := &directory.Directory{Source: m.source, Users: m.byID, Groups: make([]*directory.Group, 0, len(m.pending))}
 	for _, p := range m.pending {

@@ -25,6 +25,7 @@ import (
 	"github.com/lor00x/goldap/message"
 	"github.com/vjeantet/ldapserver"
 
+	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
 )
@@ -123,7 +124,7 @@ func (s *Server) SetEntries(entries []*ldap.Entry) {
 	s.pages = map[string][]*ldap.Entry{}
 	s.byDN = make(map[string]*ldap.Entry, len(entries))
 	for i, e := range entries {
-		s.canon[i] = ldap.CanonicalDN(e.DN)
+		s.canon[i] = directory.CanonicalDN(e.DN)
 		s.byDN[s.canon[i]] = e
 	}
 }
@@ -259,12 +260,12 @@ func (s *Server) match(req *request) []*ldap.Entry {
 		return nil
 	}
 	if req.scope == goldap.ScopeBaseObject {
-		if e := s.byDN[ldap.CanonicalDN(req.base)]; e != nil && m.match(e) {
+		if e := s.byDN[directory.CanonicalDN(req.base)]; e != nil && m.match(e) {
 			out = append(out, e)
 		}
 		return out
 	}
-	base := ldap.CanonicalDN(req.base)
+	base := directory.CanonicalDN(req.base)
 	for i, e := range s.entries {
 		if inScope(s.canon[i], base, req.scope) && m.match(e) {
 			out = append(out, e)

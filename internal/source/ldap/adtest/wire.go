@@ -10,6 +10,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/source/ldap"
 )
 
@@ -128,7 +129,7 @@ func (m *matcher) match(e *ldap.Entry) bool { return m.c.Match(e) }
 func (m *matcher) extensible(rule, attr, value string, e *ldap.Entry) bool {
 	switch {
 	case rule == RuleInChain && strings.EqualFold(attr, "memberOf"):
-		return m.chain(ldap.CanonicalDN(value))[ldap.CanonicalDN(e.DN)]
+		return m.chain(directory.CanonicalDN(value))[directory.CanonicalDN(e.DN)]
 	case rule == RuleBitAnd:
 		want, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
@@ -158,7 +159,7 @@ func (m *matcher) chain(group string) map[string]bool {
 			continue
 		}
 		for _, v := range g.Values("member") {
-			if c := ldap.CanonicalDN(v); !seen[c] {
+			if c := directory.CanonicalDN(v); !seen[c] {
 				seen[c] = true
 				queue = append(queue, c)
 			}
