@@ -248,14 +248,30 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// maxResponseBody bounds what one answer may hold. List pages carry every
+// member of up to 100 groups, so the bound is generous; it exists so that a
+// runaway or hostile server cannot exhaust memory.
+var maxResponseBody int64 = 256 << 20
+
 // decode reads a JSON body into out; an empty body leaves out untouched.
 // The rest of the body is drained so the connection can be reused.
 func decode(r io.Reader, out any) error {
+	lr := &io.LimitedReader{R: r, N: maxResponseBody + 1}
 	if out != nil {
-		if err := json.NewDecoder(r).Decode(out); err != nil && !errors.Is(err, io.EOF) {
+		if err := json.NewDecoder(lr).Decode(out); err != nil && !errors.Is(err, io.EOF) {
+			if lr.N <= 0 {
+				return errBodyTooLarge()
+			}
 			return err
 		}
 	}
-	_, err := io.Copy(io.Discard, r)
+	_, err := io.Copy(io.Discard, lr)
+	if lr.N <= 0 {
+		return errBodyTooLarge()
+	}
 	return err
+}
+
+func errBodyTooLarge() error {
+	return fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
 }

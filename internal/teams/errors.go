@@ -90,7 +90,9 @@ func (c *Client) checkResponse(k *call, resp *http.Response) error {
 	e := &Error{Method: k.method, Route: k.route, Status: resp.StatusCode}
 	e.Kind = kindOf(k, resp.StatusCode)
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxProblemBody))
-	e.Body = c.redact(capString(string(data), maxErrorBody))
+	// Redact before cutting: a token straddling the cut would leave its
+	// first characters behind.
+	e.Body = capString(c.redact(string(data)), maxErrorBody)
 	var p ProblemDetails
 	if json.Unmarshal(data, &p) == nil && (p.Title != nil || p.Detail != nil || p.Status != nil) {
 		e.Problem = c.redactProblem(&p)

@@ -139,6 +139,46 @@ func TestErrorBodyIsCapped(t *testing.T) {
 	}
 }
 
+// A token echoed across the cut of the error body is redacted whole, not
+// left with its first characters before the cut.
+func TestTokenAcrossBodyCapIsRedacted(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		fmt.Fprint(w, strings.Repeat("x", maxErrorBody-20)+" you sent "+r.Header.Get("Authorization"))
+	})
+	c, _ := newTestClient(t, h)
+	_, err := c.Me(context.Background())
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(e.Body, "Bearer "+testToken[:3]) || !strings.Contains(e.Body, "Bearer "+redacted[:3]) {
+		t.Errorf("the token's start survived the cut, or the echo was lost: %q", e.Body[len(e.Body)-40:])
+	}
+}
+
+// A body past maxResponseBody is an error, not a memory exhaustion.
+func TestHugeResponseBodyRefused(t *testing.T) {
+	defer func(n int64) { maxResponseBody = n }(maxResponseBody)
+	maxResponseBody = 4 << 20
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"name":"`)
+		chunk := strings.Repeat("a", 1<<20)
+		for i := int64(0); i <= maxResponseBody>>20; i++ {
+			if _, err := fmt.Fprint(w, chunk); err != nil {
+				return
+			}
+		}
+		fmt.Fprint(w, `"}`)
+	})
+	c, _ := newTestClient(t, h)
+	_, err := c.Me(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "response body larger than 4 MiB") {
+		t.Errorf("err = %v, want errBodyTooLarge", err)
+	}
+}
+
 // The token never appears in an error, even when a server echoes it.
 func TestTokenNeverInErrors(t *testing.T) {
 	echo := func(status int, problemJSON bool) http.Handler {
