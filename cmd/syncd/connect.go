@@ -14,8 +14,9 @@ import (
 )
 
 // connectTeams probes the token with GET /users/me and says who it is,
-// whether it sees e-mails (admin) and whether it may write.
-func connectTeams(ctx context.Context, cfg *config.Config, w io.Writer) error {
+// whether it sees e-mails (admin) and, when asked to probe, whether it may
+// write. Without probeWrite it makes read calls only.
+func connectTeams(ctx context.Context, cfg *config.Config, probeWrite bool, w io.Writer) error {
 	conn, err := newTeamsClient(cfg.Teams, nil)
 	if err != nil {
 		return fmt.Errorf("teams: %w", err)
@@ -32,7 +33,11 @@ func connectTeams(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	if err := reportEmails(ctx, conn.Client, me, groups, w); err != nil {
 		return err
 	}
-	return probeWrite(ctx, cfg, conn.Client, groups, w)
+	if !probeWrite {
+		fmt.Fprintln(w, "teams: write access: not checked (API v3 cannot tell without a write; --probe-write makes one empty add to a managed group, which changes nothing, or the first sync --apply reports a read-only token)")
+		return nil
+	}
+	return checkWrite(ctx, cfg, conn.Client, groups, w)
 }
 
 // reportEmails says whether the token sees other people's e-mails (admin
@@ -87,11 +92,11 @@ func explainTeamsError(err error, url string) string {
 	return "the API at " + url + " could not be reached: check teams.url, the network and teams.ca_file"
 }
 
-// probeWrite finds out whether the token may write with the one write that
+// checkWrite finds out whether the token may write with the one write that
 // changes nothing: adding no members to a Teams group the config manages.
 // The API offers no other way to tell; groups the config does not name are
 // never touched, so without one of them in Teams the check is skipped.
-func probeWrite(ctx context.Context, cfg *config.Config, c *teams.Client, groups []teams.UserGroup, w io.Writer) error {
+func checkWrite(ctx context.Context, cfg *config.Config, c *teams.Client, groups []teams.UserGroup, w io.Writer) error {
 	target := managedGroup(cfg, groups)
 	if target == nil {
 		fmt.Fprintln(w, "teams: write access: not checked (none of the configured Teams groups exists yet; a read-only token is reported by the first sync --apply)")

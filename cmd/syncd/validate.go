@@ -22,8 +22,9 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	fs.SetOutput(e.stderr)
 	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
 	connect := fs.Bool("connect", false, "also probe the Teams token and read every source")
+	probeWrite := fs.Bool("probe-write", false, "with --connect: find out whether the token may write, by one empty add to a Teams group the config manages (changes nothing)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd validate [--config FILE] [--connect]")
+		fmt.Fprintln(e.stderr, "usage: syncd validate [--config FILE] [--connect [--probe-write]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +50,7 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	if !*connect {
 		return exitOK
 	}
-	return connectAll(ctx, e, cfg)
+	return connectAll(ctx, e, cfg, *probeWrite)
 }
 
 // loadConfig loads the configuration, printing every problem to stderr.
@@ -71,7 +72,7 @@ func loadConfig(e env, cmd, path string) (*config.Config, bool) {
 }
 
 // connectAll probes Teams, then every source, reporting each on stdout.
-func connectAll(ctx context.Context, e env, cfg *config.Config) int {
+func connectAll(ctx context.Context, e env, cfg *config.Config, probeWrite bool) int {
 	logCfg := cfg.Log
 	if logCfg.Level == "info" {
 		logCfg.Level = "warn" // the readers' routine info lines would bury the report
@@ -83,7 +84,7 @@ func connectAll(ctx context.Context, e env, cfg *config.Config) int {
 	}
 	defer func() { _ = logger.Sync() }()
 	code := exitOK
-	if err := connectTeams(ctx, cfg, e.stdout); err != nil {
+	if err := connectTeams(ctx, cfg, probeWrite, e.stdout); err != nil {
 		fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		code = exitFailure
 	}

@@ -218,7 +218,7 @@ func TestValidateConnect(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			emu.ResetLog()
 			before := emu.Snapshot()
-			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, base, tc.token))
+			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--probe-write", "--config", testConfig(t, base, tc.token))
 			if code != tc.code {
 				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
 			}
@@ -242,6 +242,27 @@ func TestValidateConnect(t *testing.T) {
 				t.Errorf("the write probe changed the groups: %+v -> %+v", before.UserGroups, after.UserGroups)
 			}
 		})
+	}
+}
+
+// TestValidateConnectIsReadOnly: without --probe-write, --connect makes no
+// write call, even with a read-only token (which it then cannot detect).
+func TestValidateConnectIsReadOnly(t *testing.T) {
+	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(spectest.Wrap(t, emu))
+	t.Cleanup(srv.Close)
+	for _, token := range []string{"admin-token", "reader-token"} {
+		emu.ResetLog()
+		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, srv.URL+"/v3/teams/acme", token))
+		if code != exitOK || !strings.Contains(out, "write access: not checked") {
+			t.Errorf("%s: exit %d\nstdout: %s\nstderr: %s", token, code, out, errOut)
+		}
+		if n := emu.WriteCount(); n != 0 {
+			t.Errorf("%s: --connect made %d write calls, want 0", token, n)
+		}
 	}
 }
 
@@ -292,7 +313,7 @@ func TestValidateConnectEmulatorURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, "emulator:"+filepath.Join(dir, "seed.json"), "")
-	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
+	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--probe-write", "--config", cfg)
 	if code != exitOK || !strings.Contains(out, "token of Ada Admin") || !strings.Contains(out, "write access: yes") {
 		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -305,7 +326,7 @@ func TestValidateConnectSourceFailure(t *testing.T) {
 	cfg := testConfig(t, srv.URL+"/v3/teams/acme", "admin-token")
 	writeTestFile(t, filepath.Join(filepath.Dir(cfg), "directory.ldif"), "dn: uid=a,dc=x\nnot a line\n", 0o644)
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
-	if code != exitFailure || !strings.Contains(errOut, "syncd validate: source export: ") || !strings.Contains(out, "write access: yes") {
+	if code != exitFailure || !strings.Contains(errOut, "syncd validate: source export: ") || !strings.Contains(out, "write access: not checked") {
 		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
