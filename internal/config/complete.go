@@ -209,7 +209,10 @@ func (c *checker) secret(key string, val *Secret, file *string) {
 	}
 	info, err := os.Stat(*file)
 	if err != nil {
-		c.errorf(fileKey, "%s: cannot read %s: %v", fileKey, *file, unwrapPath(err))
+		// The name itself is not repeated: a secret pasted into the
+		// *_file key by mistake would otherwise be printed back.
+		c.errorf(fileKey, "%s: cannot read the file named here (in %s): %v",
+			fileKey, filepath.Dir(*file), unwrapPath(err))
 		return
 	}
 	if info.IsDir() {
