@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -61,7 +62,33 @@ func New(name string, cfg config.LDAP, logger *zap.Logger) (*Reader, error) {
 	if err := r.init(); err != nil {
 		return nil, fmt.Errorf("ldap source %q: %w", name, err)
 	}
+	r.warnCleartext()
 	return r, nil
+}
+
+// warnCleartext says so when a bind password would cross the network
+// unencrypted: ldap:// without StartTLS to a host that is not this machine.
+// It is allowed (some sites run LDAP on a trusted segment) but never silent.
+func (r *Reader) warnCleartext() {
+	if r.cfg.BindDN == "" || r.cfg.StartTLS {
+		return
+	}
+	for _, raw := range r.cfg.URLs {
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Scheme, "ldap") || isLoopback(u.Hostname()) {
+			continue
+		}
+		r.log.Warn("the bind password is sent unencrypted: use ldaps:// or start_tls: true",
+			zap.String("url", raw), zap.String("bind_dn", r.cfg.BindDN))
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (r *Reader) init() error {
