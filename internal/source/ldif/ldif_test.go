@@ -145,3 +145,39 @@ func TestErrorsNameTheLine(t *testing.T) {
 		t.Error("New without a path: no error")
 	}
 }
+
+// A value read through "attr:< file://" must lie beside the export and be
+// a small regular file: never a credential elsewhere or an endless device.
+func TestFileValuesStayBesideTheExport(t *testing.T) {
+	path := write(t, "")
+	dir := filepath.Dir(path)
+	if err := os.WriteFile(filepath.Join(dir, "cn.txt"), []byte("Ada Lovelace"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(secret, []byte("SECRET-TOKEN-VALUE"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(value string) config.LDIF {
+		ldifText := "version: 1\n\ndn: uid=ada,ou=people,dc=x\nobjectClass: inetOrgPerson\nuid: ada\nsn: L\nmail: ada@example.com\ncn:< " + value + "\n"
+		if err := os.WriteFile(path, []byte(ldifText), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return config.LDIF{Path: path, Users: config.LDAPUsers{BaseDN: "ou=people,dc=x", IDAttribute: "uid"},
+			Groups: config.LDAPGroups{BaseDN: "ou=groups,dc=x"}}
+	}
+	d, err := readFile(t, cfg("file://"+filepath.Join(dir, "cn.txt")))
+	if err != nil || d.Users["ada"] == nil || d.Users["ada"].Name != "Ada Lovelace" {
+		t.Fatalf("value beside the export: %v, %+v", err, d)
+	}
+	for _, bad := range []string{"file://" + secret, "file:///dev/zero", "file://" + filepath.Join(dir, "..", filepath.Base(filepath.Dir(secret)), "token")} {
+		_, err := readFile(t, cfg(bad))
+		if err == nil {
+			t.Errorf("%s: read, want refused", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "SECRET-TOKEN-VALUE") {
+			t.Errorf("%s: the file's content leaked: %v", bad, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/syncd/syncd/internal/source/ldap"
@@ -140,13 +141,47 @@ func (p *parser) attrValue(line string, at int) (string, string, error) {
 		if !ok {
 			return "", "", p.errAt(at, "%s: only file:// URLs are supported", attr)
 		}
-		v, err := os.ReadFile(path)
+		v, err := p.readBeside(path)
 		if err != nil {
 			return "", "", p.errAt(at, "%s: %v", attr, err)
 		}
 		return attr, string(v), nil
 	}
 	return attr, strings.TrimLeft(rest, " "), nil
+}
+
+// maxFileValue bounds a value read through "attr:< file://".
+const maxFileValue = 1 << 20
+
+// readBeside reads a value's file, which must lie in the LDIF file's own
+// directory tree: an export names its binary values (photos, certificates)
+// beside itself, and a value must never pull in some other file syncd can
+// read (a credential, say) or a device that never ends.
+func (p *parser) readBeside(path string) ([]byte, error) {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(p.name))
+	if err != nil {
+		return nil, err
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(p.name), path)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, err
+	}
+	if rel, err := filepath.Rel(dir, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("file %s lies outside the LDIF file's directory %s", path, dir)
+	}
+	info, err := os.Stat(real)
+	switch {
+	case err != nil:
+		return nil, err
+	case !info.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	case info.Size() > maxFileValue:
+		return nil, fmt.Errorf("%s is larger than %d KiB", path, maxFileValue>>10)
+	}
+	return os.ReadFile(real)
 }
 
 func (p *parser) errAt(line int, format string, args ...any) error {
