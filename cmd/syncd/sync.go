@@ -250,8 +250,10 @@ func writeReports(e env, r *report.Report, file, format string) int {
 	return exitOK
 }
 
+// writeFile writes a report: private (0600), as it names people and their
+// e-mail addresses; the admin may share it on purpose.
 func writeFile(path string, fn func(io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
