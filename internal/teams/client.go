@@ -134,6 +134,12 @@ func (c *Client) setDefaults() {
 		// state; TLS verification stays on (Go's default).
 		c.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
+	// Redirects are answered, not followed: Go resends the Authorization
+	// header to the same host even from https to http, and API v3 has no
+	// reason to redirect. A copy, so the caller's client is left as it is.
+	hc := *c.hc
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &hc
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
 	}

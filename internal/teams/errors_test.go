@@ -266,3 +266,18 @@ func TestTransportErrorWrapped(t *testing.T) {
 	}
 	assertNoToken(t, err)
 }
+
+// A redirect is not followed: the token would go along with it.
+func TestRedirectNotFollowed(t *testing.T) {
+	followed := false
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed = true }))
+	t.Cleanup(target.Close)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusMovedPermanently)
+	})
+	c, _ := newTestClient(t, h)
+	_, err := c.Me(context.Background())
+	if err == nil || followed {
+		t.Errorf("redirect: err %v, followed %v; want an error and no request to the target", err, followed)
+	}
+}
