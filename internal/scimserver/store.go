@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Why the store opens its bbolt file per write instead of holding it open:
@@ -395,7 +396,7 @@ func writeChange(tx *bolt.Tx, c change) error {
 			return err
 		}
 		if c.kind == Groups {
-			if err := tx.Bucket(membersBucket).DeleteBucket([]byte(c.id)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			if err := tx.Bucket(membersBucket).DeleteBucket([]byte(c.id)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return err
 			}
 		}
