@@ -130,12 +130,13 @@ func handleSignals(finished <-chan struct{}, sigs <-chan os.Signal, stop context
 
 // daemonParts are the long-lived pieces of `syncd run`.
 type daemonParts struct {
-	registry *prometheus.Registry
-	metrics  *metrics.Metrics
-	store    *state.Store
-	builder  *runnerBuilder
-	daemon   *daemon.Daemon
-	server   *server.Server
+	registry  *prometheus.Registry
+	metrics   *metrics.Metrics
+	store     *state.Store
+	builder   *runnerBuilder
+	daemon    *daemon.Daemon
+	server    *server.Server
+	receivers *receivers
 }
 
 func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap.Logger) (*daemonParts, error) {
@@ -156,23 +157,39 @@ func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap
 		Notify:   daemon.NewNotifier(e.getenv, os.Getpid()),
 		Latest:   latest,
 		NotReady: notReady,
+		Reloaded: p.reloaded,
 	})
 	if err != nil {
 		p.close()
 		return nil, err
 	}
-	handlers, err := scimReceivers(cfg, p.daemon, log)
-	if err != nil {
+	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, log); err != nil {
 		p.close()
 		return nil, err
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
-		SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: handlers})
+		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.handlers()})
 	if err != nil {
 		p.close()
 		return nil, err
 	}
+	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken == "" {
+		log.Warn("server.listen is not a loopback address and no server.sync_token is set: POST /sync and /reports/latest are disabled",
+			zap.String("listen", cfg.Server.Listen))
+	}
 	return p, nil
+}
+
+// reloaded applies at once the parts of a reloaded configuration that must
+// not wait for the next run: the tokens of the HTTP endpoints, so that a
+// rotated token works and the old one stops working.
+func (p *daemonParts) reloaded(cfg *config.Config) {
+	if p.server != nil {
+		p.server.SetSyncToken(cfg.Server.SyncToken.Reveal())
+	}
+	if p.receivers != nil {
+		p.receivers.reload(cfg)
+	}
 }
 
 func openStore(dir string) (*state.Store, error) {

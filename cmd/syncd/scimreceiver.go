@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,11 +19,55 @@ import (
 // defaultSCIMSyncDelay gathers a burst of SCIM changes into one run.
 const defaultSCIMSyncDelay = 30 * time.Second
 
-// scimReceivers builds the SCIM 2.0 endpoints of scim_receiver sources,
-// mounted at /scim/<name>/v2/ on server.listen. A stored change asks for a
-// run after the source's sync_delay.
-func scimReceivers(cfg *config.Config, d *daemon.Daemon, log *zap.Logger) (map[string]http.Handler, error) {
-	handlers := map[string]http.Handler{}
+// receivers are the SCIM 2.0 endpoints of scim_receiver sources, mounted at
+// /scim/<name>/v2/ on server.listen. A stored change asks for a run after
+// the source's sync_delay.
+//
+// The scimserver handler takes its token when it is built, so a reload
+// builds each endpoint's handler again over the same open store and swaps
+// it in: the new token is required from the next request on and the old
+// one refused. The server's routes are fixed at start, so a receiver added
+// by a reload waits for a restart; one removed stops answering at once.
+type receivers struct {
+	log     *zap.Logger
+	trigger func() (<-chan struct{}, error)
+	byName  map[string]*receiver
+}
+
+// receiver is one mounted endpoint.
+type receiver struct {
+	name    string
+	store   *scimserver.Store
+	deb     *debouncer
+	current atomic.Pointer[http.Handler]
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	(*r.current.Load()).ServeHTTP(w, req)
+}
+
+// set builds the handler for rc (nil: the source is no longer configured).
+func (r *receiver) set(rc *config.SCIMReceiver, log *zap.Logger) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "this SCIM receiver is no longer configured", http.StatusNotFound)
+	})
+	if rc != nil {
+		r.deb.setDelay(receiverDelay(rc))
+		h = scimserver.NewHandler(r.name, r.store, rc.Token.Reveal(), r.deb.poke, log)
+	}
+	r.current.Store(&h)
+}
+
+func receiverDelay(rc *config.SCIMReceiver) time.Duration {
+	if d := rc.SyncDelay.Std(); d > 0 {
+		return d
+	}
+	return defaultSCIMSyncDelay
+}
+
+// newReceivers opens the store of each scim_receiver source of cfg.
+func newReceivers(cfg *config.Config, trigger func() (<-chan struct{}, error), log *zap.Logger) (*receivers, error) {
+	rs := &receivers{log: log, trigger: trigger, byName: map[string]*receiver{}}
 	for _, src := range cfg.Sources {
 		rc := src.SCIMReceiver
 		if rc == nil {
@@ -34,24 +80,65 @@ func scimReceivers(cfg *config.Config, d *daemon.Daemon, log *zap.Logger) (map[s
 		if err != nil {
 			return nil, err
 		}
-		delay := rc.SyncDelay.Std()
-		if delay <= 0 {
-			delay = defaultSCIMSyncDelay
-		}
-		deb := &debouncer{delay: delay, trigger: d.Trigger, log: log.With(zap.String("source", src.Name))}
-		handlers["/scim/"+src.Name+"/v2/"] = scimserver.NewHandler(src.Name, store, rc.Token.Reveal(), deb.poke, log)
+		r := &receiver{name: src.Name, store: store,
+			deb: &debouncer{trigger: trigger, log: log.With(zap.String("source", src.Name))}}
+		r.set(rc, log)
+		rs.byName[src.Name] = r
 	}
-	return handlers, nil
+	return rs, nil
+}
+
+// handlers are the endpoints to mount, by route pattern.
+func (rs *receivers) handlers() map[string]http.Handler {
+	out := make(map[string]http.Handler, len(rs.byName))
+	for name, r := range rs.byName {
+		out["/scim/"+name+"/v2/"] = r
+	}
+	return out
+}
+
+// reload applies a reloaded configuration: tokens and sync delays at once.
+func (rs *receivers) reload(cfg *config.Config) {
+	seen := map[string]bool{}
+	var added []string
+	for _, src := range cfg.Sources {
+		if src.SCIMReceiver == nil {
+			continue
+		}
+		seen[src.Name] = true
+		r, ok := rs.byName[src.Name]
+		if !ok {
+			added = append(added, src.Name)
+			continue
+		}
+		r.set(src.SCIMReceiver, rs.log)
+	}
+	for name, r := range rs.byName {
+		if !seen[name] {
+			r.set(nil, rs.log)
+			rs.log.Warn("SCIM receiver removed by the reload: it no longer answers", zap.String("source", name))
+		}
+	}
+	if len(added) > 0 {
+		slices.Sort(added)
+		rs.log.Warn("new SCIM receivers are served only after a restart", zap.Strings("sources", added))
+	}
 }
 
 // debouncer starts one run delay after the last poke; while a run is going
 // it tries again a delay later.
 type debouncer struct {
-	delay   time.Duration
 	trigger func() (<-chan struct{}, error)
 	log     *zap.Logger
 	mu      gosync.Mutex
+	delay   time.Duration
 	timer   *time.Timer
+}
+
+func (b *debouncer) setDelay(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.delay = d
 }
 
 func (b *debouncer) poke() {

@@ -68,6 +68,10 @@ type Options struct {
 	NotReady func(res *Result, err error) string
 	// Jitter returns a random delay in [0, max); default math/rand/v2.
 	Jitter func(max time.Duration) time.Duration
+	// Reloaded, when set, is called with each configuration a reload
+	// accepts, at once rather than at the next run: for what must not wait,
+	// such as a rotated token of an HTTP endpoint.
+	Reloaded func(cfg *config.Config)
 	// ShutdownGrace bounds the wait for a cancelled run to stop; default 4s.
 	ShutdownGrace time.Duration
 }

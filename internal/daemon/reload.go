@@ -10,18 +10,22 @@ import (
 )
 
 // Reload reads the configuration again (SIGHUP). A valid one, with its
-// runner built, takes effect at the next run; its schedule at once. An
-// invalid one is logged and counted, and the configuration in force stays.
+// runner built, takes effect at the next run; its schedule, and whatever
+// Options.Reloaded applies, at once. An invalid one is logged and counted,
+// and the configuration in force stays.
 func (d *Daemon) Reload() error {
 	d.o.Notify.Notify("RELOADING=1")
 	defer d.o.Notify.Notify("READY=1")
-	err := d.reload()
+	cfg, err := d.reload()
 	d.o.Metrics.ConfigReload(err == nil)
 	if err != nil {
 		d.o.Logger.Error("configuration reload rejected; keeping the configuration in force", zap.Error(err))
 		return err
 	}
-	d.o.Logger.Info("configuration reloaded; it takes effect at the next run")
+	if d.o.Reloaded != nil {
+		d.o.Reloaded(cfg)
+	}
+	d.o.Logger.Info("configuration reloaded; the sync takes it at the next run")
 	select {
 	case d.changed <- struct{}{}:
 	default: // a reschedule is already pending
@@ -29,20 +33,20 @@ func (d *Daemon) Reload() error {
 	return nil
 }
 
-func (d *Daemon) reload() error {
+func (d *Daemon) reload() (*config.Config, error) {
 	if d.o.Load == nil {
-		return errors.New("reload: no way to load the configuration")
+		return nil, errors.New("reload: no way to load the configuration")
 	}
 	cfg, err := d.o.Load()
 	if err != nil {
-		return fmt.Errorf("reload: %w", err)
+		return nil, fmt.Errorf("reload: %w", err)
 	}
 	if _, err := ParseSchedule(cfg.Sync.Schedule); err != nil {
-		return fmt.Errorf("reload: %w", err)
+		return nil, fmt.Errorf("reload: %w", err)
 	}
 	runner, err := d.o.Build(cfg)
 	if err != nil {
-		return fmt.Errorf("reload: %w", err)
+		return nil, fmt.Errorf("reload: %w", err)
 	}
 	d.warnRestartOnly(cfg)
 	d.mu.Lock()
@@ -51,13 +55,25 @@ func (d *Daemon) reload() error {
 		closeRunner(d.next.runner)
 	}
 	d.next = &generation{cfg: cfg, runner: runner}
-	return nil
+	return cfg, nil
 }
 
-// warnRestartOnly tells about settings that a reload cannot change.
+// warnRestartOnly tells about settings that a reload cannot change: the
+// listener, the logger and the state store are opened once. (Tokens are
+// not among them: Options.Reloaded applies them.)
 func (d *Daemon) warnRestartOnly(cfg *config.Config) {
 	cur := d.Config()
-	if cfg.Server != cur.Server || cfg.Log != cur.Log || cfg.Sync.StateDir != cur.Sync.StateDir {
-		d.o.Logger.Warn("server, log and sync.state_dir settings change only on restart")
+	var changed []string
+	if cfg.Server.Listen != cur.Server.Listen {
+		changed = append(changed, "server.listen")
+	}
+	if cfg.Log != cur.Log {
+		changed = append(changed, "log")
+	}
+	if cfg.Sync.StateDir != cur.Sync.StateDir {
+		changed = append(changed, "sync.state_dir")
+	}
+	if len(changed) > 0 {
+		d.o.Logger.Warn("these settings change only on restart; the old values stay in force", zap.Strings("settings", changed))
 	}
 }

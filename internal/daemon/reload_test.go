@@ -86,3 +86,41 @@ func TestReloadRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// Reloaded hears of an accepted configuration at once (not at the next
+// run) and never of a rejected one.
+func TestReloadedHookAndRestartOnlyWarning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := &fakeRunner{hold: 30 * time.Second}, &fakeRunner{}
+		var heard []string
+		h := newHarness(t, cfgAt("a", "@every 1h"), map[string]*fakeRunner{"a": a, "b": b}, func(o *Options) {
+			o.Reloaded = func(c *config.Config) { heard = append(heard, c.Path) }
+		})
+		h.start() // a run is going: the hook must not wait for its end
+		h.load = func() (*config.Config, error) { return cfgAt("unbuildable", "@every 1h"), nil }
+		if err := h.d.Reload(); err == nil {
+			t.Fatal("Reload of an unbuildable configuration succeeded")
+		}
+		h.load = func() (*config.Config, error) {
+			c := cfgAt("b", "@every 1h")
+			c.Server.Listen = "0.0.0.0:9184"
+			c.Server.SyncToken = "rotated"
+			return c, nil
+		}
+		if err := h.d.Reload(); err != nil {
+			t.Fatalf("Reload: %v", err)
+		}
+		if len(heard) != 1 || heard[0] != "b" {
+			t.Errorf("Reloaded heard %v, want [b] (the accepted configuration only, during the run)", heard)
+		}
+		warned := h.logs.FilterMessageSnippet("only on restart").All()
+		if len(warned) != 1 {
+			t.Fatalf("restart-only warning logged %d times, want once", len(warned))
+		}
+		settings, _ := warned[0].ContextMap()["settings"].([]any)
+		if len(settings) != 1 || settings[0] != "server.listen" {
+			t.Errorf("restart-only settings %v, want [server.listen] (the token is applied by Reloaded)", settings)
+		}
+		h.stop()
+	})
+}

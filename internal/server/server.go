@@ -1,6 +1,12 @@
 // Package server is the daemon's HTTP face: metrics, health and readiness,
 // the latest report, and a way to run a sync now. No endpoint reveals a
 // secret: reports carry none and the sync token is only ever compared.
+//
+// /metrics, /healthz and /readyz are open (probes and Prometheus need
+// them) and carry no personal data. POST /sync and /reports/latest (which
+// names people) are open only on a loopback address without a token;
+// anywhere else they need the bearer token, and without one configured
+// they are refused.
 package server
 
 import (
@@ -12,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,7 +41,12 @@ type Options struct {
 	Logger    *zap.Logger
 	Gatherer  prometheus.Gatherer
 	Scheduler Scheduler
-	// SyncToken, when set, must come as "Authorization: Bearer <token>" on POST /sync.
+	// Listen is server.listen. Unless its host is a loopback address,
+	// POST /sync and /reports/latest need SyncToken (and are refused
+	// without one); empty counts as every interface.
+	Listen string
+	// SyncToken, when set, must come as "Authorization: Bearer <token>" on
+	// POST /sync and /reports/latest. SetSyncToken replaces it.
 	SyncToken string
 	// Handlers are mounted as they are, e.g. a SCIM receiver at "/scim/entra/v2/".
 	Handlers map[string]http.Handler
@@ -44,9 +56,10 @@ type Options struct {
 
 // Server serves the daemon's endpoints.
 type Server struct {
-	o         Options
-	tokenHash [sha256.Size]byte
-	mux       *http.ServeMux
+	o        Options
+	loopback bool
+	token    atomic.Pointer[[sha256.Size]byte] // nil: no token configured
+	mux      *http.ServeMux
 }
 
 // New checks the options and builds the routes.
@@ -62,12 +75,38 @@ func New(o Options) (*Server, error) {
 	if o.WaitLimit <= 0 {
 		o.WaitLimit = 10 * time.Minute
 	}
-	s := &Server{o: o, mux: http.NewServeMux()}
-	if o.SyncToken != "" {
-		s.tokenHash = sha256.Sum256([]byte(o.SyncToken))
-	}
+	s := &Server{o: o, loopback: IsLoopback(o.Listen), mux: http.NewServeMux()}
+	s.SetSyncToken(o.SyncToken)
 	s.routes()
 	return s, nil
+}
+
+// SetSyncToken replaces the bearer token (a reloaded configuration): the
+// new one is required from the next request on, the old one refused. ""
+// removes it. Only its hash is kept.
+func (s *Server) SetSyncToken(token string) {
+	if token == "" {
+		s.token.Store(nil)
+		return
+	}
+	h := sha256.Sum256([]byte(token))
+	s.token.Store(&h)
+}
+
+// IsLoopback reports whether listen (HOST:PORT) accepts connections from
+// this host only: a loopback IP or "localhost". Any other host name counts
+// as reachable from elsewhere, since it may resolve to anything.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	host, _, _ = strings.Cut(host, "%") // an IPv6 zone
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) routes() {
@@ -76,8 +115,8 @@ func (s *Server) routes() {
 	}))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("GET /reports/latest", s.latest)
-	s.mux.HandleFunc("POST /sync", s.sync)
+	s.mux.Handle("GET /reports/latest", s.guard("GET /reports/latest", http.HandlerFunc(s.latest)))
+	s.mux.Handle("POST /sync", s.guard("POST /sync", http.HandlerFunc(s.sync)))
 	s.mux.HandleFunc("GET /{$}", s.index)
 	for pattern, h := range s.o.Handlers {
 		s.mux.Handle(pattern, h)
@@ -169,11 +208,6 @@ var contentTypes = map[string]string{
 }
 
 func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
-		plain(w, http.StatusUnauthorized, "a valid bearer token is required")
-		return
-	}
 	done, err := s.o.Scheduler.Trigger()
 	switch {
 	case errors.Is(err, daemon.ErrBusy):
@@ -217,18 +251,39 @@ func wantWait(r *http.Request) bool {
 	return v == "1" || v == "true"
 }
 
-// authorized compares the bearer token in constant time; hashing first
+// guard lets a request through to h when it may have it: with a token
+// configured, only with that bearer token; without one, only on a loopback
+// listen address.
+func (s *Server) guard(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := s.token.Load()
+		switch {
+		case want == nil && s.loopback:
+			h.ServeHTTP(w, r)
+		case want == nil:
+			plain(w, http.StatusForbidden, route+" is disabled: server.listen is not a loopback address and no "+
+				"server.sync_token is set. Set server.sync_token_file to enable it (requests then send "+
+				"\"Authorization: Bearer <token>\"), or listen on 127.0.0.1.")
+		case !bearerMatches(r, want):
+			s.o.Logger.Info("request refused: missing or invalid bearer token",
+				zap.String("route", route), zap.String("remote", r.RemoteAddr))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
+			plain(w, http.StatusUnauthorized, "a valid bearer token is required")
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// bearerMatches compares the bearer token in constant time; hashing first
 // keeps the comparison independent of the token's length too.
-func (s *Server) authorized(r *http.Request) bool {
-	if s.o.SyncToken == "" {
-		return true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
+func bearerMatches(r *http.Request, want *[sha256.Size]byte) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
 	h := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	return subtle.ConstantTimeCompare(h[:], s.tokenHash[:]) == 1
+	return subtle.ConstantTimeCompare(h[:], want[:]) == 1
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {

@@ -54,6 +54,15 @@ func (f *fakeScheduler) finish() {
 	f.running = nil
 }
 
+func (f *fakeScheduler) finishIfRunning() {
+	f.mu.Lock()
+	running := f.running != nil
+	f.mu.Unlock()
+	if running {
+		f.finish()
+	}
+}
+
 func (f *fakeScheduler) Ready() (bool, string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -77,13 +86,23 @@ func sampleReport() *report.Report {
 	}
 }
 
+// newServer serves on a loopback listen address, where the token is optional.
 func newServer(t *testing.T, f *fakeScheduler, token string) *httptest.Server {
 	t.Helper()
+	ts, _, _ := newServerAt(t, f, "127.0.0.1:9184", token)
+	return ts
+}
+
+// newServerAt builds a server as if it listened on listen (the test server
+// itself is always on loopback: the rules follow server.listen).
+func newServerAt(t *testing.T, f *fakeScheduler, listen, token string) (*httptest.Server, *server.Server, *metrics.Metrics) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	if _, err := metrics.New(reg, "v9.9.9"); err != nil {
+	m, err := metrics.New(reg, "v9.9.9")
+	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: reg, Scheduler: f, SyncToken: token,
+	s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: reg, Scheduler: f, Listen: listen, SyncToken: token,
 		Handlers: map[string]http.Handler{"/scim/test/v2/": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			io.WriteString(w, "scim here")
 		})}})
@@ -92,7 +111,7 @@ func newServer(t *testing.T, f *fakeScheduler, token string) *httptest.Server {
 	}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return ts
+	return ts, s, m
 }
 
 func do(t *testing.T, method, url, token string) (int, http.Header, string) {
