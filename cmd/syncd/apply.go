@@ -10,7 +10,10 @@ import (
 )
 
 // cmdApply applies a plan saved by sync --plan-out, after checking that
-// the Teams groups and tags it touches have not changed since.
+// the config in force manages what the plan was made for (and only that:
+// DESIGN.md §8 rule 4) and that the Teams groups and tags it touches have
+// not changed since. The removal budgets in force hold its removals as in
+// a sync (exit 4). A refusal exits 1 and names what differs.
 func cmdApply(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)

@@ -104,6 +104,7 @@ type Prepared struct {
 	Calls0      int // client call count at the start
 	Sizes       map[string]int
 	Fingerprint map[string]string
+	ConfigPrint map[string]string // what the config manages, for a saved plan
 	explain     *explainData
 }
 
@@ -147,6 +148,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	p.Matched = len(ids.byPerson)
 	p.Sizes = groupSizes(groups, tags)
 	p.Fingerprint = fingerprint(&p.Plan, view.cur)
+	p.ConfigPrint = configPrint(e.cfg)
 	p.explain = &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl}
 	e.log.Debug("identities resolved", zap.String("method", ids.method), zap.Int("matched", p.Matched),
 		zap.Int("pending", len(p.Pending)), zap.Int("lookups", ids.lookups))
