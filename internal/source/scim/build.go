@@ -107,7 +107,7 @@ func (s *resolver) unlisted(ctx context.Context, grp *directory.Group, typ, id s
 	if typ != "group" {
 		l := s.fetch(ctx, "/Users/", id, userAttributes)
 		if l.err != nil {
-			return fmt.Errorf("member %s: %w", id, l.err)
+			return fmt.Errorf("member %s: %w", s.r.redact(id), l.err)
 		}
 		if l.user != nil {
 			s.dir.Users[id] = l.user
@@ -122,9 +122,9 @@ func (s *resolver) unlisted(ctx context.Context, grp *directory.Group, typ, id s
 	l := s.fetch(ctx, "/Groups/", id, "displayName")
 	switch {
 	case l.err != nil:
-		return fmt.Errorf("member group %s: %w", id, l.err)
+		return fmt.Errorf("member group %s: %w", s.r.redact(id), l.err)
 	case l.found:
-		return fmt.Errorf("member group %s exists but was not in the /Groups listing: %w", id, ErrInconsistent)
+		return fmt.Errorf("member group %s exists but was not in the /Groups listing: %w", s.r.redact(id), ErrInconsistent)
 	}
 	grp.Ignored++
 	return nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 )
@@ -229,7 +230,8 @@ func (r *Reader) fetchPages(ctx context.Context, endpoint, attrs string, starts 
 }
 
 func (r *Reader) inconsistent(endpoint, format string, args ...any) error {
-	return &Error{Method: http.MethodGet, URL: r.base.Redacted() + endpoint, Kind: ErrInconsistent, Detail: fmt.Sprintf(format, args...)}
+	// The arguments may hold ids the server chose.
+	return &Error{Method: http.MethodGet, URL: r.base.Redacted() + endpoint, Kind: ErrInconsistent, Detail: capString(r.redact(fmt.Sprintf(format, args...)), 300)}
 }
 
 // getList fetches one page.
@@ -261,7 +263,7 @@ func (r *Reader) get(ctx context.Context, endpoint string, q url.Values, out any
 			return err
 		}
 		wait := max(retryAfter, time.Duration(attempt+1)*250*time.Millisecond)
-		r.logger.Debug("retrying SCIM request", zap.String("url", u.Redacted()), zap.Duration("wait", wait), zap.Error(err))
+		r.logger.Debug("retrying SCIM request", zap.String("url", r.redact(u.Redacted())), zap.Duration("wait", wait), zap.Error(err))
 		if serr := r.sleep(ctx, wait); serr != nil {
 			return err
 		}
@@ -276,20 +278,22 @@ func (r *Reader) getOnce(ctx context.Context, u *url.URL, out any) (time.Duratio
 	req.Header.Set("Authorization", "Bearer "+r.token)
 	req.Header.Set("Accept", "application/scim+json, application/json")
 	r.calls.Add(1)
+	// The path may hold a member id the server chose.
+	where := r.redact(redactedURL(u))
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, &Error{Method: req.Method, URL: redactedURL(u), Kind: unwrapURLError(err)}
+		return 0, &Error{Method: req.Method, URL: where, Kind: redactErr(unwrapURLError(err), r.redact)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return 0, &Error{Method: req.Method, URL: redactedURL(u), Status: resp.StatusCode, Kind: fmt.Errorf("read body: %w", err)}
+		return 0, &Error{Method: req.Method, URL: where, Status: resp.StatusCode, Kind: fmt.Errorf("read body: %w", err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return retryAfterOf(resp), statusError(req.Method, redactedURL(u), resp.StatusCode, body)
+		return retryAfterOf(resp), r.statusError(req.Method, where, resp.StatusCode, body)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return 0, &Error{Method: req.Method, URL: redactedURL(u), Status: resp.StatusCode, Kind: ErrProtocol, Detail: "decode JSON: " + err.Error()}
+		return 0, &Error{Method: req.Method, URL: where, Status: resp.StatusCode, Kind: ErrProtocol, Detail: capString(r.redact("decode JSON: "+err.Error()), 300)}
 	}
 	return 0, nil
 }
@@ -310,14 +314,16 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func statusError(method, u string, status int, body []byte) error {
+// statusError builds the error for a non-200 answer. The server's text is
+// redacted before it is capped, so a cut can never leave part of the token.
+func (r *Reader) statusError(method, u string, status int, body []byte) error {
 	e := &Error{Method: method, URL: u, Status: status}
 	var se struct {
 		SCIMType string `json:"scimType"`
 		Detail   string `json:"detail"`
 	}
 	if json.Unmarshal(body, &se) == nil {
-		e.SCIMType, e.Detail = se.SCIMType, capString(se.Detail, 200)
+		e.SCIMType, e.Detail = capString(r.redact(se.SCIMType), 64), capString(r.redact(se.Detail), 200)
 	}
 	switch {
 	case status == http.StatusUnauthorized:
@@ -334,11 +340,41 @@ func statusError(method, u string, status int, body []byte) error {
 	return e
 }
 
+// capString cuts s to at most n bytes, on a rune boundary.
 func capString(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
+}
+
+// redacted replaces the bearer token in text that came from the server
+// (an echoed Authorization header, an id chosen to be the token).
+const redacted = "[REDACTED]"
+
+// redact removes the token, as sent and in its URL-escaped forms, from s.
+// Everything the reader puts into an error from response data goes
+// through it: errors end up in logs and reports.
+func (r *Reader) redact(s string) string {
+	if r.token == "" {
+		return s
+	}
+	for _, t := range []string{r.token, url.PathEscape(r.token), url.QueryEscape(r.token)} {
+		s = strings.ReplaceAll(s, t, redacted)
+	}
+	return s
+}
+
+// redactErr returns err, or a plain error with its text redacted when the
+// text holds the token (a transport error may quote the URL).
+func redactErr(err error, redact func(string) string) error {
+	if msg := err.Error(); redact(msg) != msg {
+		return errors.New(redact(msg))
+	}
+	return err
 }
 
 // retryable: transport errors, 429 and 5xx. Not 4xx, not protocol errors,
