@@ -52,6 +52,13 @@ func TestDaemonEndpoints(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"mode": "dry-run"`) && !strings.Contains(body, `"mode":"dry-run"`) {
 		t.Fatalf("POST /sync?wait=1 with the token = %d %q, want the dry run's report", code, body)
 	}
+	// The report names people: with a token set it needs the token too.
+	if code, _, body := d.doAuth(http.MethodGet, "/reports/latest?format=json", "Bearer wrong"); code != http.StatusUnauthorized || strings.Contains(body, "@") {
+		t.Errorf("GET /reports/latest with a wrong token = %d %q, want 401 and no report", code, body)
+	}
+	if code, _, body := d.doAuth(http.MethodGet, "/reports/latest?format=json", "Bearer "+syncSecret); code != http.StatusOK || !strings.Contains(body, `"summary"`) {
+		t.Errorf("GET /reports/latest with the token = %d %q, want the report", code, body)
+	}
 	for _, r := range emu.Requests() {
 		if r.Method != http.MethodGet {
 			t.Errorf("a dry run wrote: %s %s", r.Method, r.Path)
@@ -126,16 +133,18 @@ func checkNoSecret(t *testing.T, d *daemon, secrets []string) {
 		{"GET", "/reports/latest?format=markdown"}, {"GET", "/reports/latest?format=pdf"},
 		{"POST", "/sync"}, {"GET", "/sync"}, {"GET", "/nope"},
 	}
-	for _, r := range requests {
-		code, hdr, body := d.doAuth(r[0], r[1], "")
-		if code == 0 {
-			t.Errorf("%s %s: no answer", r[0], r[1])
-		}
-		var h strings.Builder
-		hdr.Write(&h)
-		for _, s := range secrets {
-			if strings.Contains(body, s) || strings.Contains(h.String(), s) {
-				t.Errorf("%s %s reveals a secret", r[0], r[1])
+	for _, auth := range []string{"", "Bearer " + syncSecret} { // refused, then answered in full
+		for _, r := range requests {
+			code, hdr, body := d.doAuth(r[0], r[1], auth)
+			if code == 0 {
+				t.Errorf("%s %s: no answer", r[0], r[1])
+			}
+			var h strings.Builder
+			hdr.Write(&h)
+			for _, s := range secrets {
+				if strings.Contains(body, s) || strings.Contains(h.String(), s) {
+					t.Errorf("%s %s reveals a secret", r[0], r[1])
+				}
 			}
 		}
 	}

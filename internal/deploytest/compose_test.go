@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/server"
 )
 
 type composeFile struct {
@@ -116,6 +117,7 @@ func TestComposeDemoConfig(t *testing.T) {
 	if cfg.Server.Listen != "0.0.0.0:9184" {
 		t.Errorf("server.listen %q: the published port needs 0.0.0.0:9184", cfg.Server.Listen)
 	}
+	checkEndpointsProtected(t, "compose demo", cfg)
 	if !strings.Contains(string(readFile(t, deployPath(t, "docker", "openldap", "slapd.conf"))), "rootpw "+s.Environment["SYNCD_LDAP_PASSWORD"]) {
 		t.Error("the demo LDAP password differs from slapd.conf's rootpw")
 	}
@@ -139,5 +141,16 @@ func TestComposeDemoDirectoryLoads(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data.mdb")); err != nil {
 		t.Errorf("no database written: %v", err)
+	}
+}
+
+// checkEndpointsProtected: a daemon listening beyond loopback has a sync
+// token, or POST /sync and /reports/latest are refused (and a demo that
+// applies changes would be useless, or worse if the refusal were lifted).
+func checkEndpointsProtected(t *testing.T, what string, cfg *config.Config) {
+	t.Helper()
+	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken.Reveal() == "" {
+		t.Errorf("%s: server.listen %q is not loopback and no sync token is set: POST /sync and /reports/latest are disabled",
+			what, cfg.Server.Listen)
 	}
 }

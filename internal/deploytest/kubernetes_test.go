@@ -189,6 +189,9 @@ func checkSecretReadable(t *testing.T, what string, pod, vol any) {
 	if dig(vol, "secret", "items") != nil {
 		t.Errorf("%s: secret items with their own modes are not checked here", what)
 	}
+	if m, _ := dig(vol, "secret", "defaultMode").(int); m != 0o440 {
+		t.Errorf("%s: secret defaultMode %04o, want 0440 (group-readable through fsGroup, nothing for others)", what, m)
+	}
 	mode, gid := kubeletSecretMode(pod, vol)
 	if mode&0o004 != 0 {
 		t.Errorf("%s: secret files get mode %04o: world-readable, syncd refuses them", what, mode)
@@ -282,8 +285,9 @@ func TestKubernetesConfigLoads(t *testing.T) {
 	if cfg.Server.Listen != "0.0.0.0:9184" || cfg.Sync.StateDir != "/var/lib/syncd" {
 		t.Errorf("listen %q state_dir %q", cfg.Server.Listen, cfg.Sync.StateDir)
 	}
-	if cfg.Server.SyncToken.Reveal() == "" {
-		t.Error("POST /sync is open inside the cluster: sync_token_file not read")
+	checkEndpointsProtected(t, "Kubernetes ConfigMap", cfg)
+	if cfg.Server.SyncTokenFile == "" || cfg.Server.SyncToken.Reveal() != files["sync-token"] {
+		t.Error("server.sync_token_file does not read the Secret's sync-token")
 	}
 }
 
