@@ -27,6 +27,10 @@ var (
 	ErrProtocol     = errors.New("not a valid SCIM response")
 	// ErrInconsistent marks paging that contradicts the server's own totalResults.
 	ErrInconsistent = errors.New("inconsistent paging")
+	// ErrTooLarge marks an answer beyond what the reader accepts: a
+	// totalResults needing too many pages, or a response body over
+	// maxResponseBytes.
+	ErrTooLarge = errors.New("answer too large")
 )
 
 // Error is a failed SCIM request. It never holds the token.
@@ -96,8 +100,29 @@ type page struct {
 	Resources    []resource
 }
 
-// parallelPages bounds the page requests in flight per endpoint.
-const parallelPages = 4
+// Limits on what a server can make the reader do. A read is all or
+// nothing, so past a limit the read fails rather than returning part.
+const (
+	// parallelPages is the number of page requests in flight per endpoint.
+	parallelPages = 4
+	// maxPages caps the pages of one listing: 100,000 pages of the default
+	// 200 is 20 million resources, and a server paging by 1 cannot make the
+	// reader send millions of requests.
+	maxPages = 100_000
+	// maxResources caps totalResults: far beyond any real directory, and
+	// still a bound on what the reader will try to hold.
+	maxResources = 10_000_000
+	// maxResponseBytes caps one response body. The largest pages are
+	// groups with their members: a member reference as servers list it
+	// ({"value": uuid, "$ref": URL, "display": name, "type": "User"}) takes
+	// 150-200 bytes, so 32 MiB holds about 170,000 references, a page of 200
+	// groups averaging 850 members each. With parallelPages pages in flight
+	// for users and groups at once, at most 256 MiB of bodies are held.
+	maxResponseBytes = 32 << 20
+	// maxErrorBodyBytes caps the body read from a failed request: only its
+	// scimType and detail are used.
+	maxErrorBodyBytes = 64 << 10
+)
 
 // listAll reads every resource of endpoint. The first page tells the total
 // and the server's page size (whatever count it honours); the other pages
@@ -109,24 +134,28 @@ func (r *Reader) listAll(ctx context.Context, endpoint, attrs string) ([]resourc
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkTotal(endpoint, first); err != nil {
+		return nil, err
+	}
 	l := &lister{r: r, endpoint: endpoint, attrs: attrs, total: first.TotalResults, cursor: 1, seen: map[string]bool{}}
 	if err := l.add(1, first); err != nil {
 		return nil, err
 	}
 	if size := len(first.Resources); size > 0 && l.cursor <= l.total {
-		var starts []int
-		for s := l.cursor; s <= l.total; s += size {
-			starts = append(starts, s)
+		from, n := l.cursor, (l.total-l.cursor)/size+1
+		if n > maxPages {
+			return nil, r.tooLarge(endpoint, "totalResults %d at %d per page needs %d more pages, over the limit of %d", l.total, size, n, maxPages)
 		}
-		pages, err := r.fetchPages(ctx, endpoint, attrs, starts)
+		pages, err := r.fetchPages(ctx, endpoint, attrs, from, size, n)
 		if err != nil {
 			return nil, err
 		}
-		for i, s := range starts {
+		for i, p := range pages {
+			s := from + i*size
 			if err := l.fill(ctx, s); err != nil {
 				return nil, err
 			}
-			if err := l.add(s, pages[i]); err != nil {
+			if err := l.add(s, p); err != nil {
 				return nil, err
 			}
 		}
@@ -138,6 +167,23 @@ func (r *Reader) listAll(ctx context.Context, endpoint, attrs string) ([]resourc
 		return nil, r.inconsistent(endpoint, "%d resources returned, but totalResults is %d", len(l.all), l.total)
 	}
 	return l.all, nil
+}
+
+// checkTotal refuses a totalResults no directory has, before anything is
+// sized by it.
+func (r *Reader) checkTotal(endpoint string, first *page) error {
+	switch {
+	case first.TotalResults < 0:
+		return &Error{Method: http.MethodGet, URL: r.base.Redacted() + endpoint, Status: http.StatusOK, Kind: ErrProtocol,
+			Detail: fmt.Sprintf("negative totalResults %d", first.TotalResults)}
+	case first.TotalResults > maxResources:
+		return r.tooLarge(endpoint, "totalResults %d is over the limit of %d", first.TotalResults, maxResources)
+	}
+	return nil
+}
+
+func (r *Reader) tooLarge(endpoint, format string, args ...any) error {
+	return &Error{Method: http.MethodGet, URL: r.base.Redacted() + endpoint, Status: http.StatusOK, Kind: ErrTooLarge, Detail: fmt.Sprintf(format, args...)}
 }
 
 // lister assembles pages in startIndex order.
@@ -182,6 +228,9 @@ func (l *lister) add(start int, p *page) error {
 // including) position upto, or to the end.
 func (l *lister) fill(ctx context.Context, upto int) error {
 	for l.cursor < upto && l.cursor <= l.total {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		start := l.cursor
 		p, err := l.r.getList(ctx, l.endpoint, l.attrs, start, l.r.pageSize)
 		if err != nil {
@@ -194,37 +243,55 @@ func (l *lister) fill(ctx context.Context, upto int) error {
 	return nil
 }
 
-// fetchPages gets the pages at starts, parallelPages at a time; the first
-// failure cancels the rest and is returned.
-func (r *Reader) fetchPages(ctx context.Context, endpoint, attrs string, starts []int) ([]*page, error) {
+// fetchPages gets the n pages starting at from, from+step, ... with
+// parallelPages workers fed by a generator that stops once ctx is done; the
+// first failure cancels the rest and is returned. Goroutines stay at
+// parallelPages+1 whatever n is.
+func (r *Reader) fetchPages(ctx context.Context, endpoint, attrs string, from, step, n int) ([]*page, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make([]*page, len(starts))
-	errs := make([]error, len(starts))
-	sem := make(chan struct{}, parallelPages)
-	var wg sync.WaitGroup
-	for i, s := range starts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range n {
 			select {
-			case sem <- struct{}{}:
+			case next <- i:
 			case <-ctx.Done():
-				errs[i] = ctx.Err()
 				return
 			}
-			defer func() { <-sem }()
-			if pages[i], errs[i] = r.getList(ctx, endpoint, attrs, s, r.pageSize); errs[i] != nil {
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	var firstErr error
-	for _, err := range errs {
-		if err != nil && (firstErr == nil || errors.Is(firstErr, context.Canceled) && !errors.Is(err, context.Canceled)) {
+		}
+	}()
+	pages := make([]*page, n)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		// Keep the root cause, not the cancellation it caused.
+		if firstErr == nil || errors.Is(firstErr, context.Canceled) && !errors.Is(err, context.Canceled) {
 			firstErr = err
 		}
+		cancel()
+	}
+	for range min(parallelPages, n) {
+		wg.Go(func() {
+			for i := range next {
+				p, err := r.getList(ctx, endpoint, attrs, from+i*step, r.pageSize)
+				if err != nil {
+					fail(err)
+					return
+				}
+				pages[i] = p
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		// The caller's context ended: the generator stopped early.
+		firstErr = ctx.Err()
 	}
 	return pages, firstErr
 }
@@ -259,7 +326,7 @@ func (r *Reader) get(ctx context.Context, endpoint string, q url.Values, out any
 	for attempt := 0; ; attempt++ {
 		var retryAfter time.Duration
 		retryAfter, err = r.getOnce(ctx, &u, out)
-		if err == nil || attempt == maxRetries || !retryable(err) {
+		if err == nil || attempt == maxRetries || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 		wait := max(retryAfter, time.Duration(attempt+1)*250*time.Millisecond)
@@ -285,12 +352,17 @@ func (r *Reader) getOnce(ctx context.Context, u *url.URL, out any) (time.Duratio
 		return 0, &Error{Method: req.Method, URL: where, Kind: redactErr(unwrapURLError(err), r.redact)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes)) // a cut body only loses the detail
+		return retryAfterOf(resp), r.statusError(req.Method, where, resp.StatusCode, body)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		return 0, &Error{Method: req.Method, URL: where, Status: resp.StatusCode, Kind: fmt.Errorf("read body: %w", err)}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return retryAfterOf(resp), r.statusError(req.Method, where, resp.StatusCode, body)
+	if len(body) > maxResponseBytes {
+		return 0, &Error{Method: req.Method, URL: where, Status: resp.StatusCode, Kind: ErrTooLarge,
+			Detail: fmt.Sprintf("response body over %d MiB", maxResponseBytes>>20)}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return 0, &Error{Method: req.Method, URL: where, Status: resp.StatusCode, Kind: ErrProtocol, Detail: capString(r.redact("decode JSON: "+err.Error()), 300)}
