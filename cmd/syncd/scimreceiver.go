@@ -126,14 +126,19 @@ func (rs *receivers) reload(cfg *config.Config) {
 }
 
 // debouncer starts one run delay after the last poke; while a run is going
-// it tries again a delay later.
+// it tries again a delay later. A steady stream of changes (an identity
+// provider's first cycle pushes for minutes) postpones the run at most
+// maxWaitFactor delays after the first change not yet synced.
 type debouncer struct {
 	trigger func() (<-chan struct{}, error)
 	log     *zap.Logger
 	mu      gosync.Mutex
 	delay   time.Duration
 	timer   *time.Timer
+	first   time.Time // first poke since the last run started; zero when none
 }
+
+const maxWaitFactor = 10
 
 func (b *debouncer) setDelay(d time.Duration) {
 	b.mu.Lock()
@@ -144,13 +149,24 @@ func (b *debouncer) setDelay(d time.Duration) {
 func (b *debouncer) poke() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
+	if b.first.IsZero() {
+		b.first = now
+	}
+	wait := b.delay
+	if deadline := b.first.Add(maxWaitFactor * b.delay); now.Add(wait).After(deadline) {
+		wait = max(0, deadline.Sub(now))
+	}
 	if b.timer != nil {
 		b.timer.Stop()
 	}
-	b.timer = time.AfterFunc(b.delay, b.fire)
+	b.timer = time.AfterFunc(wait, b.fire)
 }
 
 func (b *debouncer) fire() {
+	b.mu.Lock()
+	b.first = time.Time{}
+	b.mu.Unlock()
 	_, err := b.trigger()
 	switch {
 	case errors.Is(err, daemon.ErrBusy):

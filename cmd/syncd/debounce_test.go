@@ -1,0 +1,50 @@
+package main
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/daemon"
+)
+
+// The debouncer gathers a burst of SCIM changes into one run a delay after
+// the last, but a steady stream cannot postpone the run past maxWaitFactor
+// delays; a busy daemon is asked again a delay later.
+func TestDebouncer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs []time.Duration
+		start := time.Now()
+		busy := 1
+		b := &debouncer{delay: time.Second, log: zap.NewNop(), trigger: func() (<-chan struct{}, error) {
+			if busy > 0 {
+				busy--
+				return nil, daemon.ErrBusy
+			}
+			runs = append(runs, time.Since(start))
+			return nil, nil
+		}}
+		// A burst of three changes 200 ms apart: one run, a delay after
+		// the last, plus one delay because the first try found a run going.
+		for range 3 {
+			b.poke()
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(5 * time.Second)
+		if len(runs) != 1 || runs[0] != 2400*time.Millisecond {
+			t.Fatalf("burst: runs at %v, want one at 2.4s", runs)
+		}
+		// A change every 500 ms for 30 s: runs every 10 s, not never.
+		runs, start = nil, time.Now()
+		for range 60 {
+			b.poke()
+			time.Sleep(500 * time.Millisecond)
+		}
+		time.Sleep(5 * time.Second)
+		if len(runs) < 3 || runs[0] > 10*time.Second {
+			t.Errorf("steady stream: runs at %v, want the first within 10s and one every 10s", runs)
+		}
+	})
+}
