@@ -42,7 +42,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, k Kind) error {
 	if f := q.Get("filter"); f != "" {
 		var err error
 		if filter, err = parseFilter(f); err != nil {
-			return badRequest("invalidFilter", "filter %q: %v", f, err)
+			return badRequest("invalidFilter", "filter %q: %v", clip(f), err)
 		}
 	}
 	start, count, err := paging(q.Get("startIndex"), q.Get("count"))
@@ -94,14 +94,14 @@ func paging(startS, countS string) (int, int, error) {
 	if startS != "" {
 		n, err := strconv.Atoi(startS)
 		if err != nil {
-			return 0, 0, badRequest("invalidValue", "startIndex %q is not an integer", startS)
+			return 0, 0, badRequest("invalidValue", "startIndex %q is not an integer", clip(startS))
 		}
 		start = max(n, 1)
 	}
 	if countS != "" {
 		n, err := strconv.Atoi(countS)
 		if err != nil {
-			return 0, 0, badRequest("invalidValue", "count %q is not an integer", countS)
+			return 0, 0, badRequest("invalidValue", "count %q is not an integer", clip(countS))
 		}
 		count = min(max(n, 0), MaxCount)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // object is a SCIM resource as received: attribute names keep the case the
@@ -287,9 +288,44 @@ func tokenize(s string) ([]token, error) {
 	return out, nil
 }
 
+// Limits on what a client can send: the parser is recursive, and a
+// request body may be MaxBodyBytes, enough nesting to overflow the stack
+// (fatal for the whole daemon, not a recoverable panic). Real filters and
+// paths are a few hundred bytes and a few levels deep.
+const (
+	maxFilterDepth = 32      // levels of () and [] nesting
+	maxFilterLen   = 8 << 10 // bytes of a filter or PATCH path
+)
+
 type parser struct {
-	toks []token
-	pos  int
+	toks  []token
+	pos   int
+	depth int
+}
+
+// enter and leave track nesting; enter fails past maxFilterDepth.
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxFilterDepth {
+		return perr("nested deeper than %d levels", maxFilterDepth)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// clip shortens client text quoted back in errors and logs.
+func clip(s string) string {
+	const n = 200
+	if len(s) <= n {
+		return s
+	}
+	for i := n; i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i] + "…"
+		}
+	}
+	return "…"
 }
 
 func (p *parser) peek() *token {
@@ -318,6 +354,9 @@ func (p *parser) keyword(w string) bool {
 
 // parseFilter parses a whole filter expression.
 func parseFilter(s string) (expr, error) {
+	if len(s) > maxFilterLen {
+		return nil, perr("longer than %d bytes", maxFilterLen)
+	}
 	toks, err := tokenize(s)
 	if err != nil {
 		return nil, err
@@ -328,7 +367,7 @@ func parseFilter(s string) (expr, error) {
 		return nil, err
 	}
 	if t := p.peek(); t != nil {
-		return nil, perr("unexpected %q", t.text)
+		return nil, perr("unexpected %q", clip(t.text))
 	}
 	return e, nil
 }
@@ -368,6 +407,10 @@ func (p *parser) group() (expr, error) {
 	if t := p.next(); t == nil || t.kind != '(' {
 		return nil, perr("expected (")
 	}
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	e, err := p.or()
 	if err != nil {
 		return nil, err
@@ -389,6 +432,10 @@ func (p *parser) attrExpr() (expr, error) {
 	}
 	if n := p.peek(); n != nil && n.kind == '[' {
 		p.pos++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		inner, err := p.or()
 		if err != nil {
 			return nil, err
@@ -407,7 +454,7 @@ func (p *parser) attrExpr() (expr, error) {
 		return compare{path: path, op: op}, nil
 	}
 	if !strings.Contains(" eq ne co sw ew gt ge lt le ", " "+op+" ") {
-		return nil, perr("unknown operator %q", opTok.text)
+		return nil, perr("unknown operator %q", clip(opTok.text))
 	}
 	v := p.next()
 	if v == nil {
@@ -422,7 +469,7 @@ func literal(t token) (any, error) {
 		return t.text, nil
 	}
 	if t.kind != 'w' {
-		return nil, perr("unexpected %q", t.text)
+		return nil, perr("unexpected %q", clip(t.text))
 	}
 	switch strings.ToLower(t.text) {
 	case "true":
@@ -434,7 +481,7 @@ func literal(t token) (any, error) {
 	}
 	f, err := strconv.ParseFloat(t.text, 64)
 	if err != nil {
-		return nil, perr("bad value %q (strings need quotes)", t.text)
+		return nil, perr("bad value %q (strings need quotes)", clip(t.text))
 	}
 	return f, nil
 }
@@ -460,7 +507,7 @@ func parseAttrPath(s string) (attrPath, error) {
 	}
 	p.attr, p.sub, _ = strings.Cut(s, ".")
 	if p.attr == "" || strings.Contains(p.sub, ".") {
-		return p, perr("bad attribute path %q", s)
+		return p, perr("bad attribute path %q", clip(s))
 	}
 	return p, nil
 }
@@ -474,6 +521,9 @@ type patchPath struct {
 
 func parsePatchPath(s string) (patchPath, error) {
 	var pp patchPath
+	if len(s) > maxFilterLen {
+		return pp, perr("path longer than %d bytes", maxFilterLen)
+	}
 	head, rest, hasFilter := strings.Cut(s, "[")
 	ap, err := parseAttrPath(strings.TrimSpace(head))
 	if err != nil {
@@ -484,18 +534,18 @@ func parsePatchPath(s string) (patchPath, error) {
 		return pp, nil
 	}
 	if ap.sub != "" {
-		return pp, perr("bad path %q", s)
+		return pp, perr("bad path %q", clip(s))
 	}
 	end := strings.LastIndexByte(rest, ']')
 	if end < 0 {
-		return pp, perr("bad path %q: missing ]", s)
+		return pp, perr("bad path %q: missing ]", clip(s))
 	}
 	if pp.filter, err = parseFilter(rest[:end]); err != nil {
 		return pp, err
 	}
 	if tail := rest[end+1:]; tail != "" {
 		if !strings.HasPrefix(tail, ".") || strings.Contains(tail[1:], ".") || len(tail) < 2 {
-			return pp, perr("bad path %q", s)
+			return pp, perr("bad path %q", clip(s))
 		}
 		pp.sub = tail[1:]
 	}

@@ -44,7 +44,7 @@ func applyPatch(o object, ops []operation) error {
 	for i, op := range ops {
 		if err := applyOp(o, op); err != nil {
 			if se, ok := err.(*scimError); ok {
-				se.detail = fmt.Sprintf("operation %d (%s %s): %s", i+1, op.Op, op.Path, se.detail)
+				se.detail = fmt.Sprintf("operation %d (%s %s): %s", i+1, clip(op.Op), clip(op.Path), se.detail)
 				return se
 			}
 			return err
@@ -62,7 +62,7 @@ func applyOp(o object, op operation) error {
 	}
 	kind := strings.ToLower(op.Op)
 	if kind != "add" && kind != "replace" && kind != "remove" {
-		return badRequest("invalidSyntax", "unknown op %q", op.Op)
+		return badRequest("invalidSyntax", "unknown op %q", clip(op.Op))
 	}
 	if op.Path == "" {
 		if kind == "remove" {
