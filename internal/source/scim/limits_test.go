@@ -90,6 +90,7 @@ func TestHugeTotalRefused(t *testing.T) {
 			defer cancel()
 			var err error
 			peak := peakGoroutines(func() { _, err = r.Read(ctx) })
+			t.Logf("peak %d goroutines above the start, %d requests", peak, requests.Load())
 			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Read = %v, want ErrTooLarge saying %q", err, tc.want)
 			}
@@ -118,6 +119,7 @@ func TestDeadlineHonoured(t *testing.T) {
 		_, err = r.Read(ctx)
 		took = time.Since(start)
 	})
+	t.Logf("returned after %v, peak %d goroutines above the start, %d requests", took, peak, requests.Load())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Read = %v, want the deadline", err)
 	}
