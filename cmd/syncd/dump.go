@@ -36,25 +36,19 @@ const dumpUsage = "usage: syncd source dump [--config FILE] [--source NAME] [--f
 func cmdSourceDump(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("source dump", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	path := configFlag(fs)
 	name := fs.String("source", "", "source to read (default: the only one)")
 	format := fs.String("format", "text", "output format: text or json")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, dumpUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, e); !ok {
+		return code
 	}
-	if fs.NArg() > 0 || (*format != "text" && *format != "json") {
+	if *format != "text" && *format != "json" {
 		fs.Usage()
 		return exitUsage
-	}
-	if *path == "" {
-		*path = config.DefaultPath(e.getenv)
 	}
 	cfg, ok := loadConfig(e, "source dump", *path)
 	if !ok {

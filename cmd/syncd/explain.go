@@ -16,7 +16,7 @@ import (
 func cmdExplain(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	path := configFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: syncd explain EMAIL [--config FILE]")
 		fs.PrintDefaults()

@@ -30,7 +30,7 @@ import (
 func cmdRun(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	path := configFlag(fs)
 	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: syncd run [--config FILE] [--apply]")
@@ -39,9 +39,7 @@ func cmdRun(ctx context.Context, e env, args []string) int {
 	if code, ok := parseFlags(fs, args, e); !ok {
 		return code
 	}
-	if *path == "" {
-		*path = config.DefaultPath(e.getenv)
-	}
+	*path = configPath(e, *path) // kept for reloads
 	cfg, ok := loadConfig(e, "run", *path)
 	if !ok {
 		return exitUsage

@@ -86,7 +86,7 @@ type runFlags struct{ config, report, format *string }
 
 func addRunFlags(fs *flag.FlagSet) runFlags {
 	return runFlags{
-		config: fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)"),
+		config: configFlag(fs),
 		report: fs.String("report", "", "also write the report to this file"),
 		format: fs.String("format", "", "report format: text, markdown, json or html (default: from --report's extension, else text)"),
 	}
@@ -131,9 +131,6 @@ type wiring struct {
 // setup loads the config and builds the logger, the state store, the Teams
 // client and the sources. Problems are printed; ok false means exit 2.
 func setup(_ context.Context, e env, cmd, path string) (*wiring, bool) {
-	if path == "" {
-		path = config.DefaultPath(e.getenv)
-	}
 	cfg, ok := loadConfig(e, cmd, path)
 	if !ok {
 		return nil, false

@@ -20,27 +20,17 @@ import (
 func cmdValidate(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+	path := configFlag(fs)
 	connect := fs.Bool("connect", false, "also probe the Teams token and read every source")
 	probeWrite := fs.Bool("probe-write", false, "with --connect: find out whether the token may write, by one empty add to a Teams group the config manages (changes nothing)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: syncd validate [--config FILE] [--connect [--probe-write]]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, e); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "syncd validate: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return exitUsage
-	}
-	if *path == "" {
-		*path = config.DefaultPath(e.getenv)
-	}
+	*path = configPath(e, *path)
 	cfg, ok := loadConfig(e, "validate", *path)
 	if !ok {
 		return exitUsage
@@ -53,8 +43,23 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	return connectAll(ctx, e, cfg, *probeWrite)
 }
 
-// loadConfig loads the configuration, printing every problem to stderr.
+// configFlag adds the --config flag every command shares.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "configuration file (default $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)")
+}
+
+// configPath is --config, else the default search of DESIGN.md §4.
+func configPath(e env, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return config.DefaultPath(e.getenv)
+}
+
+// loadConfig loads the configuration at path (see configPath), printing
+// every problem to stderr.
 func loadConfig(e env, cmd, path string) (*config.Config, bool) {
+	path = configPath(e, path)
 	cfg, err := config.Load(path, e.getenv)
 	if err == nil {
 		return cfg, true
