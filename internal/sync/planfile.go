@@ -120,37 +120,41 @@ func hashOf(v ...any) string {
 //     (same groups, tags, sources and modes), and the plan touches only
 //     groups and tags that config manages (DESIGN.md §8 rule 4);
 //   - the Teams state the plan touches has not drifted;
-//   - the current removal budgets (rule 3) hold removals back again: a
-//     budget lowered since the plan was made still applies, exit 4.
+//   - every change still follows from the directory and the config as
+//     read now: the run plans afresh and applies only the changes both
+//     plans hold (an edited plan file cannot add or remove anyone the
+//     directory does not say); the others are refused by name, exit 1;
+//   - the policies in force hold removals as in a sync (exit 4); what the
+//     saved plan held stays held.
 //
-// A failed check is an error naming what differs; nothing is written then.
+// A failed config or drift check is an error naming what differs; nothing
+// is written then.
 func (e *Engine) ApplySaved(ctx context.Context, s *SavedPlan) (*Result, error) {
-	p := &Prepared{StartedAt: e.now(), Calls0: e.api.Calls(), Users: s.Users, Pending: s.Pending, Matched: s.Matched}
 	plan, outside := restrictPlan(s.Plan, e.cfg)
 	if diff := append(ConfigDrift(s.Config, configPrint(e.cfg)), outside...); len(diff) > 0 {
 		err := fmt.Errorf("the plan was made under another configuration (%s); run syncd sync again", strings.Join(diff, "; "))
-		return e.Fail(p, err), err
+		return e.Fail(&Prepared{StartedAt: e.now(), Calls0: e.api.Calls()}, err), err
 	}
-	p.Plan = plan
-	var tagNames []string
-	for _, t := range plan.Tags {
-		if !t.Empty() {
-			tagNames = append(tagNames, t.Tag)
-		}
-	}
-	view, err := e.readCurrent(ctx, tagNames)
+	p, err := e.Prepare(ctx)
 	if err != nil {
 		return e.Fail(p, err), err
 	}
-	drift := Drift(s.Fingerprint, fingerprint(&plan, view.cur))
-	drift = append(drift, refreshCurrent(&p.Plan, view.cur)...)
+	cur := p.explain.view.cur
+	drift := Drift(s.Fingerprint, fingerprint(&plan, cur))
+	drift = append(drift, refreshCurrent(&plan, cur)...)
 	if len(drift) > 0 {
 		err := fmt.Errorf("the plan is stale: Teams changed since it was made (%s); run syncd sync again", strings.Join(drift, "; "))
 		return e.Fail(p, err), err
 	}
-	holdSaved(&p.Plan, e.policy())
-	if p.Users == nil {
-		p.Users = map[int]report.User{}
+	var refused []string
+	p.Plan, refused = stillFollows(plan, p.Plan)
+	for _, r := range refused {
+		p.Errors = append(p.Errors, "saved plan: "+r+": no longer follows from the directory and the config; not applied")
+	}
+	for id, u := range s.Users {
+		if _, ok := p.Users[id]; !ok {
+			p.Users[id] = u
+		}
 	}
 	return e.Execute(ctx, p), nil
 }
@@ -334,33 +338,6 @@ func refreshCurrent(p *Plan, cur Current) []string {
 	return out
 }
 
-// holdSaved applies the removal budgets in force to a saved plan, as
-// Calculate does to a fresh one: removals over max_removal_percent of a
-// group or SME list are held, then all of them when the run's total is
-// over max_removals. Held removals of the plan stay held.
-func holdSaved(p *Plan, pol Policy) {
-	for i := range p.Groups {
-		g := &p.Groups[i]
-		kept, held, reason := holdRemovals(g.Remove, "", "", len(realUsers(g.Current)), pol.MaxRemovalPercent)
-		if len(held) > 0 {
-			g.Remove, g.Held = kept, sortUnique(append(g.Held, held...))
-			g.HeldReason = joinReason(g.HeldReason, reason)
-		}
-	}
-	for i := range p.Tags {
-		t := &p.Tags[i]
-		all := append(slices.Clone(t.RemoveUsers), negate(refIDs(t.RemoveGroups))...)
-		base := len(realUsers(t.CurrentUsers)) + len(t.CurrentGroups)
-		_, held, reason := holdRemovals(all, "", "", base, pol.MaxRemovalPercent)
-		if len(held) > 0 {
-			t.HeldUsers, t.RemoveUsers = sortUnique(append(t.HeldUsers, t.RemoveUsers...)), nil
-			t.HeldGroups, t.RemoveGroups = append(t.HeldGroups, t.RemoveGroups...), nil
-			t.HeldReason = joinReason(t.HeldReason, reason)
-		}
-	}
-	applyRunBudget(p, pol.MaxRemovals)
-}
-
 // Drift names the entries whose fingerprint differs.
 func Drift(saved, now map[string]string) []string {
 	var out []string
@@ -376,4 +353,154 @@ func Drift(saved, now map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// stillFollows keeps of a saved plan only the changes the fresh plan of
+// this run also makes, and names the others: a plan file is a reviewed
+// intent, not an authority, so an edited or outdated one can never add or
+// remove anyone the directory and the config do not call for now. Holds
+// come from both: what the saved plan held stays held, and a removal the
+// policies in force hold now is held.
+func stillFollows(saved, fresh Plan) (Plan, []string) {
+	out := Plan{Errors: fresh.Errors}
+	var refused []string
+	groups := map[string]*GroupPlan{}
+	for i := range fresh.Groups {
+		groups[strings.ToLower(fresh.Groups[i].Name)] = &fresh.Groups[i]
+	}
+	for _, sg := range saved.Groups {
+		g, why := followGroup(sg, groups[strings.ToLower(sg.Name)])
+		refused = append(refused, why...)
+		if g != nil {
+			out.Groups = append(out.Groups, *g)
+		}
+	}
+	tags := map[string]*TagPlan{}
+	for i := range fresh.Tags {
+		tags[strings.ToLower(fresh.Tags[i].Tag)] = &fresh.Tags[i]
+	}
+	for _, st := range saved.Tags {
+		t, why := followTag(st, tags[strings.ToLower(st.Tag)])
+		refused = append(refused, why...)
+		if t != nil {
+			out.Tags = append(out.Tags, *t)
+		}
+	}
+	return out, refused
+}
+
+// followGroup is stillFollows for one user group; fg is nil when the fresh
+// plan does not touch the group.
+func followGroup(sg GroupPlan, fg *GroupPlan) (*GroupPlan, []string) {
+	what := fmt.Sprintf("user group %q", sg.Name)
+	if fg != nil && fg.Create != sg.Create {
+		fg = nil // created by one plan, existing for the other: nothing agrees
+	}
+	if fg == nil {
+		if sg.Create {
+			return nil, []string{"create " + what}
+		}
+		fg = &GroupPlan{Name: sg.Name, ID: sg.ID, Description: sg.Description, Current: sg.Current}
+	}
+	g := &GroupPlan{Name: fg.Name, ID: fg.ID, Create: fg.Create, Description: fg.Description, Current: fg.Current}
+	var refused []string
+	if sg.UpdateDescription {
+		if fg.UpdateDescription && fg.Description == sg.Description {
+			g.UpdateDescription = true
+		} else {
+			refused = append(refused, "update the description of "+what)
+		}
+	}
+	m := followMembers(what, sg.Add, fg.Add, sg.Remove, fg.Remove, fg.Held)
+	g.Add, g.Remove, g.Held = m.add, m.remove, union(sg.Held, m.nowHeld)
+	g.HeldReason = keptReason(len(sg.Held) > 0, sg.HeldReason, len(m.nowHeld) > 0, fg.HeldReason)
+	refused = append(refused, m.refused...)
+	if g.Empty() && len(g.Held) == 0 {
+		return nil, refused
+	}
+	return g, refused
+}
+
+// followTag is stillFollows for one tag's SMEs; ft is nil when the fresh
+// plan does not touch the tag.
+func followTag(st TagPlan, ft *TagPlan) (*TagPlan, []string) {
+	what := fmt.Sprintf("the SMEs of tag %q", st.Tag)
+	if ft == nil {
+		ft = &TagPlan{Tag: st.Tag, ID: st.ID, CurrentUsers: st.CurrentUsers, CurrentGroups: st.CurrentGroups}
+	}
+	t := &TagPlan{Tag: ft.Tag, ID: ft.ID, CurrentUsers: ft.CurrentUsers, CurrentGroups: ft.CurrentGroups}
+	m := followMembers(what, st.AddUsers, ft.AddUsers, st.RemoveUsers, ft.RemoveUsers, ft.HeldUsers)
+	t.AddUsers, t.RemoveUsers, t.HeldUsers = m.add, m.remove, union(st.HeldUsers, m.nowHeld)
+	refused := m.refused
+	var bad []GroupRef
+	t.AddGroups, bad = followRefs(st.AddGroups, ft.AddGroups)
+	for _, r := range bad {
+		refused = append(refused, fmt.Sprintf("add SME group %q to %s", r.Name, what))
+	}
+	t.RemoveGroups, bad = followRefs(st.RemoveGroups, ft.RemoveGroups)
+	nowHeld, _ := followRefs(bad, ft.HeldGroups)
+	for _, r := range bad {
+		if !slices.Contains(nowHeld, r) {
+			refused = append(refused, fmt.Sprintf("remove SME group %q from %s", r.Name, what))
+		}
+	}
+	t.HeldGroups = append(slices.Clone(st.HeldGroups), nowHeld...)
+	held := len(st.HeldUsers)+len(st.HeldGroups) > 0
+	t.HeldReason = keptReason(held, st.HeldReason, len(m.nowHeld)+len(nowHeld) > 0, ft.HeldReason)
+	if t.Empty() && len(t.HeldUsers)+len(t.HeldGroups) == 0 {
+		return nil, refused
+	}
+	return t, refused
+}
+
+// followed is what followMembers keeps of one group's or SME list's users.
+type followed struct {
+	add, remove []int
+	nowHeld     []int // saved removals the policies in force hold
+	refused     []string
+}
+
+// followMembers intersects the saved and fresh additions and removals of
+// one group or SME list; a saved removal the fresh plan holds is held.
+func followMembers(what string, sAdd, fAdd, sRm, fRm, fHeld []int) followed {
+	f := followed{add: intersect(sAdd, fAdd), remove: intersect(sRm, fRm), nowHeld: intersect(sRm, fHeld)}
+	if bad := minus(sAdd, fAdd); len(bad) > 0 {
+		f.refused = append(f.refused, fmt.Sprintf("add user ids %s to %s", joinIDs(bad), what))
+	}
+	if bad := minus(minus(sRm, fRm), fHeld); len(bad) > 0 {
+		f.refused = append(f.refused, fmt.Sprintf("remove user ids %s from %s", joinIDs(bad), what))
+	}
+	return f
+}
+
+func keptReason(saved bool, savedReason string, now bool, nowReason string) string {
+	var r string
+	if saved {
+		r = savedReason
+	}
+	if now {
+		r = joinReason(r, nowReason)
+	}
+	return r
+}
+
+// followRefs splits the saved SME group refs into those the fresh ones
+// also hold (matched by id, or by name for a group created this run) and
+// the others.
+func followRefs(saved, fresh []GroupRef) (kept, others []GroupRef) {
+	for _, r := range saved {
+		if slices.ContainsFunc(fresh, func(f GroupRef) bool { return sameRef(r, f) }) {
+			kept = append(kept, r)
+		} else {
+			others = append(others, r)
+		}
+	}
+	return kept, others
+}
+
+func sameRef(a, b GroupRef) bool {
+	if a.ID != 0 && b.ID != 0 {
+		return a.ID == b.ID
+	}
+	return a.Name != "" && strings.EqualFold(a.Name, b.Name)
 }

@@ -178,3 +178,82 @@ func TestConfigDriftNames(t *testing.T) {
 		t.Errorf("a plan without a config fingerprint: %q", got)
 	}
 }
+
+// TestApplySavedRefusesEditedPlan: a plan file edited to remove five real
+// members and add two outsiders (fingerprints untouched: Teams has not
+// changed) applies only what the directory calls for now; the edits are
+// refused by name and the run exits 1.
+func TestApplySavedRefusesEditedPlan(t *testing.T) {
+	seed := &teamstest.Seed{
+		Users:      seedUsers("ann", "bob", "cat", "dan", "eve", "fay", "gus", "out1", "out2"),
+		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11, 12, 13, 14}}},
+	}
+	dir := dirOf(map[string][]string{"platform": {"ann", "bob", "cat", "dan", "eve", "fay"}})
+	r := newRig(t, seed, dir)
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	p, err := r.engine(false).Prepare(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Save()
+	g := &s.Plan.Groups[0]
+	if !slices.Equal(g.Add, []int{15}) || len(g.Remove) != 0 {
+		t.Fatalf("plan as made: add %v remove %v; want fay (15) added only", g.Add, g.Remove)
+	}
+	g.Remove = []int{10, 11, 12, 13, 14} // every real member
+	g.Add = []int{15, 17, 18}            // fay, and the outsiders out1, out2
+	res, err := r.applySaved(s)
+	if err != nil || res.ExitCode != ExitFailure {
+		t.Fatalf("exit %d, err %v: want 1 with the edits refused", res.ExitCode, err)
+	}
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 12, 13, 14, 15}) {
+		t.Errorf("Platform: %v; want the five members kept and only fay added", got)
+	}
+	errs := strings.Join(res.Report.Errors, "\n")
+	for _, want := range []string{`add user ids 17, 18 to user group "Platform"`, `remove user ids 10, 11, 12, 13, 14 from user group "Platform"`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("errors lack %q:\n%s", want, errs)
+		}
+	}
+}
+
+// TestApplySavedFollowsDirectoryNow: someone who left the directory group
+// after the plan was made is not added by it, and someone now held by a
+// policy is held.
+func TestApplySavedFollowsDirectoryNow(t *testing.T) {
+	r, s := savedRig(t)
+	r.src.dir = dirOf(map[string][]string{"platform": {"ann"}, "sre": {"cat", "dan"}, "k8s": {"ann"}})
+	res, err := r.applySaved(s)
+	if err != nil || res.ExitCode != ExitFailure {
+		t.Fatalf("exit %d, err %v: want 1", res.ExitCode, err)
+	}
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10}) {
+		t.Errorf("Platform: %v; want bob not added, dan removed", got)
+	}
+	if !strings.Contains(strings.Join(res.Report.Errors, "\n"), `add user ids 11 to user group "Platform": no longer follows`) {
+		t.Errorf("errors: %q", res.Report.Errors)
+	}
+}
+
+func TestStillFollowsTags(t *testing.T) {
+	saved := Plan{Tags: []TagPlan{{Tag: "go", ID: 5, AddUsers: []int{10, 11}, RemoveUsers: []int{12},
+		AddGroups: []GroupRef{{ID: 7, Name: "A"}, {Name: "New"}}, RemoveGroups: []GroupRef{{ID: 8, Name: "B"}, {ID: 9, Name: "C"}}}}}
+	fresh := Plan{Tags: []TagPlan{{Tag: "Go", ID: 5, AddUsers: []int{10}, AddGroups: []GroupRef{{Name: "new"}},
+		RemoveGroups: []GroupRef{{ID: 8, Name: "B"}}, HeldUsers: []int{12}, HeldReason: "budget"}}}
+	got, refused := stillFollows(saved, fresh)
+	if len(got.Tags) != 1 {
+		t.Fatalf("tags: %+v", got.Tags)
+	}
+	tp := got.Tags[0]
+	if !slices.Equal(tp.AddUsers, []int{10}) || len(tp.RemoveUsers) != 0 || !slices.Equal(tp.HeldUsers, []int{12}) || tp.HeldReason != "budget" {
+		t.Errorf("users: add %v remove %v held %v (%q)", tp.AddUsers, tp.RemoveUsers, tp.HeldUsers, tp.HeldReason)
+	}
+	if len(tp.AddGroups) != 1 || tp.AddGroups[0].Name != "New" || len(tp.RemoveGroups) != 1 || tp.RemoveGroups[0].ID != 8 {
+		t.Errorf("groups: add %v remove %v", tp.AddGroups, tp.RemoveGroups)
+	}
+	want := []string{`add user ids 11 to the SMEs of tag "go"`, `add SME group "A" to the SMEs of tag "go"`,
+		`remove SME group "C" from the SMEs of tag "go"`}
+	if !slices.Equal(refused, want) {
+		t.Errorf("refused %q\nwant    %q", refused, want)
+	}
+}
