@@ -45,6 +45,18 @@ type target struct {
 	feeds          []feed
 	smeGroups      []string
 	unknown        []string // reasons removals are off (rule 1)
+	// lookupFailed is set when members of the target could not be looked
+	// up in Teams this run (rule 6): they may be any member, so removals
+	// are off as for an unknown directory group.
+	lookupFailed string
+}
+
+// reasons are why removals are off for the target this run.
+func (t *target) reasons() []string {
+	if t.lookupFailed == "" {
+		return t.unknown
+	}
+	return append(slices.Clone(t.unknown), t.lookupFailed)
 }
 
 func (t *target) label() string {
@@ -226,14 +238,14 @@ func desiredFrom(groups, tags []*target, ids map[personKey]int, sizes map[string
 		members, hold := t.members(ids, sizes, pending)
 		d.Groups = append(d.Groups, DesiredGroup{
 			Name: t.name, Description: t.description, SetDescription: t.setDescription,
-			Mode: t.mode, Members: members, Unknown: strings.Join(t.unknown, "; "), EmptyHold: hold,
+			Mode: t.mode, Members: members, Unknown: strings.Join(t.reasons(), "; "), EmptyHold: hold,
 		})
 	}
 	for _, t := range tags {
 		users, hold := t.members(ids, sizes, pending)
 		d.Tags = append(d.Tags, DesiredTag{
 			Tag: t.name, Mode: t.mode, Users: users, Groups: t.smeGroups,
-			Unknown: strings.Join(t.unknown, "; "), EmptyHold: hold,
+			Unknown: strings.Join(t.reasons(), "; "), EmptyHold: hold,
 		})
 	}
 	return d

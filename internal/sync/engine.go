@@ -130,15 +130,21 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	if err != nil {
 		return p, fmt.Errorf("match directory people to Teams users: %w", err)
 	}
-	markFailedLookups(ids, groups, tags)
 	pending := pendingSet{}
 	sizes, pol := e.store.Sizes(), e.policy()
-	desired := desiredFrom(groups, tags, ids.byPerson, sizes, pending)
-	p.Plan = Calculate(desired, view.cur, pol)
-	if e.recheckPending(ctx, ids, &p.Plan, countUsers(dirs), groups, tags) {
+	plan := func() {
+		markFailedLookups(ids, groups, tags)
 		pending = pendingSet{}
-		desired = desiredFrom(groups, tags, ids.byPerson, sizes, pending)
-		p.Plan = Calculate(desired, view.cur, pol)
+		p.Plan = Calculate(desiredFrom(groups, tags, ids.byPerson, sizes, pending), view.cur, pol)
+		for k := range ids.failed {
+			if len(k.Emails) > 0 {
+				delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
+			}
+		}
+	}
+	plan()
+	if e.recheckPending(ctx, ids, &p.Plan, countUsers(dirs), groups, tags) {
+		plan()
 	}
 	nameGroupRefs(&p.Plan, view.cur.Groups)
 	p.Errors = append(p.Errors, p.Plan.Errors...)
@@ -203,13 +209,12 @@ func countUsers(dirs map[string]*directory.Directory) int {
 }
 
 // markFailedLookups makes targets with people whose lookup failed unknown:
-// those people would otherwise look absent and be removed.
+// those people would otherwise look absent and be removed. It may be
+// called again after more lookups; each call replaces the last verdict.
 func markFailedLookups(ids *identities, lists ...[]*target) {
-	if len(ids.failed) == 0 {
-		return
-	}
 	for _, list := range lists {
 		for _, t := range list {
+			t.lookupFailed = ""
 			n := 0
 			var first error
 			for _, f := range t.feeds {
@@ -221,7 +226,8 @@ func markFailedLookups(ids *identities, lists ...[]*target) {
 				}
 			}
 			if n > 0 {
-				t.unknown = append(t.unknown, fmt.Sprintf("%d members could not be looked up in Teams: %v", n, first))
+				t.lookupFailed = fmt.Sprintf("%s could not be looked up in Teams (%v): they are unknown, not pending",
+					count(n, "member"), first)
 			}
 		}
 	}
@@ -231,7 +237,7 @@ func unknownErrors(lists ...[]*target) []string {
 	var out []string
 	for _, list := range lists {
 		for _, t := range list {
-			for _, u := range t.unknown {
+			for _, u := range t.reasons() {
 				out = append(out, fmt.Sprintf("%s: %s; no removals this run", t.label(), u))
 			}
 		}

@@ -158,8 +158,8 @@ func (x *explainData) isMember(t *target, id int) bool {
 
 // nextAction reads the plan for this person and target.
 func nextAction(t *target, id int, en ExplainEntry, p *Plan) string {
-	if len(t.unknown) > 0 && !en.IsMember && !en.Should {
-		return "nothing (removals are off: " + strings.Join(t.unknown, "; ") + ")"
+	if len(t.reasons()) > 0 && !en.IsMember && !en.Should {
+		return "nothing (removals are off: " + strings.Join(t.reasons(), "; ") + ")"
 	}
 	add, remove, held, reason, found := planFor(t, id, p)
 	switch {
@@ -179,8 +179,8 @@ func nextAction(t *target, id int, en ExplainEntry, p *Plan) string {
 		return "nothing (membership add-only: syncd never removes)"
 	case en.IsMember && t.mode == ModeManaged:
 		return "nothing (membership managed: syncd did not add them, so it does not remove them)"
-	case en.IsMember && len(t.unknown) > 0:
-		return "nothing (removals are off: " + strings.Join(t.unknown, "; ") + ")"
+	case en.IsMember && len(t.reasons()) > 0:
+		return "nothing (removals are off: " + strings.Join(t.reasons(), "; ") + ")"
 	}
 	return "nothing"
 }

@@ -72,10 +72,27 @@ func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers
 	}
 	if pages := (estimate + 99) / 100; pages <= asks {
 		ids.method = "list"
-		return ids, e.resolveByListing(ctx, ids, missing, now)
+		return ids, ids.unknownUnless(e.resolveByListing(ctx, ids, missing, now), missing)
 	}
 	ids.method = "by-email"
 	return ids, e.resolveByEmail(ctx, ids, missing, negative, now)
+}
+
+// unknownUnless turns a failed lookup of people into their being unknown
+// (DESIGN.md §8 rule 6): a listing that could not be read completely says
+// nothing about who has an account, so none of them is pending, and the
+// targets they feed get no removals. Only what no retry can mend (a token
+// that cannot see e-mails, a cancelled run) stays an error of the run.
+func (ids *identities) unknownUnless(err error, people []personKey) error {
+	if err == nil || errors.Is(err, ErrNoEmails) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	for _, k := range people {
+		if _, ok := ids.byPerson[k]; !ok {
+			ids.failed[k] = err
+		}
+	}
+	return nil
 }
 
 // UserCounter is the optional part of the Teams client that counts the
@@ -161,7 +178,7 @@ func (e *Engine) resolveByEmail(ctx context.Context, ids *identities, missing []
 		}
 		_ = e.rememberPending(none, now)
 	}()
-	for _, k := range missing {
+	for i, k := range missing {
 		var notFound []string
 		matched := false
 	addrs:
@@ -182,11 +199,12 @@ func (e *Engine) resolveByEmail(ctx context.Context, ids *identities, missing []
 			case errors.Is(err, teams.ErrForbidden):
 				return fmt.Errorf("%w (%v)", ErrNoEmails, err)
 			default:
-				ids.failed[k] = err
-				break addrs
+				// After the client's own retries: the next lookups would
+				// most likely fail the same way, each after its retries.
+				return ids.unknownUnless(fmt.Errorf("look up %s: %w", a, err), missing[i:])
 			}
 		}
-		if !matched && ids.failed[k] == nil {
+		if !matched {
 			none = append(none, notFound...)
 		}
 		if err := ctx.Err(); err != nil {
@@ -241,7 +259,8 @@ func errField(err error) zap.Field { return zap.Error(err) }
 // plan would then remove someone it cannot name. So before a run removes
 // anyone it did not match this run from a target, the target's pending
 // people are looked up again (by e-mail, or one listing when cheaper). It
-// returns true when someone was found, and the plan must be made again.
+// returns true when someone was found or could not be looked up, and the
+// plan must be made again.
 func (e *Engine) recheckPending(ctx context.Context, ids *identities, p *Plan, dirUsers int, lists ...[]*target) bool {
 	removing := map[string]bool{}
 	for _, g := range p.Groups {
@@ -258,7 +277,7 @@ func (e *Engine) recheckPending(ctx context.Context, ids *identities, p *Plan, d
 	if len(suspects) == 0 {
 		return false
 	}
-	before := len(ids.byPerson)
+	before, failedBefore := len(ids.byPerson), len(ids.failed)
 	now := e.now()
 	estimate := max(e.store.Meta(metaTeamsUsers), dirUsers)
 	var err error
@@ -268,9 +287,12 @@ func (e *Engine) recheckPending(ctx context.Context, ids *identities, p *Plan, d
 		err = e.resolveByEmail(ctx, ids, suspects, map[string]time.Time{}, now)
 	}
 	if err != nil {
+		// They may have signed in and been added by hand: whoever the plan
+		// would remove could be one of them.
 		e.log.Warn("cannot look pending people up again", errField(err))
+		_ = ids.unknownUnless(err, suspects)
 	}
-	return len(ids.byPerson) > before
+	return len(ids.byPerson) > before || len(ids.failed) > failedBefore
 }
 
 // hasStranger tells whether a removal names someone not matched this run.
