@@ -140,7 +140,7 @@ func companySeed() *teamstest.Seed {
 			{ID: 21, Name: "go", SMEUserIDs: teamsIDs("frank"), SMEGroupIDs: []int{}},
 		},
 	}
-	return s
+	return s.InTeam(team) // the site of the Business base URL
 }
 
 // world is one scenario's servers and files.

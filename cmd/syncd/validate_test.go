@@ -163,7 +163,7 @@ func emulatorSeed() *teamstest.Seed {
 			{ID: 3, Name: "Rita Reader", Email: "rita@example.com", Role: "Registered", Reputation: 1},
 			{ID: 4, Name: "Carl", Email: "carl@example.com", Role: "Registered", Reputation: 1},
 		},
-		UserGroups: []teamstest.SeedGroup{{ID: 1, Name: "Platform", UserIDs: []int{2, 4}}},
+		UserGroups: []teamstest.SeedGroup{{ID: 1, Team: "acme", Name: "Platform", UserIDs: []int{2, 4}}},
 	}
 }
 

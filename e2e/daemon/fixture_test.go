@@ -47,7 +47,7 @@ func companyLDIF() string {
 }
 
 func companySeed() *teamstest.Seed {
-	return &teamstest.Seed{
+	return teamstest.Seed{
 		SMEEnabled: true,
 		Tokens: []teamstest.SeedToken{
 			{Token: tokenRW, Admin: true, Write: true, Team: team},
@@ -55,5 +55,5 @@ func companySeed() *teamstest.Seed {
 		},
 		Users:      harness.SeedUsers(people),
 		UserGroups: []teamstest.SeedGroup{{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: teamsIDs("bob", "frank")}},
-	}
+	}.InTeam(team) // the site of the Business base URL
 }

@@ -26,12 +26,13 @@ const (
 // form is one of the three base URL forms and the token valid there.
 type form struct {
 	name, path, token string
+	team              string // the namespace of its user groups and tags
 }
 
 var forms = []form{
-	{"business", "/v3/teams/acme", teamToken},
-	{"enterprise", "/api/v3", adminToken},
-	{"private team", "/api/v3/teams/acme", teamToken},
+	{"business", "/v3/teams/acme", teamToken, "acme"},
+	{"enterprise", "/api/v3", adminToken, ""},
+	{"private team", "/api/v3/teams/acme", teamToken, "acme"},
 }
 
 func strp(s string) *string { return &s }
@@ -138,7 +139,7 @@ func check(t *testing.T, what string, err error) {
 func TestEmulatorEveryOperationOnEveryForm(t *testing.T) {
 	for _, f := range forms {
 		t.Run(f.name, func(t *testing.T) {
-			e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true})
+			e, srv := emulator(t, baseSeed().InTeam(f.team), teamstest.Options{NoThrottle: true})
 			hook := &hookLog{}
 			c := client(t, srv.URL+f.path, f.token, func(o *teams.Options) { o.Hook = hook })
 			ctx := context.Background()
@@ -380,7 +381,7 @@ func TestEmulatorLostCreateIsNotDuplicated(t *testing.T) {
 	ctx := context.Background()
 	for _, f := range forms {
 		t.Run(f.name, func(t *testing.T) {
-			e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true})
+			e, srv := emulator(t, baseSeed().InTeam(f.team), teamstest.Options{NoThrottle: true})
 			c := client(t, srv.URL+f.path, f.token)
 			_, err := c.ListUserGroups(ctx) // what a sync run does first
 			check(t, "ListUserGroups", err)

@@ -12,10 +12,10 @@ import (
 // the spec, under spectest.Wrap: requests and responses are both checked,
 // on all three base URL forms.
 func TestValidTrafficStrict(t *testing.T) {
-	for _, f := range []struct{ base, token string }{
-		{"/api/v3", "admin-token"}, {"/v3/teams/acme", "acme-token"}, {"/api/v3/teams/acme", "acme-token"},
+	for _, f := range []struct{ base, token, team string }{
+		{"/api/v3", "admin-token", ""}, {"/v3/teams/acme", "acme-token", "acme"}, {"/api/v3/teams/acme", "acme-token", "acme"},
 	} {
-		emu, err := teamstest.New(mustSeed(t), teamstest.Options{NoThrottle: true})
+		emu, err := teamstest.New(mustSeed(t).InTeam(f.team), teamstest.Options{NoThrottle: true})
 		if err != nil {
 			t.Fatal(err)
 		}

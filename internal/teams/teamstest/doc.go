@@ -13,9 +13,21 @@
 //
 // The same operations answer on /v3/teams/{team}/... (Business),
 // /api/v3/... (Enterprise main site) and /api/v3/teams/{team}/...
-// (Enterprise private team). One data set serves every form; a token is
-// valid only on its own team's paths (team "" = the main site), else 401
+// (Enterprise private team). Users are shared by every form; user groups
+// and tags live in the namespace of one team ("" = the main site), as each
+// private team is a separate namespace for user groups (REFERENCE.md
+// §2.1): a group of another namespace is 404 and cannot be made an SME
+// group. A token is valid only on its own team's paths, else 401
 // text/plain "Invalid access token", as for a missing or unknown token.
+//
+// # Permissions (REFERENCE.md §2.2)
+//
+// Writes need a token issued with write access (else 403 "Forbidden")
+// whose user has the role for them (else 403 "Inadequate permissions"):
+// an admin for user groups, an admin or a moderator for SMEs. GET
+// /users/manage is an admin's, on the Enterprise main site only. A seed
+// with "permissive": true lets any write token write, for demos; the real
+// API does not.
 //
 // # Choices where the real API is not documented (REFERENCE.md §9)
 //
@@ -28,9 +40,9 @@
 //     delete as done.
 //   - Removing an SME who is not one is 204: the spec lists no 404 there.
 //   - An empty list has totalPages 1 (Options.EmptyTotalPages -1 gives 0).
-//   - A write with a read-only token is 403 ProblemDetails; by-email with a
-//     non-admin token is 403 ProblemDetails. Writes need the write flag only
-//     (not admin).
+//   - A write with a read-only token, or by a user without the role, is
+//     403 ProblemDetails; by-email with a non-admin token is 403
+//     ProblemDetails.
 //   - An unknown user or group id in a create, PUT, member add or SME
 //     change is 404 ProblemDetails and nothing changes.
 //   - DELETE /user-groups/{id} is 405 with "Allow: GET, PUT" and no body,

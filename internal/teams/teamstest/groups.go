@@ -27,7 +27,7 @@ func (e *Emulator) listGroups(c *call) {
 		return
 	}
 	e.mu.Lock()
-	all := sortGroups(e.groups, p)
+	all := sortGroups(e.groups, c.team, p)
 	out := pageOf(all, p, e.opt.EmptyTotalPages, func(g *SeedGroup) groupJSON { return e.group(c, g) })
 	e.mu.Unlock()
 	c.json(http.StatusOK, out)
@@ -35,14 +35,16 @@ func (e *Emulator) listGroups(c *call) {
 
 // sortGroups orders groups by name (case-insensitive) or size, ties
 // broken by name then id, so pages are stable.
-func sortGroups(groups map[int]*SeedGroup, p paging) []*SeedGroup {
+func sortGroups(groups map[int]*SeedGroup, team string, p paging) []*SeedGroup {
 	type keyed struct {
 		name string
 		g    *SeedGroup
 	}
 	ks := make([]keyed, 0, len(groups))
 	for _, g := range groups {
-		ks = append(ks, keyed{strings.ToLower(g.Name), g})
+		if sameTeam(g.Team, team) {
+			ks = append(ks, keyed{strings.ToLower(g.Name), g})
+		}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {
 		if p.order == "desc" {
@@ -74,7 +76,7 @@ func (e *Emulator) getGroup(c *call) {
 // 404 and nothing changes.
 func (e *Emulator) answerGroup(c *call, id int, userIDs []int, change func(g *SeedGroup)) {
 	e.mu.Lock()
-	g, found := e.groups[id]
+	g, found := e.groupOf(c, id)
 	missing := e.missingUsers(userIDs)
 	var out groupJSON
 	if found {
@@ -167,7 +169,7 @@ func (e *Emulator) createGroup(c *call) {
 		return
 	}
 	e.nextGroupID++
-	g := &SeedGroup{ID: e.nextGroupID, Name: req.name, Description: req.description, UserIDs: req.userIDs}
+	g := &SeedGroup{ID: e.nextGroupID, Team: c.team, Name: req.name, Description: req.description, UserIDs: req.userIDs}
 	e.groups[g.ID] = g
 	out := e.group(c, g)
 	e.mu.Unlock()
@@ -237,7 +239,7 @@ func (e *Emulator) removeMember(c *call) {
 		return
 	}
 	e.mu.Lock()
-	g, found := e.groups[gid]
+	g, found := e.groupOf(c, gid)
 	var out groupJSON
 	if found {
 		if i := slices.Index(g.UserIDs, uid); i >= 0 {

@@ -1,6 +1,7 @@
 package teamstest_test
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -186,8 +187,85 @@ func TestWritePermissions(t *testing.T) {
 	if !reflect.DeepEqual(before, e.emu.Snapshot()) {
 		t.Error("a read-only token changed the state")
 	}
-	// A write token without admin rights may write (the flag is what counts).
-	e.do("POST", "/api/v3/user-groups/2/members", "writer-token", `[3]`).want(t, 200)
+	// Write access is not enough: user groups are an admin's to manage,
+	// SMEs an admin's or a moderator's (REFERENCE.md §2.2).
+	for _, w := range writes {
+		r := e.do(w.method, w.path, "writer-token", w.body).want(t, 403)
+		if p := r.problem(t); p.Title != "Inadequate permissions" {
+			t.Errorf("%s %s by a non-admin: title %v, want \"Inadequate permissions\"", w.method, w.path, p.Title)
+		}
+		want := 403
+		if strings.Contains(w.path, "/tags/") {
+			want = 0 // a moderator may
+		}
+		if want != 0 {
+			e.do(w.method, w.path, "moderator-token", w.body).want(t, want)
+		}
+	}
+	if !reflect.DeepEqual(before, e.emu.Snapshot()) {
+		t.Error("a token without the role changed the state")
+	}
+	e.do("POST", "/api/v3/tags/2/subject-matter-experts/users", "moderator-token", `[2]`).want(t, 200)
+	e.do("POST", "/api/v3/user-groups/2/members", "admin-token", `[3]`).want(t, 200)
+
+	// A permissive seed (demos) lets any write token write.
+	seed := mustSeed(t)
+	seed.Permissive = true
+	lax := newEnv(t, seed, teamstest.Options{})
+	lax.do("POST", "/api/v3/user-groups/2/members", "writer-token", `[3]`).want(t, 200)
+	lax.do("PUT", "/api/v3/user-groups/2", "reader-token", `{"name":"x"}`).want(t, 403) // read-only still
+}
+
+// TestPrivateTeamNamespaces: each private team has user groups (and tags)
+// of its own; a group of one namespace is not found from another, and
+// cannot be made an SME group there.
+func TestPrivateTeamNamespaces(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	var list struct {
+		TotalCount int `json:"totalCount"`
+	}
+	e.do("GET", "/api/v3/teams/acme/user-groups", "acme-token", "").want(t, 200).decode(t, &list)
+	if list.TotalCount != 0 {
+		t.Errorf("acme sees %d of the main site's groups", list.TotalCount)
+	}
+	var g group
+	e.do("POST", "/api/v3/teams/acme/user-groups", "acme-token", `{"name":"Platform"}`).want(t, 201).decode(t, &g)
+	e.do("GET", fmt.Sprintf("/v3/teams/acme/user-groups/%d", g.ID), "acme-token", "").want(t, 200)
+	e.do("GET", fmt.Sprintf("/api/v3/user-groups/%d", g.ID), "admin-token", "").want(t, 404)
+	e.do("GET", "/api/v3/teams/acme/user-groups/1", "acme-token", "").want(t, 404) // the main site's Platform
+	e.do("POST", "/api/v3/teams/acme/user-groups/1/members", "acme-token", `[2]`).want(t, 404)
+	e.do("GET", "/api/v3/teams/acme/tags/1", "acme-token", "").want(t, 404)
+	e.do("POST", "/api/v3/tags/2/subject-matter-experts/user-groups", "admin-token", fmt.Sprintf("[%d]", g.ID)).want(t, 404)
+	e.do("GET", "/api/v3/user-groups", "admin-token", "").want(t, 200).decode(t, &list)
+	if list.TotalCount != 3 {
+		t.Errorf("the main site lists %d groups, want its 3", list.TotalCount)
+	}
+}
+
+// TestUsersManage: GET /users/manage is served (an admin's token, the
+// Enterprise main site), not taken for /users/{userId}.
+func TestUsersManage(t *testing.T) {
+	e := newEnv(t, nil, teamstest.Options{})
+	var page struct {
+		TotalCount int `json:"totalCount"`
+		Items      []struct {
+			ID            int     `json:"id"`
+			Email         *string `json:"email"`
+			IsDeactivated bool    `json:"isDeactivated"`
+		} `json:"items"`
+	}
+	e.do("GET", "/api/v3/users/manage?sort=email&order=desc&pageSize=30", "admin-token", "").want(t, 200).decode(t, &page)
+	if page.TotalCount != 5 || len(page.Items) != 5 || page.Items[0].ID != 5 || page.Items[4].ID != 6 || page.Items[4].Email != nil {
+		t.Errorf("users/manage: %+v", page)
+	}
+	e.do("GET", "/api/v3/users/manage?isDeactivated=true", "admin-token", "").want(t, 200).decode(t, &page)
+	if page.TotalCount != 0 {
+		t.Errorf("deactivated: %d", page.TotalCount)
+	}
+	e.do("GET", "/api/v3/users/manage?sort=reputation", "admin-token", "").want(t, 400)
+	e.do("GET", "/api/v3/users/manage?lastAccessDateFrom=yesterday", "admin-token", "").want(t, 400)
+	e.do("GET", "/api/v3/users/manage", "reader-token", "").want(t, 403)
+	e.do("GET", "/v3/teams/acme/users/manage", "acme-token", "").want(t, 404).problem(t)
 }
 
 func TestUnknownPaths(t *testing.T) {

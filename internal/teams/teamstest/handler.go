@@ -26,32 +26,63 @@ type call struct {
 type route struct {
 	method   string
 	template string
-	write    bool
+	need     perm
 	handle   func(e *Emulator, c *call)
 }
+
+// perm is what a token needs for an operation (REFERENCE.md §2.2).
+type perm int
+
+const (
+	anyone    perm = iota // any valid token of the team
+	groupsW               // a write token of an admin: user groups
+	smesW                 // a write token of an admin or a moderator: SMEs
+	adminRead             // an admin's token: /users/manage
+)
+
+func (p perm) write() bool { return p == groupsW || p == smesW }
 
 // routes lists every operation, in the route templates shared with the
 // client's hooks and metrics.
 var routes = []route{
-	{"GET", "/users", false, (*Emulator).listUsers},
-	{"GET", "/users/me", false, (*Emulator).me},
-	{"GET", "/users/by-email/{email}", false, (*Emulator).userByEmail},
-	{"GET", "/users/by-external-id/{externalId}", false, (*Emulator).usersByExternalID},
-	{"GET", "/users/{userId}", false, (*Emulator).getUser},
-	{"GET", "/user-groups", false, (*Emulator).listGroups},
-	{"POST", "/user-groups", true, (*Emulator).createGroup},
-	{"GET", "/user-groups/{userGroupId}", false, (*Emulator).getGroup},
-	{"PUT", "/user-groups/{userGroupId}", true, (*Emulator).replaceGroup},
-	{"POST", "/user-groups/{userGroupId}/members", true, (*Emulator).addMembers},
-	{"DELETE", "/user-groups/{userGroupId}/members/{userId}", true, (*Emulator).removeMember},
-	{"GET", "/tags", false, (*Emulator).listTags},
-	{"GET", "/tags/{tagId}", false, (*Emulator).getTag},
-	{"GET", "/tags/{tagId}/subject-matter-experts", false, (*Emulator).getSMEs},
-	{"PUT", "/tags/{tagId}/subject-matter-experts", true, (*Emulator).replaceSMEs},
-	{"POST", "/tags/{tagId}/subject-matter-experts/users", true, (*Emulator).addSMEUsers},
-	{"POST", "/tags/{tagId}/subject-matter-experts/user-groups", true, (*Emulator).addSMEGroups},
-	{"DELETE", "/tags/{tagId}/subject-matter-experts/users/{userId}", true, (*Emulator).removeSMEUser},
-	{"DELETE", "/tags/{tagId}/subject-matter-experts/user-groups/{userGroupId}", true, (*Emulator).removeSMEGroup},
+	{"GET", "/users", anyone, (*Emulator).listUsers},
+	{"GET", "/users/me", anyone, (*Emulator).me},
+	{"GET", "/users/manage", adminRead, (*Emulator).manageUsers},
+	{"GET", "/users/by-email/{email}", anyone, (*Emulator).userByEmail},
+	{"GET", "/users/by-external-id/{externalId}", anyone, (*Emulator).usersByExternalID},
+	{"GET", "/users/{userId}", anyone, (*Emulator).getUser},
+	{"GET", "/user-groups", anyone, (*Emulator).listGroups},
+	{"POST", "/user-groups", groupsW, (*Emulator).createGroup},
+	{"GET", "/user-groups/{userGroupId}", anyone, (*Emulator).getGroup},
+	{"PUT", "/user-groups/{userGroupId}", groupsW, (*Emulator).replaceGroup},
+	{"POST", "/user-groups/{userGroupId}/members", groupsW, (*Emulator).addMembers},
+	{"DELETE", "/user-groups/{userGroupId}/members/{userId}", groupsW, (*Emulator).removeMember},
+	{"GET", "/tags", anyone, (*Emulator).listTags},
+	{"GET", "/tags/{tagId}", anyone, (*Emulator).getTag},
+	{"GET", "/tags/{tagId}/subject-matter-experts", anyone, (*Emulator).getSMEs},
+	{"PUT", "/tags/{tagId}/subject-matter-experts", smesW, (*Emulator).replaceSMEs},
+	{"POST", "/tags/{tagId}/subject-matter-experts/users", smesW, (*Emulator).addSMEUsers},
+	{"POST", "/tags/{tagId}/subject-matter-experts/user-groups", smesW, (*Emulator).addSMEGroups},
+	{"DELETE", "/tags/{tagId}/subject-matter-experts/users/{userId}", smesW, (*Emulator).removeSMEUser},
+	{"DELETE", "/tags/{tagId}/subject-matter-experts/user-groups/{userGroupId}", smesW, (*Emulator).removeSMEGroup},
+}
+
+// refuses says why the call's token may not do what rt needs, or "".
+// The texts are those the spec gives for 403: "Forbidden", and for a
+// group create "Inadequate permissions".
+func (e *Emulator) refuses(c *call, need perm) (title, detail string) {
+	t := c.token
+	switch {
+	case need.write() && !t.Write:
+		return "Forbidden", "This access token does not allow write access."
+	case need == groupsW && !t.Admin && !e.permissive:
+		return "Inadequate permissions", "Only admins can manage user groups."
+	case need == smesW && !t.Admin && !t.Moderator && !e.permissive:
+		return "Inadequate permissions", "Only admins and moderators can manage subject matter experts."
+	case need == adminRead && !t.Admin:
+		return "Forbidden", "Only admins can manage users."
+	}
+	return "", ""
 }
 
 // ServeHTTP answers one API request. The steps follow what a request to
@@ -91,11 +122,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(c, candidates)
 		return
 	}
-	if rt.write && !c.token.Write {
-		c.problem(http.StatusForbidden, "Forbidden", "This access token does not allow write access.")
+	if title, detail := e.refuses(c, rt.need); title != "" {
+		c.problem(http.StatusForbidden, title, detail)
 		return
 	}
-	if rt.write && e.loseResponse() {
+	if rt.need.write() && e.loseResponse() {
 		// Apply the write, then lose the answer on the way back.
 		c.w = &discardWriter{header: http.Header{}}
 		rt.handle(e, c)

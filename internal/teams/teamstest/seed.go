@@ -12,7 +12,12 @@ import (
 // Snapshot and by SaveState. The same format serves tests, the quick start
 // and people trying syncd locally.
 type Seed struct {
-	SMEEnabled bool        `json:"smeEnabled"`
+	SMEEnabled bool `json:"smeEnabled"`
+	// Permissive lets a token with write access manage user groups and
+	// SMEs without being an admin (or, for SMEs, a moderator): for demos
+	// only. The real API, and the emulator by default, refuse such writes
+	// with 403 (REFERENCE.md §2.2).
+	Permissive bool        `json:"permissive,omitempty"`
 	Tokens     []SeedToken `json:"tokens"`
 	Users      []SeedUser  `json:"users"`
 	UserGroups []SeedGroup `json:"userGroups"`
@@ -24,7 +29,11 @@ type Seed struct {
 // (/v3/teams/{team}/... or /api/v3/teams/{team}/...).
 type SeedToken struct {
 	Token string `json:"token"`
-	Admin bool   `json:"admin"`
+	// Admin: the token's user is an admin, who may see e-mail addresses
+	// and manage user groups and SMEs. Moderator: may manage SMEs.
+	Admin     bool `json:"admin"`
+	Moderator bool `json:"moderator,omitempty"`
+	// Write: the token was issued with write access.
 	Write bool   `json:"write"`
 	Team  string `json:"team"`
 	// UserID is the user the token belongs to (GET /users/me). Zero picks
@@ -44,11 +53,16 @@ type SeedUser struct {
 	Reputation int     `json:"reputation"`
 	Department *string `json:"department,omitempty"`
 	JobTitle   *string `json:"jobTitle,omitempty"`
+	// Deactivated: an admin deactivated the account (GET /users/manage).
+	Deactivated bool `json:"isDeactivated,omitempty"`
 }
 
-// SeedGroup is a user group and its members' ids.
+// SeedGroup is a user group and its members' ids. Team is the namespace it
+// lives in: "" for the site itself, else a private team's slug (each
+// private team has user groups of its own, REFERENCE.md §2.1).
 type SeedGroup struct {
 	ID          int    `json:"id"`
+	Team        string `json:"team,omitempty"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	UserIDs     []int  `json:"userIds"`
@@ -57,6 +71,7 @@ type SeedGroup struct {
 // SeedTag is a tag with its subject-matter experts.
 type SeedTag struct {
 	ID          int    `json:"id"`
+	Team        string `json:"team,omitempty"` // as SeedGroup.Team
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	PostCount   int    `json:"postCount,omitempty"`
@@ -107,4 +122,25 @@ func describeJSONError(data []byte, err error) error {
 		}
 	}
 	return fmt.Errorf("line %d column %d: %w", line, col, err)
+}
+
+// InTeam returns a copy of the seed whose user groups and tags all live
+// in the namespace of team ("" the site itself): the same data set for a
+// private team's or a Business team's base URL.
+func (s Seed) InTeam(team string) *Seed {
+	c := s
+	c.UserGroups = make([]SeedGroup, len(s.UserGroups))
+	for i, g := range s.UserGroups {
+		g.UserIDs = append([]int(nil), g.UserIDs...)
+		g.Team = team
+		c.UserGroups[i] = g
+	}
+	c.Tags = make([]SeedTag, len(s.Tags))
+	for i, t := range s.Tags {
+		t.SMEUserIDs = append([]int(nil), t.SMEUserIDs...)
+		t.SMEGroupIDs = append([]int(nil), t.SMEGroupIDs...)
+		t.Team = team
+		c.Tags[i] = t
+	}
+	return &c
 }

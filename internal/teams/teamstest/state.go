@@ -19,6 +19,7 @@ type Emulator struct {
 
 	mu          sync.Mutex
 	sme         bool
+	permissive  bool
 	tokens      map[string]SeedToken
 	users       map[int]*SeedUser
 	groups      map[int]*SeedGroup
@@ -56,7 +57,8 @@ func New(seed *Seed, o Options) (*Emulator, error) {
 	seedRand := uint64(o.RandSeed)
 	e := &Emulator{
 		opt:       o,
-		sme:       seed.SMEEnabled,
+		sme:        seed.SMEEnabled,
+		permissive: seed.Permissive,
 		tokens:    map[string]SeedToken{},
 		users:     map[int]*SeedUser{},
 		groups:    map[int]*SeedGroup{},
@@ -210,7 +212,7 @@ func (e *Emulator) load(s *Seed) {
 		e.users[u.ID] = &u
 	}
 	for _, g := range s.UserGroups {
-		g := SeedGroup{ID: g.ID, Name: g.Name, Description: g.Description, UserIDs: dedupe(g.UserIDs)}
+		g := SeedGroup{ID: g.ID, Team: g.Team, Name: g.Name, Description: g.Description, UserIDs: dedupe(g.UserIDs)}
 		e.groups[g.ID] = &g
 		e.nextGroupID = max(e.nextGroupID, g.ID)
 	}
@@ -410,4 +412,28 @@ func (e *Emulator) ResetLog() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.log, e.writes = nil, 0
+}
+
+// sameTeam tells whether a group or tag of namespace team is visible to a
+// call made on base URL team c (slugs match case-insensitively, as paths do).
+func sameTeam(team, c string) bool { return strings.EqualFold(team, c) }
+
+// groupOf returns the group id in the namespace of the call. Called with
+// e.mu held.
+func (e *Emulator) groupOf(c *call, id int) (*SeedGroup, bool) {
+	g, ok := e.groups[id]
+	if !ok || !sameTeam(g.Team, c.team) {
+		return nil, false
+	}
+	return g, true
+}
+
+// tagOf returns the tag id in the namespace of the call. Called with e.mu
+// held.
+func (e *Emulator) tagOf(c *call, id int) (*SeedTag, bool) {
+	t, ok := e.tags[id]
+	if !ok || !sameTeam(t.Team, c.team) {
+		return nil, false
+	}
+	return t, true
 }

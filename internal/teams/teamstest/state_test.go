@@ -131,8 +131,8 @@ func TestLoadSeedErrors(t *testing.T) {
 // smallest seed there is (one token, user, group and tag).
 const sampleSeed = `{"smeEnabled":true,"tokens":[{"token":"t1","admin":true,"write":true,"team":"acme"}],` +
 	`"users":[{"id":2,"name":"Alice","email":"alice@example.com","externalId":null,"role":"Registered","reputation":1}],` +
-	`"userGroups":[{"id":1,"name":"Platform","description":"","userIds":[2]}],` +
-	`"tags":[{"id":1,"name":"kubernetes","smeUserIds":[],"smeGroupIds":[]}]}`
+	`"userGroups":[{"id":1,"team":"acme","name":"Platform","description":"","userIds":[2]}],` +
+	`"tags":[{"id":1,"team":"acme","name":"kubernetes","smeUserIds":[],"smeGroupIds":[]}]}`
 
 func TestSampleSeedLoads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "seed.json")

@@ -95,6 +95,9 @@ func (e *Emulator) listTags(c *call) {
 	var all []*SeedTag
 	for _, id := range sortedKeys(e.tags) {
 		t := e.tags[id]
+		if !sameTeam(t.Team, c.team) {
+			continue
+		}
 		if partial != "" && !strings.Contains(strings.ToLower(t.Name), strings.ToLower(partial)) {
 			continue
 		}
@@ -161,7 +164,7 @@ func (e *Emulator) getTag(c *call) {
 		return
 	}
 	e.mu.Lock()
-	t, found := e.tags[id]
+	t, found := e.tagOf(c, id)
 	var out tagJSON
 	if found {
 		out = tagJSON{SubjectMatterExperts: e.smes(c, t), tagSummaryJSON: e.tagSummary(c, t)}
@@ -183,7 +186,7 @@ func (e *Emulator) smeTag(c *call) (*SeedTag, bool) {
 		return nil, false
 	}
 	e.mu.Lock()
-	t, found := e.tags[id]
+	t, found := e.tagOf(c, id)
 	if !found {
 		e.mu.Unlock()
 		c.notFound("Tag not found")
@@ -206,10 +209,10 @@ func (e *Emulator) getSMEs(c *call) {
 }
 
 // missingGroups returns the ids that name no group. Called with e.mu held.
-func (e *Emulator) missingGroups(ids []int) []string {
+func (e *Emulator) missingGroups(c *call, ids []int) []string {
 	var missing []string
 	for _, id := range ids {
-		if _, ok := e.groups[id]; !ok {
+		if _, ok := e.groupOf(c, id); !ok {
 			missing = append(missing, strconv.Itoa(id))
 		}
 	}
@@ -220,7 +223,7 @@ func (e *Emulator) missingGroups(ids []int) []string {
 // lists; an unknown id is 404 and nothing changes. Called with e.mu held
 // (from smeTag); it unlocks.
 func (e *Emulator) changeSMEs(c *call, t *SeedTag, userIDs, groupIDs []int, change func()) {
-	mu, mg := e.missingUsers(userIDs), e.missingGroups(groupIDs)
+	mu, mg := e.missingUsers(userIDs), e.missingGroups(c, groupIDs)
 	if mu != nil || mg != nil {
 		e.mu.Unlock()
 		if mu != nil {
