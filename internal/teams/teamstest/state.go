@@ -56,18 +56,18 @@ func New(seed *Seed, o Options) (*Emulator, error) {
 	}
 	seedRand := uint64(o.RandSeed)
 	e := &Emulator{
-		opt:       o,
+		opt:        o,
 		sme:        seed.SMEEnabled,
 		permissive: seed.Permissive,
-		tokens:    map[string]SeedToken{},
-		users:     map[int]*SeedUser{},
-		groups:    map[int]*SeedGroup{},
-		tags:      map[int]*SeedTag{},
-		faultRate: o.FaultRate,
-		lostRate:  o.LostResponseRate,
-		rng:       rand.New(rand.NewPCG(seedRand, seedRand^0x9e3779b97f4a7c15)),
-		limits:    map[string]*limiter{},
-		links:     map[int]userLinks{},
+		tokens:     map[string]SeedToken{},
+		users:      map[int]*SeedUser{},
+		groups:     map[int]*SeedGroup{},
+		tags:       map[int]*SeedTag{},
+		faultRate:  o.FaultRate,
+		lostRate:   o.LostResponseRate,
+		rng:        rand.New(rand.NewPCG(seedRand, seedRand^0x9e3779b97f4a7c15)),
+		limits:     map[string]*limiter{},
+		links:      map[int]userLinks{},
 	}
 	e.load(seed)
 	return e, nil
