@@ -114,7 +114,23 @@ func (s *Seed) Validate() error {
 	v.tokens(s.Tokens, users)
 	groups := v.groups(s.UserGroups, users)
 	v.tags(s.Tags, users, groups)
+	v.namespaces(s.UserGroups, s.Tags)
 	return errors.Join(v.errs...)
+}
+
+// namespaces checks a tag's SME groups live in the tag's team.
+func (v *seedCheck) namespaces(groups []SeedGroup, tags []SeedTag) {
+	team := map[int]string{}
+	for _, g := range groups {
+		team[g.ID] = g.Team
+	}
+	for i, t := range tags {
+		for _, id := range t.SMEGroupIDs {
+			if gt, ok := team[id]; ok && !sameTeam(gt, t.Team) {
+				v.bad("tags[%d] (%s): smeGroupIds: user group %d is in team %q, the tag in team %q", i, t.Name, id, gt, t.Team)
+			}
+		}
+	}
 }
 
 // seedCheck collects every problem of a seed, so one run of LoadSeed

@@ -107,6 +107,8 @@ func TestLoadSeedErrors(t *testing.T) {
 		"token user":    {`{"tokens": [{"token": "t", "userId": 5}]}`, "userId 5"},
 		"group name":    {`{"userGroups": [{"id": 1, "name": ""}]}`, "empty name"},
 		"trailing":      {`{} {}`, "trailing"},
+		"sme team": {`{"userGroups": [{"id": 1, "team": "acme", "name": "a"}], "tags": [{"id": 1, "name": "t", "smeGroupIds": [1]}]}`,
+			`user group 1 is in team "acme", the tag in team ""`},
 	}
 	dir := t.TempDir()
 	for name, c := range cases {
