@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/logging"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // cmdValidate checks the configuration: exit 0 when it is valid, 2 when it
@@ -90,12 +91,12 @@ func connectAll(ctx context.Context, e env, cfg *config.Config, probeWrite bool)
 	defer func() { _ = logger.Sync() }()
 	code := exitOK
 	if err := connectTeams(ctx, cfg, probeWrite, e.stdout); err != nil {
-		fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
+		termsafe.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		code = exitFailure
 	}
 	if err := connectSources(ctx, cfg, logger, e.stdout); err != nil {
 		for _, err := range config.Errors(err) {
-			fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
+			termsafe.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		}
 		code = exitFailure
 	}
