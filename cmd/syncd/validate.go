@@ -16,7 +16,9 @@ import (
 )
 
 // cmdValidate checks the configuration: exit 0 when it is valid, 2 when it
-// is not (every problem printed, with file:line:column). --connect also
+// is not (every problem printed, with file:line:column). A valid file that
+// turns off a protection (TLS verification, https) gets a warning line on
+// stderr and still exits 0. --connect also
 // probes the Teams token and reads each source: exit 1 when one fails.
 func cmdValidate(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
@@ -35,6 +37,9 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	cfg, ok := loadConfig(e, "validate", *path)
 	if !ok {
 		return exitUsage
+	}
+	for _, w := range config.Warnings(cfg) {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(e.stdout, "config OK: %s (%s, %s, %s)\n", *path,
 		plural(len(cfg.Sources), "source"), plural(len(cfg.Groups), "group mapping"), plural(len(cfg.SMEs), "SME rule"))
