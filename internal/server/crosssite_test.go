@@ -228,3 +228,13 @@ func TestConnectionCap(t *testing.T) {
 		}
 	}
 }
+
+// Another site may not frame the HTML report (a framed report could be
+// dressed up to mislead the operator).
+func TestReportMayNotBeFramed(t *testing.T) {
+	ts := newServer(t, &fakeScheduler{latest: sampleReport()}, "")
+	code, hdr, _ := do(t, "GET", ts.URL+"/reports/latest", "")
+	if code != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("HTML report = %d, CSP %q, want frame-ancestors 'none'", code, hdr.Get("Content-Security-Policy"))
+	}
+}
