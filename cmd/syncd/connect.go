@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // connectTeams probes the token with GET /users/me and says who it is,
@@ -25,7 +26,7 @@ func connectTeams(ctx context.Context, cfg *config.Config, probeWrite bool, w io
 	if err != nil {
 		return fmt.Errorf("teams: %s: %w", explainTeamsError(err, cfg.Teams.URL), err)
 	}
-	fmt.Fprintf(w, "teams: %s: token of %s (id %d, role %s)\n", cfg.Teams.URL, me.Name, me.ID, me.Role)
+	termsafe.Fprintf(w, "teams: %s: token of %s (id %d, role %s)\n", cfg.Teams.URL, me.Name, me.ID, me.Role)
 	groups, err := conn.Client.ListUserGroups(ctx)
 	if err != nil {
 		return fmt.Errorf("teams: list user groups: %w", err)
@@ -105,10 +106,10 @@ func checkWrite(ctx context.Context, cfg *config.Config, c *teams.Client, groups
 	_, err := c.AddUserGroupMembers(ctx, target.ID, nil)
 	switch {
 	case err == nil:
-		fmt.Fprintf(w, "teams: write access: yes (an empty add to group %q, which changes nothing, was accepted)\n", target.Name)
+		termsafe.Fprintf(w, "teams: write access: yes (an empty add to group \"%s\", which changes nothing, was accepted)\n", target.Name)
 		return nil
 	case errors.Is(err, teams.ErrBadRequest):
-		fmt.Fprintf(w, "teams: write access: not checked (the site refused an empty add to group %q: %v)\n", target.Name, err)
+		termsafe.Fprintf(w, "teams: write access: not checked (the site refused an empty add to group \"%s\": %v)\n", target.Name, err)
 		return nil
 	case errors.Is(err, teams.ErrForbidden):
 		return fmt.Errorf("teams: the token is read-only (403 on a write to group %q): syncd can plan but not apply; create a token with write access (Business or Enterprise; Basic is read-only): %w", target.Name, err)
@@ -172,7 +173,7 @@ func connectSource(ctx context.Context, src config.Source, stateDir string, logg
 	var errs []error
 	for _, g := range dir.Groups {
 		if g.Unknown() {
-			fmt.Fprintf(w, "source %s: group %s unknown: %v\n", src.Name, g.Name, g.Err)
+			termsafe.Fprintf(w, "source %s: group %s unknown: %v\n", src.Name, g.Name, g.Err)
 			errs = append(errs, fmt.Errorf("group %s could not be read completely: %w", g.Name, g.Err))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // cmdSource dispatches `syncd source <subcommand>`; dump is the only one.
@@ -252,6 +253,8 @@ func writeGroupText(ew *errWriter, d *directory.Directory, g *directory.Group, b
 func orDash(s string) string { return cmp.Or(s, "-") }
 
 // errWriter keeps the first write error so printing code stays linear.
+// Every text argument is directory data, shown with terminal controls
+// escaped (termsafe): a name may hold an escape sequence.
 type errWriter struct {
 	w   io.Writer
 	err error
@@ -259,6 +262,6 @@ type errWriter struct {
 
 func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
+		_, e.err = termsafe.Fprintf(e.w, format, args...)
 	}
 }

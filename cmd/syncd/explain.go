@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	engine "github.com/syncd/syncd/internal/sync"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // cmdExplain tells why a person is or is not in each managed group and SME
@@ -72,49 +73,52 @@ func splitPositional(args []string) (string, []string) {
 	return pos, rest
 }
 
+// printExplanation shows the explanation; every value in it may come from
+// the directory or Teams, so each is printed with terminal controls escaped.
 func printExplanation(w io.Writer, ex *engine.Explanation) {
-	fmt.Fprintf(w, "%s\n", ex.Email)
+	p := func(format string, args ...any) { termsafe.Fprintf(w, format, args...) }
+	p("%s\n", ex.Email)
 	if len(ex.People) == 0 {
-		fmt.Fprintln(w, "  directory: in no managed directory group")
+		p("  directory: in no managed directory group\n")
 	}
-	for _, p := range ex.People {
-		fmt.Fprintf(w, "  directory: %s\n", p)
+	for _, person := range ex.People {
+		p("  directory: %s\n", person)
 	}
 	if ex.TeamsID != 0 {
-		fmt.Fprintf(w, "  teams:     user id %d (%s)\n", ex.TeamsID, ex.Match)
+		p("  teams:     user id %d (%s)\n", ex.TeamsID, ex.Match)
 	} else {
-		fmt.Fprintf(w, "  teams:     %s\n", ex.Match)
+		p("  teams:     %s\n", ex.Match)
 	}
 	for _, en := range ex.Entries {
-		fmt.Fprintf(w, "\n%s\n", en.Target)
+		p("\n%s\n", en.Target)
 		should := "no"
 		if en.Should {
 			should = "yes, through " + strings.Join(en.Via, "; ")
 		}
-		fmt.Fprintf(w, "  should be in it: %s\n", should)
-		fmt.Fprintf(w, "  is in it now:    %s\n", yesNo(en.IsMember))
-		fmt.Fprintf(w, "  next run:        %s\n", en.Next)
+		p("  should be in it: %s\n", should)
+		p("  is in it now:    %s\n", yesNo(en.IsMember))
+		p("  next run:        %s\n", en.Next)
 		for _, g := range en.SMEGroups {
-			printSMEGroup(w, g)
+			printSMEGroup(p, g)
 		}
 	}
 }
 
 // printSMEGroup shows one SME group of a tag: membership in it makes the
 // person an SME as well.
-func printSMEGroup(w io.Writer, g engine.ExplainSMEGroup) {
+func printSMEGroup(p func(string, ...any), g engine.ExplainSMEGroup) {
 	id := "does not exist in Teams"
 	if g.TeamsID != 0 {
 		id = fmt.Sprintf("id %d", g.TeamsID)
 	}
-	fmt.Fprintf(w, "  SME group %q (%s)\n", g.Name, id)
-	fmt.Fprintf(w, "    an SME group now:     %s; next run: %s\n", yesNo(g.Assigned), g.Next)
+	p("  SME group \"%s\" (%s)\n", g.Name, id)
+	p("    an SME group now:     %s; next run: %s\n", yesNo(g.Assigned), g.Next)
 	should := "no"
 	if g.Should {
 		should = "yes, through " + strings.Join(g.Via, "; ")
 	}
-	fmt.Fprintf(w, "    should be in group:   %s\n", should)
-	fmt.Fprintf(w, "    is in group now:      %s; next run: %s\n", yesNo(g.IsMember), g.Member)
+	p("    should be in group:   %s\n", should)
+	p("    is in group now:      %s; next run: %s\n", yesNo(g.IsMember), g.Member)
 }
 
 func yesNo(b bool) string {

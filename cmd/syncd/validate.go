@@ -12,10 +12,13 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/logging"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // cmdValidate checks the configuration: exit 0 when it is valid, 2 when it
-// is not (every problem printed, with file:line:column). --connect also
+// is not (every problem printed, with file:line:column). A valid file that
+// turns off a protection (TLS verification, https) gets a warning line on
+// stderr and still exits 0. --connect also
 // probes the Teams token and reads each source: exit 1 when one fails.
 func cmdValidate(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
@@ -34,6 +37,9 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	cfg, ok := loadConfig(e, "validate", *path)
 	if !ok {
 		return exitUsage
+	}
+	for _, w := range config.Warnings(cfg) {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(e.stdout, "config OK: %s (%s, %s, %s)\n", *path,
 		plural(len(cfg.Sources), "source"), plural(len(cfg.Groups), "group mapping"), plural(len(cfg.SMEs), "SME rule"))
@@ -90,12 +96,12 @@ func connectAll(ctx context.Context, e env, cfg *config.Config, probeWrite bool)
 	defer func() { _ = logger.Sync() }()
 	code := exitOK
 	if err := connectTeams(ctx, cfg, probeWrite, e.stdout); err != nil {
-		fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
+		termsafe.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		code = exitFailure
 	}
 	if err := connectSources(ctx, cfg, logger, e.stdout); err != nil {
 		for _, err := range config.Errors(err) {
-			fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
+			termsafe.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		}
 		code = exitFailure
 	}

@@ -131,6 +131,35 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// A configuration that turns TLS verification off, or sends the token over
+// http:// to another host, is valid but gets one warning line each.
+func TestValidateWarns(t *testing.T) {
+	cfg := testConfig(t, "http://teams.internal:8080/api/v3", "tok")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, cfg, strings.Replace(string(data), "  token_file: token\n", "  token_file: token\n  insecure_skip_verify: true\n", 1), 0o644)
+	code, out, errOut := runCmd(t, nil, "validate", "--config", cfg)
+	if code != exitOK || !strings.HasPrefix(out, "config OK") {
+		t.Fatalf("exit %d, want 0\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"warning: " + cfg + ":2:8: teams.url is http:// to teams.internal, not this host",
+		"warning: " + cfg + ":4:25: teams.insecure_skip_verify is on",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if n := strings.Count(errOut, "\n"); n != 2 {
+		t.Errorf("stderr has %d lines, want 2:\n%s", n, errOut)
+	}
+	if _, _, errOut := runCmd(t, nil, "validate", "--config", testConfig(t, "https://acme.stackenterprise.co/api/v3", "tok")); errOut != "" {
+		t.Errorf("a config without a weakened protection warns: %q", errOut)
+	}
+}
+
 func TestValidateReportsEveryProblem(t *testing.T) {
 	bad := writeTestFile(t, filepath.Join(t.TempDir(), "bad.yaml"), `teams:
   url: ftp://x

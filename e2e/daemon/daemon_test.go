@@ -157,6 +157,9 @@ func (d *daemon) do(method, path string) (int, http.Header, string) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // what POST /sync needs without a token
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil, err.Error()

@@ -62,11 +62,41 @@ func DefaultPath(getenv func(string) string) string {
 // file at path. getenv supplies ${VAR} values (os.Getenv in main). Every
 // problem found is reported, each as an *Error naming file:line:column.
 func Load(path string, getenv func(string) string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, getenv)
+}
+
+// MaxFileSize bounds the configuration file. A real one is a few KiB; a
+// path pointing at a log, a database or a device must fail at once with a
+// message, not be read into memory whole.
+const MaxFileSize = 1 << 20
+
+// readFile reads path, refusing more than MaxFileSize bytes: by its size
+// when the file has one, else (a pipe, a device) after MaxFileSize+1 bytes.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data, getenv)
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > MaxFileSize {
+		return nil, tooLarge(path, fmt.Sprintf("%.1f MiB", float64(info.Size())/(1<<20)))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(path, "larger than 1 MiB")
+	}
+	return data, nil
+}
+
+func tooLarge(path, size string) error {
+	return &Error{File: path, Line: 1, Msg: "the file is " + size + "; a configuration file is at most 1 MiB: is --config (or $SYNCD_CONFIG) the right file?"}
 }
 
 // Parse is Load for content already in memory; path names it in messages

@@ -66,16 +66,40 @@ func (c *checker) teamsURL(raw string) {
 		c.errorf("teams.url", "teams.url is not a valid URL without credentials: write https://HOST/PATH and put the token in teams.token or teams.token_file")
 		return
 	}
+	shown := shownURL(u)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		c.errorf("teams.url", "teams.url %q: the scheme must be https:// (or http://, or emulator:SEED.json for the local emulator)", raw)
+		c.errorf("teams.url", "teams.url %q: the scheme must be https:// (or http://, or emulator:SEED.json for the local emulator)", shown)
 	case u.Host == "":
-		c.errorf("teams.url", "teams.url %q has no host", raw)
-	case u.RawQuery != "" || u.Fragment != "":
-		c.errorf("teams.url", "teams.url %q: remove the ?query or #fragment", raw)
+		c.errorf("teams.url", "teams.url %q has no host", shown)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		c.errorf("teams.url", "teams.url %q: remove the ?query or #fragment (a token goes in teams.token or teams.token_file)", shown)
 	case !apiPath.MatchString(u.Path):
-		c.errorf("teams.url", "teams.url %q is not an API v3 base URL: use https://api.stackoverflowteams.com/v3/teams/TEAM (Business, Basic), https://HOST/api/v3 (Enterprise) or https://HOST/api/v3/teams/TEAM (Enterprise private team)", raw)
+		c.errorf("teams.url", "teams.url %q is not an API v3 base URL: use https://api.stackoverflowteams.com/v3/teams/TEAM (Business, Basic), https://HOST/api/v3 (Enterprise) or https://HOST/api/v3/teams/TEAM (Enterprise private team)", shown)
 	}
+}
+
+// shownURL is u as a message may quote it. The user information, query
+// and fragment are left out, whatever they hold: a token pasted as
+// ?access_token=... must not reach a terminal, a log or a CI transcript.
+// "?…" and "#…" mark what was left out; an opaque URL (scheme:rest) shows
+// its scheme only.
+func shownURL(u *url.URL) string {
+	if u.Opaque != "" {
+		return u.Scheme + ":…"
+	}
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	s := v.String()
+	if u.User != nil {
+		s = strings.Replace(s, "//", "//…@", 1)
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		s += "?…"
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		s += "#…"
+	}
+	return s
 }
 
 // token rejects whitespace inside a token, a sign of a pasted or badly

@@ -112,17 +112,18 @@ func (c *checker) ldapURL(key, raw string, startTLS bool) {
 		c.errorf(key, "%s is not a valid LDAP URL: write ldap://HOST[:PORT] or ldaps://HOST[:PORT]", key)
 		return
 	}
+	shown := shownURL(u)
 	switch {
 	case u.Scheme != "ldap" && u.Scheme != "ldaps":
-		c.errorf(key, "%s %q: the scheme must be ldap:// or ldaps://", key, raw)
+		c.errorf(key, "%s %q: the scheme must be ldap:// or ldaps://", key, shown)
 	case u.Hostname() == "":
-		c.errorf(key, "%s %q has no host", key, raw)
+		c.errorf(key, "%s %q has no host", key, shown)
 	case !validPort(u.Port()):
-		c.errorf(key, "%s %q: the port must be a number from 1 to 65535", key, raw)
+		c.errorf(key, "%s %q: the port must be a number from 1 to 65535", key, shown)
 	case u.Path != "" && u.Path != "/":
-		c.errorf(key, "%s %q: the base DN does not go in the URL; set users.base_dn and groups.base_dn", key, raw)
+		c.errorf(key, "%s %q: the base DN does not go in the URL; set users.base_dn and groups.base_dn", key, shown)
 	case u.Scheme == "ldaps" && startTLS:
-		c.errorf(key, "%s %q is already TLS (ldaps://): start_tls is for ldap:// URLs; drop one of them", key, raw)
+		c.errorf(key, "%s %q is already TLS (ldaps://): start_tls is for ldap:// URLs; drop one of them", key, shown)
 	}
 }
 
@@ -178,9 +179,9 @@ func (c *checker) validateSCIM(p string, s *SCIM) {
 	case err != nil || u.User != nil:
 		c.errorf(p+".url", "%s.url is not a valid URL without credentials: put the token in token or token_file", p)
 	case u.Scheme != "http" && u.Scheme != "https":
-		c.errorf(p+".url", "%s.url %q: the scheme must be https:// (or http://)", p, s.URL)
+		c.errorf(p+".url", "%s.url %q: the scheme must be https:// (or http://)", p, shownURL(u))
 	case u.Host == "":
-		c.errorf(p+".url", "%s.url %q has no host", p, s.URL)
+		c.errorf(p+".url", "%s.url %q has no host", p, shownURL(u))
 	}
 	if s.Token == "" && s.TokenFile == "" {
 		c.errorf(p+".token", "%s.token or %s.token_file is required: the bearer token syncd reads with", p, p)

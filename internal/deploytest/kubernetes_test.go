@@ -3,10 +3,14 @@ package deploytest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +104,7 @@ func TestKubernetesDeployment(t *testing.T) {
 		t.Errorf("containerPort %v, want 9184", port)
 	}
 	checkVolumes(t, all, "Deployment", pod)
+	checkMemoryLimit(t, "Deployment", c)
 }
 
 func TestKubernetesCronJob(t *testing.T) {
@@ -115,6 +120,108 @@ func TestKubernetesCronJob(t *testing.T) {
 		t.Errorf("CronJob args %v, want sync --apply", args)
 	}
 	checkVolumes(t, all, "CronJob", pod)
+	checkMemoryLimit(t, "CronJob", dig(pod, "containers", 0))
+}
+
+// checkMemoryLimit: the container has a memory limit, and GOMEMLIMIT keeps
+// the Go runtime below it with room for what the runtime does not count.
+// Without GOMEMLIMIT the runtime knows nothing of the limit: the heap grows
+// until the kernel kills the pod.
+func checkMemoryLimit(t *testing.T, what string, container any) {
+	t.Helper()
+	limitText, _ := dig(container, "resources", "limits", "memory").(string)
+	limit, err := kubeQuantity(limitText)
+	if err != nil {
+		t.Fatalf("%s: resources.limits.memory %q: %v", what, limitText, err)
+	}
+	var goLimitText string
+	envs, _ := dig(container, "env").([]any)
+	for _, e := range envs {
+		if dig(e, "name") == "GOMEMLIMIT" {
+			goLimitText, _ = dig(e, "value").(string)
+		}
+	}
+	goLimit, err := goMemLimit(goLimitText)
+	if err != nil {
+		t.Fatalf("%s: GOMEMLIMIT %q: %v (set it, as a value, to about 80%% of limits.memory)", what, goLimitText, err)
+	}
+	if ratio := float64(goLimit) / float64(limit); ratio < 0.6 || ratio > 0.9 {
+		t.Errorf("%s: GOMEMLIMIT %s is %.0f%% of limits.memory %s, want 60%% to 90%%", what, goLimitText, 100*ratio, limitText)
+	}
+	if got := runtimeMemLimit(t, goLimitText); got != goLimit {
+		t.Errorf("%s: the Go runtime reads GOMEMLIMIT=%s as %d bytes, this test as %d", what, goLimitText, got, goLimit)
+	}
+}
+
+// runtimeMemLimit starts this test binary with GOMEMLIMIT=value and returns
+// the limit its runtime took (an invalid value stops a Go program at start).
+func runtimeMemLimit(t *testing.T, value string) int64 {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestPrintMemoryLimit$")
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+value, "SYNCD_PRINT_MEMORY_LIMIT=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("GOMEMLIMIT=%s: %v\n%s", value, err, out)
+	}
+	_, after, ok := strings.Cut(string(out), "memory limit: ")
+	n, err := strconv.ParseInt(strings.Fields(after + " ")[0], 10, 64)
+	if !ok || err != nil {
+		t.Fatalf("GOMEMLIMIT=%s: no limit in %q", value, out)
+	}
+	return n
+}
+
+// TestPrintMemoryLimit is runtimeMemLimit's child: it prints the runtime's
+// memory limit when asked to, and does nothing otherwise.
+func TestPrintMemoryLimit(t *testing.T) {
+	if os.Getenv("SYNCD_PRINT_MEMORY_LIMIT") == "" {
+		t.Skip("run by runtimeMemLimit")
+	}
+	fmt.Printf("memory limit: %d\n", debug.SetMemoryLimit(-1))
+}
+
+// kubeQuantity parses the memory quantities the manifests use (binary and
+// decimal suffixes, or plain bytes).
+func kubeQuantity(s string) (int64, error) {
+	return scaled(s, map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 1e3, "M": 1e6, "G": 1e9, "": 1})
+}
+
+// goMemLimit parses GOMEMLIMIT as the runtime does (runtime/debug:
+// bytes with an optional B, KiB, MiB, GiB or TiB suffix).
+func goMemLimit(s string) (int64, error) {
+	return scaled(s, map[string]int64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "": 1})
+}
+
+func scaled(s string, units map[string]int64) (int64, error) {
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	unit, ok := units[s[i:]]
+	if err != nil || !ok || n <= 0 {
+		return 0, fmt.Errorf("not a size this test knows")
+	}
+	return n * unit, nil
+}
+
+func TestMemoryQuantities(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		parse func(string) (int64, error)
+		want  int64
+	}{
+		{"256Mi", kubeQuantity, 256 << 20}, {"1G", kubeQuantity, 1e9}, {"200MiB", goMemLimit, 200 << 20},
+		{"1073741824", goMemLimit, 1 << 30}, {"200Mi", goMemLimit, 0}, {"", goMemLimit, 0}, {"1.5Gi", kubeQuantity, 0},
+	} {
+		if got, _ := c.parse(c.s); got != c.want {
+			t.Errorf("%q = %d, want %d", c.s, got, c.want)
+		}
+	}
 }
 
 func checkPodSecurity(t *testing.T, what string, pod any) {

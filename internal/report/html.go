@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 
+	"github.com/syncd/syncd/internal/termsafe"
 	"github.com/syncd/syncd/internal/version"
 )
 
@@ -79,26 +80,18 @@ func (r *Report) cleaned() *Report {
 	c := *r
 	c.Changes = make([]Change, len(r.Changes))
 	for i, ch := range r.Changes {
-		ch.Group, ch.Tag, ch.Error, ch.Reason = clean(ch.Group), clean(ch.Tag), clean(ch.Error), clean(ch.Reason)
+		ch.Group, ch.Tag, ch.Error, ch.Reason = termsafe.String(ch.Group), termsafe.String(ch.Tag), termsafe.String(ch.Error), termsafe.String(ch.Reason)
 		ch.Users = make([]User, len(r.Changes[i].Users))
 		for j, u := range r.Changes[i].Users {
-			ch.Users[j] = User{ID: u.ID, Name: clean(u.Name), Email: clean(u.Email)}
+			ch.Users[j] = User{ID: u.ID, Name: termsafe.String(u.Name), Email: termsafe.String(u.Email)}
 		}
-		ch.Groups = cleanAll(ch.Groups)
+		ch.Groups = termsafe.Strings(ch.Groups)
 		c.Changes[i] = ch
 	}
 	c.Pending = make([]Pending, len(r.Pending))
 	for i, p := range r.Pending {
-		c.Pending[i] = Pending{Email: clean(p.Email), Groups: cleanAll(p.Groups)}
+		c.Pending[i] = Pending{Email: termsafe.String(p.Email), Groups: termsafe.Strings(p.Groups)}
 	}
-	c.Errors = cleanAll(r.Errors)
+	c.Errors = termsafe.Strings(r.Errors)
 	return &c
-}
-
-func cleanAll(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[i] = clean(v)
-	}
-	return out
 }

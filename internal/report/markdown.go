@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // renderMarkdown writes r for pasting into a ticket: GitHub-flavoured
@@ -164,7 +166,7 @@ const mdSpecial = "\\`*_{}[]<>()#+-!|~&"
 // mdEscape makes s literal text in Markdown: markup characters get a
 // backslash, line breaks become spaces (a newline would end a table row).
 func mdEscape(s string) string {
-	s = clean(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+	s = termsafe.String(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
 	var b strings.Builder
 	for _, r := range s {
 		if r < 128 && strings.ContainsRune(mdSpecial, r) {

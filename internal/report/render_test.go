@@ -116,6 +116,23 @@ func TestTextNeutralisesControlCharacters(t *testing.T) {
 	}
 }
 
+// A terminal acts on more than ESC: C1 controls (U+009B is CSI) and the
+// bidirectional overrides that make one name read as another. The text,
+// Markdown and HTML forms show them escaped, as \u202e, for the reader to see.
+func TestControlsShownEscaped(t *testing.T) {
+	for _, format := range []string{FormatText, FormatMarkdown, FormatHTML} {
+		out := string(render(t, hostileReport(), format, Options{}))
+		if strings.ContainsAny(out, "\x1b\u009b\u202e\u202c\u2066\u2069") {
+			t.Errorf("%s report holds a control character raw:\n%q", format, out)
+		}
+		for _, want := range []string{`u202eexe.gnp`, `u009b2J`, `u2066x`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s report does not show %q escaped", format, want)
+			}
+		}
+	}
+}
+
 func TestMarkdownEscapesNames(t *testing.T) {
 	out := string(render(t, hostileReport(), FormatMarkdown, Options{}))
 	// What is left once the backslash escapes are taken out is what a

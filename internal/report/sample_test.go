@@ -95,7 +95,8 @@ func hostileReport() *Report {
 		Changes: []Change{
 			{Kind: KindAddMembers, Group: evil + " | `grp`", Users: []User{
 				u(7, "Mallory <img src=x onerror=alert(1)> *bold* [link](http://evil.example)", "m@example.com"),
-				u(8, "Line\nBreak \x1b[31mred\x1b[0m", "lb@example.com")},
+				u(8, "Line\nBreak \x1b[31mred\x1b[0m", "lb@example.com"),
+				u(9, "Trudy \u202eexe.gnp\u202c \u009b2J", "t\u2066x\u2069@example.com")},
 				Status: StatusFailed, Error: "boom <b>"},
 			{Kind: KindAddSMEGroups, Tag: `"tag"&<x>`, Groups: []string{evil}, Status: StatusApplied},
 		},

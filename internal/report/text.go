@@ -6,8 +6,9 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // ANSI colours for the text form on a terminal.
@@ -49,7 +50,7 @@ func renderText(w io.Writer, r *Report, o Options) error {
 	t.heldSection(r)
 	t.pendingSection(r)
 	t.errorsSection(r)
-	t.printf("%s\n", t.paint(ansiBold, clean(r.SummaryLine())))
+	t.printf("%s\n", t.paint(ansiBold, termsafe.String(r.SummaryLine())))
 	return t.w.Flush()
 }
 
@@ -74,7 +75,7 @@ func (t *textWriter) header(r *Report) {
 }
 
 func (t *textWriter) section(s section) {
-	title := t.paint(ansiBold, clean(s.Title()))
+	title := t.paint(ansiBold, termsafe.String(s.Title()))
 	if note := s.CreateNote(); note != "" {
 		title += " " + t.paint(ansiCyan, "("+note+")")
 	}
@@ -82,7 +83,7 @@ func (t *textWriter) section(s section) {
 	width := 0 // status marks line up in a column
 	for _, c := range s.Changes {
 		for _, l := range c.Lines {
-			width = max(width, utf8.RuneCountInString(clean(l.Label())))
+			width = max(width, utf8.RuneCountInString(termsafe.String(l.Label())))
 		}
 	}
 	for _, c := range s.Changes {
@@ -95,7 +96,7 @@ func (t *textWriter) change(c changeView, width int) {
 	mark := statusMark(c.Status)
 	lines, more := shownLines(c)
 	for _, l := range lines {
-		label := clean(l.Label())
+		label := termsafe.String(l.Label())
 		text := l.Sign + " " + label
 		if mark != "" {
 			text += strings.Repeat(" ", width-utf8.RuneCountInString(label)) + "  [" + mark + "]"
@@ -109,7 +110,7 @@ func (t *textWriter) change(c changeView, width int) {
 		t.printf("  %s\n", t.paint(ansiDim, "(no members yet)"))
 	}
 	if d := c.Detail(); d != "" {
-		t.printf("      %s\n", t.paint(t.lineColor("", c.Status), clean(d)))
+		t.printf("      %s\n", t.paint(t.lineColor("", c.Status), termsafe.String(d)))
 	}
 }
 
@@ -145,13 +146,13 @@ func (t *textWriter) heldSection(r *Report) {
 	}
 	t.printf("%s\n", t.paint(ansiBold+ansiYellow, "Held back (nothing of this was changed):"))
 	for _, c := range held {
-		where := clean(sectionName(c.Change))
+		where := termsafe.String(sectionName(c.Change))
 		n := len(c.Lines)
 		reason := c.Reason
 		if reason == "" {
 			reason = "held by a safety rule"
 		}
-		t.printf("  %s: %s %s — %s\n", where, changeVerb(c.Kind), plural(n, "entry", "entries"), clean(reason))
+		t.printf("  %s: %s %s — %s\n", where, changeVerb(c.Kind), plural(n, "entry", "entries"), termsafe.String(reason))
 	}
 	t.printf("\n")
 }
@@ -181,14 +182,14 @@ func (t *textWriter) pendingSection(r *Report) {
 	t.printf("%s\n", t.paint(ansiBold, "Pending (no Teams account yet; added once they first sign in):"))
 	width := 0
 	for _, p := range r.Pending {
-		width = max(width, len(clean(p.Email)))
+		width = max(width, len(termsafe.String(p.Email)))
 	}
 	for _, p := range r.Pending {
 		groups := make([]string, len(p.Groups))
 		for i, g := range p.Groups {
-			groups[i] = clean(g)
+			groups[i] = termsafe.String(g)
 		}
-		t.printf("  %-*s  → %s\n", width, clean(p.Email), strings.Join(groups, ", "))
+		t.printf("  %-*s  → %s\n", width, termsafe.String(p.Email), strings.Join(groups, ", "))
 	}
 	t.printf("\n")
 }
@@ -199,7 +200,7 @@ func (t *textWriter) errorsSection(r *Report) {
 	}
 	t.printf("%s\n", t.paint(ansiBold+ansiRed, "Errors:"))
 	for _, e := range r.Errors {
-		t.printf("  %s %s\n", t.paint(ansiRed, "!"), clean(e))
+		t.printf("  %s %s\n", t.paint(ansiRed, "!"), termsafe.String(e))
 	}
 	t.printf("\n")
 }
@@ -220,18 +221,4 @@ func duration(d time.Duration) string {
 		return d.Round(10 * time.Millisecond).String()
 	}
 	return d.Round(time.Millisecond).String()
-}
-
-// clean replaces control characters (newlines, ANSI escapes) with U+FFFD so a
-// hostile name in the directory cannot forge lines or colours on a terminal.
-func clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
 }

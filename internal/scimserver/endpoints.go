@@ -199,7 +199,7 @@ func (h *handler) patch(w http.ResponseWriter, r *http.Request, k Kind, id strin
 	}
 	rec, err := h.modify(k, id, func(cur object) (object, error) {
 		o := copyForPatch(cur)
-		if err := applyPatch(o, req.Operations); err != nil {
+		if err := applyPatch(k, o, req.Operations); err != nil {
 			return nil, err
 		}
 		o = clean(k, o)

@@ -35,14 +35,15 @@ func badRequest(scimType, format string, args ...any) *scimError {
 // (Okta repeats "id" in its replace values).
 var readOnly = map[string]bool{"id": true, "meta": true, "schemas": true}
 
-// applyPatch applies ops to o in order. Op names are case-insensitive
-// ("Add", "Replace", "Remove" from Entra ID).
-func applyPatch(o object, ops []operation) error {
+// applyPatch applies ops to o, a resource of kind k, in order. Op names
+// are case-insensitive ("Add", "Replace", "Remove" from Entra ID). A path
+// that is not an attribute of k's schemas fails the whole PATCH.
+func applyPatch(k Kind, o object, ops []operation) error {
 	if len(ops) == 0 {
 		return badRequest("invalidValue", "no Operations")
 	}
 	for i, op := range ops {
-		if err := applyOp(o, op); err != nil {
+		if err := applyOp(k, o, op); err != nil {
 			if se, ok := err.(*scimError); ok {
 				se.detail = fmt.Sprintf("operation %d (%s %s): %s", i+1, clip(op.Op), clip(op.Path), se.detail)
 				return se
@@ -53,7 +54,7 @@ func applyPatch(o object, ops []operation) error {
 	return nil
 }
 
-func applyOp(o object, op operation) error {
+func applyOp(k Kind, o object, op operation) error {
 	var value any
 	if len(op.Value) > 0 {
 		if err := json.Unmarshal(op.Value, &value); err != nil {
@@ -72,23 +73,29 @@ func applyOp(o object, op operation) error {
 		if !ok {
 			return badRequest("invalidValue", "an op without path needs an object value")
 		}
-		for k, v := range attrs {
-			if err := applyPath(o, kind, k, v); err != nil {
+		for key, v := range attrs {
+			if err := applyPath(k, o, kind, key, v); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return applyPath(o, kind, op.Path, value)
+	return applyPath(k, o, kind, op.Path, value)
 }
 
-func applyPath(o object, kind, path string, value any) error {
+func applyPath(k Kind, o object, kind, path string, value any) error {
+	if k == Users && strings.EqualFold(path, enterpriseSchema) {
+		return applyExtension(k, o, kind, value)
+	}
 	p, err := parsePatchPath(path)
 	if err != nil {
 		return badRequest("invalidPath", "%v", err)
 	}
 	if p.schema == "" && readOnly[strings.ToLower(p.attr)] {
 		return nil
+	}
+	if err := checkPath(k, p, value); err != nil {
+		return err
 	}
 	target := o
 	if p.schema != "" {
@@ -116,6 +123,26 @@ func applyPath(o object, kind, path string, value any) error {
 		return setSub(target, p, value)
 	}
 	setAttr(target, kind, p.attr, value)
+	return nil
+}
+
+// applyExtension handles the whole enterprise extension as the target
+// ({"urn:...:enterprise:2.0:User": {"department": "Ops"}} in a PATCH
+// without path): each of its keys is an attribute path of the extension.
+func applyExtension(k Kind, o object, kind string, value any) error {
+	if kind == "remove" {
+		del(o, enterpriseSchema)
+		return nil
+	}
+	attrs, ok := value.(object)
+	if !ok {
+		return badRequest("invalidValue", "%s needs an object value", enterpriseSchema)
+	}
+	for key, v := range attrs {
+		if err := applyPath(k, o, kind, enterpriseSchema+":"+key, v); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -6,18 +6,17 @@
 // them) and carry no personal data. POST /sync and /reports/latest (which
 // names people) are open only on a loopback address without a token;
 // anywhere else they need the bearer token, and without one configured
-// they are refused.
+// they are refused. access.go has the rules, including what keeps a web
+// page in the operator's browser from using the loopback exception.
 package server
 
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +51,9 @@ type Options struct {
 	Handlers map[string]http.Handler
 	// WaitLimit bounds POST /sync?wait=1; default 10 minutes.
 	WaitLimit time.Duration
+	// MaxConns caps the connections Serve serves at once; default
+	// DefaultMaxConns. More wait until one closes.
+	MaxConns int
 }
 
 // Server serves the daemon's endpoints.
@@ -75,6 +77,9 @@ func New(o Options) (*Server, error) {
 	if o.WaitLimit <= 0 {
 		o.WaitLimit = 10 * time.Minute
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
 	s := &Server{o: o, loopback: IsLoopback(o.Listen), mux: http.NewServeMux()}
 	s.SetSyncToken(o.SyncToken)
 	s.routes()
@@ -93,22 +98,6 @@ func (s *Server) SetSyncToken(token string) {
 	s.token.Store(&h)
 }
 
-// IsLoopback reports whether listen (HOST:PORT) accepts connections from
-// this host only: a loopback IP or "localhost". Any other host name counts
-// as reachable from elsewhere, since it may resolve to anything.
-func IsLoopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	host, _, _ = strings.Cut(host, "%") // an IPv6 zone
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
 		ErrorLog: zap.NewStdLog(s.o.Logger), ErrorHandling: promhttp.ContinueOnError,
@@ -117,7 +106,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /reports/latest", s.guard("GET /reports/latest", http.HandlerFunc(s.latest)))
 	s.mux.Handle("POST /sync", s.guard("POST /sync", http.HandlerFunc(s.sync)))
-	s.mux.HandleFunc("GET /{$}", s.index)
+	s.mux.Handle("GET /{$}", s.localNames("GET /", http.HandlerFunc(s.index)))
+	// Mounted handlers (the SCIM receivers) check their own bearer token
+	// on every request, and sit behind a reverse proxy that passes the
+	// public host name: the Host rule is not theirs.
 	for pattern, h := range s.o.Handlers {
 		s.mux.Handle(pattern, h)
 	}
@@ -140,11 +132,13 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // Serve answers on ln until ctx ends, then shuts down gracefully (bounded).
+// At most Options.MaxConns connections are served at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer()
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	limited := newLimitListener(ln, s.o.MaxConns)
+	go func() { errc <- hs.Serve(limited) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
@@ -160,7 +154,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprint(w, "syncd\n\nGET  /metrics\nGET  /healthz\nGET  /readyz\nGET  /reports/latest[?format=json|text|markdown|html]\nPOST /sync[?wait=1]\n")
+	fmt.Fprint(w, "syncd\n\nGET  /metrics\nGET  /healthz\nGET  /readyz\nGET  /reports/latest[?format=json|text|markdown|html]\n"+
+		"POST /sync[?wait=1]  (with Authorization: Bearer <token>, or without a token on loopback: Content-Type: application/json)\n")
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -193,7 +188,8 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if format == "html" {
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+		// frame-ancestors: no other site may frame the report.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
 	}
 	if err := report.Render(w, rep, format); err != nil {
 		s.o.Logger.Warn("render latest report", zap.String("format", format), zap.Error(err))
@@ -249,41 +245,6 @@ func (s *Server) waitAndReport(w http.ResponseWriter, r *http.Request, done <-ch
 func wantWait(r *http.Request) bool {
 	v := r.URL.Query().Get("wait")
 	return v == "1" || v == "true"
-}
-
-// guard lets a request through to h when it may have it: with a token
-// configured, only with that bearer token; without one, only on a loopback
-// listen address.
-func (s *Server) guard(route string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want := s.token.Load()
-		switch {
-		case want == nil && s.loopback:
-			h.ServeHTTP(w, r)
-		case want == nil:
-			plain(w, http.StatusForbidden, route+" is disabled: server.listen is not a loopback address and no "+
-				"server.sync_token is set. Set server.sync_token_file to enable it (requests then send "+
-				"\"Authorization: Bearer <token>\"), or listen on 127.0.0.1.")
-		case !bearerMatches(r, want):
-			s.o.Logger.Info("request refused: missing or invalid bearer token",
-				zap.String("route", route), zap.String("remote", r.RemoteAddr))
-			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
-			plain(w, http.StatusUnauthorized, "a valid bearer token is required")
-		default:
-			h.ServeHTTP(w, r)
-		}
-	})
-}
-
-// bearerMatches compares the bearer token in constant time; hashing first
-// keeps the comparison independent of the token's length too.
-func bearerMatches(r *http.Request, want *[sha256.Size]byte) bool {
-	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	h := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	return subtle.ConstantTimeCompare(h[:], want[:]) == 1
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {

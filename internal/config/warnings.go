@@ -1,0 +1,60 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Warnings lists what a valid configuration turns off that protects the
+// secrets or the data in transit: TLS verification switched off by name,
+// and http:// to a host other than this one. Each is "FILE:LINE:COL: text".
+// `syncd validate` prints them; a run logs them when it starts.
+func Warnings(cfg *Config) []string {
+	var out []string
+	warn := func(key, format string, args ...any) {
+		out = append(out, cfg.Where(key)+": "+fmt.Sprintf(format, args...))
+	}
+	t := cfg.Teams
+	if _, emulated := t.EmulatorSeed(); !emulated {
+		if t.InsecureSkipVerify {
+			warn("teams.insecure_skip_verify", "teams.insecure_skip_verify is on: the API's TLS certificate is not checked, so anyone on the network path can pose as the API, take the token and see or change what syncd writes; give the site's CA in teams.ca_file instead")
+		}
+		if host, ok := remoteHTTP(t.URL); ok {
+			warn("teams.url", "teams.url is http:// to %s, not this host: the token and every answer cross the network unencrypted; use https://", host)
+		}
+	}
+	for i, s := range cfg.Sources {
+		p := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case s.LDAP != nil && s.LDAP.InsecureSkipVerify:
+			warn(p+".ldap.insecure_skip_verify", "%s.ldap.insecure_skip_verify is on (source %s): the directory's TLS certificate is not checked, so anyone on the network path can pose as it, take the bind password and hand syncd false groups; give its CA in ca_file instead", p, s.Name)
+		case s.SCIM != nil && s.SCIM.InsecureSkipVerify:
+			warn(p+".scim.insecure_skip_verify", "%s.scim.insecure_skip_verify is on (source %s): the provider's TLS certificate is not checked, so anyone on the network path can pose as it, take the token and hand syncd false groups; give its CA in ca_file instead", p, s.Name)
+		}
+		if s.SCIM != nil {
+			if host, ok := remoteHTTP(s.SCIM.URL); ok {
+				warn(p+".scim.url", "%s.scim.url is http:// to %s, not this host (source %s): the token and the directory cross the network unencrypted; use https://", p, host, s.Name)
+			}
+		}
+	}
+	return out
+}
+
+// remoteHTTP reports the host of a plain http:// URL that leaves this
+// machine (anything but localhost and loopback addresses).
+func remoteHTTP(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") || u.Hostname() == "" {
+		return "", false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return "", false
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return "", false
+	}
+	return host, true
+}

@@ -1,0 +1,80 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+const warnBase = `teams:
+  url: TEAMS_URL
+  token: tok
+TEAMS_EXTRA
+sources:
+  - name: corp
+    ldap:
+      url: ldaps://ldap.example.com
+      users: {base_dn: "ou=people,dc=example,dc=com"}
+      groups: {base_dn: "ou=groups,dc=example,dc=com"}
+LDAP_EXTRA
+  - name: idp
+    scim:
+      url: SCIM_URL
+      token: tok
+SCIM_EXTRA
+groups:
+  - {source: corp, from: platform, to: Platform}
+`
+
+// TestWarnings: what turns off protection of the token or the data in
+// transit is named, with its position; what does not is not.
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name                     string
+		teams, scim              string
+		teamsExtra, ldapX, scimX string
+		want                     []string // one substring per expected warning, in order
+	}{
+		{name: "https everywhere", teams: "https://acme.stackenterprise.co/api/v3", scim: "https://idp.example.com/scim/v2"},
+		{name: "loopback http", teams: "http://127.0.0.1:8080/api/v3", scim: "http://localhost:3000/scim/v2"},
+		{name: "IPv6 loopback http", teams: "http://[::1]:8080/api/v3", scim: "http://127.8.9.10/scim"},
+		{name: "remote http", teams: "http://teams.internal:8080/api/v3", scim: "http://idp.example.com/scim/v2",
+			want: []string{"c.yaml:2:8: teams.url is http:// to teams.internal, not this host", "c.yaml:14:12: sources[1].scim.url is http:// to idp.example.com"}},
+		{name: "Teams TLS off", teams: "https://acme.stackenterprise.co/api/v3", scim: "https://idp.example.com/scim/v2",
+			teamsExtra: "  insecure_skip_verify: true",
+			want:       []string{"c.yaml:4:25: teams.insecure_skip_verify is on: the API's TLS certificate is not checked"}},
+		{name: "LDAP and SCIM TLS off", teams: "https://acme.stackenterprise.co/api/v3", scim: "https://idp.example.com/scim/v2",
+			ldapX: "      insecure_skip_verify: true", scimX: "      insecure_skip_verify: true",
+			want: []string{"sources[0].ldap.insecure_skip_verify is on (source corp)", "sources[1].scim.insecure_skip_verify is on (source idp)"}},
+		{name: "TLS off, said false", teams: "https://acme.stackenterprise.co/api/v3", scim: "https://idp.example.com/scim/v2",
+			teamsExtra: "  insecure_skip_verify: false", ldapX: "      insecure_skip_verify: false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.NewReplacer("TEAMS_URL", tc.teams, "SCIM_URL", tc.scim, "TEAMS_EXTRA", tc.teamsExtra,
+				"LDAP_EXTRA", tc.ldapX, "SCIM_EXTRA", tc.scimX).Replace(warnBase)
+			cfg, err := Parse("c.yaml", []byte(text), nil)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, text)
+			}
+			got := Warnings(cfg)
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d", got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %d = %q, want it to contain %q", i, got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestEmulatorHasNoWarnings(t *testing.T) {
+	cfg, err := Load("testdata/valid/emulator.yaml", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Teams.InsecureSkipVerify = true // ignored by the in-process emulator
+	if w := Warnings(cfg); len(w) != 0 {
+		t.Errorf("emulator config warns: %q", w)
+	}
+}

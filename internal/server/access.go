@@ -1,0 +1,155 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+)
+
+// Who may use the routes that name people or start a run.
+//
+// With a sync token configured, the bearer token is the whole rule: a web
+// page cannot make a browser send an Authorization header to another site
+// without a CORS preflight, which syncd never grants.
+//
+// Without one, only a loopback listener serves them, to "local users". A
+// web page open in a local user's browser is local too, so two more rules
+// keep it out:
+//   - DNS rebinding: the page's own host name is made to resolve to
+//     127.0.0.1, and the browser then lets the page read the answers. The
+//     request still carries that name in Host, so only loopback names and
+//     addresses are served.
+//   - Cross-site writes: a page may send a POST anywhere (a form, or fetch
+//     in no-cors mode) without reading the answer. Browsers mark such
+//     requests with Sec-Fetch-Site or Origin, and a form can only send
+//     form or text content types; POST therefore needs no cross-site mark
+//     and Content-Type: application/json, which a form cannot send and a
+//     script can only send after a preflight.
+//
+// The probes and /metrics carry no personal data and stay open to any Host,
+// as Kubernetes and Prometheus address the pod by IP or service name.
+
+// guard lets a request through to h when it may have it (see above).
+func (s *Server) guard(route string, h http.Handler) http.Handler {
+	local := s.localNames(route, s.sameSiteWrites(route, h))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := s.token.Load()
+		switch {
+		case want == nil && s.loopback:
+			local.ServeHTTP(w, r)
+		case want == nil:
+			plain(w, http.StatusForbidden, route+" is disabled: server.listen is not a loopback address and no "+
+				"server.sync_token is set. Set server.sync_token_file to enable it (requests then send "+
+				"\"Authorization: Bearer <token>\"), or listen on 127.0.0.1.")
+		case !bearerMatches(r, want):
+			s.refused(r, route, "missing or invalid bearer token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
+			plain(w, http.StatusUnauthorized, "a valid bearer token is required")
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// localNames serves h only to requests whose Host is a loopback name or
+// address while the server listens on loopback without a token; with a
+// token, or on another address, guard's other rules apply instead.
+func (s *Server) localNames(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.loopback && s.token.Load() == nil && !loopbackHost(r.Host) {
+			s.refused(r, route, "Host is not a loopback name", zap.String("host", quote(r.Host)))
+			plain(w, http.StatusMisdirectedRequest, "Host "+quote(r.Host)+" refused: without server.sync_token, syncd "+
+				"answers only requests for localhost, 127.0.0.1 or [::1] (another name may be a web page's, "+
+				"resolved to this machine to read the report). Use http://127.0.0.1:PORT/, or set server.sync_token_file.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+var crossOrigin = http.NewCrossOriginProtection()
+
+// sameSiteWrites refuses a state-changing request that a web page of
+// another site may have sent (see above); reads pass.
+func (s *Server) sameSiteWrites(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			h.ServeHTTP(w, r)
+			return
+		}
+		if err := crossOrigin.Check(r); err != nil {
+			s.refused(r, route, "cross-site request", zap.String("origin", quote(r.Header.Get("Origin"))),
+				zap.String("sec_fetch_site", quote(r.Header.Get("Sec-Fetch-Site"))))
+			plain(w, http.StatusForbidden, "cross-site request refused: "+route+" may not be sent by a web page of another site")
+			return
+		}
+		if !isJSON(r.Header.Get("Content-Type")) {
+			s.refused(r, route, "not application/json", zap.String("content_type", quote(r.Header.Get("Content-Type"))))
+			plain(w, http.StatusUnsupportedMediaType, route+" needs the header \"Content-Type: application/json\" "+
+				"(which a web page's form cannot send), e.g. curl -X POST -H 'Content-Type: application/json' "+
+				"http://"+r.Host+r.URL.Path+" (with server.sync_token set, \"Authorization: Bearer <token>\" instead)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+func (s *Server) refused(r *http.Request, route, why string, fields ...zap.Field) {
+	s.o.Logger.Info("request refused: "+why,
+		append([]zap.Field{zap.String("route", route), zap.String("remote", r.RemoteAddr)}, fields...)...)
+}
+
+// bearerMatches compares the bearer token in constant time; hashing first
+// keeps the comparison independent of the token's length too.
+func bearerMatches(r *http.Request, want *[sha256.Size]byte) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	h := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	return subtle.ConstantTimeCompare(h[:], want[:]) == 1
+}
+
+// IsLoopback reports whether listen (HOST:PORT) accepts connections from
+// this host only: a loopback IP or "localhost". Any other host name counts
+// as reachable from elsewhere, since it may resolve to anything.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	host, _, _ = strings.Cut(host, "%") // an IPv6 zone
+	return loopbackName(host)
+}
+
+// loopbackHost reports whether a Host header (HOST, HOST:PORT, [IPv6] or
+// [IPv6]:PORT) names this machine by a loopback name or address.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return loopbackName(host)
+}
+
+// loopbackName: "localhost" (any case, a trailing dot allowed) or a
+// loopback IP (127.0.0.0/8, ::1, ::ffff:127.x.y.z).
+func loopbackName(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
