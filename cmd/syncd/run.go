@@ -128,6 +128,7 @@ func handleSignals(finished <-chan struct{}, sigs <-chan os.Signal, stop context
 
 // daemonParts are the long-lived pieces of `syncd run`.
 type daemonParts struct {
+	log       *zap.Logger
 	registry  *prometheus.Registry
 	metrics   *metrics.Metrics
 	store     *state.Store
@@ -138,7 +139,7 @@ type daemonParts struct {
 }
 
 func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap.Logger) (*daemonParts, error) {
-	p := &daemonParts{registry: prometheus.NewRegistry()}
+	p := &daemonParts{log: log, registry: prometheus.NewRegistry()}
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if p.metrics, err = metrics.New(p.registry, version.String()); err != nil {
@@ -171,6 +172,7 @@ func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap
 		p.close()
 		return nil, err
 	}
+	logWarnings(log, cfg)
 	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken == "" {
 		log.Warn("server.listen is not a loopback address and no server.sync_token is set: POST /sync and /reports/latest are disabled",
 			zap.String("listen", cfg.Server.Listen))
@@ -182,6 +184,7 @@ func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap
 // not wait for the next run: the tokens of the HTTP endpoints, so that a
 // rotated token works and the old one stops working.
 func (p *daemonParts) reloaded(cfg *config.Config) {
+	logWarnings(p.log, cfg)
 	if p.server != nil {
 		p.server.SetSyncToken(cfg.Server.SyncToken.Reveal())
 	}
@@ -228,4 +231,12 @@ func restoreHistory(store *state.Store, m *metrics.Metrics, log *zap.Logger) *re
 		return nil
 	}
 	return &rep
+}
+
+// logWarnings logs what the configuration allows but should not: TLS
+// verification turned off, credentials sent over plain http.
+func logWarnings(log *zap.Logger, cfg *config.Config) {
+	for _, w := range config.Warnings(cfg) {
+		log.Warn("configuration: " + w)
+	}
 }

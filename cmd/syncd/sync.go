@@ -141,6 +141,7 @@ func setup(_ context.Context, e env, cmd, path string) (*wiring, bool) {
 		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
 		return nil, false
 	}
+	logWarnings(w.log, cfg)
 	if err := w.build(); err != nil {
 		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
 		w.close()

@@ -392,3 +392,18 @@ func TestValidateConnectTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestRunsLogConfigWarnings: a sync run logs what validate warns about.
+func TestRunsLogConfigWarnings(t *testing.T) {
+	srv := checkedEmulator(t, true)
+	cfg := testConfig(t, srv.URL+"/v3/teams/acme", "admin-token")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, cfg, strings.Replace(string(data), "  token_file: token\n", "  token_file: token\n  insecure_skip_verify: true\n", 1), 0o644)
+	_, out, errOut := runCmd(t, nil, "sync", "--config", cfg)
+	if !strings.Contains(errOut, "configuration: "+cfg+":4:25: teams.insecure_skip_verify is on") {
+		t.Errorf("sync did not log the warning\nstdout: %s\nstderr: %s", out, errOut)
+	}
+}
