@@ -296,6 +296,9 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 		p = &Prepared{StartedAt: e.now()}
 	}
 	r := e.newReport(p)
+	// What else failed before the run gave up (a source that could not be
+	// read) is as much the answer as the error that stopped it.
+	r.Errors = append(r.Errors, p.Errors...)
 	r.Errors = append(r.Errors, err.Error())
 	r.FinishedAt = e.now()
 	r.Summary.APICalls = e.api.Calls() - p.Calls0

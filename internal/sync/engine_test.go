@@ -726,3 +726,26 @@ func TestAmbiguousDirectoryGroupName(t *testing.T) {
 		t.Errorf("by DN: exit %d, Eng = %v, errors %v", res.ExitCode, members(t, r.emu, "Eng"), res.Report.Errors)
 	}
 }
+
+// TestEngineFailedRunReportsEveryFailure: with the directory and Teams
+// both failing, the report names both, not only the error that stopped
+// the run.
+func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann")}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.src.err = errors.New("ldap: connection refused")
+	r.api = &groupsDown{Teams: r.client}
+	res := r.run(false)
+	errs := strings.Join(res.Report.Errors, "\n")
+	if res.ExitCode != ExitFailure || len(res.Report.Errors) != 2 || !strings.Contains(errs, "connection refused") || !strings.Contains(errs, "503") {
+		t.Errorf("exit %d, errors:\n%s\nwant the source's and Teams' failures", res.ExitCode, errs)
+	}
+}
+
+// groupsDown fails the group listing as an unavailable API would.
+type groupsDown struct{ Teams }
+
+func (groupsDown) ListUserGroups(context.Context) ([]teams.UserGroup, error) {
+	return nil, &teams.Error{Method: "GET", Route: "/user-groups", Status: 503, Kind: teams.ErrServer}
+}
