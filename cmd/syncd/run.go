@@ -167,7 +167,8 @@ func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap
 		return nil, err
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
-		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.handlers()})
+		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.handlers(),
+		Pprof: cfg.Server.Pprof})
 	if err != nil {
 		p.close()
 		return nil, err

@@ -161,6 +161,9 @@ type Server struct {
 	Listen        string `yaml:"listen"` // default 127.0.0.1:9184
 	SyncToken     Secret `yaml:"sync_token"`
 	SyncTokenFile string `yaml:"sync_token_file"`
+	// Pprof serves Go's profiler at /debug/pprof/ under the same access
+	// rules as /reports/latest (loopback, or the sync token). Off by default.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures zap.

@@ -67,6 +67,9 @@ func (d *Daemon) warnRestartOnly(cfg *config.Config) {
 	if cfg.Server.Listen != cur.Server.Listen {
 		changed = append(changed, "server.listen")
 	}
+	if cfg.Server.Pprof != cur.Server.Pprof {
+		changed = append(changed, "server.pprof")
+	}
 	if cfg.Log != cur.Log {
 		changed = append(changed, "log")
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,9 @@ type Options struct {
 	Handlers map[string]http.Handler
 	// WaitLimit bounds POST /sync?wait=1; default 10 minutes.
 	WaitLimit time.Duration
+	// Pprof mounts Go's profiler at /debug/pprof/, guarded as
+	// /reports/latest is (server.pprof).
+	Pprof bool
 	// MaxConns caps the connections Serve serves at once; default
 	// DefaultMaxConns. More wait until one closes.
 	MaxConns int
@@ -107,6 +111,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /reports/latest", s.guard("GET /reports/latest", http.HandlerFunc(s.latest)))
 	s.mux.Handle("POST /sync", s.guard("POST /sync", http.HandlerFunc(s.sync)))
 	s.mux.Handle("GET /{$}", s.localNames("GET /", http.HandlerFunc(s.index)))
+	if s.o.Pprof {
+		s.profiler()
+	}
 	// Mounted handlers (the SCIM receivers) check their own bearer token
 	// on every request, and sit behind a reverse proxy that passes the
 	// public host name: the Host rule is not theirs.
@@ -259,4 +266,15 @@ func quote(s string) string {
 		s = s[:40] + "…"
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// profiler mounts Go's profiler (server.pprof) behind the same guard as
+// the report: a profile shows memory, which may hold names and e-mails.
+func (s *Server) profiler() {
+	s.mux.Handle("GET /debug/pprof/", s.guard("GET /debug/pprof/", http.HandlerFunc(pprof.Index)))
+	for name, h := range map[string]http.HandlerFunc{"cmdline": pprof.Cmdline, "profile": pprof.Profile,
+		"symbol": pprof.Symbol, "trace": pprof.Trace} {
+		route := "GET /debug/pprof/" + name
+		s.mux.Handle(route, s.guard(route, h))
+	}
 }
