@@ -41,6 +41,16 @@ type Directory struct {
 	Source string
 	Users  map[string]*User // by User.ID
 	Groups []*Group
+
+	index *lookupIndex // built by the first Lookup; ResetIndex drops it
+}
+
+// lookupIndex finds groups by canonical DN and by lower-case name, so that
+// resolving every mapping of a config costs a map lookup each, not a scan
+// of every group (10,000 mappings over 10,000 groups).
+type lookupIndex struct {
+	byDN   map[string]*Group
+	byName map[string][]*Group
 }
 
 // ErrNestedUnknown marks a group whose nested subgroup could not be read.
@@ -63,18 +73,16 @@ func (d *Directory) Group(key string) *Group {
 // Lookup finds a group by DN (compared in canonical form) or, failing
 // that, by name (case-insensitively). A name two groups share (the same cn
 // in two OUs) is an error wrapping ErrAmbiguous: mapping either would be a
-// guess, so the user must name the group by DN.
+// guess, so the user must name the group by DN. The first Lookup indexes
+// the groups: change Groups after it only with a ResetIndex.
 func (d *Directory) Lookup(key string) (*Group, error) {
-	canon := CanonicalDN(key)
-	var named []*Group
-	for _, g := range d.Groups {
-		if g.DN != "" && CanonicalDN(g.DN) == canon {
-			return g, nil
-		}
-		if strings.EqualFold(g.Name, key) {
-			named = append(named, g)
-		}
+	if d.index == nil {
+		d.index = d.buildIndex()
 	}
+	if g := d.index.byDN[CanonicalDN(key)]; g != nil {
+		return g, nil
+	}
+	named := d.index.byName[strings.ToLower(key)]
 	switch len(named) {
 	case 0:
 		return nil, nil
@@ -87,6 +95,23 @@ func (d *Directory) Lookup(key string) (*Group, error) {
 	}
 	return nil, fmt.Errorf("%w: %d directory groups are named %q (%s): name one by its DN",
 		ErrAmbiguous, len(named), key, strings.Join(dns, "; "))
+}
+
+// ResetIndex drops the index Lookup built, after Groups changed.
+func (d *Directory) ResetIndex() { d.index = nil }
+
+func (d *Directory) buildIndex() *lookupIndex {
+	ix := &lookupIndex{byDN: make(map[string]*Group, len(d.Groups)), byName: make(map[string][]*Group, len(d.Groups))}
+	for _, g := range d.Groups {
+		if g.DN != "" {
+			if dn := CanonicalDN(g.DN); ix.byDN[dn] == nil {
+				ix.byDN[dn] = g // the first, as the scan it replaces found
+			}
+		}
+		k := strings.ToLower(g.Name)
+		ix.byName[k] = append(ix.byName[k], g)
+	}
+	return ix
 }
 
 // Expand resolves nested membership for every group: Members becomes the
