@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // list serves n items with ids 1..n, paged as API v3 pages them.
@@ -148,5 +149,36 @@ func TestConnectionFaults(t *testing.T) {
 	}
 	if n := applied.Load(); n != 1 {
 		t.Errorf("LoseAnswer forwarded %d requests, want 1", n)
+	}
+}
+
+// Delay and Hold forward the request late; Wait tells when it has landed.
+func TestLateForwarding(t *testing.T) {
+	var applied atomic.Int32
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { applied.Add(1); fmt.Fprint(w, "{}") })
+	release := make(chan struct{})
+	p := New(api, Rule{Path: "/slow", Fault: Delay(time.Millisecond)}, Rule{Path: "/held", Fault: Hold(release)})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	if code, _ := get(t, srv.URL+"/slow"); code != 200 || applied.Load() != 1 {
+		t.Fatalf("delayed request: %d, %d applied", code, applied.Load())
+	}
+	done := make(chan int)
+	go func() {
+		resp, err := http.Get(srv.URL + "/held")
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	close(release)
+	if code := <-done; code != 200 {
+		t.Errorf("held request: %d", code)
+	}
+	p.Wait()
+	if applied.Load() != 2 {
+		t.Errorf("%d applied, want 2", applied.Load())
 	}
 }
