@@ -6,15 +6,47 @@
 // that a long run is never rejected, retries what is safe to retry, and maps
 // failures to typed errors (see Error). It does no logging: callers observe
 // it through a Hook.
+//
+// # Trust nothing half-read
+//
+// A read returns everything or an error. A listing is complete only when
+// every page is a JSON envelope with its items, the pages add up to the
+// totalCount of the first, and totalCount, totalPages and pageSize stay
+// the same on every page; a listing that changes while it is read is read
+// again from page 1, up to three times. Anything else is an
+// *IncompleteError (errors.Is(err, ErrIncomplete)): the caller must create
+// and remove nothing on its evidence. Single objects (a group, a tag's
+// SMEs, a user) must be JSON objects holding what the caller plans with.
+// The real API's quirks still read: totalPages 0 for an empty list, no
+// Content-Type, the pageSize it echoes.
+//
+// # Writes
+//
+// A write answered 2xx with an empty or unreadable answer is an
+// *UnconfirmedError (ErrUnconfirmed): it may have been applied.
+// OutcomeUnknown tells such failures (and transport errors after sending,
+// and 5xx answers to writes) from those that prove nothing was applied.
+// Reads are retried after 429, 500, 502, 503, 504 and broken connections;
+// writes only where sending them again is harmless (PUT, member and SME
+// adds, deletes) or where they provably did not land (429, a connection
+// that never opened). CreateUserGroup is never sent twice: see its
+// contract.
+//
+// # Memory
+//
+// Answers are decoded as they stream in, list items one at a time, and no
+// answer may be larger than an eighth of the process's memory limit
+// (GOMEMLIMIT or the cgroup's), at most 256 MiB: a *TooLargeError
+// (ErrTooLarge) says which limit and how to raise it.
 package teams
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -50,6 +82,13 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now tells the time; default time.Now.
 	Now func() time.Time
+	// Jitter returns a random duration in [0, max], spreading retries of
+	// clients that failed together; default: uniform, math/rand/v2. It
+	// must be safe for concurrent use.
+	Jitter func(max time.Duration) time.Duration
+	// MaxResponseBytes bounds one answer; 0 means an eighth of the
+	// process's memory limit (GOMEMLIMIT or the cgroup's), at most 256 MiB.
+	MaxResponseBytes int64
 }
 
 // Hook observes the client, e.g. to turn its activity into metrics.
@@ -90,15 +129,20 @@ type Client struct {
 	maxRetries int
 	sleepFn    func(ctx context.Context, d time.Duration) error
 	now        func() time.Time
+	jitter     func(time.Duration) time.Duration
+	maxAnswer  answerLimit
 
 	calls atomic.Int64
 	pace  *pacer
 
-	// groupsMu guards knownGroups: the ids per group name seen by the
-	// latest full ListUserGroups, the "before" picture a create needs to
-	// tell a group it created from one that already existed.
+	// groupsMu guards knownGroups and unsure. knownGroups: the ids per
+	// lower-cased group name in the latest complete listing of the groups
+	// (nil: none, or the latest listing failed), the evidence a create is
+	// decided on. unsure: lower-cased names of creates whose outcome is
+	// unknown, refused until the next ListUserGroups.
 	groupsMu    sync.Mutex
 	knownGroups map[string][]int
+	unsure      map[string]bool
 }
 
 // basePath matches the three base URL forms by the end of their path.
@@ -119,7 +163,8 @@ func New(o Options) (*Client, error) {
 	c := &Client{
 		base: base, token: o.Token, userAgent: o.UserAgent, hc: o.HTTPClient,
 		timeout: o.Timeout, hook: o.Hook, maxRetries: o.MaxRetries,
-		sleepFn: o.Sleep, now: o.Now, pace: newPacer(),
+		sleepFn: o.Sleep, now: o.Now, jitter: o.Jitter, pace: newPacer(),
+		maxAnswer: answerLimit{bytes: o.MaxResponseBytes, source: "Options.MaxResponseBytes"},
 	}
 	c.setDefaults()
 	return c, nil
@@ -157,6 +202,12 @@ func (c *Client) setDefaults() {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.jitter == nil {
+		c.jitter = func(d time.Duration) time.Duration { return rand.N(d + 1) }
+	}
+	if c.maxAnswer.bytes <= 0 {
+		c.maxAnswer = hostLimits.limit()
 	}
 }
 
@@ -197,7 +248,8 @@ type call struct {
 	body   any        // JSON-encoded when non-nil
 	// retry: idempotent in effect, so it may be re-sent after a 5xx,
 	// a timeout or a broken connection. A 429 is always retried: the
-	// request was rejected before it was processed.
+	// request was rejected before it was processed; so is a request that
+	// provably never left.
 	retry bool
 }
 
@@ -252,32 +304,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// maxResponseBody bounds what one answer may hold. List pages carry every
-// member of up to 100 groups, so the bound is generous; it exists so that a
-// runaway or hostile server cannot exhaust memory.
-var maxResponseBody int64 = 256 << 20
-
-// decode reads a JSON body into out; an empty body leaves out untouched.
-// The rest of the body is drained so the connection can be reused.
-func decode(r io.Reader, out any) error {
-	lr := &io.LimitedReader{R: r, N: maxResponseBody + 1}
-	if out != nil {
-		if err := json.NewDecoder(lr).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-			if lr.N <= 0 {
-				return errBodyTooLarge()
-			}
-			return err
-		}
-	}
-	_, err := io.Copy(io.Discard, lr)
-	if lr.N <= 0 {
-		return errBodyTooLarge()
-	}
-	return err
-}
-
-func errBodyTooLarge() error {
-	return fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
 }

@@ -54,6 +54,11 @@ func newTestClient(t *testing.T, h http.Handler, mod ...func(*Options)) (*Client
 	return c, rec
 }
 
+// anyAnswer is a 200 body every operation can read: a user, a group,
+// SMEs and an empty list page at once.
+var anyAnswer = map[string]any{"id": 1, "name": "g", "users": []any{}, "userGroups": []any{},
+	"items": []any{}, "totalCount": 0, "totalPages": 1}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -100,7 +105,7 @@ func TestBaseURLFormsBuildPaths(t *testing.T) {
 				case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/tags"):
 					writeJSON(w, 200, Page[Tag]{Page: 1, TotalPages: 1, TotalCount: 1, Items: []Tag{{ID: 3, Name: "Go"}}})
 				default:
-					writeJSON(w, 200, map[string]any{})
+					writeJSON(w, 200, anyAnswer)
 				}
 			})
 			c, _ := newTestClient(t, h, func(o *Options) { o.BaseURL = strings.TrimSuffix(o.BaseURL, "/api/v3") + prefix })
@@ -141,7 +146,7 @@ func TestRequestHeaders(t *testing.T) {
 		hdr = r.Header.Clone()
 		b, _ := io.ReadAll(r.Body)
 		body = string(b)
-		writeJSON(w, 200, SMEs{})
+		writeJSON(w, 200, SMEs{Users: []UserSummary{}, UserGroups: []UserGroup{}})
 	})
 	c, _ := newTestClient(t, h)
 	if _, err := c.ReplaceSMEs(context.Background(), 1, SMERequest{}); err != nil {

@@ -4,108 +4,152 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 )
 
-// CreateUserGroup creates a group (POST /user-groups, 201).
+// CreateUserGroup creates a group (POST /user-groups, 201). No API deletes
+// a group, so a create is irreversible and is sent only on evidence:
 //
-// A create is not idempotent, so it is never sent twice blindly. After an
-// ambiguous failure (a 5xx, a timeout, a broken connection: the server may
-// have created the group and lost the answer) it lists the groups again
-// and adopts a group of exactly that name that was not there before; if
-// there is none, the original error is returned. A 429 is sent again: it
-// is rejected before anything is created.
-//
-// "Before" is the latest full ListUserGroups of this client (a sync lists
-// the groups before creating any), or a listing made now when there was
-// none yet.
+//   - The evidence is the client's latest complete ListUserGroups. The
+//     caller calls ListUserGroups just before the first create of a run;
+//     a client that never listed, or whose latest listing failed, lists
+//     now, and an incomplete listing fails the create (ErrIncomplete)
+//     without sending anything.
+//   - A name that listing shows, compared case-insensitively, is not
+//     created: a *GroupExistsError (ErrGroupExists) names the groups.
+//   - The create is sent once. A 429 (rejected before processing) and a
+//     request that never left are sent again; nothing else is.
+//   - When the answer is lost or unreadable (a 5xx, a timeout, a broken
+//     connection, an empty or unreadable 2xx), the groups are listed
+//     again and exactly one group of that name, new since the evidence,
+//     is the one created: it is returned with a nil error. When there is
+//     none, the original error is returned; when there are several, a
+//     *GroupExistsError joins it; when the listing is incomplete, its
+//     error joins it. OutcomeUnknown is true for all three.
+//   - A name whose create ended with an unknown outcome is refused
+//     (ErrUnconfirmed, OutcomeUnknown) until the next ListUserGroups: a
+//     write that lands late must not meet a second create.
 func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*UserGroup, error) {
 	if err := checkName("POST", routeGroups, r.Name); err != nil {
 		return nil, err
 	}
-	before, err := c.groupsNamed(ctx, r.Name)
-	if err != nil {
-		return nil, fmt.Errorf("teams: create user group: list groups first: %w", err)
+	if err := c.mayCreate(ctx, r.Name); err != nil {
+		return nil, err
 	}
 	k := &call{method: "POST", route: routeGroups, path: routeGroups, body: fullRequest(r)}
-	g, err := send[UserGroup](ctx, c, k)
+	g, err := send(ctx, c, k, func(g *UserGroup) string {
+		if g.ID <= 0 {
+			return "no group id"
+		}
+		return ""
+	})
 	if err == nil {
 		c.rememberGroup(g.Name, g.ID)
 		return g, nil
 	}
-	if !ambiguous(err) || ctx.Err() != nil {
+	if !OutcomeUnknown(err) {
 		return nil, err
 	}
-	adopted, lerr := c.adopt(ctx, r.Name, before)
-	switch {
-	case lerr != nil:
-		return nil, errors.Join(err, fmt.Errorf("teams: list user groups after a failed create: %w", lerr))
-	case adopted == nil:
+	c.markUnsure(r.Name)
+	if ctx.Err() != nil {
 		return nil, err
 	}
-	return adopted, nil
+	return c.resolveCreate(ctx, r.Name, err)
 }
 
-// ambiguous tells whether a failed create may have been applied: anything
-// but a clear 4xx answer.
-func ambiguous(err error) bool {
-	var apiErr *Error
-	return !errors.As(err, &apiErr) || apiErr.Status >= 500
-}
-
-// adopt lists the groups and returns the one named name that is not among
-// before (the lowest id if several), or nil.
-func (c *Client) adopt(ctx context.Context, name string, before []int) (*UserGroup, error) {
-	groups, err := c.ListUserGroups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var found *UserGroup
-	for i := range groups {
-		g := &groups[i]
-		if g.Name != name || slices.Contains(before, g.ID) {
-			continue
-		}
-		if found == nil || g.ID < found.ID {
-			found = g
-		}
-	}
-	return found, nil
-}
-
-// groupsNamed returns the ids of the groups named name, as last listed;
-// it lists them now if this client never has.
-func (c *Client) groupsNamed(ctx context.Context, name string) ([]int, error) {
+// mayCreate checks the evidence a create of name is decided on.
+func (c *Client) mayCreate(ctx context.Context, name string) error {
 	c.groupsMu.Lock()
-	known := c.knownGroups != nil
+	known, unsure := c.knownGroups != nil, c.unsure[fold(name)]
 	c.groupsMu.Unlock()
+	if unsure {
+		return &UnconfirmedError{Method: http.MethodPost, Route: routeGroups, Reason: fmt.Sprintf(
+			"not sent: an earlier create of %q may have been applied (its answer was lost or unreadable); list the user groups again before creating it", name)}
+	}
 	if !known {
-		if _, err := c.ListUserGroups(ctx); err != nil {
-			return nil, err
+		if _, err := c.listUserGroups(ctx); err != nil {
+			return fmt.Errorf("teams: create user group %q: list user groups first: %w", name, err)
 		}
 	}
 	c.groupsMu.Lock()
-	defer c.groupsMu.Unlock()
-	return slices.Clone(c.knownGroups[name]), nil
+	ids := slices.Clone(c.knownGroups[fold(name)])
+	c.groupsMu.Unlock()
+	if len(ids) > 0 {
+		slices.Sort(ids)
+		return &GroupExistsError{Name: name, IDs: ids}
+	}
+	return nil
 }
 
-func (c *Client) rememberGroups(groups []UserGroup) {
-	known := make(map[string][]int, len(groups))
-	for _, g := range groups {
-		known[g.Name] = append(known[g.Name], g.ID)
+// resolveCreate settles a create whose answer was lost or unreadable by
+// listing the groups: the evidence showed no group of that name, so
+// exactly one now is the one the create made.
+func (c *Client) resolveCreate(ctx context.Context, name string, createErr error) (*UserGroup, error) {
+	groups, err := c.listUserGroups(ctx)
+	if err != nil {
+		return nil, errors.Join(createErr, fmt.Errorf("teams: list user groups to confirm the create of %q: %w", name, err))
+	}
+	var found []*UserGroup
+	for i := range groups {
+		if fold(groups[i].Name) == fold(name) {
+			found = append(found, &groups[i])
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, createErr // not there (yet): it may still land
+	case 1:
+		c.groupsMu.Lock()
+		delete(c.unsure, fold(name))
+		c.groupsMu.Unlock()
+		return found[0], nil
+	}
+	ids := make([]int, len(found))
+	for i, g := range found {
+		ids[i] = g.ID
+	}
+	slices.Sort(ids)
+	return nil, errors.Join(createErr, &GroupExistsError{Name: name, IDs: ids})
+}
+
+// fold is the form group names are compared in.
+func fold(name string) string { return strings.ToLower(name) }
+
+// rememberGroups records a listing as the evidence for creates; a failed
+// one leaves none.
+func (c *Client) rememberGroups(groups []UserGroup, err error) {
+	var known map[string][]int
+	if err == nil {
+		known = make(map[string][]int, len(groups))
+		for _, g := range groups {
+			known[fold(g.Name)] = append(known[fold(g.Name)], g.ID)
+		}
 	}
 	c.groupsMu.Lock()
 	c.knownGroups = known
 	c.groupsMu.Unlock()
 }
 
+// rememberGroup adds a group this client created to the evidence.
 func (c *Client) rememberGroup(name string, id int) {
 	c.groupsMu.Lock()
 	defer c.groupsMu.Unlock()
 	if c.knownGroups == nil {
 		return // no full picture yet: the next create lists anyway
 	}
-	if !slices.Contains(c.knownGroups[name], id) {
-		c.knownGroups[name] = append(c.knownGroups[name], id)
+	if k := fold(name); !slices.Contains(c.knownGroups[k], id) {
+		c.knownGroups[k] = append(c.knownGroups[k], id)
 	}
+}
+
+// markUnsure refuses further creates of name until the next listing.
+func (c *Client) markUnsure(name string) {
+	c.groupsMu.Lock()
+	defer c.groupsMu.Unlock()
+	if c.unsure == nil {
+		c.unsure = map[string]bool{}
+	}
+	c.unsure[fold(name)] = true
 }

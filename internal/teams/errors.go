@@ -19,6 +19,9 @@ var (
 	ErrRateLimited  = errors.New("rate limited")
 	ErrBadRequest   = errors.New("bad request")
 	ErrServer       = errors.New("server error")
+	// ErrRedirect: the API answered 3xx. Redirects are not followed (the
+	// token would go along); teams.url is most likely wrong.
+	ErrRedirect = errors.New("the API answered with a redirect")
 )
 
 // maxErrorBody caps the part of an error body kept in an Error: bodies
@@ -39,6 +42,9 @@ type Error struct {
 	Body string
 	// RetryAfter is the wait the server asked for (429 only).
 	RetryAfter time.Duration
+	// Location is where a 3xx pointed, without its query, fragment or
+	// user info (they may carry a token); "" when it gave none.
+	Location string
 	// Kind is one of the Err* sentinels; errors.Is(err, ErrNotFound) works.
 	Kind error
 }
@@ -46,6 +52,9 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "teams: %s %s: %d %s", e.Method, e.Route, e.Status, e.summary())
+	if e.Kind == ErrRedirect {
+		return b.String() // the body of a redirect is boilerplate
+	}
 	if d := e.detail(); d != "" {
 		fmt.Fprintf(&b, ": %s", d)
 	}
@@ -58,8 +67,13 @@ func (e *Error) Error() string {
 // summary is the kind in words. 403 on a read (e.g. by-email without an
 // admin token) says "forbidden": the token may well be fine for writes.
 func (e *Error) summary() string {
-	if e.Kind == ErrForbidden && e.Method == http.MethodGet {
+	switch {
+	case e.Kind == ErrForbidden && e.Method == http.MethodGet:
 		return "forbidden"
+	case e.Kind == ErrRedirect && e.Location != "":
+		return fmt.Sprintf("%v to %s; check teams.url", ErrRedirect, e.Location)
+	case e.Kind == ErrRedirect:
+		return fmt.Sprintf("%v without a Location; check teams.url", ErrRedirect)
 	}
 	if e.Kind != nil {
 		return e.Kind.Error()
@@ -100,11 +114,27 @@ func (c *Client) checkResponse(k *call, resp *http.Response) error {
 	if resp.StatusCode == http.StatusTooManyRequests {
 		e.RetryAfter = retryWait(resp.Header, c.now())
 	}
+	if e.Kind == ErrRedirect {
+		e.Location = c.redirectTarget(resp)
+	}
 	return e
+}
+
+// redirectTarget is a 3xx's Location, resolved against the request,
+// without what may carry a secret: query, fragment, user info.
+func (c *Client) redirectTarget(resp *http.Response) string {
+	u, err := resp.Location()
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment, u.User = "", false, "", "", nil
+	return c.redact(u.String())
 }
 
 func kindOf(k *call, status int) error {
 	switch {
+	case status >= 300 && status < 400:
+		return ErrRedirect
 	case status == http.StatusUnauthorized:
 		return ErrUnauthorized
 	case status == http.StatusForbidden:
@@ -181,11 +211,12 @@ func (c *Client) scrub(err error) error {
 }
 
 // transportError is a request that got no HTTP answer: a connection error
-// or the per-attempt timeout. For a write it is ambiguous: the server may
-// have applied it.
+// or the per-attempt timeout. For a write that was sent it is ambiguous:
+// the server may have applied it (see OutcomeUnknown).
 type transportError struct {
 	method, route string
 	err           error
+	sent          bool // the server may have received the request
 }
 
 func (e *transportError) Error() string {

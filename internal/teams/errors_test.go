@@ -157,25 +157,48 @@ func TestTokenAcrossBodyCapIsRedacted(t *testing.T) {
 	}
 }
 
-// A body past maxResponseBody is an error, not a memory exhaustion.
+// A body past the answer limit is an error naming the limit, not a memory
+// exhaustion; on a write it is also unconfirmed (the write was accepted).
 func TestHugeResponseBodyRefused(t *testing.T) {
-	defer func(n int64) { maxResponseBody = n }(maxResponseBody)
-	maxResponseBody = 4 << 20
+	const limit = 4 << 20
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"name":"`)
+		fmt.Fprint(w, `{"id":1,"name":"`)
 		chunk := strings.Repeat("a", 1<<20)
-		for i := int64(0); i <= maxResponseBody>>20; i++ {
+		for i := 0; i <= limit>>20; i++ {
 			if _, err := fmt.Fprint(w, chunk); err != nil {
 				return
 			}
 		}
 		fmt.Fprint(w, `"}`)
 	})
-	c, _ := newTestClient(t, h)
+	c, _ := newTestClient(t, h, func(o *Options) { o.MaxResponseBytes = limit })
 	_, err := c.Me(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "response body larger than 4 MiB") {
-		t.Errorf("err = %v, want errBodyTooLarge", err)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than 4 MiB") ||
+		!strings.Contains(err.Error(), "Options.MaxResponseBytes") {
+		t.Errorf("err = %v, want a TooLargeError naming 4 MiB", err)
+	}
+	if c.Calls() != 1 {
+		t.Errorf("%d calls: a too large answer is not asked for again", c.Calls())
+	}
+	_, err = c.AddUserGroupMembers(context.Background(), 1, []int{2})
+	if !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrUnconfirmed) || !OutcomeUnknown(err) {
+		t.Errorf("write: err = %v, want too large and unconfirmed", err)
+	}
+}
+
+// An answer of exactly the limit is read.
+func TestAnswerOfExactlyTheLimit(t *testing.T) {
+	body := `{"id":7,"name":"` + strings.Repeat("b", 1000) + `"}`
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
+	c, _ := newTestClient(t, h, func(o *Options) { o.MaxResponseBytes = int64(len(body)) })
+	if u, err := c.Me(context.Background()); err != nil || u.ID != 7 {
+		t.Fatalf("Me = %+v, %v", u, err)
+	}
+	c, _ = newTestClient(t, h, func(o *Options) { o.MaxResponseBytes = int64(len(body)) - 1 })
+	if _, err := c.Me(context.Background()); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("one byte over: err = %v", err)
 	}
 }
 

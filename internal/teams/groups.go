@@ -16,30 +16,61 @@ const (
 
 func groupPath(id int) string { return "/user-groups/" + strconv.Itoa(id) }
 
-// ListUserGroups returns every user group, all pages; each carries its
-// members. It also remembers which groups exist, for CreateUserGroup.
+// ListUserGroups returns every user group, all pages, each with its
+// members; an *IncompleteError when the listing is not provably complete.
+// It is the evidence CreateUserGroup decides on: a complete listing
+// replaces what the client knows of the groups (and lifts the refusal of
+// names whose create had an unknown outcome); a failed one leaves the
+// client knowing nothing, so that the next create lists again.
 func (c *Client) ListUserGroups(ctx context.Context) ([]UserGroup, error) {
-	groups, err := listAll(ctx, c, routeGroups, func(g UserGroup) int { return g.ID })
+	groups, err := c.listUserGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.rememberGroups(groups)
+	c.groupsMu.Lock()
+	c.unsure = nil
+	c.groupsMu.Unlock()
 	return groups, nil
+}
+
+// listUserGroups lists the groups and records the listing as evidence.
+func (c *Client) listUserGroups(ctx context.Context) ([]UserGroup, error) {
+	groups, err := listAll(ctx, c, &lister[UserGroup]{route: routeGroups, id: groupID, check: groupChecked})
+	c.rememberGroups(groups, err)
+	return groups, err
+}
+
+func groupID(g *UserGroup) int { return g.ID }
+
+// groupChecked requires a group's members: without them a group would
+// read as empty, and its members as people to add or to remove.
+func groupChecked(g *UserGroup) string {
+	if g.Users == nil {
+		return "no users" // missing or null; [] is an empty group
+	}
+	return ""
 }
 
 // GetUserGroup returns one group with its members; ErrNotFound when none.
 func (c *Client) GetUserGroup(ctx context.Context, id int) (*UserGroup, error) {
-	return getOne[UserGroup](ctx, c, routeGroup, groupPath(id))
+	return getOne(ctx, c, routeGroup, groupPath(id), func(g *UserGroup) string {
+		if g.ID <= 0 {
+			return "no id"
+		}
+		return groupChecked(g)
+	})
 }
 
 // ReplaceUserGroup replaces a group whole (PUT): name, description and
-// members; whatever r leaves empty is cleared on the server.
+// members; whatever r leaves empty is cleared on the server. Sending it
+// again gives the same group, so it is retried. An answer that cannot be
+// read is an *UnconfirmedError, as for every write with an answer.
 func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupRequest) (*UserGroup, error) {
 	if err := checkName("PUT", routeGroup, r.Name); err != nil {
 		return nil, err
 	}
 	k := &call{method: "PUT", route: routeGroup, path: groupPath(id), body: fullRequest(r), retry: true}
-	return send[UserGroup](ctx, c, k)
+	return send[UserGroup](ctx, c, k, nil)
 }
 
 // AddUserGroupMembers adds users to a group (existing members stay, and
@@ -47,7 +78,7 @@ func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupReques
 // whole call. Re-sending it is harmless, so it is retried.
 func (c *Client) AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*UserGroup, error) {
 	k := &call{method: "POST", route: routeGroupMembers, path: groupPath(id) + "/members", body: nonNil(userIDs), retry: true}
-	return send[UserGroup](ctx, c, k)
+	return send[UserGroup](ctx, c, k, nil)
 }
 
 // RemoveUserGroupMember removes one member. The answer (200 with the

@@ -2,7 +2,6 @@ package teams
 
 import (
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -223,14 +222,3 @@ const (
 	backoffBase = 250 * time.Millisecond
 	backoffCap  = 15 * time.Second
 )
-
-// backoff returns the wait before retry number attempt (0-based): a random
-// point in the upper half of min(cap, base·2^attempt).
-func backoff(attempt int) time.Duration {
-	d := backoffCap
-	if attempt < 16 {
-		d = min(backoffCap, backoffBase<<attempt)
-	}
-	half := d / 2
-	return half + rand.N(half+1)
-}

@@ -3,6 +3,7 @@ package teams
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ func pagedUsers(n, emptyTotal int, calls *atomic.Int32) http.Handler {
 		if n == 0 {
 			total = emptyTotal
 		}
-		var items []User
+		items := []User{}
 		for i := (page-1)*size + 1; i <= min(n, page*size); i++ {
 			items = append(items, User{UserSummary: UserSummary{ID: i}})
 		}
@@ -62,80 +63,109 @@ func TestListUsersPaging(t *testing.T) {
 	}
 }
 
-func TestPagingStopsOnEmptyPage(t *testing.T) {
+// An empty page before the last is not the end of the list: it is an
+// incomplete listing.
+func TestPagingEmptyPageIsIncomplete(t *testing.T) {
 	var calls atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-		p := Page[UserGroup]{TotalCount: 500, PageSize: 100, Page: page, TotalPages: 5}
+		p := Page[UserGroup]{TotalCount: 500, PageSize: 100, Page: page, TotalPages: 5, Items: []UserGroup{}}
 		if page == 1 {
-			p.Items = []UserGroup{{ID: 1, Name: "a"}}
+			for i := 1; i <= 100; i++ {
+				p.Items = append(p.Items, UserGroup{ID: i, Name: "a", Users: []UserSummary{}})
+			}
 		}
 		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
 	groups, err := c.ListUserGroups(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	var inc *IncompleteError
+	if !errors.As(err, &inc) || inc.Page != 2 || !strings.Contains(err.Error(), "page 2 of 5 has 0 items") || groups != nil {
+		t.Errorf("got %d groups, err %v; want an IncompleteError at page 2", len(groups), err)
 	}
-	if len(groups) != 1 || calls.Load() != 2 {
-		t.Errorf("got %d groups in %d calls, want 1 group in 2 calls", len(groups), calls.Load())
+	if calls.Load() != 2 {
+		t.Errorf("%d calls, want 2", calls.Load())
 	}
 }
 
-// A server that never stops (totalPages growing, items on every page) is
-// followed only as far as its first totalCount justifies.
-func TestPagingNeverLoopsForever(t *testing.T) {
+// A server that never settles (a list growing at every page) is read
+// three times from page 1, then given up.
+func TestPagingGrowingListGivesUp(t *testing.T) {
 	var calls atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(calls.Add(1))
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-		writeJSON(w, 200, Page[User]{TotalCount: 150 + 100*n, Page: page, TotalPages: page + 1,
-			Items: []User{{UserSummary: UserSummary{ID: n}}}})
+		p := Page[User]{TotalCount: 200 + 100*n, PageSize: 100, Page: page, TotalPages: 2 + n}
+		for i := 1; i <= 100; i++ {
+			p.Items = append(p.Items, User{UserSummary: UserSummary{ID: 1000*n + i}})
+		}
+		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
 	_, err := c.ListUsers(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "listing abandoned") {
-		t.Fatalf("err = %v, want the listing abandoned", err)
+	var inc *IncompleteError
+	if !errors.As(err, &inc) || inc.Reads != maxListReads || !strings.Contains(err.Error(), "totalCount changed from") {
+		t.Fatalf("err = %v, want the listing given up after %d reads", err, maxListReads)
 	}
-	if got := calls.Load(); got != int32(pageLimit(250)) {
-		t.Errorf("calls = %d, want %d", got, pageLimit(250))
+	if got := calls.Load(); got != 2*maxListReads {
+		t.Errorf("calls = %d, want %d", got, 2*maxListReads)
 	}
 }
 
 func TestPagingRejectsWrongPage(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A server ignoring the page parameter.
-		writeJSON(w, 200, Page[User]{TotalCount: 300, Page: 1, TotalPages: 3,
-			Items: []User{{UserSummary: UserSummary{ID: 1}}}})
+		p := Page[User]{TotalCount: 300, Page: 1, TotalPages: 3}
+		for i := 1; i <= 100; i++ {
+			p.Items = append(p.Items, User{UserSummary: UserSummary{ID: i}})
+		}
+		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
-	if _, err := c.ListUsers(context.Background()); err == nil || !strings.Contains(err.Error(), "got page 1") {
+	if _, err := c.ListUsers(context.Background()); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "asked for page 2, got page 1") {
 		t.Fatalf("err = %v, want a page mismatch", err)
 	}
 }
 
-func TestFindTagExactMatchAcrossPages(t *testing.T) {
-	var calls atomic.Int32
+// A server that pages by fewer items than asked says so in pageSize:
+// the pages are checked against what it used.
+func TestPagingFollowsEchoedPageSize(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		p := Page[User]{TotalCount: 70, PageSize: 50, Page: page, TotalPages: 2}
+		for i := (page-1)*50 + 1; i <= min(70, page*50); i++ {
+			p.Items = append(p.Items, User{UserSummary: UserSummary{ID: i}})
+		}
+		writeJSON(w, 200, p)
+	})
+	c, _ := newTestClient(t, h)
+	users, err := c.ListUsers(context.Background())
+	if err != nil || len(users) != 70 {
+		t.Fatalf("got %d users, %v; want 70", len(users), err)
+	}
+}
+
+func TestFindTagExactMatchAcrossPages(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("partialName") != "go" {
 			writeJSON(w, 200, Page[Tag]{Page: 1, TotalPages: 1, Items: []Tag{}})
 			return
 		}
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		p := Page[Tag]{TotalCount: 150, Page: page, TotalPages: 2}
-		if page == 1 {
-			p.Items = []Tag{{ID: 1, Name: "golang"}, {ID: 2, Name: "go-modules"}}
-		} else {
-			p.Items = []Tag{{ID: 3, Name: "mongo"}, {ID: 4, Name: "Go"}}
+		for i := (page-1)*100 + 1; i <= min(150, page*100); i++ {
+			p.Items = append(p.Items, Tag{ID: i, Name: fmt.Sprintf("golang-%d", i)})
+		}
+		if page == 2 {
+			p.Items[49].Name = "Go"
 		}
 		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
 	tag, err := c.FindTag(context.Background(), "go")
-	if err != nil || tag.ID != 4 {
-		t.Fatalf("FindTag = %+v, %v; want tag 4", tag, err)
+	if err != nil || tag.ID != 150 {
+		t.Fatalf("FindTag = %+v, %v; want tag 150", tag, err)
 	}
 	if _, err := c.FindTag(context.Background(), "gopher"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("FindTag(gopher) err = %v, want ErrNotFound", err)

@@ -24,14 +24,15 @@ func itoaPath(id int) string { return "/" + strconv.Itoa(id) }
 
 // FindTag returns the tag named name (case-insensitively): there is no
 // lookup by name, so it pages through partialName matches until found.
-// ErrNotFound when there is none.
+// ErrNotFound only when a complete listing of the matches has no such
+// tag; an *IncompleteError when the listing is not provably complete.
 func (c *Client) FindTag(ctx context.Context, name string) (*Tag, error) {
 	var found *Tag
-	q := url.Values{"partialName": {name}}
-	err := eachPage(ctx, c, routeTags, q, func(p *Page[Tag]) bool {
-		for i := range p.Items {
-			if strings.EqualFold(p.Items[i].Name, name) {
-				found = &p.Items[i]
+	l := &lister[Tag]{route: routeTags, query: url.Values{"partialName": {name}}, id: func(t *Tag) int { return t.ID }}
+	err := l.each(ctx, c, func() {}, func(items []Tag) bool {
+		for i := range items {
+			if strings.EqualFold(items[i].Name, name) {
+				found = &items[i]
 				return true
 			}
 		}
@@ -48,31 +49,48 @@ func (c *Client) FindTag(ctx context.Context, name string) (*Tag, error) {
 
 // GetTag returns a tag with its subject-matter experts.
 func (c *Client) GetTag(ctx context.Context, id int) (*Tag, error) {
-	return getOne[Tag](ctx, c, routeTag, tagPath(id))
+	return getOne(ctx, c, routeTag, tagPath(id), func(t *Tag) string {
+		if t.ID <= 0 {
+			return "no id"
+		}
+		return ""
+	})
 }
 
-// GetSMEs returns a tag's SMEs; ErrSMEDisabled when the site has no SMEs.
+// GetSMEs returns a tag's SMEs; ErrSMEDisabled when the site has no SMEs;
+// an *IncompleteError when the answer lacks either list (a missing list
+// would read as "no SMEs" and plan their removal).
 func (c *Client) GetSMEs(ctx context.Context, tagID int) (*SMEs, error) {
-	return getOne[SMEs](ctx, c, routeSMEs, smePath(tagID))
+	return getOne(ctx, c, routeSMEs, smePath(tagID), smesChecked)
+}
+
+func smesChecked(s *SMEs) string {
+	switch {
+	case s.Users == nil:
+		return "no users"
+	case s.UserGroups == nil:
+		return "no userGroups"
+	}
+	return ""
 }
 
 // ReplaceSMEs replaces both SME lists of a tag at once.
 func (c *Client) ReplaceSMEs(ctx context.Context, tagID int, r SMERequest) (*SMEs, error) {
 	r.UserIDs, r.UserGroupIDs = nonNil(r.UserIDs), nonNil(r.UserGroupIDs)
 	k := &call{method: "PUT", route: routeSMEs, path: smePath(tagID), body: r, retry: true}
-	return send[SMEs](ctx, c, k)
+	return send[SMEs](ctx, c, k, nil)
 }
 
 // AddSMEUsers adds users as SMEs of a tag, keeping the others.
 func (c *Client) AddSMEUsers(ctx context.Context, tagID int, userIDs []int) (*SMEs, error) {
 	k := &call{method: "POST", route: routeSMEUsers, path: smePath(tagID) + "/users", body: nonNil(userIDs), retry: true}
-	return send[SMEs](ctx, c, k)
+	return send[SMEs](ctx, c, k, nil)
 }
 
 // AddSMEGroups adds user groups as SMEs of a tag, keeping the others.
 func (c *Client) AddSMEGroups(ctx context.Context, tagID int, groupIDs []int) (*SMEs, error) {
 	k := &call{method: "POST", route: routeSMEGroups, path: smePath(tagID) + "/user-groups", body: nonNil(groupIDs), retry: true}
-	return send[SMEs](ctx, c, k)
+	return send[SMEs](ctx, c, k, nil)
 }
 
 // RemoveSMEUser removes one user from a tag's SMEs.

@@ -2,7 +2,6 @@ package teams
 
 import (
 	"context"
-	"net/url"
 	"strconv"
 )
 
@@ -15,67 +14,90 @@ const (
 	routeUsersByExternal = "/users/by-external-id/{externalId}"
 )
 
-// ListUsers returns every user of the site, all pages.
+// ListUsers returns every user of the site, all pages; an
+// *IncompleteError when the listing is not provably complete.
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
-	return listAll(ctx, c, routeUsers, func(u User) int { return u.ID })
+	return listAll(ctx, c, usersLister(pageSize))
+}
+
+func usersLister(size int) *lister[User] {
+	return &lister[User]{route: routeUsers, pageSize: size, id: func(u *User) int { return u.ID }}
 }
 
 // CountUsers returns the number of users on the site in one call: the
-// totalCount of the smallest page. The engine uses it to notice a first
-// sign-in without asking about every pending address.
+// totalCount of the smallest page, checked as the first page of a
+// listing is. The engine uses it to notice a first sign-in without asking
+// about every pending address.
 func (c *Client) CountUsers(ctx context.Context) (int, error) {
-	q := url.Values{"page": {"1"}, "pageSize": {"15"}}
-	var p Page[User]
-	k := &call{method: "GET", route: routeUsers, path: routeUsers, query: q, retry: true}
-	if err := c.do(ctx, k, &p); err != nil {
+	l := usersLister(15)
+	items, s, err := l.page(ctx, c, 1)
+	if err == nil {
+		err = l.checkItems(1, items, map[int]bool{})
+	}
+	if err == nil {
+		err = l.checkCount(1, len(items), 0, s)
+	}
+	if err == nil && s.pages <= 1 && len(items) != s.total {
+		err = l.incomplete(1, "read %d items, totalCount is %d", len(items), s.total)
+	}
+	if err != nil {
 		return 0, err
 	}
-	return p.TotalCount, nil
+	return s.total, nil
 }
 
 // GetUser returns one user; ErrNotFound when there is none.
 func (c *Client) GetUser(ctx context.Context, id int) (*User, error) {
-	return getOne[User](ctx, c, routeUser, "/users/"+strconv.Itoa(id))
+	return getOne(ctx, c, routeUser, "/users/"+strconv.Itoa(id), userChecked)
 }
 
 // Me returns the token's own user: the connection probe.
 func (c *Client) Me(ctx context.Context) (*User, error) {
-	return getOne[User](ctx, c, routeMe, routeMe)
+	return getOne(ctx, c, routeMe, routeMe, userChecked)
 }
 
 // UserByEmail returns the user with that email (matched case-insensitively
 // by the server; admin tokens only); ErrNotFound when there is none.
 func (c *Client) UserByEmail(ctx context.Context, email string) (*User, error) {
-	return getOne[User](ctx, c, routeUserByEmail, "/users/by-email/"+seg(email))
+	return getOne(ctx, c, routeUserByEmail, "/users/by-email/"+seg(email), userChecked)
 }
 
 // UsersByExternalID returns the users whose SCIM/SAML external id is id;
-// none is an empty slice, not an error.
+// none is an empty slice, not an error. The answer must be a JSON array.
 func (c *Client) UsersByExternalID(ctx context.Context, id string) ([]User, error) {
 	var users []User
 	k := &call{method: "GET", route: routeUsersByExternal, path: "/users/by-external-id/" + seg(id), retry: true}
-	if err := c.do(ctx, k, &users); err != nil {
+	if err := c.do(ctx, k, readArray(&users)); err != nil {
 		return nil, err
-	}
-	if users == nil {
-		users = []User{}
 	}
 	return users, nil
 }
 
-// getOne GETs a single object.
-func getOne[T any](ctx context.Context, c *Client, route, path string) (*T, error) {
+// userChecked requires a user's id: a user without one cannot be told
+// from nobody.
+func userChecked(u *User) string {
+	if u.ID <= 0 {
+		return "no id"
+	}
+	return ""
+}
+
+// getOne GETs a single object, which must be a JSON object that check
+// (optional) finds usable.
+func getOne[T any](ctx context.Context, c *Client, route, path string, check func(*T) string) (*T, error) {
 	var v T
-	if err := c.do(ctx, &call{method: "GET", route: route, path: path, retry: true}, &v); err != nil {
+	if err := c.do(ctx, &call{method: "GET", route: route, path: path, retry: true}, readObject(&v, check)); err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
-// send sends a write whose answer (if any) is decoded into a new T.
-func send[T any](ctx context.Context, c *Client, k *call) (*T, error) {
+// send sends a write whose answer is decoded into a new T; an answer that
+// is not a JSON object check (optional) finds usable is an
+// *UnconfirmedError.
+func send[T any](ctx context.Context, c *Client, k *call, check func(*T) string) (*T, error) {
 	var v T
-	if err := c.do(ctx, k, &v); err != nil {
+	if err := c.do(ctx, k, readObject(&v, check)); err != nil {
 		return nil, err
 	}
 	return &v, nil
