@@ -112,7 +112,9 @@ func checkWrite(ctx context.Context, cfg *config.Config, c *teams.Client, groups
 		termsafe.Fprintf(w, "teams: write access: not checked (the site refused an empty add to group \"%s\": %v)\n", target.Name, err)
 		return nil
 	case errors.Is(err, teams.ErrForbidden):
-		return fmt.Errorf("teams: the token is read-only (403 on a write to group %q): syncd can plan but not apply; create a token with write access (Business or Enterprise; Basic is read-only): %w", target.Name, err)
+		return fmt.Errorf("teams: the token may not write (403 on an empty add to group %q): syncd can plan but not apply; "+
+			"the token's user must be an admin (user groups; SMEs also allow a moderator) and the token must have write access "+
+			"(Business or Enterprise; Basic is read-only): %w", target.Name, err)
 	}
 	return fmt.Errorf("teams: write check on group %q: %w", target.Name, err)
 }

@@ -185,6 +185,7 @@ func emulatorSeed() *teamstest.Seed {
 		Tokens: []teamstest.SeedToken{
 			{Token: "admin-token", Admin: true, Write: true, Team: "acme", UserID: 2},
 			{Token: "reader-token", Admin: false, Write: false, Team: "acme", UserID: 3},
+			{Token: "writer-token", Admin: false, Write: true, Team: "acme", UserID: 3},
 			{Token: "other-team-token", Admin: true, Write: true, Team: "globex", UserID: 2},
 		},
 		Users: []teamstest.SeedUser{
@@ -237,7 +238,9 @@ func TestValidateConnect(t *testing.T) {
 		}},
 		{name: "read-only token", token: "reader-token", code: exitFailure,
 			out:    []string{"token of Rita Reader (id 3, role Registered)", "e-mails visible: no, not an admin token (checked on user 2)", "source export: 2 users"},
-			errOut: []string{`the token is read-only (403 on a write to group "Platform")`}},
+			errOut: []string{`the token may not write (403 on an empty add to group "Platform")`, "the token's user must be an admin"}},
+		{name: "write token of a non-admin", token: "writer-token", code: exitFailure,
+			errOut: []string{`the token may not write (403 on an empty add to group "Platform")`, "Only admins can manage user groups"}},
 		{name: "invalid token", token: "no-such-token", code: exitFailure,
 			out:    []string{"source export: 2 users"},
 			errOut: []string{"the token was refused (401): it is invalid or expired, or it belongs to another team or site than " + base}},

@@ -320,9 +320,9 @@ func TestEmulatorErrors(t *testing.T) {
 
 	ro := client(t, base, readToken)
 	_, err = ro.AddUserGroupMembers(ctx, 1, []int{4})
-	expect("read-only add", err, teams.ErrForbidden, "403 token is read-only or lacks permission")
+	expect("read-only add", err, teams.ErrForbidden, "403 forbidden: the token is read-only, or its user is not an admin")
 	_, err = ro.CreateUserGroup(ctx, teams.UserGroupRequest{Name: "X"})
-	expect("read-only create", err, teams.ErrForbidden, "token is read-only or lacks permission")
+	expect("read-only create", err, teams.ErrForbidden, "the token is read-only, or its user is not an admin")
 
 	_, err = admin.GetUser(ctx, 999)
 	expect("unknown user", err, teams.ErrNotFound, "404 not found")

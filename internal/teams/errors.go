@@ -70,6 +70,12 @@ func (e *Error) summary() string {
 	switch {
 	case e.Kind == ErrForbidden && e.Method == http.MethodGet:
 		return "forbidden"
+	case e.Kind == ErrForbidden && isSMERoute(e.Route):
+		// REFERENCE.md §2.2: admins and moderators manage SMEs.
+		return "forbidden: the token is read-only, or its user is neither an admin nor a moderator (only they may change SMEs)"
+	case e.Kind == ErrForbidden:
+		// Admins manage user groups; a write token of anyone else gets 403.
+		return "forbidden: the token is read-only, or its user is not an admin (the token's user must be an admin to change user groups)"
 	case e.Kind == ErrRedirect && e.Location != "":
 		return fmt.Sprintf("%v to %s; check teams.url", ErrRedirect, e.Location)
 	case e.Kind == ErrRedirect:

@@ -55,7 +55,7 @@ func TestErrorMapping(t *testing.T) {
 		message string // in Error() for writes (SME writes for 422)
 	}{
 		{401, "Invalid access token", ErrUnauthorized, "401 token invalid or expired: Invalid access token"},
-		{403, "", ErrForbidden, "403 token is read-only or lacks permission: Inadequate permissions"},
+		{403, "", ErrForbidden, "403 forbidden: the token is read-only, or its user is "},
 		{404, "", ErrNotFound, "404 not found: Inadequate permissions"},
 		{422, "", ErrSMEDisabled, "422 SMEs are not enabled on this site"},
 		{400, "", ErrBadRequest, "400 bad request"},
@@ -88,6 +88,14 @@ func TestErrorMapping(t *testing.T) {
 			}
 			if o.write && (tc.status != 422 || o.sme) && !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("%d %s: message %q lacks %q", tc.status, o.name, err, tc.message)
+			}
+			// A 403 on a write says which role the token's user needs.
+			role := "the token's user must be an admin"
+			if o.sme {
+				role = "neither an admin nor a moderator"
+			}
+			if tc.status == 403 && o.write && !strings.Contains(err.Error(), role) {
+				t.Errorf("403 %s: message %q lacks %q", o.name, err, role)
 			}
 		}
 	}

@@ -286,7 +286,7 @@ func TestCreateNotRetriedOnClientError(t *testing.T) {
 	if !errors.Is(err, ErrForbidden) || s.posts != 1 || c.Calls() != 2 {
 		t.Fatalf("err = %v, posts %d, calls %d; want 403 after list + one post", err, s.posts, c.Calls())
 	}
-	if !strings.Contains(err.Error(), "token is read-only or lacks permission") {
+	if !strings.Contains(err.Error(), "403 forbidden: the token is read-only, or its user is not an admin") {
 		t.Errorf("message = %q", err)
 	}
 }
