@@ -42,7 +42,7 @@ type teamsView struct {
 func (e *Engine) readCurrent(ctx context.Context, tagNames []string) (*teamsView, error) {
 	groups, err := e.api.ListUserGroups(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list user groups: %w", err)
+		return nil, fmt.Errorf("list user groups: %w%s", err, onItsEvidence(err))
 	}
 	v := &teamsView{names: map[int]string{}, cur: Current{Tags: map[string]*CurrentTag{}}}
 	for _, g := range groups {
@@ -110,5 +110,14 @@ func tagError(err error) string {
 	if errors.Is(err, teams.ErrSMEDisabled) {
 		return "SMEs are not enabled on this site: " + err.Error()
 	}
-	return "read SMEs: " + err.Error()
+	return "read SMEs: " + err.Error() + onItsEvidence(err)
+}
+
+// onItsEvidence says what an incomplete read of Teams means for the run
+// (DESIGN.md §8 rule 6).
+func onItsEvidence(err error) string {
+	if errors.Is(err, teams.ErrIncomplete) {
+		return "; nothing is created or removed on its evidence"
+	}
+	return ""
 }

@@ -1,0 +1,138 @@
+package sync
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/faultproxy"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// faultRig is newRig with a fault-injecting proxy between the engine's
+// client and the emulator.
+func faultRig(t *testing.T, seed *teamstest.Seed, groups map[string][]string, rules ...faultproxy.Rule) (*rig, *faultproxy.Proxy) {
+	t.Helper()
+	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.New(emu, rules...)
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	r := rigFor(t, emu, srv, dirOf(groups))
+	// No waiting between retries: the faults are the test, not the clock.
+	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client(), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.client, r.api = client, client
+	return r, p
+}
+
+// noDuplicates fails when two Teams groups share a name (case-insensitive):
+// the API cannot delete one, so a duplicate is damage for good.
+func noDuplicates(t *testing.T, emu *teamstest.Emulator) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, g := range emu.Snapshot().UserGroups {
+		k := strings.ToLower(g.Name)
+		if seen[k]++; seen[k] > 1 {
+			t.Errorf("two Teams groups are named %q", g.Name)
+		}
+	}
+}
+
+// TestIncompleteGroupListingCreatesNothing: a group listing that is not
+// provably complete (an empty 200, items null or empty while totalCount
+// says 6) stops the run before anything is created (DESIGN.md §8 rule 6):
+// before, syncd created all 6 managed groups a second time, exit 0.
+func TestIncompleteGroupListingCreatesNothing(t *testing.T) {
+	for name, fault := range map[string]faultproxy.Fault{
+		"empty body":  faultproxy.EmptyBody(),
+		"items null":  faultproxy.NullItems(),
+		"items empty": faultproxy.EmptyItems(),
+		"items gone":  faultproxy.NoItems(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			seed := &teamstest.Seed{Users: seedUsers("ann")}
+			dirGroups := map[string][]string{}
+			for i := range 6 {
+				n := fmt.Sprintf("team%d", i)
+				seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 100 + i, Name: "Team " + n, UserIDs: []int{10}})
+				dirGroups[n] = []string{"ann"}
+			}
+			r, p := faultRig(t, seed, dirGroups, faultproxy.Rule{Method: "GET", Path: "/user-groups", Times: -1, Fault: fault})
+			r.cfg.Groups = []config.Mapping{{Source: "corp", Match: "team*", To: "Team {name}"}}
+			res := r.run(true)
+			if res.ExitCode != ExitFailure || r.emu.WriteCount() != 0 || p.Applied() == 0 {
+				t.Errorf("exit %d, %d writes, %d faults; want exit 1 and nothing written", res.ExitCode, r.emu.WriteCount(), p.Applied())
+			}
+			noDuplicates(t, r.emu)
+			if errs := strings.Join(res.Report.Errors, "\n"); !strings.Contains(errs, "nothing is created or removed on its evidence") {
+				t.Errorf("errors do not say why:\n%s", errs)
+			}
+		})
+	}
+}
+
+// TestGroupDeletedWhileListing: one of 107 groups is deleted in the UI
+// while the run reads page 1, shifting page 2 by one. The listing is read
+// again rather than trusted: "Developers" is not created a second time.
+func TestGroupDeletedWhileListing(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann")}
+	for i := range 106 {
+		seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 1000 + i, Name: fmt.Sprintf("A%03d", i)})
+	}
+	seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 2000, Name: "Developers", UserIDs: []int{10}})
+	r, _ := faultRig(t, seed, map[string][]string{"devs": {"ann"}},
+		faultproxy.Rule{Method: "GET", Path: "/user-groups", Page: 1, Fault: faultproxy.Hide(1000)})
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "devs", To: "Developers"}}
+	res := r.run(true)
+	if res.ExitCode != ExitOK || r.emu.Count("POST", "/user-groups") != 0 {
+		t.Errorf("exit %d, %d creates; want 0 and none: %v", res.ExitCode, r.emu.Count("POST", "/user-groups"), res.Report.Errors)
+	}
+	noDuplicates(t, r.emu)
+}
+
+// TestIncompleteUserListingRemovesNobody: a GET /users page answered with
+// no items while the run matches people by listing (cold cache) leaves
+// those people unknown: nobody is removed from "Everyone Big" on that
+// evidence, and the run exits 1, not 4.
+func TestIncompleteUserListingRemovesNobody(t *testing.T) {
+	var names []string
+	var ids []int
+	for i := range 130 {
+		names = append(names, fmt.Sprintf("p%03d", i))
+		ids = append(ids, 10+i)
+	}
+	seed := &teamstest.Seed{Users: seedUsers(names...), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Everyone Big", UserIDs: ids}}}
+	r, p := faultRig(t, seed, map[string][]string{"everyone": names},
+		faultproxy.Rule{Method: "GET", Path: "/users", Page: 2, Times: -1, Fault: faultproxy.EmptyItems()})
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "everyone", To: "Everyone Big"}}
+	res := r.run(true)
+	if got := members(t, r.emu, "Everyone Big"); !slices.Equal(got, ids) || p.Applied() == 0 {
+		t.Errorf("Everyone Big has %d members, want all %d kept (%d faults)", len(got), len(ids), p.Applied())
+	}
+	if res.ExitCode != ExitFailure || len(res.Report.Pending) != 0 {
+		t.Errorf("exit %d, %d pending; want 1 and none pending: %v", res.ExitCode, len(res.Report.Pending), res.Report.Errors)
+	}
+}
+
+// TestIncompleteSMEsChangeNothing: a tag's SMEs answered 200 with an empty
+// body are unknown: no SME change for that tag, exit 1.
+func TestIncompleteSMEsChangeNothing(t *testing.T) {
+	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []teamstest.SeedTag{{ID: 5, Name: "go", SMEUserIDs: []int{11}}}}
+	r, _ := faultRig(t, seed, map[string][]string{"gophers": {"ann"}},
+		faultproxy.Rule{Method: "GET", Path: "/tags/*/subject-matter-experts", Times: -1, Fault: faultproxy.EmptyBody()})
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	res := r.run(true)
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{11}) || res.ExitCode != ExitFailure {
+		t.Errorf("SMEs %v, exit %d; want bob kept, nothing changed, exit 1", users, res.ExitCode)
+	}
+}
