@@ -133,6 +133,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	markFailedLookups(ids, groups, tags)
 	pending := pendingSet{}
 	sizes, pol := e.store.Sizes(), e.policy()
+	pol.Owned = adopted(pol.Owned, e.store.Adoptions(), view.cur.Groups) // creates whose answer was lost
 	desired := desiredFrom(groups, tags, ids.byPerson, sizes, pending)
 	p.Plan = Calculate(desired, view.cur, pol)
 	if e.recheckPending(ctx, ids, &p.Plan, countUsers(dirs), groups, tags) {
