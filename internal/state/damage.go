@@ -99,12 +99,27 @@ func OpenBolt(path string, readOnly, create bool) (*bolt.DB, error) {
 	case st.Size() < int64(2*os.Getpagesize()):
 		return nil, &DamagedError{Path: path, Reason: fmt.Sprintf("truncated: %d bytes, shorter than its two meta pages", st.Size())}
 	}
+	// bbolt can panic inside Open (a garbage freelist page) after it took
+	// the file lock; keeping the file lets a failed open release it.
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
 	var db *bolt.DB
 	err = protect(path, func() error {
 		var err error
-		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+		// The freelist is loaded here, where a fault is caught, rather
+		// than later by bbolt's own check on a goroutine of its own.
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly,
+			PreLoadFreelist: true, OpenFile: openFile})
 		return err
 	})
+	if IsDamaged(err) && file != nil {
+		unlock(file)
+		_ = file.Close()
+	}
 	switch {
 	case err == nil:
 		return db, nil

@@ -172,6 +172,8 @@ func TestTruncatedAndEmpty(t *testing.T) {
 	orig := filepath.Join(pristine, FileName)
 	types, pageSize := pageInfo(t, orig)
 	used := int64(len(types) * pageSize)
+	defer func(d time.Duration) { lockTimeout = d }(lockTimeout)
+	lockTimeout = 2 * time.Second // a failed open must not keep the file locked
 	for _, size := range []int64{0, 1, 100, int64(pageSize), int64(2 * pageSize), int64(2*pageSize + 10), used / 2, used - int64(pageSize), used - 1} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, FileName)
@@ -181,6 +183,8 @@ func TestTruncatedAndEmpty(t *testing.T) {
 		}
 		_, err := Open(dir)
 		wantDamaged(t, err, path, fmt.Sprintf("truncated to %d of %d bytes", size, used))
+		_, err = Open(dir) // again, in the same process
+		wantDamaged(t, err, path, fmt.Sprintf("truncated to %d of %d bytes, opened again", size, used))
 		if st, err := os.Stat(path); err != nil || st.Size() != size {
 			t.Errorf("opening a damaged file changed it: %v, %v", st, err)
 		}

@@ -28,3 +28,8 @@ func OwnLikeDir(path string) {
 	}
 	_ = os.Lchown(path, int(sys.Uid), int(sys.Gid))
 }
+
+// unlock releases bbolt's flock on a file whose Open failed half way: its
+// memory map still refers to the file, so closing the descriptor alone
+// would keep the lock until the process exits.
+func unlock(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
