@@ -16,7 +16,7 @@ import (
 
 // fillStore writes enough into a new store in dir to span many pages:
 // cached users, a ledger, sizes, runs and reports.
-func fillStore(t *testing.T, dir string) {
+func fillStore(t testing.TB, dir string) {
 	t.Helper()
 	s, err := Open(dir)
 	if err != nil {

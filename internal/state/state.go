@@ -1,9 +1,15 @@
 // Package state is syncd's memory between runs: the e-mail -> Teams user id
 // cache and its negative twin, tag ids, the membership ledger of managed
 // mode, the last known sizes of directory groups, run history and recent
-// reports. It lives in one bbolt file under sync.state_dir; without a state
-// dir an in-memory store (or a nil *Store) keeps syncd working, only slower
-// because every run starts cold.
+// reports, and the journal of writes under way. It lives in one bbolt file
+// under sync.state_dir, opened per transaction, beside the audit log
+// (audit.jsonl); without a state dir an in-memory store (or a nil *Store)
+// keeps syncd working, only slower because every run starts cold, and
+// without an audit log.
+//
+// A state file that is not sound is never started over silently: see
+// damage.go. How a write is recorded before the next one is sent: see
+// journal.go.
 package state
 
 import (
