@@ -40,7 +40,7 @@ type DamagedError struct {
 }
 
 func (e *DamagedError) Error() string {
-	return fmt.Sprintf("state file %s is damaged (%s); run again with --reset-state to move it aside (it is kept, renamed to %s.damaged-TIME) and start with fresh state",
+	return fmt.Sprintf("state file %s is damaged (%s); to start with fresh state, run syncd sync, apply or run with --reset-state: it moves the file aside as %s.damaged-TIME (kept, never deleted)",
 		e.Path, e.Reason, filepath.Base(e.Path))
 }
 
