@@ -126,6 +126,7 @@ func TestDamagedStateFile(t *testing.T) {
 			}
 			p := w.run(exitOK, "sync", "--apply", "--reset-state")
 			wantMovedAside(t, p, w.dbPath(), damaged)
+			w.wantTeams("after --reset-state", converged())
 			if err := os.WriteFile(w.dbPath(), good, 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -224,6 +225,14 @@ func TestDamagedReceiverFile(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+	// Nothing was written on the evidence of a damaged file, and what the
+	// receiver stored is all there once the file is sound again.
+	if n := len(w.writes()); n != 0 {
+		t.Errorf("%d writes sent", n)
+	}
+	if p := w.run(exitOK, "sync"); !strings.Contains(p.stdout.String(), "Eng") {
+		t.Errorf("the receiver's group is not read back:\n%s", p)
 	}
 }
 
