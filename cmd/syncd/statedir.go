@@ -77,7 +77,7 @@ func acquireWriter(ctx context.Context, cfg *config.Config, getenv func(string) 
 	target := lock.Display(cfg.Teams.URL)
 	w, err := lock.Acquire(ctx, lock.Options{
 		Target: cfg.Teams.URL, StateDir: cfg.Sync.StateDir, RuntimeDir: lock.RuntimeDir(getenv),
-		Command: command, Wait: wait,
+		Command: command, Wait: wait, Created: state.OwnLikeDir,
 		OnWait: func(h lock.Holder) {
 			log.Warn(fmt.Sprintf("waiting for %s to finish writing to %s", h, target),
 				zap.Duration("max_wait", wait))

@@ -78,7 +78,10 @@ type Options struct {
 	Wait       time.Duration
 	// OnWait is called once, when the lock is found taken, with who holds it.
 	OnWait func(Holder)
-	Now    func() time.Time // default time.Now
+	// Created, when set, is called with each lock file this process
+	// creates (e.g. to give it the state dir's owner).
+	Created func(path string)
+	Now     func() time.Time // default time.Now
 }
 
 // Writer is a held writer lock.
@@ -117,9 +120,13 @@ func Acquire(ctx context.Context, o Options) (*Writer, error) {
 
 // take locks one file, polling until deadline.
 func (w *Writer) take(ctx context.Context, name string, me Holder, deadline time.Time, o Options) (*os.File, error) {
+	_, statErr := os.Lstat(name)
 	f, err := openLockFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("writer lock: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) && o.Created != nil {
+		o.Created(name)
 	}
 	start := o.Now()
 	pause := 50 * time.Millisecond

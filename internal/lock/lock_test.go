@@ -170,3 +170,17 @@ func TestKilledHolder(t *testing.T) {
 	w := mustAcquire(t, opts(dir, "", 0))
 	w.Release()
 }
+
+// TestCreatedHook: each lock file this process creates is handed to
+// Created (the command gives it the state dir's owner); existing ones not.
+func TestCreatedHook(t *testing.T) {
+	dir := t.TempDir()
+	var created []string
+	o := opts(filepath.Join(dir, "run"), filepath.Join(dir, "state"), 0)
+	o.Created = func(p string) { created = append(created, p) }
+	mustAcquire(t, o).Release()
+	mustAcquire(t, o).Release()
+	if len(created) != 2 || !strings.HasPrefix(created[1], filepath.Join(dir, "state", "writer-")) {
+		t.Errorf("Created got %v, want the two new lock files once", created)
+	}
+}
