@@ -252,7 +252,8 @@ func (w *world) syncd(args ...string) result {
 	cmd.Env = append(os.Environ(),
 		"SYNCD_E2E_TOKEN="+w.token,
 		"SYNCD_E2E_LDAP_PASSWORD="+slapdtest.ReaderPW,
-		"NO_COLOR=1")
+		"NO_COLOR=1",
+		"XDG_RUNTIME_DIR="+filepath.Join(w.dir, "run")) // writer locks of the world's own
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/syncd/syncd/internal/config"
 	engine "github.com/syncd/syncd/internal/sync"
 )
 
@@ -19,8 +20,9 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 	fs.SetOutput(e.stderr)
 	planFile := fs.String("plan", "", "plan file written by syncd sync --plan-out (required)")
 	flags := addRunFlags(fs)
+	sf := addStateFlags(fs, true)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd apply --plan FILE [--config FILE]")
+		fmt.Fprintln(e.stderr, "usage: syncd apply --plan FILE [--config FILE] [--reset-state] [--lock-wait D]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, e); !ok {
@@ -45,15 +47,20 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "syncd apply: %s: %v\n", *planFile, err)
 		return exitUsage
 	}
-	w, ok := setup(ctx, e, "apply", *flags.config)
-	if !ok {
-		return exitUsage
+	always := func(*config.Config) bool { return true }
+	w, code := setup(ctx, e, "apply", *flags.config, setupOptions{reset: *sf.reset, applies: always,
+		command: "apply --plan", lockWait: *sf.lockWait})
+	if w == nil {
+		return code
 	}
 	defer w.close()
 	eng, err := w.engine(true)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
 		return exitUsage
+	}
+	if !w.recover(eng, "apply") {
+		return exitFailure
 	}
 	res, err := eng.ApplySaved(ctx, saved)
 	w.saveEmulator()

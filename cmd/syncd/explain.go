@@ -31,9 +31,9 @@ func cmdExplain(ctx context.Context, e env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	w, ok := setup(ctx, e, "explain", *path)
-	if !ok {
-		return exitUsage
+	w, code := setup(ctx, e, "explain", *path, setupOptions{})
+	if w == nil {
+		return code
 	}
 	defer w.close()
 	eng, err := w.engine(false)

@@ -51,13 +51,13 @@ func TestReloadRotatesTokens(t *testing.T) {
 	writeTestFile(t, filepath.Join(dir, "scim-okta"), "okta-token\n", 0o600)
 	writeTestFile(t, filepath.Join(dir, "sync-token"), "old-sync-token\n", 0o600)
 	path := reloadConfig(t, dir, "entra")
-	e := env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	e := env{stdout: io.Discard, stderr: io.Discard, getenv: testGetenv(t, nil)}
 	cfg, err := config.Load(path, e.getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	p, err := newDaemonParts(e, cfg, path, false, zap.New(core))
+	p, err := newDaemonParts(e, cfg, daemonFlags{path: path}, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,9 @@ func cmdRun(ctx context.Context, e env, args []string) int {
 	fs.SetOutput(e.stderr)
 	path := configFlag(fs)
 	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
+	sf := addStateFlags(fs, false)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd run [--config FILE] [--apply]")
+		fmt.Fprintln(e.stderr, "usage: syncd run [--config FILE] [--apply] [--reset-state]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, e); !ok {
@@ -47,22 +48,30 @@ func cmdRun(ctx context.Context, e env, args []string) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	return runDaemon(ctx, e, cfg, *path, *apply, sigs)
+	return runDaemon(ctx, e, cfg, daemonFlags{path: *path, apply: *apply, resetState: *sf.reset}, sigs)
+}
+
+// daemonFlags are the command line of `syncd run`.
+type daemonFlags struct {
+	path       string
+	apply      bool
+	resetState bool
 }
 
 // runDaemon wires the daemon from a loaded configuration and runs it until
 // ctx ends or a stop signal arrives on sigs.
-func runDaemon(ctx context.Context, e env, cfg *config.Config, path string, apply bool, sigs <-chan os.Signal) int {
+func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, sigs <-chan os.Signal) int {
+	path, apply := f.path, f.apply
 	log, err := logging.New(cfg.Log, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd run: %v\n", err)
 		return exitUsage
 	}
 	defer func() { _ = log.Sync() }()
-	p, err := newDaemonParts(e, cfg, path, apply, log)
+	p, err := newDaemonParts(e, cfg, f, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
-		return exitUsage
+		return exitFor(err)
 	}
 	defer p.close()
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -138,18 +147,19 @@ type daemonParts struct {
 	receivers *receivers
 }
 
-func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap.Logger) (*daemonParts, error) {
+func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (*daemonParts, error) {
+	path, apply := f.path, f.apply
 	p := &daemonParts{log: log, registry: prometheus.NewRegistry()}
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if p.metrics, err = metrics.New(p.registry, version.String()); err != nil {
 		return nil, err
 	}
-	if p.store, err = openStore(cfg.Sync.StateDir); err != nil {
+	if p.store, err = openState(cfg, f.resetState, e.stderr, "run"); err != nil {
 		return nil, err
 	}
 	latest := restoreHistory(p.store, p.metrics, log)
-	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply}
+	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply, getenv: e.getenv}
 	p.daemon, err = daemon.New(daemon.Options{
 		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
 		Load:     func() (*config.Config, error) { return config.Load(path, e.getenv) },
@@ -192,17 +202,6 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 	if p.receivers != nil {
 		p.receivers.reload(cfg)
 	}
-}
-
-func openStore(dir string) (*state.Store, error) {
-	if dir == "" {
-		return state.Memory(), nil
-	}
-	s, err := state.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
-	return s, nil
 }
 
 func (p *daemonParts) close() {

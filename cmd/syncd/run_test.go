@@ -31,7 +31,7 @@ func TestHealthcheck(t *testing.T) {
 	}))
 	defer ts.Close()
 	var stderr strings.Builder
-	e := env{stdout: &strings.Builder{}, stderr: &stderr, getenv: func(string) string { return "" }}
+	e := env{stdout: &strings.Builder{}, stderr: &stderr, getenv: testGetenv(t, nil)}
 	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitOK {
 		t.Errorf("healthy: exit %d (%s), want 0", code, stderr.String())
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/scim"
@@ -19,14 +20,16 @@ import (
 )
 
 // runnerBuilder makes the daemon's runner for each configuration. The state
-// store is opened once for the process; the Teams client is kept across
-// reloads while the teams section is unchanged, so that its pacing (and an
-// in-process emulator's state) carry over.
+// store is opened once for the process (it holds its file only during each
+// transaction); the Teams client is kept across reloads while the teams
+// section is unchanged, so that its pacing (and an in-process emulator's
+// state) carry over.
 type runnerBuilder struct {
 	log       *zap.Logger
 	metrics   *metrics.Metrics
 	store     *state.Store
 	apply     bool
+	getenv    func(string) string
 	teamsCfg  config.Teams
 	teamsConn *teamsConn
 }
@@ -50,14 +53,21 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	}
 	refused := &refusal{}
 	guarded := writeGuard{Teams: conn.Client, grace: writeGrace, refused: refused}
+	apply := b.apply || cfg.Sync.Apply
 	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: guarded, Store: b.store,
-		Logger: b.log.Named("sync"), Apply: b.apply || cfg.Sync.Apply})
+		Logger: b.log.Named("sync"), Apply: apply})
 	if err != nil {
 		closeAll(sources)
 		return nil, err
 	}
 	b.teamsCfg, b.teamsConn = cfg.Teams, conn
-	return &engineRunner{eng: eng, sources: sources, refused: refused}, nil
+	r := &engineRunner{eng: eng, sources: sources, refused: refused, store: b.store, log: b.log.Named("sync")}
+	if apply {
+		r.lock = func(ctx context.Context) (*lock.Writer, error) {
+			return acquireWriter(ctx, cfg, b.getenv, "run --apply", daemonLockWait, b.log.Named("sync"))
+		}
+	}
+	return r, nil
 }
 
 // source builds one source; a scim_receiver is read from what this
@@ -71,13 +81,21 @@ type engineRunner struct {
 	eng     *engine.Engine
 	sources []engine.Source
 	refused *refusal
+	store   *state.Store
+	log     *zap.Logger
+	// lock takes the writer lock for an applying run; nil for dry runs.
+	lock func(context.Context) (*lock.Writer, error)
 }
 
-// RunOnce runs the engine. A run whose writes the API refused for the
-// token's sake returns that error, so that readiness can tell.
+// RunOnce runs the engine. An applying run holds the writer lock for its
+// whole length (a one-shot `syncd sync --apply` beside the daemon waits
+// for it, and it for the one-shot) and first settles the writes an
+// interrupted run left unrecorded. A run whose writes the API refused for
+// the token's sake returns that error, so that readiness can tell.
 func (r *engineRunner) RunOnce(ctx context.Context) (*daemon.Result, error) {
-	r.refused.take() // a refusal of an earlier run is not this run's
-	res, err := r.eng.RunOnce(ctx)
+	r.refused.take()      // a refusal of an earlier run is not this run's
+	_ = r.store.TakeErr() // nor a state failure between runs
+	res, err := r.runLocked(ctx)
 	if refused := r.refused.take(); err == nil && refused != nil {
 		err = fmt.Errorf("the Teams API refused a write: %w", refused)
 	}
@@ -90,6 +108,26 @@ func (r *engineRunner) RunOnce(ctx context.Context) (*daemon.Result, error) {
 			Unknown: s.Unknown, Duration: s.Duration, Err: s.Err})
 	}
 	return out, err
+}
+
+func (r *engineRunner) runLocked(ctx context.Context) (*engine.Result, error) {
+	if r.lock == nil {
+		return r.eng.RunOnce(ctx)
+	}
+	w, err := r.lock(ctx)
+	if err != nil {
+		return r.eng.Fail(nil, err), err
+	}
+	defer w.Release()
+	n, err := r.eng.RecoverWrites()
+	if err != nil {
+		return r.eng.Fail(nil, err), err
+	}
+	if n > 0 {
+		r.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
+			zap.Int("writes", n))
+	}
+	return r.eng.RunOnce(ctx)
 }
 
 func (r *engineRunner) Close() error {

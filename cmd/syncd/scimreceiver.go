@@ -78,7 +78,7 @@ func newReceivers(cfg *config.Config, trigger func() (<-chan struct{}, error), l
 		}
 		store, err := scimserver.OpenStore(scimserver.StorePath(cfg.Sync.StateDir, src.Name))
 		if err != nil {
-			return nil, err
+			return nil, &stateError{err} // a damaged or unreadable file: exit 1, not 2
 		}
 		r := &receiver{name: src.Name, store: store,
 			deb: &debouncer{trigger: trigger, log: log.With(zap.String("source", src.Name))}}

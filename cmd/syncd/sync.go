@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
@@ -30,8 +32,9 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
 	check := fs.Bool("check", false, "dry run that exits 3 when changes are pending")
 	planOut := fs.String("plan-out", "", "save the plan, for syncd apply --plan")
+	sf := addStateFlags(fs, true)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd sync [--config FILE] [--apply] [--check] [--report FILE] [--format text|markdown|json|html] [--plan-out FILE]")
+		fmt.Fprintln(e.stderr, "usage: syncd sync [--config FILE] [--apply] [--check] [--report FILE] [--format text|markdown|json|html] [--plan-out FILE] [--reset-state] [--lock-wait D]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, e); !ok {
@@ -44,16 +47,21 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 	if !flags.valid(e, "sync") {
 		return exitUsage
 	}
-	w, ok := setup(ctx, e, "sync", *flags.config)
-	if !ok {
-		return exitUsage
+	applies := func(cfg *config.Config) bool { return (*apply || cfg.Sync.Apply) && !*check }
+	w, code := setup(ctx, e, "sync", *flags.config, setupOptions{reset: *sf.reset, applies: applies,
+		command: "sync --apply", lockWait: *sf.lockWait})
+	if w == nil {
+		return code
 	}
 	defer w.close()
-	doApply := (*apply || w.cfg.Sync.Apply) && !*check
+	doApply := applies(w.cfg)
 	eng, err := w.engine(doApply)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd sync: %v\n", err)
 		return exitUsage
+	}
+	if doApply && !w.recover(eng, "sync") {
+		return exitFailure
 	}
 	prep, err := eng.Prepare(ctx)
 	var res *engine.Result
@@ -123,41 +131,55 @@ type wiring struct {
 	cfg     *config.Config
 	log     *zap.Logger
 	store   *state.Store
+	writer  *lock.Writer // held for the whole of an applying run
 	conn    *teamsConn
 	sources []engine.Source
 	emuFile string // where the in-process emulator's state is saved, if any
 }
 
+// setupOptions say how a command uses the state.
+type setupOptions struct {
+	reset    bool                      // --reset-state
+	applies  func(*config.Config) bool // whether the run writes to Teams; nil: never
+	command  string                    // for the writer lock's holder record
+	lockWait time.Duration             // --lock-wait
+}
+
 // setup loads the config and builds the logger, the state store, the Teams
-// client and the sources. Problems are printed; ok false means exit 2.
-func setup(_ context.Context, e env, cmd, path string) (*wiring, bool) {
+// client and the sources; an applying run first takes the writer lock (so
+// that nothing it reads, down to an in-process emulator's saved state, is
+// read before another writer is done). Problems are printed; a nil wiring
+// comes with the exit code: 2 for the configuration, 1 for the state dir
+// or the lock.
+func setup(ctx context.Context, e env, cmd, path string, o setupOptions) (*wiring, int) {
 	cfg, ok := loadConfig(e, cmd, path)
 	if !ok {
-		return nil, false
+		return nil, exitUsage
 	}
 	w := &wiring{e: e, cfg: cfg}
 	var err error
 	if w.log, err = commandLogger(cfg.Log, e.stderr); err != nil {
 		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
-		return nil, false
+		return nil, exitUsage
 	}
 	logWarnings(w.log, cfg)
-	if err := w.build(); err != nil {
+	if err := w.build(ctx, cmd, o); err != nil {
 		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
 		w.close()
-		return nil, false
+		return nil, exitFor(err)
 	}
-	return w, true
+	return w, exitOK
 }
 
-func (w *wiring) build() error {
+func (w *wiring) build(ctx context.Context, cmd string, o setupOptions) error {
 	var err error
-	if dir := w.cfg.Sync.StateDir; dir != "" {
-		if w.store, err = state.Open(dir); err != nil {
+	if w.store, err = openState(w.cfg, o.reset, w.e.stderr, cmd); err != nil {
+		return err
+	}
+	if o.applies != nil && o.applies(w.cfg) {
+		if w.writer, err = acquireWriter(ctx, w.cfg, w.e.getenv, o.command, o.lockWait, w.log); err != nil {
 			return err
 		}
-	} else {
-		w.store = state.Memory()
 	}
 	t := w.cfg.Teams
 	if _, ok := t.EmulatorSeed(); ok && w.cfg.Sync.StateDir != "" {
@@ -177,6 +199,21 @@ func (w *wiring) build() error {
 		w.sources = append(w.sources, s)
 	}
 	return nil
+}
+
+// recover settles the writes an interrupted run left unrecorded, before an
+// applying run plans (with the writer lock held). False: exit 1.
+func (w *wiring) recover(eng *engine.Engine, cmd string) bool {
+	n, err := eng.RecoverWrites()
+	if err != nil {
+		fmt.Fprintf(w.e.stderr, "syncd %s: %v\n", cmd, err)
+		return false
+	}
+	if n > 0 {
+		w.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
+			zap.Int("writes", n))
+	}
+	return true
 }
 
 func (w *wiring) engine(apply bool) (*engine.Engine, error) {
@@ -203,6 +240,7 @@ func (w *wiring) close() {
 	if w.store != nil {
 		_ = w.store.Close()
 	}
+	w.writer.Release()
 	if w.log != nil {
 		_ = w.log.Sync()
 	}

@@ -22,8 +22,20 @@ import (
 func runCmd(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }})
+	code = run(context.Background(), args, env{stdout: &out, stderr: &errOut, getenv: testGetenv(t, vars)})
 	return code, out.String(), errOut.String()
+}
+
+// testGetenv serves vars, with writer locks in a directory of the test's
+// own unless vars names one (not the machine's /run/syncd).
+func testGetenv(t *testing.T, vars map[string]string) func(string) string {
+	runtime := t.TempDir()
+	return func(k string) string {
+		if v, ok := vars[k]; ok || k != "XDG_RUNTIME_DIR" {
+			return v
+		}
+		return runtime
+	}
 }
 
 func writeTestFile(t *testing.T, path, content string, mode os.FileMode) string {

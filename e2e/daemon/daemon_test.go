@@ -106,7 +106,8 @@ func startDaemon(t *testing.T, configPath, listen string, args ...string) *daemo
 	t.Helper()
 	d := &daemon{t: t, base: "http://" + listen, config: configPath, out: &lockedBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(syncdBin, append([]string{"run", "--config", configPath}, args...)...)
-	d.cmd.Env = append(os.Environ(), "SYNCD_E2E_TOKEN="+tokenRW, "SYNCD_E2E_LDAP_PASSWORD="+slapdtest.ReaderPW)
+	d.cmd.Env = append(os.Environ(), "SYNCD_E2E_TOKEN="+tokenRW, "SYNCD_E2E_LDAP_PASSWORD="+slapdtest.ReaderPW,
+		"XDG_RUNTIME_DIR="+filepath.Join(filepath.Dir(configPath), "run")) // writer locks of the test's own
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,8 @@ func TestLogLines(t *testing.T) {
 	t.Run("sync", func(t *testing.T) {
 		path, _ := setup(t)
 		cmd := exec.Command(syncdBin, "sync", "--apply", "--config", path, "--format", "json")
-		cmd.Env = append(os.Environ(), "SYNCD_E2E_TOKEN="+tokenRW, "SYNCD_E2E_LDAP_PASSWORD="+slapdtest.ReaderPW)
+		cmd.Env = append(os.Environ(), "SYNCD_E2E_TOKEN="+tokenRW, "SYNCD_E2E_LDAP_PASSWORD="+slapdtest.ReaderPW,
+			"XDG_RUNTIME_DIR="+t.TempDir())
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {

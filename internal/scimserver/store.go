@@ -16,6 +16,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/syncd/syncd/internal/state"
 )
 
 // Why the store opens its bbolt file per write instead of holding it open:
@@ -88,12 +90,22 @@ func safeName(name string) string {
 }
 
 // OpenStore opens (creating if needed) the store file at path and loads it.
+// A file that exists is checked end to end first: a damaged, truncated or
+// empty one gives a *state.DamagedError (what the receiver acknowledged
+// must never silently become nothing); only a missing file is new.
 func OpenStore(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("scim store: %w", err)
 	}
 	s := &Store{path: path}
-	err := s.withDB(false, func(db *bolt.DB) error {
+	_, err := os.Stat(path)
+	fresh := errors.Is(err, os.ErrNotExist)
+	err = s.open(false, fresh, func(db *bolt.DB) error {
+		if fresh {
+			state.OwnLikeDir(path)
+		} else if err := state.Check(path, db, string(Users), string(Groups), string(membersBucket)); err != nil {
+			return err
+		}
 		return db.Update(func(tx *bolt.Tx) error {
 			for _, b := range [][]byte{metaBucket, []byte(Users), []byte(Groups), membersBucket} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -103,6 +115,9 @@ func OpenStore(path string) (*Store, error) {
 			return s.load(tx)
 		})
 	})
+	if state.IsDamaged(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("scim store %s: %w", path, err)
 	}
@@ -113,12 +128,19 @@ func OpenStore(path string) (*Store, error) {
 // exists so callers can treat the store like other resources.
 func (s *Store) Close() error { return nil }
 
+// withDB opens the file (which must exist) for one use. A file gone,
+// emptied or damaged under the store, or a panic inside bbolt, is a
+// *state.DamagedError.
 func (s *Store) withDB(readOnly bool, fn func(*bolt.DB) error) error {
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+	return s.open(readOnly, false, fn)
+}
+
+func (s *Store) open(readOnly, create bool, fn func(*bolt.DB) error) error {
+	db, err := state.OpenBolt(s.path, readOnly, create)
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	err = fn(db)
+	err = state.Protect(s.path, func() error { return fn(db) })
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
 	}
@@ -529,6 +551,9 @@ func copyFile(path string) (rawData, error) {
 	var raw rawData
 	s := &Store{path: path}
 	err := s.withDB(true, func(db *bolt.DB) error {
+		if err := state.Check(path, db, string(Users), string(Groups), string(membersBucket)); err != nil {
+			return err
+		}
 		return db.View(func(tx *bolt.Tx) error {
 			raw = copyOut(tx)
 			return nil

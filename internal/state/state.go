@@ -1,20 +1,27 @@
 // Package state is syncd's memory between runs: the e-mail -> Teams user id
 // cache and its negative twin, tag ids, the membership ledger of managed
 // mode, the last known sizes of directory groups, run history and recent
-// reports. It lives in one bbolt file under sync.state_dir; without a state
-// dir an in-memory store (or a nil *Store) keeps syncd working, only slower
-// because every run starts cold.
+// reports, and the journal of writes under way. It lives in one bbolt file
+// under sync.state_dir, opened per transaction, beside the audit log
+// (audit.jsonl); without a state dir an in-memory store (or a nil *Store)
+// keeps syncd working, only slower because every run starts cold, and
+// without an audit log.
+//
+// A state file that is not sound is never started over silently: see
+// damage.go. How a write is recorded before the next one is sent: see
+// journal.go.
 package state
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	gosync "sync"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,8 +39,21 @@ var (
 	bucketRuns    = []byte("runs")    // RFC3339Nano start -> Run
 	bucketReports = []byte("reports") // RFC3339Nano start -> report JSON
 	bucketMeta    = []byte("meta")    // misc counters
-	allBuckets    = [][]byte{bucketUsers, bucketPending, bucketTags, bucketLedger, bucketSizes, bucketRuns, bucketReports, bucketMeta}
+	bucketJournal = []byte("journal") // target + write sequence -> journalEntry (writes under way)
+	bucketAdopt   = []byte("adopt")   // lower-case group name -> ids a create whose answer was lost added
+	allBuckets    = [][]byte{bucketUsers, bucketPending, bucketTags, bucketLedger, bucketSizes, bucketRuns,
+		bucketReports, bucketMeta, bucketJournal, bucketAdopt}
 )
+
+// jsonBucketNames are the buckets whose every value is JSON (all of them:
+// sizes are decimal numbers), which the check on open verifies.
+func jsonBucketNames() []string {
+	names := make([]string, len(allBuckets))
+	for i, b := range allBuckets {
+		names[i] = string(b)
+	}
+	return names
+}
 
 // How many runs and reports are kept.
 const (
@@ -41,53 +61,122 @@ const (
 	KeepReports = 20
 )
 
-// Store is the state. Every method is safe on a nil *Store: reads find
-// nothing and writes are dropped.
-type Store struct {
-	db *bolt.DB // nil for an in-memory store
+// Why the file is opened per transaction instead of for the life of the
+// process: bbolt locks its file for as long as it is open, and a daemon
+// holding it made every command an operator runs beside it (a dry run,
+// explain, an apply with a raised budget) fail after a timeout. Opened per
+// transaction, the lock is held for one short transaction; other
+// processes wait at most that long. Opening costs a stat, an open, an mmap
+// and reading the meta page (well under a millisecond); the fsyncs of a
+// commit cost more, and were paid before too.
 
-	mu  gosync.Mutex
-	mem map[string]map[string][]byte
+// Store is the state. Every method is safe on a nil *Store: reads find
+// nothing and writes are dropped. Its methods are safe for concurrent use.
+type Store struct {
+	path string // the bbolt file; "" for an in-memory store
+	dir  string
+
+	txmu gosync.RWMutex // in this process: many readers or one writer
+	mu   gosync.Mutex   // guards mem
+	mem  map[string]map[string][]byte
+
+	errmu gosync.Mutex
+	err   error // the first failed transaction since TakeErr
 }
 
-// Open opens (creating it if needed) the store in dir.
+// Open opens the store in dir, creating dir and the file if needed. A file
+// that exists is checked end to end first: a damaged one gives a
+// *DamagedError, never a fresh store. The file is not kept open.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	_, err := os.Stat(path)
+	fresh := errors.Is(err, fs.ErrNotExist)
+	db, err := OpenBolt(path, false, true)
 	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w (is another syncd using it?)", path, err)
+		return nil, fmt.Errorf("open state: %w", err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+	defer db.Close()
+	if fresh {
+		if err := syncDir(dir); err != nil {
+			return nil, err
 		}
-		return nil
+		OwnLikeDir(path)
+	} else if err := Check(path, db, jsonBucketNames()...); err != nil {
+		return nil, err
+	}
+	err = protect(path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, b := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("init state %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{path: path, dir: dir}, nil
 }
 
 // Memory returns a store that lives as long as the process.
 func Memory() *Store { return &Store{mem: map[string]map[string][]byte{}} }
 
-// Close releases the file.
-func (s *Store) Close() error {
-	if s == nil || s.db == nil {
-		return nil
-	}
-	return s.db.Close()
-}
+// Close releases nothing: the file is open only during transactions.
+func (s *Store) Close() error { return nil }
 
 // Persistent reports whether the store survives the process.
-func (s *Store) Persistent() bool { return s != nil && s.db != nil }
+func (s *Store) Persistent() bool { return s != nil && s.path != "" }
+
+// Dir is the state dir, "" for an in-memory store.
+func (s *Store) Dir() string {
+	if s == nil {
+		return ""
+	}
+	return s.dir
+}
+
+// Err returns the first transaction that failed since the last TakeErr: a
+// full disk, a read-only, locked or damaged file. Reads that fail find
+// nothing, and writes that fail are often only logged where they happen;
+// a run checks Err before it writes to Teams (what it planned may rest on
+// a read that failed) and at its end, to fail rather than go on without
+// the memory it believes it kept.
+func (s *Store) Err() error {
+	if s == nil {
+		return nil
+	}
+	s.errmu.Lock()
+	defer s.errmu.Unlock()
+	return s.err
+}
+
+// TakeErr returns Err and forgets it: a daemon calls it before each run.
+func (s *Store) TakeErr() error {
+	if s == nil {
+		return nil
+	}
+	s.errmu.Lock()
+	defer s.errmu.Unlock()
+	err := s.err
+	s.err = nil
+	return err
+}
+
+func (s *Store) noteErr(err error) error {
+	if err != nil {
+		s.errmu.Lock()
+		if s.err == nil {
+			s.err = err
+		}
+		s.errmu.Unlock()
+	}
+	return err
+}
 
 // kv is the tiny key/value layer both backends share.
 type kv interface {
@@ -98,32 +187,56 @@ type kv interface {
 }
 
 // view runs fn in a read transaction; nil store: fn is not called.
-func (s *Store) view(fn func(kv) error) error { return s.tx(false, fn) }
+func (s *Store) view(fn func(kv) error) error { return s.noteErr(s.tx(false, fn)) }
 
 // update runs fn in one write transaction (one fsync for a whole batch).
-func (s *Store) update(fn func(kv) error) error { return s.tx(true, fn) }
+func (s *Store) update(fn func(kv) error) error { return s.noteErr(s.tx(true, fn)) }
 
 func (s *Store) tx(write bool, fn func(kv) error) error {
 	switch {
 	case s == nil:
 		return nil
-	case s.db != nil:
-		run := s.db.View
-		if write {
-			run = s.db.Update
-		}
-		return run(func(tx *bolt.Tx) error { return fn(boltKV{tx}) })
+	case s.path != "":
+		return s.boltTx(write, fn)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return fn(memKV{s.mem})
 }
 
+func (s *Store) boltTx(write bool, fn func(kv) error) error {
+	if write {
+		s.txmu.Lock()
+		defer s.txmu.Unlock()
+	} else {
+		s.txmu.RLock()
+		defer s.txmu.RUnlock()
+	}
+	db, err := OpenBolt(s.path, !write, false)
+	if err != nil {
+		return err
+	}
+	err = protect(s.path, func() error {
+		run := db.View
+		if write {
+			run = db.Update
+		}
+		return run(func(tx *bolt.Tx) error { return fn(boltKV{tx}) })
+	})
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", s.path, cerr)
+	}
+	return err
+}
+
 type boltKV struct{ tx *bolt.Tx }
 
 func (b boltKV) get(bucket []byte, key string) []byte {
-	v := b.tx.Bucket(bucket).Get([]byte(key))
-	return bytes.Clone(v)
+	bk := b.tx.Bucket(bucket)
+	if bk == nil {
+		return nil
+	}
+	return bytes.Clone(bk.Get([]byte(key)))
 }
 
 func (b boltKV) put(bucket []byte, key string, val []byte) error {
@@ -135,7 +248,11 @@ func (b boltKV) del(bucket []byte, key string) error {
 }
 
 func (b boltKV) each(bucket []byte, fn func(string, []byte)) {
-	_ = b.tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+	bk := b.tx.Bucket(bucket)
+	if bk == nil {
+		return
+	}
+	_ = bk.ForEach(func(k, v []byte) error {
 		fn(string(k), bytes.Clone(v))
 		return nil
 	})

@@ -73,14 +73,14 @@ func exercise(t *testing.T, s *Store) {
 		t.Errorf("sizes: got %v, %v", s.Sizes(), err)
 	}
 	for i := range KeepReports + 3 {
-		if err := s.AddReport(now.Add(time.Duration(i)*time.Second), []byte{byte('a' + i)}); err != nil {
+		if err := s.AddReport(now.Add(time.Duration(i)*time.Second), []byte{'"', byte('a' + i), '"'}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.AddRun(Run{StartedAt: now.Add(time.Duration(i) * time.Second), ExitCode: i % 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := s.Reports(); len(got) != KeepReports || got[0][0] != 'd' || string(s.LatestReport()) != string(rune('a'+KeepReports+2)) {
+	if got := s.Reports(); len(got) != KeepReports || got[0][1] != 'd' || string(s.LatestReport()) != `"`+string(rune('a'+KeepReports+2))+`"` {
 		t.Errorf("reports: got %d, first %q", len(got), got[0])
 	}
 	if got := s.LastSuccess(); !got.Equal(now.Add(time.Duration(KeepReports+2) * time.Second)) {

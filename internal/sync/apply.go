@@ -21,51 +21,95 @@ type applier struct {
 	e       *Engine
 	users   map[int]report.User
 	created map[string]int // lower-case group name -> id of a group created this run
-	ledger  []state.LedgerChange
+	rec     *recorder
 }
 
-// applyGroup writes one group's changes and returns its id.
+// applyGroup writes one group's changes.
 func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 	if g.Create {
-		req := teams.UserGroupRequest{Name: g.Name, Description: g.Description, UserIDs: g.Add}
-		var created *teams.UserGroup
-		err := a.withFreshIDs(ctx, &req.UserIDs, func() (err error) {
-			created, err = a.e.api.CreateUserGroup(ctx, req)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		a.created[strings.ToLower(g.Name)] = created.ID
-		g.ID = created.ID
-		a.own(LedgerGroup, created.ID, req.UserIDs, nil)
-		return nil
+		return a.createGroup(ctx, g)
 	}
 	add := slices.Clone(g.Add)
-	var err error
+	path := fmt.Sprintf("/user-groups/%d", g.ID)
 	switch {
 	case g.UpdateDescription || incremental(len(add), len(g.Remove)) > 1:
 		req := teams.UserGroupRequest{Name: g.Name, Description: g.Description}
-		err = a.withFreshIDs(ctx, &add, func() error {
+		return a.withFreshIDs(ctx, &add, func() error {
 			req.UserIDs = union(minus(g.Current, g.Remove), add)
-			_, err := a.e.api.ReplaceUserGroup(ctx, g.ID, req)
-			return err
+			w := a.groupWrite(g, "PUT "+path, add, g.Remove)
+			return a.rec.send(ctx, w, func() (int, error) {
+				_, err := a.e.api.ReplaceUserGroup(ctx, g.ID, req)
+				return 0, err
+			})
 		})
 	case len(add) > 0:
-		err = a.withFreshIDs(ctx, &add, func() error {
-			_, err := a.e.api.AddUserGroupMembers(ctx, g.ID, add)
-			return err
+		return a.withFreshIDs(ctx, &add, func() error {
+			return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func() (int, error) {
+				_, err := a.e.api.AddUserGroupMembers(ctx, g.ID, add)
+				return 0, err
+			})
 		})
 	case len(g.Remove) == 1:
-		err = a.e.api.RemoveUserGroupMember(ctx, g.ID, g.Remove[0])
-		if errors.Is(err, teams.ErrNotFound) {
-			err = nil // already gone: what we wanted
-		}
+		id := g.Remove[0]
+		w := a.groupWrite(g, fmt.Sprintf("DELETE %s/members/%d", path, id), nil, g.Remove)
+		return a.rec.send(ctx, w, func() (int, error) {
+			// Already gone (404) is what we wanted.
+			return 0, ignoreNotFound(a.e.api.RemoveUserGroupMember(ctx, g.ID, id))
+		})
 	}
-	if err == nil {
-		a.own(LedgerGroup, g.ID, add, g.Remove)
+	return nil
+}
+
+// createGroup creates a group with its members. Until the answer gives
+// its id, the members are owned by the group's name (state.Create).
+func (a *applier) createGroup(ctx context.Context, g *GroupPlan) error {
+	req := teams.UserGroupRequest{Name: g.Name, Description: g.Description, UserIDs: g.Add}
+	var created *teams.UserGroup
+	err := a.withFreshIDs(ctx, &req.UserIDs, func() error {
+		w := write{call: "POST /user-groups", lines: []state.AuditLine{a.line(report.KindCreateGroup, g.Name, "", req.UserIDs, nil)},
+			create: &state.Create{Name: g.Name, UserIDs: slices.Clone(req.UserIDs)}}
+		return a.rec.send(ctx, w, func() (int, error) {
+			var err error
+			if created, err = a.e.api.CreateUserGroup(ctx, req); err != nil {
+				return 0, err
+			}
+			return created.ID, nil
+		})
+	})
+	if err != nil {
+		return err
 	}
-	return err
+	a.created[strings.ToLower(g.Name)] = created.ID
+	g.ID = created.ID
+	return nil
+}
+
+// groupWrite describes one write to an existing group: its audit lines
+// and what it does to the ledger.
+func (a *applier) groupWrite(g *GroupPlan, call string, add, remove []int) write {
+	w := write{call: call, ledger: []state.LedgerChange{{Key: LedgerKey(LedgerGroup, g.ID), Added: slices.Clone(add), Removed: slices.Clone(remove)}}}
+	if g.UpdateDescription && strings.HasPrefix(call, "PUT ") {
+		w.lines = append(w.lines, a.line(report.KindUpdateGroup, g.Name, "", nil, nil))
+	}
+	if len(add) > 0 {
+		w.lines = append(w.lines, a.line(report.KindAddMembers, g.Name, "", add, nil))
+	}
+	if len(remove) > 0 {
+		w.lines = append(w.lines, a.line(report.KindRemoveMembers, g.Name, "", remove, nil))
+	}
+	return w
+}
+
+// line is one audit line of a write (time, run and result are the store's).
+func (a *applier) line(kind, group, tag string, users []int, groups []string) state.AuditLine {
+	l := state.AuditLine{Kind: kind, Group: group, Tag: tag, Users: make([]state.AuditUser, 0, len(users)), Groups: groups}
+	for _, id := range users {
+		l.Users = append(l.Users, state.AuditUser{ID: id, Email: a.users[id].Email})
+	}
+	if l.Groups == nil {
+		l.Groups = []string{}
+	}
+	return l
 }
 
 // incremental counts the calls of the add/remove endpoints: one POST for
@@ -81,42 +125,88 @@ func incremental(adds, removes int) int {
 // applyTag writes one tag's SME changes. An SME group whose creation
 // failed this run is left out; the tag's other changes still go through.
 func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
-	addGroups, missing := a.groupIDs(t.AddGroups)
-	var err error
+	addGroups, addNames, missing := a.groupIDs(t.AddGroups)
 	rmGroups := refIDs(t.RemoveGroups)
 	addUsers := slices.Clone(t.AddUsers)
-	calls := incremental(len(addUsers), len(t.RemoveUsers)) + incremental(len(addGroups), len(rmGroups))
-	switch {
+	path := fmt.Sprintf("/tags/%d/subject-matter-experts", t.ID)
+	tw := tagWrite{a: a, t: t}
+	var err error
+	switch calls := incremental(len(addUsers), len(t.RemoveUsers)) + incremental(len(addGroups), len(rmGroups)); {
 	case calls > 1:
 		err = a.withFreshIDs(ctx, &addUsers, func() error {
 			req := teams.SMERequest{
 				UserIDs:      union(minus(t.CurrentUsers, t.RemoveUsers), addUsers),
 				UserGroupIDs: union(minus(t.CurrentGroups, rmGroups), addGroups),
 			}
-			_, err := a.e.api.ReplaceSMEs(ctx, t.ID, req)
-			return err
+			w := tw.write("PUT "+path, addUsers, t.RemoveUsers, addGroups, addNames, rmGroups)
+			return a.rec.send(ctx, w, func() (int, error) {
+				_, err := a.e.api.ReplaceSMEs(ctx, t.ID, req)
+				return 0, err
+			})
 		})
 	case len(addUsers) > 0:
 		err = a.withFreshIDs(ctx, &addUsers, func() error {
-			_, err := a.e.api.AddSMEUsers(ctx, t.ID, addUsers)
-			return err
+			return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func() (int, error) {
+				_, err := a.e.api.AddSMEUsers(ctx, t.ID, addUsers)
+				return 0, err
+			})
 		})
 	case len(addGroups) > 0:
-		_, err = a.e.api.AddSMEGroups(ctx, t.ID, addGroups)
+		err = a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func() (int, error) {
+			_, err := a.e.api.AddSMEGroups(ctx, t.ID, addGroups)
+			return 0, err
+		})
 	case len(t.RemoveUsers) == 1:
-		err = ignoreNotFound(a.e.api.RemoveSMEUser(ctx, t.ID, t.RemoveUsers[0]))
+		id := t.RemoveUsers[0]
+		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/users/%d", path, id), nil, t.RemoveUsers, nil, nil, nil), func() (int, error) {
+			return 0, ignoreNotFound(a.e.api.RemoveSMEUser(ctx, t.ID, id))
+		})
 	case len(rmGroups) == 1:
-		err = ignoreNotFound(a.e.api.RemoveSMEGroup(ctx, t.ID, rmGroups[0]))
+		id := rmGroups[0]
+		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/user-groups/%d", path, id), nil, nil, nil, nil, rmGroups), func() (int, error) {
+			return 0, ignoreNotFound(a.e.api.RemoveSMEGroup(ctx, t.ID, id))
+		})
 	}
 	if err != nil {
 		return err
 	}
-	a.own(LedgerSMEUsers, t.ID, addUsers, t.RemoveUsers)
-	a.own(LedgerSMEGroups, t.ID, addGroups, rmGroups)
 	if missing != nil {
 		return &partialError{kind: report.KindAddSMEGroups, err: missing}
 	}
 	return nil
+}
+
+// tagWrite describes the writes of one tag.
+type tagWrite struct {
+	a *applier
+	t *TagPlan
+}
+
+func (tw tagWrite) write(call string, addUsers, rmUsers, addGroups []int, addNames []string, rmGroups []int) write {
+	a, t := tw.a, tw.t
+	w := write{call: call, ledger: []state.LedgerChange{
+		{Key: LedgerKey(LedgerSMEUsers, t.ID), Added: slices.Clone(addUsers), Removed: slices.Clone(rmUsers)},
+		{Key: LedgerKey(LedgerSMEGroups, t.ID), Added: slices.Clone(addGroups), Removed: slices.Clone(rmGroups)},
+	}}
+	if len(addUsers) > 0 {
+		w.lines = append(w.lines, a.line(report.KindAddSMEUsers, "", t.Tag, addUsers, nil))
+	}
+	if len(rmUsers) > 0 {
+		w.lines = append(w.lines, a.line(report.KindRemoveSMEUsers, "", t.Tag, rmUsers, nil))
+	}
+	if len(addGroups) > 0 {
+		w.lines = append(w.lines, a.line(report.KindAddSMEGroups, "", t.Tag, nil, addNames))
+	}
+	if len(rmGroups) > 0 {
+		var names []string
+		for _, r := range t.RemoveGroups {
+			if slices.Contains(rmGroups, r.ID) {
+				names = append(names, r.Name)
+			}
+		}
+		w.lines = append(w.lines, a.line(report.KindRemoveSMEGroups, "", t.Tag, nil, names))
+	}
+	return w
 }
 
 // partialError fails the changes of one kind of a step; the step's other
@@ -145,11 +235,11 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// groupIDs resolves SME group refs, including groups created this run;
-// the error names those that were not created.
-func (a *applier) groupIDs(refs []GroupRef) ([]int, error) {
+// groupIDs resolves SME group refs, including groups created this run,
+// and gives their names; the error names those that were not created.
+func (a *applier) groupIDs(refs []GroupRef) ([]int, []string, error) {
 	var ids []int
-	var missing []string
+	var names, missing []string
 	for _, r := range refs {
 		id := r.ID
 		if id == 0 {
@@ -159,12 +249,16 @@ func (a *applier) groupIDs(refs []GroupRef) ([]int, error) {
 			missing = append(missing, fmt.Sprintf("%q", r.Name))
 			continue
 		}
-		ids = append(ids, id)
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+			names = append(names, r.Name)
+		}
 	}
+	var err error
 	if len(missing) > 0 {
-		return sortUnique(ids), fmt.Errorf("user group %s was not created, so it cannot be made an SME group yet", strings.Join(missing, ", "))
+		err = fmt.Errorf("user group %s was not created, so it cannot be made an SME group yet", strings.Join(missing, ", "))
 	}
-	return sortUnique(ids), nil
+	return sortUnique(ids), names, err
 }
 
 func refIDs(refs []GroupRef) []int {
@@ -205,11 +299,3 @@ func (a *applier) withFreshIDs(ctx context.Context, ids *[]int, write func() err
 }
 
 func (a *applier) emailOf(id int) string { return a.users[id].Email }
-
-// own records what a successful write did in the ledger.
-func (a *applier) own(kind string, id int, added, removed []int) {
-	if len(added)+len(removed) == 0 {
-		return
-	}
-	a.ledger = append(a.ledger, state.LedgerChange{Key: LedgerKey(kind, id), Added: slices.Clone(added), Removed: slices.Clone(removed)})
-}

@@ -132,6 +132,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	}
 	pending := pendingSet{}
 	sizes, pol := e.store.Sizes(), e.policy()
+	pol.Owned = adopted(pol.Owned, e.store.Adoptions(), view.cur.Groups) // creates whose answer was lost
 	plan := func() {
 		markFailedLookups(ids, groups, tags)
 		pending = pendingSet{}

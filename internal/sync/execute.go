@@ -47,7 +47,14 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 }
 
 func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) {
-	a := &applier{e: e, users: p.Users, created: map[string]int{}}
+	rec := &recorder{store: e.store, now: e.now, runID: newRunID(p.StartedAt), target: e.target()}
+	a := &applier{e: e, users: p.Users, created: map[string]int{}, rec: rec}
+	if err := e.store.Err(); err != nil {
+		// The plan may rest on a state read that failed (sizes, ledger).
+		rec.stop = &RecordError{Err: fmt.Errorf("the state failed during this run: %w", err)}
+	} else if err := a.adopt(p.Plan.Groups); err != nil {
+		rec.stop = err
+	}
 	var stop error // a failure no other write can get past
 	skipped := 0
 	for _, s := range steps {
@@ -69,15 +76,17 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 	if skipped > 0 {
 		e.log.Error("stopped writing", zap.Int("steps_not_attempted", skipped), errField(stop))
 	}
-	if err := e.store.RecordLedger(a.ledger); err != nil {
-		e.log.Warn("cannot record the ledger", errField(err))
+	if rec.stop != nil {
+		r.Errors = append(r.Errors, rec.stop.Error())
+		_ = e.store.TakeErr() // what stopped the writes; reported just above
 	}
 }
 
 // fatalForWrites tells whether a write error means every other write
 // would fail the same way: a read-only or invalid token, a cancelled run.
 func fatalForWrites(ctx context.Context, err error) bool {
-	return err != nil && (ctx.Err() != nil || errors.Is(err, teams.ErrForbidden) || errors.Is(err, teams.ErrUnauthorized))
+	var rec *RecordError
+	return err != nil && (ctx.Err() != nil || errors.Is(err, teams.ErrForbidden) || errors.Is(err, teams.ErrUnauthorized) || errors.As(err, &rec))
 }
 
 // markStep sets the outcome of a step's changes and logs each once.
@@ -97,11 +106,15 @@ func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
 	}
 }
 
-// finish fills the summary and the exit code, logs the closing line and
-// records the run.
+// finish fills the summary and the exit code, records the run and logs
+// the closing line. A state that failed during the run (a full disk, a
+// damaged or read-only file) fails the run: its memory was not kept.
 func (e *Engine) finish(p *Prepared, res *Result) {
 	r := res.Report
 	r.Errors = append(r.Errors, p.Errors...)
+	if err := e.store.TakeErr(); err != nil {
+		r.Errors = append(r.Errors, "state: "+err.Error())
+	}
 	s := &r.Summary
 	for _, c := range r.Changes {
 		switch c.Status {
@@ -120,17 +133,26 @@ func (e *Engine) finish(p *Prepared, res *Result) {
 	s.APICalls = e.api.Calls() - p.Calls0
 	r.FinishedAt = e.now()
 	res.Pending = s.ChangesPlanned > 0
-	switch {
-	case len(r.Errors) > 0 || s.ChangesFailed > 0:
+	res.ExitCode = exitCode(r)
+	e.record(p, res)
+	if err := e.store.TakeErr(); err != nil {
+		r.Errors = append(r.Errors, "state: cannot record the run: "+err.Error())
 		res.ExitCode = ExitFailure
-	case s.ChangesHeld > 0:
-		res.ExitCode = ExitHeld
 	}
 	e.log.Info("sync finished", zap.String("mode", r.Mode), zap.Int("planned", s.ChangesPlanned),
 		zap.Int("applied", s.ChangesApplied), zap.Int("failed", s.ChangesFailed), zap.Int("held", s.ChangesHeld),
 		zap.Int("pending_users", s.PendingUsers), zap.Int("errors", len(r.Errors)), zap.Int("api_calls", s.APICalls),
 		zap.Duration("duration", r.FinishedAt.Sub(r.StartedAt)), zap.Int("exit_code", res.ExitCode))
-	e.record(p, res)
+}
+
+func exitCode(r *report.Report) int {
+	switch {
+	case len(r.Errors) > 0 || r.Summary.ChangesFailed > 0:
+		return ExitFailure
+	case r.Summary.ChangesHeld > 0:
+		return ExitHeld
+	}
+	return ExitOK
 }
 
 func (e *Engine) newReport(p *Prepared) *report.Report {

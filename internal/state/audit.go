@@ -1,0 +1,166 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// AuditFile is the audit log inside the state dir (DESIGN.md §9): one JSON
+// object per line, appended and fsynced before the next write is sent.
+// Lines only ever get appended, so the newest are at the end: ReadAudit
+// reads the file backwards from there.
+const AuditFile = "audit.jsonl"
+
+// Results of a write in the audit log.
+const (
+	ResultApplied = "applied"
+	ResultFailed  = "failed"
+	ResultUnknown = "unknown" // sent, but its answer was lost (or syncd stopped before recording it)
+)
+
+// AuditUser is a person an audited write touched.
+type AuditUser struct {
+	ID    int    `json:"id"`
+	Email string `json:"email"`
+}
+
+// AuditLine is one logical change of one write. The first fields are the
+// contract's; Seq and Call are extra: the lines of one write (a PUT can
+// add and remove at once) share its Seq, the write's number in this state
+// dir, and Call is the API call that carried it.
+type AuditLine struct {
+	Time   time.Time   `json:"time"`
+	RunID  string      `json:"run_id"`
+	Kind   string      `json:"kind"`
+	Group  string      `json:"group"`
+	Tag    string      `json:"tag"`
+	Users  []AuditUser `json:"users"`
+	Groups []string    `json:"groups"`
+	Result string      `json:"result"`
+	Error  string      `json:"error"`
+	Seq    uint64      `json:"seq"`
+	Call   string      `json:"call,omitempty"`
+}
+
+// appendAudit appends lines to the audit log in dir and fsyncs it. A torn
+// last line (a crash mid-append) is closed first so the new lines stay
+// readable.
+func appendAudit(dir string, lines []AuditLine) error {
+	if dir == "" || len(lines) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	for _, l := range lines {
+		if l.Users == nil {
+			l.Users = []AuditUser{}
+		}
+		if l.Groups == nil {
+			l.Groups = []string{}
+		}
+		data, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		buf.Write(data)
+		buf.WriteByte('\n')
+	}
+	path := filepath.Join(dir, AuditFile)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		OwnLikeDir(path)
+		if err := syncDir(dir); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if torn, err := endsTorn(path); err != nil || torn {
+		buf = *bytes.NewBuffer(append([]byte{'\n'}, buf.Bytes()...))
+	}
+	_, err = f.Write(buf.Bytes())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", path, err)
+	}
+	return nil
+}
+
+// endsTorn tells whether a non-empty file does not end with a newline.
+func endsTorn(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false, err
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, st.Size()-1); err != nil {
+		return false, err
+	}
+	return b[0] != '\n', nil
+}
+
+// ReadAudit returns the audit lines of the last maxBytes of the log in
+// dir, newest first; a line that is not JSON (torn by a crash) is skipped.
+// No log yet is no lines.
+func ReadAudit(dir string, maxBytes int64) ([]AuditLine, error) {
+	f, err := os.Open(filepath.Join(dir, AuditFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	from := max(st.Size()-maxBytes, 0)
+	sc := bufio.NewScanner(io.NewSectionReader(f, from, st.Size()-from))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var out []AuditLine
+	first := false // a first line that started before from is cut: skip it
+	if from > 0 {
+		b := make([]byte, 1)
+		if _, err := f.ReadAt(b, from-1); err != nil {
+			return nil, err
+		}
+		first = b[0] != '\n'
+	}
+	for sc.Scan() {
+		if first {
+			first = false
+			continue
+		}
+		var l AuditLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.RunID != "" {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
+	return out, nil
+}

@@ -1,0 +1,167 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/syncd/syncd/internal/lock"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams"
+)
+
+// Every write is recorded before the next one is sent (DESIGN.md §8 rule
+// 8): the recorder wraps each API call of the applier in the state
+// store's Begin and Finish (internal/state/journal.go says what each step
+// makes durable and how a crash is recovered). A write that cannot be
+// recorded is not sent, and once a record fails no further write is sent
+// this run: syncd never keeps writing what it could not remember.
+
+// write is one API call as recorded: its audit lines and ledger changes.
+type write struct {
+	call   string
+	lines  []state.AuditLine
+	ledger []state.LedgerChange
+	create *state.Create
+}
+
+// recorder records the writes of one run.
+type recorder struct {
+	store  *state.Store
+	now    func() time.Time
+	runID  string
+	target string
+	stop   error // set once recording failed: nothing more is sent
+}
+
+// RecordError is a write that could not be recorded in the state dir; the
+// run stops writing.
+type RecordError struct{ Err error }
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("cannot record writes in the state dir, so no further write is sent: %v", e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// send records w, runs do (the API call; it returns the id of a group it
+// created), and records the outcome. The call's own error is returned; a
+// failure to record the outcome stops later writes.
+func (r *recorder) send(ctx context.Context, w write, do func() (int, error)) error {
+	if r.stop != nil {
+		return r.stop
+	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing sent, nothing to record
+	}
+	rec, err := r.store.Begin(state.Write{RunID: r.runID, Target: r.target, Call: w.call, Lines: w.lines,
+		Ledger: w.ledger, Create: w.create}, r.now())
+	if err != nil {
+		r.stop = &RecordError{Err: err}
+		return r.stop
+	}
+	created, err := do()
+	o := state.Outcome{Result: outcomeOf(err), Err: err}
+	if err == nil && created > 0 && w.create != nil {
+		o.Created = &state.LedgerChange{Key: LedgerKey(LedgerGroup, created), Added: w.create.UserIDs}
+	}
+	if ferr := r.store.Finish(rec, o, r.now()); ferr != nil {
+		r.stop = &RecordError{Err: ferr}
+	}
+	return err
+}
+
+// outcomeOf tells what a write's error says about it. Only a refusal
+// (4xx) proves nothing happened; a 5xx from a gateway, a reset or a
+// timeout may come after the write landed.
+func outcomeOf(err error) string {
+	var apiErr *teams.Error
+	switch {
+	case err == nil:
+		return state.ResultApplied
+	case errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500:
+		return state.ResultFailed
+	}
+	return state.ResultUnknown
+}
+
+// newRunID names a run in the audit log: its start and a random suffix.
+func newRunID(start time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// target is the key of the Teams site this engine writes to.
+func (e *Engine) target() string { return lock.Key(e.cfg.Teams.URL) }
+
+// RecoverWrites settles the writes to this engine's Teams site that a
+// crash left unrecorded (audit lines "unknown", ledger kept on the safe
+// side). Call it holding the writer lock, before an applying run plans.
+func (e *Engine) RecoverWrites() (int, error) {
+	n, err := e.store.Recover(e.target(), e.now())
+	if err != nil {
+		return n, fmt.Errorf("recover the writes of an interrupted run: %w", err)
+	}
+	return n, nil
+}
+
+// adopted adds to owned the members of groups syncd created without
+// learning their ids (the answer was lost), for the one Teams group that
+// now has that name (case-insensitively).
+func adopted(owned, pending map[string][]int, groups []CurrentGroup) map[string][]int {
+	if len(pending) == 0 {
+		return owned
+	}
+	out := make(map[string][]int, len(owned)+len(pending))
+	for k, v := range owned {
+		out[k] = v
+	}
+	for name, id := range uniqueNames(groups) {
+		if ids, ok := pending[name]; ok {
+			key := LedgerKey(LedgerGroup, id)
+			out[key] = sortUnique(append(append([]int{}, out[key]...), ids...))
+		}
+	}
+	return out
+}
+
+// adopt makes the adoptions of the plan's groups permanent, before the
+// first write of an applying run.
+func (a *applier) adopt(groups []GroupPlan) error {
+	pending := a.e.store.Adoptions()
+	if len(pending) == 0 {
+		return nil
+	}
+	found := map[string]string{}
+	for _, g := range groups {
+		if _, ok := pending[strings.ToLower(g.Name)]; ok && g.ID != 0 {
+			found[strings.ToLower(g.Name)] = LedgerKey(LedgerGroup, g.ID)
+		}
+	}
+	if err := a.e.store.Adopt(found); err != nil {
+		return &RecordError{Err: err}
+	}
+	return nil
+}
+
+// uniqueNames maps lower-case names to the id of the one group so named.
+func uniqueNames(groups []CurrentGroup) map[string]int {
+	ids := map[string]int{}
+	count := map[string]int{}
+	for _, g := range groups {
+		k := strings.ToLower(g.Name)
+		ids[k] = g.ID
+		count[k]++
+	}
+	for k, n := range count {
+		if n > 1 {
+			delete(ids, k)
+		}
+	}
+	return ids
+}
