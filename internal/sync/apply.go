@@ -22,6 +22,10 @@ type applier struct {
 	users   map[int]report.User
 	created map[string]int // lower-case group name -> id of a group created this run
 	rec     *recorder
+	// listed is set once the groups were listed again before the first
+	// create; noCreates is why no group may be created this run.
+	listed    bool
+	noCreates error
 }
 
 // applyGroup writes one group's changes.
@@ -63,6 +67,9 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 // createGroup creates a group with its members. Until the answer gives
 // its id, the members are owned by the group's name (state.Create).
 func (a *applier) createGroup(ctx context.Context, g *GroupPlan) error {
+	if err := a.freshEvidence(ctx); err != nil {
+		return err
+	}
 	req := teams.UserGroupRequest{Name: g.Name, Description: g.Description, UserIDs: g.Add}
 	var created *teams.UserGroup
 	err := a.withFreshIDs(ctx, &req.UserIDs, func() error {
@@ -82,6 +89,23 @@ func (a *applier) createGroup(ctx context.Context, g *GroupPlan) error {
 	a.created[strings.ToLower(g.Name)] = created.ID
 	g.ID = created.ID
 	return nil
+}
+
+// freshEvidence lists the user groups again just before the first create
+// of the run (DESIGN.md §8 rule 7): no API deletes a group, so a create is
+// sent only when a complete listing taken now shows no group of its name.
+// The client refuses a create whose name that listing holds, in any case
+// (teams.ErrGroupExists); a listing that fails or is incomplete leaves no
+// evidence at all, and no group is created this run.
+func (a *applier) freshEvidence(ctx context.Context) error {
+	if !a.listed {
+		a.listed = true
+		if _, err := a.e.api.ListUserGroups(ctx); err != nil {
+			a.noCreates = fmt.Errorf("not created: listing the user groups again before the first create failed, "+
+				"so nothing shows that no group of that name exists now: %w", err)
+		}
+	}
+	return a.noCreates
 }
 
 // groupWrite describes one write to an existing group: its audit lines

@@ -136,3 +136,67 @@ func TestIncompleteSMEsChangeNothing(t *testing.T) {
 		t.Errorf("SMEs %v, exit %d; want bob kept, nothing changed, exit 1", users, res.ExitCode)
 	}
 }
+
+// createInUI creates a group the way an admin in the Teams UI would, while
+// the run is under way.
+func createInUI(t *testing.T, emu *teamstest.Emulator, name string) func() {
+	return func() {
+		req := httptest.NewRequest("POST", "/api/v3/user-groups", strings.NewReader(`{"name":"`+name+`"}`))
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		emu.ServeHTTP(rec, req)
+		if rec.Code != 201 {
+			t.Errorf("create %q in the UI: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestCreateOnFreshEvidence: a group is created only when a complete
+// listing taken just before the first create shows no group of its name
+// (DESIGN.md §8 rule 7). One created in the UI after the run's first
+// listing ("developers", another case) is not created again; a re-listing
+// that cannot be read creates nothing.
+func TestCreateOnFreshEvidence(t *testing.T) {
+	seed := func() *teamstest.Seed { return &teamstest.Seed{Users: seedUsers("ann")} }
+	groups := map[string][]string{"devs": {"ann"}, "ops": {"ann"}}
+	mappings := []config.Mapping{{Source: "corp", From: "devs", To: "Developers"}, {Source: "corp", From: "ops", To: "Ops"}}
+
+	r, p := faultRig(t, seed(), groups)
+	p.Add(faultproxy.Rule{Method: "GET", Path: "/user-groups", Nth: 2, Fault: faultproxy.Before(createInUI(t, r.emu, "developers"))})
+	r.cfg.Groups = mappings
+	res := r.run(true)
+	noDuplicates(t, r.emu)
+	if _, ok := r.emu.GroupByName("Ops"); !ok || res.ExitCode != ExitFailure || r.emu.Count("GET", "/user-groups") != 2 {
+		t.Errorf("exit %d, %d listings, Ops created %v; want Ops created, Developers not, exit 1", res.ExitCode,
+			r.emu.Count("GET", "/user-groups"), ok)
+	}
+	if errs := failedChanges(res); !strings.Contains(errs, "a user group of that name already exists") {
+		t.Errorf("failed changes do not say why: %s", errs)
+	}
+	r.emu.ResetLog()
+	if res := r.run(true); res.ExitCode != ExitOK || r.emu.Count("POST", "/user-groups") != 0 {
+		t.Errorf("next run: exit %d, %d creates; want the UI's group used: %v", res.ExitCode, r.emu.Count("POST", "/user-groups"), res.Report.Errors)
+	}
+	noDuplicates(t, r.emu)
+
+	r, _ = faultRig(t, seed(), groups, faultproxy.Rule{Method: "GET", Path: "/user-groups", Nth: 2, Fault: faultproxy.EmptyBody()})
+	r.cfg.Groups = mappings
+	res = r.run(true)
+	if res.ExitCode != ExitFailure || r.emu.Count("POST", "/user-groups") != 0 {
+		t.Errorf("re-listing unreadable: exit %d, %d creates; want 1 and none", res.ExitCode, r.emu.Count("POST", "/user-groups"))
+	}
+	if errs := failedChanges(res); !strings.Contains(errs, "listing the user groups again before the first create failed") {
+		t.Errorf("failed changes do not say why: %s", errs)
+	}
+}
+
+func failedChanges(res *Result) string {
+	var out []string
+	for _, c := range res.Report.Changes {
+		if c.Status == "failed" {
+			out = append(out, c.Group+": "+c.Error)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -75,18 +74,18 @@ func (r *recorder) send(ctx context.Context, w write, do func() (int, error)) er
 	return err
 }
 
-// outcomeOf tells what a write's error says about it. Only a refusal
-// (4xx) proves nothing happened; a 5xx from a gateway, a reset or a
-// timeout may come after the write landed.
+// outcomeOf tells what a write's error says about it: a 5xx, a reset or a
+// timeout after the request left, or an answer that could not be read,
+// may come after the write landed (teams.OutcomeUnknown); a refusal, a
+// throttled request or one that never left did nothing.
 func outcomeOf(err error) string {
-	var apiErr *teams.Error
 	switch {
 	case err == nil:
 		return state.ResultApplied
-	case errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500:
-		return state.ResultFailed
+	case teams.OutcomeUnknown(err):
+		return state.ResultUnknown
 	}
-	return state.ResultUnknown
+	return state.ResultFailed
 }
 
 // newRunID names a run in the audit log: its start and a random suffix.

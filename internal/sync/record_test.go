@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,7 +143,8 @@ func (l lostCreate) CreateUserGroup(ctx context.Context, r teams.UserGroupReques
 	if _, err := l.Client.CreateUserGroup(ctx, r); err != nil {
 		return nil, err
 	}
-	return nil, errors.New("read tcp: connection reset by peer")
+	// As the client says it when even its re-listing could not settle it.
+	return nil, &teams.UnconfirmedError{Method: "POST", Route: "/user-groups", Status: 201, Reason: "read tcp: connection reset by peer"}
 }
 
 // TestLostCreateAnswer: the members of a group whose create answer was
