@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 )
@@ -227,7 +228,7 @@ func markFailedLookups(ids *identities, lists ...[]*target) {
 			}
 			if n > 0 {
 				t.lookupFailed = fmt.Sprintf("%s could not be looked up in Teams (%v): they are unknown, not pending",
-					count(n, "member"), first)
+					plural.Count(n, "member"), first)
 			}
 		}
 	}

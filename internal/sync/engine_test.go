@@ -267,6 +267,9 @@ func TestEngineHoldsEmptiedAndBudgetedGroups(t *testing.T) {
 	if res.ExitCode != 4 || !strings.Contains(heldReason(res.Report), "empty") {
 		t.Errorf("emptied group: exit %d, changes %+v", res.ExitCode, res.Report.Changes)
 	}
+	if !strings.Contains(heldReason(res.Report), "had 1 member at the last successful run") {
+		t.Errorf("held reason %q does not count the one member the group had", heldReason(res.Report))
+	}
 	r.cfg.Groups[0].AllowEmpty = true
 	if res = r.run(true); res.ExitCode != 0 || len(members(t, r.emu, "Big")) != 0 {
 		t.Errorf("allow_empty: exit %d, Big %v", res.ExitCode, members(t, r.emu, "Big"))

@@ -218,6 +218,9 @@ func TestZeroBudgetHoldsEveryRemoval(t *testing.T) {
 	if got := p.Groups[0]; len(got.Remove) != 0 || len(got.Held) != 1 {
 		t.Errorf("max_removals 0: got %+v, want the removal held", got)
 	}
+	if got, want := p.Groups[0].HeldReason, "1 removal in this run exceeds max_removals 0"; got != want {
+		t.Errorf("held reason %q, want %q", got, want)
+	}
 }
 
 func TestRunBudgetCountsGroupsAndTags(t *testing.T) {
