@@ -297,6 +297,7 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 		p = &Prepared{StartedAt: e.now()}
 	}
 	r := e.newReport(p)
+	r.NothingCompared = true // no reader may take its empty change list for agreement
 	// What else failed before the run gave up (a source that could not be
 	// read) is as much the answer as the error that stopped it.
 	r.Errors = append(r.Errors, p.Errors...)

@@ -166,7 +166,9 @@ func buildChanges(p *Plan, r *report.Report, users map[int]report.User) []step {
 			s.changes = append(s.changes, add(ch(report.KindCreateGroup, g.Add)))
 		} else {
 			if g.UpdateDescription {
-				s.changes = append(s.changes, add(ch(report.KindUpdateGroup, nil)))
+				c := ch(report.KindUpdateGroup, nil)
+				c.Description = &report.Description{Old: g.OldDescription, New: g.Description}
+				s.changes = append(s.changes, add(c))
 			}
 			if len(g.Add) > 0 {
 				s.changes = append(s.changes, add(ch(report.KindAddMembers, g.Add)))

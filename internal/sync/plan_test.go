@@ -44,7 +44,8 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "configured description is kept in step",
 			desired: DesiredGroup{Name: "Platform", Description: "new", SetDescription: true, Members: []int{2, 3, 4}},
 			current: []CurrentGroup{platform},
-			want:    GroupPlan{Name: "Platform", ID: 7, Description: "new", UpdateDescription: true, Current: []int{1, 2, 3, 4}},
+			want: GroupPlan{Name: "Platform", ID: 7, Description: "new", UpdateDescription: true, OldDescription: "old",
+				Current: []int{1, 2, 3, 4}},
 		},
 		{
 			name:    "unknown directory group: no removals, additions go on",
