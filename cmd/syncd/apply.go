@@ -50,6 +50,7 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	defer w.close()
+	w.quietOnTerminal(*flags.verbose)
 	eng, err := w.engine(true)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
