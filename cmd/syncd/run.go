@@ -162,7 +162,7 @@ func newDaemonParts(e env, cfg *config.Config, path string, apply bool, log *zap
 		p.close()
 		return nil, err
 	}
-	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, log); err != nil {
+	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
 		return nil, err
 	}

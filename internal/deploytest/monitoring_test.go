@@ -34,6 +34,7 @@ func exportedNames(t *testing.T) map[string]bool {
 	h := m.TeamsHook()
 	h.Request("GET", "/users", 200, time.Millisecond)
 	h.RateLimit("bucket", 10)
+	m.SCIMReceiver("entra", time.Now(), 10, 2).Request("PATCH", 204, time.Now())
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
