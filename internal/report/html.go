@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 	"github.com/syncd/syncd/internal/version"
 )
@@ -52,7 +53,8 @@ type htmlSection struct {
 	Summary       string
 	Open          bool
 	Rows          int
-	Held, Failed  bool // a badge says so on the folded header
+	RowsText      string // "1 row", "321 rows"
+	Held, Failed  bool   // a badge says so on the folded header
 }
 
 type htmlHeld struct {
@@ -87,6 +89,7 @@ func renderHTML(w io.Writer, r *Report) error {
 
 func htmlSectionOf(s section, i int, mode string) htmlSection {
 	hs := htmlSection{section: s, ID: fmt.Sprintf("s%d", i+1), Summary: s.Summary(mode), Rows: s.Size()}
+	hs.RowsText = plural.Count(hs.Rows, "row")
 	for _, c := range s.Changes {
 		hs.Held = hs.Held || c.Status == StatusHeld
 		hs.Failed = hs.Failed || c.Status == StatusFailed

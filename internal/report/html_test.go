@@ -160,7 +160,7 @@ func TestHTMLSectionsFoldWithSummary(t *testing.T) {
 	}
 	text = strings.Join(strings.Fields(text), " ")
 	for _, want := range []string{"created 1 group, added 1 person", "added 2 people, removed 1 person",
-		"held: remove 25 people", "25 rows", "failed: add 1 user group"} {
+		"held: remove 25 people", "25 rows", "1 row ", "failed: add 1 user group"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("HTML report lacks the section summary %q", want)
 		}
