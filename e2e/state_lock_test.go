@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 )
@@ -19,8 +20,28 @@ func TestConcurrentApplies(t *testing.T) {
 	for _, noState := range []bool{false, true} {
 		t.Run(fmt.Sprintf("without state dir %v", noState), func(t *testing.T) {
 			w := newStateWorld(t, noState)
-			w.setDelay(30 * time.Millisecond) // a run takes a few hundred ms
-			a, b := w.start("sync", "--apply"), w.start("sync", "--apply")
+			// The first apply's requests wait at a gate until the second
+			// says it waits: the two surely overlap, however busy the
+			// machine.
+			gate, arrived := make(chan struct{}), make(chan struct{})
+			var once gosync.Once
+			w.setHook(func(http.ResponseWriter, *http.Request) bool {
+				once.Do(func() { close(arrived) })
+				select {
+				case <-gate:
+				case <-time.After(30 * time.Second):
+				}
+				return false
+			})
+			a := w.start("sync", "--apply")
+			select { // a holds the site from before its first read
+			case <-arrived:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the first apply sent nothing:\n%s", a)
+			}
+			b := w.start("sync", "--apply")
+			w.waitLog(b, "waiting for syncd (pid "+strconv.Itoa(a.cmd.Process.Pid)+", sync --apply since", 1)
+			close(gate)
 			a.wait(t)
 			b.wait(t)
 			if a.code != exitOK || b.code != exitOK {
@@ -29,12 +50,6 @@ func TestConcurrentApplies(t *testing.T) {
 			w.wantTeams("after two concurrent applies", w.converged())
 			if got := w.writes(); len(got) != 6 {
 				t.Errorf("%d writes, want the 6 of one apply: %v", len(got), got)
-			}
-			waited := func(p, holder *proc) bool {
-				return strings.Contains(p.stderr.String(), "waiting for syncd (pid "+strconv.Itoa(holder.cmd.Process.Pid)+", sync --apply since")
-			}
-			if !waited(a, b) && !waited(b, a) {
-				t.Errorf("neither run says it waited for the other:\n%s\n%s", a, b)
 			}
 		})
 	}

@@ -73,7 +73,9 @@ for p in $platforms; do
 	done
 	go run ./scripts/sbom "$dir/syncd" >"$dist/$name.cdx.json"
 	cp LICENSE README.md CHANGELOG.md config.example.yaml "$dir/"
-	cp -R deploy "$dir/deploy"
+	# Tracked files only: deploy/kubernetes/secrets/ (git-ignored) holds
+	# the maintainer's own secrets when they deploy from this checkout.
+	git ls-files -z deploy | tar --null -T - -cf - | tar -C "$dir" -xf -
 	tar -C "$dist" --owner=0 --group=0 --sort=name --mtime="@$(git log -1 --format=%ct)" -czf "$dist/$name.tar.gz" "$name"
 	rm -rf "$dir"
 	echo "built $dist/$name.tar.gz"

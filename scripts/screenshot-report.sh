@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Renders the sample reports of internal/report (every format) and takes a
-# screenshot of each HTML one with headless Chromium, for a person to look at.
+# Renders the sample reports of internal/report (every format, and a large
+# one of 1,000+ changes) and takes a screenshot of each HTML one with
+# headless Chromium, for a person to look at.
 #
 #   scripts/screenshot-report.sh [OUT_DIR]      (default: a new temporary directory)
 #
@@ -18,7 +19,7 @@ if [ -z "$browser" ]; then
 	exit 1
 fi
 
-(cd "$root" && SYNCD_REPORT_SAMPLES="$out" go test -count=1 -run '^TestWriteSamples$' ./internal/report >/dev/null)
+(cd "$root" && SYNCD_REPORT_SAMPLES="$out" go test -count=1 -run '^(TestWriteSamples|TestLargeHTMLReportInChromium)$' ./internal/report >/dev/null)
 
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT

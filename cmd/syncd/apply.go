@@ -54,6 +54,7 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	defer w.close()
+	w.quietOnTerminal(*flags.verbose)
 	eng, err := w.engine(true)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)

@@ -167,7 +167,7 @@ func TestApplyPlanRefusedWhenRulesChange(t *testing.T) {
 func TestApplyPlanHonoursLoweredBudget(t *testing.T) {
 	const victor, carol = 23, 13
 	for _, c := range []struct{ name, old, new, reason string }{
-		{"max_removals", "max_removals: 100", "max_removals: 0", "exceed max_removals 0"},
+		{"max_removals", "max_removals: 100", "max_removals: 0", "1 removal in this run exceeds max_removals 0"},
 		{"max_removal_percent", "max_removal_percent: 25", "max_removal_percent: 10", "exceeds max_removal_percent 10"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/plural"
+	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/termsafe"
 )
@@ -161,6 +164,11 @@ func connectSource(ctx context.Context, src config.Source, stateDir string, logg
 	if err != nil {
 		return err
 	}
+	if src.Kind() == config.KindSCIMReceiver {
+		if received, err := receiverStatus(src.Name, stateDir, w); err != nil || !received {
+			return err
+		}
+	}
 	dir, err := reader.Read(ctx)
 	if err != nil {
 		return err
@@ -171,7 +179,7 @@ func connectSource(ctx context.Context, src config.Source, stateDir string, logg
 			unknown++
 		}
 	}
-	fmt.Fprintf(w, "source %s: %d users, %d groups (%d unknown)\n", src.Name, len(dir.Users), len(dir.Groups), unknown)
+	fmt.Fprintf(w, "source %s: %s, %s (%d unknown)\n", src.Name, plural.Count(len(dir.Users), "user"), plural.Count(len(dir.Groups), "group"), unknown)
 	var errs []error
 	for _, g := range dir.Groups {
 		if g.Unknown() {
@@ -180,4 +188,23 @@ func connectSource(ctx context.Context, src config.Source, stateDir string, logg
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// receiverStatus says whether an identity provider ever pushed to the SCIM
+// receiver, and when it last did. Before the first push there is nothing
+// to read: the normal state of a new setup, not a failure.
+func receiverStatus(name, stateDir string, w io.Writer) (bool, error) {
+	sum, err := scimserver.Inspect(stateDir, name)
+	switch {
+	case errors.Is(err, scimserver.ErrNoData), err == nil && !sum.Received():
+		fmt.Fprintf(w, "source %s: no push received yet: the identity provider has not provisioned anything; "+
+			"until it does, syncd sync finds none of this source's groups (unknown, no removals)\n", name)
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	if !sum.LastChange.IsZero() {
+		fmt.Fprintf(w, "source %s: last push stored %s\n", name, sum.LastChange.Format(time.RFC3339))
+	}
+	return true, nil
 }

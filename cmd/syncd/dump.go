@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 )
 
@@ -74,7 +75,7 @@ func cmdSourceDump(ctx context.Context, e env, args []string) int {
 		return exitFailure
 	}
 	if n := countUnknown(dir); n > 0 {
-		fmt.Fprintf(e.stderr, "syncd source dump: %s could not be read completely (unknown)\n", plural(n, "group"))
+		fmt.Fprintf(e.stderr, "syncd source dump: %s could not be read completely (unknown)\n", plural.Count(n, "group"))
 		return exitFailure
 	}
 	return exitOK
@@ -209,7 +210,7 @@ func writeDumpText(w io.Writer, d *directory.Directory) error {
 	}
 	ew := &errWriter{w: w}
 	ew.printf("source %s: %s (%d without e-mail), %s (%d unknown)\n",
-		d.Source, plural(len(d.Users), "user"), len(noMail), plural(len(d.Groups), "group"), countUnknown(d))
+		d.Source, plural.Count(len(d.Users), "user"), len(noMail), plural.Count(len(d.Groups), "group"), countUnknown(d))
 	byDN := map[string]string{}
 	for _, g := range d.Groups {
 		byDN[g.DN] = g.Name
@@ -233,7 +234,7 @@ func writeGroupText(ew *errWriter, d *directory.Directory, g *directory.Group, b
 		ew.printf("  UNKNOWN: %v\n  (no removals are made for an unknown group)\n", g.Err)
 		return
 	}
-	line := fmt.Sprintf("  %s", plural(len(g.Members), "member"))
+	line := fmt.Sprintf("  %s", plural.Count(len(g.Members), "member"))
 	if len(g.Subgroups) > 0 {
 		names := make([]string, 0, len(g.Subgroups))
 		for _, dn := range g.Subgroups {
@@ -242,7 +243,7 @@ func writeGroupText(ew *errWriter, d *directory.Directory, g *directory.Group, b
 		line += fmt.Sprintf(", nested groups: %s", strings.Join(names, ", "))
 	}
 	if g.Ignored > 0 {
-		line += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural(g.Ignored, "member reference"))
+		line += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural.Count(g.Ignored, "member reference"))
 	}
 	ew.printf("%s\n", line)
 	for _, m := range dumpMembers(d, g) {

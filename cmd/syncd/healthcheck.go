@@ -7,23 +7,31 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 const defaultListen = "127.0.0.1:9184"
 
-// cmdHealthcheck exits 0 when the daemon's /healthz answers 200, for
-// container health checks on images without curl.
+// cmdHealthcheck exits 0 when the daemon is ready (/readyz answers 200),
+// for container health checks on images without curl. Ready, not merely
+// alive: a daemon whose token is rejected serves /healthz but syncs
+// nothing, and the container's health is what people and `depends_on:
+// service_healthy` look at. Docker does not restart an unhealthy container
+// on its own; --live asks /healthz instead, for a platform that does
+// (restarting fixes no rejected credential).
 func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	url := fs.String("url", "", "health URL (default: /healthz on the configuration's server.listen, else "+defaultListen+")")
+	url := fs.String("url", "", "URL to probe (default: /readyz on the configuration's server.listen, else "+defaultListen+")")
+	live := fs.Bool("live", false, "probe /healthz (the process serves) instead of /readyz (it can sync)")
 	path := fs.String("config", "", "configuration file whose server.listen to probe")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd healthcheck [--url URL] [--config FILE] [--timeout 3s]")
+		fmt.Fprintln(e.stderr, "usage: syncd healthcheck [--live] [--url URL] [--config FILE] [--timeout 3s]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, e); !ok {
@@ -34,7 +42,11 @@ func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 		if err != nil {
 			fmt.Fprintf(e.stderr, "syncd healthcheck: %v; probing %s\n", err, listen)
 		}
-		*url = healthURL(listen)
+		endpoint := "/readyz"
+		if *live {
+			endpoint = "/healthz"
+		}
+		*url = healthURL(listen, endpoint)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -61,12 +73,12 @@ func listenOf(path string, getenv func(string) string) (string, error) {
 	return cfg.Server.Listen, nil
 }
 
-// healthURL turns a listen address into a URL to dial: a wildcard host
-// becomes loopback.
-func healthURL(listen string) string {
+// healthURL turns a listen address and an endpoint into a URL to dial: a
+// wildcard host becomes loopback.
+func healthURL(listen, endpoint string) string {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "http://" + defaultListen + "/healthz"
+		return "http://" + defaultListen + endpoint
 	}
 	switch host {
 	case "", "0.0.0.0":
@@ -74,7 +86,7 @@ func healthURL(listen string) string {
 	case "::":
 		host = "::1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+	return "http://" + net.JoinHostPort(host, port) + endpoint
 }
 
 func probe(ctx context.Context, url string) error {
@@ -87,9 +99,11 @@ func probe(ctx context.Context, url string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %s", url, resp.Status)
+		// /readyz says why (the token rejected, ...): Docker keeps this
+		// output in the container's health log.
+		return fmt.Errorf("%s answered %s: %s", url, resp.Status, termsafe.String(strings.TrimSpace(string(body))))
 	}
 	return nil
 }

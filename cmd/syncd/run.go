@@ -172,7 +172,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		p.close()
 		return nil, err
 	}
-	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, log); err != nil {
+	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
 		return nil, err
 	}

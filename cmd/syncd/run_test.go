@@ -56,7 +56,7 @@ func TestHealthURL(t *testing.T) {
 		"[::]:9184":      "http://[::1]:9184/healthz",
 		"garbage":        "http://127.0.0.1:9184/healthz",
 	} {
-		if got := healthURL(listen); got != want {
+		if got := healthURL(listen, "/healthz"); got != want {
 			t.Errorf("healthURL(%q) = %q, want %q", listen, got, want)
 		}
 	}

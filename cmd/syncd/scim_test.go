@@ -208,7 +208,7 @@ func TestValidateConnectSCIM(t *testing.T) {
 		code             int
 		out, errOut      string
 	}{
-		{"reachable, token accepted", idp.base, "idp-token", exitOK, "source idp: 3 users, 1 groups (0 unknown)", ""},
+		{"reachable, token accepted", idp.base, "idp-token", exitOK, "source idp: 3 users, 1 group (0 unknown)", ""},
 		{"token refused", idp.base, "wrong-token", exitFailure, "", "HTTP 401: bearer token rejected"},
 		{"not the SCIM base", idp.srv.URL + "/scim/v2", "idp-token", exitFailure, "", "HTTP 404: not found"},
 		{"provider down", down.URL + "/scim/v2", "idp-token", exitFailure, "", "connection refused"},
@@ -246,7 +246,7 @@ groups:
 sync: {state_dir: state}
 `)
 		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
-		if code != exitOK || !strings.Contains(out, "source idp: 3 users, 1 groups (0 unknown)") {
+		if code != exitOK || !strings.Contains(out, "source idp: 3 users, 1 group (0 unknown)") {
 			t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 	})

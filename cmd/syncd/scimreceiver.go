@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/scimserver"
 )
 
@@ -40,11 +41,40 @@ type receiver struct {
 	store   *scimserver.Store
 	deb     *debouncer
 	current atomic.Pointer[http.Handler]
+	metrics metrics.SCIMReceiver
 }
 
+// ServeHTTP serves a request and counts it: by result, the time of an
+// accepted push, and the store's size after a write.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	(*r.current.Load()).ServeHTTP(w, req)
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	(*r.current.Load()).ServeHTTP(sw, req)
+	r.metrics.Request(req.Method, sw.status, time.Now())
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		r.metrics.Store(r.store.Size())
+	}
 }
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // set builds the handler for rc (nil: the source is no longer configured).
 func (r *receiver) set(rc *config.SCIMReceiver, log *zap.Logger) {
@@ -65,8 +95,9 @@ func receiverDelay(rc *config.SCIMReceiver) time.Duration {
 	return defaultSCIMSyncDelay
 }
 
-// newReceivers opens the store of each scim_receiver source of cfg.
-func newReceivers(cfg *config.Config, trigger func() (<-chan struct{}, error), log *zap.Logger) (*receivers, error) {
+// newReceivers opens the store of each scim_receiver source of cfg, and
+// exports its metrics on m from what the store holds.
+func newReceivers(cfg *config.Config, trigger func() (<-chan struct{}, error), m *metrics.Metrics, log *zap.Logger) (*receivers, error) {
 	rs := &receivers{log: log, trigger: trigger, byName: map[string]*receiver{}}
 	for _, src := range cfg.Sources {
 		rc := src.SCIMReceiver
@@ -80,8 +111,10 @@ func newReceivers(cfg *config.Config, trigger func() (<-chan struct{}, error), l
 		if err != nil {
 			return nil, &stateError{err} // a damaged or unreadable file: exit 1, not 2
 		}
+		users, groups := store.Size()
 		r := &receiver{name: src.Name, store: store,
-			deb: &debouncer{trigger: trigger, log: log.With(zap.String("source", src.Name))}}
+			deb:     &debouncer{trigger: trigger, log: log.With(zap.String("source", src.Name))},
+			metrics: m.SCIMReceiver(src.Name, store.LastChange(), users, groups)}
 		r.set(rc, log)
 		rs.byName[src.Name] = r
 	}

@@ -54,6 +54,7 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	defer w.close()
+	w.quietOnTerminal(*flags.verbose)
 	doApply := applies(w.cfg)
 	eng, err := w.engine(doApply)
 	if err != nil {
@@ -90,13 +91,17 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 }
 
 // runFlags are the flags of the commands that run the engine once.
-type runFlags struct{ config, report, format *string }
+type runFlags struct {
+	config, report, format *string
+	verbose                *bool
+}
 
 func addRunFlags(fs *flag.FlagSet) runFlags {
 	return runFlags{
-		config: configFlag(fs),
-		report: fs.String("report", "", "also write the report to this file"),
-		format: fs.String("format", "", "report format: text, markdown, json or html (default: from --report's extension, else text)"),
+		config:  configFlag(fs),
+		report:  fs.String("report", "", "also write the report to this file"),
+		format:  fs.String("format", "", "report format: text, markdown, json or html (default: from --report's extension, else text)"),
+		verbose: fs.Bool("verbose", false, "log every change even when the report and the log both go to a terminal"),
 	}
 }
 
@@ -298,14 +303,4 @@ func writeFile(path string, fn func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
-}
-
-// isTerminal tells whether w is a character device (a terminal), for colour.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/logging"
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 )
 
@@ -42,7 +43,7 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(e.stdout, "config OK: %s (%s, %s, %s)\n", *path,
-		plural(len(cfg.Sources), "source"), plural(len(cfg.Groups), "group mapping"), plural(len(cfg.SMEs), "SME rule"))
+		plural.Count(len(cfg.Sources), "source"), plural.Count(len(cfg.Groups), "group mapping"), plural.Count(len(cfg.SMEs), "SME rule"))
 	if !*connect {
 		return exitOK
 	}
@@ -78,7 +79,7 @@ func loadConfig(e env, cmd, path string) (*config.Config, bool) {
 	for _, err := range errs {
 		fmt.Fprintln(e.stderr, err)
 	}
-	fmt.Fprintf(e.stderr, "syncd %s: %s: %s found\n", cmd, path, plural(len(errs), "problem"))
+	fmt.Fprintf(e.stderr, "syncd %s: %s: %s found\n", cmd, path, plural.Count(len(errs), "problem"))
 	return nil, false
 }
 
@@ -112,11 +113,4 @@ func connectAll(ctx context.Context, e env, cfg *config.Config, probeWrite bool)
 // level and format, written to w (stderr).
 func commandLogger(l config.Log, w io.Writer) (*zap.Logger, error) {
 	return logging.New(l, w)
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", what)
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -246,7 +246,7 @@ func TestValidateConnect(t *testing.T) {
 			"token of Ada Admin (id 2, role Admin)",
 			"e-mails visible: yes, admin token (checked on user 4)",
 			`write access: yes (an empty add to group "Platform"`,
-			"source export: 2 users, 1 groups (0 unknown)",
+			"source export: 2 users, 1 group (0 unknown)",
 		}},
 		{name: "read-only token", token: "reader-token", code: exitFailure,
 			out:    []string{"token of Rita Reader (id 3, role Registered)", "e-mails visible: no, not an admin token (checked on user 2)", "source export: 2 users"},

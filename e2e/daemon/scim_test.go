@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
@@ -87,4 +89,25 @@ server:
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("SCIM without the token = %d, want 401", resp.StatusCode)
 	}
+
+	// The receiver's metrics: what it stored, the pushes it accepted and the
+	// request it refused; and the SCIM names the alerts use are exported.
+	for _, c := range []struct {
+		name, labels string
+		want         float64
+	}{
+		{"syncd_scim_users", `source="entra"`, 3},
+		{"syncd_scim_groups", `source="entra"`, 1},
+		{"syncd_scim_requests_total", `result="success"`, 4},
+		{"syncd_scim_requests_total", `result="unauthorized"`, 1},
+	} {
+		if got := d.metric(c.name, c.labels); got != c.want {
+			t.Errorf("%s{%s} = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if got := d.metric("syncd_scim_last_push_timestamp_seconds", `source="entra"`); got < float64(time.Now().Add(-time.Hour).Unix()) {
+		t.Errorf("syncd_scim_last_push_timestamp_seconds = %v, want the time of the pushes", got)
+	}
+	_, _, exposition := d.get("/metrics")
+	checkMonitoringNames(t, exposition, func(name string) bool { return strings.HasPrefix(name, scimPrefix) })
 }

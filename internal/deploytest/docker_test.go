@@ -97,6 +97,9 @@ func TestDockerfileShape(t *testing.T) {
 		}
 	}
 	final := strings.Join(stages["syncd"], "\n")
+	if strings.Contains(final, "--apply") {
+		t.Error("the syncd image passes --apply: it must be a dry run until the config says sync.apply: true")
+	}
 	for _, want := range []string{`HEALTHCHECK`, `"healthcheck"]`, `ENTRYPOINT ["/usr/local/bin/syncd"]`, `SYNCD_CONFIG=/etc/syncd/config.yaml`, `/var/lib/syncd`} {
 		if !strings.Contains(final, want) {
 			t.Errorf("syncd stage lacks %q", want)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -19,16 +20,77 @@ import (
 	"github.com/syncd/syncd/internal/config"
 )
 
-// manifests reads every document of every YAML file in deploy/kubernetes,
-// keyed by "Kind/name".
+// kustomization is what deploy/kubernetes/kustomization.yaml says.
+type kustomization struct {
+	Resources          []string    `yaml:"resources"`
+	ConfigMapGenerator []generator `yaml:"configMapGenerator"`
+	SecretGenerator    []generator `yaml:"secretGenerator"`
+	GeneratorOptions   struct {
+		DisableNameSuffixHash bool `yaml:"disableNameSuffixHash"`
+	} `yaml:"generatorOptions"`
+	Images []struct {
+		Name    string `yaml:"name"`
+		NewName string `yaml:"newName"`
+		NewTag  string `yaml:"newTag"`
+		Digest  string `yaml:"digest"`
+	} `yaml:"images"`
+}
+
+type generator struct {
+	Name     string   `yaml:"name"`
+	Files    []string `yaml:"files"`
+	Literals []string `yaml:"literals"`
+	Options  struct {
+		DisableNameSuffixHash bool `yaml:"disableNameSuffixHash"`
+	} `yaml:"options"`
+}
+
+func readKustomization(t *testing.T) kustomization {
+	t.Helper()
+	var k kustomization
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "kubernetes", "kustomization.yaml")), &k); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	return k
+}
+
+// key is the data key a generator gives a file: its base name, or the
+// part before "=" in "key=path".
+func (g generator) keys() map[string]string {
+	out := map[string]string{}
+	for _, f := range g.Files {
+		key, path, ok := strings.Cut(f, "=")
+		if !ok {
+			key, path = filepath.Base(f), f
+		}
+		out[key] = path
+	}
+	return out
+}
+
+// manifests reads every document of every YAML manifest in
+// deploy/kubernetes, keyed by "Kind/name", and adds the ConfigMaps and
+// Secrets the kustomization generates: the ConfigMaps with their files'
+// content, the Secrets with a made-up value per key (their files are the
+// user's and not in the repository).
 func manifests(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	files, err := filepath.Glob(deployPath(t, "kubernetes", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests: %v", err)
 	}
+	k := readKustomization(t)
+	inputs := map[string]bool{"kustomization.yaml": true}
+	for _, g := range k.ConfigMapGenerator {
+		for _, path := range g.keys() {
+			inputs[path] = true
+		}
+	}
 	out := map[string]map[string]any{}
 	for _, f := range files {
+		if inputs[filepath.Base(f)] {
+			continue
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(readFile(t, f)))
 		for {
 			var doc map[string]any
@@ -42,9 +104,27 @@ func manifests(t *testing.T) map[string]map[string]any {
 			if doc == nil {
 				continue
 			}
+			kind, _ := doc["kind"].(string)
 			name, _ := dig(doc, "metadata", "name").(string)
-			out[doc["kind"].(string)+"/"+name] = doc
+			if kind == "" || name == "" {
+				t.Fatalf("%s: a document without kind or metadata.name", f)
+			}
+			out[kind+"/"+name] = doc
 		}
+	}
+	for _, g := range k.ConfigMapGenerator {
+		data := map[string]any{}
+		for key, path := range g.keys() {
+			data[key] = string(readFile(t, deployPath(t, "kubernetes", path)))
+		}
+		out["ConfigMap/"+g.Name] = map[string]any{"kind": "ConfigMap", "data": data}
+	}
+	for _, g := range k.SecretGenerator {
+		data := map[string]any{}
+		for key := range g.keys() {
+			data[key] = "made-up-" + key
+		}
+		out["Secret/"+g.Name] = map[string]any{"kind": "Secret", "stringData": data}
 	}
 	return out
 }
@@ -116,8 +196,8 @@ func TestKubernetesCronJob(t *testing.T) {
 	pod := dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
 	checkPodSecurity(t, "CronJob", pod)
 	args := toStrings(dig(pod, "containers", 0, "args"))
-	if len(args) < 2 || args[0] != "sync" || !slices.Contains(args, "--apply") {
-		t.Errorf("CronJob args %v, want sync --apply", args)
+	if len(args) < 2 || args[0] != "sync" || slices.Contains(args, "--apply") {
+		t.Errorf("CronJob args %v, want sync without --apply (the config's sync.apply decides)", args)
 	}
 	checkVolumes(t, all, "CronJob", pod)
 	checkMemoryLimit(t, "CronJob", dig(pod, "containers", 0))
@@ -396,20 +476,178 @@ func TestKubernetesConfigLoads(t *testing.T) {
 	if cfg.Server.SyncTokenFile == "" || cfg.Server.SyncToken.Reveal() != files["sync-token"] {
 		t.Error("server.sync_token_file does not read the Secret's sync-token")
 	}
+	if cfg.Sync.Apply {
+		t.Error("the ConfigMap's config has sync.apply: true: a first deployment must be a dry run")
+	}
 }
 
 func TestKustomizationListsFiles(t *testing.T) {
-	var k struct {
-		Resources []string `yaml:"resources"`
-	}
-	if err := yaml.Unmarshal(readFile(t, deployPath(t, "kubernetes", "kustomization.yaml")), &k); err != nil {
-		t.Fatal(err)
-	}
+	k := readKustomization(t)
 	for _, r := range k.Resources {
 		if _, err := os.Stat(deployPath(t, "kubernetes", r)); err != nil {
 			t.Errorf("kustomization resource %s: %v", r, err)
 		}
 	}
+	for _, g := range k.ConfigMapGenerator {
+		for _, path := range g.keys() {
+			if _, err := os.Stat(deployPath(t, "kubernetes", path)); err != nil {
+				t.Errorf("configMapGenerator %s: %v", g.Name, err)
+			}
+		}
+	}
+}
+
+// `kubectl apply -k` never writes a placeholder over a real Secret: the
+// kustomization holds no Secret manifest, and its Secret is generated from
+// files that the user creates and git ignores.
+func TestKustomizationKeepsSecretsOut(t *testing.T) {
+	k := readKustomization(t)
+	for _, r := range k.Resources {
+		for _, doc := range yamlDocs(t, deployPath(t, "kubernetes", r)) {
+			if doc["kind"] == "Secret" {
+				t.Errorf("kustomization resource %s is a Secret: kubectl apply -k would overwrite the real one", r)
+			}
+		}
+	}
+	ignored := gitignored(t, deployPath(t, "kubernetes", ".gitignore"))
+	gens := map[string]generator{}
+	for _, g := range k.SecretGenerator {
+		gens[g.Name] = g
+		if len(g.Literals) > 0 {
+			t.Errorf("secretGenerator %s has literals: secrets belong in files the user creates", g.Name)
+		}
+		for _, path := range g.keys() {
+			if !ignored(path) {
+				t.Errorf("secretGenerator %s reads %s, which deploy/kubernetes/.gitignore does not ignore", g.Name, path)
+			}
+			if _, err := os.Stat(deployPath(t, "kubernetes", path)); err == nil && tracked(t, deployPath(t, "kubernetes", path)) {
+				t.Errorf("secret file %s is in git", path)
+			}
+		}
+	}
+	g, ok := gens["syncd-secrets"]
+	if !ok {
+		t.Fatal("no secretGenerator syncd-secrets")
+	}
+	// Every secret the config reads is a key of the generated Secret.
+	config := string(readFile(t, deployPath(t, "kubernetes", "config.yaml")))
+	for _, m := range regexp.MustCompile(`/run/secrets/syncd/([a-z-]+)`).FindAllStringSubmatch(config, -1) {
+		if _, ok := g.keys()[m[1]]; !ok {
+			t.Errorf("config.yaml reads /run/secrets/syncd/%s, which syncd-secrets does not hold", m[1])
+		}
+	}
+}
+
+// A configuration change rolls the pod: the ConfigMap and the Secret are
+// generated with a content hash in their name, which the workloads follow.
+func TestKustomizationRollsOnConfigChange(t *testing.T) {
+	k := readKustomization(t)
+	if k.GeneratorOptions.DisableNameSuffixHash {
+		t.Error("generatorOptions.disableNameSuffixHash: a changed ConfigMap would keep its name and not roll the pod")
+	}
+	found := false
+	for _, g := range append(k.ConfigMapGenerator, k.SecretGenerator...) {
+		if g.Options.DisableNameSuffixHash {
+			t.Errorf("generator %s disables the name hash", g.Name)
+		}
+		found = found || g.Name == "syncd-config"
+	}
+	if !found {
+		t.Error("no configMapGenerator syncd-config: a ConfigMap manifest does not roll the pod when it changes")
+	}
+	for _, r := range k.Resources {
+		for _, doc := range yamlDocs(t, deployPath(t, "kubernetes", r)) {
+			if doc["kind"] == "ConfigMap" {
+				t.Errorf("kustomization resource %s is a ConfigMap: its changes would not roll the pod", r)
+			}
+		}
+	}
+}
+
+var semver = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+
+// The image is named with a release's version (ghcr.io/syncd/syncd:X.Y.Z,
+// as scripts/release.sh tags it), never latest; once a version is released
+// the kustomization names the newest.
+func TestKustomizationPinsTheImage(t *testing.T) {
+	const image = "ghcr.io/syncd/syncd"
+	k := readKustomization(t)
+	tag := ""
+	for _, im := range k.Images {
+		if im.Name == image {
+			tag = im.NewTag
+			if im.NewName != "" || im.Digest != "" {
+				t.Errorf("images: %s is renamed or pinned by digest; the release names %s:X.Y.Z", image, image)
+			}
+		}
+	}
+	if !semver.MatchString(tag) {
+		t.Fatalf("images: %s newTag %q, want a release version X.Y.Z", image, tag)
+	}
+	all := manifests(t)
+	for _, key := range []string{"Deployment/syncd", "CronJob/syncd-sync"} {
+		pod := dig(all[key], "spec", "template", "spec")
+		if key == "CronJob/syncd-sync" {
+			pod = dig(all[key], "spec", "jobTemplate", "spec", "template", "spec")
+		}
+		if got := dig(pod, "containers", 0, "image"); got != image+":"+tag {
+			t.Errorf("%s image %v, want %s:%s as the kustomization names it", key, got, image, tag)
+		}
+	}
+	changelog := string(readFile(t, filepath.Join(repoRoot(t), "CHANGELOG.md")))
+	if m := regexp.MustCompile(`(?m)^## \[([0-9]+\.[0-9]+\.[0-9]+)\]`).FindStringSubmatch(changelog); m != nil && m[1] != tag {
+		t.Errorf("images: newTag %s, but the newest release in CHANGELOG.md is %s (docs/releasing.md, step 4)", tag, m[1])
+	}
+}
+
+// yamlDocs reads the documents of a YAML file.
+func yamlDocs(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	dec := yaml.NewDecoder(bytes.NewReader(readFile(t, path)))
+	for {
+		var doc map[string]any
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if doc != nil {
+			out = append(out, doc)
+		}
+	}
+}
+
+// gitignored reads a .gitignore of directory patterns ("/secrets/",
+// "secrets/") and tells whether a path under its directory is ignored.
+func gitignored(t *testing.T, path string) func(string) bool {
+	t.Helper()
+	var dirs []string
+	for _, line := range strings.Split(string(readFile(t, path)), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		dirs = append(dirs, strings.Trim(line, "/"))
+	}
+	return func(p string) bool {
+		for _, d := range dirs {
+			if strings.HasPrefix(filepath.ToSlash(filepath.Clean(p))+"/", d+"/") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// tracked tells whether git tracks path (false outside a git checkout).
+func tracked(t *testing.T, path string) bool {
+	t.Helper()
+	cmd := exec.Command("git", "ls-files", "--error-unmatch", path)
+	cmd.Dir = filepath.Dir(path)
+	return cmd.Run() == nil
 }
 
 func toStrings(v any) []string {

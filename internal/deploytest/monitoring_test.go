@@ -34,6 +34,7 @@ func exportedNames(t *testing.T) map[string]bool {
 	h := m.TeamsHook()
 	h.Request("GET", "/users", 200, time.Millisecond)
 	h.RateLimit("bucket", 10)
+	m.SCIMReceiver("entra", time.Now(), 10, 2).Request("PATCH", 204, time.Now())
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -214,9 +215,53 @@ func TestOperationsDocCoversMetricsAndAlerts(t *testing.T) {
 			}
 		}
 	}
-	for _, section := range []string{"## systemd", "## Docker", "## Kubernetes", "## Upgrading", "## Metrics", "## Alerts", "## When removals are held"} {
+	for _, section := range []string{"## First run", "## systemd", "## Docker", "## Kubernetes", "## Upgrading", "## Metrics", "## Alerts", "## When removals are held"} {
 		if !strings.Contains(doc, section) {
 			t.Errorf("docs/operations.md lacks %q", section)
+		}
+	}
+}
+
+// Every alert has a promtool unit test in which it fires (promtool itself
+// runs them in TestAlertsWithPromtool), with its labels and annotations.
+func TestEveryAlertHasAFiringTest(t *testing.T) {
+	var rf ruleFile
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "prometheus", "alerts.yaml")), &rf); err != nil {
+		t.Fatal(err)
+	}
+	var tests struct {
+		RuleFiles []string `yaml:"rule_files"`
+		Tests     []struct {
+			AlertRuleTest []struct {
+				Alertname string `yaml:"alertname"`
+				ExpAlerts []struct {
+					ExpLabels      map[string]string `yaml:"exp_labels"`
+					ExpAnnotations map[string]string `yaml:"exp_annotations"`
+				} `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	if err := yaml.Unmarshal(readFile(t, deployPath(t, "prometheus", "alerts_test.yaml")), &tests); err != nil {
+		t.Fatal(err)
+	}
+	if len(tests.RuleFiles) != 1 || tests.RuleFiles[0] != "alerts.yaml" {
+		t.Errorf("alerts_test.yaml rule_files %v, want [alerts.yaml]", tests.RuleFiles)
+	}
+	fires := map[string]bool{}
+	for _, tc := range tests.Tests {
+		for _, a := range tc.AlertRuleTest {
+			for _, e := range a.ExpAlerts {
+				if e.ExpLabels["severity"] != "" && e.ExpAnnotations["summary"] != "" {
+					fires[a.Alertname] = true
+				}
+			}
+		}
+	}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if !fires[r.Alert] {
+				t.Errorf("alert %s has no promtool test in which it fires (deploy/prometheus/alerts_test.yaml)", r.Alert)
+			}
 		}
 	}
 }

@@ -43,6 +43,7 @@ func TestMetricsWithPromtool(t *testing.T) {
 		Sources: []metrics.Source{{Name: "corp", Users: 3, Groups: 1, Duration: time.Second}}})
 	m.TeamsHook().Request("GET", "/users", 200, time.Millisecond)
 	m.TeamsHook().RateLimit("burst", 40)
+	m.SCIMReceiver("entra", time.Time{}, 3, 1).Request("POST", 201, time.Now())
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncd/syncd/internal/config"
 )
@@ -129,16 +130,57 @@ func TestSystemdServiceSettings(t *testing.T) {
 		t.Error("IPAddressDeny would cut syncd off from LDAP and the Teams API")
 	}
 	sync := unitSettings(t, "syncd-sync.service")
-	if sync["Type"][0] != "oneshot" || !strings.Contains(sync["ExecStart"][0], "sync --apply") {
+	if sync["Type"][0] != "oneshot" || !strings.Contains(sync["ExecStart"][0], " sync ") {
 		t.Errorf("syncd-sync.service: Type %q ExecStart %q", sync["Type"], sync["ExecStart"])
+	}
+	for name, exec := range map[string]string{"syncd.service": s["ExecStart"][0], "syncd-sync.service": sync["ExecStart"][0]} {
+		if strings.Contains(exec, "--apply") {
+			t.Errorf("%s ExecStart %q passes --apply: the config's sync.apply must decide, false until a report was read", name, exec)
+		}
 	}
 	for _, k := range []string{"DynamicUser", "StateDirectory", "LoadCredential", "ProtectSystem", "CapabilityBoundingSet", "SystemCallFilter"} {
 		if !slices.Equal(sync[k], s[k]) {
 			t.Errorf("syncd-sync.service %s = %q, want the daemon's %q", k, sync[k], s[k])
 		}
 	}
-	if timer := unitSettings(t, "syncd-sync.timer"); len(timer["OnUnitActiveSec"]) == 0 && len(timer["OnCalendar"]) == 0 {
-		t.Error("syncd-sync.timer has no schedule")
+}
+
+// The timer does what its comment says: a start every 30 minutes on the
+// calendar, which Persistent= needs to catch up a missed start (it does
+// nothing for monotonic timers such as OnUnitActiveSec=).
+func TestSystemdTimer(t *testing.T) {
+	timer := unitSettings(t, "syncd-sync.timer")
+	if len(timer["OnCalendar"]) != 1 {
+		t.Fatalf("syncd-sync.timer OnCalendar %q, want one calendar schedule", timer["OnCalendar"])
+	}
+	if p := timer["Persistent"]; len(p) != 1 || p[0] != "yes" {
+		t.Errorf("Persistent %q, want yes (a start missed while off runs at boot)", p)
+	}
+	for _, k := range []string{"OnUnitActiveSec", "OnUnitInactiveSec", "OnBootSec", "OnStartupSec", "OnActiveSec"} {
+		if len(timer[k]) > 0 {
+			t.Errorf("%s=%s beside OnCalendar: two schedules, and Persistent= ignores it", k, timer[k][0])
+		}
+	}
+	if len(timer["RandomizedDelaySec"]) == 0 {
+		t.Error("no RandomizedDelaySec: every host would call the API at the same second")
+	}
+	analyze := requireTool(t, "systemd-analyze", "apt-get install systemd")
+	_, stdout, stderr := run(t, t.TempDir(), nil, analyze, "calendar", "--iterations=4", timer["OnCalendar"][0])
+	var elapses []time.Time
+	for _, m := range regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)`).FindAllStringSubmatch(stdout, -1) {
+		at, err := time.Parse(time.DateTime, m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		elapses = append(elapses, at)
+	}
+	if len(elapses) != 4 {
+		t.Fatalf("systemd-analyze calendar %s: %d elapses in\n%s%s", timer["OnCalendar"][0], len(elapses), stdout, stderr)
+	}
+	for i := 1; i < len(elapses); i++ {
+		if d := elapses[i].Sub(elapses[i-1]); d != 30*time.Minute {
+			t.Errorf("OnCalendar=%s: %v between starts, want 30m as the timer's description says", timer["OnCalendar"][0], d)
+		}
 	}
 }
 
@@ -158,5 +200,8 @@ func TestSystemdConfigLoads(t *testing.T) {
 	}
 	if cfg.Server.Listen != "127.0.0.1:9184" {
 		t.Errorf("listen %q, want loopback", cfg.Server.Listen)
+	}
+	if cfg.Sync.Apply {
+		t.Error("deploy/systemd/config.yaml has sync.apply: true: a first installation must be a dry run")
 	}
 }

@@ -49,6 +49,7 @@ type Metrics struct {
 	reloads            *prometheus.CounterVec
 	lastReloadOK       prometheus.Gauge
 	buildInfo          *prometheus.GaugeVec
+	scim               scimCollectors
 }
 
 // New creates the metrics and registers them on reg, which is required
@@ -158,17 +159,18 @@ func newCollectors() *Metrics {
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the version label carries the syncd build version.",
 		}, []string{"version"}),
+		scim: newSCIMCollectors(),
 	}
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{
+	return append([]prometheus.Collector{
 		m.runs, m.runsSkipped, m.runDuration, m.runInProgress, m.lastRun, m.lastSuccess,
 		m.changes, m.pendingUsers, m.removalsHeld,
 		m.sourceGroups, m.sourceUsers, m.sourceUnknown, m.sourceReadDuration, m.sourceReadErrors,
 		m.requests, m.requestDuration, m.rateLimitRemaining, m.throttleWait,
 		m.reloads, m.lastReloadOK, m.buildInfo,
-	}
+	}, m.scim.list()...)
 }
 
 // initLabels creates the series of bounded, known label values at zero so

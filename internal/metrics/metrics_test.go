@@ -58,6 +58,7 @@ func feed(m *metrics.Metrics) {
 	h.Request("GET", "/users", 200, 10*time.Millisecond)
 	h.ThrottleWait(time.Second)
 	h.RateLimit("bucket", 4999)
+	m.SCIMReceiver("entra", time.Time{}, 0, 0).Request("POST", 201, time.Unix(2000, 0))
 	m.RunSkipped()
 	m.ConfigReload(true)
 }

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 	"github.com/syncd/syncd/internal/version"
 )
@@ -18,21 +19,42 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 
 // htmlPage is what the template sees.
 type htmlPage struct {
-	R        *Report
-	Mode     string // "Dry run" | "Apply"
-	Line     string
-	Started  string
-	Finished string
-	Took     string
-	Sections []htmlSection
-	Held     []htmlHeld
-	Version  string
+	R         *Report
+	Mode      string // "Dry run" | "Apply"
+	Line      string
+	Tone      string // "bad", "warn" or "" for the summary line's border
+	Started   string
+	Finished  string
+	Took      string
+	Failures  *failures
+	NoChanges string
+	Sections  []htmlSection
+	FoldNav   bool // many sections: the contents are folded too
+	FoldPend  bool // many pending people: their list is folded
+	Held      []htmlHeld
+	Version   string
 }
+
+// A section with more lines than foldAfter starts folded (<details>
+// without open): its header still says what it holds. Short ones start
+// open, so a small report reads as it always did, unless the report has
+// more than openRows lines in all: then every section starts folded and
+// the page is one header per group and tag, however many people change.
+const (
+	foldAfter    = 12
+	openRows     = 200
+	navFoldAfter = 30
+)
 
 type htmlSection struct {
 	section
 	ID            string
 	Adds, Removes int
+	Summary       string
+	Open          bool
+	Rows          int
+	RowsText      string // "1 row", "321 rows"
+	Held, Failed  bool   // a badge says so on the folded header
 }
 
 type htmlHeld struct {
@@ -42,36 +64,57 @@ type htmlHeld struct {
 func renderHTML(w io.Writer, r *Report) error {
 	r = r.cleaned()
 	p := htmlPage{
-		R: r, Mode: "Dry run", Line: r.SummaryLine(),
+		R: r, Mode: "Dry run", Line: r.SummaryLine(), Tone: tone(r),
 		Started: stamp(r.StartedAt), Finished: stamp(r.FinishedAt), Took: duration(r.Duration()),
+		Failures: r.failures(), NoChanges: r.noChangesText(), FoldPend: len(r.Pending) > foldAfter,
 		Version: version.String(),
 	}
 	if r.Mode == ModeApply {
 		p.Mode = "Apply"
 	}
+	rows := 0
 	for i, s := range r.sections() {
-		hs := htmlSection{section: s, ID: fmt.Sprintf("s%d", i+1)}
-		for _, c := range s.Changes {
-			for _, l := range c.Lines {
-				switch l.Sign {
-				case "+":
-					hs.Adds++
-				case "-":
-					hs.Removes++
-				}
-			}
-		}
-		p.Sections = append(p.Sections, hs)
+		p.Sections = append(p.Sections, htmlSectionOf(s, i, r.Mode))
+		rows += s.Size()
 	}
+	for i := range p.Sections {
+		p.Sections[i].Open = p.Sections[i].Rows <= foldAfter && rows <= openRows
+	}
+	p.FoldNav = len(p.Sections) > navFoldAfter
 	for _, c := range r.held() {
-		reason := c.Reason
-		if reason == "" {
-			reason = "held by a safety rule"
-		}
-		p.Held = append(p.Held, htmlHeld{Where: sectionName(c.Change),
-			What: changeVerb(c.Kind) + " " + plural(len(c.Lines), "entry", "entries"), Reason: reason})
+		p.Held = append(p.Held, htmlHeld{Where: sectionName(c.Change), What: whatOf(c.Change), Reason: heldReason(c.Change)})
 	}
 	return htmlTemplate.Execute(w, p)
+}
+
+func htmlSectionOf(s section, i int, mode string) htmlSection {
+	hs := htmlSection{section: s, ID: fmt.Sprintf("s%d", i+1), Summary: s.Summary(mode), Rows: s.Size()}
+	hs.RowsText = plural.Count(hs.Rows, "row")
+	for _, c := range s.Changes {
+		hs.Held = hs.Held || c.Status == StatusHeld
+		hs.Failed = hs.Failed || c.Status == StatusFailed
+		for _, l := range c.Lines {
+			switch l.Sign {
+			case "+":
+				hs.Adds++
+			case "-":
+				hs.Removes++
+			}
+		}
+	}
+	return hs
+}
+
+// tone colours the summary line: red when something failed or was not
+// compared, yellow when removals were held.
+func tone(r *Report) string {
+	switch {
+	case r.failures() != nil:
+		return "bad"
+	case r.Tally().Held.Changes > 0:
+		return "warn"
+	}
+	return ""
 }
 
 // cleaned returns a copy of r whose strings carry no control characters:
@@ -93,5 +136,10 @@ func (r *Report) cleaned() *Report {
 		c.Pending[i] = Pending{Email: termsafe.String(p.Email), Groups: termsafe.Strings(p.Groups)}
 	}
 	c.Errors = termsafe.Strings(r.Errors)
+	for i := range c.Changes {
+		if d := c.Changes[i].Description; d != nil {
+			c.Changes[i].Description = &Description{Old: termsafe.String(d.Old), New: termsafe.String(d.New)}
+		}
+	}
 	return &c
 }

@@ -105,10 +105,10 @@ func TestHTMLShowsEveryPart(t *testing.T) {
 	text = strings.Join(strings.Fields(text), " ")
 	for _, want := range []string{
 		"Dry run", dryRunReport().SummaryLine(), "348 directory users", "Data Science", "will be created",
-		"Ada Lovelace", "grace@example.com", "description updated", "Team Payments",
+		"Ada Lovelace", "grace@example.com", "description: Platform team→Synced from LDAP group platform", "Team Payments",
 		"held: removing 3 of 4 members (75%) exceeds max_removal_percent 25", "user group Platform",
 		"former@example.com", "Pending people", "new.hire@example.com", "Platform, Data Science",
-		"Errors", "size limit exceeded",
+		"Incomplete: 1 error", "size limit exceeded",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("HTML report lacks %q", want)
@@ -134,6 +134,35 @@ func TestWriteSamples(t *testing.T) {
 			if err := os.WriteFile(path, render(t, sample(), f, Options{}), 0o644); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// Each section is a <details> whose summary names the group and says what
+// its changes do; a long one starts folded, a short one open.
+func TestHTMLSectionsFoldWithSummary(t *testing.T) {
+	els, text := parseHTML(t, render(t, applyReport(), FormatHTML, Options{}))
+	var folds []element
+	for _, e := range els {
+		if e.name == "details" && e.attrs["class"] == "fold" {
+			folds = append(folds, e)
+		}
+	}
+	sections := applyReport().sections()
+	if len(folds) != len(sections) {
+		t.Fatalf("%d folding sections, want one per group and tag (%d)", len(folds), len(sections))
+	}
+	for i, s := range sections {
+		_, open := folds[i].attrs["open"]
+		if want := s.Size() <= foldAfter; open != want {
+			t.Errorf("section %q (%d rows): open %v, want %v", s.Name, s.Size(), open, want)
+		}
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{"created 1 group, added 1 person", "added 2 people, removed 1 person",
+		"held: remove 25 people", "25 rows", "1 row ", "failed: add 1 user group"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("HTML report lacks the section summary %q", want)
 		}
 	}
 }

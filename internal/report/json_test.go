@@ -70,10 +70,13 @@ func decodeJSON(t *testing.T, r *Report) any {
 // TestJSONShape checks the contract of DESIGN.md §6 key by key and type by
 // type, on a full report and on an empty one (whose arrays must be [], not null).
 func TestJSONShape(t *testing.T) {
-	for name, r := range map[string]*Report{"dryrun": dryRunReport(), "apply": applyReport(), "empty": {Mode: ModeDryRun}} {
+	for name, r := range map[string]*Report{"dryrun": dryRunReport(), "apply": applyReport(), "failed": failedReport(), "empty": {Mode: ModeDryRun}} {
 		t.Run(name, func(t *testing.T) {
 			top := wantKeys(t, decodeJSON(t, r), "report",
-				"mode", "started_at", "finished_at", "summary", "changes", "pending", "errors")
+				"mode", "started_at", "finished_at", "summary", "changes", "pending", "errors", "nothing_compared")
+			if _, ok := top["nothing_compared"].(bool); !ok {
+				t.Errorf("nothing_compared: want a boolean, got %T", top["nothing_compared"])
+			}
 			if mode := wantString(t, top["mode"], "mode"); mode != ModeDryRun && mode != ModeApply {
 				t.Errorf("mode = %q", mode)
 			}
@@ -100,8 +103,15 @@ func checkChanges(t *testing.T, changes []any) {
 	t.Helper()
 	for _, raw := range changes {
 		keys := []string{"kind", "group", "tag", "users", "groups", "status", "error"}
-		if m, _ := raw.(map[string]any); m != nil && m["reason"] != nil {
-			keys = append(keys, "reason") // the one addition, present only on held changes
+		m, _ := raw.(map[string]any)
+		if m != nil && m["reason"] != nil {
+			keys = append(keys, "reason") // an addition, present only on held changes
+		}
+		if m != nil && m["kind"] == KindUpdateGroup && m["description"] != nil {
+			keys = append(keys, "description") // an addition, on description updates
+			d := wantKeys(t, m["description"], "change.description", "old", "new")
+			wantString(t, d["old"], "description.old")
+			wantString(t, d["new"], "description.new")
 		}
 		c := wantKeys(t, raw, "change", keys...)
 		for _, k := range []string{"kind", "group", "tag", "status", "error"} {
@@ -164,5 +174,36 @@ func TestJSONRoundTrip(t *testing.T) {
 	out.StartedAt, out.FinishedAt = in.StartedAt, in.FinishedAt
 	if want := in.normalized(); !reflect.DeepEqual(out, want) { // nil lists come back as empty ones
 		t.Errorf("round trip changed the report:\ngot  %+v\nwant %+v", out, *in)
+	}
+}
+
+// The JSON form is data: a run that could not plan says so in a field, with
+// every error, so that a program never takes its empty change list for
+// agreement; the description update carries both texts.
+func TestJSONTellsWhatWasNotCompared(t *testing.T) {
+	var failed, planned struct {
+		NothingCompared bool     `json:"nothing_compared"`
+		Errors          []string `json:"errors"`
+		Changes         []struct {
+			Kind        string            `json:"kind"`
+			Description map[string]string `json:"description"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal(render(t, failedReport(), FormatJSON, Options{}), &failed); err != nil {
+		t.Fatal(err)
+	}
+	if !failed.NothingCompared || len(failed.Errors) != 2 {
+		t.Errorf("a run stopped before planning: nothing_compared %v, errors %q; want true and both errors", failed.NothingCompared, failed.Errors)
+	}
+	if err := json.Unmarshal(render(t, dryRunReport(), FormatJSON, Options{}), &planned); err != nil {
+		t.Fatal(err)
+	}
+	if planned.NothingCompared {
+		t.Error("a run that planned says nothing_compared")
+	}
+	for _, c := range planned.Changes {
+		if c.Kind == KindUpdateGroup && (c.Description["old"] != "Platform team" || c.Description["new"] != "Synced from LDAP group platform") {
+			t.Errorf("update_group description = %v, want old and new text", c.Description)
+		}
 	}
 }

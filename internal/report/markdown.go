@@ -19,7 +19,6 @@ func renderMarkdown(w io.Writer, r *Report) error {
 	}
 	mdHeld(m, r)
 	mdPending(m, r)
-	mdErrors(m, r)
 	return m.w.Flush()
 }
 
@@ -31,15 +30,35 @@ func mdHeader(m *textWriter, r *Report) {
 	s := r.Summary
 	m.printf("## syncd — %s\n\n", mode)
 	m.printf("**%s**\n\n", mdEscape(r.SummaryLine()))
+	mdFailures(m, r)
 	m.printf("| Started | Finished | Duration |\n|---|---|---|\n| %s | %s | %s |\n\n",
 		stamp(r.StartedAt), stamp(r.FinishedAt), duration(r.Duration()))
-	m.printf("| Directory groups | Directory users | Matched | Pending | Planned | Applied | Failed | Held | API calls |\n")
+	m.printf("| Directory groups | Directory users | Matched | Pending | Changes planned | Applied | Failed | Held | API calls |\n")
 	m.printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	m.printf("| %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", s.SourceGroups, s.SourceUsers,
 		s.MatchedUsers, s.PendingUsers, s.ChangesPlanned, s.ChangesApplied, s.ChangesFailed, s.ChangesHeld, s.APICalls)
 	if !r.HasChanges() {
-		m.printf("No changes: Teams matches the directory.\n\n")
+		m.printf("%s\n\n", mdEscape(r.noChangesText()))
 	}
+}
+
+// mdFailures opens the report with what failed, before any change.
+func mdFailures(m *textWriter, r *Report) {
+	f := r.failures()
+	if f == nil {
+		return
+	}
+	m.printf("### %s\n\n", mdEscape(f.Title))
+	if f.Note != "" {
+		m.printf("%s\n\n", mdEscape(f.Note))
+	}
+	for _, e := range f.Errors {
+		m.printf("- %s\n", mdEscape(e))
+	}
+	for _, c := range f.Changes {
+		m.printf("- %s: %s **failed**: %s\n", mdEscape(c.Where), c.What, mdEscape(orUnknown(c.Error)))
+	}
+	m.printf("\n")
 }
 
 func mdSection(m *textWriter, s section) {
@@ -74,6 +93,8 @@ func mdLine(l line) (name, email string) {
 		return mdEscape(l.User.Name), mdEscape(l.User.Email)
 	case l.User != nil:
 		return fmt.Sprintf("user #%d", l.User.ID), mdEscape(l.User.Email)
+	case l.Desc != nil:
+		return "*description* " + mdEscape(quoted(l.Desc.Old)) + " → " + mdEscape(quoted(l.Desc.New)), ""
 	case l.Note != "":
 		return "*" + mdEscape(l.Note) + "*", ""
 	}
@@ -122,12 +143,7 @@ func mdHeld(m *textWriter, r *Report) {
 	}
 	m.printf("### Held back\n\nNothing of this was changed:\n\n")
 	for _, c := range held {
-		reason := c.Reason
-		if reason == "" {
-			reason = "held by a safety rule"
-		}
-		m.printf("- %s: %s %s — %s\n", mdEscape(sectionName(c.Change)), changeVerb(c.Kind),
-			plural(len(c.Lines), "entry", "entries"), mdEscape(reason))
+		m.printf("- %s: %s — %s\n", mdEscape(sectionName(c.Change)), whatOf(c.Change), mdEscape(heldReason(c.Change)))
 	}
 	m.printf("\n")
 }
@@ -144,17 +160,6 @@ func mdPending(m *textWriter, r *Report) {
 			groups[i] = mdEscape(g)
 		}
 		m.printf("| %s | %s |\n", mdEscape(p.Email), strings.Join(groups, ", "))
-	}
-	m.printf("\n")
-}
-
-func mdErrors(m *textWriter, r *Report) {
-	if len(r.Errors) == 0 {
-		return
-	}
-	m.printf("### Errors\n\n")
-	for _, e := range r.Errors {
-		m.printf("- %s\n", mdEscape(e))
 	}
 	m.printf("\n")
 }

@@ -72,15 +72,17 @@ func TestTextShowsEveryPart(t *testing.T) {
 		`Teams group "Data Science" (will be created)`,
 		"+ Ada Lovelace <ada@example.com>",
 		"- Bob Stone <bob@example.com>",
-		"~ description updated",
+		"~ description “Platform team” → “Synced from LDAP group platform”",
 		"- Eve Adams <eve@example.com>     [held]",
 		"held: removing 3 of 4 members (75%) exceeds max_removal_percent 25",
 		`Tag "kubernetes" subject-matter experts`,
 		"+ group Platform",
 		"- <former@example.com>",
 		"new.hire@example.com  → Platform, Data Science",
+		"Incomplete: 1 error\n",
 		"! source corp:",
-		"Plan: 1 group to create, 5 to add, 2 to remove, 1 to update; 3 held, 2 pending, 1 error — dry run, nothing was changed.",
+		"Plan: 7 changes (create 1 group, add 4 people and 1 user group, remove 2 people, update 1 description); " +
+			"1 change held (remove 3 people), 2 people pending, 1 error — dry run, nothing was changed.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
@@ -89,18 +91,26 @@ func TestTextShowsEveryPart(t *testing.T) {
 }
 
 func TestSummaryLine(t *testing.T) {
+	one := []User{{ID: 3}}
 	tests := []struct {
 		name string
 		r    *Report
 		want string
 	}{
-		{"apply", applyReport(), "Applied: 1 group created, 3 added, 1 removed; 1 failed, 26 held, 1 pending — 13 API calls."},
-		{"nothing", quietReport(), "No changes. Teams matches the directory — dry run."},
+		{"apply", applyReport(), "Applied: 3 changes (created 1 group, added 3 people, removed 1 person); " +
+			"1 change failed (add 1 user group), 2 changes held (remove 26 people), 1 person pending — 13 API calls."},
+		{"nothing", quietReport(), "No changes: Teams matches the directory — dry run."},
 		{"nothing but pending", &Report{Mode: ModeApply, Pending: []Pending{{Email: "a@b"}}, Summary: Summary{APICalls: 1}},
-			"No changes; 1 pending, 1 API call."},
+			"No changes: Teams matches the directory; 1 person pending, 1 API call."},
 		{"not attempted", &Report{Mode: ModeApply, Changes: []Change{
-			{Kind: KindAddMembers, Group: "G", Users: []User{{ID: 3}}, Status: StatusPlanned}}},
-			"Applied: 0 added, 0 removed; 0 failed, 0 held, 0 pending, 1 change not attempted — 0 API calls."},
+			{Kind: KindAddMembers, Group: "G", Users: one, Status: StatusPlanned}}},
+			"Applied: 0 changes; 1 change not attempted (add 1 person) — 0 API calls."},
+		{"one of each", &Report{Mode: ModeDryRun, Changes: []Change{
+			{Kind: KindRemoveMembers, Group: "G", Users: one, Status: StatusPlanned},
+			{Kind: KindAddSMEGroups, Tag: "go", Groups: []string{"G"}, Status: StatusPlanned}}},
+			"Plan: 2 changes (add 1 user group, remove 1 person) — dry run, nothing was changed."},
+		{"incomplete", incompleteReport(), "Incomplete: no changes in what could be read; 1 error — dry run."},
+		{"not compared", failedReport(), "Nothing was compared: the run stopped before planning, with 2 errors; nothing was changed."},
 	}
 	for _, tt := range tests {
 		if got := tt.r.SummaryLine(); got != tt.want {

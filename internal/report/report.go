@@ -39,7 +39,17 @@ type Report struct {
 	Changes    []Change  `json:"changes"`
 	Pending    []Pending `json:"pending"`
 	Errors     []string  `json:"errors"`
+	// NothingCompared is set when the run stopped before it could plan
+	// (Teams unreadable, the run cancelled): no change was looked for, so
+	// its empty change list says nothing about whether Teams matches the
+	// directory. An addition to the contract's fields, which hold as they are.
+	NothingCompared bool `json:"nothing_compared"`
 }
+
+// Complete reports whether the run compared everything it manages: it
+// planned, and nothing it had to read failed (each error leaves some group,
+// tag or person unknown). Only a complete run may say that Teams matches.
+func (r *Report) Complete() bool { return !r.NothingCompared && len(r.Errors) == 0 }
 
 // Summary holds the run's counts.
 type Summary struct {
@@ -66,6 +76,15 @@ type Change struct {
 	// Reason says why a change is held (budget, empty group, unknown group).
 	// Not part of the contract's fields but shown in every form.
 	Reason string `json:"reason,omitempty"`
+	// Description is the old and new text of an update_group change (not
+	// part of the contract's fields either), so a reader sees what changes.
+	Description *Description `json:"description,omitempty"`
+}
+
+// Description is a group description before and after an update.
+type Description struct {
+	Old string `json:"old"`
+	New string `json:"new"`
 }
 
 // User identifies a Teams user in a change.

@@ -28,7 +28,8 @@ func dryRunReport() *Report {
 				Status: StatusPlanned},
 			{Kind: KindRemoveMembers, Group: "Platform", Users: []User{u(23, "Bob Stone", "bob@example.com")},
 				Status: StatusPlanned},
-			{Kind: KindUpdateGroup, Group: "Platform", Status: StatusPlanned},
+			{Kind: KindUpdateGroup, Group: "Platform", Status: StatusPlanned,
+				Description: &Description{Old: "Platform team", New: "Synced from LDAP group platform"}},
 			{Kind: KindRemoveMembers, Group: "Team Payments", Users: []User{
 				u(51, "Carol Diaz", "carol@example.com"), u(52, "Dan Wu", "dan@example.com"),
 				u(53, "Eve Adams", "eve@example.com")},
@@ -52,7 +53,7 @@ func applyReport() *Report {
 	return &Report{
 		Mode: ModeApply, StartedAt: t0, FinishedAt: t0.Add(14 * time.Second),
 		Summary: Summary{SourceGroups: 12, SourceUsers: 348, MatchedUsers: 333, PendingUsers: 1,
-			ChangesPlanned: 6, ChangesApplied: 3, ChangesFailed: 1, ChangesHeld: 2, APICalls: 13},
+			ChangesPlanned: 4, ChangesApplied: 3, ChangesFailed: 1, ChangesHeld: 2, APICalls: 13},
 		Changes: []Change{
 			{Kind: KindCreateGroup, Group: "Data Science", Users: []User{u(41, "Ada Lovelace", "ada@example.com")},
 				Status: StatusApplied},
@@ -87,6 +88,27 @@ func quietReport() *Report {
 	}
 }
 
+// failedReport is a run that stopped before planning: the directory and
+// Teams both unreadable.
+func failedReport() *Report {
+	return &Report{
+		Mode: ModeDryRun, StartedAt: t0, FinishedAt: t0.Add(3 * time.Second), NothingCompared: true,
+		Summary: Summary{APICalls: 1},
+		Errors: []string{
+			`source "corp": dial ldap 127.0.0.1:1: connection refused`,
+			"read Teams: list user groups: GET /user-groups: 503 Service Unavailable",
+		},
+	}
+}
+
+// incompleteReport planned, found nothing to change, but could not read
+// one directory group.
+func incompleteReport() *Report {
+	r := quietReport()
+	r.Errors = []string{`Teams group "Platform": directory group "platform" of source "corp" could not be read completely: size limit exceeded; no removals this run`}
+	return r
+}
+
 // hostileReport carries names that try to break out of every format.
 func hostileReport() *Report {
 	evil := `<script>alert("x")</script>`
@@ -105,10 +127,66 @@ func hostileReport() *Report {
 	}
 }
 
+// largeReport is the first run at a large site: 1,000+ changes over 500
+// groups and 60 tags, some 11,000 people, hundreds pending. Not a golden
+// sample: the HTML report's folding is checked on it in a browser.
+func largeReport() *Report {
+	r := &Report{Mode: ModeDryRun, StartedAt: t0, FinishedAt: t0.Add(4 * time.Minute),
+		Summary: Summary{SourceGroups: 450, SourceUsers: 50000, MatchedUsers: 48800, APICalls: 612}}
+	next := 1000
+	people := func(n int) []User {
+		out := make([]User, n)
+		for i := range out {
+			next++
+			out[i] = u(next, fmt.Sprintf("Person %05d", next), fmt.Sprintf("p%05d@example.com", next))
+		}
+		return out
+	}
+	for g := range 500 {
+		name := fmt.Sprintf("Team %03d", g)
+		switch {
+		case g%25 == 0:
+			r.Changes = append(r.Changes, Change{Kind: KindCreateGroup, Group: name, Users: people(321), Status: StatusPlanned})
+			continue
+		case g%7 == 0:
+			r.Changes = append(r.Changes, Change{Kind: KindUpdateGroup, Group: name, Status: StatusPlanned,
+				Description: &Description{Old: "Old team " + name, New: "Synced from LDAP group " + name}})
+		}
+		r.Changes = append(r.Changes, Change{Kind: KindAddMembers, Group: name, Users: people(1 + g%13), Status: StatusPlanned})
+		if g%3 != 0 {
+			r.Changes = append(r.Changes, Change{Kind: KindRemoveMembers, Group: name, Users: people(1 + g%3), Status: StatusPlanned})
+		}
+		if g%40 == 3 {
+			r.Changes = append(r.Changes, Change{Kind: KindRemoveMembers, Group: name, Users: people(30), Status: StatusHeld,
+				Reason: "removing 30 of 40 (75%) exceeds max_removal_percent 25"})
+		}
+	}
+	for tag := range 60 {
+		name := fmt.Sprintf("tag-%02d", tag)
+		r.Changes = append(r.Changes,
+			Change{Kind: KindAddSMEUsers, Tag: name, Users: people(2 + tag%4), Status: StatusPlanned},
+			Change{Kind: KindAddSMEGroups, Tag: name, Groups: []string{fmt.Sprintf("Team %03d", tag)}, Status: StatusPlanned})
+	}
+	for i := range 300 {
+		r.Pending = append(r.Pending, Pending{Email: fmt.Sprintf("new%03d@example.com", i), Groups: []string{fmt.Sprintf("Team %03d", i)}})
+	}
+	for _, c := range r.Changes {
+		if c.Status == StatusHeld {
+			r.Summary.ChangesHeld++
+		} else {
+			r.Summary.ChangesPlanned++
+		}
+	}
+	r.Summary.PendingUsers = len(r.Pending)
+	return r
+}
+
 // samples are the fixtures by name (golden file stems).
 var samples = map[string]func() *Report{
-	"dryrun":    dryRunReport,
-	"apply":     applyReport,
-	"nochanges": quietReport,
-	"hostile":   hostileReport,
+	"dryrun":     dryRunReport,
+	"apply":      applyReport,
+	"nochanges":  quietReport,
+	"hostile":    hostileReport,
+	"failed":     failedReport,
+	"incomplete": incompleteReport,
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 )
 
@@ -44,12 +45,12 @@ func (t *textWriter) printf(format string, args ...any) {
 func renderText(w io.Writer, r *Report, o Options) error {
 	t := &textWriter{w: bufio.NewWriter(w), color: o.Color}
 	t.header(r)
+	t.failures(r)
 	for _, s := range r.sections() {
 		t.section(s)
 	}
 	t.heldSection(r)
 	t.pendingSection(r)
-	t.errorsSection(r)
 	t.printf("%s\n", t.paint(ansiBold, termsafe.String(r.SummaryLine())))
 	return t.w.Flush()
 }
@@ -63,13 +64,16 @@ func (t *textWriter) header(r *Report) {
 	t.printf("Started %s, finished %s (%s)\n", stamp(r.StartedAt), stamp(r.FinishedAt), duration(r.Duration()))
 	s := r.Summary
 	t.printf("Directory: %s, %s; %d matched to Teams users, %d pending\n",
-		plural(s.SourceGroups, "group", "groups"), plural(s.SourceUsers, "user", "users"), s.MatchedUsers, s.PendingUsers)
-	if r.Mode == ModeApply {
+		plural.Count(s.SourceGroups, "group"), plural.Count(s.SourceUsers, "user"), s.MatchedUsers, s.PendingUsers)
+	switch {
+	case r.NothingCompared:
+		t.printf("Changes: none looked for; %s\n", plural.Count(s.APICalls, "API call"))
+	case r.Mode == ModeApply:
 		t.printf("Changes: %d planned, %d applied, %d failed, %d held; %s\n",
-			s.ChangesPlanned, s.ChangesApplied, s.ChangesFailed, s.ChangesHeld, plural(s.APICalls, "API call", "API calls"))
-	} else {
+			s.ChangesPlanned, s.ChangesApplied, s.ChangesFailed, s.ChangesHeld, plural.Count(s.APICalls, "API call"))
+	default:
 		t.printf("Changes: %d planned, %d held; %s (reads only)\n",
-			s.ChangesPlanned, s.ChangesHeld, plural(s.APICalls, "API call", "API calls"))
+			s.ChangesPlanned, s.ChangesHeld, plural.Count(s.APICalls, "API call"))
 	}
 	t.printf("\n")
 }
@@ -146,15 +150,16 @@ func (t *textWriter) heldSection(r *Report) {
 	}
 	t.printf("%s\n", t.paint(ansiBold+ansiYellow, "Held back (nothing of this was changed):"))
 	for _, c := range held {
-		where := termsafe.String(sectionName(c.Change))
-		n := len(c.Lines)
-		reason := c.Reason
-		if reason == "" {
-			reason = "held by a safety rule"
-		}
-		t.printf("  %s: %s %s — %s\n", where, changeVerb(c.Kind), plural(n, "entry", "entries"), termsafe.String(reason))
+		t.printf("  %s: %s — %s\n", termsafe.String(sectionName(c.Change)), whatOf(c.Change), termsafe.String(heldReason(c.Change)))
 	}
 	t.printf("\n")
+}
+
+func heldReason(c Change) string {
+	if c.Reason == "" {
+		return "held by a safety rule"
+	}
+	return c.Reason
 }
 
 // sectionName names the group or tag of a change in one short phrase.
@@ -163,16 +168,6 @@ func sectionName(c Change) string {
 		return fmt.Sprintf("tag %q", c.Tag)
 	}
 	return fmt.Sprintf("group %q", c.Group)
-}
-
-func changeVerb(kind string) string {
-	switch signOf(kind) {
-	case "-":
-		return "remove"
-	case "~":
-		return "update"
-	}
-	return "add"
 }
 
 func (t *textWriter) pendingSection(r *Report) {
@@ -194,15 +189,30 @@ func (t *textWriter) pendingSection(r *Report) {
 	t.printf("\n")
 }
 
-func (t *textWriter) errorsSection(r *Report) {
-	if len(r.Errors) == 0 {
+// failures opens the report with what failed, before any change.
+func (t *textWriter) failures(r *Report) {
+	f := r.failures()
+	if f == nil {
 		return
 	}
-	t.printf("%s\n", t.paint(ansiBold+ansiRed, "Errors:"))
-	for _, e := range r.Errors {
+	t.printf("%s\n", t.paint(ansiBold+ansiRed, f.Title))
+	if f.Note != "" {
+		t.printf("  %s\n", f.Note)
+	}
+	for _, e := range f.Errors {
 		t.printf("  %s %s\n", t.paint(ansiRed, "!"), termsafe.String(e))
 	}
+	for _, c := range f.Changes {
+		t.printf("  %s %s: %s failed: %s\n", t.paint(ansiRed, "!"), termsafe.String(c.Where), c.What, termsafe.String(orUnknown(c.Error)))
+	}
 	t.printf("\n")
+}
+
+func orUnknown(err string) string {
+	if err == "" {
+		return "no reason given"
+	}
+	return err
 }
 
 // stamp prints a time in the zone the engine recorded it in.

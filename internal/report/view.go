@@ -85,23 +85,71 @@ func shownLines(c changeView) ([]line, int) {
 	return c.Lines[:heldLinesShown], len(c.Lines) - heldLinesShown
 }
 
-// line is one "+ Name <email>" / "- group X" / "~ description" entry.
-type line struct {
-	Sign  string // "+", "-" or "~"
-	User  *User  // set for a person
-	Group string // set for an SME user group
-	Note  string // set for a description update
+// Summary says what the section's changes do, by status: "add 321
+// people, remove 2 people; held: remove 3 people". In an apply, changes
+// still planned were not attempted.
+func (s section) Summary(mode string) string {
+	var t Tally
+	for _, c := range s.Changes {
+		t = t.with(c.Change)
+	}
+	var parts []string
+	if p := t.Planned.Phrase(false); p != "" {
+		if mode == ModeApply {
+			p = "not attempted: " + p
+		}
+		parts = append(parts, p)
+	}
+	if p := t.Applied.Phrase(true); p != "" {
+		parts = append(parts, p)
+	}
+	if p := t.Failed.Phrase(false); p != "" {
+		parts = append(parts, "failed: "+p)
+	}
+	if p := t.Held.Phrase(false); p != "" {
+		parts = append(parts, "held: "+p)
+	}
+	return strings.Join(parts, "; ")
 }
 
-// Label is the line's subject in plain text: "Name <email>", "group X", ...
+// Size is the number of lines the section shows.
+func (s section) Size() int {
+	n := 0
+	for _, c := range s.Changes {
+		n += max(1, len(c.Lines))
+	}
+	return n
+}
+
+// line is one "+ Name <email>" / "- group X" / "~ description" entry.
+type line struct {
+	Sign  string       // "+", "-" or "~"
+	User  *User        // set for a person
+	Group string       // set for an SME user group
+	Note  string       // set for a description update
+	Desc  *Description // its old and new text, when known
+}
+
+// Label is the line's subject in plain text: "Name <email>", "group X",
+// `description "old" → "new"`.
 func (l line) Label() string {
 	switch {
 	case l.User != nil:
 		return userLabel(*l.User)
+	case l.Desc != nil:
+		return "description " + quoted(l.Desc.Old) + " → " + quoted(l.Desc.New)
 	case l.Note != "":
 		return l.Note
 	}
 	return "group " + l.Group
+}
+
+// quoted shows a description in quotes, or that there is none.
+func quoted(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return "“" + s + "”"
 }
 
 func userLabel(u User) string {
@@ -130,7 +178,8 @@ func signOf(kind string) string {
 func linesOf(c Change) []line {
 	sign := signOf(c.Kind)
 	if c.Kind == KindUpdateGroup {
-		return []line{{Sign: sign, Note: "description updated"}}
+		// A report from before descriptions were recorded has none.
+		return []line{{Sign: sign, Note: "description updated", Desc: c.Description}}
 	}
 	out := make([]line, 0, len(c.Users)+len(c.Groups))
 	for i := range c.Users {
@@ -186,77 +235,6 @@ func (r *Report) held() []changeView {
 	return out
 }
 
-// Tally counts what a run plans or did, entry by entry (a change adding
-// three people counts three), which is what a reader wants in the summary
-// line. The contract's Summary counts logical changes instead.
-type Tally struct {
-	ToCreate, ToAdd, ToRemove, ToUpdate int // still planned (dry run, or not attempted)
-	Created, Added, Removed, Updated    int // applied
-	Failed, Held                        int // entries failed / held back
-	PlannedChanges, FailedChanges       int // changes, not entries
-	HeldChanges                         int
-	Pending, Errors                     int
-}
-
-// Tally counts the report's changes.
-func (r *Report) Tally() Tally {
-	var t Tally
-	for _, c := range r.Changes {
-		t.count(c)
-	}
-	t.Pending = max(len(r.Pending), r.Summary.PendingUsers)
-	t.Errors = len(r.Errors)
-	return t
-}
-
-func (t *Tally) count(c Change) {
-	n := len(c.Users) + len(c.Groups)
-	if c.Kind == KindUpdateGroup {
-		n = 1
-	}
-	switch c.Status {
-	case StatusApplied:
-		t.applied(c, n)
-	case StatusFailed:
-		t.Failed += n
-		t.FailedChanges++
-	case StatusHeld:
-		t.Held += n
-		t.HeldChanges++
-	default:
-		t.planned(c, n)
-	}
-}
-
-func (t *Tally) planned(c Change, n int) {
-	t.PlannedChanges++
-	switch signOf(c.Kind) {
-	case "-":
-		t.ToRemove += n
-	case "~":
-		t.ToUpdate++
-	default:
-		t.ToAdd += n
-	}
-	if c.Kind == KindCreateGroup {
-		t.ToCreate++
-	}
-}
-
-func (t *Tally) applied(c Change, n int) {
-	switch signOf(c.Kind) {
-	case "-":
-		t.Removed += n
-	case "~":
-		t.Updated++
-	default:
-		t.Added += n
-	}
-	if c.Kind == KindCreateGroup {
-		t.Created++
-	}
-}
-
 // HasChanges reports whether the run planned or attempted any change.
 func (r *Report) HasChanges() bool { return len(r.Changes) > 0 }
 
@@ -266,84 +244,4 @@ func (r *Report) Duration() time.Duration {
 		return 0
 	}
 	return r.FinishedAt.Sub(r.StartedAt)
-}
-
-// SummaryLine is the closing line of the text report, also fit for a log:
-//
-//	Plan: 1 group to create, 3 to add, 1 to remove; 2 held, 4 pending — dry run, nothing was changed.
-//	Applied: 3 added, 1 removed; 1 failed, 2 held, 4 pending — 7 API calls.
-//	No changes. 4 pending.
-func (r *Report) SummaryLine() string {
-	t := r.Tally()
-	if !r.HasChanges() {
-		return noChangesLine(r, t)
-	}
-	if r.Mode == ModeApply {
-		return applyLine(r, t)
-	}
-	return planLine(t)
-}
-
-func noChangesLine(r *Report, t Tally) string {
-	var parts []string
-	if t.Pending > 0 {
-		parts = append(parts, fmt.Sprintf("%d pending", t.Pending))
-	}
-	if t.Errors > 0 {
-		parts = append(parts, plural(t.Errors, "error", "errors"))
-	}
-	if r.Mode == ModeApply && r.Summary.APICalls > 0 {
-		parts = append(parts, plural(r.Summary.APICalls, "API call", "API calls"))
-	}
-	if len(parts) == 0 {
-		if r.Mode == ModeApply {
-			return "No changes. Teams matches the directory."
-		}
-		return "No changes. Teams matches the directory — dry run."
-	}
-	return "No changes; " + strings.Join(parts, ", ") + "."
-}
-
-func planLine(t Tally) string {
-	var first []string
-	if t.ToCreate > 0 {
-		first = append(first, plural(t.ToCreate, "group to create", "groups to create"))
-	}
-	first = append(first, fmt.Sprintf("%d to add", t.ToAdd), fmt.Sprintf("%d to remove", t.ToRemove))
-	if t.ToUpdate > 0 {
-		first = append(first, fmt.Sprintf("%d to update", t.ToUpdate))
-	}
-	second := []string{fmt.Sprintf("%d held", t.Held), fmt.Sprintf("%d pending", t.Pending)}
-	if t.Errors > 0 {
-		second = append(second, plural(t.Errors, "error", "errors"))
-	}
-	return "Plan: " + strings.Join(first, ", ") + "; " + strings.Join(second, ", ") +
-		" — dry run, nothing was changed."
-}
-
-func applyLine(r *Report, t Tally) string {
-	var first []string
-	if t.Created > 0 {
-		first = append(first, plural(t.Created, "group created", "groups created"))
-	}
-	first = append(first, fmt.Sprintf("%d added", t.Added), fmt.Sprintf("%d removed", t.Removed))
-	if t.Updated > 0 {
-		first = append(first, fmt.Sprintf("%d updated", t.Updated))
-	}
-	second := []string{fmt.Sprintf("%d failed", t.Failed), fmt.Sprintf("%d held", t.Held), fmt.Sprintf("%d pending", t.Pending)}
-	if t.PlannedChanges > 0 {
-		second = append(second, plural(t.PlannedChanges, "change not attempted", "changes not attempted"))
-	}
-	if t.Errors > 0 {
-		second = append(second, plural(t.Errors, "error", "errors"))
-	}
-	return "Applied: " + strings.Join(first, ", ") + "; " + strings.Join(second, ", ") +
-		" — " + plural(r.Summary.APICalls, "API call", "API calls") + "."
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

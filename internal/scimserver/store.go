@@ -48,6 +48,9 @@ var (
 	membersBucket = []byte("GroupMembers")
 	genKey        = []byte("generation")
 	seqKey        = []byte("sequence")
+	// changedKey holds when a change was last stored (Unix seconds): the
+	// last push, for the metrics after a restart and for validate.
+	changedKey = []byte("changed")
 )
 
 // record is one stored resource: the attributes as received (without id
@@ -63,11 +66,12 @@ type record struct {
 // Store holds one receiver's users and groups, durably in a bbolt file.
 // Its methods are safe for concurrent use.
 type Store struct {
-	path string
-	mu   sync.RWMutex // guards gen, seq and data
-	gen  uint64
-	seq  uint64
-	data map[Kind]map[string]*record
+	path    string
+	mu      sync.RWMutex // guards gen, seq and data
+	gen     uint64
+	seq     uint64
+	changed time.Time // zero: nothing ever stored
+	data    map[Kind]map[string]*record
 
 	qmu        sync.Mutex // guards queue and committing
 	queue      []*pending
@@ -150,7 +154,7 @@ func (s *Store) open(readOnly, create bool, fn func(*bolt.DB) error) error {
 // load replaces the in-memory copy with the file's content.
 func (s *Store) load(tx *bolt.Tx) error {
 	meta := tx.Bucket(metaBucket)
-	s.gen, s.seq = getUint(meta, genKey), getUint(meta, seqKey)
+	s.gen, s.seq, s.changed = getUint(meta, genKey), getUint(meta, seqKey), changedAt(meta)
 	data, err := copyOut(tx).decode()
 	if err != nil {
 		return err
@@ -239,6 +243,17 @@ func (r *record) setMembers(values [][]byte) error {
 	}
 	r.Attrs["members"] = list
 	return nil
+}
+
+// changedAt reads when a change was last stored; zero when never.
+func changedAt(meta *bolt.Bucket) time.Time {
+	if meta == nil {
+		return time.Time{}
+	}
+	if v := getUint(meta, changedKey); v > 0 {
+		return time.Unix(int64(v), 0).UTC()
+	}
+	return time.Time{}
 }
 
 func getUint(b *bolt.Bucket, key []byte) uint64 {
@@ -376,6 +391,7 @@ func (s *Store) commit(batch []*pending) {
 				return nil
 			}
 			s.gen++
+			s.changed = now
 			return s.write(tx, changes)
 		})
 	})
@@ -406,6 +422,9 @@ func (s *Store) write(tx *bolt.Tx, changes []change) error {
 	}
 	meta := tx.Bucket(metaBucket)
 	if err := putUint(meta, seqKey, s.seq); err != nil {
+		return err
+	}
+	if err := putUint(meta, changedKey, uint64(s.changed.Unix())); err != nil {
 		return err
 	}
 	return putUint(meta, genKey, s.gen)
@@ -524,6 +543,59 @@ func (s *Store) sorted(k Kind) []*record {
 	}
 	slices.SortFunc(out, cmpSeq)
 	return out
+}
+
+// Size returns how many users and groups the store holds.
+func (s *Store) Size() (users, groups int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.data[Users]), len(s.data[Groups])
+}
+
+// LastChange is when a change was last stored, by this process or an
+// earlier one; zero when nothing ever was.
+func (s *Store) LastChange() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.changed
+}
+
+// Summary is what a receiver's store holds, read without the daemon.
+type Summary struct {
+	Users, Groups int
+	LastChange    time.Time // zero: nothing stored (or a store from before it was recorded)
+}
+
+// Received reports whether an identity provider ever pushed anything.
+func (s Summary) Received() bool { return !s.LastChange.IsZero() || s.Users > 0 || s.Groups > 0 }
+
+// Inspect reads the summary of the receiver named name under stateDir,
+// read-only; ErrNoData when it has no store yet.
+func Inspect(stateDir, name string) (Summary, error) {
+	path := StorePath(stateDir, name)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return Summary{}, fmt.Errorf("%w (no store at %s)", ErrNoData, path)
+	}
+	var sum Summary
+	s := &Store{path: path}
+	err := s.withDB(true, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			sum.LastChange = changedAt(tx.Bucket(metaBucket))
+			sum.Users, sum.Groups = bucketLen(tx, Users), bucketLen(tx, Groups)
+			return nil
+		})
+	})
+	if err != nil {
+		return Summary{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return sum, nil
+}
+
+func bucketLen(tx *bolt.Tx, k Kind) int {
+	if b := tx.Bucket([]byte(k)); b != nil {
+		return b.Stats().KeyN
+	}
+	return 0
 }
 
 // ErrNoData is returned by Source.Read when nothing was ever received.

@@ -302,3 +302,36 @@ func sortedCopy(s ...string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// The store knows its size and when a change was last stored, across a
+// restart; Inspect tells another process whether anything was received.
+func TestStoreSizeAndLastChange(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Inspect(dir, "entra"); !errors.Is(err, ErrNoData) {
+		t.Errorf("Inspect without a store = %v, want ErrNoData", err)
+	}
+	rc := newReceiverAt(t, dir)
+	if sum, err := Inspect(dir, "entra"); err != nil || sum.Received() {
+		t.Errorf("Inspect of a store nothing was pushed to = %+v, %v; want nothing received", sum, err)
+	}
+	if u, g := rc.store.Size(); u != 0 || g != 0 || !rc.store.LastChange().IsZero() {
+		t.Errorf("empty store: size %d/%d, last change %v", u, g, rc.store.LastChange())
+	}
+	before := time.Now().Add(-time.Second)
+	rc.must(201, "POST", "/Users", `{"userName": "a@x.com"}`)
+	rc.must(201, "POST", "/Users", `{"userName": "b@x.com"}`)
+	rc.must(201, "POST", "/Groups", `{"displayName": "g"}`)
+	changed := rc.store.LastChange()
+	if u, g := rc.store.Size(); u != 2 || g != 1 || changed.Before(before) {
+		t.Errorf("after pushes: size %d/%d, last change %v", u, g, changed)
+	}
+	rc.srv.Close()
+	sum, err := Inspect(dir, "entra")
+	if err != nil || !sum.Received() || sum.Users != 2 || sum.Groups != 1 || !sum.LastChange.Equal(changed.Truncate(time.Second)) {
+		t.Errorf("Inspect = %+v, %v; want 2 users, 1 group, last change %v", sum, err, changed)
+	}
+	rc2 := newReceiverAt(t, dir)
+	if got := rc2.store.LastChange(); !got.Equal(changed.Truncate(time.Second)) {
+		t.Errorf("last change after reopen = %v, want %v", got, changed)
+	}
+}

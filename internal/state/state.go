@@ -92,19 +92,17 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	_, err := os.Stat(path)
-	fresh := errors.Is(err, fs.ErrNotExist)
-	db, err := OpenBolt(path, false, true)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := create(path); err != nil {
+			return nil, fmt.Errorf("create state: %w", err)
+		}
+	}
+	db, err := OpenBolt(path, false, false)
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
 	defer db.Close()
-	if fresh {
-		if err := syncDir(dir); err != nil {
-			return nil, err
-		}
-		OwnLikeDir(path)
-	} else if err := Check(path, db, jsonBucketNames()...); err != nil {
+	if err := Check(path, db, jsonBucketNames()...); err != nil {
 		return nil, err
 	}
 	err = protect(path, func() error {
@@ -121,6 +119,42 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("init state %s: %w", path, err)
 	}
 	return &Store{path: path, dir: dir}, nil
+}
+
+// create makes a new, empty store at path atomically: it is written whole
+// under a temporary name and linked into place, so another process never
+// sees it half made (an empty file is damage, not a store being born). If
+// another process created it first, theirs is kept.
+func create(path string) error {
+	tmp := fmt.Sprintf("%s.new-%d", path, os.Getpid())
+	_ = os.Remove(tmp) // left by a crash of a process with our pid
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	defer os.Remove(tmp)
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	OwnLikeDir(path)
+	return nil
 }
 
 // Memory returns a store that lives as long as the process.

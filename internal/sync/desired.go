@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/plural"
 )
 
 // personKey names a directory person: the *directory.User a source read
@@ -258,8 +259,8 @@ func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pe
 	var holds []string
 	for _, f := range t.feeds {
 		if len(f.group.Members) == 0 && !f.allowEmpty && sizes[f.sizeKey()] > 0 && !f.group.Unknown() {
-			holds = append(holds, fmt.Sprintf("directory group %q of source %q is empty now but had %d members at the last successful run (allow_empty: true lets it empty %s)",
-				f.group.Name, f.source, sizes[f.sizeKey()], t.label()))
+			holds = append(holds, fmt.Sprintf("directory group %q of source %q is empty now but had %s at the last successful run (allow_empty: true lets it empty %s)",
+				f.group.Name, f.source, plural.Count(sizes[f.sizeKey()], "member"), t.label()))
 		}
 		for _, u := range f.users {
 			if id, ok := ids[u]; ok {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 )
@@ -228,7 +229,7 @@ func markFailedLookups(ids *identities, lists ...[]*target) {
 			}
 			if n > 0 {
 				t.lookupFailed = fmt.Sprintf("%s could not be looked up in Teams (%v): they are unknown, not pending",
-					count(n, "member"), first)
+					plural.Count(n, "member"), first)
 			}
 		}
 	}
@@ -297,6 +298,7 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 		p = &Prepared{StartedAt: e.now()}
 	}
 	r := e.newReport(p)
+	r.NothingCompared = true // no reader may take its empty change list for agreement
 	// What else failed before the run gave up (a source that could not be
 	// read) is as much the answer as the error that stopped it.
 	r.Errors = append(r.Errors, p.Errors...)

@@ -267,6 +267,9 @@ func TestEngineHoldsEmptiedAndBudgetedGroups(t *testing.T) {
 	if res.ExitCode != 4 || !strings.Contains(heldReason(res.Report), "empty") {
 		t.Errorf("emptied group: exit %d, changes %+v", res.ExitCode, res.Report.Changes)
 	}
+	if !strings.Contains(heldReason(res.Report), "had 1 member at the last successful run") {
+		t.Errorf("held reason %q does not count the one member the group had", heldReason(res.Report))
+	}
 	r.cfg.Groups[0].AllowEmpty = true
 	if res = r.run(true); res.ExitCode != 0 || len(members(t, r.emu, "Big")) != 0 {
 		t.Errorf("allow_empty: exit %d, Big %v", res.ExitCode, members(t, r.emu, "Big"))
@@ -741,6 +744,13 @@ func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
 	if res.ExitCode != ExitFailure || len(res.Report.Errors) != 2 || !strings.Contains(errs, "connection refused") || !strings.Contains(errs, "503") {
 		t.Errorf("exit %d, errors:\n%s\nwant the source's and Teams' failures", res.ExitCode, errs)
 	}
+	if !res.Report.NothingCompared || strings.Contains(res.Report.SummaryLine(), "Teams matches") {
+		t.Errorf("a run that could not plan: nothing_compared %v, summary %q", res.Report.NothingCompared, res.Report.SummaryLine())
+	}
+	r.src.err, r.api = nil, r.client
+	if res := r.run(false); res.Report.NothingCompared {
+		t.Errorf("a run that planned says nothing_compared (errors %v)", res.Report.Errors)
+	}
 }
 
 // groupsDown fails the group listing as an unavailable API would.
@@ -748,4 +758,23 @@ type groupsDown struct{ Teams }
 
 func (groupsDown) ListUserGroups(context.Context) ([]teams.UserGroup, error) {
 	return nil, &teams.Error{Method: "GET", Route: "/user-groups", Status: 503, Kind: teams.ErrServer}
+}
+
+// TestDescriptionUpdateShowsOldAndNew: the report's update_group change
+// carries the description Teams has and the one the config sets.
+func TestDescriptionUpdateShowsOldAndNew(t *testing.T) {
+	seed := &teamstest.Seed{Users: seedUsers("ann"),
+		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "SRE", Description: "Hand-written", UserIDs: []int{10}}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"sre": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "sre", To: "SRE", Description: "Synced from LDAP"}}
+	res := r.run(false)
+	var got *report.Description
+	for _, c := range res.Report.Changes {
+		if c.Kind == report.KindUpdateGroup {
+			got = c.Description
+		}
+	}
+	if got == nil || got.Old != "Hand-written" || got.New != "Synced from LDAP" {
+		t.Errorf("update_group description = %+v, want Hand-written → Synced from LDAP (changes %+v)", got, res.Report.Changes)
+	}
 }

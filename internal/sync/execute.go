@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
 )
@@ -187,7 +188,9 @@ func buildChanges(p *Plan, r *report.Report, users map[int]report.User) []step {
 			s.changes = append(s.changes, add(ch(report.KindCreateGroup, g.Add)))
 		} else {
 			if g.UpdateDescription {
-				s.changes = append(s.changes, add(ch(report.KindUpdateGroup, nil)))
+				c := ch(report.KindUpdateGroup, nil)
+				c.Description = &report.Description{Old: g.OldDescription, New: g.Description}
+				s.changes = append(s.changes, add(c))
 			}
 			if len(g.Add) > 0 {
 				s.changes = append(s.changes, add(ch(report.KindAddMembers, g.Add)))
@@ -269,26 +272,19 @@ func describe(c report.Change) string {
 	people := whoList(c)
 	switch c.Kind {
 	case report.KindCreateGroup:
-		return fmt.Sprintf("create %s with %s%s", what, count(len(c.Users), "member"), people)
+		return fmt.Sprintf("create %s with %s%s", what, plural.Count(len(c.Users), "member"), people)
 	case report.KindUpdateGroup:
 		return "update the description of " + what
 	case report.KindAddMembers, report.KindAddSMEUsers:
-		return fmt.Sprintf("add %s to %s%s", count(len(c.Users), "user"), what, people)
+		return fmt.Sprintf("add %s to %s%s", plural.Count(len(c.Users), "user"), what, people)
 	case report.KindRemoveMembers, report.KindRemoveSMEUsers:
-		return fmt.Sprintf("remove %s from %s%s", count(len(c.Users), "user"), what, people)
+		return fmt.Sprintf("remove %s from %s%s", plural.Count(len(c.Users), "user"), what, people)
 	case report.KindAddSMEGroups:
-		return fmt.Sprintf("add %s to %s%s", count(len(c.Groups), "user group"), what, people)
+		return fmt.Sprintf("add %s to %s%s", plural.Count(len(c.Groups), "user group"), what, people)
 	case report.KindRemoveSMEGroups:
-		return fmt.Sprintf("remove %s from %s%s", count(len(c.Groups), "user group"), what, people)
+		return fmt.Sprintf("remove %s from %s%s", plural.Count(len(c.Groups), "user group"), what, people)
 	}
 	return c.Kind + " " + what
-}
-
-func count(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // whoList names up to 10 people or groups of a change for the log line.

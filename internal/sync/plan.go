@@ -95,7 +95,8 @@ type GroupPlan struct {
 	Create            bool   `json:"create,omitempty"`
 	Description       string `json:"description"` // what a create or PUT sends
 	UpdateDescription bool   `json:"update_description,omitempty"`
-	Current           []int  `json:"current"` // members as read; a PUT is computed from it
+	OldDescription    string `json:"old_description,omitempty"` // what an update replaces, for the report
+	Current           []int  `json:"current"`                   // members as read; a PUT is computed from it
 	Add               []int  `json:"add"`
 	Remove            []int  `json:"remove"`
 	Held              []int  `json:"held"` // removals held back by a safety rule
@@ -230,7 +231,7 @@ func planGroup(dg DesiredGroup, byName map[string][]*CurrentGroup, pol Policy) (
 	cg := found[0]
 	gp := GroupPlan{Name: cg.Name, ID: cg.ID, Description: cg.Description, Current: cg.Members}
 	if dg.SetDescription && dg.Description != cg.Description {
-		gp.Description, gp.UpdateDescription = dg.Description, true
+		gp.Description, gp.UpdateDescription, gp.OldDescription = dg.Description, true, cg.Description
 	}
 	gp.Add = realUsers(minus(members, cg.Members))
 	remove := removable(realUsers(minus(cg.Members, members)), dg.Mode, pol.Owned[LedgerKey(LedgerGroup, cg.ID)])

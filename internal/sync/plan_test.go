@@ -44,7 +44,8 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "configured description is kept in step",
 			desired: DesiredGroup{Name: "Platform", Description: "new", SetDescription: true, Members: []int{2, 3, 4}},
 			current: []CurrentGroup{platform},
-			want:    GroupPlan{Name: "Platform", ID: 7, Description: "new", UpdateDescription: true, Current: []int{1, 2, 3, 4}},
+			want: GroupPlan{Name: "Platform", ID: 7, Description: "new", UpdateDescription: true, OldDescription: "old",
+				Current: []int{1, 2, 3, 4}},
 		},
 		{
 			name:    "unknown directory group: no removals, additions go on",
@@ -217,6 +218,9 @@ func TestZeroBudgetHoldsEveryRemoval(t *testing.T) {
 	p = Calculate(d, cur, Policy{MaxRemovals: 0, MaxRemovalPercent: -1})
 	if got := p.Groups[0]; len(got.Remove) != 0 || len(got.Held) != 1 {
 		t.Errorf("max_removals 0: got %+v, want the removal held", got)
+	}
+	if got, want := p.Groups[0].HeldReason, "1 removal in this run exceeds max_removals 0"; got != want {
+		t.Errorf("held reason %q, want %q", got, want)
 	}
 }
 

@@ -402,7 +402,8 @@ func followGroup(sg GroupPlan, fg *GroupPlan) (*GroupPlan, []string) {
 		}
 		fg = &GroupPlan{Name: sg.Name, ID: sg.ID, Description: sg.Description, Current: sg.Current}
 	}
-	g := &GroupPlan{Name: fg.Name, ID: fg.ID, Create: fg.Create, Description: fg.Description, Current: fg.Current}
+	g := &GroupPlan{Name: fg.Name, ID: fg.ID, Create: fg.Create, Description: fg.Description, Current: fg.Current,
+		OldDescription: fg.OldDescription}
 	var refused []string
 	if sg.UpdateDescription {
 		if fg.UpdateDescription && fg.Description == sg.Description {

@@ -3,6 +3,8 @@ package sync
 import (
 	"fmt"
 	"slices"
+
+	"github.com/syncd/syncd/internal/plural"
 )
 
 // The safety rules of DESIGN.md §8 as small functions over planned removals.
@@ -55,7 +57,7 @@ func applyRunBudget(p *Plan, maxRemovals int) {
 	if total <= maxRemovals {
 		return
 	}
-	reason := fmt.Sprintf("%d removals in this run exceed max_removals %d", total, maxRemovals)
+	reason := fmt.Sprintf("%s max_removals %d", plural.Of(total, "removal in this run exceeds", "removals in this run exceed"), maxRemovals)
 	for i := range p.Groups {
 		g := &p.Groups[i]
 		if len(g.Remove) > 0 {
