@@ -43,14 +43,18 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 			w := a.groupWrite(g, "PUT "+path, add, g.Remove)
 			return a.rec.send(ctx, w, func() (int, error) {
 				_, err := a.e.api.ReplaceUserGroup(ctx, g.ID, req)
-				return 0, err
+				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
+					return got.Description == req.Description && slices.Equal(memberIDs(got.Users), sortUnique(slices.Clone(req.UserIDs)))
+				})
 			})
 		})
 	case len(add) > 0:
 		return a.withFreshIDs(ctx, &add, func() error {
 			return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func() (int, error) {
 				_, err := a.e.api.AddUserGroupMembers(ctx, g.ID, add)
-				return 0, err
+				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
+					return len(minus(sortUnique(slices.Clone(add)), memberIDs(got.Users))) == 0
+				})
 			})
 		})
 	case len(g.Remove) == 1:
@@ -165,20 +169,26 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 			w := tw.write("PUT "+path, addUsers, t.RemoveUsers, addGroups, addNames, rmGroups)
 			return a.rec.send(ctx, w, func() (int, error) {
 				_, err := a.e.api.ReplaceSMEs(ctx, t.ID, req)
-				return 0, err
+				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, groups []int) bool {
+					return slices.Equal(users, req.UserIDs) && slices.Equal(groups, req.UserGroupIDs)
+				})
 			})
 		})
 	case len(addUsers) > 0:
 		err = a.withFreshIDs(ctx, &addUsers, func() error {
 			return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func() (int, error) {
 				_, err := a.e.api.AddSMEUsers(ctx, t.ID, addUsers)
-				return 0, err
+				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool {
+					return len(minus(sortUnique(slices.Clone(addUsers)), users)) == 0
+				})
 			})
 		})
 	case len(addGroups) > 0:
 		err = a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func() (int, error) {
 			_, err := a.e.api.AddSMEGroups(ctx, t.ID, addGroups)
-			return 0, err
+			return 0, a.confirmSMEs(ctx, t.ID, err, func(_, groups []int) bool {
+				return len(minus(addGroups, groups)) == 0
+			})
 		})
 	case len(t.RemoveUsers) == 1:
 		id := t.RemoveUsers[0]
@@ -250,6 +260,47 @@ func changeError(err error, kind string) error {
 		return nil
 	}
 	return err
+}
+
+// confirmGroup settles a group write whose answer could not be read
+// (teams.ErrUnconfirmed): it is not applied until a read shows the group
+// as the write meant to leave it. Any other error, or a read that does not
+// show it, stands.
+func (a *applier) confirmGroup(ctx context.Context, id int, err error, done func(*teams.UserGroup) bool) error {
+	if !errors.Is(err, teams.ErrUnconfirmed) {
+		return err
+	}
+	if g, rerr := a.e.api.GetUserGroup(ctx, id); rerr == nil && done(g) {
+		return nil
+	}
+	return err
+}
+
+// confirmSMEs is confirmGroup for a tag's SMEs (sorted user and group ids).
+func (a *applier) confirmSMEs(ctx context.Context, tagID int, err error, done func(users, groups []int) bool) error {
+	if !errors.Is(err, teams.ErrUnconfirmed) {
+		return err
+	}
+	smes, rerr := a.e.api.GetSMEs(ctx, tagID)
+	if rerr != nil {
+		return err
+	}
+	groups := make([]int, 0, len(smes.UserGroups))
+	for _, g := range smes.UserGroups {
+		groups = append(groups, g.ID)
+	}
+	if done(memberIDs(smes.Users), sortUnique(groups)) {
+		return nil
+	}
+	return err
+}
+
+func memberIDs(users []teams.UserSummary) []int {
+	ids := make([]int, 0, len(users))
+	for _, u := range users {
+		ids = append(ids, u.ID)
+	}
+	return sortUnique(ids)
 }
 
 func ignoreNotFound(err error) error {

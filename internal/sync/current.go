@@ -16,6 +16,7 @@ type Teams interface {
 	ListUsers(ctx context.Context) ([]teams.User, error)
 	UserByEmail(ctx context.Context, email string) (*teams.User, error)
 	ListUserGroups(ctx context.Context) ([]teams.UserGroup, error)
+	GetUserGroup(ctx context.Context, id int) (*teams.UserGroup, error)
 	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error)
 	ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.UserGroup, error)
 	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.UserGroup, error)

@@ -200,3 +200,54 @@ func failedChanges(res *Result) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestUnconfirmedWritesAreReadBack: a write answered 200 with an empty
+// body is not "applied" until a read shows it landed; one that did not
+// land is not counted as applied, and the next run finishes it.
+func TestUnconfirmedWritesAreReadBack(t *testing.T) {
+	seed := func() *teamstest.Seed {
+		return &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"),
+			UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
+			Tags:       []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	}
+	groups := map[string][]string{"platform": {"ann", "bob"}, "gophers": {"bob"}}
+	setup := func(r *rig) {
+		r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+		r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	}
+	writes := []faultproxy.Rule{{Method: "POST", Path: "/user-groups/*/members"}, {Method: "POST", Path: "/tags/*/subject-matter-experts/users"}}
+
+	landed := slices.Clone(writes)
+	for i := range landed {
+		landed[i].Fault = faultproxy.Applied(faultproxy.EmptyBody())
+	}
+	r, _ := faultRig(t, seed(), groups, landed...)
+	setup(r)
+	res := r.run(true)
+	if res.ExitCode != ExitOK || res.Report.Summary.ChangesApplied != 2 {
+		t.Errorf("writes that landed: exit %d, %d applied; want 0 and 2: %v", res.ExitCode, res.Report.Summary.ChangesApplied, res.Report.Changes)
+	}
+	if r.emu.Count("GET", "/user-groups/{userGroupId}") != 1 || r.emu.Count("GET", "/tags/{tagId}/subject-matter-experts") != 2 {
+		t.Errorf("want one read back of each write: %v", r.emu.Requests())
+	}
+
+	lost := slices.Clone(writes)
+	for i := range lost {
+		lost[i].Fault = faultproxy.EmptyBody() // answered, never forwarded
+	}
+	r, _ = faultRig(t, seed(), groups, lost...)
+	setup(r)
+	res = r.run(true)
+	if res.ExitCode != ExitFailure || res.Report.Summary.ChangesApplied != 0 || res.Report.Summary.ChangesFailed != 2 {
+		t.Errorf("writes that did not land: exit %d, summary %+v; want 1 and both failed", res.ExitCode, res.Report.Summary)
+	}
+	if !strings.Contains(failedChanges(res), "could not be read") {
+		t.Errorf("failed changes do not say why: %s", failedChanges(res))
+	}
+	if res := r.run(true); res.ExitCode != ExitOK || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11}) {
+		t.Errorf("next run: exit %d, Platform %v; want bob added", res.ExitCode, members(t, r.emu, "Platform"))
+	}
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{11}) {
+		t.Errorf("next run: go SMEs %v, want bob", users)
+	}
+}
