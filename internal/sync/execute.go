@@ -99,12 +99,22 @@ func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
 			c.Status = report.StatusApplied
 			e.log.Info(pastTense(describe(*c)), changeFields(*c)...)
 		default:
-			c.Status, c.Error = report.StatusFailed, err.Error()
+			c.Status, c.Error = report.StatusFailed, failure(err)
 			if !quiet {
 				e.log.Error("Failed to "+describe(*c), append(changeFields(*c), errField(err))...)
 			}
 		}
 	}
+}
+
+// failure is the report's words for a failed change. A write that may
+// have landed says so: it is in the audit log as "unknown", and the next
+// run reads Teams afresh and does whatever is still to do.
+func failure(err error) string {
+	if teams.OutcomeUnknown(err) {
+		return "outcome unknown (the write may have been applied; the next run reads Teams again and finishes it): " + err.Error()
+	}
+	return err.Error()
 }
 
 // finish fills the summary and the exit code, records the run and logs

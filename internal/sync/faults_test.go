@@ -241,8 +241,8 @@ func TestUnconfirmedWritesAreReadBack(t *testing.T) {
 	if res.ExitCode != ExitFailure || res.Report.Summary.ChangesApplied != 0 || res.Report.Summary.ChangesFailed != 2 {
 		t.Errorf("writes that did not land: exit %d, summary %+v; want 1 and both failed", res.ExitCode, res.Report.Summary)
 	}
-	if !strings.Contains(failedChanges(res), "could not be read") {
-		t.Errorf("failed changes do not say why: %s", failedChanges(res))
+	if f := failedChanges(res); !strings.Contains(f, "could not be read") || !strings.Contains(f, "outcome unknown") {
+		t.Errorf("failed changes do not say why: %s", f)
 	}
 	if res := r.run(true); res.ExitCode != ExitOK || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11}) {
 		t.Errorf("next run: exit %d, Platform %v; want bob added", res.ExitCode, members(t, r.emu, "Platform"))
