@@ -297,8 +297,8 @@ func TestDebugLogIsAnLdapsearchCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := logs.FilterMessage("ldap search").All()
-	if len(entries) != 2 {
-		t.Fatalf("%d searches logged, want 2 (users, groups)", len(entries))
+	if len(entries) != 3 {
+		t.Fatalf("%d searches logged, want 3 (users, groups, the member outside the user base)", len(entries))
 	}
 	cmd := entries[0].ContextMap()["command"].(string)
 	for _, want := range []string{"ldapsearch", "-H " + srv.URL, "-D cn=reader,dc=example,dc=com -W", "-b ou=people,dc=example,dc=com", "-E pr=500/noprompt", "'(objectClass=inetOrgPerson)'", "entryUUID"} {
@@ -459,5 +459,25 @@ func TestDebugLogCommandRunsInAShell(t *testing.T) {
 	}
 	if n := strings.Count("\n"+string(out), "\ndn:"); n != 6 {
 		t.Errorf("the command found %d users, want 6:\n%s", n, out)
+	}
+}
+
+// slapd's size.pr limits each page: a page_size above it fails the read
+// with a message that says a smaller page_size fixes it, and one below it
+// reads everything.
+func TestPageLimitSaysPageSize(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(300), PageLimit: 100})
+	cfg := baseConfig(srv.URL)
+	cfg.PageSize = 250
+	d, err := read(t, cfg)
+	if err == nil {
+		t.Fatalf("page_size 250 over size.pr=100: read %d users, want an error", len(d.Users))
+	}
+	if !strings.Contains(err.Error(), "a smaller page_size fixes it") || !strings.Contains(err.Error(), "page_size (250)") {
+		t.Errorf("err = %v, want it to say that a smaller page_size fixes it", err)
+	}
+	cfg.PageSize = 100
+	if d := mustRead(t, cfg); len(d.Users) != 300 {
+		t.Errorf("page_size 100: %d users, want 300", len(d.Users))
 	}
 }
