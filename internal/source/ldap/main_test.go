@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/syncd/syncd/internal/source/ldap/dstest"
 	"github.com/syncd/syncd/internal/source/ldap/sambatest"
 )
 
@@ -12,5 +13,6 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	sambatest.StopShared()
+	dstest.StopShared()
 	os.Exit(code)
 }
