@@ -80,8 +80,12 @@ func userByLogin(d *directory.Directory, login string) *directory.User {
 
 func TestReadOpenLDAPShapes(t *testing.T) {
 	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
-	d := mustRead(t, baseConfig(srv.URL))
+	checkFixtureShapes(t, mustRead(t, baseConfig(srv.URL)))
+}
 
+// checkFixtureShapes checks a read of slapdtest.Fixture.
+func checkFixtureShapes(t *testing.T, d *directory.Directory) {
+	t.Helper()
 	if got := len(d.Users); got != 6 {
 		t.Errorf("users = %d, want 6 (carol is outside the base)", got)
 	}

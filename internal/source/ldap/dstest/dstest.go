@@ -78,13 +78,29 @@ func Shared(tb testing.TB) *Server {
 	return shared.srv
 }
 
+// Start starts a server of the test's own, stopped when the test ends,
+// for test binaries without a TestMain to stop a shared one.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := start(Require(tb))
+	if err != nil {
+		tb.Fatalf("dstest: %v", err)
+	}
+	tb.Cleanup(s.stop)
+	return s
+}
+
 // StopShared stops the shared server, if one was started, and removes its
 // files.
 func StopShared() {
 	if s := shared.srv; s != nil {
-		s.proc.Stop(10 * time.Second)
-		os.RemoveAll(s.Dir)
+		s.stop()
 	}
+}
+
+func (s *Server) stop() {
+	s.proc.Stop(10 * time.Second)
+	os.RemoveAll(s.Dir)
 }
 
 // Log returns what ns-slapd wrote so far.
