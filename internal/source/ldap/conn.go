@@ -40,7 +40,7 @@ type BindError struct {
 // ErrTLSRequired is a bind refused because the connection is not
 // encrypted: Active Directory answers strongerAuthRequired (8), 389-ds
 // confidentialityRequired (13). The credentials may well be right.
-var ErrTLSRequired = errors.New("the server accepts this bind only over TLS: use ldaps:// or start_tls: true (the password was not the problem)")
+var ErrTLSRequired = errors.New("the server accepts this bind only over TLS: use ldaps:// or start_tls: true (a refusal for want of TLS, not a wrong password)")
 
 // Result codes of a bind refused for want of TLS.
 const (

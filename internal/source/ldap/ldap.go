@@ -179,6 +179,9 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 		return nil, Stats{}, err
 	}
 	d := m.Directory()
+	if err := noUsersSeen(d, r.cfg.Users); err != nil {
+		return nil, Stats{}, err
+	}
 	if r.inChain {
 		err = r.inChainMembers(ctx, s, m, d)
 	} else {
@@ -256,4 +259,24 @@ func (r *Reader) logResult(d *directory.Directory, st Stats, took time.Duration)
 		zap.Int("users_duplicate_id", st.DuplicateID), zap.Int("ignored_member_references", st.IgnoredReference),
 		zap.Int("primary_group_memberships", st.PrimaryMembers),
 		zap.Duration("took", took))
+}
+
+// ErrNoUsers is a read that found no user while groups list members: the
+// user search or the account's read access is wrong, and every group would
+// otherwise read as empty.
+var ErrNoUsers = errors.New("no user read, yet groups list members")
+
+func noUsersSeen(d *directory.Directory, u config.LDAPUsers) error {
+	if len(d.Users) > 0 {
+		return nil
+	}
+	refs := 0
+	for _, g := range d.Groups {
+		refs += g.Ignored
+	}
+	if refs == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w (%d member references): check users.base_dn %q and users.filter %s, and that syncd's account may read the people there",
+		ErrNoUsers, refs, u.BaseDN, u.Filter)
 }

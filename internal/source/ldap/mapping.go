@@ -394,7 +394,7 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 			g.Subgroups = append(g.Subgroups, sub)
 		} else if base := m.inUnread(c); base != "" {
 			if g.Err == nil {
-				g.Err = fmt.Errorf("member %s lies under %s, which the server referred elsewhere (referrals are not followed)", dn.orig, base)
+				g.Err = fmt.Errorf("member %s lies under %s, which the server referred elsewhere: syncd does not follow referrals, so it cannot tell whether that member is a group (on Active Directory, the global catalog, port 3269, sees every domain of the forest)", dn.orig, base)
 			}
 		} else {
 			g.Ignored++

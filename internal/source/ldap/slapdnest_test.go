@@ -143,3 +143,19 @@ func TestInChainRefusedOnOpenLDAP(t *testing.T) {
 		t.Fatalf("in_chain_lookup on slapd: Read = %s; want ErrInChainUnsupported", failed(d, err))
 	}
 }
+
+// A user search that finds nobody (a wrong filter, or an account that may
+// not read the people) while groups list members fails the read: every
+// group would otherwise read as empty.
+func TestNoUsersSeenFailsTheRead(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := baseConfig(srv.URL)
+	cfg.Users.Filter = "(objectClass=posixAccount)" // nobody in the fixture
+	d, err := read(t, cfg)
+	if !errors.Is(err, ldap.ErrNoUsers) || d != nil {
+		t.Fatalf("Read = %s; want ErrNoUsers", failed(d, err))
+	}
+	if !strings.Contains(err.Error(), "(objectClass=posixAccount)") {
+		t.Errorf("err = %v, want it to name the filter", err)
+	}
+}

@@ -68,7 +68,12 @@ type Server struct {
 // (fails it under SYNCD_REQUIRE_SERVERS).
 func Require(tb testing.TB) map[string]string {
 	tb.Helper()
-	return servertest.Require(tb, "Samba (Active Directory domain controller)", Install, "samba", "samba-tool")
+	paths := servertest.Require(tb, "Samba (Active Directory domain controller)", Install, "samba", "samba-tool")
+	// samba-tool comes without the files it provisions a domain from.
+	if _, err := os.Stat("/usr/share/samba/setup/ad-schema"); err != nil {
+		servertest.Missing(tb, "Samba's provisioning files (/usr/share/samba/setup/ad-schema) not installed: "+Install)
+	}
+	return paths
 }
 
 var shared struct {

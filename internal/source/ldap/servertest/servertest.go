@@ -32,13 +32,18 @@ func Require(tb testing.TB, what, install string, programs ...string) map[string
 	tb.Helper()
 	paths, missing := Find(programs...)
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("%s not installed (%s missing): %s", what, strings.Join(missing, ", "), install)
-		if os.Getenv(RequireEnv) != "" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		Missing(tb, fmt.Sprintf("%s not installed (%s missing): %s", what, strings.Join(missing, ", "), install))
 	}
 	return paths
+}
+
+// Missing skips the test with msg, or fails it under SYNCD_REQUIRE_SERVERS.
+func Missing(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
 }
 
 // Find looks the programs up on PATH and in /usr/sbin, which is not on
