@@ -57,7 +57,7 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 		}
 		p, err := s.conn.searchPage(req, controls, each)
 		if err != nil {
-			return referrals, s.searchErr(q, s.explainLimit(err, paged))
+			return referrals, s.searchErr(q, s.explainLimit(err, paged, n))
 		}
 		if len(p.refs) > 0 {
 			if !q.allowReferrals {
@@ -85,17 +85,21 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 // explainLimit says how to get past a size limit. Servers apply their
 // limits per page to paged searches: 389-ds answers sizeLimitExceeded past
 // nsslapd-sizelimit, OpenLDAP adminLimitExceeded ("illegal pagedResults
-// page size") past size.pr. Active Directory caps pages silently instead.
-func (s *session) explainLimit(err error, paged bool) error {
+// page size") past size.pr, both on the first page. A limit met on a later
+// page is on the whole result (OpenLDAP size.prtotal), which a smaller
+// page does not help. Active Directory caps pages silently instead.
+func (s *session) explainLimit(err error, paged bool, page int) error {
 	var re *ResultError
 	if !errors.As(err, &re) || (re.Code != resultSizeLimit && re.Code != resultAdminLimit) {
 		return err
 	}
-	if !paged {
-		if re.Code == resultAdminLimit {
-			return err
-		}
+	switch {
+	case !paged && re.Code == resultSizeLimit:
 		return fmt.Errorf("%w (the search was not paged: set page_size to page it)", err)
+	case !paged:
+		return err
+	case page > 0:
+		return fmt.Errorf("%w after %d full pages: the server limits the whole result of a paged search for syncd's account (OpenLDAP size.prtotal); raise that limit", err, page)
 	}
 	return fmt.Errorf("%w: the server allows fewer entries per page than page_size (%d) asks for; a smaller page_size fixes it (under the server's limit: 389-ds nsslapd-sizelimit, OpenLDAP size.pr), or raise that limit for syncd's account", err, s.pageSize)
 }

@@ -485,3 +485,29 @@ func TestPageLimitSaysPageSize(t *testing.T) {
 		t.Errorf("page_size 100: %d users, want 300", len(d.Users))
 	}
 }
+
+// size.prtotal limits the whole paged result: the error is met after the
+// first pages, and does not send the admin to page_size.
+func TestPagedTotalLimit(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(300), PagedTotal: 250})
+	cfg := baseConfig(srv.URL)
+	cfg.PageSize = 100
+	d, err := read(t, cfg)
+	if err == nil || d != nil {
+		t.Fatalf("Read = %s; want a size limit error", failed(d, err))
+	}
+	if msg := err.Error(); !strings.Contains(msg, "size.prtotal") || strings.Contains(msg, "smaller page_size") {
+		t.Errorf("err = %v, want it to name the total limit, not page_size", err)
+	}
+}
+
+// StartTLS to a slapd without TLS fails the read, naming StartTLS.
+func TestStartTLSWithoutServerTLS(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := baseConfig(srv.URL)
+	cfg.StartTLS = true
+	d, err := read(t, cfg)
+	if err == nil || !strings.Contains(err.Error(), "StartTLS with "+srv.URL) {
+		t.Fatalf("Read = %s; want a StartTLS error", failed(d, err))
+	}
+}

@@ -33,6 +33,11 @@ const (
 	LimitedDN = "uid=limited," + SysAccounts
 )
 
+// ReadAttributes are the attributes the reader accounts may read (their
+// only grant), as docs/freeipa-389ds.md gives them: what the FreeIPA
+// example reads, and ref, without which 389-ds hides referral objects.
+const ReadAttributes = "objectClass || cn || uid || displayName || mail || member || ipaUniqueID || nsAccountLock || ref"
+
 // Engineers is how many bulk people the directory has; ipausers holds
 // them all (more than 1,500).
 const Engineers = 1600
@@ -88,7 +93,7 @@ func buildFixture() (*fixture.Directory, string) {
 	}
 	reader := `userdn="ldap:///` + ServiceDN + ` || ldap:///` + LimitedDN + `"`
 	entry(Suffix, "objectClass", "top", "objectClass", "domain", "dc", "ipa",
-		"aci", `(targetattr="objectClass || cn || uid || displayName || mail || member || ipaUniqueID || nsAccountLock || ref")(version 3.0; acl "syncd: read people and groups"; allow (read, search, compare) `+reader+`;)`)
+		"aci", `(targetattr="`+ReadAttributes+`")(version 3.0; acl "syncd: read people and groups"; allow (read, search, compare) `+reader+`;)`)
 	for _, c := range []string{"accounts", "users,cn=accounts", "groups,cn=accounts", "etc", "sysaccounts,cn=etc"} {
 		dn := "cn=" + c + "," + Suffix
 		entry(dn, "objectClass", "top", "objectClass", "nsContainer", "cn", strings.Split(c, ",")[0])

@@ -45,6 +45,9 @@ type Options struct {
 	// PageLimit, when positive, limits each page of a paged search of
 	// normal accounts to this many entries (size.pr): a larger page fails.
 	PageLimit int
+	// PagedTotal, when positive, limits the whole result of a paged search
+	// of normal accounts (size.prtotal).
+	PagedTotal int
 	// TimeLimit, when positive, limits every search of normal accounts to
 	// this many seconds (result code 3 past it), whatever the client asks.
 	TimeLimit int
@@ -156,6 +159,9 @@ func config(dir string, o Options) string {
 	}
 	if o.PageLimit > 0 {
 		size += fmt.Sprintf(" size.pr=%d", o.PageLimit)
+	}
+	if o.PagedTotal > 0 {
+		size += fmt.Sprintf(" size.prtotal=%d", o.PagedTotal)
 	}
 	timeLimit := "time=unlimited"
 	if o.TimeLimit > 0 {
