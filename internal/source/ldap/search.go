@@ -99,7 +99,7 @@ func (s *session) explainLimit(err error, paged bool, page int) error {
 	case !paged:
 		return err
 	case page > 0:
-		return fmt.Errorf("%w after %d full pages: the server limits the whole result of a paged search for syncd's account (OpenLDAP size.prtotal); raise that limit", err, page)
+		return fmt.Errorf("%w on page %d: the server limits the whole result of a paged search for syncd's account (OpenLDAP size.prtotal); raise that limit", err, page+1)
 	}
 	return fmt.Errorf("%w: the server allows fewer entries per page than page_size (%d) asks for; a smaller page_size fixes it (under the server's limit: 389-ds nsslapd-sizelimit, OpenLDAP size.pr), or raise that limit for syncd's account", err, s.pageSize)
 }

@@ -42,6 +42,7 @@ func Missing(tb testing.TB, msg string) {
 	tb.Helper()
 	if os.Getenv(RequireEnv) != "" {
 		tb.Fatal(msg)
+		return
 	}
 	tb.Skip(msg)
 }
