@@ -128,6 +128,8 @@ func notReady(res *daemon.Result, err error) string {
 			return fmt.Sprintf("source %s accepts syncd's bind only over TLS: use ldaps:// or start_tls: true", s.Name)
 		case isCredentialError(s.Err):
 			return fmt.Sprintf("source %s rejected syncd's credentials", s.Name)
+		case errors.Is(s.Err, ldap.ErrInChainUnsupported):
+			return fmt.Sprintf("source %s: in_chain_lookup is set, but the server does not implement the in-chain rule (remove it)", s.Name)
 		}
 	}
 	return ""

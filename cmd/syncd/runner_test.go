@@ -38,3 +38,13 @@ func TestNotReadyBindWithoutTLS(t *testing.T) {
 		t.Errorf("wrong password: notReady = %q", why)
 	}
 }
+
+// in_chain_lookup on a server without the rule is a configuration problem
+// that no retry fixes: not ready, and saying so.
+func TestNotReadyInChainUnsupported(t *testing.T) {
+	err := fmt.Errorf("ldap source %q: %w: ldap://x lists no Active Directory capability", "corp", ldap.ErrInChainUnsupported)
+	res := &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: err}}}
+	if why := notReady(res, nil); !strings.Contains(why, "in_chain_lookup") {
+		t.Errorf("notReady = %q, want it to name in_chain_lookup", why)
+	}
+}
