@@ -113,7 +113,7 @@ func start(paths map[string]string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare the instance: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "ds")
+	dir, err := servertest.TempDir("389ds")
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ create_suffix_entry = False
 		return err
 	}
 	// A trial run proves the template before it is kept.
-	trial, err := os.MkdirTemp("", "ds")
+	trial, err := servertest.TempDir("389ds")
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func start(paths map[string]string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare the domain: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "samba")
+	dir, err := servertest.TempDir("samba")
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -98,11 +99,7 @@ func Cached(name, key string, build func(dir string) error) (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
 		return dir, nil
 	}
-	// Older builds of this server are of no further use.
-	old, _ := filepath.Glob(filepath.Join(root, name+"-*"))
-	for _, o := range old {
-		os.RemoveAll(o)
-	}
+	removeStale(filepath.Join(root, name+"-*"), 24*time.Hour)
 	tmp := dir + ".building"
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return "", err
@@ -115,6 +112,33 @@ func Cached(name, key string, build func(dir string) error) (string, error) {
 		return "", err
 	}
 	return dir, os.Rename(tmp, dir)
+}
+
+// removeStale removes what matches pattern and was not changed for age:
+// builds of older fixtures, which another checkout may still be copying
+// from when they are recent.
+func removeStale(pattern string, age time.Duration) {
+	old, _ := filepath.Glob(pattern)
+	for _, o := range old {
+		if info, err := os.Stat(o); err == nil && time.Since(info.ModTime()) > age {
+			os.RemoveAll(o)
+		}
+	}
+}
+
+// TempDir makes a directory for one server's files, named after the test
+// binary's process. Directories of processes that no longer run (a test
+// binary killed before it could clean up) are removed on the way.
+func TempDir(name string) (string, error) {
+	prefix := "syncd-" + name + "-"
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
+	for _, o := range old {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(o), prefix), "-")
+		if n, err := strconv.Atoi(pid); err == nil && n != os.Getpid() && syscall.Kill(n, 0) == syscall.ESRCH {
+			os.RemoveAll(o)
+		}
+	}
+	return os.MkdirTemp("", prefix+strconv.Itoa(os.Getpid())+"-")
 }
 
 // lock takes an exclusive flock on path; wait false fails at once when

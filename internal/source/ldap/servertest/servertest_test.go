@@ -1,6 +1,10 @@
 package servertest
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -37,5 +41,34 @@ func TestRequireSkipsOrFails(t *testing.T) {
 	r = &recorder{TB: t}
 	if paths := Require(r, "A shell", install, "sh"); paths["sh"] == "" || r.failed != "" || r.skipped != "" {
 		t.Errorf("sh: paths %v, failed %q skipped %q", paths, r.failed, r.skipped)
+	}
+}
+
+// A directory left by a test binary that no longer runs is removed when
+// the next one makes its own; one of a running process stays.
+func TestTempDirRemovesOrphans(t *testing.T) {
+	name := "servertest-" + strconv.Itoa(os.Getpid())
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(os.TempDir(), "syncd-"+name+"-"+strconv.Itoa(cmd.Process.Pid)+"-1")
+	alive := filepath.Join(os.TempDir(), "syncd-"+name+"-1-1") // pid 1 runs
+	for _, d := range []string{dead, alive} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.RemoveAll(alive) })
+	dir, err := TempDir(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("the directory of a finished process is still there (%v)", err)
+	}
+	if _, err := os.Stat(alive); err != nil {
+		t.Errorf("the directory of a running process was removed: %v", err)
 	}
 }
