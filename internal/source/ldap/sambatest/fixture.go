@@ -67,16 +67,18 @@ func fixtureKey() string {
 	_, ops := fixtureData()
 	var b strings.Builder
 	for _, op := range ops {
-		fmt.Fprintf(&b, "%s|%v|%s\n", op.add.DN, op.add.Attributes, op.primary)
+		fmt.Fprintf(&b, "%s|%v|%v|%s\n", op.add.DN, op.add.Attributes, op.addValues, op.primary)
 	}
 	return b.String()
 }
 
-// op is one entry to add; primary, when set, is made its primary group
-// afterwards (Active Directory then moves the membership out of member).
+// op is one entry to add, or with addValues, values to add to an entry;
+// primary, when set, is made the entry's primary group afterwards (Active
+// Directory then moves the membership out of member).
 type op struct {
-	add     *goldap.AddRequest
-	primary string
+	add       *goldap.AddRequest
+	addValues bool
+	primary   string
 }
 
 type person struct {
@@ -163,8 +165,7 @@ func buildFixture() (*fixture.Directory, []op) {
 	addGroup(GroupDN("Team C"), "Team C", EngineerDN(4))
 	addGroup(GroupDN("Team B"), "Team B", EngineerDN(3), GroupDN("Team C"))
 	addGroup(GroupDN("Team A"), "Team A", EngineerDN(1), EngineerDN(2), GroupDN("Team B"), ContactDN, ForeignDN)
-	ops = append(ops, op{add: &goldap.AddRequest{DN: "modify:" + GroupDN("Team C"),
-		Attributes: []goldap.Attribute{{Type: "member", Vals: []string{GroupDN("Team A")}}}}})
+	ops = append(ops, op{add: addReq(GroupDN("Team C"), "member", GroupDN("Team A")), addValues: true})
 	d.Group("Team C").Members = append(d.Group("Team C").Members, GroupDN("Team A"))
 	// Carl is added as a member first, as AD requires, and then leaves the
 	// member list when Contractors becomes his primary group.
@@ -298,12 +299,12 @@ func (s *Server) apply(ops []op, conns int) error {
 }
 
 func (s *Server) do(c *goldap.Conn, o op) error {
-	if dn, ok := strings.CutPrefix(o.add.DN, "modify:"); ok {
-		m := goldap.NewModifyRequest(dn, nil)
+	if o.addValues {
+		m := goldap.NewModifyRequest(o.add.DN, nil)
 		for _, a := range o.add.Attributes {
 			m.Add(a.Type, a.Vals)
 		}
-		return wrap(dn, c.Modify(m))
+		return wrap(o.add.DN, c.Modify(m))
 	}
 	return wrap(o.add.DN, c.Add(o.add))
 }
