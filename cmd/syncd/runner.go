@@ -160,8 +160,14 @@ func notReady(res *daemon.Result, err error) string {
 		return ""
 	}
 	for _, s := range res.Sources {
-		if isCredentialError(s.Err) {
+		switch {
+		case errors.Is(s.Err, ldap.ErrTLSRequired):
+			// Not the password: sending an admin to rotate it would be wrong.
+			return fmt.Sprintf("source %s accepts syncd's bind only over TLS: use ldaps:// or start_tls: true", s.Name)
+		case isCredentialError(s.Err):
 			return fmt.Sprintf("source %s rejected syncd's credentials", s.Name)
+		case errors.Is(s.Err, ldap.ErrInChainUnsupported):
+			return fmt.Sprintf("source %s: in_chain_lookup is set, but the server does not implement the in-chain rule (remove it)", s.Name)
 		}
 	}
 	return ""

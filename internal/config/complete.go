@@ -101,6 +101,9 @@ func (c *checker) completeSource(p string, s *Source) {
 		}
 		c.duration(p+".timeout", &l.Timeout, DefaultLDAPTimeout)
 		completeEntries(&l.Users, &l.Groups, l.ActiveDirectory != nil)
+		if ad := l.ActiveDirectory; ad != nil && ad.SkipDisabled {
+			l.Users.SkipDisabled = true // the older spelling of the same switch
+		}
 	}
 	if l := s.LDIF; l != nil {
 		c.path(&l.Path)

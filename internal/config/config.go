@@ -70,6 +70,10 @@ type LDAPUsers struct {
 	NameAttribute  string `yaml:"name_attribute"`  // default cn
 	LoginAttribute string `yaml:"login_attribute"` // default uid
 	ProxyAddresses bool   `yaml:"proxy_addresses"` // also take smtp: aliases of proxyAddresses
+	// SkipDisabled leaves out disabled or locked accounts: Active
+	// Directory's userAccountControl disabled bit, 389-ds/FreeIPA's
+	// nsAccountLock: TRUE.
+	SkipDisabled bool `yaml:"skip_disabled"`
 }
 
 // LDAPGroups says where groups are and how they list members.
@@ -84,7 +88,7 @@ type LDAPGroups struct {
 
 // ADSettings are Active Directory specifics.
 type ADSettings struct {
-	SkipDisabled  bool `yaml:"skip_disabled"`   // drop accounts with the userAccountControl disabled bit
+	SkipDisabled  bool `yaml:"skip_disabled"`   // same as users.skip_disabled (the older spelling)
 	InChainLookup bool `yaml:"in_chain_lookup"` // resolve nesting with 1.2.840.113556.1.4.1941
 }
 

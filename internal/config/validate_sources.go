@@ -83,9 +83,7 @@ func (c *checker) validateLDAP(p string, l *LDAP) {
 	}
 	c.caFile(p+".ca_file", l.CAFile)
 	if l.BindDN != "" {
-		if _, err := ldap.ParseDN(l.BindDN); err != nil {
-			c.errorf(p+".bind_dn", "%s.bind_dn %q is not a valid DN: %v", p, l.BindDN, err)
-		}
+		c.bindName(p, l.BindDN, l.ActiveDirectory != nil)
 		if l.BindPassword == "" && l.BindPasswordFile == "" {
 			c.errorf(p+".bind_dn", "%s.bind_dn is set but neither bind_password nor bind_password_file is (leave bind_dn out for an anonymous bind)", p)
 		}
@@ -104,6 +102,34 @@ func (c *checker) validateLDAP(p string, l *LDAP) {
 	if ad := l.ActiveDirectory; ad != nil && ad.InChainLookup && !l.Groups.Nested {
 		c.errorf(p+".active_directory.in_chain_lookup", "%s.active_directory.in_chain_lookup resolves nested groups: set %s.groups.nested: true as well", p, p)
 	}
+}
+
+// bindName checks bind_dn: a DN, or on Active Directory (which accepts
+// them for simple binds) a user principal name (svc@corp.example.com) or a
+// down-level logon name (CORP\svc), as AD guides write them.
+func (c *checker) bindName(p, name string, ad bool) {
+	_, err := ldap.ParseDN(name)
+	switch {
+	case err == nil:
+	case isADBindName(name) && ad:
+	case isADBindName(name):
+		c.errorf(p+".bind_dn", "%s.bind_dn \"%s\" is an Active Directory bind name (user@domain or DOMAIN\\user), which only Active Directory accepts: if the server is Active Directory, add active_directory: {} to this source; otherwise write the account's DN (e.g. uid=svc-syncd,ou=services,dc=example,dc=com)", p, name)
+	default:
+		c.errorf(p+".bind_dn", "%s.bind_dn %q is not a valid DN (e.g. cn=svc-syncd,ou=services,dc=example,dc=com; on Active Directory also svc-syncd@corp.example.com or CORP\\svc-syncd): %v", p, name, err)
+	}
+}
+
+// Active Directory's other bind names: a user principal name and a
+// down-level logon name (NetBIOS domain, backslash, sAMAccountName).
+var (
+	upnName       = regexp.MustCompile(`^[^@\s\\]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+	downLevelName = regexp.MustCompile(`^[A-Za-z0-9][^\\/:*?"<>|\s]{0,14}\\[^\\/"\[\]:;|=,+*?<>@]{1,64}$`)
+)
+
+// isADBindName reports whether name is an Active Directory user principal
+// name (svc@corp.example.com) or down-level logon name (CORP\svc).
+func isADBindName(name string) bool {
+	return upnName.MatchString(name) || downLevelName.MatchString(name)
 }
 
 func (c *checker) ldapURL(key, raw string, startTLS bool) {

@@ -132,6 +132,21 @@ func (d *Directory) Expand() {
 	}
 }
 
+// Closures returns, for each group, the sorted unique IDs of its members
+// at any depth, as Expand would set them, without changing the groups.
+// Readers check what a server resolved on its own against it.
+func (d *Directory) Closures() map[*Group][]string {
+	byDN := make(map[string]*Group, len(d.Groups))
+	for _, g := range d.Groups {
+		byDN[g.DN] = g
+	}
+	out := make(map[*Group][]string, len(d.Groups))
+	for _, g := range d.Groups {
+		out[g], _ = closure(g, byDN)
+	}
+	return out
+}
+
 // closure walks g's subgroups breadth-first and returns the sorted unique
 // member IDs and the first unknown group met on the way, if any.
 func closure(g *Group, byDN map[string]*Group) ([]string, *Group) {

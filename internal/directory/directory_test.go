@@ -108,3 +108,18 @@ func TestNormalizeEmail(t *testing.T) {
 		t.Errorf("NormalizeEmail = %q", got)
 	}
 }
+
+func TestClosuresLeaveGroupsAlone(t *testing.T) {
+	a := &Group{Name: "a", DN: "cn=a", DirectMembers: []string{"1"}, Subgroups: []string{"cn=b"}}
+	b := &Group{Name: "b", DN: "cn=b", DirectMembers: []string{"2"}, Subgroups: []string{"cn=a"}}
+	bad := &Group{Name: "bad", DN: "cn=bad", Err: errors.New("range cut")}
+	c := &Group{Name: "c", DN: "cn=c", DirectMembers: []string{"3"}, Subgroups: []string{"cn=bad"}}
+	d := &Directory{Groups: []*Group{a, b, bad, c}}
+	got := d.Closures()
+	if !slices.Equal(got[a], []string{"1", "2"}) || !slices.Equal(got[b], []string{"1", "2"}) || !slices.Equal(got[c], []string{"3"}) {
+		t.Errorf("closures = %v", got)
+	}
+	if a.Members != nil || c.Err != nil {
+		t.Errorf("Closures changed the groups: a.Members %v, c.Err %v", a.Members, c.Err)
+	}
+}

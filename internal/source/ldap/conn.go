@@ -29,17 +29,46 @@ type session struct {
 }
 
 // BindError is a server's refusal of the bind (wrong DN or password, account
-// locked). Other servers of the list would refuse it too, so failover stops.
+// locked, no TLS). Other servers of the list would refuse it too, so
+// failover stops.
 type BindError struct {
 	URL, BindDN string
+	TLS         bool // the connection was encrypted (ldaps:// or StartTLS)
 	Err         error
 }
 
+// ErrTLSRequired is a bind refused because the connection is not
+// encrypted: Active Directory answers strongerAuthRequired (8), 389-ds
+// confidentialityRequired (13). The credentials may well be right.
+var ErrTLSRequired = errors.New("the server accepts this bind only over TLS: use ldaps:// or start_tls: true (a refusal for want of TLS, not a wrong password)")
+
+// Result codes of a bind refused for want of TLS.
+const (
+	resultStrongerAuthRequired    = 8
+	resultConfidentialityRequired = 13
+)
+
 func (e *BindError) Error() string {
-	return fmt.Sprintf("bind as %q to %s refused: %v", e.BindDN, e.URL, e.Err)
+	msg := fmt.Sprintf("bind as %q to %s refused: %v", e.BindDN, e.URL, e.Err)
+	if e.TLSRequired() {
+		msg += ": " + ErrTLSRequired.Error()
+	}
+	return msg
 }
 
 func (e *BindError) Unwrap() error { return e.Err }
+
+// TLSRequired reports whether the server refused the bind because the
+// connection was not encrypted.
+func (e *BindError) TLSRequired() bool {
+	var re *ResultError
+	return !e.TLS && errors.As(e.Err, &re) &&
+		(re.Code == resultStrongerAuthRequired || re.Code == resultConfidentialityRequired)
+}
+
+// Is makes errors.Is(err, ErrTLSRequired) true for a bind refused for
+// want of TLS.
+func (e *BindError) Is(target error) bool { return target == ErrTLSRequired && e.TLSRequired() }
 
 // connect tries each URL in order and returns the first bound session.
 func (r *Reader) connect(ctx context.Context) (*session, error) {
@@ -91,7 +120,7 @@ func (r *Reader) dial(ctx context.Context, rawURL string) (*session, error) {
 			return nil, ctx.Err()
 		}
 		if isResultError(err) {
-			return nil, &BindError{URL: rawURL, BindDN: r.cfg.BindDN, Err: err}
+			return nil, &BindError{URL: rawURL, BindDN: r.cfg.BindDN, TLS: conn.tls, Err: err}
 		}
 		return nil, fmt.Errorf("bind to %s: %w", rawURL, err)
 	}

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -33,10 +32,6 @@ const (
 	DefaultPageSize = 500
 	DefaultTimeout  = 30 * time.Second
 )
-
-// inChainRule is Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: the server
-// resolves nested membership to any depth.
-const inChainRule = "1.2.840.113556.1.4.1941"
 
 // Reader reads one configured LDAP source.
 type Reader struct {
@@ -122,7 +117,7 @@ func (r *Reader) init() error {
 		return err
 	}
 	r.userAttrs = UserAttributes(c.Users, c.ActiveDirectory)
-	r.groupAttrs = GroupAttributes(c.Groups, !r.inChain)
+	r.groupAttrs = GroupAttributes(c.Groups, c.ActiveDirectory)
 	r.tls, err = tlsConfig(c.CAFile, c.InsecureSkipVerify)
 	return err
 }
@@ -171,6 +166,11 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 		return nil, Stats{}, err
 	}
 	defer s.close()
+	if r.inChain {
+		if err := checkInChain(s); err != nil {
+			return nil, Stats{}, err
+		}
+	}
 	m := NewMapper(r.name, r.cfg.Users, r.cfg.Groups, r.cfg.ActiveDirectory)
 	if err := r.readUsers(s, m); err != nil {
 		return nil, Stats{}, err
@@ -179,30 +179,43 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 		return nil, Stats{}, err
 	}
 	d := m.Directory()
+	if err := noUsersSeen(d, r.cfg.Users); err != nil {
+		return nil, Stats{}, err
+	}
 	if r.inChain {
-		if err := r.inChainMembers(ctx, s, m, d); err != nil {
-			return nil, Stats{}, err
-		}
+		err = r.inChainMembers(ctx, s, m, d)
+	} else {
+		err = r.checkUnresolved(ctx, s, m)
+	}
+	if err != nil {
+		return nil, Stats{}, err
 	}
 	d.Expand()
 	return d, m.Stats(), nil
 }
 
+// readUsers reads every user. Continuation references (Active Directory
+// sends three from a domain root) do not stop it: the referred subtrees are
+// recorded, and a group with a member there is unknown.
 func (r *Reader) readUsers(s *session, m *Mapper) error {
 	q := query{base: r.cfg.Users.BaseDN, scope: r.userScope, filter: r.cfg.Users.Filter,
-		attrs: r.userAttrs, paged: true, purpose: "users"}
-	_, err := s.search(q, func(e *Entry) error {
+		attrs: r.userAttrs, paged: true, purpose: "users", allowReferrals: true}
+	refs, err := s.search(q, func(e *Entry) error {
 		m.AddUser(e)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	r.unread(m, q, refs)
+	return nil
 }
 
 // readGroups lists the groups. A group whose member ranges cannot be
 // completed is kept as unknown; a failure of the listing itself fails the
-// read, since groups never listed cannot even be named as unknown. Referrals
-// in the listing are logged and skipped: a group that is missing is never
-// taken as empty.
+// read, since groups never listed cannot even be named as unknown.
+// Continuation references are recorded as in readUsers: a group that is
+// missing is never taken as empty.
 func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 	q := query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
 		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}
@@ -218,9 +231,7 @@ func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 	if err != nil {
 		return err
 	}
-	for _, ref := range refs {
-		m.Unread(referralBase(ref))
-	}
+	r.unread(m, q, refs)
 	for _, e := range ranged {
 		rerr := s.completeRanges(e)
 		if ctx.Err() != nil {
@@ -230,49 +241,6 @@ func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
 			r.log.Warn("group unknown: members could not be read completely", zap.String("group", e.DN), zap.Error(rerr))
 		}
 		m.AddGroup(e, rerr)
-	}
-	return nil
-}
-
-// referralBase returns the DN a continuation reference points to
-// (ldap://host/DN?attrs?scope...), or "" when it names none.
-func referralBase(ref string) string {
-	u, err := url.Parse(ref)
-	if err != nil {
-		return ""
-	}
-	dn, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "?")
-	return dn
-}
-
-// inChainMembers asks Active Directory for each group's members at any
-// depth with the in-chain matching rule. A failed lookup makes that group
-// unknown; a cancelled context fails the read.
-func (r *Reader) inChainMembers(ctx context.Context, s *session, m *Mapper, d *directory.Directory) error {
-	for _, g := range d.Groups {
-		if g.Err != nil {
-			continue
-		}
-		filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", r.cfg.Users.Filter, inChainRule, goldap.EscapeFilter(g.DN))
-		q := query{base: r.cfg.Users.BaseDN, scope: r.userScope, filter: filter,
-			attrs: []string{r.cfg.Users.IDAttribute}, paged: true, purpose: "members of " + g.DN}
-		var ids []string
-		_, err := s.search(q, func(e *Entry) error {
-			if id := m.UserID(e); m.Known(id) {
-				ids = append(ids, id)
-			}
-			return nil
-		})
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			g.Err = err
-			r.log.Warn("group unknown: in-chain member lookup failed", zap.String("group", g.DN), zap.Error(err))
-			continue
-		}
-		slices.Sort(ids)
-		g.DirectMembers = slices.Compact(ids)
 	}
 	return nil
 }
@@ -289,5 +257,26 @@ func (r *Reader) logResult(d *directory.Directory, st Stats, took time.Duration)
 		zap.Int("unknown_groups", unknown), zap.Int("users_without_email", st.WithoutEmail),
 		zap.Int("users_disabled_skipped", st.Disabled), zap.Int("users_without_id", st.WithoutID),
 		zap.Int("users_duplicate_id", st.DuplicateID), zap.Int("ignored_member_references", st.IgnoredReference),
+		zap.Int("primary_group_memberships", st.PrimaryMembers),
 		zap.Duration("took", took))
+}
+
+// ErrNoUsers is a read that found no user while groups list members: the
+// user search or the account's read access is wrong, and every group would
+// otherwise read as empty.
+var ErrNoUsers = errors.New("no user read, yet groups list members")
+
+func noUsersSeen(d *directory.Directory, u config.LDAPUsers) error {
+	if len(d.Users) > 0 {
+		return nil
+	}
+	refs := 0
+	for _, g := range d.Groups {
+		refs += g.Ignored
+	}
+	if refs == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w (%d member references): check users.base_dn %q and users.filter %s, and that syncd's account may read the people there",
+		ErrNoUsers, refs, u.BaseDN, u.Filter)
 }

@@ -64,24 +64,32 @@ func setDefault(s *string, v string) {
 	}
 }
 
-// UserAttributes lists the attributes a user entry needs.
+// UserAttributes lists the attributes a user entry needs. On Active
+// Directory that includes objectSid and primaryGroupID, which place the user
+// in its primary group.
 func UserAttributes(u config.LDAPUsers, ad *config.ADSettings) []string {
 	attrs := []string{u.IDAttribute, u.EmailAttribute, u.NameAttribute, u.LoginAttribute}
 	if u.ProxyAddresses {
 		attrs = append(attrs, "proxyAddresses")
 	}
-	if ad != nil && ad.SkipDisabled {
-		attrs = append(attrs, "userAccountControl")
+	switch {
+	case ad != nil:
+		attrs = append(attrs, "objectSid", "primaryGroupID")
+		if u.SkipDisabled || ad.SkipDisabled {
+			attrs = append(attrs, "userAccountControl")
+		}
+	case u.SkipDisabled:
+		attrs = append(attrs, "nsAccountLock")
 	}
 	return uniqueFold(attrs)
 }
 
-// GroupAttributes lists the attributes a group entry needs; withMembers is
-// false when membership comes from elsewhere (the AD in-chain lookup).
-func GroupAttributes(g config.LDAPGroups, withMembers bool) []string {
-	attrs := []string{g.NameAttribute}
-	if withMembers {
-		attrs = append(attrs, g.MemberAttributes...)
+// GroupAttributes lists the attributes a group entry needs: its name, its
+// members and, on Active Directory, its objectSid (for primary groups).
+func GroupAttributes(g config.LDAPGroups, ad *config.ADSettings) []string {
+	attrs := append([]string{g.NameAttribute}, g.MemberAttributes...)
+	if ad != nil {
+		attrs = append(attrs, "objectSid")
 	}
 	return uniqueFold(attrs)
 }
@@ -104,28 +112,45 @@ const uacDisabled = 0x2
 type Stats struct {
 	Users            int // users kept
 	WithoutEmail     int // kept, but cannot be matched to a Teams account
-	Disabled         int // skipped: AD account disabled
+	Disabled         int // skipped: account disabled (AD) or locked (389-ds, FreeIPA)
 	WithoutID        int // skipped: no value of the id attribute
 	DuplicateID      int // skipped: id already seen on another entry
 	IgnoredReference int // group member references outside the users and groups read
+	PrimaryMembers   int // memberships that come from AD primary groups (primaryGroupID)
+}
+
+// MemberRef is a member DN that named no user or group read: an entry
+// outside the bases or filters, a contact, a foreign security principal, a
+// dangling reference, or a group the group search did not return. The LDAP
+// reader looks these up, because the last kind makes its groups unknown.
+type MemberRef struct {
+	DN     string             // as the first group listing it spelled it
+	Groups []*directory.Group // the groups that list it
 }
 
 // Mapper turns entries into a directory.Directory. Feed it users and groups
 // in any order, then call Directory once. The LDAP and LDIF sources share it
 // so that both map entries exactly alike.
 type Mapper struct {
-	source string
-	users  config.LDAPUsers
-	groups config.LDAPGroups
-	ad     *config.ADSettings
-	nested bool
+	source       string
+	users        config.LDAPUsers
+	groups       config.LDAPGroups
+	ad           *config.ADSettings
+	nested       bool
+	skipDisabled bool
 
 	byID    map[string]*directory.User
 	byDN    map[string]string // canonical DN -> user ID
 	byLogin map[string]string // lower-cased login -> user ID
+	skipped map[string]bool   // canonical DNs of user entries read but left out
 	pending []*pendingGroup
 	stats   Stats
 	unread  []string // canonical DNs of subtrees the server referred elsewhere
+
+	primary    map[string][]string         // AD: primary group SID -> user IDs
+	groupSID   map[*directory.Group]string // AD: each group's objectSid
+	unresolved map[string]*MemberRef       // canonical DN -> reference, after Directory
+	refOrder   []string                    // canonical DNs of unresolved, in first-seen order
 
 	// IDFromDN makes a user without a value of the id attribute take its
 	// DN as id instead of being skipped (LDIF exports often lack entryUUID).
@@ -136,10 +161,12 @@ type Mapper struct {
 // not resolve on arrival are kept (canonical) for the final pass.
 type pendingGroup struct {
 	g      *directory.Group
-	users  []string // resolved user IDs
-	dns    []string // canonical member DNs not yet resolved
+	users  []string    // resolved user IDs
+	dns    []memberDNs // member DNs not yet resolved
 	logins []string
 }
+
+type memberDNs struct{ orig, canon string }
 
 // NewMapper returns a mapper for the given settings (defaults applied).
 func NewMapper(source string, users config.LDAPUsers, groups config.LDAPGroups, ad *config.ADSettings) *Mapper {
@@ -147,17 +174,22 @@ func NewMapper(source string, users config.LDAPUsers, groups config.LDAPGroups, 
 	ApplyGroupDefaults(&groups)
 	return &Mapper{
 		source: source, users: users, groups: groups, ad: ad, nested: groups.Nested,
-		byID:    map[string]*directory.User{},
-		byDN:    map[string]string{},
-		byLogin: map[string]string{},
+		skipDisabled: users.SkipDisabled || (ad != nil && ad.SkipDisabled),
+		byID:         map[string]*directory.User{},
+		byDN:         map[string]string{},
+		byLogin:      map[string]string{},
+		skipped:      map[string]bool{},
+		primary:      map[string][]string{},
+		groupSID:     map[*directory.Group]string{},
 	}
 }
 
 // AddUser maps one user entry. Entries without an id, with a duplicate id,
-// or (when configured) disabled in Active Directory are skipped and counted.
+// or (when configured) disabled or locked are skipped and counted.
 func (m *Mapper) AddUser(e *Entry) {
-	if m.ad != nil && m.ad.SkipDisabled && disabled(e.First("userAccountControl")) {
+	if m.skipDisabled && disabled(e) {
 		m.stats.Disabled++
+		m.skip(e)
 		return
 	}
 	id := m.UserID(e)
@@ -167,9 +199,11 @@ func (m *Mapper) AddUser(e *Entry) {
 	switch {
 	case id == "":
 		m.stats.WithoutID++
+		m.skip(e)
 		return
 	case m.byID[id] != nil:
 		m.stats.DuplicateID++
+		m.skip(e)
 		return
 	}
 	u := &directory.User{
@@ -184,6 +218,31 @@ func (m *Mapper) AddUser(e *Entry) {
 	if u.Login != "" {
 		m.byLogin[strings.ToLower(u.Login)] = id
 	}
+	if sid := primaryGroupSID(e); sid != "" && m.ad != nil {
+		m.primary[sid] = append(m.primary[sid], id)
+	}
+}
+
+// skip remembers a user entry left out: a group listing it is not
+// missing a member it could have read, and the entry is no group.
+func (m *Mapper) skip(e *Entry) { m.skipped[directory.CanonicalDN(e.DN)] = true }
+
+// primaryGroupSID returns the SID of an AD user's primary group: its
+// domain's SID (its own objectSid without the last part) and its
+// primaryGroupID. Active Directory does not list a user in the member
+// attribute of its primary group (Domain Users for most), so this is the
+// only way to know that membership. "" when the entry lacks either.
+func primaryGroupSID(e *Entry) string {
+	rid := strings.TrimSpace(e.First("primaryGroupID"))
+	sid, ok := formatSID([]byte(e.First("objectSid")))
+	if rid == "" || !ok {
+		return ""
+	}
+	if _, err := strconv.ParseUint(rid, 10, 32); err != nil {
+		return ""
+	}
+	i := strings.LastIndexByte(sid, '-')
+	return sid[:i+1] + rid
 }
 
 // UserID returns the id a user entry maps to ("" when it has none).
@@ -212,9 +271,18 @@ func (m *Mapper) inUnread(canonical string) string {
 // Known reports whether a user with this id was added.
 func (m *Mapper) Known(id string) bool { return m.byID[id] != nil }
 
-func disabled(uac string) bool {
-	n, err := strconv.ParseInt(strings.TrimSpace(uac), 10, 64)
-	return err == nil && n&uacDisabled != 0
+// disabled reports whether an account is switched off: Active Directory's
+// userAccountControl disabled bit, or 389-ds/FreeIPA's nsAccountLock.
+func disabled(e *Entry) bool {
+	if uac := e.First("userAccountControl"); uac != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(uac), 10, 64)
+		if err == nil && n&uacDisabled != 0 {
+			return true
+		}
+	}
+	return slices.ContainsFunc(e.Values("nsAccountLock"), func(v string) bool {
+		return strings.EqualFold(strings.TrimSpace(v), "true")
+	})
 }
 
 // emails returns every address of the entry, normalised, primary first:
@@ -258,6 +326,11 @@ func (m *Mapper) AddGroup(e *Entry, readErr error) {
 	}
 	p := &pendingGroup{g: g}
 	m.pending = append(m.pending, p)
+	if m.ad != nil {
+		if sid, ok := formatSID([]byte(e.First("objectSid"))); ok {
+			m.groupSID[g] = sid
+		}
+	}
 	if readErr != nil {
 		return
 	}
@@ -281,7 +354,7 @@ func (m *Mapper) addMemberDN(p *pendingGroup, dn string) {
 		p.users = append(p.users, id)
 		return
 	}
-	p.dns = append(p.dns, c)
+	p.dns = append(p.dns, memberDNs{orig: dn, canon: c})
 }
 
 // memberDN strips the optional "#'0101'B" unique identifier of a
@@ -301,6 +374,7 @@ func (m *Mapper) Directory() *directory.Directory {
 		groupDN[directory.CanonicalDN(p.g.DN)] = p.g.DN
 	}
 	d := &directory.Directory{Source: m.source, Users: m.byID, Groups: make([]*directory.Group, 0, len(m.pending))}
+	m.unresolved = map[string]*MemberRef{}
 	for _, p := range m.pending {
 		m.resolve(p, groupDN)
 		d.Groups = append(d.Groups, p.g)
@@ -312,16 +386,26 @@ func (m *Mapper) Directory() *directory.Directory {
 
 func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 	g := p.g
-	for _, c := range p.dns {
+	for _, dn := range p.dns {
+		c := dn.canon
 		if id, ok := m.byDN[c]; ok {
 			p.users = append(p.users, id)
-		} else if dn, ok := groupDN[c]; ok && m.nested {
-			g.Subgroups = append(g.Subgroups, dn)
-		} else if base := m.inUnread(c); base != "" && g.Err == nil {
-			g.Err = fmt.Errorf("member %s lies under %s, which the server referred elsewhere (referrals are not followed)", c, base)
+		} else if sub, ok := groupDN[c]; ok && m.nested {
+			g.Subgroups = append(g.Subgroups, sub)
+		} else if base := m.inUnread(c); base != "" {
+			if g.Err == nil {
+				g.Err = fmt.Errorf("member %s lies under %s, which the server referred elsewhere: syncd does not follow referrals, so it cannot tell whether that member is a group (on Active Directory, the global catalog, port 3269, sees every domain of the forest)", dn.orig, base)
+			}
 		} else {
 			g.Ignored++
+			if m.nested && !m.skipped[c] && g.Err == nil {
+				m.refer(c, dn.orig, g)
+			}
 		}
+	}
+	if sid := m.groupSID[g]; sid != "" && len(m.primary[sid]) > 0 && g.Err == nil {
+		p.users = append(p.users, m.primary[sid]...)
+		m.stats.PrimaryMembers += len(m.primary[sid])
 	}
 	for _, l := range p.logins {
 		if id, ok := m.byLogin[strings.ToLower(strings.TrimSpace(l))]; ok {
@@ -335,6 +419,39 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 	slices.Sort(g.Subgroups)
 	g.Subgroups = slices.Compact(g.Subgroups)
 	m.stats.IgnoredReference += g.Ignored
+}
+
+// refer records a member DN that resolved to nothing read.
+func (m *Mapper) refer(canon, orig string, g *directory.Group) {
+	r := m.unresolved[canon]
+	if r == nil {
+		r = &MemberRef{DN: orig}
+		m.unresolved[canon] = r
+		m.refOrder = append(m.refOrder, canon)
+	}
+	if !slices.Contains(r.Groups, g) {
+		r.Groups = append(r.Groups, g)
+	}
+}
+
+// Unresolved returns, after Directory, the member DNs (with nesting on) that
+// named no user or group read, were not left out on purpose (a disabled
+// account) and lie under no referred subtree, in the order first met. Each
+// already counts in its groups' Ignored; a caller that finds one to be a
+// group makes those groups unknown.
+func (m *Mapper) Unresolved() []*MemberRef {
+	out := make([]*MemberRef, 0, len(m.refOrder))
+	for _, c := range m.refOrder {
+		out = append(out, m.unresolved[c])
+	}
+	return out
+}
+
+// PrimaryGroups returns, after Directory, the users of each AD primary
+// group (by the group's SID), and the SID of every group read. A group
+// whose SID has users got them as direct members.
+func (m *Mapper) PrimaryGroups() (users map[string][]string, groupSID map[*directory.Group]string) {
+	return m.primary, m.groupSID
 }
 
 // Stats returns the counts gathered so far (complete after Directory).

@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,8 +18,8 @@ type query struct {
 	attrs   []string
 	paged   bool
 	purpose string // "users", "groups", ... for messages
-	// allowReferrals lets continuation references pass (logged, counted)
-	// instead of failing the search.
+	// allowReferrals lets continuation references pass (returned to the
+	// caller, which records them) instead of failing the search.
 	allowReferrals bool
 }
 
@@ -56,14 +57,13 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 		}
 		p, err := s.conn.searchPage(req, controls, each)
 		if err != nil {
-			return referrals, s.searchErr(q, err)
+			return referrals, s.searchErr(q, s.explainLimit(err, paged, n))
 		}
 		if len(p.refs) > 0 {
 			if !q.allowReferrals {
-				return referrals, s.searchErr(q, fmt.Errorf("server returned a referral to %s instead of entries (referrals are not followed; narrow the base DN)", strings.Join(p.refs, ", ")))
+				return referrals, s.searchErr(q, fmt.Errorf("server answered with a continuation reference to %s, which syncd does not follow", strings.Join(p.refs, ", ")))
 			}
 			referrals = append(referrals, p.refs...)
-			s.log.Warn("ldap referral not followed", zap.String("base", q.base), zap.Strings("referrals", p.refs))
 		}
 		if !paged || (!p.paged && n == 0) {
 			// A server without RFC 2696 ignores the control (it is not
@@ -80,6 +80,28 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 		}
 		cookie = p.cookie
 	}
+}
+
+// explainLimit says how to get past a size limit. Servers apply their
+// limits per page to paged searches: 389-ds answers sizeLimitExceeded past
+// nsslapd-sizelimit, OpenLDAP adminLimitExceeded ("illegal pagedResults
+// page size") past size.pr, both on the first page. A limit met on a later
+// page is on the whole result (OpenLDAP size.prtotal), which a smaller
+// page does not help. Active Directory caps pages silently instead.
+func (s *session) explainLimit(err error, paged bool, page int) error {
+	var re *ResultError
+	if !errors.As(err, &re) || (re.Code != resultSizeLimit && re.Code != resultAdminLimit) {
+		return err
+	}
+	switch {
+	case !paged && re.Code == resultSizeLimit:
+		return fmt.Errorf("%w (the search was not paged: set page_size to page it)", err)
+	case !paged:
+		return err
+	case page > 0:
+		return fmt.Errorf("%w on page %d: the server limits the whole result of a paged search for syncd's account (OpenLDAP size.prtotal); raise that limit", err, page+1)
+	}
+	return fmt.Errorf("%w: the server allows fewer entries per page than page_size (%d) asks for; a smaller page_size fixes it (under the server's limit: 389-ds nsslapd-sizelimit, OpenLDAP size.pr), or raise that limit for syncd's account", err, s.pageSize)
 }
 
 func (s *session) timeLimit() int {

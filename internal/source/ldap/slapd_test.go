@@ -80,8 +80,12 @@ func userByLogin(d *directory.Directory, login string) *directory.User {
 
 func TestReadOpenLDAPShapes(t *testing.T) {
 	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
-	d := mustRead(t, baseConfig(srv.URL))
+	checkFixtureShapes(t, mustRead(t, baseConfig(srv.URL)))
+}
 
+// checkFixtureShapes checks a read of slapdtest.Fixture.
+func checkFixtureShapes(t *testing.T, d *directory.Directory) {
+	t.Helper()
 	if got := len(d.Users); got != 6 {
 		t.Errorf("users = %d, want 6 (carol is outside the base)", got)
 	}
@@ -297,8 +301,8 @@ func TestDebugLogIsAnLdapsearchCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := logs.FilterMessage("ldap search").All()
-	if len(entries) != 2 {
-		t.Fatalf("%d searches logged, want 2 (users, groups)", len(entries))
+	if len(entries) != 3 {
+		t.Fatalf("%d searches logged, want 3 (users, groups, the member outside the user base)", len(entries))
 	}
 	cmd := entries[0].ContextMap()["command"].(string)
 	for _, want := range []string{"ldapsearch", "-H " + srv.URL, "-D cn=reader,dc=example,dc=com -W", "-b ou=people,dc=example,dc=com", "-E pr=500/noprompt", "'(objectClass=inetOrgPerson)'", "entryUUID"} {
@@ -459,5 +463,51 @@ func TestDebugLogCommandRunsInAShell(t *testing.T) {
 	}
 	if n := strings.Count("\n"+string(out), "\ndn:"); n != 6 {
 		t.Errorf("the command found %d users, want 6:\n%s", n, out)
+	}
+}
+
+// slapd's size.pr limits each page: a page_size above it fails the read
+// with a message that says a smaller page_size fixes it, and one below it
+// reads everything.
+func TestPageLimitSaysPageSize(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(300), PageLimit: 100})
+	cfg := baseConfig(srv.URL)
+	cfg.PageSize = 250
+	d, err := read(t, cfg)
+	if err == nil {
+		t.Fatalf("page_size 250 over size.pr=100: read %d users, want an error", len(d.Users))
+	}
+	if !strings.Contains(err.Error(), "a smaller page_size fixes it") || !strings.Contains(err.Error(), "page_size (250)") {
+		t.Errorf("err = %v, want it to say that a smaller page_size fixes it", err)
+	}
+	cfg.PageSize = 100
+	if d := mustRead(t, cfg); len(d.Users) != 300 {
+		t.Errorf("page_size 100: %d users, want 300", len(d.Users))
+	}
+}
+
+// size.prtotal limits the whole paged result: the error is met after the
+// first pages, and does not send the admin to page_size.
+func TestPagedTotalLimit(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(300), PagedTotal: 250})
+	cfg := baseConfig(srv.URL)
+	cfg.PageSize = 100
+	d, err := read(t, cfg)
+	if err == nil || d != nil {
+		t.Fatalf("Read = %s; want a size limit error", failed(d, err))
+	}
+	if msg := err.Error(); !strings.Contains(msg, "size.prtotal") || strings.Contains(msg, "smaller page_size") {
+		t.Errorf("err = %v, want it to name the total limit, not page_size", err)
+	}
+}
+
+// StartTLS to a slapd without TLS fails the read, naming StartTLS.
+func TestStartTLSWithoutServerTLS(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	cfg := baseConfig(srv.URL)
+	cfg.StartTLS = true
+	d, err := read(t, cfg)
+	if err == nil || !strings.Contains(err.Error(), "StartTLS with "+srv.URL) {
+		t.Fatalf("Read = %s; want a StartTLS error", failed(d, err))
 	}
 }

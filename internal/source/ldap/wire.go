@@ -70,7 +70,11 @@ func (e *ResultError) Error() string {
 
 // Result codes the reader looks at.
 const (
-	resultSuccess = 0
+	resultSuccess      = 0
+	resultSizeLimit    = 4 // sizeLimitExceeded: the server stopped handing over entries
+	resultReferral     = 10
+	resultAdminLimit   = 11 // adminLimitExceeded: OpenLDAP's answer to a page over size.pr
+	resultNoSuchObject = 32
 )
 
 // wireConn is one LDAP connection.
@@ -79,6 +83,7 @@ type wireConn struct {
 	br      *bufio.Reader
 	id      int64
 	timeout time.Duration
+	tls     bool // the connection is encrypted
 	buf     []byte
 	names   map[string]string // interned lower-case attribute names
 	// broken is the transport or framing failure that left the stream at
@@ -130,6 +135,7 @@ func (w *wireConn) upgradeTLS(ctx context.Context, tc *tls.Config) error {
 	}
 	w.conn = t
 	w.br = bufio.NewReaderSize(t, 64<<10)
+	w.tls = true
 	return nil
 }
 

@@ -42,9 +42,15 @@ const (
 type Fault struct {
 	Code     int    // LDAP result code to answer with (0: none)
 	Referral string // answer with this continuation reference, then success
+	// Referrals answers with these continuation references after the
+	// entries (as Active Directory does from a domain root).
+	Referrals []string
 	// OmitAttributes answers with the entries but none of their attributes
 	// (a server that stops handing over a range).
 	OmitAttributes bool
+	// Empty answers success with no entries (a server that does not know a
+	// matching rule and says nothing, as OpenLDAP does).
+	Empty bool
 }
 
 // Server is a running AD-like server.
@@ -57,6 +63,9 @@ type Server struct {
 	// RangeSize is how many values of a multi-valued attribute one answer
 	// holds before range retrieval is needed (AD: 1500).
 	RangeSize int
+	// RootDSE is the entry a base search of "" returns: by default the
+	// supportedCapabilities of Active Directory.
+	RootDSE *ldap.Entry
 
 	mu       sync.Mutex
 	entries  []*ldap.Entry
@@ -84,7 +93,11 @@ func Start(tb testing.TB, entries []*ldap.Entry) *Server {
 	addr := backend.Addr().String()
 	backend.Close()
 	s := &Server{URL: "ldap://" + l.Addr().String(), BindDN: "CN=svc-syncd,OU=Service,DC=corp,DC=example",
-		BindPW: "ad-secret", MaxPageSize: 1000, RangeSize: 1500, byDN: map[string]*ldap.Entry{}}
+		BindPW: "ad-secret", MaxPageSize: 1000, RangeSize: 1500, byDN: map[string]*ldap.Entry{},
+		RootDSE: &ldap.Entry{Attrs: map[string][]string{
+			"supportedcapabilities": {"1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670", "1.2.840.113556.1.4.1791"},
+			"defaultnamingcontext":  {"DC=corp,DC=example"},
+		}}}
 	s.SetEntries(entries)
 	mux := ldapserver.NewRouteMux()
 	mux.Bind(s.handleBind)
@@ -185,7 +198,7 @@ func (s *Server) handleSearch(_ ldapserver.ResponseWriter, m *ldapserver.Message
 }
 
 func (s *Server) answer(out *responder, req *request) {
-	filterStr, _ := goldap.DecompileFilter(req.filter)
+	filterStr, _ := goldap.DecompileFilter(withoutDNAttributes(req.filter))
 	var f Fault
 	s.mu.Lock()
 	hook := s.fault
@@ -200,6 +213,14 @@ func (s *Server) answer(out *responder, req *request) {
 	if f.Referral != "" {
 		out.referral(f.Referral)
 	}
+	if f.Empty {
+		out.done(ldapserver.LDAPResultSuccess, "", []goldap.Control{goldap.NewControlPaging(0)})
+		return
+	}
+	if req.scope == goldap.ScopeBaseObject && req.base != "" && !s.exists(req.base) {
+		out.done(ldapserver.LDAPResultNoSuchObject, "no such object", nil)
+		return
+	}
 	if f.OmitAttributes {
 		req.attrs = []string{"1.1"}
 	}
@@ -212,8 +233,11 @@ func (s *Server) answer(out *responder, req *request) {
 	}
 	s.mu.Unlock()
 	if req.paged {
-		s.answerPage(out, req, matches)
+		s.answerPage(out, req, matches, f.Referrals)
 		return
+	}
+	for _, ref := range f.Referrals {
+		out.referral(ref)
 	}
 	code := ldapserver.LDAPResultSuccess
 	if len(matches) > s.MaxPageSize {
@@ -225,7 +249,7 @@ func (s *Server) answer(out *responder, req *request) {
 	out.done(code, "", nil)
 }
 
-func (s *Server) answerPage(out *responder, req *request, matches []*ldap.Entry) {
+func (s *Server) answerPage(out *responder, req *request, matches []*ldap.Entry, refs []string) {
 	size := req.pageSize
 	if size <= 0 || size > s.MaxPageSize {
 		size = s.MaxPageSize
@@ -246,10 +270,20 @@ func (s *Server) answerPage(out *responder, req *request, matches []*ldap.Entry)
 	next := ""
 	if to < len(matches) {
 		next = strconv.Itoa(to)
+	} else {
+		for _, ref := range refs { // on the last page, as AD sends them
+			out.referral(ref)
+		}
 	}
 	pc := goldap.NewControlPaging(0)
 	pc.SetCookie([]byte(next))
 	out.done(ldapserver.LDAPResultSuccess, "", []goldap.Control{pc})
+}
+
+func (s *Server) exists(dn string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byDN[directory.CanonicalDN(dn)] != nil
 }
 
 // match returns the entries in scope that satisfy the filter, in order.
@@ -258,6 +292,12 @@ func (s *Server) match(req *request) []*ldap.Entry {
 	m, err := newMatcher(s, req.filter)
 	if err != nil {
 		return nil
+	}
+	if req.scope == goldap.ScopeBaseObject && req.base == "" {
+		if s.RootDSE != nil {
+			out = append(out, s.RootDSE)
+		}
+		return out
 	}
 	if req.scope == goldap.ScopeBaseObject {
 		if e := s.byDN[directory.CanonicalDN(req.base)]; e != nil && m.match(e) {

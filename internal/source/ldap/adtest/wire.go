@@ -1,6 +1,7 @@
 package adtest
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"slices"
@@ -129,7 +130,9 @@ func (m *matcher) match(e *ldap.Entry) bool { return m.c.Match(e) }
 func (m *matcher) extensible(rule, attr, value string, e *ldap.Entry) bool {
 	switch {
 	case rule == RuleInChain && strings.EqualFold(attr, "memberOf"):
-		return m.chain(directory.CanonicalDN(value))[directory.CanonicalDN(e.DN)]
+		return m.chain(m.dn(value))[directory.CanonicalDN(e.DN)]
+	case rule == RuleInChain && strings.EqualFold(attr, "member"):
+		return m.chain(directory.CanonicalDN(e.DN))[m.dn(value)]
 	case rule == RuleBitAnd:
 		want, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
@@ -142,6 +145,60 @@ func (m *matcher) extensible(rule, attr, value string, e *ldap.Entry) bool {
 		}
 	}
 	return false
+}
+
+// dn returns the canonical DN a filter value names: a DN, or the
+// <SID=S-1-5-...> form Active Directory also accepts.
+func (m *matcher) dn(value string) string {
+	sid, ok := strings.CutPrefix(value, "<SID=")
+	if !ok {
+		return directory.CanonicalDN(value)
+	}
+	sid = strings.TrimSuffix(sid, ">")
+	for i, e := range m.s.entries {
+		if raw := e.First("objectsid"); raw != "" && SID(raw) == sid {
+			return m.s.canon[i]
+		}
+	}
+	return ""
+}
+
+// SID renders a binary objectSid as S-R-A-S1-S2-... (tests build binary
+// values with SIDBytes).
+func SID(raw string) string {
+	b := []byte(raw)
+	if len(b) < 8 || len(b) != 8+4*int(b[1]) {
+		return ""
+	}
+	var auth uint64
+	for _, c := range b[2:8] {
+		auth = auth<<8 | uint64(c)
+	}
+	out := "S-" + strconv.Itoa(int(b[0])) + "-" + strconv.FormatUint(auth, 10)
+	for i := 8; i < len(b); i += 4 {
+		out += "-" + strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b[i:i+4])), 10)
+	}
+	return out
+}
+
+// SIDBytes encodes a SID S-1-5-sub-sub-... in objectSid's binary form.
+func SIDBytes(sid string) string {
+	parts := strings.Split(strings.TrimPrefix(sid, "S-"), "-")
+	if len(parts) < 2 {
+		return ""
+	}
+	rev, _ := strconv.Atoi(parts[0])
+	auth, _ := strconv.ParseUint(parts[1], 10, 48)
+	b := []byte{byte(rev), byte(len(parts) - 2), 0, 0, 0, 0, 0, 0}
+	for i := 7; i >= 2; i-- {
+		b[i] = byte(auth)
+		auth >>= 8
+	}
+	for _, p := range parts[2:] {
+		n, _ := strconv.ParseUint(p, 10, 32)
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	}
+	return string(b)
 }
 
 // chain returns every DN reachable from group through member attributes,

@@ -42,9 +42,18 @@ type Options struct {
 	// this many entries (result code 4 past it) while paged searches return
 	// everything, as Active Directory does.
 	SizeLimit int
+	// PageLimit, when positive, limits each page of a paged search of
+	// normal accounts to this many entries (size.pr): a larger page fails.
+	PageLimit int
+	// PagedTotal, when positive, limits the whole result of a paged search
+	// of normal accounts (size.prtotal).
+	PagedTotal int
 	// TimeLimit, when positive, limits every search of normal accounts to
 	// this many seconds (result code 3 past it), whatever the client asks.
 	TimeLimit int
+	// Access holds access directives put before the default "access to *
+	// by * read" (e.g. to hide an entry from the reader account).
+	Access string
 	// TLS adds an ldaps:// listener and StartTLS, with a certificate for
 	// 127.0.0.1 and localhost signed by a CA made for this server.
 	TLS bool
@@ -148,12 +157,22 @@ func config(dir string, o Options) string {
 	if o.SizeLimit > 0 {
 		size = fmt.Sprintf("size.soft=%d size.hard=%d size.prtotal=unlimited", o.SizeLimit, o.SizeLimit)
 	}
+	if o.PageLimit > 0 {
+		size += fmt.Sprintf(" size.pr=%d", o.PageLimit)
+	}
+	if o.PagedTotal > 0 {
+		size += fmt.Sprintf(" size.prtotal=%d", o.PagedTotal)
+	}
 	timeLimit := "time=unlimited"
 	if o.TimeLimit > 0 {
 		timeLimit = fmt.Sprintf("time.soft=%d time.hard=%d", o.TimeLimit, o.TimeLimit)
 	}
 	fmt.Fprintf(&b, "limits users %s %s\n", size, timeLimit)
-	b.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by * read\n")
+	b.WriteString("access to attrs=userPassword by anonymous auth by * none\n")
+	if o.Access != "" {
+		b.WriteString(strings.TrimSpace(o.Access) + "\n")
+	}
+	b.WriteString("access to * by * read\n")
 	return b.String()
 }
 

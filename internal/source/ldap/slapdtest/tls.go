@@ -49,6 +49,13 @@ func IssueServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names ...str
 	if err != nil {
 		return nil, nil, err
 	}
+	der, err := SignServerCert(ca, caKey, &key.PublicKey, names...)
+	return der, key, err
+}
+
+// SignServerCert makes a server certificate for a public key, signed by the
+// CA, for the given host names and IP addresses (DER).
+func SignServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, pub any, names ...string) ([]byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: names[0]},
@@ -64,8 +71,7 @@ func IssueServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names ...str
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	return der, key, err
+	return x509.CreateCertificate(rand.Reader, tmpl, ca, pub, caKey)
 }
 
 // NewCA makes a self-signed CA certificate (also used by tests that need a
