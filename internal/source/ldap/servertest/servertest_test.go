@@ -20,11 +20,22 @@ func (r *recorder) Fatal(args ...any)        { r.failed = args[0].(string) }
 func (r *recorder) Fatalf(string, ...any)    { r.failed = "fatalf" }
 func (r *recorder) Skipf(f string, _ ...any) { r.skipped = f }
 
+// onPath puts an executable named name on PATH for the test: the test
+// may not count on what the machine has.
+func onPath(t *testing.T, name string) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
 func TestRequireSkipsOrFails(t *testing.T) {
 	const install = "apt-get install no-such-package"
+	onPath(t, "syncd-present")
 	t.Setenv(RequireEnv, "")
 	r := &recorder{TB: t}
-	Require(r, "Nothing", install, "sh", "syncd-no-such-program")
+	Require(r, "Nothing", install, "syncd-present", "syncd-no-such-program")
 	if r.skipped == "" || r.failed != "" {
 		t.Fatalf("without %s: skipped %q failed %q, want a skip", RequireEnv, r.skipped, r.failed)
 	}
@@ -39,8 +50,8 @@ func TestRequireSkipsOrFails(t *testing.T) {
 		t.Errorf("with %s: failed %q skipped %q, want a failure", RequireEnv, r.failed, r.skipped)
 	}
 	r = &recorder{TB: t}
-	if paths := Require(r, "A shell", install, "sh"); paths["sh"] == "" || r.failed != "" || r.skipped != "" {
-		t.Errorf("sh: paths %v, failed %q skipped %q", paths, r.failed, r.skipped)
+	if paths := Require(r, "Present", install, "syncd-present"); paths["syncd-present"] == "" || r.failed != "" || r.skipped != "" {
+		t.Errorf("syncd-present: paths %v, failed %q skipped %q", paths, r.failed, r.skipped)
 	}
 }
 
@@ -48,7 +59,7 @@ func TestRequireSkipsOrFails(t *testing.T) {
 // the next one makes its own; one of a running process stays.
 func TestTempDirRemovesOrphans(t *testing.T) {
 	name := "servertest-" + strconv.Itoa(os.Getpid())
-	cmd := exec.Command("true")
+	cmd := exec.Command(os.Args[0], "-test.run=^$") // a process that has ended
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
