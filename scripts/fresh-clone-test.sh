@@ -25,7 +25,7 @@ if [ "$status" -ne 0 ]; then
 	exit 1
 fi
 # A skip's reason is the line just before its "--- SKIP".
-reasons=$(grep -B1 -- '--- SKIP' "$work/log" | grep -v -- '--- SKIP' | grep -v '^--$' |
+reasons=$(grep -B1 -- '--- SKIP' "$work/log" | grep -v -E '^[[:space:]]*(--- |=== |--$)' |
 	sed -E 's/^[[:space:]]*[A-Za-z0-9_]+\.go:[0-9]+: //' | cut -c1-160 | sort | uniq -c | sort -rn)
 echo "fresh clone: go test ./... passed; skipped, with the reason given:"
 echo "$reasons"
