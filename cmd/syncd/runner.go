@@ -51,17 +51,18 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		}
 		sources = append(sources, s)
 	}
-	refused := &refusal{}
-	guarded := writeGuard{Teams: conn.Client, grace: writeGrace, refused: refused}
 	apply := b.apply || cfg.Sync.Apply
-	eng, err := engine.New(engine.Options{Config: cfg, Sources: sources, Teams: guarded, Store: b.store,
-		Logger: b.log.Named("sync"), Apply: apply})
+	o := engine.Options{Config: cfg, Sources: sources, Reader: conn.Client, Store: b.store, Logger: b.log.Named("sync")}
+	if apply {
+		o.Writer = conn.Client
+	}
+	eng, err := engine.New(o)
 	if err != nil {
 		closeAll(sources)
 		return nil, err
 	}
 	b.teamsCfg, b.teamsConn = cfg.Teams, conn
-	r := &engineRunner{eng: eng, sources: sources, refused: refused, store: b.store, log: b.log.Named("sync")}
+	r := &engineRunner{eng: eng, sources: sources, store: b.store, log: b.log.Named("sync")}
 	if apply {
 		r.lock = func(ctx context.Context) (*lock.Writer, error) {
 			return acquireWriter(ctx, cfg, b.getenv, "run --apply", daemonLockWait, b.log.Named("sync"))
@@ -80,7 +81,6 @@ func (b *runnerBuilder) source(cfg *config.Config, src config.Source) (engine.So
 type engineRunner struct {
 	eng     *engine.Engine
 	sources []engine.Source
-	refused *refusal
 	store   *state.Store
 	log     *zap.Logger
 	// lock takes the writer lock for an applying run; nil for dry runs.
@@ -93,11 +93,10 @@ type engineRunner struct {
 // interrupted run left unrecorded. A run whose writes the API refused for
 // the token's sake returns that error, so that readiness can tell.
 func (r *engineRunner) RunOnce(ctx context.Context) (*daemon.Result, error) {
-	r.refused.take()      // a refusal of an earlier run is not this run's
-	_ = r.store.TakeErr() // nor a state failure between runs
+	_ = r.store.TakeErr() // a state failure between runs is not this run's
 	res, err := r.runLocked(ctx)
-	if refused := r.refused.take(); err == nil && refused != nil {
-		err = fmt.Errorf("the Teams API refused a write: %w", refused)
+	if err == nil && res != nil && res.Refused != nil {
+		err = fmt.Errorf("the Teams API refused a write: %w", res.Refused)
 	}
 	if res == nil {
 		return nil, err

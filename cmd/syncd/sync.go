@@ -222,8 +222,11 @@ func (w *wiring) recover(eng *engine.Engine, cmd string) bool {
 }
 
 func (w *wiring) engine(apply bool) (*engine.Engine, error) {
-	return engine.New(engine.Options{Config: w.cfg, Sources: w.sources, Teams: w.conn.Client, Store: w.store,
-		Logger: w.log.Named("sync"), Apply: apply})
+	o := engine.Options{Config: w.cfg, Sources: w.sources, Reader: w.conn.Client, Store: w.store, Logger: w.log.Named("sync")}
+	if apply {
+		o.Writer = w.conn.Client
+	}
+	return engine.New(o)
 }
 
 // saveEmulator keeps what an apply did to the in-process emulator.

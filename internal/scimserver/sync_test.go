@@ -91,7 +91,7 @@ func newTeamsRig(t *testing.T, rc *receiver, users []teamstest.SeedUser, mapping
 // sync runs one applying sync, which must succeed.
 func (r *teamsRig) sync() *engine.Result {
 	r.t.Helper()
-	e, err := engine.New(engine.Options{Config: r.cfg, Sources: []engine.Source{r.src}, Teams: r.client, Store: r.store, Logger: zap.NewNop(), Apply: true})
+	e, err := engine.New(engine.Options{Config: r.cfg, Sources: []engine.Source{r.src}, Reader: r.client, Writer: r.client, Store: r.store, Logger: zap.NewNop()})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -41,8 +41,8 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 		return a.withFreshIDs(ctx, &add, func() error {
 			req.UserIDs = union(minus(g.Current, g.Remove), add)
 			w := a.groupWrite(g, "PUT "+path, add, g.Remove)
-			return a.rec.send(ctx, w, func() (int, error) {
-				_, err := a.e.api.ReplaceUserGroup(ctx, g.ID, req)
+			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
+				_, err := a.e.write.ReplaceUserGroup(ctx, g.ID, req)
 				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
 					return got.Description == req.Description && slices.Equal(memberIDs(got.Users), sortUnique(slices.Clone(req.UserIDs)))
 				})
@@ -50,8 +50,8 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 		})
 	case len(add) > 0:
 		return a.withFreshIDs(ctx, &add, func() error {
-			return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func() (int, error) {
-				_, err := a.e.api.AddUserGroupMembers(ctx, g.ID, add)
+			return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func(ctx context.Context) (int, error) {
+				_, err := a.e.write.AddUserGroupMembers(ctx, g.ID, add)
 				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
 					return len(minus(sortUnique(slices.Clone(add)), memberIDs(got.Users))) == 0
 				})
@@ -60,9 +60,9 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 	case len(g.Remove) == 1:
 		id := g.Remove[0]
 		w := a.groupWrite(g, fmt.Sprintf("DELETE %s/members/%d", path, id), nil, g.Remove)
-		return a.rec.send(ctx, w, func() (int, error) {
+		return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
 			// Already gone (404) is what we wanted.
-			return 0, ignoreNotFound(a.e.api.RemoveUserGroupMember(ctx, g.ID, id))
+			return 0, ignoreNotFound(a.e.write.RemoveUserGroupMember(ctx, g.ID, id))
 		})
 	}
 	return nil
@@ -79,9 +79,9 @@ func (a *applier) createGroup(ctx context.Context, g *GroupPlan) error {
 	err := a.withFreshIDs(ctx, &req.UserIDs, func() error {
 		w := write{call: "POST /user-groups", lines: []state.AuditLine{a.line(report.KindCreateGroup, g.Name, "", req.UserIDs, nil)},
 			create: &state.Create{Name: g.Name, UserIDs: slices.Clone(req.UserIDs)}}
-		return a.rec.send(ctx, w, func() (int, error) {
+		return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
 			var err error
-			if created, err = a.e.api.CreateUserGroup(ctx, req); err != nil {
+			if created, err = a.e.write.CreateUserGroup(ctx, req); err != nil {
 				return 0, err
 			}
 			return created.ID, nil
@@ -167,8 +167,8 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 				UserGroupIDs: union(minus(t.CurrentGroups, rmGroups), addGroups),
 			}
 			w := tw.write("PUT "+path, addUsers, t.RemoveUsers, addGroups, addNames, rmGroups)
-			return a.rec.send(ctx, w, func() (int, error) {
-				_, err := a.e.api.ReplaceSMEs(ctx, t.ID, req)
+			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
+				_, err := a.e.write.ReplaceSMEs(ctx, t.ID, req)
 				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, groups []int) bool {
 					return slices.Equal(users, req.UserIDs) && slices.Equal(groups, req.UserGroupIDs)
 				})
@@ -176,29 +176,29 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 		})
 	case len(addUsers) > 0:
 		err = a.withFreshIDs(ctx, &addUsers, func() error {
-			return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func() (int, error) {
-				_, err := a.e.api.AddSMEUsers(ctx, t.ID, addUsers)
+			return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func(ctx context.Context) (int, error) {
+				_, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
 				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool {
 					return len(minus(sortUnique(slices.Clone(addUsers)), users)) == 0
 				})
 			})
 		})
 	case len(addGroups) > 0:
-		err = a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func() (int, error) {
-			_, err := a.e.api.AddSMEGroups(ctx, t.ID, addGroups)
+		err = a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func(ctx context.Context) (int, error) {
+			_, err := a.e.write.AddSMEGroups(ctx, t.ID, addGroups)
 			return 0, a.confirmSMEs(ctx, t.ID, err, func(_, groups []int) bool {
 				return len(minus(addGroups, groups)) == 0
 			})
 		})
 	case len(t.RemoveUsers) == 1:
 		id := t.RemoveUsers[0]
-		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/users/%d", path, id), nil, t.RemoveUsers, nil, nil, nil), func() (int, error) {
-			return 0, ignoreNotFound(a.e.api.RemoveSMEUser(ctx, t.ID, id))
+		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/users/%d", path, id), nil, t.RemoveUsers, nil, nil, nil), func(ctx context.Context) (int, error) {
+			return 0, ignoreNotFound(a.e.write.RemoveSMEUser(ctx, t.ID, id))
 		})
 	case len(rmGroups) == 1:
 		id := rmGroups[0]
-		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/user-groups/%d", path, id), nil, nil, nil, nil, rmGroups), func() (int, error) {
-			return 0, ignoreNotFound(a.e.api.RemoveSMEGroup(ctx, t.ID, id))
+		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/user-groups/%d", path, id), nil, nil, nil, nil, rmGroups), func(ctx context.Context) (int, error) {
+			return 0, ignoreNotFound(a.e.write.RemoveSMEGroup(ctx, t.ID, id))
 		})
 	}
 	if err != nil {

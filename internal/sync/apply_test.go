@@ -124,7 +124,7 @@ func TestFailedCreateLeavesTheTagsOtherChanges(t *testing.T) {
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}, "gophers": {"bob"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}, Groups: []string{"Platform"}}}
-	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: failingCreate{r.client}, Store: r.store, Logger: zap.NewNop(), Apply: true})
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: failingCreate{r.client}, Writer: failingCreate{r.client}, Store: r.store, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

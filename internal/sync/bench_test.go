@@ -144,8 +144,8 @@ func BenchmarkSyncCalls(b *testing.B) {
 		store := state.Memory()
 		run := func() (*Result, calls) {
 			emu.ResetLog()
-			e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Teams: client,
-				Store: store, Logger: zap.NewNop(), Apply: true})
+			e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Reader: client, Writer: client,
+				Store: store, Logger: zap.NewNop()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -192,8 +192,8 @@ func BenchmarkColdSyncThrottled(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Teams: client,
-			Store: state.Memory(), Logger: zap.NewNop(), Apply: true})
+		e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Reader: client, Writer: client,
+			Store: state.Memory(), Logger: zap.NewNop()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,25 +10,34 @@ import (
 	"github.com/syncd/syncd/internal/teams"
 )
 
-// Teams is the part of the API v3 client the engine uses; *teams.Client
-// satisfies it.
-type Teams interface {
+// Reader is what a run reads from Teams; *teams.Client satisfies it.
+type Reader interface {
 	ListUsers(ctx context.Context) ([]teams.User, error)
+	// CountUsers is the user count of a one-page listing: while someone
+	// is pending, a change in it means someone signed in.
+	CountUsers(ctx context.Context) (int, error)
 	UserByEmail(ctx context.Context, email string) (*teams.User, error)
 	ListUserGroups(ctx context.Context) ([]teams.UserGroup, error)
 	GetUserGroup(ctx context.Context, id int) (*teams.UserGroup, error)
+	FindTag(ctx context.Context, name string) (*teams.Tag, error)
+	GetSMEs(ctx context.Context, tagID int) (*teams.SMEs, error)
+	// Calls is how many requests the client sent so far, reads and
+	// writes: a run reports the difference.
+	Calls() int
+}
+
+// Writer is what an applying run writes to Teams; *teams.Client satisfies
+// it. A dry run is given none.
+type Writer interface {
 	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error)
 	ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.UserGroup, error)
 	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.UserGroup, error)
 	RemoveUserGroupMember(ctx context.Context, id, userID int) error
-	FindTag(ctx context.Context, name string) (*teams.Tag, error)
-	GetSMEs(ctx context.Context, tagID int) (*teams.SMEs, error)
 	ReplaceSMEs(ctx context.Context, tagID int, r teams.SMERequest) (*teams.SMEs, error)
 	AddSMEUsers(ctx context.Context, tagID int, userIDs []int) (*teams.SMEs, error)
 	AddSMEGroups(ctx context.Context, tagID int, groupIDs []int) (*teams.SMEs, error)
 	RemoveSMEUser(ctx context.Context, tagID, userID int) error
 	RemoveSMEGroup(ctx context.Context, tagID, groupID int) error
-	Calls() int
 }
 
 // teamsView is the current state plus what the report needs to name people.

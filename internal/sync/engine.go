@@ -27,22 +27,31 @@ const (
 type Options struct {
 	Config  *config.Config
 	Sources []Source
-	Teams   Teams        // *teams.Client
+	Reader  Reader       // *teams.Client
+	Writer  Writer       // *teams.Client, or nil: a dry run, no write call at all
 	Store   *state.Store // nil: no memory between runs
 	Logger  *zap.Logger
 	Now     func() time.Time
-	Apply   bool // false: dry run, no write call at all
+	// WriteGrace is how long a write already sent may go on after the run
+	// is cancelled (a stop signal), so that it is not cut off mid-flight;
+	// default 3s, below the daemon's shutdown grace.
+	WriteGrace time.Duration
 }
+
+// DefaultWriteGrace is Options.WriteGrace when none is given.
+const DefaultWriteGrace = 3 * time.Second
 
 // Engine runs syncs. It is safe for one run at a time.
 type Engine struct {
 	cfg     *config.Config
 	sources []Source
-	api     Teams
+	api     Reader
+	write   Writer // nil: dry run
 	store   *state.Store
 	log     *zap.Logger
 	now     func() time.Time
 	apply   bool
+	grace   time.Duration
 }
 
 // New checks the options and returns an engine.
@@ -50,16 +59,19 @@ func New(o Options) (*Engine, error) {
 	switch {
 	case o.Config == nil:
 		return nil, errors.New("sync: Config is required")
-	case o.Teams == nil:
-		return nil, errors.New("sync: Teams client is required")
+	case o.Reader == nil:
+		return nil, errors.New("sync: a Teams Reader is required")
 	case o.Logger == nil:
 		return nil, errors.New("sync: Logger is required")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{cfg: o.Config, sources: o.Sources, api: o.Teams, store: o.Store,
-		log: o.Logger, now: o.Now, apply: o.Apply}, nil
+	if o.WriteGrace <= 0 {
+		o.WriteGrace = DefaultWriteGrace
+	}
+	return &Engine{cfg: o.Config, sources: o.Sources, api: o.Reader, write: o.Writer, store: o.Store,
+		log: o.Logger, now: o.Now, apply: o.Writer != nil, grace: o.WriteGrace}, nil
 }
 
 // SourceStat is what one source gave this run.
@@ -80,6 +92,10 @@ type Result struct {
 	// Pending is true when the plan had changes to make (dry run) or made
 	// some (apply).
 	Pending bool
+	// Refused is the write the Teams API refused for the token's sake
+	// (teams.ErrUnauthorized, teams.ErrForbidden), after which no other
+	// write was sent: a credential problem no retry will fix.
+	Refused error
 }
 
 // RunOnce reads the sources and Teams, plans, and applies the plan when the

@@ -71,7 +71,7 @@ type rig struct {
 	t      *testing.T
 	emu    *teamstest.Emulator
 	client *teams.Client
-	api    Teams // what the engine is given; the client unless a test narrows it
+	api    teamsAPI // what the engine is given; the client unless a test narrows it
 	src    *fakeSource
 	cfg    *config.Config
 	store  *state.Store
@@ -113,8 +113,8 @@ func rigFor(t *testing.T, emu *teamstest.Emulator, srv *httptest.Server, dir *di
 
 func (r *rig) run(apply bool) *Result {
 	r.t.Helper()
-	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.api, Store: r.store,
-		Logger: zap.NewNop(), Now: func() time.Time { return r.now }, Apply: apply})
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.api, Writer: writerIf(apply, r.api), Store: r.store,
+		Logger: zap.NewNop(), Now: func() time.Time { return r.now }})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestSavedPlanRefusesDrift(t *testing.T) {
 	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{11}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
-	e, _ := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.client, Store: r.store, Logger: zap.NewNop(), Apply: true})
+	e, _ := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.client, Writer: r.client, Store: r.store, Logger: zap.NewNop()})
 	p, err := e.Prepare(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -521,7 +521,7 @@ func TestExplainSMEGroups(t *testing.T) {
 	r := newRig(t, seed, dir)
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}, {Source: "corp", From: "sre", To: "SRE"}}
 	r.cfg.SMEs = []config.SME{{Tag: "kubernetes", UsersFrom: []config.GroupRef{{Source: "corp", Group: "k8s"}}, Groups: []string{"Platform", "SRE"}}}
-	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.client, Store: r.store, Logger: zap.NewNop()})
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.client, Store: r.store, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +588,9 @@ func TestPendingRecheckIsConfigurable(t *testing.T) {
 
 // withoutCount hides the client's CountUsers, as a client without it
 // would be: pending people then wait for sync.pending_recheck.
-type withoutCount struct{ Teams }
+type withoutCount struct{ teamsAPI }
+
+func (withoutCount) CountUsers(context.Context) (int, error) { return 0, errors.ErrUnsupported }
 
 // TestFirstSignInNoticedByUserCount: while someone is pending, one call
 // counting Teams users tells whether anyone signed in since; if so, the
@@ -738,7 +740,7 @@ func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	r.src.err = errors.New("ldap: connection refused")
-	r.api = &groupsDown{Teams: r.client}
+	r.api = &groupsDown{teamsAPI: r.client}
 	res := r.run(false)
 	errs := strings.Join(res.Report.Errors, "\n")
 	if res.ExitCode != ExitFailure || len(res.Report.Errors) != 2 || !strings.Contains(errs, "connection refused") || !strings.Contains(errs, "503") {
@@ -754,7 +756,7 @@ func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
 }
 
 // groupsDown fails the group listing as an unavailable API would.
-type groupsDown struct{ Teams }
+type groupsDown struct{ teamsAPI }
 
 func (groupsDown) ListUserGroups(context.Context) ([]teams.UserGroup, error) {
 	return nil, &teams.Error{Method: "GET", Route: "/user-groups", Status: 503, Kind: teams.ErrServer}
@@ -777,4 +779,19 @@ func TestDescriptionUpdateShowsOldAndNew(t *testing.T) {
 	if got == nil || got.Old != "Hand-written" || got.New != "Synced from LDAP" {
 		t.Errorf("update_group description = %+v, want Hand-written → Synced from LDAP (changes %+v)", got, res.Report.Changes)
 	}
+}
+
+// teamsAPI is both halves of the client, as tests hand it to the engine;
+// a test narrows one method by embedding it.
+type teamsAPI interface {
+	Reader
+	Writer
+}
+
+// writerIf is w for an applying run, nil (a dry run) otherwise.
+func writerIf(apply bool, w Writer) Writer {
+	if !apply {
+		return nil
+	}
+	return w
 }

@@ -28,8 +28,9 @@ type step struct {
 func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 	r := e.newReport(p)
 	steps := buildChanges(&p.Plan, r, p.Users)
+	res := &Result{Report: r, Sources: p.Sources}
 	if e.apply {
-		e.applySteps(ctx, p, steps, r)
+		res.Refused = refusal(e.applySteps(ctx, p, steps, r))
 	} else {
 		for _, c := range r.Changes {
 			if c.Status == report.StatusPlanned {
@@ -42,13 +43,23 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 			e.log.Warn("Held "+describe(c), append(changeFields(c), zap.String("reason", c.Reason))...)
 		}
 	}
-	res := &Result{Report: r, Sources: p.Sources}
 	e.finish(p, res)
 	return res
 }
 
-func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) {
-	rec := &recorder{store: e.store, now: e.now, runID: newRunID(p.StartedAt), target: e.target()}
+// refusal is the error of a write the API refused for the token's sake
+// (invalid, expired, read-only, without the role), or nil.
+func refusal(err error) error {
+	if errors.Is(err, teams.ErrForbidden) || errors.Is(err, teams.ErrUnauthorized) {
+		return err
+	}
+	return nil
+}
+
+// applySteps writes the plan, step by step, and returns the error after
+// which no other write was attempted, if any.
+func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) error {
+	rec := &recorder{store: e.store, now: e.now, runID: newRunID(p.StartedAt), target: e.target(), grace: e.grace}
 	a := &applier{e: e, users: p.Users, created: map[string]int{}, rec: rec}
 	if err := e.store.Err(); err != nil {
 		// The plan may rest on a state read that failed (sizes, ledger).
@@ -59,8 +70,11 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 	var stop error // a failure no other write can get past
 	skipped := 0
 	for _, s := range steps {
-		err := stop
-		skip := err != nil
+		var err error
+		skip := stop != nil
+		if skip {
+			err = fmt.Errorf("not attempted after an earlier failure: %w", stop)
+		}
 		switch {
 		case skip:
 			skipped++
@@ -70,7 +84,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 			err = a.applyTag(ctx, s.tag)
 		}
 		if stop == nil && fatalForWrites(ctx, err) {
-			stop = fmt.Errorf("not attempted after an earlier failure: %w", err)
+			stop = err
 		}
 		e.markStep(r, s, err, skip)
 	}
@@ -81,6 +95,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 		r.Errors = append(r.Errors, rec.stop.Error())
 		_ = e.store.TakeErr() // what stopped the writes; reported just above
 	}
+	return stop
 }
 
 // fatalForWrites tells whether a write error means every other write

@@ -95,22 +95,12 @@ func (ids *identities) unknownUnless(err error, people []personKey) error {
 	return nil
 }
 
-// UserCounter is the optional part of the Teams client that counts the
-// site's users in one call (the totalCount of a one-page listing).
-type UserCounter interface {
-	CountUsers(ctx context.Context) (int, error)
-}
-
 // teamsUsersChanged tells whether the number of Teams users changed since
 // it was last seen: a first sign-in creates a user, so the addresses in
 // the negative cache are worth asking again now rather than after
 // sync.pending_recheck. One call, made only while someone is pending.
 func (e *Engine) teamsUsersChanged(ctx context.Context) bool {
-	c, ok := e.api.(UserCounter)
-	if !ok {
-		return false
-	}
-	n, err := c.CountUsers(ctx)
+	n, err := e.api.CountUsers(ctx)
 	if err != nil {
 		e.log.Debug("cannot count Teams users", errField(err))
 		return false

@@ -15,7 +15,7 @@ import (
 // lookupsFail is the Teams client with every way of looking people up
 // failing as a server in trouble would, after the client's retries.
 type lookupsFail struct {
-	Teams
+	teamsAPI
 	byEmail int // by-email calls made
 }
 
@@ -39,7 +39,7 @@ func identityRig(t *testing.T) (*rig, *lookupsFail) {
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob", "cat"}, "sre": {"dan"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}, {Source: "corp", From: "sre", To: "SRE"}}
 	_ = r.store.PutUsers(map[string]state.User{"ann@example.com": {ID: 10}, "dan@example.com": {ID: 13}})
-	fail := &lookupsFail{Teams: r.client}
+	fail := &lookupsFail{teamsAPI: r.client}
 	r.api = fail
 	return r, fail
 }

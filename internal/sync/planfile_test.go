@@ -16,8 +16,8 @@ import (
 
 func (r *rig) engine(apply bool) *Engine {
 	r.t.Helper()
-	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Teams: r.api, Store: r.store,
-		Logger: zap.NewNop(), Now: func() time.Time { return r.now }, Apply: apply})
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.api, Writer: writerIf(apply, r.api), Store: r.store,
+		Logger: zap.NewNop(), Now: func() time.Time { return r.now }})
 	if err != nil {
 		r.t.Fatal(err)
 	}

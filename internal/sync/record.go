@@ -34,7 +34,8 @@ type recorder struct {
 	now    func() time.Time
 	runID  string
 	target string
-	stop   error // set once recording failed: nothing more is sent
+	grace  time.Duration // how long a write under way may outlive the run's context
+	stop   error         // set once recording failed: nothing more is sent
 }
 
 // RecordError is a write that could not be recorded in the state dir; the
@@ -50,7 +51,13 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // send records w, runs do (the API call; it returns the id of a group it
 // created), and records the outcome. The call's own error is returned; a
 // failure to record the outcome stops later writes.
-func (r *recorder) send(ctx context.Context, w write, do func() (int, error)) error {
+//
+// A stop (SIGTERM, Ctrl-C) cancels ctx: no new write starts after it, but
+// the write under way is given its own context, cancelled only the grace
+// after ctx, so that a stop does not cut a write off mid-flight and leave
+// its outcome unknown. A write slower than that is cut off and recorded as
+// unknown (teams.OutcomeUnknown).
+func (r *recorder) send(ctx context.Context, w write, do func(context.Context) (int, error)) error {
 	if r.stop != nil {
 		return r.stop
 	}
@@ -63,7 +70,11 @@ func (r *recorder) send(ctx context.Context, w write, do func() (int, error)) er
 		r.stop = &RecordError{Err: err}
 		return r.stop
 	}
-	created, err := do()
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.grace, cancel) })
+	created, err := do(wctx)
+	stop()
+	cancel()
 	o := state.Outcome{Result: outcomeOf(err), Err: err}
 	if err == nil && created > 0 && w.create != nil {
 		o.Created = &state.LedgerChange{Key: LedgerKey(LedgerGroup, created), Added: w.create.UserIDs}

@@ -27,8 +27,8 @@ func BenchmarkStoreOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Teams: client,
-			Store: store, Logger: zap.NewNop(), Apply: true})
+		e, err := New(Options{Config: cfg, Sources: []Source{&fakeSource{name: "corp", dir: dir}}, Reader: client, Writer: client,
+			Store: store, Logger: zap.NewNop()})
 		if err != nil {
 			b.Fatal(err)
 		}

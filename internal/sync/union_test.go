@@ -48,8 +48,8 @@ func newUnionRig(t *testing.T, seed *teamstest.Seed, mappings []config.Mapping) 
 
 func (r *unionRig) run() *Result {
 	r.t.Helper()
-	e, err := New(Options{Config: r.cfg, Sources: []Source{r.corp, r.entra}, Teams: r.client, Store: r.store,
-		Logger: zap.NewNop(), Apply: true})
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.corp, r.entra}, Reader: r.client, Writer: r.client, Store: r.store,
+		Logger: zap.NewNop()})
 	if err != nil {
 		r.t.Fatal(err)
 	}
