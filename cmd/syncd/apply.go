@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	engine "github.com/syncd/syncd/internal/sync"
 )
 
@@ -29,23 +30,23 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	if !flags.valid(e, "apply") {
-		return exitUsage
+		return exitcode.Usage
 	}
 	if *planFile == "" {
 		fmt.Fprintln(e.stderr, "syncd apply: --plan FILE is required")
 		fs.Usage()
-		return exitUsage
+		return exitcode.Usage
 	}
 	f, err := os.Open(*planFile)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	saved, err := engine.ReadSavedPlan(f)
 	f.Close()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %s: %v\n", *planFile, err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	always := func(*config.Config) bool { return true }
 	w, code := setup(ctx, e, "apply", *flags.config, setupOptions{reset: *sf.reset, applies: always,
@@ -58,17 +59,17 @@ func cmdApply(ctx context.Context, e env, args []string) int {
 	eng, err := w.engine(true)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	if !w.recover(eng, "apply") {
-		return exitFailure
+		return exitcode.Failure
 	}
 	res, err := eng.ApplySaved(ctx, saved)
 	w.saveEmulator()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
 	}
-	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitOK {
+	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitcode.OK {
 		return code
 	}
 	return res.ExitCode

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -79,7 +80,7 @@ func seedTag(s *teamstest.Seed, name string) *teamstest.SeedTag {
 func savePlan(t *testing.T, cfg string) string {
 	t.Helper()
 	plan := filepath.Join(t.TempDir(), "plan.json")
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--plan-out", plan); code != exitOK {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--plan-out", plan); code != exitcode.OK {
 		t.Fatalf("sync --plan-out: exit %d\n%s\n%s", code, out, errOut)
 	}
 	return plan
@@ -95,12 +96,12 @@ func TestApplyPlanRefusedUnderNarrowerConfig(t *testing.T) {
 	groups := between(t, cfg, "\ngroups:\n", "\nsmes:")
 	kubernetes := between(t, cfg, "  - tag: kubernetes\n", "  - tag: go")
 	rewriteConfig(t, cfg, groups, "\ngroups: []\n", kubernetes, "")
-	if code, _, errOut := runCmd(t, nil, "validate", "--config", cfg); code != exitOK {
+	if code, _, errOut := runCmd(t, nil, "validate", "--config", cfg); code != exitcode.OK {
 		t.Fatalf("the narrower config does not validate: exit %d\n%s", code, errOut)
 	}
 
 	code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
-	if code != exitFailure {
+	if code != exitcode.Failure {
 		t.Fatalf("apply under a narrower config: exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{`"Platform"`, `"team-web"`, `"team-mobile"`, `"kubernetes"`, "another configuration"} {
@@ -145,7 +146,7 @@ func TestApplyPlanRefusedWhenRulesChange(t *testing.T) {
 			plan := savePlan(t, cfg)
 			rewriteConfig(t, cfg, c.old, c.new)
 			code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
-			if code != exitFailure || !strings.Contains(errOut, c.want) {
+			if code != exitcode.Failure || !strings.Contains(errOut, c.want) {
 				t.Fatalf("exit %d, want 1 naming %q\n%s\n%s", code, c.want, out, errOut)
 			}
 			if seedGroup(teamsState(t, cfg), "team-mobile") != nil {
@@ -156,7 +157,7 @@ func TestApplyPlanRefusedWhenRulesChange(t *testing.T) {
 	cfg := quickstart(t)
 	plan := savePlan(t, cfg)
 	rewriteConfig(t, cfg, "  level: info\n", "  level: warn\n")
-	if code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg); code != exitOK {
+	if code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg); code != exitcode.OK {
 		t.Fatalf("apply after an unrelated config edit: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
@@ -178,7 +179,7 @@ func TestApplyPlanHonoursLoweredBudget(t *testing.T) {
 			}
 			rewriteConfig(t, cfg, c.old, c.new)
 			code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
-			if code != exitHeld {
+			if code != exitcode.Held {
 				t.Fatalf("apply over the lowered budget: exit %d, want 4\n%s\n%s", code, out, errOut)
 			}
 			if !strings.Contains(out, c.reason) || !strings.Contains(out, "Victor Lane") {

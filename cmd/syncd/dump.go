@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 )
@@ -22,10 +23,10 @@ func cmdSource(ctx context.Context, e env, args []string) int {
 	if len(args) == 0 || args[0] != "dump" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintln(e.stderr, dumpUsage)
-			return exitOK
+			return exitcode.OK
 		}
 		fmt.Fprintln(e.stderr, dumpUsage)
-		return exitUsage
+		return exitcode.Usage
 	}
 	return cmdSourceDump(ctx, e, args[1:])
 }
@@ -50,16 +51,16 @@ func cmdSourceDump(ctx context.Context, e env, args []string) int {
 	}
 	if *format != "text" && *format != "json" {
 		fs.Usage()
-		return exitUsage
+		return exitcode.Usage
 	}
 	cfg, ok := loadConfig(e, "source dump", *path)
 	if !ok {
-		return exitUsage
+		return exitcode.Usage
 	}
 	src, err := pickSource(cfg, *name)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	dir, code := readSource(ctx, e, cfg, src)
 	if dir == nil {
@@ -72,13 +73,13 @@ func cmdSourceDump(ctx context.Context, e env, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
 	if n := countUnknown(dir); n > 0 {
 		fmt.Fprintf(e.stderr, "syncd source dump: %s could not be read completely (unknown)\n", plural.Count(n, "group"))
-		return exitFailure
+		return exitcode.Failure
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 // pickSource returns the named source, or the only one that can be read.
@@ -109,20 +110,20 @@ func readSource(ctx context.Context, e env, cfg *config.Config, src config.Sourc
 	logger, err := commandLogger(logCfg, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return nil, exitUsage
+		return nil, exitcode.Usage
 	}
 	defer func() { _ = logger.Sync() }()
 	reader, err := buildSource(src, cfg.Sync.StateDir, logger)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return nil, exitUsage
+		return nil, exitcode.Usage
 	}
 	dir, err := reader.Read(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return nil, exitFailure
+		return nil, exitcode.Failure
 	}
-	return dir, exitOK
+	return dir, exitcode.OK
 }
 
 // dumpJSON is the contract form (DESIGN.md §4). An unknown group carries

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/source/ldap/dstest"
 	"github.com/syncd/syncd/internal/source/ldap/fixture"
 	"github.com/syncd/syncd/internal/source/ldap/sambatest"
@@ -104,7 +105,7 @@ func TestSourceDumpActiveDirectory(t *testing.T) {
 	f := sambatest.Fixture()
 	scope := fixture.Scope{UsersBase: sambatest.BaseDN, GroupsBase: sambatest.BaseDN, SkipDisabled: true}
 	cfg, vars := exampleFile(t, "active-directory", srv.LDAPSURL, srv.CAFile, sambatest.ServicePW)
-	dump := dumpAndCompare(t, cfg, vars, f.Truth(scope), exitOK)
+	dump := dumpAndCompare(t, cfg, vars, f.Truth(scope), exitcode.OK)
 	people := 0
 	for _, p := range f.People {
 		if !p.Disabled {
@@ -125,7 +126,7 @@ func TestSourceDumpActiveDirectory(t *testing.T) {
 	scope.GroupsBase = sambatest.Groups
 	cfg, vars = exampleFile(t, "active-directory", srv.LDAPSURL, srv.CAFile, sambatest.ServicePW,
 		"groups:\n        base_dn: DC=corp,DC=example,DC=org", "groups:\n        base_dn: "+sambatest.Groups)
-	dumpAndCompare(t, cfg, vars, f.Truth(scope), exitFailure)
+	dumpAndCompare(t, cfg, vars, f.Truth(scope), exitcode.Failure)
 }
 
 // The same with the FreeIPA example against a real 389 Directory Server.
@@ -134,5 +135,5 @@ func TestSourceDumpFreeIPA(t *testing.T) {
 	f := dstest.Fixture()
 	scope := fixture.Scope{UsersBase: dstest.Users, GroupsBase: dstest.Groups, SkipDisabled: true}
 	cfg, vars := exampleFile(t, "freeipa", srv.LDAPSURL, srv.CAFile, dstest.ServicePW)
-	dumpAndCompare(t, cfg, vars, f.Truth(scope), exitOK)
+	dumpAndCompare(t, cfg, vars, f.Truth(scope), exitcode.OK)
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/ldap/adtest"
@@ -60,7 +61,7 @@ func TestSourceDumpAgainstSlapd(t *testing.T) {
 	cfg := ldapDumpConfig(t, srv.URL)
 
 	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("json dump: exit %d, stderr %s", code, errOut)
 	}
 	var raw map[string]any
@@ -109,7 +110,7 @@ func TestSourceDumpAgainstSlapd(t *testing.T) {
 	}
 
 	code, out, errOut = runCmd(t, map[string]string{"SYNCD_CONFIG": cfg}, "source", "dump", "--source", "corp")
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("text dump: exit %d, stderr %s", code, errOut)
 	}
 	for _, want := range []string{
@@ -129,7 +130,7 @@ func TestSourceDumpAgainstSlapd(t *testing.T) {
 func TestSourceDumpFailures(t *testing.T) {
 	cfg := ldapDumpConfig(t, "ldap://127.0.0.1:1")
 	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
-	if code != exitFailure || out != "" || !strings.Contains(errOut, "127.0.0.1:1") {
+	if code != exitcode.Failure || out != "" || !strings.Contains(errOut, "127.0.0.1:1") {
 		t.Errorf("unreachable server: exit %d, stdout %q, stderr %q; want 1, nothing printed, the server named", code, out, errOut)
 	}
 	for _, args := range [][]string{
@@ -138,7 +139,7 @@ func TestSourceDumpFailures(t *testing.T) {
 		{"source", "dump", "--config", cfg, "--format", "yaml"},
 		{"source", "dump", "--config", cfg, "--source", "nope"},
 	} {
-		if code, _, errOut := runCmd(t, nil, args...); code != exitUsage || errOut == "" {
+		if code, _, errOut := runCmd(t, nil, args...); code != exitcode.Usage || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, code, errOut)
 		}
 	}
@@ -152,15 +153,15 @@ func TestValidateConnectLDAP(t *testing.T) {
 	teamsURL := teamsSrv.URL + "/v3/teams/acme"
 
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, srv.URL, teamsURL, "admin-token", slapdtest.ReaderPW))
-	if code != exitOK || !strings.Contains(out, "source corp: 6 users, 7 groups (0 unknown)") {
+	if code != exitcode.OK || !strings.Contains(out, "source corp: 6 users, 7 groups (0 unknown)") {
 		t.Errorf("good password: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, srv.URL, teamsURL, "admin-token", "wrong-secret"))
-	if code != exitFailure || !strings.Contains(errOut, "Invalid Credentials") || !strings.Contains(errOut, slapdtest.ReaderDN) || strings.Contains(errOut+out, "wrong-secret") {
+	if code != exitcode.Failure || !strings.Contains(errOut, "Invalid Credentials") || !strings.Contains(errOut, slapdtest.ReaderDN) || strings.Contains(errOut+out, "wrong-secret") {
 		t.Errorf("wrong password: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, "ldap://127.0.0.1:1", teamsURL, "admin-token", slapdtest.ReaderPW))
-	if code != exitFailure || !strings.Contains(errOut, "ldap://127.0.0.1:1") {
+	if code != exitcode.Failure || !strings.Contains(errOut, "ldap://127.0.0.1:1") {
 		t.Errorf("unreachable: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
@@ -230,7 +231,7 @@ sync: {state_dir: state}
 log: {level: warn, format: console}
 `, 0o644)
 	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("dump: exit %d, stderr %s", code, errOut)
 	}
 	var got struct {
@@ -263,7 +264,7 @@ func TestSourceDumpDebugLogsLdapsearch(t *testing.T) {
 	}
 	writeTestFile(t, cfg, strings.Replace(string(data), "level: warn", "level: debug", 1), 0o644)
 	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
-	if code != exitOK || !json.Valid([]byte(out)) {
+	if code != exitcode.OK || !json.Valid([]byte(out)) {
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
 	}
 	for _, want := range []string{"ldapsearch -LLL -x -H " + srv.URL, "-D cn=reader,dc=example,dc=com -W", "-b ou=groups,dc=example,dc=com"} {
@@ -320,7 +321,7 @@ groups:
 log: {level: warn, format: console}
 `, 0o644)
 	code, out, errOut := runCmd(t, nil, "source", "dump", "--config", cfg, "--format", "json")
-	if code != exitFailure || !strings.Contains(errOut, "1 group could not be read completely") {
+	if code != exitcode.Failure || !strings.Contains(errOut, "1 group could not be read completely") {
 		t.Errorf("exit %d, stderr %q; want 1 and the unknown group counted", code, errOut)
 	}
 	var d dumpJSON

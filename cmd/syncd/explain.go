@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/termsafe"
 )
@@ -29,7 +30,7 @@ func cmdExplain(ctx context.Context, e env, args []string) int {
 	if email == "" || !strings.Contains(email, "@") {
 		fmt.Fprintln(e.stderr, "syncd explain: give the person's e-mail address")
 		fs.Usage()
-		return exitUsage
+		return exitcode.Usage
 	}
 	w, code := setup(ctx, e, "explain", *path, setupOptions{})
 	if w == nil {
@@ -39,15 +40,15 @@ func cmdExplain(ctx context.Context, e env, args []string) int {
 	eng, err := w.engine(false)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd explain: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	ex, err := eng.Explain(ctx, email)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd explain: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
 	printExplanation(e.stdout, ex)
-	return exitOK
+	return exitcode.OK
 }
 
 // splitPositional takes the one argument that is not a flag (the address)

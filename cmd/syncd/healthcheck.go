@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/termsafe"
 )
-
-const defaultListen = "127.0.0.1:9184"
 
 // cmdHealthcheck exits 0 when the daemon is ready (/readyz answers 200),
 // for container health checks on images without curl. Ready, not merely
@@ -26,7 +25,7 @@ const defaultListen = "127.0.0.1:9184"
 func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	url := fs.String("url", "", "URL to probe (default: /readyz on the configuration's server.listen, else "+defaultListen+")")
+	url := fs.String("url", "", "URL to probe (default: /readyz on the configuration's server.listen, else "+config.DefaultListen+")")
 	live := fs.Bool("live", false, "probe /healthz (the process serves) instead of /readyz (it can sync)")
 	path := fs.String("config", "", "configuration file whose server.listen to probe")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
@@ -52,9 +51,9 @@ func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 	defer cancel()
 	if err := probe(ctx, *url); err != nil {
 		fmt.Fprintf(e.stderr, "syncd healthcheck: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 // listenOf reads server.listen from the configuration; when it does not
@@ -65,10 +64,10 @@ func listenOf(path string, getenv func(string) string) (string, error) {
 	}
 	cfg, err := config.Load(path, getenv)
 	if err != nil {
-		return defaultListen, fmt.Errorf("the configuration does not load (%v)", err)
+		return config.DefaultListen, fmt.Errorf("the configuration does not load (%v)", err)
 	}
 	if cfg.Server.Listen == "" {
-		return defaultListen, nil
+		return config.DefaultListen, nil
 	}
 	return cfg.Server.Listen, nil
 }
@@ -78,7 +77,7 @@ func listenOf(path string, getenv func(string) string) (string, error) {
 func healthURL(listen, endpoint string) string {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "http://" + defaultListen + endpoint
+		return "http://" + config.DefaultListen + endpoint
 	}
 	switch host {
 	case "", "0.0.0.0":

@@ -9,15 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-)
 
-// Exit codes (DESIGN.md §4).
-const (
-	exitOK      = 0
-	exitFailure = 1 // runtime failure: source or API error, some changes failed
-	exitUsage   = 2 // bad config or usage
-	exitPending = 3 // --check and changes are pending
-	exitHeld    = 4 // safety hold: removals over a budget were held back
+	"github.com/syncd/syncd/internal/exitcode"
 )
 
 // env is what a command may touch of the outside world.
@@ -50,15 +43,15 @@ func run(ctx context.Context, args []string, e env) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr)
 		if len(args) == 0 {
-			return exitUsage
+			return exitcode.Usage
 		}
-		return exitOK
+		return exitcode.OK
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(e.stderr, "syncd: unknown command %q\n", args[0])
 		usage(e.stderr)
-		return exitUsage
+		return exitcode.Usage
 	}
 	return cmd(ctx, e, args[1:])
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syncd/syncd/internal/exitcode"
 )
 
 // pty is a pseudo-terminal: what a command writes to tty, the test reads
@@ -66,7 +68,7 @@ func runOnTerminals(t *testing.T, args ...string) (code int, stdout, stderr stri
 func TestTerminalShowsTheReportNotTheLog(t *testing.T) {
 	cfg := quickstart(t)
 	code, out, errOut := runOnTerminals(t, "sync", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "Carol Jones") || !strings.Contains(out, "Plan: ") {
+	if code != exitcode.OK || !strings.Contains(out, "Carol Jones") || !strings.Contains(out, "Plan: ") {
 		t.Fatalf("sync on a terminal: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if strings.Contains(errOut, "Carol Jones") || strings.Contains(errOut, "Would ") || strings.Contains(errOut, "sync finished") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/report"
@@ -43,7 +44,7 @@ func cmdRun(ctx context.Context, e env, args []string) int {
 	*path = configPath(e, *path) // kept for reloads
 	cfg, ok := loadConfig(e, "run", *path)
 	if !ok {
-		return exitUsage
+		return exitcode.Usage
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -65,7 +66,7 @@ func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, si
 	log, err := logging.New(cfg.Log, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd run: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	defer func() { _ = log.Sync() }()
 	p, err := newDaemonParts(e, cfg, f, log)
@@ -77,7 +78,7 @@ func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, si
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		log.Error("cannot listen", zap.String("listen", cfg.Server.Listen), zap.Error(err))
-		return exitFailure
+		return exitcode.Failure
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -96,14 +97,14 @@ func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, si
 	cancel()
 	if err := <-served; err != nil {
 		log.Error("http server stopped", zap.Error(err))
-		return exitFailure
+		return exitcode.Failure
 	}
 	if runErr != nil {
 		log.Error("scheduler stopped", zap.Error(runErr))
-		return exitFailure
+		return exitcode.Failure
 	}
 	log.Info("syncd stopped")
-	return exitOK
+	return exitcode.OK
 }
 
 // handleSignals turns the first SIGTERM/SIGINT into a graceful stop and a
@@ -125,7 +126,7 @@ func handleSignals(finished <-chan struct{}, sigs <-chan os.Signal, stop context
 		case stopping:
 			log.Warn("second stop signal: exiting now", zap.String("signal", sig.String()))
 			_ = log.Sync()
-			exit(exitFailure)
+			exit(exitcode.Failure)
 			return
 		default:
 			log.Info("stop signal: finishing the current run at a safe point", zap.String("signal", sig.String()))
@@ -216,7 +217,7 @@ func restoreHistory(store *state.Store, m *metrics.Metrics, log *zap.Logger) *re
 	var lastRun, lastSuccess time.Time
 	for _, r := range store.Runs() {
 		lastRun = r.FinishedAt
-		if metrics.ResultOf(r.ExitCode) != metrics.ResultFailure {
+		if exitcode.Result(r.ExitCode) != exitcode.ResultFailure {
 			lastSuccess = r.FinishedAt
 		}
 	}

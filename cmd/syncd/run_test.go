@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/scim"
 	"github.com/syncd/syncd/internal/teams"
@@ -32,18 +33,18 @@ func TestHealthcheck(t *testing.T) {
 	defer ts.Close()
 	var stderr strings.Builder
 	e := env{stdout: &strings.Builder{}, stderr: &stderr, getenv: testGetenv(t, nil)}
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitOK {
+	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitcode.OK {
 		t.Errorf("healthy: exit %d (%s), want 0", code, stderr.String())
 	}
 	healthy = false
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitFailure {
+	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitcode.Failure {
 		t.Errorf("unhealthy: exit %d, want 1", code)
 	}
 	ts.Close()
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz", "--timeout", "1s"}); code != exitFailure {
+	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz", "--timeout", "1s"}); code != exitcode.Failure {
 		t.Errorf("nothing listening: exit %d, want 1", code)
 	}
-	if code := cmdHealthcheck(context.Background(), e, []string{"extra"}); code != exitUsage {
+	if code := cmdHealthcheck(context.Background(), e, []string{"extra"}); code != exitcode.Usage {
 		t.Errorf("stray argument: exit %d, want 2", code)
 	}
 }
@@ -103,7 +104,7 @@ func TestHandleSignals(t *testing.T) {
 	sigs <- syscall.SIGINT
 	select {
 	case code := <-exited:
-		if code == exitOK {
+		if code == exitcode.OK {
 			t.Errorf("forced exit code %d, want non-zero", code)
 		}
 	case <-time.After(5 * time.Second):
@@ -124,7 +125,6 @@ func TestNotReady(t *testing.T) {
 		ready bool
 	}{
 		{"success", &daemon.Result{}, nil, true},
-		{"config", &daemon.Result{ExitCode: exitUsage}, errors.New("mapping"), false},
 		{"token", &daemon.Result{ExitCode: 1}, fmt.Errorf("list users: %w", teams.ErrUnauthorized), false},
 		{"read-only token", nil, fmt.Errorf("add: %w", teams.ErrForbidden), false},
 		{"ldap bind", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: ldapBind}}}, nil, false},

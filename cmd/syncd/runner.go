@@ -146,9 +146,6 @@ func closeAll(sources []engine.Source) {
 // credential is wrong, which no retry will fix. Transient failures (a
 // directory or the API briefly down) do not count.
 func notReady(res *daemon.Result, err error) string {
-	if res != nil && res.ExitCode == exitUsage {
-		return "the last run failed because of the configuration"
-	}
 	switch {
 	case errors.Is(err, teams.ErrUnauthorized):
 		return "the Teams API rejected the token (invalid or expired)"

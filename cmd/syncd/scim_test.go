@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
@@ -151,11 +152,11 @@ sync: {state_dir: state, max_removal_percent: 100}
 	}()
 	defer func() { close(stop); wg.Wait() }()
 
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitPending || !strings.Contains(out, "rita@example.com") {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitcode.Pending || !strings.Contains(out, "rita@example.com") {
 		t.Fatalf("sync --check: exit %d, want 3 with rita to add\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply")
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("sync --apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if writes.Load() == 0 {
@@ -168,7 +169,7 @@ sync: {state_dir: state, max_removal_percent: 100}
 
 	// The provider removes carl; the next sync removes him from Teams.
 	idp.do("PATCH", "/Groups/"+eng, fmt.Sprintf(`{"Operations": [{"op": "Remove", "path": "members[value eq \"%s\"]"}]}`, carl), http.StatusNoContent)
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitOK {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitcode.OK {
 		t.Fatalf("second sync: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if got := groupMembers(t, emu, "Platform"); !slices.Equal(got, []int{2, 3}) {
@@ -208,10 +209,10 @@ func TestValidateConnectSCIM(t *testing.T) {
 		code             int
 		out, errOut      string
 	}{
-		{"reachable, token accepted", idp.base, "idp-token", exitOK, "source idp: 3 users, 1 group (0 unknown)", ""},
-		{"token refused", idp.base, "wrong-token", exitFailure, "", "HTTP 401: bearer token rejected"},
-		{"not the SCIM base", idp.srv.URL + "/scim/v2", "idp-token", exitFailure, "", "HTTP 404: not found"},
-		{"provider down", down.URL + "/scim/v2", "idp-token", exitFailure, "", "connection refused"},
+		{"reachable, token accepted", idp.base, "idp-token", exitcode.OK, "source idp: 3 users, 1 group (0 unknown)", ""},
+		{"token refused", idp.base, "wrong-token", exitcode.Failure, "", "HTTP 401: bearer token rejected"},
+		{"not the SCIM base", idp.srv.URL + "/scim/v2", "idp-token", exitcode.Failure, "", "HTTP 404: not found"},
+		{"provider down", down.URL + "/scim/v2", "idp-token", exitcode.Failure, "", "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -246,7 +247,7 @@ groups:
 sync: {state_dir: state}
 `)
 		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
-		if code != exitOK || !strings.Contains(out, "source idp: 3 users, 1 group (0 unknown)") {
+		if code != exitcode.OK || !strings.Contains(out, "source idp: 3 users, 1 group (0 unknown)") {
 			t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 	})

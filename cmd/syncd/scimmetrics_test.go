@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/scimserver"
 )
@@ -145,7 +146,7 @@ sync: {state_dir: state}
 	check := func(when, want string) {
 		t.Helper()
 		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
-		if code != exitOK || !strings.Contains(out, want) {
+		if code != exitcode.OK || !strings.Contains(out, want) {
 			t.Errorf("%s: exit %d, want 0 and %q\nstdout: %s\nstderr: %s", when, code, want, out, errOut)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/state"
 )
@@ -94,7 +95,7 @@ func acquireWriter(ctx context.Context, cfg *config.Config, getenv func(string) 
 func exitFor(err error) int {
 	var se *stateError
 	if errors.As(err, &se) {
-		return exitFailure
+		return exitcode.Failure
 	}
-	return exitUsage
+	return exitcode.Usage
 }

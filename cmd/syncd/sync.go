@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
@@ -42,10 +43,10 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 	}
 	if *check && *apply {
 		fmt.Fprintln(e.stderr, "syncd sync: --check is a dry run; it cannot be combined with --apply")
-		return exitUsage
+		return exitcode.Usage
 	}
 	if !flags.valid(e, "sync") {
-		return exitUsage
+		return exitcode.Usage
 	}
 	applies := func(cfg *config.Config) bool { return (*apply || cfg.Sync.Apply) && !*check }
 	w, code := setup(ctx, e, "sync", *flags.config, setupOptions{reset: *sf.reset, applies: applies,
@@ -59,10 +60,10 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 	eng, err := w.engine(doApply)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd sync: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	if doApply && !w.recover(eng, "sync") {
-		return exitFailure
+		return exitcode.Failure
 	}
 	prep, err := eng.Prepare(ctx)
 	var res *engine.Result
@@ -73,7 +74,7 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 		if *planOut != "" {
 			if err := writePlan(*planOut, prep); err != nil {
 				fmt.Fprintf(e.stderr, "syncd sync: %v\n", err)
-				return exitFailure
+				return exitcode.Failure
 			}
 		}
 		res = eng.Execute(ctx, prep)
@@ -81,11 +82,11 @@ func cmdSync(ctx context.Context, e env, args []string) int {
 	if doApply {
 		w.saveEmulator()
 	}
-	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitOK {
+	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitcode.OK {
 		return code
 	}
-	if res.ExitCode == exitOK && *check && res.Pending {
-		return exitPending
+	if res.ExitCode == exitcode.OK && *check && res.Pending {
+		return exitcode.Pending
 	}
 	return res.ExitCode
 }
@@ -118,14 +119,14 @@ func (f runFlags) valid(e env, cmd string) bool {
 func parseFlags(fs *flag.FlagSet, args []string, e env) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
+			return exitcode.OK, false
 		}
-		return exitUsage, false
+		return exitcode.Usage, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "syncd %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		fs.Usage()
-		return exitUsage, false
+		return exitcode.Usage, false
 	}
 	return 0, true
 }
@@ -159,13 +160,13 @@ type setupOptions struct {
 func setup(ctx context.Context, e env, cmd, path string, o setupOptions) (*wiring, int) {
 	cfg, ok := loadConfig(e, cmd, path)
 	if !ok {
-		return nil, exitUsage
+		return nil, exitcode.Usage
 	}
 	w := &wiring{e: e, cfg: cfg}
 	var err error
 	if w.log, err = commandLogger(cfg.Log, e.stderr); err != nil {
 		fmt.Fprintf(e.stderr, "syncd %s: %v\n", cmd, err)
-		return nil, exitUsage
+		return nil, exitcode.Usage
 	}
 	logWarnings(w.log, cfg)
 	if err := w.build(ctx, cmd, o); err != nil {
@@ -173,7 +174,7 @@ func setup(ctx context.Context, e env, cmd, path string, o setupOptions) (*wirin
 		w.close()
 		return nil, exitFor(err)
 	}
-	return w, exitOK
+	return w, exitcode.OK
 }
 
 func (w *wiring) build(ctx context.Context, cmd string, o setupOptions) error {
@@ -276,10 +277,10 @@ func writeReports(e env, r *report.Report, file, format string) int {
 	}
 	if err := report.RenderOptions(e.stdout, r, stdoutFormat, report.Options{Color: isTerminal(e.stdout)}); err != nil {
 		fmt.Fprintf(e.stderr, "syncd: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
 	if file == "" {
-		return exitOK
+		return exitcode.OK
 	}
 	if format == "" {
 		format = report.FormatForFile(file)
@@ -289,9 +290,9 @@ func writeReports(e env, r *report.Report, file, format string) int {
 	}
 	if err := writeFile(file, func(w io.Writer) error { return report.Render(w, r, format) }); err != nil {
 		fmt.Fprintf(e.stderr, "syncd: report: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 // writeFile writes a report: private (0600), as it names people and their

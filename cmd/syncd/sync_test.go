@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -28,7 +29,7 @@ func quickstart(t *testing.T) string {
 func TestSyncQuickstart(t *testing.T) {
 	cfg := quickstart(t)
 	code, out, errOut := runCmd(t, nil, "sync", "--config", cfg)
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{`Teams group "Platform"`, "+ Carol Jones <c.jones@example.com>", "- Victor Lane", "team-mobile", "mallory@example.com", "dry run"} {
@@ -39,10 +40,10 @@ func TestSyncQuickstart(t *testing.T) {
 	if !strings.Contains(errOut, `Would create user group "team-mobile"`) {
 		t.Errorf("no 'Would ...' log line:\n%s", errOut)
 	}
-	if code, out, _ := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitPending {
+	if code, out, _ := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitcode.Pending {
 		t.Errorf("--check with changes pending: exit %d, want 3\n%s", code, out)
 	}
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitOK || !strings.Contains(out, "applied") {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitcode.OK || !strings.Contains(out, "applied") {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 	seed, err := teamstest.LoadSeed(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile))
@@ -54,7 +55,7 @@ func TestSyncQuickstart(t *testing.T) {
 	}
 	report := filepath.Join(t.TempDir(), "r.json")
 	code, out, errOut = runCmd(t, nil, "sync", "--config", cfg, "--check", "--report", report)
-	if code != exitOK || !strings.Contains(out, "No changes") {
+	if code != exitcode.OK || !strings.Contains(out, "No changes") {
 		t.Fatalf("after apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 	var r struct {
@@ -81,23 +82,23 @@ func hasGroup(s *teamstest.Seed, name string) bool {
 func TestSyncPlanOutAndApply(t *testing.T) {
 	cfg := quickstart(t)
 	plan := filepath.Join(t.TempDir(), "plan.json")
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--plan-out", plan); code != exitOK {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--plan-out", plan); code != exitcode.OK {
 		t.Fatalf("sync --plan-out: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// A bad --format is a usage error found before anything is applied.
-	if code, _, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg, "--format", "pdf"); code != exitUsage {
+	if code, _, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg, "--format", "pdf"); code != exitcode.Usage {
 		t.Fatalf("apply --format pdf: exit %d, want 2\n%s", code, errOut)
 	}
 	code, out, errOut := runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "applied") {
+	if code != exitcode.OK || !strings.Contains(out, "applied") {
 		t.Fatalf("apply --plan: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// Applied once: Teams now differs from what the plan was made against.
 	code, _, errOut = runCmd(t, nil, "apply", "--plan", plan, "--config", cfg)
-	if code != exitFailure || !strings.Contains(errOut, `user group "Platform" changed`) {
+	if code != exitcode.Failure || !strings.Contains(errOut, `user group "Platform" changed`) {
 		t.Errorf("stale plan: exit %d, want 1 naming the drift\n%s", code, errOut)
 	}
-	if code, _, _ := runCmd(t, nil, "apply", "--config", cfg); code != exitUsage {
+	if code, _, _ := runCmd(t, nil, "apply", "--config", cfg); code != exitcode.Usage {
 		t.Errorf("apply without --plan: exit %d, want 2", code)
 	}
 }
@@ -111,7 +112,7 @@ func TestSyncUsage(t *testing.T) {
 		{"sync", "--config", cfg, "extra"},
 		{"explain", "--config", cfg},
 	} {
-		if code, _, _ := runCmd(t, nil, args...); code != exitUsage {
+		if code, _, _ := runCmd(t, nil, args...); code != exitcode.Usage {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
@@ -120,7 +121,7 @@ func TestSyncUsage(t *testing.T) {
 func TestExplain(t *testing.T) {
 	cfg := quickstart(t)
 	code, out, errOut := runCmd(t, nil, "explain", "Carol@Example.com", "--config", cfg)
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("explain: exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
@@ -136,11 +137,11 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	code, out, _ = runCmd(t, nil, "explain", "mallory@example.com", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "pending") || !strings.Contains(out, "platform > platform-sre") {
+	if code != exitcode.OK || !strings.Contains(out, "pending") || !strings.Contains(out, "platform > platform-sre") {
 		t.Errorf("explain pending person: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd(t, nil, "explain", "victor@example.com", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "next run:        remove") {
+	if code != exitcode.OK || !strings.Contains(out, "next run:        remove") {
 		t.Errorf("explain someone to remove: exit %d\n%s", code, out)
 	}
 }
@@ -154,16 +155,16 @@ func TestSyncApplyFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeTestFile(t, cfg, strings.Replace(string(data), "sync:\n", "sync:\n  apply: true\n", 1), 0o644)
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitPending || !strings.Contains(out, "dry run") {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitcode.Pending || !strings.Contains(out, "dry run") {
 		t.Fatalf("--check with sync.apply: true: exit %d, want 3 and a dry run\n%s\n%s", code, out, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile)); err == nil {
 		t.Fatal("--check wrote the emulator's state: it applied something")
 	}
-	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg); code != exitOK || !strings.Contains(out, "Applied:") {
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg); code != exitcode.OK || !strings.Contains(out, "Applied:") {
 		t.Fatalf("sync.apply: true: exit %d, want the changes applied\n%s\n%s", code, out, errOut)
 	}
-	if code, out, _ := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitOK || !strings.Contains(out, "No changes") {
+	if code, out, _ := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitcode.OK || !strings.Contains(out, "No changes") {
 		t.Errorf("after the apply: exit %d\n%s", code, out)
 	}
 }

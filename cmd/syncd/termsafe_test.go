@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -53,7 +54,7 @@ func TestExplainEscapesControls(t *testing.T) {
 		"cn: platform-core\n", "cn:: "+base64.StdEncoding.EncodeToString([]byte("platform-core "+hostile))+"\n", 1)
 	writeTestFile(t, strings.TrimSuffix(cfg, "config.yaml")+"company.ldif", ldif, 0o644)
 	code, out, errOut := runCmd(t, nil, "explain", "carol@example.com", "--config", cfg)
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("explain: exit %d\n%s\n%s", code, out, errOut)
 	}
 	noRawControls(t, "explain", out)
@@ -68,7 +69,7 @@ func TestValidateConnectEscapesControls(t *testing.T) {
 	seed.Users[0].Name = "Ada " + hostile
 	_, srv := teamstest.NewServer(t, seed, teamstest.Options{})
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, srv.URL+"/v3/teams/acme", "admin-token"))
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("validate --connect: exit %d\n%s\n%s", code, out, errOut)
 	}
 	noRawControls(t, "validate --connect", out)

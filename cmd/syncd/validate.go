@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
@@ -37,7 +38,7 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	*path = configPath(e, *path)
 	cfg, ok := loadConfig(e, "validate", *path)
 	if !ok {
-		return exitUsage
+		return exitcode.Usage
 	}
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
@@ -45,7 +46,7 @@ func cmdValidate(ctx context.Context, e env, args []string) int {
 	fmt.Fprintf(e.stdout, "config OK: %s (%s, %s, %s)\n", *path,
 		plural.Count(len(cfg.Sources), "source"), plural.Count(len(cfg.Groups), "group mapping"), plural.Count(len(cfg.SMEs), "SME rule"))
 	if !*connect {
-		return exitOK
+		return exitcode.OK
 	}
 	return connectAll(ctx, e, cfg, *probeWrite)
 }
@@ -92,19 +93,19 @@ func connectAll(ctx context.Context, e env, cfg *config.Config, probeWrite bool)
 	logger, err := commandLogger(logCfg, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "syncd validate: %v\n", err)
-		return exitUsage
+		return exitcode.Usage
 	}
 	defer func() { _ = logger.Sync() }()
-	code := exitOK
+	code := exitcode.OK
 	if err := connectTeams(ctx, cfg, probeWrite, e.stdout); err != nil {
 		termsafe.Fprintf(e.stderr, "syncd validate: %v\n", err)
-		code = exitFailure
+		code = exitcode.Failure
 	}
 	if err := connectSources(ctx, cfg, logger, e.stdout); err != nil {
 		for _, err := range config.Errors(err) {
 			termsafe.Fprintf(e.stderr, "syncd validate: %v\n", err)
 		}
-		code = exitFailure
+		code = exitcode.Failure
 	}
 	return code
 }

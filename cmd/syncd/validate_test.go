@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
@@ -97,10 +98,10 @@ log: {level: warn, format: console}
 func TestVersion(t *testing.T) {
 	code, out, _ := runCmd(t, nil, "version")
 	want := regexp.MustCompile(`^syncd \S+ \(go\S+, ` + runtime.GOOS + `/` + runtime.GOARCH + `\)\n$`)
-	if code != exitOK || !want.MatchString(out) {
+	if code != exitcode.OK || !want.MatchString(out) {
 		t.Errorf("version: code %d, output %q", code, out)
 	}
-	if code, _, errOut := runCmd(t, nil, "version", "extra"); code != exitUsage || !strings.Contains(errOut, "usage") {
+	if code, _, errOut := runCmd(t, nil, "version", "extra"); code != exitcode.Usage || !strings.Contains(errOut, "usage") {
 		t.Errorf("version extra: code %d, stderr %q", code, errOut)
 	}
 }
@@ -115,18 +116,18 @@ func TestValidate(t *testing.T) {
 		code        int
 		out, errOut string // regexps; "" matches anything
 	}{
-		{name: "valid", args: []string{"validate", "--config", good}, code: exitOK,
+		{name: "valid", args: []string{"validate", "--config", good}, code: exitcode.OK,
 			out: `^config OK: ` + regexp.QuoteMeta(good) + ` \(1 source, 2 group mappings, 1 SME rule\)\n$`},
-		{name: "valid from SYNCD_CONFIG", args: []string{"validate"}, env: map[string]string{"SYNCD_CONFIG": good}, code: exitOK,
+		{name: "valid from SYNCD_CONFIG", args: []string{"validate"}, env: map[string]string{"SYNCD_CONFIG": good}, code: exitcode.OK,
 			out: `^config OK: `},
-		{name: "single dash flag", args: []string{"validate", "-config=" + good}, code: exitOK, out: `^config OK: `},
-		{name: "invalid", args: []string{"validate", "--config", bad}, code: exitUsage,
+		{name: "single dash flag", args: []string{"validate", "-config=" + good}, code: exitcode.OK, out: `^config OK: `},
+		{name: "invalid", args: []string{"validate", "--config", bad}, code: exitcode.Usage,
 			errOut: `(?s)bad.yaml:3:3: unknown key "tokn" in teams; did you mean "token"\?.*\nsyncd validate: .*bad.yaml: 1 problem found\n$`},
-		{name: "missing file", args: []string{"validate", "--config", filepath.Join(t.TempDir(), "nope.yaml")}, code: exitUsage,
+		{name: "missing file", args: []string{"validate", "--config", filepath.Join(t.TempDir(), "nope.yaml")}, code: exitcode.Usage,
 			errOut: `no such file or directory \(give --config FILE or set SYNCD_CONFIG`},
-		{name: "unknown flag", args: []string{"validate", "--frobnicate"}, code: exitUsage, errOut: `flag provided but not defined`},
-		{name: "extra argument", args: []string{"validate", "--config", good, "more"}, code: exitUsage, errOut: `unexpected argument "more"`},
-		{name: "help", args: []string{"validate", "-h"}, code: exitOK, errOut: `usage: syncd validate`},
+		{name: "unknown flag", args: []string{"validate", "--frobnicate"}, code: exitcode.Usage, errOut: `flag provided but not defined`},
+		{name: "extra argument", args: []string{"validate", "--config", good, "more"}, code: exitcode.Usage, errOut: `unexpected argument "more"`},
+		{name: "help", args: []string{"validate", "-h"}, code: exitcode.OK, errOut: `usage: syncd validate`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, tc.env, tc.args...)
@@ -153,7 +154,7 @@ func TestValidateWarns(t *testing.T) {
 	}
 	writeTestFile(t, cfg, strings.Replace(string(data), "  token_file: token\n", "  token_file: token\n  insecure_skip_verify: true\n", 1), 0o644)
 	code, out, errOut := runCmd(t, nil, "validate", "--config", cfg)
-	if code != exitOK || !strings.HasPrefix(out, "config OK") {
+	if code != exitcode.OK || !strings.HasPrefix(out, "config OK") {
 		t.Fatalf("exit %d, want 0\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	for _, want := range []string{
@@ -181,7 +182,7 @@ sources:
 sync: {schedule: nope, max_removal_percent: 200}
 `, 0o644)
 	code, _, errOut := runCmd(t, nil, "validate", "--config", bad)
-	if code != exitUsage {
+	if code != exitcode.Usage {
 		t.Errorf("exit code %d, want 2", code)
 	}
 	for _, want := range []string{"bad.yaml:1:1: teams.token", "bad.yaml:2:8: teams.url", "bad.yaml:4:11: sources[0].name", "bad.yaml:5:18: sources[0].ldif.path", "bad.yaml:6:18: sync.schedule", "bad.yaml:6:45: sync.max_removal_percent", "6 problems found"} {
@@ -242,21 +243,21 @@ func TestValidateConnect(t *testing.T) {
 		code        int
 		out, errOut []string
 	}{
-		{name: "admin token with write access", token: "admin-token", code: exitOK, out: []string{
+		{name: "admin token with write access", token: "admin-token", code: exitcode.OK, out: []string{
 			"token of Ada Admin (id 2, role Admin)",
 			"e-mails visible: yes, admin token (checked on user 4)",
 			`write access: yes (an empty add to group "Platform"`,
 			"source export: 2 users, 1 group (0 unknown)",
 		}},
-		{name: "read-only token", token: "reader-token", code: exitFailure,
+		{name: "read-only token", token: "reader-token", code: exitcode.Failure,
 			out:    []string{"token of Rita Reader (id 3, role Registered)", "e-mails visible: no, not an admin token (checked on user 2)", "source export: 2 users"},
 			errOut: []string{`the token may not write (403 on an empty add to group "Platform")`, "the token's user must be an admin"}},
-		{name: "write token of a non-admin", token: "writer-token", code: exitFailure,
+		{name: "write token of a non-admin", token: "writer-token", code: exitcode.Failure,
 			errOut: []string{`the token may not write (403 on an empty add to group "Platform")`, "Only admins can manage user groups"}},
-		{name: "invalid token", token: "no-such-token", code: exitFailure,
+		{name: "invalid token", token: "no-such-token", code: exitcode.Failure,
 			out:    []string{"source export: 2 users"},
 			errOut: []string{"the token was refused (401): it is invalid or expired, or it belongs to another team or site than " + base}},
-		{name: "token of another team", token: "other-team-token", code: exitFailure,
+		{name: "token of another team", token: "other-team-token", code: exitcode.Failure,
 			errOut: []string{"the token was refused (401)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -301,7 +302,7 @@ func TestValidateConnectIsReadOnly(t *testing.T) {
 	for _, token := range []string{"admin-token", "reader-token"} {
 		emu.ResetLog()
 		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, srv.URL+"/v3/teams/acme", token))
-		if code != exitOK || !strings.Contains(out, "write access: not checked") {
+		if code != exitcode.OK || !strings.Contains(out, "write access: not checked") {
 			t.Errorf("%s: exit %d\nstdout: %s\nstderr: %s", token, code, out, errOut)
 		}
 		if n := emu.WriteCount(); n != 0 {
@@ -339,8 +340,8 @@ func TestValidateConnectFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, tc.url, "admin-token"))
-			if code != exitFailure || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "token was refused") {
-				t.Errorf("code %d, want %d and %q\nstdout: %s\nstderr: %s", code, exitFailure, tc.want, out, errOut)
+			if code != exitcode.Failure || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "token was refused") {
+				t.Errorf("code %d, want %d and %q\nstdout: %s\nstderr: %s", code, exitcode.Failure, tc.want, out, errOut)
 			}
 		})
 	}
@@ -358,7 +359,7 @@ func TestValidateConnectEmulatorURL(t *testing.T) {
 	}
 	cfg := testConfig(t, "emulator:"+filepath.Join(dir, "seed.json"), "")
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--probe-write", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "token of Ada Admin") || !strings.Contains(out, "write access: yes") {
+	if code != exitcode.OK || !strings.Contains(out, "token of Ada Admin") || !strings.Contains(out, "write access: yes") {
 		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
@@ -370,7 +371,7 @@ func TestValidateConnectSourceFailure(t *testing.T) {
 	cfg := testConfig(t, srv.URL+"/v3/teams/acme", "admin-token")
 	writeTestFile(t, filepath.Join(filepath.Dir(cfg), "directory.ldif"), "dn: uid=a,dc=x\nnot a line\n", 0o644)
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", cfg)
-	if code != exitFailure || !strings.Contains(errOut, "syncd validate: source export: ") || !strings.Contains(out, "write access: not checked") {
+	if code != exitcode.Failure || !strings.Contains(errOut, "syncd validate: source export: ") || !strings.Contains(out, "write access: not checked") {
 		t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
@@ -387,9 +388,9 @@ func TestValidateConnectTLS(t *testing.T) {
 		code        int
 		errOut      string
 	}{
-		{name: "unknown CA", code: exitFailure, errOut: "certificate"},
-		{name: "ca_file", extra: "  ca_file: ca.pem\n", code: exitOK},
-		{name: "insecure_skip_verify", extra: "  insecure_skip_verify: true\n", code: exitOK},
+		{name: "unknown CA", code: exitcode.Failure, errOut: "certificate"},
+		{name: "ca_file", extra: "  ca_file: ca.pem\n", code: exitcode.OK},
+		{name: "insecure_skip_verify", extra: "  insecure_skip_verify: true\n", code: exitcode.OK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t, base, "admin-token")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/version"
 )
 
@@ -12,8 +13,8 @@ import (
 func cmdVersion(_ context.Context, e env, args []string) int {
 	if len(args) > 0 {
 		fmt.Fprintf(e.stderr, "usage: syncd version (takes no arguments, got %q)\n", args[0])
-		return exitUsage
+		return exitcode.Usage
 	}
 	fmt.Fprintf(e.stdout, "syncd %s (%s, %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return exitOK
+	return exitcode.OK
 }

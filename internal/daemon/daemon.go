@@ -62,9 +62,8 @@ type Options struct {
 	Notify  *Notifier                      // optional: systemd notifications
 	Latest  *report.Report                 // optional: the last report kept from before a restart
 
-	// NotReady says why a finished run makes syncd not ready (bad
-	// configuration or credentials), or "" when it does not. Default: exit
-	// code 2 means a configuration problem.
+	// NotReady says why a finished run makes syncd not ready (a credential
+	// no retry will fix), or "" when it does not. Default: always "".
 	NotReady func(res *Result, err error) string
 	// Jitter returns a random delay in [0, max); default math/rand/v2.
 	Jitter func(max time.Duration) time.Duration
@@ -121,7 +120,7 @@ func New(o Options) (*Daemon, error) {
 
 func setDefaults(o *Options) {
 	if o.NotReady == nil {
-		o.NotReady = configFailure
+		o.NotReady = func(*Result, error) string { return "" } // every run leaves syncd ready
 	}
 	if o.Jitter == nil {
 		o.Jitter = randomJitter
@@ -129,13 +128,6 @@ func setDefaults(o *Options) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 4 * time.Second
 	}
-}
-
-func configFailure(res *Result, err error) string {
-	if res != nil && res.ExitCode == 2 {
-		return "the last run failed because of the configuration"
-	}
-	return ""
 }
 
 func randomJitter(max time.Duration) time.Duration {

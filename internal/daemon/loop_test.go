@@ -213,10 +213,18 @@ func TestPanicIsAFailedRun(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &fakeRunner{res: &Result{ExitCode: 2}, err: errors.New("bad mapping")}
+		errToken := errors.New("token refused")
+		r := &fakeRunner{res: &Result{ExitCode: 1}, err: errToken}
 		cfg := cfgAt("a", "@every 1m")
 		cfg.Sync.RunAtStart = boolp(false)
-		h := newHarness(t, cfg, map[string]*fakeRunner{"a": r}, nil)
+		h := newHarness(t, cfg, map[string]*fakeRunner{"a": r}, func(o *Options) {
+			o.NotReady = func(_ *Result, err error) string {
+				if errors.Is(err, errToken) {
+					return "the token was refused"
+				}
+				return ""
+			}
+		})
 		h.start()
 		if ok, why := h.d.Ready(); !ok {
 			t.Errorf("not ready before any run: %s", why)
@@ -224,7 +232,7 @@ func TestReadiness(t *testing.T) {
 		done, _ := h.d.Trigger()
 		<-done
 		if ok, _ := h.d.Ready(); ok {
-			t.Error("ready after a run that failed on configuration")
+			t.Error("ready after a run whose credential was refused")
 		}
 		r.mu.Lock()
 		r.res, r.err = &Result{ExitCode: 1}, errors.New("Teams API 503") // not a config problem

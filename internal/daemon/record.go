@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/metrics"
 )
 
@@ -15,7 +16,7 @@ import (
 // the one summary line per run.
 func (d *Daemon) record(res *Result, err error, start, end time.Time) {
 	code := exitCode(res, err)
-	run := metrics.Run{Result: metrics.ResultOf(code), Finished: end, Duration: end.Sub(start)}
+	run := metrics.Run{Result: exitcode.Result(code), Finished: end, Duration: end.Sub(start)}
 	if res != nil {
 		run.Report = res.Report
 		run.Sources = sourceMetrics(res.Sources)

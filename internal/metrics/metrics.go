@@ -9,15 +9,18 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/syncd/syncd/internal/exitcode"
 )
 
 const namespace = "syncd"
 
-// Run results, the values of syncd_runs_total{result}.
+// Run results, the values of syncd_runs_total{result}: exitcode.Result
+// of the run's exit code.
 const (
-	ResultSuccess = "success" // the run finished, nothing failed or held
-	ResultHeld    = "held"    // the run finished, removals were held back by a safety rule
-	ResultFailure = "failure" // a source, the API or the configuration failed
+	ResultSuccess = exitcode.ResultSuccess
+	ResultHeld    = exitcode.ResultHeld
+	ResultFailure = exitcode.ResultFailure
 )
 
 // Config reload results, the values of syncd_config_reloads_total{result}.

@@ -33,18 +33,6 @@ type Source struct {
 	Failed   bool // the whole source could not be read
 }
 
-// ResultOf maps a contract exit code (DESIGN.md §4) to a run result.
-func ResultOf(exitCode int) string {
-	switch exitCode {
-	case 0, 3: // 3: --check found pending changes; the run itself worked
-		return ResultSuccess
-	case 4:
-		return ResultHeld
-	default:
-		return ResultFailure
-	}
-}
-
 // ObserveRun records a finished run: its result, duration, timestamps, the
 // changes of its report and what each source yielded.
 func (m *Metrics) ObserveRun(r Run) {

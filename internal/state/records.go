@@ -257,18 +257,6 @@ func (s *Store) Runs() []Run {
 	return out
 }
 
-// LastSuccess returns the start of the last run that ended with exit code
-// 0 or 4 (removals held, everything else fine), or the zero time.
-func (s *Store) LastSuccess() time.Time {
-	var last time.Time
-	for _, r := range s.Runs() {
-		if r.ExitCode == 0 || r.ExitCode == 4 {
-			last = r.StartedAt
-		}
-	}
-	return last
-}
-
 // AddReport keeps a report (JSON) of a run started at t; the last
 // KeepReports are kept.
 func (s *Store) AddReport(t time.Time, reportJSON []byte) error {

@@ -10,17 +10,10 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
-)
-
-// Exit codes of a run (DESIGN.md §4).
-const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitPending = 3 // decided by the command (--check)
-	ExitHeld    = 4
 )
 
 // Options are the engine's dependencies, all passed in.
@@ -325,8 +318,8 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 	e.log.Error("sync failed", zap.String("mode", r.Mode), zap.Int("planned", 0), zap.Int("applied", 0),
 		zap.Int("failed", 0), zap.Int("held", 0), zap.Int("pending_users", r.Summary.PendingUsers),
 		zap.Int("errors", len(r.Errors)), zap.Int("api_calls", r.Summary.APICalls),
-		zap.Duration("duration", r.FinishedAt.Sub(r.StartedAt)), zap.Int("exit_code", ExitFailure), errField(err))
-	res := &Result{Report: r, Sources: p.Sources, ExitCode: ExitFailure}
+		zap.Duration("duration", r.FinishedAt.Sub(r.StartedAt)), zap.Int("exit_code", exitcode.Failure), errField(err))
+	res := &Result{Report: r, Sources: p.Sources, ExitCode: exitcode.Failure}
 	e.record(p, res)
 	return res
 }

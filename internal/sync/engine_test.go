@@ -16,6 +16,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
@@ -743,7 +744,7 @@ func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
 	r.api = &groupsDown{teamsAPI: r.client}
 	res := r.run(false)
 	errs := strings.Join(res.Report.Errors, "\n")
-	if res.ExitCode != ExitFailure || len(res.Report.Errors) != 2 || !strings.Contains(errs, "connection refused") || !strings.Contains(errs, "503") {
+	if res.ExitCode != exitcode.Failure || len(res.Report.Errors) != 2 || !strings.Contains(errs, "connection refused") || !strings.Contains(errs, "503") {
 		t.Errorf("exit %d, errors:\n%s\nwant the source's and Teams' failures", res.ExitCode, errs)
 	}
 	if !res.Report.NothingCompared || strings.Contains(res.Report.SummaryLine(), "Teams matches") {

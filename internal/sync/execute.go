@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
@@ -163,7 +164,7 @@ func (e *Engine) finish(p *Prepared, res *Result) {
 	e.record(p, res)
 	if err := e.store.TakeErr(); err != nil {
 		r.Errors = append(r.Errors, "state: cannot record the run: "+err.Error())
-		res.ExitCode = ExitFailure
+		res.ExitCode = exitcode.Failure
 	}
 	e.log.Info("sync finished", zap.String("mode", r.Mode), zap.Int("planned", s.ChangesPlanned),
 		zap.Int("applied", s.ChangesApplied), zap.Int("failed", s.ChangesFailed), zap.Int("held", s.ChangesHeld),
@@ -174,11 +175,11 @@ func (e *Engine) finish(p *Prepared, res *Result) {
 func exitCode(r *report.Report) int {
 	switch {
 	case len(r.Errors) > 0 || r.Summary.ChangesFailed > 0:
-		return ExitFailure
+		return exitcode.Failure
 	case r.Summary.ChangesHeld > 0:
-		return ExitHeld
+		return exitcode.Held
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func (e *Engine) newReport(p *Prepared) *report.Report {

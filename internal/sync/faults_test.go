@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
 	"github.com/syncd/syncd/internal/teams/teamstest"
@@ -70,7 +71,7 @@ func TestIncompleteGroupListingCreatesNothing(t *testing.T) {
 			r, p := faultRig(t, seed, dirGroups, faultproxy.Rule{Method: "GET", Path: "/user-groups", Times: -1, Fault: fault})
 			r.cfg.Groups = []config.Mapping{{Source: "corp", Match: "team*", To: "Team {name}"}}
 			res := r.run(true)
-			if res.ExitCode != ExitFailure || r.emu.WriteCount() != 0 || p.Applied() == 0 {
+			if res.ExitCode != exitcode.Failure || r.emu.WriteCount() != 0 || p.Applied() == 0 {
 				t.Errorf("exit %d, %d writes, %d faults; want exit 1 and nothing written", res.ExitCode, r.emu.WriteCount(), p.Applied())
 			}
 			noDuplicates(t, r.emu)
@@ -94,7 +95,7 @@ func TestGroupDeletedWhileListing(t *testing.T) {
 		faultproxy.Rule{Method: "GET", Path: "/user-groups", Page: 1, Fault: faultproxy.Hide(1000)})
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "devs", To: "Developers"}}
 	res := r.run(true)
-	if res.ExitCode != ExitOK || r.emu.Count("POST", "/user-groups") != 0 {
+	if res.ExitCode != exitcode.OK || r.emu.Count("POST", "/user-groups") != 0 {
 		t.Errorf("exit %d, %d creates; want 0 and none: %v", res.ExitCode, r.emu.Count("POST", "/user-groups"), res.Report.Errors)
 	}
 	noDuplicates(t, r.emu)
@@ -119,7 +120,7 @@ func TestIncompleteUserListingRemovesNobody(t *testing.T) {
 	if got := members(t, r.emu, "Everyone Big"); !slices.Equal(got, ids) || p.Applied() == 0 {
 		t.Errorf("Everyone Big has %d members, want all %d kept (%d faults)", len(got), len(ids), p.Applied())
 	}
-	if res.ExitCode != ExitFailure || len(res.Report.Pending) != 0 {
+	if res.ExitCode != exitcode.Failure || len(res.Report.Pending) != 0 {
 		t.Errorf("exit %d, %d pending; want 1 and none pending: %v", res.ExitCode, len(res.Report.Pending), res.Report.Errors)
 	}
 }
@@ -132,7 +133,7 @@ func TestIncompleteSMEsChangeNothing(t *testing.T) {
 		faultproxy.Rule{Method: "GET", Path: "/tags/*/subject-matter-experts", Times: -1, Fault: faultproxy.EmptyBody()})
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
 	res := r.run(true)
-	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{11}) || res.ExitCode != ExitFailure {
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{11}) || res.ExitCode != exitcode.Failure {
 		t.Errorf("SMEs %v, exit %d; want bob kept, nothing changed, exit 1", users, res.ExitCode)
 	}
 }
@@ -167,7 +168,7 @@ func TestCreateOnFreshEvidence(t *testing.T) {
 	r.cfg.Groups = mappings
 	res := r.run(true)
 	noDuplicates(t, r.emu)
-	if _, ok := r.emu.GroupByName("Ops"); !ok || res.ExitCode != ExitFailure || r.emu.Count("GET", "/user-groups") != 2 {
+	if _, ok := r.emu.GroupByName("Ops"); !ok || res.ExitCode != exitcode.Failure || r.emu.Count("GET", "/user-groups") != 2 {
 		t.Errorf("exit %d, %d listings, Ops created %v; want Ops created, Developers not, exit 1", res.ExitCode,
 			r.emu.Count("GET", "/user-groups"), ok)
 	}
@@ -175,7 +176,7 @@ func TestCreateOnFreshEvidence(t *testing.T) {
 		t.Errorf("failed changes do not say why: %s", errs)
 	}
 	r.emu.ResetLog()
-	if res := r.run(true); res.ExitCode != ExitOK || r.emu.Count("POST", "/user-groups") != 0 {
+	if res := r.run(true); res.ExitCode != exitcode.OK || r.emu.Count("POST", "/user-groups") != 0 {
 		t.Errorf("next run: exit %d, %d creates; want the UI's group used: %v", res.ExitCode, r.emu.Count("POST", "/user-groups"), res.Report.Errors)
 	}
 	noDuplicates(t, r.emu)
@@ -183,7 +184,7 @@ func TestCreateOnFreshEvidence(t *testing.T) {
 	r, _ = faultRig(t, seed(), groups, faultproxy.Rule{Method: "GET", Path: "/user-groups", Nth: 2, Fault: faultproxy.EmptyBody()})
 	r.cfg.Groups = mappings
 	res = r.run(true)
-	if res.ExitCode != ExitFailure || r.emu.Count("POST", "/user-groups") != 0 {
+	if res.ExitCode != exitcode.Failure || r.emu.Count("POST", "/user-groups") != 0 {
 		t.Errorf("re-listing unreadable: exit %d, %d creates; want 1 and none", res.ExitCode, r.emu.Count("POST", "/user-groups"))
 	}
 	if errs := failedChanges(res); !strings.Contains(errs, "listing the user groups again before the first create failed") {
@@ -224,7 +225,7 @@ func TestUnconfirmedWritesAreReadBack(t *testing.T) {
 	r, _ := faultRig(t, seed(), groups, landed...)
 	setup(r)
 	res := r.run(true)
-	if res.ExitCode != ExitOK || res.Report.Summary.ChangesApplied != 2 {
+	if res.ExitCode != exitcode.OK || res.Report.Summary.ChangesApplied != 2 {
 		t.Errorf("writes that landed: exit %d, %d applied; want 0 and 2: %v", res.ExitCode, res.Report.Summary.ChangesApplied, res.Report.Changes)
 	}
 	if r.emu.Count("GET", "/user-groups/{userGroupId}") != 1 || r.emu.Count("GET", "/tags/{tagId}/subject-matter-experts") != 2 {
@@ -238,13 +239,13 @@ func TestUnconfirmedWritesAreReadBack(t *testing.T) {
 	r, _ = faultRig(t, seed(), groups, lost...)
 	setup(r)
 	res = r.run(true)
-	if res.ExitCode != ExitFailure || res.Report.Summary.ChangesApplied != 0 || res.Report.Summary.ChangesFailed != 2 {
+	if res.ExitCode != exitcode.Failure || res.Report.Summary.ChangesApplied != 0 || res.Report.Summary.ChangesFailed != 2 {
 		t.Errorf("writes that did not land: exit %d, summary %+v; want 1 and both failed", res.ExitCode, res.Report.Summary)
 	}
 	if f := failedChanges(res); !strings.Contains(f, "could not be read") || !strings.Contains(f, "outcome unknown") {
 		t.Errorf("failed changes do not say why: %s", f)
 	}
-	if res := r.run(true); res.ExitCode != ExitOK || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11}) {
+	if res := r.run(true); res.ExitCode != exitcode.OK || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11}) {
 		t.Errorf("next run: exit %d, Platform %v; want bob added", res.ExitCode, members(t, r.emu, "Platform"))
 	}
 	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{11}) {

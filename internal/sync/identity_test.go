@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/teamstest"
@@ -57,7 +58,7 @@ func TestLookupFailureMakesPeopleUnknown(t *testing.T) {
 			r, fail := identityRig(t)
 			_ = r.store.PutMeta(metaTeamsUsers, path.teamsUsers)
 			res := r.run(true)
-			if res.ExitCode != ExitFailure {
+			if res.ExitCode != exitcode.Failure {
 				t.Errorf("exit %d, want 1; errors %v", res.ExitCode, res.Report.Errors)
 			}
 			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 14}) {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -70,7 +71,7 @@ func (r *rig) applySaved(s *SavedPlan) (*Result, error) {
 func TestApplySavedUnchangedConfig(t *testing.T) {
 	r, s := savedRig(t)
 	res, err := r.applySaved(s)
-	if err != nil || res.ExitCode != ExitOK {
+	if err != nil || res.ExitCode != exitcode.OK {
 		t.Fatalf("exit %d, err %v, errors %v", res.ExitCode, err, res.Report.Errors)
 	}
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11}) {
@@ -90,7 +91,7 @@ func TestApplySavedRestrictsToConfig(t *testing.T) {
 	r.cfg.SMEs = nil
 	s.Config = configPrint(r.cfg)
 	res, err := r.applySaved(s)
-	if err == nil || res.ExitCode != ExitFailure {
+	if err == nil || res.ExitCode != exitcode.Failure {
 		t.Fatalf("exit %d, err %v: want a refusal", res.ExitCode, err)
 	}
 	for _, want := range []string{`user group "SRE" is not managed`, `tag "kubernetes" are not managed`} {
@@ -124,7 +125,7 @@ func TestApplySavedChecksIDs(t *testing.T) {
 	}
 	s.Fingerprint = fingerprint(&s.Plan, view.cur)
 	res, err := r.applySaved(s)
-	if err == nil || res.ExitCode != ExitFailure || !strings.Contains(err.Error(), `"Platform" is no longer id 102`) {
+	if err == nil || res.ExitCode != exitcode.Failure || !strings.Contains(err.Error(), `"Platform" is no longer id 102`) {
 		t.Fatalf("exit %d, err %v: want a refusal naming the id", res.ExitCode, err)
 	}
 	if n := r.emu.WriteCount(); n != 0 {
@@ -138,7 +139,7 @@ func TestApplySavedBudgets(t *testing.T) {
 	r, s := savedRig(t)
 	r.cfg.Sync.MaxRemovals = 0
 	res, err := r.applySaved(s)
-	if err != nil || res.ExitCode != ExitHeld {
+	if err != nil || res.ExitCode != exitcode.Held {
 		t.Fatalf("exit %d, err %v, want 4", res.ExitCode, err)
 	}
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 13}) {
@@ -157,7 +158,7 @@ func TestApplySavedBudgets(t *testing.T) {
 	s = p.Save()
 	r.cfg.Sync.MaxRemovals = 100
 	res, err = r.applySaved(s)
-	if err != nil || res.ExitCode != ExitHeld || !slices.Contains(members(t, r.emu, "Platform"), 13) {
+	if err != nil || res.ExitCode != exitcode.Held || !slices.Contains(members(t, r.emu, "Platform"), 13) {
 		t.Errorf("raised budget: exit %d, err %v, Platform %v; want the plan's hold kept", res.ExitCode, err, members(t, r.emu, "Platform"))
 	}
 }
@@ -203,7 +204,7 @@ func TestApplySavedRefusesEditedPlan(t *testing.T) {
 	g.Remove = []int{10, 11, 12, 13, 14} // every real member
 	g.Add = []int{15, 17, 18}            // fay, and the outsiders out1, out2
 	res, err := r.applySaved(s)
-	if err != nil || res.ExitCode != ExitFailure {
+	if err != nil || res.ExitCode != exitcode.Failure {
 		t.Fatalf("exit %d, err %v: want 1 with the edits refused", res.ExitCode, err)
 	}
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 12, 13, 14, 15}) {
@@ -224,7 +225,7 @@ func TestApplySavedFollowsDirectoryNow(t *testing.T) {
 	r, s := savedRig(t)
 	r.src.dir = dirOf(map[string][]string{"platform": {"ann"}, "sre": {"cat", "dan"}, "k8s": {"ann"}})
 	res, err := r.applySaved(s)
-	if err != nil || res.ExitCode != ExitFailure {
+	if err != nil || res.ExitCode != exitcode.Failure {
 		t.Fatalf("exit %d, err %v: want 1", res.ExitCode, err)
 	}
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10}) {

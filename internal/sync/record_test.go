@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
@@ -155,7 +156,7 @@ func TestLostCreateAnswer(t *testing.T) {
 	r.cfg.SMEs = nil
 	r.api = lostCreate{r.client}
 	first := r.run(true)
-	if first.ExitCode != ExitFailure {
+	if first.ExitCode != exitcode.Failure {
 		t.Fatalf("a lost answer: exit %d", first.ExitCode)
 	}
 	lines, _ := state.ReadAudit(dir, 1<<20)
@@ -196,7 +197,7 @@ func TestRecordingFailureStopsWriting(t *testing.T) {
 	r, dir := fileRig(t)
 	r.api = vanishing{Client: r.client, path: filepath.Join(dir, state.FileName)}
 	res := r.run(true)
-	if res.ExitCode != ExitFailure || r.emu.WriteCount() != 1 {
+	if res.ExitCode != exitcode.Failure || r.emu.WriteCount() != 1 {
 		t.Fatalf("exit %d after %d writes; want 1 and exactly the one write", res.ExitCode, r.emu.WriteCount())
 	}
 	if !slices.ContainsFunc(res.Report.Errors, func(e string) bool { return strings.Contains(e, "cannot record writes") }) {
@@ -217,7 +218,7 @@ func TestNoWriteOnAFailedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := r.run(true)
-	if res.ExitCode != ExitFailure || r.emu.WriteCount() != 0 {
+	if res.ExitCode != exitcode.Failure || r.emu.WriteCount() != 0 {
 		t.Fatalf("exit %d, %d writes; want 1 and none", res.ExitCode, r.emu.WriteCount())
 	}
 	if msg := strings.Join(res.Report.Errors, "\n"); !strings.Contains(msg, "--reset-state") {

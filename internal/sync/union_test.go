@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/teamstest"
@@ -87,7 +88,7 @@ func TestSeveralMappingsFeedOneGroup(t *testing.T) {
 	r.entra.dir = sourceDir("entra", map[string][]string{"Platform Engineers": {"cat", "eve"}})
 
 	res := r.run()
-	if res.ExitCode != ExitOK {
+	if res.ExitCode != exitcode.OK {
 		t.Fatalf("first run: exit %d, errors %v", res.ExitCode, res.Report.Errors)
 	}
 	// ann, bob (two LDAP groups), cat, eve (SCIM); dan is in none: removed.
@@ -104,8 +105,8 @@ func TestSeveralMappingsFeedOneGroup(t *testing.T) {
 	r.corp.dir = sourceDir("corp", map[string][]string{"platform": {"ann", "dan"}, "platform-sre": nil, "ops": {"ann"}})
 	r.cfg.Groups[1].AllowEmpty = true // platform-sre may empty: bob's removal is not held as an emptied group
 	res = r.run()
-	if res.ExitCode != ExitFailure {
-		t.Errorf("a source down: exit %d, want %d", res.ExitCode, ExitFailure)
+	if res.ExitCode != exitcode.Failure {
+		t.Errorf("a source down: exit %d, want %d", res.ExitCode, exitcode.Failure)
 	}
 	if errs := strings.Join(res.Report.Errors, "\n"); !strings.Contains(errs, `source "entra" could not be read`) {
 		t.Errorf("errors do not name the source that failed:\n%s", errs)
@@ -123,7 +124,7 @@ func TestSeveralMappingsFeedOneGroup(t *testing.T) {
 	// The SCIM source is back and lists cat only: bob and eve leave.
 	r.entra.err = nil
 	r.entra.dir = sourceDir("entra", map[string][]string{"Platform Engineers": {"cat"}})
-	if res = r.run(); res.ExitCode != ExitOK {
+	if res = r.run(); res.ExitCode != exitcode.OK {
 		t.Fatalf("third run: exit %d, errors %v", res.ExitCode, res.Report.Errors)
 	}
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 12, 13}) {
@@ -149,8 +150,8 @@ func TestUnknownGroupOfOneSourceBlocksOnlyItsTargets(t *testing.T) {
 	r.entra.dir = sourceDir("entra", map[string][]string{"Platform Engineers": {"dan"}, "Security": {"dan"}})
 	r.entra.dir.Group("Platform Engineers").Err = errors.New("member u17: HTTP 503: server error")
 	res := r.run()
-	if res.ExitCode != ExitFailure {
-		t.Errorf("exit %d, want %d", res.ExitCode, ExitFailure)
+	if res.ExitCode != exitcode.Failure {
+		t.Errorf("exit %d, want %d", res.ExitCode, exitcode.Failure)
 	}
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 12, 13}) {
 		t.Errorf("Platform = %v, want dan added and nobody removed", got)
@@ -178,8 +179,8 @@ func TestMatchMappingOfAFailedSourceBlocksRemovals(t *testing.T) {
 	r.corp.err = errors.New("ldap: connection refused")
 	r.entra.dir = sourceDir("entra", map[string][]string{"mobile devs": {"cat"}, "ops": {"cat"}})
 	res := r.run()
-	if res.ExitCode != ExitFailure {
-		t.Errorf("exit %d, want %d", res.ExitCode, ExitFailure)
+	if res.ExitCode != exitcode.Failure {
+		t.Errorf("exit %d, want %d", res.ExitCode, exitcode.Failure)
 	}
 	// team-mobile may be "{name}" for an LDAP group team-mobile.
 	if got := members(t, r.emu, "team-mobile"); !slices.Equal(got, []int{10, 11, 12}) {

@@ -27,10 +27,11 @@ import (
 	"github.com/syncd/syncd/internal/directory"
 )
 
-// Defaults applied when the configuration leaves a field empty.
+// Defaults applied when a configuration did not go through config.Load
+// (which applies them itself): config is their one home.
 const (
-	DefaultPageSize = 500
-	DefaultTimeout  = 30 * time.Second
+	DefaultPageSize = config.DefaultLDAPPageSize
+	DefaultTimeout  = config.DefaultLDAPTimeout
 )
 
 // Reader reads one configured LDAP source.

@@ -29,7 +29,7 @@ import (
 
 // Defaults for what the configuration leaves open.
 const (
-	DefaultTimeout = 30 * time.Second
+	DefaultTimeout = config.DefaultSCIMTimeout // config is its one home
 	// DefaultPageSize is the count asked for per page. Servers may return
 	// fewer (itemsPerPage); the reader follows whatever they return.
 	DefaultPageSize = 200
