@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/source/ldap"
@@ -76,7 +77,7 @@ func TestHealthcheckReadsListenFromConfig(t *testing.T) {
 	if got, err := listenOf(path, func(string) string { return "" }); got != "0.0.0.0:19999" || err != nil {
 		t.Errorf("listenOf = %q, %v; want the config's server.listen", got, err)
 	}
-	if got, err := listenOf(dir+"/missing.yaml", func(string) string { return "" }); got != defaultListen || err == nil {
+	if got, err := listenOf(dir+"/missing.yaml", func(string) string { return "" }); got != config.DefaultListen || err == nil {
 		t.Errorf("listenOf(missing) = %q, %v; want the default and why", got, err)
 	}
 }
