@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/syncd/syncd/internal/idset"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
@@ -29,7 +31,7 @@ type applier struct {
 }
 
 // applyGroup writes one group's changes.
-func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
+func (a *applier) applyGroup(ctx context.Context, g *plan.GroupPlan) error {
 	if g.Create {
 		return a.createGroup(ctx, g)
 	}
@@ -39,12 +41,12 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 	case g.UpdateDescription || incremental(len(add), len(g.Remove)) > 1:
 		req := teams.UserGroupRequest{Name: g.Name, Description: g.Description}
 		return a.withFreshIDs(ctx, &add, func() error {
-			req.UserIDs = union(minus(g.Current, g.Remove), add)
+			req.UserIDs = idset.Union(idset.Minus(g.Current, g.Remove), add)
 			w := a.groupWrite(g, "PUT "+path, add, g.Remove)
 			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
 				_, err := a.e.write.ReplaceUserGroup(ctx, g.ID, req)
 				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
-					return got.Description == req.Description && slices.Equal(memberIDs(got.Users), sortUnique(slices.Clone(req.UserIDs)))
+					return got.Description == req.Description && slices.Equal(memberIDs(got.Users), idset.Sort(slices.Clone(req.UserIDs)))
 				})
 			})
 		})
@@ -53,7 +55,7 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 			return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func(ctx context.Context) (int, error) {
 				_, err := a.e.write.AddUserGroupMembers(ctx, g.ID, add)
 				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
-					return len(minus(sortUnique(slices.Clone(add)), memberIDs(got.Users))) == 0
+					return len(idset.Minus(idset.Sort(slices.Clone(add)), memberIDs(got.Users))) == 0
 				})
 			})
 		})
@@ -70,7 +72,7 @@ func (a *applier) applyGroup(ctx context.Context, g *GroupPlan) error {
 
 // createGroup creates a group with its members. Until the answer gives
 // its id, the members are owned by the group's name (state.Create).
-func (a *applier) createGroup(ctx context.Context, g *GroupPlan) error {
+func (a *applier) createGroup(ctx context.Context, g *plan.GroupPlan) error {
 	if err := a.freshEvidence(ctx); err != nil {
 		return err
 	}
@@ -114,8 +116,8 @@ func (a *applier) freshEvidence(ctx context.Context) error {
 
 // groupWrite describes one write to an existing group: its audit lines
 // and what it does to the ledger.
-func (a *applier) groupWrite(g *GroupPlan, call string, add, remove []int) write {
-	w := write{call: call, ledger: []state.LedgerChange{{Key: LedgerKey(LedgerGroup, g.ID), Added: slices.Clone(add), Removed: slices.Clone(remove)}}}
+func (a *applier) groupWrite(g *plan.GroupPlan, call string, add, remove []int) write {
+	w := write{call: call, ledger: []state.LedgerChange{{Key: plan.LedgerKey(plan.LedgerGroup, g.ID), Added: slices.Clone(add), Removed: slices.Clone(remove)}}}
 	if g.UpdateDescription && strings.HasPrefix(call, "PUT ") {
 		w.lines = append(w.lines, a.line(report.KindUpdateGroup, g.Name, "", nil, nil))
 	}
@@ -152,7 +154,7 @@ func incremental(adds, removes int) int {
 
 // applyTag writes one tag's SME changes. An SME group whose creation
 // failed this run is left out; the tag's other changes still go through.
-func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
+func (a *applier) applyTag(ctx context.Context, t *plan.TagPlan) error {
 	addGroups, addNames, missing := a.groupIDs(t.AddGroups)
 	rmGroups := refIDs(t.RemoveGroups)
 	addUsers := slices.Clone(t.AddUsers)
@@ -163,8 +165,8 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 	case calls > 1:
 		err = a.withFreshIDs(ctx, &addUsers, func() error {
 			req := teams.SMERequest{
-				UserIDs:      union(minus(t.CurrentUsers, t.RemoveUsers), addUsers),
-				UserGroupIDs: union(minus(t.CurrentGroups, rmGroups), addGroups),
+				UserIDs:      idset.Union(idset.Minus(t.CurrentUsers, t.RemoveUsers), addUsers),
+				UserGroupIDs: idset.Union(idset.Minus(t.CurrentGroups, rmGroups), addGroups),
 			}
 			w := tw.write("PUT "+path, addUsers, t.RemoveUsers, addGroups, addNames, rmGroups)
 			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
@@ -179,7 +181,7 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 			return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func(ctx context.Context) (int, error) {
 				_, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
 				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool {
-					return len(minus(sortUnique(slices.Clone(addUsers)), users)) == 0
+					return len(idset.Minus(idset.Sort(slices.Clone(addUsers)), users)) == 0
 				})
 			})
 		})
@@ -187,7 +189,7 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 		err = a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func(ctx context.Context) (int, error) {
 			_, err := a.e.write.AddSMEGroups(ctx, t.ID, addGroups)
 			return 0, a.confirmSMEs(ctx, t.ID, err, func(_, groups []int) bool {
-				return len(minus(addGroups, groups)) == 0
+				return len(idset.Minus(addGroups, groups)) == 0
 			})
 		})
 	case len(t.RemoveUsers) == 1:
@@ -213,14 +215,14 @@ func (a *applier) applyTag(ctx context.Context, t *TagPlan) error {
 // tagWrite describes the writes of one tag.
 type tagWrite struct {
 	a *applier
-	t *TagPlan
+	t *plan.TagPlan
 }
 
 func (tw tagWrite) write(call string, addUsers, rmUsers, addGroups []int, addNames []string, rmGroups []int) write {
 	a, t := tw.a, tw.t
 	w := write{call: call, ledger: []state.LedgerChange{
-		{Key: LedgerKey(LedgerSMEUsers, t.ID), Added: slices.Clone(addUsers), Removed: slices.Clone(rmUsers)},
-		{Key: LedgerKey(LedgerSMEGroups, t.ID), Added: slices.Clone(addGroups), Removed: slices.Clone(rmGroups)},
+		{Key: plan.LedgerKey(plan.LedgerSMEUsers, t.ID), Added: slices.Clone(addUsers), Removed: slices.Clone(rmUsers)},
+		{Key: plan.LedgerKey(plan.LedgerSMEGroups, t.ID), Added: slices.Clone(addGroups), Removed: slices.Clone(rmGroups)},
 	}}
 	if len(addUsers) > 0 {
 		w.lines = append(w.lines, a.line(report.KindAddSMEUsers, "", t.Tag, addUsers, nil))
@@ -289,7 +291,7 @@ func (a *applier) confirmSMEs(ctx context.Context, tagID int, err error, done fu
 	for _, g := range smes.UserGroups {
 		groups = append(groups, g.ID)
 	}
-	if done(memberIDs(smes.Users), sortUnique(groups)) {
+	if done(memberIDs(smes.Users), idset.Sort(groups)) {
 		return nil
 	}
 	return err
@@ -300,7 +302,7 @@ func memberIDs(users []teams.UserSummary) []int {
 	for _, u := range users {
 		ids = append(ids, u.ID)
 	}
-	return sortUnique(ids)
+	return idset.Sort(ids)
 }
 
 func ignoreNotFound(err error) error {
@@ -312,7 +314,7 @@ func ignoreNotFound(err error) error {
 
 // groupIDs resolves SME group refs, including groups created this run,
 // and gives their names; the error names those that were not created.
-func (a *applier) groupIDs(refs []GroupRef) ([]int, []string, error) {
+func (a *applier) groupIDs(refs []plan.GroupRef) ([]int, []string, error) {
 	var ids []int
 	var names, missing []string
 	for _, r := range refs {
@@ -333,10 +335,10 @@ func (a *applier) groupIDs(refs []GroupRef) ([]int, []string, error) {
 	if len(missing) > 0 {
 		err = fmt.Errorf("user group %s was not created, so it cannot be made an SME group yet", strings.Join(missing, ", "))
 	}
-	return sortUnique(ids), names, err
+	return idset.Sort(ids), names, err
 }
 
-func refIDs(refs []GroupRef) []int {
+func refIDs(refs []plan.GroupRef) []int {
 	ids := make([]int, 0, len(refs))
 	for _, r := range refs {
 		ids = append(ids, r.ID)
@@ -369,7 +371,7 @@ func (a *applier) withFreshIDs(ctx context.Context, ids *[]int, write func() err
 			a.users[n] = u
 		}
 	}
-	*ids = sortUnique(out)
+	*ids = idset.Sort(out)
 	return write()
 }
 

@@ -14,34 +14,36 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/idset"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
-// BenchmarkPlanner measures Calculate alone on 100,000 users, 10,000 groups
+// BenchmarkPlanner measures plan.Calculate alone on 100,000 users, 10,000 groups
 // and 1,000,000 memberships (100 per group), with a few changes per group.
 func BenchmarkPlanner(b *testing.B) {
 	const users, groups, per = 100_000, 10_000, 100
 	rng := rand.New(rand.NewPCG(1, 2))
-	var d Desired
-	var cur Current
+	var d plan.Desired
+	var cur plan.Current
 	for g := range groups {
 		m := make([]int, per)
 		for i := range m {
 			m[i] = 2 + rng.IntN(users)
 		}
-		m = sortUnique(m)
+		m = idset.Sort(m)
 		c := append([]int(nil), m...)
 		c[0] = 2 + rng.IntN(users) // one stranger to remove, one member to add
-		c = sortUnique(c)
+		c = idset.Sort(c)
 		name := fmt.Sprintf("group-%05d", g)
-		d.Groups = append(d.Groups, DesiredGroup{Name: name, Mode: ModeExact, Members: m})
-		cur.Groups = append(cur.Groups, CurrentGroup{ID: g + 1, Name: name, Members: c})
+		d.Groups = append(d.Groups, plan.DesiredGroup{Name: name, Mode: plan.ModeExact, Members: m})
+		cur.Groups = append(cur.Groups, plan.CurrentGroup{ID: g + 1, Name: name, Members: c})
 	}
-	pol := Policy{MaxRemovals: -1, MaxRemovalPercent: 25}
-	var p Plan
-	measure(b, func() { p = Calculate(d, cur, pol) })
+	pol := plan.Safety(plan.Budgets{MaxRemovals: -1, MaxRemovalPercent: 25}, nil)
+	var p plan.Plan
+	measure(b, func() { p = plan.Calculate(d, cur, pol...) })
 	changes := 0
 	for _, g := range p.Groups {
 		changes += len(g.Add) + len(g.Remove)
@@ -223,7 +225,7 @@ func BenchmarkDesiredAndPlan(b *testing.B) {
 		dir.Users[uid[i]] = &directory.User{ID: uid[i], Emails: []string{uid[i] + "@example.com"}}
 		ids[dir.Users[uid[i]]] = 2 + i
 	}
-	var cur Current
+	var cur plan.Current
 	for g := range groups {
 		grp := &directory.Group{Name: fmt.Sprintf("grp-%05d", g), DN: fmt.Sprintf("cn=grp-%05d", g)}
 		m := make([]int, 0, per)
@@ -233,17 +235,17 @@ func BenchmarkDesiredAndPlan(b *testing.B) {
 			m = append(m, 2+i)
 		}
 		dir.Groups = append(dir.Groups, grp)
-		cur.Groups = append(cur.Groups, CurrentGroup{ID: g + 1, Name: "Team " + grp.Name, Members: sortUnique(m[1:])})
+		cur.Groups = append(cur.Groups, plan.CurrentGroup{ID: g + 1, Name: "Team " + grp.Name, Members: idset.Sort(m[1:])})
 	}
 	cfg := &config.Config{Groups: []config.Mapping{{Source: "corp", Match: "grp-*", To: "Team {name}"}},
 		Sync: config.Sync{Membership: "exact", MaxRemovals: -1, MaxRemovalPercent: 25}}
 	dirs := map[string]*directory.Directory{"corp": dir}
-	var p Plan
+	var p plan.Plan
 	measure(b, func() {
 		gs, ts, _ := targets(cfg, dirs, nil)
 		_ = people(gs, ts)
 		d := desiredFrom(gs, ts, ids, nil, pendingSet{})
-		p = Calculate(d, cur, Policy{MaxRemovals: -1, MaxRemovalPercent: 25})
+		p = plan.Calculate(d, cur, plan.Safety(plan.Budgets{MaxRemovals: -1, MaxRemovalPercent: 25}, nil)...)
 	})
 	b.ReportMetric(float64(len(p.Groups)), "groups")
 }

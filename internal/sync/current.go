@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/syncd/syncd/internal/idset"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -42,7 +44,7 @@ type Writer interface {
 
 // teamsView is the current state plus what the report needs to name people.
 type teamsView struct {
-	cur   Current
+	cur   plan.Current
 	names map[int]string // Teams user id -> display name, from members read
 }
 
@@ -54,9 +56,9 @@ func (e *Engine) readCurrent(ctx context.Context, tagNames []string) (*teamsView
 	if err != nil {
 		return nil, fmt.Errorf("list user groups: %w%s", err, onItsEvidence(err))
 	}
-	v := &teamsView{names: map[int]string{}, cur: Current{Tags: map[string]*CurrentTag{}}}
+	v := &teamsView{names: map[int]string{}, cur: plan.Current{Tags: map[string]*plan.CurrentTag{}}}
 	for _, g := range groups {
-		v.cur.Groups = append(v.cur.Groups, CurrentGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: v.memberIDs(g.Users)})
+		v.cur.Groups = append(v.cur.Groups, plan.CurrentGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: v.memberIDs(g.Users)})
 	}
 	for _, name := range tagNames {
 		k := strings.ToLower(name)
@@ -73,12 +75,12 @@ func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
 		ids = append(ids, u.ID)
 		v.names[u.ID] = u.Name
 	}
-	return sortUnique(ids)
+	return idset.Sort(ids)
 }
 
 // readTag reads one tag's SMEs: one call when its id is cached, two when
 // it has to be found by name first. A cached id that 404s is looked up again.
-func (e *Engine) readTag(ctx context.Context, name string, v *teamsView) *CurrentTag {
+func (e *Engine) readTag(ctx context.Context, name string, v *teamsView) *plan.CurrentTag {
 	k := strings.ToLower(name)
 	if id := e.store.TagID(k); id != 0 {
 		smes, err := e.api.GetSMEs(ctx, id)
@@ -86,29 +88,29 @@ func (e *Engine) readTag(ctx context.Context, name string, v *teamsView) *Curren
 			return v.tag(id, name, smes)
 		}
 		if !errors.Is(err, teams.ErrNotFound) {
-			return &CurrentTag{Name: name, Err: tagError(err)}
+			return &plan.CurrentTag{Name: name, Err: tagError(err)}
 		}
 		_ = e.store.PutTagID(k, 0)
 	}
 	tag, err := e.api.FindTag(ctx, name)
 	if err != nil {
 		if errors.Is(err, teams.ErrNotFound) {
-			return &CurrentTag{Name: name, Err: "no such tag in Teams"}
+			return &plan.CurrentTag{Name: name, Err: errNoSuchTag}
 		}
-		return &CurrentTag{Name: name, Err: tagError(err)}
+		return &plan.CurrentTag{Name: name, Err: tagError(err)}
 	}
 	if err := e.store.PutTagID(k, tag.ID); err != nil {
 		e.log.Warn("cannot cache tag id", errField(err))
 	}
 	smes, err := e.api.GetSMEs(ctx, tag.ID)
 	if err != nil {
-		return &CurrentTag{ID: tag.ID, Name: tag.Name, Err: tagError(err)}
+		return &plan.CurrentTag{ID: tag.ID, Name: tag.Name, Err: tagError(err)}
 	}
 	return v.tag(tag.ID, tag.Name, smes)
 }
 
-func (v *teamsView) tag(id int, name string, s *teams.SMEs) *CurrentTag {
-	t := &CurrentTag{ID: id, Name: name, Users: v.memberIDs(s.Users)}
+func (v *teamsView) tag(id int, name string, s *teams.SMEs) *plan.CurrentTag {
+	t := &plan.CurrentTag{ID: id, Name: name, Users: v.memberIDs(s.Users)}
 	for _, g := range s.UserGroups {
 		t.Groups = append(t.Groups, g.ID)
 	}
@@ -116,11 +118,14 @@ func (v *teamsView) tag(id int, name string, s *teams.SMEs) *CurrentTag {
 	return t
 }
 
-func tagError(err error) string {
+// errNoSuchTag is a configured tag that Teams does not have.
+var errNoSuchTag = errors.New("no such tag in Teams")
+
+func tagError(err error) error {
 	if errors.Is(err, teams.ErrSMEDisabled) {
-		return "SMEs are not enabled on this site: " + err.Error()
+		return fmt.Errorf("SMEs are not enabled on this site: %w", err)
 	}
-	return "read SMEs: " + err.Error() + onItsEvidence(err)
+	return fmt.Errorf("read SMEs: %w%s", err, onItsEvidence(err))
 }
 
 // onItsEvidence says what an incomplete read of Teams means for the run

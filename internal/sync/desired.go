@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/idset"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/plural"
 )
 
@@ -42,19 +45,19 @@ type target struct {
 	name           string // Teams group name or tag name
 	description    string
 	setDescription bool
-	mode           Mode
+	mode           plan.Mode
 	feeds          []feed
 	smeGroups      []string
-	unknown        []string // reasons removals are off (rule 1)
+	unknown        []error // why removals are off (rule 1)
 	// lookupFailed is set when members of the target could not be looked
 	// up in Teams this run (rule 6): they may be any member, so removals
 	// are off as for an unknown directory group.
-	lookupFailed string
+	lookupFailed error
 }
 
 // reasons are why removals are off for the target this run.
-func (t *target) reasons() []string {
-	if t.lookupFailed == "" {
+func (t *target) reasons() []error {
+	if t.lookupFailed == nil {
 		return t.unknown
 	}
 	return append(slices.Clone(t.unknown), t.lookupFailed)
@@ -69,11 +72,11 @@ func (t *target) label() string {
 
 // targets reads the config's mappings against the directories read this
 // run. dirs holds the sources read successfully; failed holds the others.
-func targets(cfg *config.Config, dirs map[string]*directory.Directory, failed map[string]error) (groups, tags []*target, errs []string) {
+func targets(cfg *config.Config, dirs map[string]*directory.Directory, failed map[string]error) (groups, tags []*target, errs []error) {
 	byName := map[string]*target{}
 	for i, m := range cfg.Groups {
 		rule := fmt.Sprintf("groups[%d]", i)
-		mode := Mode(m.MembershipMode(cfg.Sync.Membership))
+		mode := plan.Mode(m.MembershipMode(cfg.Sync.Membership))
 		for _, t := range mappingTargets(rule, m, dirs, failed, &errs) {
 			t.mode = mode
 			groups = mergeTarget(byName, groups, t)
@@ -86,14 +89,14 @@ func targets(cfg *config.Config, dirs map[string]*directory.Directory, failed ma
 	}
 	byTag := map[string]*target{}
 	for i, s := range cfg.SMEs {
-		t := smeTarget(fmt.Sprintf("smes[%d]", i), s, Mode(s.MembershipMode(cfg.Sync.Membership)), dirs, failed)
+		t := smeTarget(fmt.Sprintf("smes[%d]", i), s, plan.Mode(s.MembershipMode(cfg.Sync.Membership)), dirs, failed)
 		tags = mergeTarget(byTag, tags, t)
 	}
 	return groups, tags, errs
 }
 
 // mappingTargets expands one groups: entry into its targets.
-func mappingTargets(rule string, m config.Mapping, dirs map[string]*directory.Directory, failed map[string]error, errs *[]string) []*target {
+func mappingTargets(rule string, m config.Mapping, dirs map[string]*directory.Directory, failed map[string]error, errs *[]error) []*target {
 	dir := dirs[m.Source]
 	base := target{name: m.To, description: m.Description, setDescription: m.Description != ""}
 	if m.Match == "" {
@@ -102,7 +105,7 @@ func mappingTargets(rule string, m config.Mapping, dirs map[string]*directory.Di
 		return []*target{&t}
 	}
 	if dir == nil {
-		*errs = append(*errs, fmt.Sprintf("%s: source %q could not be read (%v): groups matching %q are left as they are",
+		*errs = append(*errs, fmt.Errorf("%s: source %q could not be read (%w): groups matching %q are left as they are",
 			rule, m.Source, failed[m.Source], m.Match))
 		return nil
 	}
@@ -117,7 +120,7 @@ func mappingTargets(rule string, m config.Mapping, dirs map[string]*directory.Di
 		t.description = strings.ReplaceAll(m.Description, "{name}", g.Name)
 		t.feeds = []feed{{rule: rule, source: m.Source, dir: dir, group: g, allowEmpty: m.AllowEmpty}}
 		if g.Unknown() {
-			t.unknown = []string{fmt.Sprintf("directory group %q of source %q could not be read completely: %v", g.Name, m.Source, g.Err)}
+			t.unknown = []error{fmt.Errorf("directory group %q of source %q could not be read completely: %w", g.Name, m.Source, g.Err)}
 		}
 		out = append(out, &t)
 	}
@@ -136,7 +139,7 @@ func blockMatched(groups []*target, rule string, m config.Mapping, srcErr error)
 	pattern := strings.ToLower(strings.Join(parts, m.Match))
 	for _, t := range groups {
 		if ok, _ := path.Match(pattern, strings.ToLower(t.name)); ok {
-			t.unknown = append(t.unknown, fmt.Sprintf("%s: source %q could not be read (%v): it may feed %q through match %q",
+			t.unknown = append(t.unknown, fmt.Errorf("%s: source %q could not be read (%w): it may feed %q through match %q",
 				rule, m.Source, srcErr, t.name, m.Match))
 		}
 	}
@@ -146,25 +149,25 @@ var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`
 
 // lookupFeed finds a directory group by name or DN. A missing source or
 // group makes the target unknown: no removals, and the run fails.
-func lookupFeed(rule, source, key string, allowEmpty bool, dir *directory.Directory, srcErr error) ([]feed, []string) {
+func lookupFeed(rule, source, key string, allowEmpty bool, dir *directory.Directory, srcErr error) ([]feed, []error) {
 	if dir == nil {
-		return nil, []string{fmt.Sprintf("%s: source %q could not be read: %v", rule, source, srcErr)}
+		return nil, []error{fmt.Errorf("%s: source %q could not be read: %w", rule, source, srcErr)}
 	}
 	g, err := dir.Lookup(key)
 	if err != nil {
-		return nil, []string{fmt.Sprintf("%s: source %q: %v", rule, source, err)}
+		return nil, []error{fmt.Errorf("%s: source %q: %w", rule, source, err)}
 	}
 	if g == nil {
-		return nil, []string{fmt.Sprintf("%s: directory group %q not found in source %q", rule, key, source)}
+		return nil, []error{fmt.Errorf("%s: directory group %q not found in source %q", rule, key, source)}
 	}
 	f := []feed{{rule: rule, source: source, dir: dir, group: g, allowEmpty: allowEmpty}}
 	if g.Unknown() {
-		return f, []string{fmt.Sprintf("%s: directory group %q of source %q could not be read completely: %v", rule, g.Name, source, g.Err)}
+		return f, []error{fmt.Errorf("%s: directory group %q of source %q could not be read completely: %w", rule, g.Name, source, g.Err)}
 	}
 	return f, nil
 }
 
-func smeTarget(rule string, s config.SME, mode Mode, dirs map[string]*directory.Directory, failed map[string]error) *target {
+func smeTarget(rule string, s config.SME, mode plan.Mode, dirs map[string]*directory.Directory, failed map[string]error) *target {
 	t := &target{tag: true, name: s.Tag, mode: mode, smeGroups: slices.Clone(s.Groups)}
 	for _, ref := range s.UsersFrom {
 		f, unknown := lookupFeed(rule, ref.Source, ref.Group, s.AllowEmpty, dirs[ref.Source], failed[ref.Source])
@@ -196,11 +199,11 @@ func mergeTarget(byName map[string]*target, list []*target, t *target) []*target
 	return list
 }
 
-func modeRank(m Mode) int {
+func modeRank(m plan.Mode) int {
 	switch m {
-	case ModeAddOnly:
+	case plan.ModeAddOnly:
 		return 2
-	case ModeManaged:
+	case plan.ModeManaged:
 		return 1
 	}
 	return 0
@@ -233,20 +236,20 @@ type pendingSet map[string][]string // primary e-mail -> target labels
 // desiredFrom turns targets into the planner's desired state: members as
 // Teams ids (people not found in Teams go to pending), holds from the
 // last known group sizes.
-func desiredFrom(groups, tags []*target, ids map[personKey]int, sizes map[string]int, pending pendingSet) Desired {
-	var d Desired
+func desiredFrom(groups, tags []*target, ids map[personKey]int, sizes map[string]int, pending pendingSet) plan.Desired {
+	var d plan.Desired
 	for _, t := range groups {
 		members, hold := t.members(ids, sizes, pending)
-		d.Groups = append(d.Groups, DesiredGroup{
+		d.Groups = append(d.Groups, plan.DesiredGroup{
 			Name: t.name, Description: t.description, SetDescription: t.setDescription,
-			Mode: t.mode, Members: members, Unknown: strings.Join(t.reasons(), "; "), EmptyHold: hold,
+			Mode: t.mode, Members: members, Unknown: errors.Join(t.reasons()...), EmptyHold: hold,
 		})
 	}
 	for _, t := range tags {
 		users, hold := t.members(ids, sizes, pending)
-		d.Tags = append(d.Tags, DesiredTag{
+		d.Tags = append(d.Tags, plan.DesiredTag{
 			Tag: t.name, Mode: t.mode, Users: users, Groups: t.smeGroups,
-			Unknown: strings.Join(t.reasons(), "; "), EmptyHold: hold,
+			Unknown: errors.Join(t.reasons()...), EmptyHold: hold,
 		})
 	}
 	return d
@@ -270,7 +273,7 @@ func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pe
 			}
 		}
 	}
-	return sortUnique(out), strings.Join(holds, "; ")
+	return idset.Sort(out), strings.Join(holds, "; ")
 }
 
 func (p pendingSet) add(email, label string) {

@@ -11,6 +11,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
@@ -105,11 +106,11 @@ func (e *Engine) RunOnce(ctx context.Context) (*Result, error) {
 // Prepared is a planned run, not yet executed.
 type Prepared struct {
 	StartedAt   time.Time
-	Plan        Plan
+	Plan        plan.Plan
 	Sources     []SourceStat
 	Users       map[int]report.User // who the ids of the plan are
 	Pending     []report.Pending
-	Errors      []string
+	Errors      []error // what the run could not read or plan
 	Matched     int
 	Calls0      int // client call count at the start
 	Sizes       map[string]int
@@ -141,21 +142,21 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 		return p, fmt.Errorf("match directory people to Teams users: %w", err)
 	}
 	pending := pendingSet{}
-	sizes, pol := e.store.Sizes(), e.policy()
-	pol.Owned = adopted(pol.Owned, e.store.Adoptions(), view.cur.Groups) // creates whose answer was lost
-	plan := func() {
+	sizes := e.store.Sizes()
+	owned := adopted(e.store.Ledger(), e.store.Adoptions(), view.cur.Groups) // with creates whose answer was lost
+	replan := func() {
 		markFailedLookups(ids, groups, tags)
 		pending = pendingSet{}
-		p.Plan = Calculate(desiredFrom(groups, tags, ids.byPerson, sizes, pending), view.cur, pol)
+		p.Plan = plan.Calculate(desiredFrom(groups, tags, ids.byPerson, sizes, pending), view.cur, e.policies(owned)...)
 		for k := range ids.failed {
 			if len(k.Emails) > 0 {
 				delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
 			}
 		}
 	}
-	plan()
+	replan()
 	if e.recheckPending(ctx, ids, &p.Plan, countUsers(dirs), groups, tags) {
-		plan()
+		replan()
 	}
 	nameGroupRefs(&p.Plan, view.cur.Groups)
 	p.Errors = append(p.Errors, p.Plan.Errors...)
@@ -172,12 +173,10 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	return p, nil
 }
 
-func (e *Engine) policy() Policy {
-	return Policy{
-		MaxRemovals:       e.cfg.Sync.MaxRemovals,
-		MaxRemovalPercent: e.cfg.Sync.MaxRemovalPercent,
-		Owned:             e.store.Ledger(),
-	}
+// policies are the membership modes and safety rules the plan goes
+// through; owned is the ledger of managed mode.
+func (e *Engine) policies(owned map[string][]int) []plan.Policy {
+	return plan.Safety(plan.Budgets{MaxRemovals: e.cfg.Sync.MaxRemovals, MaxRemovalPercent: e.cfg.Sync.MaxRemovalPercent}, owned)
 }
 
 // readSources reads every source; a failed source leaves its groups unknown.
@@ -190,7 +189,7 @@ func (e *Engine) readSources(ctx context.Context, p *Prepared) (map[string]*dire
 		st := SourceStat{Name: s.Name(), Duration: e.now().Sub(start), Err: err}
 		if err != nil {
 			failed[s.Name()] = err
-			p.Errors = append(p.Errors, fmt.Sprintf("source %q: %v", s.Name(), err))
+			p.Errors = append(p.Errors, fmt.Errorf("source %q: %w", s.Name(), err))
 			e.log.Error("source read failed", zap.String("source", s.Name()), errField(err))
 		} else {
 			dirs[s.Name()] = d
@@ -225,7 +224,7 @@ func countUsers(dirs map[string]*directory.Directory) int {
 func markFailedLookups(ids *identities, lists ...[]*target) {
 	for _, list := range lists {
 		for _, t := range list {
-			t.lookupFailed = ""
+			t.lookupFailed = nil
 			n := 0
 			var first error
 			for _, f := range t.feeds {
@@ -237,19 +236,19 @@ func markFailedLookups(ids *identities, lists ...[]*target) {
 				}
 			}
 			if n > 0 {
-				t.lookupFailed = fmt.Sprintf("%s could not be looked up in Teams (%v): they are unknown, not pending",
+				t.lookupFailed = fmt.Errorf("%s could not be looked up in Teams (%w): they are unknown, not pending",
 					plural.Count(n, "member"), first)
 			}
 		}
 	}
 }
 
-func unknownErrors(lists ...[]*target) []string {
-	var out []string
+func unknownErrors(lists ...[]*target) []error {
+	var out []error
 	for _, list := range lists {
 		for _, t := range list {
 			for _, u := range t.reasons() {
-				out = append(out, fmt.Sprintf("%s: %s; no removals this run", t.label(), u))
+				out = append(out, fmt.Errorf("%s: %w; no removals this run", t.label(), u))
 			}
 		}
 	}
@@ -310,7 +309,7 @@ func (e *Engine) Fail(p *Prepared, err error) *Result {
 	r.NothingCompared = true // no reader may take its empty change list for agreement
 	// What else failed before the run gave up (a source that could not be
 	// read) is as much the answer as the error that stopped it.
-	r.Errors = append(r.Errors, p.Errors...)
+	r.Errors = append(r.Errors, errorTexts(p.Errors)...)
 	r.Errors = append(r.Errors, err.Error())
 	r.FinishedAt = e.now()
 	r.Summary.APICalls = e.api.Calls() - p.Calls0
@@ -356,14 +355,14 @@ func (e *Engine) record(p *Prepared, res *Result) {
 }
 
 // nameGroupRefs fills the names of the SME groups the plan mentions by id.
-func nameGroupRefs(p *Plan, groups []CurrentGroup) {
+func nameGroupRefs(p *plan.Plan, groups []plan.CurrentGroup) {
 	names := make(map[int]string, len(groups))
 	for _, g := range groups {
 		names[g.ID] = g.Name
 	}
 	for i := range p.Tags {
 		t := &p.Tags[i]
-		for _, refs := range [][]GroupRef{t.AddGroups, t.RemoveGroups, t.HeldGroups} {
+		for _, refs := range [][]plan.GroupRef{t.AddGroups, t.RemoveGroups, t.HeldGroups} {
 			for j := range refs {
 				if refs[j].Name == "" {
 					refs[j].Name = names[refs[j].ID]
@@ -371,4 +370,13 @@ func nameGroupRefs(p *Plan, groups []CurrentGroup) {
 			}
 		}
 	}
+}
+
+// errorTexts is what the report shows of errors.
+func errorTexts(errs []error) []string {
+	out := make([]string, len(errs))
+	for i, err := range errs {
+		out[i] = err.Error()
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
@@ -19,8 +20,8 @@ import (
 // step is one Teams object (a user group or a tag) with the report
 // changes its writes decide.
 type step struct {
-	group   *GroupPlan
-	tag     *TagPlan
+	group   *plan.GroupPlan
+	tag     *plan.TagPlan
 	changes []int // indexes into Report.Changes
 }
 
@@ -138,7 +139,7 @@ func failure(err error) string {
 // damaged or read-only file) fails the run: its memory was not kept.
 func (e *Engine) finish(p *Prepared, res *Result) {
 	r := res.Report
-	r.Errors = append(r.Errors, p.Errors...)
+	r.Errors = append(r.Errors, errorTexts(p.Errors)...)
 	if err := e.store.TakeErr(); err != nil {
 		r.Errors = append(r.Errors, "state: "+err.Error())
 	}
@@ -198,7 +199,7 @@ func (e *Engine) newReport(p *Prepared) *report.Report {
 
 // buildChanges lists the plan's logical changes in the report, one step
 // per group or tag that writes anything.
-func buildChanges(p *Plan, r *report.Report, users map[int]report.User) []step {
+func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User) []step {
 	var steps []step
 	add := func(c report.Change) int {
 		r.Changes = append(r.Changes, c)
@@ -237,7 +238,7 @@ func buildChanges(p *Plan, r *report.Report, users map[int]report.User) []step {
 	for i := range p.Tags {
 		t := &p.Tags[i]
 		s := step{tag: t}
-		ch := func(kind string, ids []int, groups []GroupRef, status string) report.Change {
+		ch := func(kind string, ids []int, groups []plan.GroupRef, status string) report.Change {
 			return report.Change{Kind: kind, Tag: t.Tag, Users: userList(ids, users), Groups: refNames(groups), Status: status, Reason: reasonIf(status, t.HeldReason)}
 		}
 		for _, c := range []report.Change{
@@ -280,7 +281,7 @@ func userList(ids []int, users map[int]report.User) []report.User {
 	return out
 }
 
-func refNames(refs []GroupRef) []string {
+func refNames(refs []plan.GroupRef) []string {
 	out := make([]string, 0, len(refs))
 	for _, r := range refs {
 		out = append(out, r.Name)

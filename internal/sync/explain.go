@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -17,7 +18,7 @@ type explainData struct {
 	ids          *identities
 	view         *teamsView
 	ppl          map[personKey]string // person -> source
-	plan         *Plan
+	plan         *plan.Plan
 }
 
 // Explanation says why one person is or is not in each managed group and
@@ -123,7 +124,7 @@ func (e *Engine) explainMatch(ctx context.Context, ex *Explanation, keys []perso
 	}
 }
 
-func (x *explainData) entry(t *target, keys []personKey, id int, p *Plan) ExplainEntry {
+func (x *explainData) entry(t *target, keys []personKey, id int, p *plan.Plan) ExplainEntry {
 	en := ExplainEntry{Target: fmt.Sprintf("user group %q", t.name)}
 	if t.tag {
 		en.Target = fmt.Sprintf("SMEs of tag %q", t.name)
@@ -157,9 +158,9 @@ func (x *explainData) isMember(t *target, id int) bool {
 }
 
 // nextAction reads the plan for this person and target.
-func nextAction(t *target, id int, en ExplainEntry, p *Plan) string {
+func nextAction(t *target, id int, en ExplainEntry, p *plan.Plan) string {
 	if len(t.reasons()) > 0 && !en.IsMember && !en.Should {
-		return "nothing (removals are off: " + strings.Join(t.reasons(), "; ") + ")"
+		return "nothing (removals are off: " + errors.Join(t.reasons()...).Error() + ")"
 	}
 	add, remove, held, reason, found := planFor(t, id, p)
 	switch {
@@ -175,17 +176,17 @@ func nextAction(t *target, id int, en ExplainEntry, p *Plan) string {
 		return "add once their Teams account exists (pending)"
 	case en.Should == en.IsMember:
 		return "nothing (already as it should be)"
-	case en.IsMember && t.mode == ModeAddOnly:
+	case en.IsMember && t.mode == plan.ModeAddOnly:
 		return "nothing (membership add-only: syncd never removes)"
-	case en.IsMember && t.mode == ModeManaged:
+	case en.IsMember && t.mode == plan.ModeManaged:
 		return "nothing (membership managed: syncd did not add them, so it does not remove them)"
 	case en.IsMember && len(t.reasons()) > 0:
-		return "nothing (removals are off: " + strings.Join(t.reasons(), "; ") + ")"
+		return "nothing (removals are off: " + errors.Join(t.reasons()...).Error() + ")"
 	}
 	return "nothing"
 }
 
-func planFor(t *target, id int, p *Plan) (add, remove, held bool, reason string, found bool) {
+func planFor(t *target, id int, p *plan.Plan) (add, remove, held bool, reason string, found bool) {
 	if t.tag {
 		for _, tp := range p.Tags {
 			if strings.EqualFold(tp.Tag, t.name) {
@@ -214,7 +215,7 @@ func firstOf(s ...string) string {
 // smeGroups explains the SME groups of a tag: those the config names and
 // those assigned now, whether the person is (or will be) in each, and what
 // the next run does to the assignment.
-func (x *explainData) smeGroups(t *target, keys []personKey, id int, p *Plan) []ExplainSMEGroup {
+func (x *explainData) smeGroups(t *target, keys []personKey, id int, p *plan.Plan) []ExplainSMEGroup {
 	ct := x.view.cur.Tags[strings.ToLower(t.name)]
 	tp := tagPlan(p, t.name)
 	var out []ExplainSMEGroup
@@ -241,7 +242,7 @@ func (x *explainData) smeGroups(t *target, keys []personKey, id int, p *Plan) []
 	return out
 }
 
-func (x *explainData) smeGroup(name string, configured bool, ct *CurrentTag, tp *TagPlan, keys []personKey, id int) ExplainSMEGroup {
+func (x *explainData) smeGroup(name string, configured bool, ct *plan.CurrentTag, tp *plan.TagPlan, keys []personKey, id int) ExplainSMEGroup {
 	sg := ExplainSMEGroup{Name: name}
 	found := x.groupsNamed(name)
 	if len(found) == 1 {
@@ -261,9 +262,9 @@ func (x *explainData) smeGroup(name string, configured bool, ct *CurrentTag, tp 
 }
 
 // smeGroupNext reads the tag plan for one SME group.
-func smeGroupNext(name string, gid, found int, configured bool, tp *TagPlan) string {
-	has := func(refs []GroupRef) bool {
-		return slices.ContainsFunc(refs, func(r GroupRef) bool {
+func smeGroupNext(name string, gid, found int, configured bool, tp *plan.TagPlan) string {
+	has := func(refs []plan.GroupRef) bool {
+		return slices.ContainsFunc(refs, func(r plan.GroupRef) bool {
 			return (gid != 0 && r.ID == gid) || (r.ID == 0 && strings.EqualFold(r.Name, name))
 		})
 	}
@@ -288,7 +289,7 @@ func smeGroupNext(name string, gid, found int, configured bool, tp *TagPlan) str
 	return "nothing (not configured, but kept by the membership mode)"
 }
 
-func tagPlan(p *Plan, tag string) *TagPlan {
+func tagPlan(p *plan.Plan, tag string) *plan.TagPlan {
 	for i := range p.Tags {
 		if strings.EqualFold(p.Tags[i].Tag, tag) {
 			return &p.Tags[i]
@@ -297,8 +298,8 @@ func tagPlan(p *Plan, tag string) *TagPlan {
 	return nil
 }
 
-func (x *explainData) groupsNamed(name string) []*CurrentGroup {
-	var out []*CurrentGroup
+func (x *explainData) groupsNamed(name string) []*plan.CurrentGroup {
+	var out []*plan.CurrentGroup
 	for i := range x.view.cur.Groups {
 		if strings.EqualFold(x.view.cur.Groups[i].Name, name) {
 			out = append(out, &x.view.cur.Groups[i])
@@ -307,7 +308,7 @@ func (x *explainData) groupsNamed(name string) []*CurrentGroup {
 	return out
 }
 
-func (x *explainData) groupByID(id int) *CurrentGroup {
+func (x *explainData) groupByID(id int) *plan.CurrentGroup {
 	for i := range x.view.cur.Groups {
 		if x.view.cur.Groups[i].ID == id {
 			return &x.view.cur.Groups[i]

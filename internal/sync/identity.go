@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 )
@@ -251,7 +252,7 @@ func errField(err error) zap.Field { return zap.Error(err) }
 // people are looked up again (by e-mail, or one listing when cheaper). It
 // returns true when someone was found or could not be looked up, and the
 // plan must be made again.
-func (e *Engine) recheckPending(ctx context.Context, ids *identities, p *Plan, dirUsers int, lists ...[]*target) bool {
+func (e *Engine) recheckPending(ctx context.Context, ids *identities, p *plan.Plan, dirUsers int, lists ...[]*target) bool {
 	removing := map[string]bool{}
 	for _, g := range p.Groups {
 		if ids.hasStranger(g.Remove, g.Held) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/idset"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/report"
 )
 
@@ -28,7 +30,7 @@ const SavedPlanVersion = 2
 type SavedPlan struct {
 	Version     int                 `json:"version"`
 	CreatedAt   time.Time           `json:"created_at"`
-	Plan        Plan                `json:"plan"`
+	Plan        plan.Plan           `json:"plan"`
 	Fingerprint map[string]string   `json:"fingerprint"`
 	Config      map[string]string   `json:"config"`
 	Users       map[int]report.User `json:"users"`
@@ -41,7 +43,7 @@ type SavedPlan struct {
 // Save returns the prepared run as a plan file's content.
 func (p *Prepared) Save() *SavedPlan {
 	return &SavedPlan{Version: SavedPlanVersion, CreatedAt: p.StartedAt, Plan: p.Plan, Fingerprint: p.Fingerprint,
-		Config: p.ConfigPrint, Users: p.Users, Pending: p.Pending, Matched: p.Matched, Errors: p.Errors}
+		Config: p.ConfigPrint, Users: p.Users, Pending: p.Pending, Matched: p.Matched, Errors: errorTexts(p.Errors)}
 }
 
 // WriteTo writes the plan as indented JSON.
@@ -65,9 +67,9 @@ func ReadSavedPlan(r io.Reader) (*SavedPlan, error) {
 
 // fingerprint hashes the current state of every group and tag the plan
 // writes (or creates: a group that must still be absent).
-func fingerprint(p *Plan, cur Current) map[string]string {
+func fingerprint(p *plan.Plan, cur plan.Current) map[string]string {
 	out := map[string]string{}
-	byID := map[int]*CurrentGroup{}
+	byID := map[int]*plan.CurrentGroup{}
 	for i := range cur.Groups {
 		byID[cur.Groups[i].ID] = &cur.Groups[i]
 	}
@@ -86,7 +88,7 @@ func fingerprint(p *Plan, cur Current) map[string]string {
 	return out
 }
 
-func groupPrint(create bool, g *CurrentGroup, all []CurrentGroup, name string) string {
+func groupPrint(create bool, g *plan.CurrentGroup, all []plan.CurrentGroup, name string) string {
 	if create {
 		for _, x := range all {
 			if strings.EqualFold(x.Name, name) {
@@ -101,8 +103,8 @@ func groupPrint(create bool, g *CurrentGroup, all []CurrentGroup, name string) s
 	return hashOf(g.ID, g.Name, g.Description, g.Members)
 }
 
-func tagPrint(t *CurrentTag) string {
-	if t == nil || t.Err != "" {
+func tagPrint(t *plan.CurrentTag) string {
+	if t == nil || t.Err != nil {
 		return "unreadable"
 	}
 	return hashOf(t.ID, t.Users, t.Groups)
@@ -149,7 +151,7 @@ func (e *Engine) ApplySaved(ctx context.Context, s *SavedPlan) (*Result, error) 
 	var refused []string
 	p.Plan, refused = stillFollows(plan, p.Plan)
 	for _, r := range refused {
-		p.Errors = append(p.Errors, "saved plan: "+r+": no longer follows from the directory and the config; not applied")
+		p.Errors = append(p.Errors, fmt.Errorf("saved plan: %s: no longer follows from the directory and the config; not applied", r))
 	}
 	for id, u := range s.Users {
 		if _, ok := p.Users[id]; !ok {
@@ -270,7 +272,7 @@ func (sc *scope) group(name string) bool {
 // restrictPlan keeps only the changes to groups and tags the config
 // manages, and in a tag only the SME groups its rule names; outside names
 // what was dropped. A plan made under the same config drops nothing.
-func restrictPlan(p Plan, cfg *config.Config) (kept Plan, outside []string) {
+func restrictPlan(p plan.Plan, cfg *config.Config) (kept plan.Plan, outside []string) {
 	sc := scopeOf(cfg)
 	kept.Errors = p.Errors
 	for _, g := range p.Groups {
@@ -288,7 +290,7 @@ func restrictPlan(p Plan, cfg *config.Config) (kept Plan, outside []string) {
 			}
 			continue
 		}
-		var add []GroupRef
+		var add []plan.GroupRef
 		for _, ref := range t.AddGroups {
 			if slices.Contains(sc.smeGroups[k], strings.ToLower(ref.Name)) {
 				add = append(add, ref)
@@ -305,8 +307,8 @@ func restrictPlan(p Plan, cfg *config.Config) (kept Plan, outside []string) {
 // refreshCurrent checks that the ids of the plan still name its groups and
 // tags and takes their members as read now as the base of the writes; with
 // no drift they are those the plan was made from. It names what differs.
-func refreshCurrent(p *Plan, cur Current) []string {
-	byID := map[int]*CurrentGroup{}
+func refreshCurrent(p *plan.Plan, cur plan.Current) []string {
+	byID := map[int]*plan.CurrentGroup{}
 	for i := range cur.Groups {
 		byID[cur.Groups[i].ID] = &cur.Groups[i]
 	}
@@ -329,7 +331,7 @@ func refreshCurrent(p *Plan, cur Current) []string {
 			continue
 		}
 		live := cur.Tags[strings.ToLower(t.Tag)]
-		if live == nil || live.Err != "" || live.ID != t.ID {
+		if live == nil || live.Err != nil || live.ID != t.ID {
 			out = append(out, fmt.Sprintf("SMEs of tag %q cannot be matched to tag id %d", t.Tag, t.ID))
 			continue
 		}
@@ -361,10 +363,10 @@ func Drift(saved, now map[string]string) []string {
 // remove anyone the directory and the config do not call for now. Holds
 // come from both: what the saved plan held stays held, and a removal the
 // policies in force hold now is held.
-func stillFollows(saved, fresh Plan) (Plan, []string) {
-	out := Plan{Errors: fresh.Errors}
+func stillFollows(saved, fresh plan.Plan) (plan.Plan, []string) {
+	out := plan.Plan{Errors: fresh.Errors}
 	var refused []string
-	groups := map[string]*GroupPlan{}
+	groups := map[string]*plan.GroupPlan{}
 	for i := range fresh.Groups {
 		groups[strings.ToLower(fresh.Groups[i].Name)] = &fresh.Groups[i]
 	}
@@ -375,7 +377,7 @@ func stillFollows(saved, fresh Plan) (Plan, []string) {
 			out.Groups = append(out.Groups, *g)
 		}
 	}
-	tags := map[string]*TagPlan{}
+	tags := map[string]*plan.TagPlan{}
 	for i := range fresh.Tags {
 		tags[strings.ToLower(fresh.Tags[i].Tag)] = &fresh.Tags[i]
 	}
@@ -391,7 +393,7 @@ func stillFollows(saved, fresh Plan) (Plan, []string) {
 
 // followGroup is stillFollows for one user group; fg is nil when the fresh
 // plan does not touch the group.
-func followGroup(sg GroupPlan, fg *GroupPlan) (*GroupPlan, []string) {
+func followGroup(sg plan.GroupPlan, fg *plan.GroupPlan) (*plan.GroupPlan, []string) {
 	what := fmt.Sprintf("user group %q", sg.Name)
 	if fg != nil && fg.Create != sg.Create {
 		fg = nil // created by one plan, existing for the other: nothing agrees
@@ -400,9 +402,9 @@ func followGroup(sg GroupPlan, fg *GroupPlan) (*GroupPlan, []string) {
 		if sg.Create {
 			return nil, []string{"create " + what}
 		}
-		fg = &GroupPlan{Name: sg.Name, ID: sg.ID, Description: sg.Description, Current: sg.Current}
+		fg = &plan.GroupPlan{Name: sg.Name, ID: sg.ID, Description: sg.Description, Current: sg.Current}
 	}
-	g := &GroupPlan{Name: fg.Name, ID: fg.ID, Create: fg.Create, Description: fg.Description, Current: fg.Current,
+	g := &plan.GroupPlan{Name: fg.Name, ID: fg.ID, Create: fg.Create, Description: fg.Description, Current: fg.Current,
 		OldDescription: fg.OldDescription}
 	var refused []string
 	if sg.UpdateDescription {
@@ -413,7 +415,7 @@ func followGroup(sg GroupPlan, fg *GroupPlan) (*GroupPlan, []string) {
 		}
 	}
 	m := followMembers(what, sg.Add, fg.Add, sg.Remove, fg.Remove, fg.Held)
-	g.Add, g.Remove, g.Held = m.add, m.remove, union(sg.Held, m.nowHeld)
+	g.Add, g.Remove, g.Held = m.add, m.remove, idset.Union(sg.Held, m.nowHeld)
 	g.HeldReason = keptReason(len(sg.Held) > 0, sg.HeldReason, len(m.nowHeld) > 0, fg.HeldReason)
 	refused = append(refused, m.refused...)
 	if g.Empty() && len(g.Held) == 0 {
@@ -424,16 +426,16 @@ func followGroup(sg GroupPlan, fg *GroupPlan) (*GroupPlan, []string) {
 
 // followTag is stillFollows for one tag's SMEs; ft is nil when the fresh
 // plan does not touch the tag.
-func followTag(st TagPlan, ft *TagPlan) (*TagPlan, []string) {
+func followTag(st plan.TagPlan, ft *plan.TagPlan) (*plan.TagPlan, []string) {
 	what := fmt.Sprintf("the SMEs of tag %q", st.Tag)
 	if ft == nil {
-		ft = &TagPlan{Tag: st.Tag, ID: st.ID, CurrentUsers: st.CurrentUsers, CurrentGroups: st.CurrentGroups}
+		ft = &plan.TagPlan{Tag: st.Tag, ID: st.ID, CurrentUsers: st.CurrentUsers, CurrentGroups: st.CurrentGroups}
 	}
-	t := &TagPlan{Tag: ft.Tag, ID: ft.ID, CurrentUsers: ft.CurrentUsers, CurrentGroups: ft.CurrentGroups}
+	t := &plan.TagPlan{Tag: ft.Tag, ID: ft.ID, CurrentUsers: ft.CurrentUsers, CurrentGroups: ft.CurrentGroups}
 	m := followMembers(what, st.AddUsers, ft.AddUsers, st.RemoveUsers, ft.RemoveUsers, ft.HeldUsers)
-	t.AddUsers, t.RemoveUsers, t.HeldUsers = m.add, m.remove, union(st.HeldUsers, m.nowHeld)
+	t.AddUsers, t.RemoveUsers, t.HeldUsers = m.add, m.remove, idset.Union(st.HeldUsers, m.nowHeld)
 	refused := m.refused
-	var bad []GroupRef
+	var bad []plan.GroupRef
 	t.AddGroups, bad = followRefs(st.AddGroups, ft.AddGroups)
 	for _, r := range bad {
 		refused = append(refused, fmt.Sprintf("add SME group %q to %s", r.Name, what))
@@ -464,33 +466,33 @@ type followed struct {
 // followMembers intersects the saved and fresh additions and removals of
 // one group or SME list; a saved removal the fresh plan holds is held.
 func followMembers(what string, sAdd, fAdd, sRm, fRm, fHeld []int) followed {
-	f := followed{add: intersect(sAdd, fAdd), remove: intersect(sRm, fRm), nowHeld: intersect(sRm, fHeld)}
-	if bad := minus(sAdd, fAdd); len(bad) > 0 {
-		f.refused = append(f.refused, fmt.Sprintf("add user ids %s to %s", joinIDs(bad), what))
+	f := followed{add: idset.Intersect(sAdd, fAdd), remove: idset.Intersect(sRm, fRm), nowHeld: idset.Intersect(sRm, fHeld)}
+	if bad := idset.Minus(sAdd, fAdd); len(bad) > 0 {
+		f.refused = append(f.refused, fmt.Sprintf("add user ids %s to %s", idset.Join(bad), what))
 	}
-	if bad := minus(minus(sRm, fRm), fHeld); len(bad) > 0 {
-		f.refused = append(f.refused, fmt.Sprintf("remove user ids %s from %s", joinIDs(bad), what))
+	if bad := idset.Minus(idset.Minus(sRm, fRm), fHeld); len(bad) > 0 {
+		f.refused = append(f.refused, fmt.Sprintf("remove user ids %s from %s", idset.Join(bad), what))
 	}
 	return f
 }
 
 func keptReason(saved bool, savedReason string, now bool, nowReason string) string {
-	var r string
-	if saved {
-		r = savedReason
+	var r []string
+	if saved && savedReason != "" {
+		r = append(r, savedReason)
 	}
-	if now {
-		r = joinReason(r, nowReason)
+	if now && nowReason != "" {
+		r = append(r, nowReason)
 	}
-	return r
+	return strings.Join(r, "; ")
 }
 
 // followRefs splits the saved SME group refs into those the fresh ones
 // also hold (matched by id, or by name for a group created this run) and
 // the others.
-func followRefs(saved, fresh []GroupRef) (kept, others []GroupRef) {
+func followRefs(saved, fresh []plan.GroupRef) (kept, others []plan.GroupRef) {
 	for _, r := range saved {
-		if slices.ContainsFunc(fresh, func(f GroupRef) bool { return sameRef(r, f) }) {
+		if slices.ContainsFunc(fresh, func(f plan.GroupRef) bool { return sameRef(r, f) }) {
 			kept = append(kept, r)
 		} else {
 			others = append(others, r)
@@ -499,7 +501,7 @@ func followRefs(saved, fresh []GroupRef) (kept, others []GroupRef) {
 	return kept, others
 }
 
-func sameRef(a, b GroupRef) bool {
+func sameRef(a, b plan.GroupRef) bool {
 	if a.ID != 0 && b.ID != 0 {
 		return a.ID == b.ID
 	}

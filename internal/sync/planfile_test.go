@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -237,10 +238,10 @@ func TestApplySavedFollowsDirectoryNow(t *testing.T) {
 }
 
 func TestStillFollowsTags(t *testing.T) {
-	saved := Plan{Tags: []TagPlan{{Tag: "go", ID: 5, AddUsers: []int{10, 11}, RemoveUsers: []int{12},
-		AddGroups: []GroupRef{{ID: 7, Name: "A"}, {Name: "New"}}, RemoveGroups: []GroupRef{{ID: 8, Name: "B"}, {ID: 9, Name: "C"}}}}}
-	fresh := Plan{Tags: []TagPlan{{Tag: "Go", ID: 5, AddUsers: []int{10}, AddGroups: []GroupRef{{Name: "new"}},
-		RemoveGroups: []GroupRef{{ID: 8, Name: "B"}}, HeldUsers: []int{12}, HeldReason: "budget"}}}
+	saved := plan.Plan{Tags: []plan.TagPlan{{Tag: "go", ID: 5, AddUsers: []int{10, 11}, RemoveUsers: []int{12},
+		AddGroups: []plan.GroupRef{{ID: 7, Name: "A"}, {Name: "New"}}, RemoveGroups: []plan.GroupRef{{ID: 8, Name: "B"}, {ID: 9, Name: "C"}}}}}
+	fresh := plan.Plan{Tags: []plan.TagPlan{{Tag: "Go", ID: 5, AddUsers: []int{10}, AddGroups: []plan.GroupRef{{Name: "new"}},
+		RemoveGroups: []plan.GroupRef{{ID: 8, Name: "B"}}, HeldUsers: []int{12}, HeldReason: "budget"}}}
 	got, refused := stillFollows(saved, fresh)
 	if len(got.Tags) != 1 {
 		t.Fatalf("tags: %+v", got.Tags)

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/lock"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 )
@@ -77,7 +79,7 @@ func (r *recorder) send(ctx context.Context, w write, do func(context.Context) (
 	cancel()
 	o := state.Outcome{Result: outcomeOf(err), Err: err}
 	if err == nil && created > 0 && w.create != nil {
-		o.Created = &state.LedgerChange{Key: LedgerKey(LedgerGroup, created), Added: w.create.UserIDs}
+		o.Created = &state.LedgerChange{Key: plan.LedgerKey(plan.LedgerGroup, created), Added: w.create.UserIDs}
 	}
 	if ferr := r.store.Finish(rec, o, r.now()); ferr != nil {
 		r.stop = &RecordError{Err: ferr}
@@ -123,7 +125,7 @@ func (e *Engine) RecoverWrites() (int, error) {
 // adopted adds to owned the members of groups syncd created without
 // learning their ids (the answer was lost), for the one Teams group that
 // now has that name (case-insensitively).
-func adopted(owned, pending map[string][]int, groups []CurrentGroup) map[string][]int {
+func adopted(owned, pending map[string][]int, groups []plan.CurrentGroup) map[string][]int {
 	if len(pending) == 0 {
 		return owned
 	}
@@ -133,8 +135,8 @@ func adopted(owned, pending map[string][]int, groups []CurrentGroup) map[string]
 	}
 	for name, id := range uniqueNames(groups) {
 		if ids, ok := pending[name]; ok {
-			key := LedgerKey(LedgerGroup, id)
-			out[key] = sortUnique(append(append([]int{}, out[key]...), ids...))
+			key := plan.LedgerKey(plan.LedgerGroup, id)
+			out[key] = idset.Sort(append(append([]int{}, out[key]...), ids...))
 		}
 	}
 	return out
@@ -142,7 +144,7 @@ func adopted(owned, pending map[string][]int, groups []CurrentGroup) map[string]
 
 // adopt makes the adoptions of the plan's groups permanent, before the
 // first write of an applying run.
-func (a *applier) adopt(groups []GroupPlan) error {
+func (a *applier) adopt(groups []plan.GroupPlan) error {
 	pending := a.e.store.Adoptions()
 	if len(pending) == 0 {
 		return nil
@@ -150,7 +152,7 @@ func (a *applier) adopt(groups []GroupPlan) error {
 	found := map[string]string{}
 	for _, g := range groups {
 		if _, ok := pending[strings.ToLower(g.Name)]; ok && g.ID != 0 {
-			found[strings.ToLower(g.Name)] = LedgerKey(LedgerGroup, g.ID)
+			found[strings.ToLower(g.Name)] = plan.LedgerKey(plan.LedgerGroup, g.ID)
 		}
 	}
 	if err := a.e.store.Adopt(found); err != nil {
@@ -160,7 +162,7 @@ func (a *applier) adopt(groups []GroupPlan) error {
 }
 
 // uniqueNames maps lower-case names to the id of the one group so named.
-func uniqueNames(groups []CurrentGroup) map[string]int {
+func uniqueNames(groups []plan.CurrentGroup) map[string]int {
 	ids := map[string]int{}
 	count := map[string]int{}
 	for _, g := range groups {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
@@ -131,7 +132,7 @@ func TestEveryWriteRecordedBeforeTheNext(t *testing.T) {
 		t.Errorf("first line names %+v, want Ann's address", l.Users)
 	}
 	data, _ := r.emu.GroupByName("Data")
-	if got := r.store.Ledger(); !slices.Equal(got["group:100"], []int{10, 11}) || !slices.Equal(got[LedgerKey(LedgerGroup, data.ID)], []int{12, 13}) {
+	if got := r.store.Ledger(); !slices.Equal(got["group:100"], []int{10, 11}) || !slices.Equal(got[plan.LedgerKey(plan.LedgerGroup, data.ID)], []int{12, 13}) {
 		t.Errorf("ledger: %v", got)
 	}
 }

@@ -1,6 +1,7 @@
-package sync
+package plan
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ func TestCalculateGroups(t *testing.T) {
 		name    string
 		desired DesiredGroup
 		current []CurrentGroup
-		policy  Policy
+		policy  budget
 		want    GroupPlan
 		wantErr string
 	}{
@@ -37,7 +38,7 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "managed removes only what the ledger owns",
 			desired: DesiredGroup{Name: "Platform", Mode: ModeManaged, Members: []int{2}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: -1, Owned: map[string][]int{"group:7": {4, 9}}},
+			policy:  budget{MaxRemovals: -1, MaxRemovalPercent: -1, Owned: map[string][]int{"group:7": {4, 9}}},
 			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Remove: []int{4}},
 		},
 		{
@@ -49,7 +50,7 @@ func TestCalculateGroups(t *testing.T) {
 		},
 		{
 			name:    "unknown directory group: no removals, additions go on",
-			desired: DesiredGroup{Name: "Platform", Members: []int{5}, Unknown: "read failed"},
+			desired: DesiredGroup{Name: "Platform", Members: []int{5}, Unknown: errors.New("read failed")},
 			current: []CurrentGroup{platform},
 			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Add: []int{5}},
 		},
@@ -63,7 +64,7 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "percent budget holds the removals of the group",
 			desired: DesiredGroup{Name: "Platform", Members: []int{2, 9}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: 50},
+			policy:  budget{MaxRemovals: -1, MaxRemovalPercent: 50},
 			want: GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Add: []int{9}, Held: []int{3, 4},
 				HeldReason: "removing 2 of 3 (67%) exceeds max_removal_percent 50"},
 		},
@@ -71,14 +72,14 @@ func TestCalculateGroups(t *testing.T) {
 			name:    "percent budget at the limit lets removals through",
 			desired: DesiredGroup{Name: "Platform", Members: []int{2, 3}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: 34},
+			policy:  budget{MaxRemovals: -1, MaxRemovalPercent: 34},
 			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Remove: []int{4}},
 		},
 		{
 			name:    "run budget holds every removal",
 			desired: DesiredGroup{Name: "Platform", Members: []int{5}},
 			current: []CurrentGroup{platform},
-			policy:  Policy{MaxRemovals: 2, MaxRemovalPercent: -1},
+			policy:  budget{MaxRemovals: 2, MaxRemovalPercent: -1},
 			want: GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Add: []int{5}, Held: []int{2, 3, 4},
 				HeldReason: "3 removals in this run exceed max_removals 2"},
 		},
@@ -94,9 +95,9 @@ func TestCalculateGroups(t *testing.T) {
 			if tt.policy.MaxRemovals == 0 && tt.policy.MaxRemovalPercent == 0 {
 				tt.policy.MaxRemovals, tt.policy.MaxRemovalPercent = -1, -1
 			}
-			p := Calculate(Desired{Groups: []DesiredGroup{tt.desired}}, Current{Groups: tt.current}, tt.policy)
+			p := calc(Desired{Groups: []DesiredGroup{tt.desired}}, Current{Groups: tt.current}, tt.policy)
 			if tt.wantErr != "" {
-				if len(p.Errors) != 1 || !strings.Contains(p.Errors[0], tt.wantErr) || len(p.Groups) != 0 {
+				if len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Error(), tt.wantErr) || len(p.Groups) != 0 {
 					t.Fatalf("got errors %q, groups %+v; want one error containing %q", p.Errors, p.Groups, tt.wantErr)
 				}
 				return
@@ -119,7 +120,7 @@ func TestCalculateTags(t *testing.T) {
 		desired  DesiredTag
 		creating []DesiredGroup
 		tag      *CurrentTag
-		policy   Policy
+		policy   budget
 		want     *TagPlan
 		wantErrs int
 	}{
@@ -155,7 +156,7 @@ func TestCalculateTags(t *testing.T) {
 			name:    "managed removes ledger entries only",
 			desired: DesiredTag{Tag: "kubernetes", Mode: ModeManaged},
 			tag:     k8s,
-			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: -1, Owned: map[string][]int{"tag-users:3": {3}, "tag-groups:3": {8}}},
+			policy:  budget{MaxRemovals: -1, MaxRemovalPercent: -1, Owned: map[string][]int{"tag-users:3": {3}, "tag-groups:3": {8}}},
 			want: &TagPlan{Tag: "kubernetes", ID: 3, CurrentUsers: []int{2, 3}, CurrentGroups: []int{8},
 				RemoveUsers: []int{3}, RemoveGroups: []GroupRef{{ID: 8}}},
 		},
@@ -163,14 +164,14 @@ func TestCalculateTags(t *testing.T) {
 			name:    "percent budget holds users and groups together",
 			desired: DesiredTag{Tag: "kubernetes", Users: []int{3}},
 			tag:     k8s,
-			policy:  Policy{MaxRemovals: -1, MaxRemovalPercent: 50},
+			policy:  budget{MaxRemovals: -1, MaxRemovalPercent: 50},
 			want: &TagPlan{Tag: "kubernetes", ID: 3, CurrentUsers: []int{2, 3}, CurrentGroups: []int{8},
 				HeldUsers: []int{2}, HeldGroups: []GroupRef{{ID: 8}}, HeldReason: "removing 2 of 3 (67%) exceeds max_removal_percent 50"},
 		},
 		{
 			name:     "unreadable tag is an error",
 			desired:  DesiredTag{Tag: "kubernetes", Users: []int{3}},
-			tag:      &CurrentTag{Name: "kubernetes", Err: "SMEs are not enabled on this site"},
+			tag:      &CurrentTag{Name: "kubernetes", Err: errors.New("SMEs are not enabled on this site")},
 			wantErrs: 1,
 		},
 	}
@@ -181,7 +182,7 @@ func TestCalculateTags(t *testing.T) {
 			if tt.policy.MaxRemovals == 0 && tt.policy.MaxRemovalPercent == 0 {
 				tt.policy.MaxRemovals, tt.policy.MaxRemovalPercent = -1, -1
 			}
-			p := Calculate(d, cur, tt.policy)
+			p := calc(d, cur, tt.policy)
 			if len(p.Errors) != tt.wantErrs {
 				t.Errorf("got errors %q, want %d", p.Errors, tt.wantErrs)
 			}
@@ -202,7 +203,7 @@ func TestCalculateTags(t *testing.T) {
 }
 
 func TestUnknownGroupWithoutMembersIsNotCreated(t *testing.T) {
-	p := Calculate(Desired{Groups: []DesiredGroup{{Name: "New", Unknown: "source down"}}}, Current{}, Policy{MaxRemovals: -1, MaxRemovalPercent: -1})
+	p := calc(Desired{Groups: []DesiredGroup{{Name: "New", Unknown: errors.New("source down")}}}, Current{}, budget{MaxRemovals: -1, MaxRemovalPercent: -1})
 	if len(p.Groups) != 0 {
 		t.Errorf("got %+v, want no plan for a group known from nothing", p.Groups)
 	}
@@ -211,11 +212,11 @@ func TestUnknownGroupWithoutMembersIsNotCreated(t *testing.T) {
 func TestZeroBudgetHoldsEveryRemoval(t *testing.T) {
 	d := Desired{Groups: []DesiredGroup{{Name: "A", Members: []int{3}}}}
 	cur := Current{Groups: []CurrentGroup{{ID: 1, Name: "A", Members: []int{2}}}}
-	p := Calculate(d, cur, Policy{MaxRemovals: -1, MaxRemovalPercent: 0})
+	p := calc(d, cur, budget{MaxRemovals: -1, MaxRemovalPercent: 0})
 	if got := p.Groups[0]; len(got.Remove) != 0 || len(got.Held) != 1 || len(got.Add) != 1 {
 		t.Errorf("max_removal_percent 0: got %+v, want the removal held and the addition planned", got)
 	}
-	p = Calculate(d, cur, Policy{MaxRemovals: 0, MaxRemovalPercent: -1})
+	p = calc(d, cur, budget{MaxRemovals: 0, MaxRemovalPercent: -1})
 	if got := p.Groups[0]; len(got.Remove) != 0 || len(got.Held) != 1 {
 		t.Errorf("max_removals 0: got %+v, want the removal held", got)
 	}
@@ -233,11 +234,11 @@ func TestRunBudgetCountsGroupsAndTags(t *testing.T) {
 		Groups: []CurrentGroup{{ID: 1, Name: "A", Members: []int{2}}, {ID: 2, Name: "B", Members: []int{3}}},
 		Tags:   map[string]*CurrentTag{"go": {ID: 4, Name: "go", Users: []int{6}}},
 	}
-	under := Calculate(d, cur, Policy{MaxRemovals: 3, MaxRemovalPercent: -1})
+	under := calc(d, cur, budget{MaxRemovals: 3, MaxRemovalPercent: -1})
 	if under.Held() || len(under.Groups[0].Remove)+len(under.Groups[1].Remove)+len(under.Tags[0].RemoveUsers) != 3 {
 		t.Errorf("3 removals within a budget of 3: got %+v", under)
 	}
-	over := Calculate(d, cur, Policy{MaxRemovals: 2, MaxRemovalPercent: -1})
+	over := calc(d, cur, budget{MaxRemovals: 2, MaxRemovalPercent: -1})
 	if !over.Held() || len(over.Groups[0].Remove)+len(over.Groups[1].Remove)+len(over.Tags[0].RemoveUsers) != 0 {
 		t.Errorf("3 removals over a budget of 2: got %+v", over)
 	}
@@ -247,4 +248,16 @@ func TestRunBudgetCountsGroupsAndTags(t *testing.T) {
 	if !over.Pending() {
 		t.Error("a plan with additions is pending")
 	}
+}
+
+// budget is the config's budgets and the ledger, as the tables give them.
+type budget struct {
+	MaxRemovals       int
+	MaxRemovalPercent float64
+	Owned             map[string][]int
+}
+
+// calc plans with the policies of a run.
+func calc(d Desired, cur Current, b budget) Plan {
+	return Calculate(d, cur, Safety(Budgets{MaxRemovals: b.MaxRemovals, MaxRemovalPercent: b.MaxRemovalPercent}, b.Owned)...)
 }
