@@ -32,7 +32,7 @@ func TestSyncQuickstart(t *testing.T) {
 	if code != exitcode.OK {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{`Teams group "Platform"`, "+ Carol Jones <c.jones@example.com>", "- Victor Lane", "team-mobile", "mallory@example.com", "dry run"} {
+	for _, want := range []string{`User group "Platform"`, "+ Carol Jones <c.jones@example.com>", "- Victor Lane", "team-mobile", "mallory@example.com", "dry run"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
 		}

@@ -73,7 +73,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 func TestLargeHTMLReportInChromium(t *testing.T) {
 	browser := chromium(t)
 	r := largeReport()
-	r.Errors = []string{`Teams group "Team 007": directory group "team-007" of source "corp" could not be read completely: size limit exceeded; no removals this run`}
+	r.Errors = []string{`Team 007: directory group "team-007" of source "corp" could not be read completely: size limit exceeded; no removals this run`}
 	if len(r.Changes) < 1000 {
 		t.Fatalf("the large sample has %d changes, want 1,000 or more", len(r.Changes))
 	}

@@ -62,7 +62,7 @@ func mdFailures(m *textWriter, r *Report) {
 }
 
 func mdSection(m *textWriter, s section) {
-	title := "Teams group “" + mdEscape(s.Name) + "”"
+	title := "User group “" + mdEscape(s.Name) + "”"
 	if s.Kind == sectionTag {
 		title = "Tag “" + mdEscape(s.Name) + "” subject-matter experts"
 	}
@@ -92,13 +92,13 @@ func mdLine(l line) (name, email string) {
 	case l.User != nil && l.User.Name != "":
 		return mdEscape(l.User.Name), mdEscape(l.User.Email)
 	case l.User != nil:
-		return fmt.Sprintf("user #%d", l.User.ID), mdEscape(l.User.Email)
+		return fmt.Sprintf("user id %d", l.User.ID), mdEscape(l.User.Email)
 	case l.Desc != nil:
 		return "*description* " + mdEscape(quoted(l.Desc.Old)) + " → " + mdEscape(quoted(l.Desc.New)), ""
 	case l.Note != "":
 		return "*" + mdEscape(l.Note) + "*", ""
 	}
-	return "group " + mdEscape(l.Group), ""
+	return "user group “" + mdEscape(l.Group) + "”", ""
 }
 
 // mdSign shows the direction; "-" alone in a cell would read as a bullet or

@@ -69,14 +69,14 @@ func TestTextHasNoColourUnlessAsked(t *testing.T) {
 func TestTextShowsEveryPart(t *testing.T) {
 	out := string(render(t, dryRunReport(), FormatText, Options{}))
 	for _, want := range []string{
-		`Teams group "Data Science" (will be created)`,
+		`User group "Data Science" (will be created)`,
 		"+ Ada Lovelace <ada@example.com>",
 		"- Bob Stone <bob@example.com>",
 		"~ description “Platform team” → “Synced from LDAP group platform”",
 		"- Eve Adams <eve@example.com>     [held]",
 		"held: removing 3 of 4 members (75%) exceeds max_removal_percent 25",
 		`Tag "kubernetes" subject-matter experts`,
-		"+ group Platform",
+		`+ user group "Platform"`,
 		"- <former@example.com>",
 		"new.hire@example.com  → Platform, Data Science",
 		"Incomplete: 1 error\n",

@@ -105,7 +105,7 @@ func failedReport() *Report {
 // one directory group.
 func incompleteReport() *Report {
 	r := quietReport()
-	r.Errors = []string{`Teams group "Platform": directory group "platform" of source "corp" could not be read completely: size limit exceeded; no removals this run`}
+	r.Errors = []string{`Platform: directory group "platform" of source "corp" could not be read completely: size limit exceeded; no removals this run`}
 	return r
 }
 

@@ -30,7 +30,7 @@ func (s section) Title() string {
 	if s.Kind == sectionTag {
 		return fmt.Sprintf("Tag %q subject-matter experts", s.Name)
 	}
-	return fmt.Sprintf("Teams group %q", s.Name)
+	return "User group " + fmt.Sprintf("%q", s.Name)
 }
 
 // CreateNote says what happens to a new group, for the heading.
@@ -135,13 +135,13 @@ type line struct {
 func (l line) Label() string {
 	switch {
 	case l.User != nil:
-		return userLabel(*l.User)
+		return UserLabel(*l.User)
 	case l.Desc != nil:
 		return "description " + quoted(l.Desc.Old) + " → " + quoted(l.Desc.New)
 	case l.Note != "":
 		return l.Note
 	}
-	return "group " + l.Group
+	return GroupLabel(l.Group)
 }
 
 // quoted shows a description in quotes, or that there is none.
@@ -152,17 +152,6 @@ func quoted(s string) string {
 	return "“" + s + "”"
 }
 
-func userLabel(u User) string {
-	switch {
-	case u.Name != "" && u.Email != "":
-		return u.Name + " <" + u.Email + ">"
-	case u.Email != "":
-		return "<" + u.Email + ">"
-	case u.Name != "":
-		return fmt.Sprintf("%s (#%d)", u.Name, u.ID)
-	}
-	return fmt.Sprintf("user #%d", u.ID)
-}
 
 // signOf tells whether a kind adds, removes or updates.
 func signOf(kind string) string {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plan"
-	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
 )
@@ -36,13 +35,13 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 	} else {
 		for _, c := range r.Changes {
 			if c.Status == report.StatusPlanned {
-				e.log.Info("Would "+describe(c), changeFields(c)...)
+				e.log.Info("Would "+report.Describe(c), changeFields(c)...)
 			}
 		}
 	}
 	for _, c := range r.Changes {
 		if c.Status == report.StatusHeld {
-			e.log.Warn("Held "+describe(c), append(changeFields(c), zap.String("reason", c.Reason))...)
+			e.log.Warn("Held "+report.Describe(c), append(changeFields(c), zap.String("reason", c.Reason))...)
 		}
 	}
 	e.finish(p, res)
@@ -114,11 +113,11 @@ func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
 		switch err := changeError(err, c.Kind); {
 		case err == nil:
 			c.Status = report.StatusApplied
-			e.log.Info(pastTense(describe(*c)), changeFields(*c)...)
+			e.log.Info(report.Described(*c), changeFields(*c)...)
 		default:
 			c.Status, c.Error = report.StatusFailed, failure(err)
 			if !quiet {
-				e.log.Error("Failed to "+describe(*c), append(changeFields(*c), errField(err))...)
+				e.log.Error("Failed to "+report.Describe(*c), append(changeFields(*c), errField(err))...)
 			}
 		}
 	}
@@ -289,70 +288,6 @@ func refNames(refs []plan.GroupRef) []string {
 	return out
 }
 
-// describe is the human line of a change: "add 2 members to user group
-// "Platform": a@x.io, b@x.io".
-func describe(c report.Change) string {
-	what := fmt.Sprintf("user group %q", c.Group)
-	if c.Tag != "" {
-		what = fmt.Sprintf("the SMEs of tag %q", c.Tag)
-	}
-	people := whoList(c)
-	switch c.Kind {
-	case report.KindCreateGroup:
-		return fmt.Sprintf("create %s with %s%s", what, plural.Count(len(c.Users), "member"), people)
-	case report.KindUpdateGroup:
-		return "update the description of " + what
-	case report.KindAddMembers, report.KindAddSMEUsers:
-		return fmt.Sprintf("add %s to %s%s", plural.Count(len(c.Users), "user"), what, people)
-	case report.KindRemoveMembers, report.KindRemoveSMEUsers:
-		return fmt.Sprintf("remove %s from %s%s", plural.Count(len(c.Users), "user"), what, people)
-	case report.KindAddSMEGroups:
-		return fmt.Sprintf("add %s to %s%s", plural.Count(len(c.Groups), "user group"), what, people)
-	case report.KindRemoveSMEGroups:
-		return fmt.Sprintf("remove %s from %s%s", plural.Count(len(c.Groups), "user group"), what, people)
-	}
-	return c.Kind + " " + what
-}
-
-// whoList names up to 10 people or groups of a change for the log line.
-func whoList(c report.Change) string {
-	var names []string
-	for _, u := range c.Users {
-		names = append(names, userLabel(u))
-	}
-	for _, g := range c.Groups {
-		names = append(names, fmt.Sprintf("%q", g))
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	more := ""
-	if len(names) > 10 {
-		more = fmt.Sprintf(" and %d more", len(names)-10)
-		names = names[:10]
-	}
-	return ": " + strings.Join(names, ", ") + more
-}
-
-func userLabel(u report.User) string {
-	switch {
-	case u.Email != "":
-		return u.Email
-	case u.Name != "":
-		return fmt.Sprintf("%s (id %d)", u.Name, u.ID)
-	}
-	return fmt.Sprintf("id %d", u.ID)
-}
-
-func pastTense(s string) string {
-	verb, rest, _ := strings.Cut(s, " ")
-	past := map[string]string{"create": "Created", "update": "Updated", "add": "Added", "remove": "Removed"}[verb]
-	if past == "" {
-		past = "Did " + verb
-	}
-	return past + " " + rest
-}
-
 // changeFields are the structured fields of a change's log line: what
 // was written where, and to whom (every user, so that the log is an audit
 // trail one can search by address).
@@ -367,7 +302,7 @@ func changeFields(c report.Change) []zap.Field {
 	if len(c.Users) > 0 {
 		users := make([]string, len(c.Users))
 		for i, u := range c.Users {
-			users[i] = userLabel(u)
+			users[i] = report.UserLabel(u)
 		}
 		f = append(f, zap.Strings("users", users))
 	}

@@ -1,0 +1,89 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/syncd/syncd/internal/plural"
+)
+
+// The one wording of syncd's changes: the log lines of a run and every
+// form of the report name people, groups and changes with these.
+
+// UserLabel names a person: "Ann Lee <ann@example.com>", "<ann@example.com>",
+// "Ann Lee (id 17)", or "user id 17".
+func UserLabel(u User) string {
+	switch {
+	case u.Name != "" && u.Email != "":
+		return u.Name + " <" + u.Email + ">"
+	case u.Email != "":
+		return "<" + u.Email + ">"
+	case u.Name != "":
+		return fmt.Sprintf("%s (id %d)", u.Name, u.ID)
+	}
+	return fmt.Sprintf("user id %d", u.ID)
+}
+
+// GroupLabel names a Teams user group: `user group "Platform"`.
+func GroupLabel(name string) string { return fmt.Sprintf("user group %q", name) }
+
+// TargetLabel names what a change writes to: a user group, or a tag's
+// SMEs (`the SMEs of tag "go"`).
+func TargetLabel(c Change) string {
+	if c.Tag != "" {
+		return fmt.Sprintf("the SMEs of tag %q", c.Tag)
+	}
+	return GroupLabel(c.Group)
+}
+
+// Describe is the sentence of a change, as a plan says it: `add 2 users to
+// user group "Platform": Ann Lee <ann@example.com>, Bob <bob@example.com>`
+// (the first ten people or groups named).
+func Describe(c Change) string {
+	what, who := TargetLabel(c), whoList(c)
+	switch c.Kind {
+	case KindCreateGroup:
+		return fmt.Sprintf("create %s with %s%s", what, plural.Count(len(c.Users), "member"), who)
+	case KindUpdateGroup:
+		return "update the description of " + what
+	case KindAddMembers, KindAddSMEUsers:
+		return fmt.Sprintf("add %s to %s%s", plural.Count(len(c.Users), "user"), what, who)
+	case KindRemoveMembers, KindRemoveSMEUsers:
+		return fmt.Sprintf("remove %s from %s%s", plural.Count(len(c.Users), "user"), what, who)
+	case KindAddSMEGroups:
+		return fmt.Sprintf("add %s to %s%s", plural.Count(len(c.Groups), "user group"), what, who)
+	case KindRemoveSMEGroups:
+		return fmt.Sprintf("remove %s from %s%s", plural.Count(len(c.Groups), "user group"), what, who)
+	}
+	return c.Kind + " " + what
+}
+
+// Described is Describe as done: `Added 2 users to user group "Platform": …`.
+func Described(c Change) string {
+	verb, rest, _ := strings.Cut(Describe(c), " ")
+	past := map[string]string{"create": "Created", "update": "Updated", "add": "Added", "remove": "Removed"}[verb]
+	if past == "" {
+		past = "Did " + verb
+	}
+	return past + " " + rest
+}
+
+// whoList names up to ten people or groups of a change.
+func whoList(c Change) string {
+	var names []string
+	for _, u := range c.Users {
+		names = append(names, UserLabel(u))
+	}
+	for _, g := range c.Groups {
+		names = append(names, GroupLabel(g))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	more := ""
+	if len(names) > 10 {
+		more = fmt.Sprintf(" and %d more", len(names)-10)
+		names = names[:10]
+	}
+	return ": " + strings.Join(names, ", ") + more
+}
