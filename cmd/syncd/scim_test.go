@@ -15,7 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/scimserver"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -112,7 +112,7 @@ func TestSyncReadsSCIMReceiverWhileServing(t *testing.T) {
 	eng := idp.group("Platform Engineers", carl, rita)
 	noise := idp.group("Noise")
 
-	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{NoThrottle: true})
+	emu, err := emulator.New(emulatorSeed(), emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ sync: {state_dir: state, max_removal_percent: 100}
 	}
 }
 
-func groupMembers(t *testing.T, emu *teamstest.Emulator, name string) []int {
+func groupMembers(t *testing.T, emu *emulator.Emulator, name string) []int {
 	t.Helper()
 	g, ok := emu.GroupByName(name)
 	if !ok {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // quickstart copies examples/quickstart into a temporary directory (so
@@ -45,7 +45,7 @@ func TestSyncQuickstart(t *testing.T) {
 	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitOK || !strings.Contains(out, "applied") {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
 	}
-	seed, err := teamstest.LoadSeed(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile))
+	seed, err := emulator.LoadSeed(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile))
 	if err != nil {
 		t.Fatalf("emulator state not saved: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestSyncQuickstart(t *testing.T) {
 	}
 }
 
-func hasGroup(s *teamstest.Seed, name string) bool {
+func hasGroup(s *emulator.Seed, name string) bool {
 	for _, g := range s.UserGroups {
 		if g.Name == name {
 			return true

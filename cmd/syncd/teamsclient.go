@@ -9,14 +9,14 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // teamsConn is a Teams API client and, for "emulator:" URLs, the emulator
 // serving it in-process (nil for a real site).
 type teamsConn struct {
 	Client   *teams.Client
-	Emulator *teamstest.Emulator
+	Emulator *emulator.Emulator
 	BaseURL  string // what the client talks to, for messages
 }
 
@@ -27,11 +27,11 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 	o := teams.Options{BaseURL: t.URL, Token: t.Token.Reveal(), UserAgent: t.UserAgent, Timeout: t.Timeout.Std(), Hook: hook}
 	conn := &teamsConn{}
 	if seedPath, ok := t.EmulatorSeed(); ok {
-		seed, err := teamstest.LoadSeed(seedPath)
+		seed, err := emulator.LoadSeed(seedPath)
 		if err != nil {
 			return nil, fmt.Errorf("teams emulator: %w", err)
 		}
-		if conn.Emulator, err = teamstest.New(seed, teamstest.Options{}); err != nil {
+		if conn.Emulator, err = emulator.New(seed, emulator.Options{}); err != nil {
 			return nil, fmt.Errorf("teams emulator: %w", err)
 		}
 		o.BaseURL, o.Token = emulatorBase(seed, o.Token)
@@ -53,7 +53,7 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 
 // emulatorBase picks the emulator token (the configured one, else the
 // seed's first) and the base URL of its team.
-func emulatorBase(seed *teamstest.Seed, token string) (base, tok string) {
+func emulatorBase(seed *emulator.Seed, token string) (base, tok string) {
 	tok = token
 	team := ""
 	for i, st := range seed.Tokens {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -66,7 +67,7 @@ func TestExplainEscapesControls(t *testing.T) {
 func TestValidateConnectEscapesControls(t *testing.T) {
 	seed := emulatorSeed()
 	seed.Users[0].Name = "Ada " + hostile
-	_, srv := teamstest.NewServer(t, seed, teamstest.Options{})
+	_, srv := teamstest.NewServer(t, seed, emulator.Options{})
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, srv.URL+"/v3/teams/acme", "admin-token"))
 	if code != exitOK {
 		t.Fatalf("validate --connect: exit %d\n%s\n%s", code, out, errOut)

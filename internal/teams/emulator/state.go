@@ -1,4 +1,4 @@
-package teamstest
+package emulator
 
 import (
 	"encoding/json"
@@ -39,20 +39,20 @@ type Emulator struct {
 // New builds an emulator holding a deep copy of seed.
 func New(seed *Seed, o Options) (*Emulator, error) {
 	if seed == nil {
-		return nil, errors.New("teamstest: nil seed")
+		return nil, errors.New("emulator: nil seed")
 	}
 	if err := seed.Validate(); err != nil {
 		return nil, err
 	}
 	if o.EmptyTotalPages < -1 || o.EmptyTotalPages > 1 {
-		return nil, fmt.Errorf("teamstest: EmptyTotalPages %d: want 1 (or 0 for the default), or -1 for 0", o.EmptyTotalPages)
+		return nil, fmt.Errorf("emulator: EmptyTotalPages %d: want 1 (or 0 for the default), or -1 for 0", o.EmptyTotalPages)
 	}
 	o = o.withDefaults()
 	if o.DeleteMemberStatus != http.StatusOK && o.DeleteMemberStatus != http.StatusNoContent {
-		return nil, fmt.Errorf("teamstest: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
+		return nil, fmt.Errorf("emulator: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
 	}
 	if o.FaultRate < 0 || o.FaultRate > 1 || o.LostResponseRate < 0 || o.LostResponseRate > 1 {
-		return nil, errors.New("teamstest: fault rates must be within [0, 1]")
+		return nil, errors.New("emulator: fault rates must be within [0, 1]")
 	}
 	seedRand := uint64(o.RandSeed)
 	e := &Emulator{
