@@ -1,15 +1,13 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/tlsconfig"
 )
 
 // teamsConn is a Teams API client and, for "emulator:" URLs, the emulator
@@ -70,25 +68,9 @@ func emulatorBase(seed *emulator.Seed, token string) (base, tok string) {
 
 // teamsHTTPClient trusts the system's CAs plus teams.ca_file.
 func teamsHTTPClient(t config.Teams) (*http.Client, error) {
-	if t.CAFile == "" && !t.InsecureSkipVerify {
-		return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, nil
+	tr, err := tlsconfig.Transport(t.CAFile, t.InsecureSkipVerify)
+	if err != nil {
+		return nil, fmt.Errorf("teams.ca_file: %w", err)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // only when teams.insecure_skip_verify says so
-	if t.CAFile != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("teams.ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("teams.ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
 	return &http.Client{Transport: tr}, nil
 }
