@@ -46,7 +46,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -55,6 +54,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/syncd/syncd/internal/backoff"
 	"github.com/syncd/syncd/internal/version"
 )
 
@@ -204,7 +204,7 @@ func (c *Client) setDefaults() {
 		c.now = time.Now
 	}
 	if c.jitter == nil {
-		c.jitter = func(d time.Duration) time.Duration { return rand.N(d + 1) }
+		c.jitter = backoff.Uniform
 	}
 	if c.maxAnswer.bytes <= 0 {
 		c.maxAnswer = hostLimits.limit()
