@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -268,15 +269,6 @@ func dedupe(ids []int) []int {
 	return out
 }
 
-func sortedKeys[V any](m map[int]V) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Snapshot returns the current state in seed form (a deep copy).
 func (e *Emulator) Snapshot() *Seed {
 	e.mu.Lock()
@@ -290,13 +282,13 @@ func (e *Emulator) Snapshot() *Seed {
 	for _, k := range toks {
 		s.Tokens = append(s.Tokens, e.tokens[k])
 	}
-	for _, id := range sortedKeys(e.users) {
+	for _, id := range slices.Sorted(maps.Keys(e.users)) {
 		s.Users = append(s.Users, cloneUser(*e.users[id]))
 	}
-	for _, id := range sortedKeys(e.groups) {
+	for _, id := range slices.Sorted(maps.Keys(e.groups)) {
 		s.UserGroups = append(s.UserGroups, cloneGroup(e.groups[id]))
 	}
-	for _, id := range sortedKeys(e.tags) {
+	for _, id := range slices.Sorted(maps.Keys(e.tags)) {
 		t := *e.tags[id]
 		t.SMEUserIDs, t.SMEGroupIDs = slices.Clone(t.SMEUserIDs), slices.Clone(t.SMEGroupIDs)
 		s.Tags = append(s.Tags, t)
@@ -373,7 +365,7 @@ func (e *Emulator) SetGroupMembers(groupID int, userIDs []int) {
 func (e *Emulator) GroupByName(name string) (SeedGroup, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, id := range sortedKeys(e.groups) {
+	for _, id := range slices.Sorted(maps.Keys(e.groups)) {
 		if g := e.groups[id]; strings.EqualFold(g.Name, name) {
 			return cloneGroup(g), true
 		}
