@@ -1,9 +1,11 @@
 // Package backoff computes the waits between attempts at something that
-// may succeed later: doubling from a base up to a cap, optionally
-// jittered so that clients failing together do not retry together.
+// may succeed later (doubling from a base up to a cap, optionally
+// jittered so that clients failing together do not retry together) and
+// sleeps them out unless the context ends first.
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -35,3 +37,18 @@ func (e Exponential) Wait(attempt int) time.Duration {
 // Uniform returns a uniformly random duration in [0, limit], limit ≥ 0.
 // It is safe for concurrent use.
 func Uniform(limit time.Duration) time.Duration { return rand.N(limit + 1) }
+
+// Sleep waits d, or less if ctx ends first, when it returns ctx.Err().
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

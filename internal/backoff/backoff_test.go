@@ -1,6 +1,8 @@
 package backoff_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -76,5 +78,30 @@ func TestUniform(t *testing.T) {
 	}
 	if d := backoff.Uniform(0); d != 0 {
 		t.Errorf("Uniform(0) = %v", d)
+	}
+}
+
+func TestSleep(t *testing.T) {
+	ctx := context.Background()
+	if err := backoff.Sleep(ctx, time.Millisecond); err != nil {
+		t.Errorf("Sleep(1ms) = %v", err)
+	}
+	if err := backoff.Sleep(ctx, 0); err != nil {
+		t.Errorf("Sleep(0) = %v", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, d := range []time.Duration{-time.Second, 0, time.Hour} {
+		if err := backoff.Sleep(cancelled, d); !errors.Is(err, context.Canceled) {
+			t.Errorf("Sleep(%v) with a cancelled context = %v, want context.Canceled", d, err)
+		}
+	}
+	// Cancelled while it waits: it returns then, not after the hour.
+	waiting, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- backoff.Sleep(waiting, time.Hour) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Sleep cancelled while waiting = %v", err)
 	}
 }

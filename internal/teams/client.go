@@ -198,7 +198,7 @@ func (c *Client) setDefaults() {
 		c.maxRetries = 0
 	}
 	if c.sleepFn == nil {
-		c.sleepFn = sleep
+		c.sleepFn = backoff.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -289,19 +289,4 @@ func unescapePath(p string) string {
 // as a space even in a path, and it is common in email addresses.
 func seg(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
-}
-
-// sleep is the default Options.Sleep.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/backoff"
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/tlsconfig"
@@ -89,7 +90,7 @@ func New(name string, cfg config.SCIM, logger *zap.Logger) (*Reader, error) {
 		pageSize: DefaultPageSize,
 		client:   &http.Client{Transport: transport, Timeout: timeout},
 		logger:   logger,
-		sleep:    sleepCtx,
+		sleep:    backoff.Sleep,
 	}, nil
 }
 
