@@ -4,6 +4,7 @@
 package teamstest
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -14,27 +15,23 @@ import (
 // tb.Cleanup. The seed is not modified.
 func NewServer(tb testing.TB, seed *emulator.Seed, o emulator.Options) (*emulator.Emulator, *httptest.Server) {
 	tb.Helper()
-	e := mustNew(tb, seed, o)
-	srv := httptest.NewServer(e)
-	tb.Cleanup(srv.Close)
-	return e, srv
+	return start(tb, seed, o, httptest.NewServer)
 }
 
 // NewTLSServer is NewServer over HTTPS; srv.Client() trusts its
 // certificate.
 func NewTLSServer(tb testing.TB, seed *emulator.Seed, o emulator.Options) (*emulator.Emulator, *httptest.Server) {
 	tb.Helper()
-	e := mustNew(tb, seed, o)
-	srv := httptest.NewTLSServer(e)
-	tb.Cleanup(srv.Close)
-	return e, srv
+	return start(tb, seed, o, httptest.NewTLSServer)
 }
 
-func mustNew(tb testing.TB, seed *emulator.Seed, o emulator.Options) *emulator.Emulator {
+func start(tb testing.TB, seed *emulator.Seed, o emulator.Options, serve func(http.Handler) *httptest.Server) (*emulator.Emulator, *httptest.Server) {
 	tb.Helper()
 	e, err := emulator.New(seed, o)
 	if err != nil {
 		tb.Fatalf("teamstest: %v", err)
 	}
-	return e
+	srv := serve(e)
+	tb.Cleanup(srv.Close)
+	return e, srv
 }
