@@ -20,6 +20,7 @@ import (
 	"github.com/syncd/syncd/e2e/harness"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -122,20 +123,20 @@ func companyLDIF(n int) string {
 }
 
 // companySeed is Teams before the first run.
-func companySeed() *teamstest.Seed {
-	s := &teamstest.Seed{
+func companySeed() *emulator.Seed {
+	s := &emulator.Seed{
 		SMEEnabled: true,
-		Tokens: []teamstest.SeedToken{
+		Tokens: []emulator.SeedToken{
 			{Token: tokenRW, Admin: true, Write: true, Team: team},
 			{Token: tokenRO, Admin: true, Write: false, Team: team},
 		},
 		Users: harness.SeedUsers(allPeople()),
-		UserGroups: []teamstest.SeedGroup{
+		UserGroups: []emulator.SeedGroup{
 			// The Community user (id 1) is in Platform: syncd never touches it.
 			{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: append([]int{1}, teamsIDs("bob", "frank")...)},
 			{ID: 11, Name: "Sales", Description: "not managed by syncd", UserIDs: teamsIDs("dave")},
 		},
-		Tags: []teamstest.SeedTag{
+		Tags: []emulator.SeedTag{
 			{ID: 20, Name: "kubernetes", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
 			{ID: 21, Name: "go", SMEUserIDs: teamsIDs("frank"), SMEGroupIDs: []int{}},
 		},
@@ -147,7 +148,7 @@ func companySeed() *teamstest.Seed {
 type world struct {
 	t      *testing.T
 	ldap   *slapdtest.Server
-	emu    *teamstest.Emulator
+	emu    *emulator.Emulator
 	apiURL string
 	dir    string
 	token  string
@@ -164,7 +165,7 @@ type configOptions struct {
 
 // newWorld starts slapd with the company, the emulator with seed, and writes
 // a config for syncd.
-func newWorld(t *testing.T, seed *teamstest.Seed, eo teamstest.Options, co configOptions) *world {
+func newWorld(t *testing.T, seed *emulator.Seed, eo emulator.Options, co configOptions) *world {
 	t.Helper()
 	requireBinary(t)
 	srv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF(co.TeamGroups)})

@@ -20,7 +20,7 @@ import (
 
 	"github.com/syncd/syncd/e2e/harness"
 	"github.com/syncd/syncd/internal/state"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // The state scenarios run syncd as a process (so that it can be killed,
@@ -71,13 +71,13 @@ var stateGroups = map[string][]string{
 // managedNames are the Teams groups the config manages.
 var managedNames = []string{"Platform", "Data", "Ops", "Team team-a", "Team team-b"}
 
-func stateSeed() *teamstest.Seed {
-	return teamstest.Seed{
+func stateSeed() *emulator.Seed {
+	return emulator.Seed{
 		SMEEnabled: true,
-		Tokens:     []teamstest.SeedToken{{Token: tokenRW, Admin: true, Write: true, Team: team}},
+		Tokens:     []emulator.SeedToken{{Token: tokenRW, Admin: true, Write: true, Team: team}},
 		Users:      harness.SeedUsers(statePeople),
-		UserGroups: []teamstest.SeedGroup{{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: append([]int{1}, stateIDs("bob", "frank")...)}},
-		Tags:       []teamstest.SeedTag{{ID: 20, Name: "kubernetes", SMEUserIDs: stateIDs("frank"), SMEGroupIDs: []int{}}},
+		UserGroups: []emulator.SeedGroup{{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: append([]int{1}, stateIDs("bob", "frank")...)}},
+		Tags:       []emulator.SeedTag{{ID: 20, Name: "kubernetes", SMEUserIDs: stateIDs("frank"), SMEGroupIDs: []int{}}},
 	}.InTeam(team) // the site of the Business base URL
 }
 
@@ -85,7 +85,7 @@ func stateSeed() *teamstest.Seed {
 type stateWorld struct {
 	t       *testing.T
 	dir     string
-	emu     *teamstest.Emulator
+	emu     *emulator.Emulator
 	srv     *httptest.Server
 	apiURL  string
 	noState bool
@@ -99,7 +99,7 @@ type stateWorld struct {
 func newStateWorld(t *testing.T, noState bool) *stateWorld {
 	t.Helper()
 	requireBinary(t)
-	emu, err := teamstest.New(stateSeed(), teamstest.Options{NoThrottle: true})
+	emu, err := emulator.New(stateSeed(), emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func (w *stateWorld) run(code int, args ...string) *proc {
 // a missing or duplicated group fails the test.
 func (w *stateWorld) members(name string) []int {
 	w.t.Helper()
-	var found []teamstest.SeedGroup
+	var found []emulator.SeedGroup
 	for _, g := range w.emu.Snapshot().UserGroups {
 		if strings.EqualFold(g.Name, name) {
 			found = append(found, g)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/report"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // Exit codes of DESIGN.md §4.
@@ -38,7 +38,7 @@ func (w *world) wantConverged() {
 // SME users and groups), a second run with zero writes, then a pending
 // person who signs in and is added on the next run.
 func TestSyncEndToEnd(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	before := w.emu.Snapshot()
 
 	dry := w.sync()
@@ -105,7 +105,7 @@ func TestSyncEndToEnd(t *testing.T) {
 
 	// newbie signs in for the first time: the user count changes, so the
 	// next run asks again at once and adds them, cache window or not.
-	w.emu.AddUser(teamstest.SeedUser{ID: 50, Name: "New Hire", Email: newbieMail})
+	w.emu.AddUser(emulator.SeedUser{ID: 50, Name: "New Hire", Email: newbieMail})
 	w.emu.ResetLog()
 	joined := w.sync("--apply")
 	w.mustExit(joined, exitOK)
@@ -135,13 +135,13 @@ func TestSyncEndToEnd(t *testing.T) {
 // TestPendingWithoutState: with no state_dir there is no negative cache:
 // a person who signs in is added by the very next run.
 func TestPendingWithoutState(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{NoStateDir: true})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{NoStateDir: true})
 	first := w.sync("--apply")
 	w.mustExit(first, exitOK)
 	wantPending(t, first.report, newbieMail, "Platform")
 	w.wantConverged()
 
-	w.emu.AddUser(teamstest.SeedUser{ID: 50, Name: "New Hire", Email: newbieMail})
+	w.emu.AddUser(emulator.SeedUser{ID: 50, Name: "New Hire", Email: newbieMail})
 	r := w.sync("--apply")
 	w.mustExit(r, exitOK)
 	wantChange(t, r.report, report.KindAddMembers, "Platform", report.StatusApplied, newbieMail)
@@ -152,7 +152,7 @@ func TestPendingWithoutState(t *testing.T) {
 
 // TestCheck: --check exits 3 while changes are pending, 0 once in step.
 func TestCheck(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	w.mustExit(w.sync("--check"), exitPending)
 	if n := w.emu.WriteCount(); n != 0 {
 		t.Fatalf("--check made %d write calls", n)
@@ -163,7 +163,7 @@ func TestCheck(t *testing.T) {
 
 // TestTextReportOnTerminal: the default output is the text plan.
 func TestTextReportOnTerminal(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	r := w.syncd("sync")
 	w.mustExit(r, exitOK)
 	for _, want := range []string{"+ Alice Martin <alice@example.com>", "- Frank Roy <frank@example.com>", newbieMail, "Plan:"} {
@@ -184,7 +184,7 @@ func TestTextReportOnTerminal(t *testing.T) {
 // TestSlapdStopped: the directory is down, so every group is unknown: exit
 // 1 and not a single removal.
 func TestSlapdStopped(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	w.mustExit(w.sync("--apply"), exitOK)
 	after := w.emu.Snapshot()
 	w.ldap.Kill()
@@ -212,7 +212,7 @@ func TestSlapdStopped(t *testing.T) {
 // removals are held (exit 4, nothing removed) while an addition elsewhere
 // goes through.
 func TestShrunkGroupHeld(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{
 		ExtraGroups: "  - source: corp\n    from: big\n    to: Big\n",
 	})
 	w.mustExit(w.sync("--apply"), exitOK)
@@ -240,7 +240,7 @@ func TestShrunkGroupHeld(t *testing.T) {
 // TestReadOnlyToken: a token without write access: exit 1, Teams
 // unchanged, and a message that says the token is read-only.
 func TestReadOnlyToken(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	w.token = tokenRO
 	before := w.emu.Snapshot()
 	r := w.sync("--apply")
@@ -268,7 +268,7 @@ func TestReadOnlyToken(t *testing.T) {
 func TestSMEsDisabled(t *testing.T) {
 	seed := companySeed()
 	seed.SMEEnabled = false
-	w := newWorld(t, seed, teamstest.Options{}, configOptions{})
+	w := newWorld(t, seed, emulator.Options{}, configOptions{})
 	r := w.sync("--apply")
 	w.mustExit(r, exitFailure)
 	w.wantMembers("Platform", append([]int{1}, teamsIDs("alice", "bob")...))
@@ -293,7 +293,7 @@ func TestSMEsDisabled(t *testing.T) {
 // the faults stop the next run converges.
 func TestInjectedFaults(t *testing.T) {
 	const teamCount = 30
-	w := newWorld(t, companySeed(), teamstest.Options{FaultRate: 0.10, RandSeed: 7}, configOptions{TeamGroups: teamCount})
+	w := newWorld(t, companySeed(), emulator.Options{FaultRate: 0.10, RandSeed: 7}, configOptions{TeamGroups: teamCount})
 	faults, reported := 0, 0
 	// At least six runs, and more (up to 20) until a fault was injected.
 	for run := 0; run < 6 || faults == 0 && run < 20; run++ {
@@ -364,7 +364,7 @@ func checkFailuresReported(t *testing.T, r result) int {
 // TestLostResponses: writes are applied but their answers are lost (502):
 // no duplicate group, and the next runs converge.
 func TestLostResponses(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{LostResponseRate: 1, RandSeed: 3}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{LostResponseRate: 1, RandSeed: 3}, configOptions{})
 	r := w.sync("--apply")
 	t.Logf("lost-response run: exit %d, failed %d", r.code, func() int {
 		if r.report == nil {
@@ -389,7 +389,7 @@ func TestLostResponses(t *testing.T) {
 // sent twice, so no group is duplicated; the next run converges.
 func TestLostResponsesManyGroups(t *testing.T) {
 	const teamCount = 30
-	w := newWorld(t, companySeed(), teamstest.Options{LostResponseRate: 0.3, RandSeed: 11}, configOptions{TeamGroups: teamCount})
+	w := newWorld(t, companySeed(), emulator.Options{LostResponseRate: 0.3, RandSeed: 11}, configOptions{TeamGroups: teamCount})
 	r := w.sync("--apply")
 	if r.report == nil {
 		t.Fatalf("no report:\n%s", r)
@@ -420,7 +420,7 @@ func TestLostResponsesManyGroups(t *testing.T) {
 // TestBadConfig: an unknown key is a usage error (exit 2) that names the
 // file and line, and nothing is read or written.
 func TestBadConfig(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	data, err := os.ReadFile(w.configPath())
 	if err != nil {
 		t.Fatal(err)
@@ -443,7 +443,7 @@ func TestBadConfig(t *testing.T) {
 // by `syncd apply` when someone changed a group by hand in between, and
 // applied as is when nothing drifted.
 func TestSavedPlanRefusedAfterDrift(t *testing.T) {
-	w := newWorld(t, companySeed(), teamstest.Options{}, configOptions{})
+	w := newWorld(t, companySeed(), emulator.Options{}, configOptions{})
 	plan := filepath.Join(w.dir, "plan.json")
 	w.mustExit(w.syncd("sync", "--plan-out", plan), exitOK)
 	if _, err := os.Stat(plan); err != nil {
@@ -519,7 +519,7 @@ func wantPending(t *testing.T, rep *report.Report, email string, groups ...strin
 }
 
 // reflectEqualSeed compares groups and tags of two emulator states.
-func reflectEqualSeed(a, b *teamstest.Seed) bool {
+func reflectEqualSeed(a, b *emulator.Seed) bool {
 	if len(a.UserGroups) != len(b.UserGroups) || len(a.Tags) != len(b.Tags) {
 		return false
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/exitcode"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // rewriteConfig replaces, in the quick start config at cfg, every old
@@ -45,20 +45,20 @@ func between(t *testing.T, cfg, start, end string) string {
 }
 
 // teamsState is the quick start's emulated site as the last command left it.
-func teamsState(t *testing.T, cfg string) *teamstest.Seed {
+func teamsState(t *testing.T, cfg string) *emulator.Seed {
 	t.Helper()
 	file := filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile)
 	if _, err := os.Stat(file); err != nil {
 		file = filepath.Join(filepath.Dir(cfg), "teams-seed.json")
 	}
-	seed, err := teamstest.LoadSeed(file)
+	seed, err := emulator.LoadSeed(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return seed
 }
 
-func seedGroup(s *teamstest.Seed, name string) *teamstest.SeedGroup {
+func seedGroup(s *emulator.Seed, name string) *emulator.SeedGroup {
 	for i := range s.UserGroups {
 		if s.UserGroups[i].Name == name {
 			return &s.UserGroups[i]
@@ -67,7 +67,7 @@ func seedGroup(s *teamstest.Seed, name string) *teamstest.SeedGroup {
 	return nil
 }
 
-func seedTag(s *teamstest.Seed, name string) *teamstest.SeedTag {
+func seedTag(s *emulator.Seed, name string) *emulator.SeedTag {
 	for i := range s.Tags {
 		if s.Tags[i].Name == name {
 			return &s.Tags[i]

@@ -22,6 +22,7 @@ import (
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/ldap/adtest"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -149,7 +150,7 @@ func TestSourceDumpFailures(t *testing.T) {
 // reports its counts, or the exact reason it could not.
 func TestValidateConnectLDAP(t *testing.T) {
 	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
-	_, teamsSrv := teamstest.NewServer(t, emulatorSeed(), teamstest.Options{})
+	_, teamsSrv := teamstest.NewServer(t, emulatorSeed(), emulator.Options{})
 	teamsURL := teamsSrv.URL + "/v3/teams/acme"
 
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, srv.URL, teamsURL, "admin-token", slapdtest.ReaderPW))

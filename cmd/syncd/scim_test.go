@@ -16,7 +16,7 @@ import (
 
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/scimserver"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -113,7 +113,7 @@ func TestSyncReadsSCIMReceiverWhileServing(t *testing.T) {
 	eng := idp.group("Platform Engineers", carl, rita)
 	noise := idp.group("Noise")
 
-	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{NoThrottle: true})
+	emu, err := emulator.New(emulatorSeed(), emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ sync: {state_dir: state, max_removal_percent: 100}
 	}
 }
 
-func groupMembers(t *testing.T, emu *teamstest.Emulator, name string) []int {
+func groupMembers(t *testing.T, emu *emulator.Emulator, name string) []int {
 	t.Helper()
 	g, ok := emu.GroupByName(name)
 	if !ok {

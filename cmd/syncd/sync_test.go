@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/exitcode"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // quickstart copies examples/quickstart into a temporary directory (so
@@ -46,7 +46,7 @@ func TestSyncQuickstart(t *testing.T) {
 	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply"); code != exitcode.OK || !strings.Contains(out, "applied") {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
 	}
-	seed, err := teamstest.LoadSeed(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile))
+	seed, err := emulator.LoadSeed(filepath.Join(filepath.Dir(cfg), ".state", emulatorStateFile))
 	if err != nil {
 		t.Fatalf("emulator state not saved: %v", err)
 	}
@@ -70,7 +70,7 @@ func TestSyncQuickstart(t *testing.T) {
 	}
 }
 
-func hasGroup(s *teamstest.Seed, name string) bool {
+func hasGroup(s *emulator.Seed, name string) bool {
 	for _, g := range s.UserGroups {
 		if g.Name == name {
 			return true

@@ -1,22 +1,20 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/tlsconfig"
 )
 
 // teamsConn is a Teams API client and, for "emulator:" URLs, the emulator
 // serving it in-process (nil for a real site).
 type teamsConn struct {
 	Client   *teams.Client
-	Emulator *teamstest.Emulator
+	Emulator *emulator.Emulator
 	BaseURL  string // what the client talks to, for messages
 }
 
@@ -27,11 +25,11 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 	o := teams.Options{BaseURL: t.URL, Token: t.Token.Reveal(), UserAgent: t.UserAgent, Timeout: t.Timeout.Std(), Hook: hook}
 	conn := &teamsConn{}
 	if seedPath, ok := t.EmulatorSeed(); ok {
-		seed, err := teamstest.LoadSeed(seedPath)
+		seed, err := emulator.LoadSeed(seedPath)
 		if err != nil {
 			return nil, fmt.Errorf("teams emulator: %w", err)
 		}
-		if conn.Emulator, err = teamstest.New(seed, teamstest.Options{}); err != nil {
+		if conn.Emulator, err = emulator.New(seed, emulator.Options{}); err != nil {
 			return nil, fmt.Errorf("teams emulator: %w", err)
 		}
 		o.BaseURL, o.Token = emulatorBase(seed, o.Token)
@@ -53,7 +51,7 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 
 // emulatorBase picks the emulator token (the configured one, else the
 // seed's first) and the base URL of its team.
-func emulatorBase(seed *teamstest.Seed, token string) (base, tok string) {
+func emulatorBase(seed *emulator.Seed, token string) (base, tok string) {
 	tok = token
 	team := ""
 	for i, st := range seed.Tokens {
@@ -70,25 +68,9 @@ func emulatorBase(seed *teamstest.Seed, token string) (base, tok string) {
 
 // teamsHTTPClient trusts the system's CAs plus teams.ca_file.
 func teamsHTTPClient(t config.Teams) (*http.Client, error) {
-	if t.CAFile == "" && !t.InsecureSkipVerify {
-		return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, nil
+	tr, err := tlsconfig.Transport(t.CAFile, t.InsecureSkipVerify)
+	if err != nil {
+		return nil, fmt.Errorf("teams.ca_file: %w", err)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // only when teams.insecure_skip_verify says so
-	if t.CAFile != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("teams.ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("teams.ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
 	return &http.Client{Transport: tr}, nil
 }

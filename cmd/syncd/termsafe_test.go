@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -67,7 +68,7 @@ func TestExplainEscapesControls(t *testing.T) {
 func TestValidateConnectEscapesControls(t *testing.T) {
 	seed := emulatorSeed()
 	seed.Users[0].Name = "Ada " + hostile
-	_, srv := teamstest.NewServer(t, seed, teamstest.Options{})
+	_, srv := teamstest.NewServer(t, seed, emulator.Options{})
 	code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, srv.URL+"/v3/teams/acme", "admin-token"))
 	if code != exitcode.OK {
 		t.Fatalf("validate --connect: exit %d\n%s\n%s", code, out, errOut)

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/exitcode"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -192,21 +192,21 @@ sync: {schedule: nope, max_removal_percent: 200}
 	}
 }
 
-func emulatorSeed() *teamstest.Seed {
-	return &teamstest.Seed{
+func emulatorSeed() *emulator.Seed {
+	return &emulator.Seed{
 		SMEEnabled: true,
-		Tokens: []teamstest.SeedToken{
+		Tokens: []emulator.SeedToken{
 			{Token: "admin-token", Admin: true, Write: true, Team: "acme", UserID: 2},
 			{Token: "reader-token", Admin: false, Write: false, Team: "acme", UserID: 3},
 			{Token: "writer-token", Admin: false, Write: true, Team: "acme", UserID: 3},
 			{Token: "other-team-token", Admin: true, Write: true, Team: "globex", UserID: 2},
 		},
-		Users: []teamstest.SeedUser{
+		Users: []emulator.SeedUser{
 			{ID: 2, Name: "Ada Admin", Email: "ada@example.com", Role: "Admin", Reputation: 1},
 			{ID: 3, Name: "Rita Reader", Email: "rita@example.com", Role: "Registered", Reputation: 1},
 			{ID: 4, Name: "Carl", Email: "carl@example.com", Role: "Registered", Reputation: 1},
 		},
-		UserGroups: []teamstest.SeedGroup{{ID: 1, Team: "acme", Name: "Platform", UserIDs: []int{2, 4}}},
+		UserGroups: []emulator.SeedGroup{{ID: 1, Team: "acme", Name: "Platform", UserIDs: []int{2, 4}}},
 	}
 }
 
@@ -214,7 +214,7 @@ func emulatorSeed() *teamstest.Seed {
 // OpenAPI validator: every request syncd sends and every answer is checked.
 func checkedEmulator(t *testing.T, useTLS bool) *httptest.Server {
 	t.Helper()
-	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	emu, err := emulator.New(emulatorSeed(), emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func checkedEmulator(t *testing.T, useTLS bool) *httptest.Server {
 // TestValidateConnect probes tokens against the emulator on a real HTTP
 // server, every exchange checked against the OpenAPI document.
 func TestValidateConnect(t *testing.T) {
-	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	emu, err := emulator.New(emulatorSeed(), emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestValidateConnect(t *testing.T) {
 // TestValidateConnectIsReadOnly: without --probe-write, --connect makes no
 // write call, even with a read-only token (which it then cannot detect).
 func TestValidateConnectIsReadOnly(t *testing.T) {
-	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	emu, err := emulator.New(emulatorSeed(), emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestValidateConnectIsReadOnly(t *testing.T) {
 	}
 }
 
-func sameGroups(a, b *teamstest.Seed) bool {
+func sameGroups(a, b *emulator.Seed) bool {
 	if len(a.UserGroups) != len(b.UserGroups) {
 		return false
 	}
@@ -350,7 +350,7 @@ func TestValidateConnectFailures(t *testing.T) {
 // TestValidateConnectEmulatorURL: "emulator:SEED.json" runs in-process.
 func TestValidateConnectEmulatorURL(t *testing.T) {
 	dir := t.TempDir()
-	emu, err := teamstest.New(emulatorSeed(), teamstest.Options{})
+	emu, err := emulator.New(emulatorSeed(), emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -158,7 +158,7 @@ func TestRunStatePersists(t *testing.T) {
 	if code := s.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	seed, err := teamstest.LoadSeed(state)
+	seed, err := emulator.LoadSeed(state)
 	if err != nil {
 		t.Fatal(err)
 	}

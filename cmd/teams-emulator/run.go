@@ -14,7 +14,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // defaultSeed is served when no --seed is given: one admin token for
@@ -32,7 +32,7 @@ const (
 type flags struct {
 	listen, seed, state, tlsCert, tlsKey string
 	sme                                  string
-	opt                                  teamstest.Options
+	opt                                  emulator.Options
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -95,16 +95,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func loadSeed(f *flags) (*teamstest.Seed, error) {
+func loadSeed(f *flags) (*emulator.Seed, error) {
 	if f.state != "" {
 		if _, err := os.Stat(f.state); err == nil {
-			return teamstest.LoadSeed(f.state)
+			return emulator.LoadSeed(f.state)
 		}
 	}
 	if f.seed != "" {
-		return teamstest.LoadSeed(f.seed)
+		return emulator.LoadSeed(f.seed)
 	}
-	var s teamstest.Seed
+	var s emulator.Seed
 	if err := json.Unmarshal(defaultSeed, &s); err != nil {
 		return nil, fmt.Errorf("built-in seed: %w", err)
 	}
@@ -146,7 +146,7 @@ func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func newEmulator(f *flags) (*teamstest.Emulator, error) {
+func newEmulator(f *flags) (*emulator.Emulator, error) {
 	seed, err := loadSeed(f)
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func newEmulator(f *flags) (*teamstest.Emulator, error) {
 	if f.sme != "" {
 		seed.SMEEnabled = f.sme == "on"
 	}
-	return teamstest.New(seed, f.opt)
+	return emulator.New(seed, f.opt)
 }
 
 // serveUntilDone serves on ln until ctx ends, then lets in-flight requests

@@ -23,6 +23,7 @@ import (
 
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -219,7 +220,7 @@ func (d *daemon) signal(sig syscall.Signal) {
 func TestDaemonEndToEnd(t *testing.T) {
 	requireBinary(t)
 	ldapSrv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF()})
-	emu, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{Latency: 100 * time.Millisecond})
+	emu, hs := teamstest.NewServer(t, companySeed(), emulator.Options{Latency: 100 * time.Millisecond})
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	apiURL := hs.URL + "/v3/teams/" + team
@@ -342,7 +343,7 @@ func TestDaemonBadCredentialsNotReady(t *testing.T) {
 		{"ldap password", "${SYNCD_E2E_LDAP_PASSWORD}", "not-the-password", "source corp"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{})
+			_, hs := teamstest.NewServer(t, companySeed(), emulator.Options{})
 			dir := t.TempDir()
 			listen := freeAddr(t)
 			path := filepath.Join(dir, "config.yaml")
@@ -371,7 +372,7 @@ func TestDaemonBadCredentialsNotReady(t *testing.T) {
 	}
 }
 
-func groupHas(t *testing.T, emu *teamstest.Emulator, name string, want []int) {
+func groupHas(t *testing.T, emu *emulator.Emulator, name string, want []int) {
 	t.Helper()
 	g, ok := emu.GroupByName(name)
 	if !ok {

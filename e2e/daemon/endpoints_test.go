@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd/syncd/e2e/harness"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -26,7 +27,7 @@ const syncSecret = "daemon-e2e-sync-bearer-secret"
 func TestDaemonEndpoints(t *testing.T) {
 	requireBinary(t)
 	ldapSrv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF()})
-	emu, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{BurstLimit: 4, BurstWindow: 500 * time.Millisecond})
+	emu, hs := teamstest.NewServer(t, companySeed(), emulator.Options{BurstLimit: 4, BurstWindow: 500 * time.Millisecond})
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "sync-token")
 	if err := os.WriteFile(tokenFile, []byte(syncSecret+"\n"), 0o600); err != nil {

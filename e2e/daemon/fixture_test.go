@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/syncd/syncd/e2e/harness"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // The company of e2e/harness: directory groups platform, data and
@@ -46,14 +46,14 @@ func companyLDIF() string {
 	return ldif
 }
 
-func companySeed() *teamstest.Seed {
-	return teamstest.Seed{
+func companySeed() *emulator.Seed {
+	return emulator.Seed{
 		SMEEnabled: true,
-		Tokens: []teamstest.SeedToken{
+		Tokens: []emulator.SeedToken{
 			{Token: tokenRW, Admin: true, Write: true, Team: team},
 			{Token: tokenRO, Admin: true, Write: false, Team: team},
 		},
 		Users:      harness.SeedUsers(people),
-		UserGroups: []teamstest.SeedGroup{{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: teamsIDs("bob", "frank")}},
+		UserGroups: []emulator.SeedGroup{{ID: 10, Name: "Platform", Description: "Platform engineers", UserIDs: teamsIDs("bob", "frank")}},
 	}.InTeam(team) // the site of the Business base URL
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -27,7 +28,7 @@ func TestLogLines(t *testing.T) {
 	ldapSrv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF()})
 	extra := "  - source: corp\n    from: k8s-experts\n    to: Experts\n"
 	setup := func(t *testing.T) (path, listen string) {
-		_, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{})
+		_, hs := teamstest.NewServer(t, companySeed(), emulator.Options{})
 		dir := t.TempDir()
 		listen = freeAddr(t)
 		cfg := daemonConfig(hs.URL+"/v3/teams/"+team, ldapSrv.URL, listen, filepath.Join(dir, "state"), extra)

@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -15,7 +16,7 @@ import (
 // the old ones are refused from then on.
 func TestDaemonReloadRotatesTokens(t *testing.T) {
 	requireBinary(t)
-	_, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{})
+	_, hs := teamstest.NewServer(t, companySeed(), emulator.Options{})
 	dir := t.TempDir()
 	scimFile, syncFile := filepath.Join(dir, "scim-token"), filepath.Join(dir, "sync-token")
 	write := func(path, token string) {

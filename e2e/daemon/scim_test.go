@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -18,7 +19,7 @@ import (
 // the run that the change triggers.
 func TestDaemonSCIMReceiver(t *testing.T) {
 	requireBinary(t)
-	emu, hs := teamstest.NewServer(t, companySeed(), teamstest.Options{})
+	emu, hs := teamstest.NewServer(t, companySeed(), emulator.Options{})
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	cfg := `teams:

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // slowWrites holds every write request for delay before the emulator
@@ -40,11 +40,11 @@ func (s *slowWrites) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // stopWorld starts slapd, the emulator behind slowWrites and `syncd run
 // --apply`, and returns once the first write is under way.
-func stopWorld(t *testing.T, delay time.Duration) (*daemon, *teamstest.Emulator) {
+func stopWorld(t *testing.T, delay time.Duration) (*daemon, *emulator.Emulator) {
 	t.Helper()
 	requireBinary(t)
 	ldapSrv := slapdtest.Start(t, slapdtest.Options{LDIF: companyLDIF()})
-	emu, err := teamstest.New(companySeed(), teamstest.Options{})
+	emu, err := emulator.New(companySeed(), emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestStopLetsTheWriteUnderWayFinish(t *testing.T) {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
 	t.Logf("exited %v after SIGTERM", took.Round(time.Millisecond))
-	var writes []teamstest.Request
+	var writes []emulator.Request
 	for _, r := range emu.Requests() {
 		if r.Method != http.MethodGet {
 			writes = append(writes, r)

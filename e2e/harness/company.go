@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // The company the end-to-end packages start from: people in the directory
@@ -66,11 +66,11 @@ func GroupLDIF(name string, uids []string) string {
 
 // SeedUsers are the Teams accounts: the Community user (id 1) and every
 // person with a TeamsID.
-func SeedUsers(people []Person) []teamstest.SeedUser {
-	users := []teamstest.SeedUser{{ID: 1, Name: "Community", Email: "community@stackoverflow.email", Role: "Moderator"}}
+func SeedUsers(people []Person) []emulator.SeedUser {
+	users := []emulator.SeedUser{{ID: 1, Name: "Community", Email: "community@stackoverflow.email", Role: "Moderator"}}
 	for _, p := range people {
 		if p.TeamsID > 0 {
-			users = append(users, teamstest.SeedUser{ID: p.TeamsID, Name: p.Name, Email: p.Email, Role: "Registered"})
+			users = append(users, emulator.SeedUser{ID: p.TeamsID, Name: p.Name, Email: p.Email, Role: "Registered"})
 		}
 	}
 	return users

@@ -35,6 +35,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/syncd/syncd/internal/backoff"
 )
 
 // Holder is who holds a writer lock.
@@ -129,9 +131,8 @@ func (w *Writer) take(ctx context.Context, name string, me Holder, deadline time
 		o.Created(name)
 	}
 	start := o.Now()
-	pause := 50 * time.Millisecond
 	told := false
-	for {
+	for attempt := 0; ; attempt++ {
 		ok, err := tryLock(f)
 		if err != nil {
 			f.Close()
@@ -151,7 +152,7 @@ func (w *Writer) take(ctx context.Context, name string, me Holder, deadline time
 			f.Close()
 			return nil, &BusyError{Holder: holder, Target: me.Target, Waited: o.Now().Sub(start)}
 		}
-		t := time.NewTimer(min(pause, left))
+		t := time.NewTimer(min(pollWait.Wait(attempt), left))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -159,9 +160,12 @@ func (w *Writer) take(ctx context.Context, name string, me Holder, deadline time
 			return nil, &BusyError{Holder: holder, Target: me.Target, Waited: o.Now().Sub(start), Err: ctx.Err()}
 		case <-t.C:
 		}
-		pause = min(2*pause, time.Second)
 	}
 }
+
+// pollWait spaces the tries at a lock that is held: soon at first, for a
+// short write, then once a second.
+var pollWait = backoff.Exponential{Base: 50 * time.Millisecond, Cap: time.Second}
 
 // Release gives the lock up (closing the files releases the flocks). The
 // files stay: removing a lock file while another process waits on it would

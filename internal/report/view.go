@@ -152,7 +152,6 @@ func quoted(s string) string {
 	return "“" + s + "”"
 }
 
-
 // signOf tells whether a kind adds, removes or updates.
 func signOf(kind string) string {
 	switch kind {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // TestEntraIDSequence replays the requests Microsoft Entra ID's
@@ -152,7 +152,7 @@ func TestEntraIDSequence(t *testing.T) {
 	// A sync creates the Teams group with the active member only: Teams
 	// knows the first user by the address Entra ID patched in; the second
 	// has a Teams account too but is disabled.
-	tr := newTeamsRig(t, rc, []teamstest.SeedUser{
+	tr := newTeamsRig(t, rc, []emulator.SeedUser{
 		{ID: 11, Name: "Test User", Email: "UpdatedEmail@microsoft.com"},
 		{ID: 12, Name: "Second", Email: "second@testuser.com"},
 	}, config.Mapping{Source: "entra", From: "1879db59updatedDisplayName", To: "Entra Group", AllowEmpty: true})
@@ -260,7 +260,7 @@ func TestOktaSequence(t *testing.T) {
 	if u := dir.Users[uid]; !slices.Equal(u.Emails, []string{"test.user@okta.local", "alias@okta.local"}) {
 		t.Errorf("emails = %v", u.Emails)
 	}
-	tr := newTeamsRig(t, rc, []teamstest.SeedUser{{ID: 21, Name: "Test User", Email: "alias@okta.local"}},
+	tr := newTeamsRig(t, rc, []emulator.SeedUser{{ID: 21, Name: "Test User", Email: "alias@okta.local"}},
 		config.Mapping{Source: "entra", From: "Test SCIMv2 renamed", To: "Okta Group", AllowEmpty: true})
 	tr.sync()
 	if got := tr.members("Okta Group"); !slices.Equal(got, []int{21}) {

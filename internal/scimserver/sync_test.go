@@ -12,6 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -30,7 +31,7 @@ func TestSyncFromReceiver(t *testing.T) {
 	eng := str(rc.must(201, "POST", "/Groups", fmt.Sprintf(`{"displayName": "Engineering", "members": [{"value": %q}, {"value": %q}, {"value": %q, "type": "Group"}]}`,
 		ids["ann"], ids["bob"], ops)).body, "id")
 
-	tr := newTeamsRig(t, rc, []teamstest.SeedUser{
+	tr := newTeamsRig(t, rc, []emulator.SeedUser{
 		{ID: 11, Name: "Ann", Email: "ann@example.com"},
 		{ID: 12, Name: "Bob", Email: "BOB@example.com"},
 		{ID: 13, Name: "Cat", Email: "cat@example.com"},
@@ -58,20 +59,20 @@ func TestSyncFromReceiver(t *testing.T) {
 // directory into it, as `syncd sync --apply` does.
 type teamsRig struct {
 	t      *testing.T
-	emu    *teamstest.Emulator
+	emu    *emulator.Emulator
 	client *teams.Client
 	src    *Source
 	cfg    *config.Config
 	store  *state.Store
 }
 
-func newTeamsRig(t *testing.T, rc *receiver, users []teamstest.SeedUser, mappings ...config.Mapping) *teamsRig {
+func newTeamsRig(t *testing.T, rc *receiver, users []emulator.SeedUser, mappings ...config.Mapping) *teamsRig {
 	t.Helper()
-	seed := &teamstest.Seed{
-		Tokens: []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}},
-		Users:  append([]teamstest.SeedUser{{ID: 1, Name: "Community"}}, users...),
+	seed := &emulator.Seed{
+		Tokens: []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}},
+		Users:  append([]emulator.SeedUser{{ID: 1, Name: "Community"}}, users...),
 	}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true})
 	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)

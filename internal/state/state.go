@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -314,12 +315,7 @@ func (m memKV) del(bucket []byte, key string) error {
 // each visits keys in order, as bbolt does.
 func (m memKV) each(bucket []byte, fn func(string, []byte)) {
 	b := m.m[string(bucket)]
-	keys := make([]string, 0, len(b))
-	for k := range b {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b)) {
 		fn(k, b[k])
 	}
 }

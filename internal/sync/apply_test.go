@@ -12,7 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // TestApplyFewestCalls checks that each change set costs exactly the one
@@ -73,11 +73,11 @@ func TestApplyFewestCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat", "dan"),
-				UserGroups: []teamstest.SeedGroup{{ID: 200, Name: "Other"}},
-				Tags:       []teamstest.SeedTag{{ID: 5, Name: "go", SMEUserIDs: tt.smeUsers, SMEGroupIDs: tt.smeGroups}}}
+			seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat", "dan"),
+				UserGroups: []emulator.SeedGroup{{ID: 200, Name: "Other"}},
+				Tags:       []emulator.SeedTag{{ID: 5, Name: "go", SMEUserIDs: tt.smeUsers, SMEGroupIDs: tt.smeGroups}}}
 			if tt.sre != nil {
-				seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 100, Name: "SRE", UserIDs: tt.sre})
+				seed.UserGroups = append(seed.UserGroups, emulator.SeedGroup{ID: 100, Name: "SRE", UserIDs: tt.sre})
 			}
 			r := newSpecRig(t, seed, dirOf(map[string][]string{"sre": tt.dir, "k8s": tt.k8s}))
 			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "sre", To: "SRE", Description: tt.description}}
@@ -120,7 +120,7 @@ func (failingCreate) CreateUserGroup(context.Context, teams.UserGroupRequest) (*
 // only the SME group addition is reported failed, and the next run (with
 // creation working) finishes the job.
 func TestFailedCreateLeavesTheTagsOtherChanges(t *testing.T) {
-	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []emulator.SeedTag{{ID: 5, Name: "go"}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}, "gophers": {"bob"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}, Groups: []string{"Platform"}}}

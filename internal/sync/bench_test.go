@@ -18,6 +18,7 @@ import (
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -77,16 +78,16 @@ func measure(b *testing.B, op func()) {
 // syncFixture is a company of nUsers people in nGroups groups of perGroup
 // members, nTags tags each with the members of one group as SMEs, and the
 // same people in Teams (every one has an account).
-func syncFixture(nUsers, nGroups, perGroup, nTags int) (*teamstest.Seed, *directory.Directory, *config.Config) {
+func syncFixture(nUsers, nGroups, perGroup, nTags int) (*emulator.Seed, *directory.Directory, *config.Config) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	seed := &teamstest.Seed{SMEEnabled: true, Tokens: []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}}
-	seed.Users = append(seed.Users, teamstest.SeedUser{ID: 1, Name: "Community"})
+	seed := &emulator.Seed{SMEEnabled: true, Tokens: []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}}
+	seed.Users = append(seed.Users, emulator.SeedUser{ID: 1, Name: "Community"})
 	dir := &directory.Directory{Source: "corp", Users: map[string]*directory.User{}}
 	for i := range nUsers {
 		id := fmt.Sprintf("u%05d", i)
 		email := id + "@example.com"
 		dir.Users[id] = &directory.User{ID: id, Name: id, Emails: []string{email}}
-		seed.Users = append(seed.Users, teamstest.SeedUser{ID: 100 + i, Name: id, Email: email})
+		seed.Users = append(seed.Users, emulator.SeedUser{ID: 100 + i, Name: id, Email: email})
 	}
 	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 100, MaxRemovalPercent: 25}}
 	cfg.Sources = []config.Source{{Name: "corp"}}
@@ -105,7 +106,7 @@ func syncFixture(nUsers, nGroups, perGroup, nTags int) (*teamstest.Seed, *direct
 	cfg.Groups = []config.Mapping{{Source: "corp", Match: "grp-*", To: "Team {name}"}}
 	for t := range nTags {
 		name := fmt.Sprintf("topic-%03d", t)
-		seed.Tags = append(seed.Tags, teamstest.SeedTag{ID: 1000 + t, Name: name})
+		seed.Tags = append(seed.Tags, emulator.SeedTag{ID: 1000 + t, Name: name})
 		cfg.SMEs = append(cfg.SMEs, config.SME{Tag: name, UsersFrom: []config.GroupRef{{Source: "corp", Group: fmt.Sprintf("grp-%03d", t)}},
 			Groups: []string{fmt.Sprintf("Team grp-%03d", t)}})
 	}
@@ -116,7 +117,7 @@ func syncFixture(nUsers, nGroups, perGroup, nTags int) (*teamstest.Seed, *direct
 // calls counts one run's requests in the emulator's log.
 type calls struct{ reads, writes, throttled int }
 
-func countCalls(emu *teamstest.Emulator) calls {
+func countCalls(emu *emulator.Emulator) calls {
 	var c calls
 	for _, r := range emu.Requests() {
 		switch {
@@ -138,7 +139,7 @@ func BenchmarkSyncCalls(b *testing.B) {
 	const nUsers, nGroups, per, nTags = 10_000, 500, 80, 50
 	seed, dir, cfg := syncFixture(nUsers, nGroups, per, nTags)
 	for b.Loop() {
-		emu, srv := teamstest.NewServer(b, seed, teamstest.Options{NoThrottle: true})
+		emu, srv := teamstest.NewServer(b, seed, emulator.Options{NoThrottle: true})
 		client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 		if err != nil {
 			b.Fatal(err)
@@ -189,7 +190,7 @@ func BenchmarkColdSyncThrottled(b *testing.B) {
 	const nUsers, nGroups, per, nTags = 10_000, 500, 80, 50
 	seed, dir, cfg := syncFixture(nUsers, nGroups, per, nTags)
 	for b.Loop() {
-		emu, srv := teamstest.NewServer(b, seed, teamstest.Options{})
+		emu, srv := teamstest.NewServer(b, seed, emulator.Options{})
 		client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 		if err != nil {
 			b.Fatal(err)

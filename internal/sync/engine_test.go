@@ -20,6 +20,7 @@ import (
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
@@ -60,17 +61,17 @@ func dirOf(groups map[string][]string) *directory.Directory {
 	return d
 }
 
-func seedUsers(names ...string) []teamstest.SeedUser {
-	out := []teamstest.SeedUser{{ID: 1, Name: "Community", Email: ""}}
+func seedUsers(names ...string) []emulator.SeedUser {
+	out := []emulator.SeedUser{{ID: 1, Name: "Community", Email: ""}}
 	for i, n := range names {
-		out = append(out, teamstest.SeedUser{ID: 10 + i, Name: strings.ToUpper(n), Email: strings.ToUpper(n[:1]) + n[1:] + "@Example.com"})
+		out = append(out, emulator.SeedUser{ID: 10 + i, Name: strings.ToUpper(n), Email: strings.ToUpper(n[:1]) + n[1:] + "@Example.com"})
 	}
 	return out
 }
 
 type rig struct {
 	t      *testing.T
-	emu    *teamstest.Emulator
+	emu    *emulator.Emulator
 	client *teams.Client
 	api    teamsAPI // what the engine is given; the client unless a test narrows it
 	src    *fakeSource
@@ -79,19 +80,19 @@ type rig struct {
 	now    time.Time
 }
 
-func newRig(t *testing.T, seed *teamstest.Seed, dir *directory.Directory) *rig {
+func newRig(t *testing.T, seed *emulator.Seed, dir *directory.Directory) *rig {
 	t.Helper()
-	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true})
 	return rigFor(t, emu, srv, dir)
 }
 
 // newSpecRig is newRig with every request and response checked against
 // openapi.json.
-func newSpecRig(t *testing.T, seed *teamstest.Seed, dir *directory.Directory) *rig {
+func newSpecRig(t *testing.T, seed *emulator.Seed, dir *directory.Directory) *rig {
 	t.Helper()
-	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
-	emu, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, err := emulator.New(seed, emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func newSpecRig(t *testing.T, seed *teamstest.Seed, dir *directory.Directory) *r
 	return rigFor(t, emu, srv, dir)
 }
 
-func rigFor(t *testing.T, emu *teamstest.Emulator, srv *httptest.Server, dir *directory.Directory) *rig {
+func rigFor(t *testing.T, emu *emulator.Emulator, srv *httptest.Server, dir *directory.Directory) *rig {
 	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func (r *rig) run(apply bool) *Result {
 	return res
 }
 
-func members(t *testing.T, emu *teamstest.Emulator, name string) []int {
+func members(t *testing.T, emu *emulator.Emulator, name string) []int {
 	t.Helper()
 	g, ok := emu.GroupByName(name)
 	if !ok {
@@ -139,11 +140,11 @@ func members(t *testing.T, emu *teamstest.Emulator, name string) []int {
 }
 
 func TestEngineEndToEnd(t *testing.T) {
-	seed := &teamstest.Seed{
+	seed := &emulator.Seed{
 		SMEEnabled: true,
 		Users:      seedUsers("ann", "bob", "cat", "dan"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "SRE", UserIDs: []int{1, 12, 13}}},
-		Tags:       []teamstest.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{13}}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "SRE", UserIDs: []int{1, 12, 13}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{13}}},
 	}
 	dir := dirOf(map[string][]string{"platform": {"ann", "bob", "newbie"}, "sre": {"cat"}, "k8s": {"ann"}})
 	r := newSpecRig(t, seed, dir)
@@ -198,7 +199,7 @@ func TestEngineEndToEnd(t *testing.T) {
 	}
 
 	// The new hire signs in; once the negative cache expires, they are added.
-	r.emu.AddUser(teamstest.SeedUser{ID: 20, Name: "Newbie", Email: "newbie@example.com"})
+	r.emu.AddUser(emulator.SeedUser{ID: 20, Name: "Newbie", Email: "newbie@example.com"})
 	r.now = r.now.Add(config.DefaultPendingRecheck.Std() + time.Minute)
 	later := r.run(true)
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 20}) || later.ExitCode != 0 {
@@ -218,7 +219,7 @@ func kinds(r *report.Report) []string {
 }
 
 func TestEngineSourceFailureRemovesNothing(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	r.src.err = errors.New("ldap: connection refused")
@@ -238,7 +239,7 @@ func TestEngineHoldsEmptiedAndBudgetedGroups(t *testing.T) {
 		big = append(big, fmt.Sprintf("u%02d", i))
 		ids = append(ids, 10+i)
 	}
-	seed := &teamstest.Seed{Users: seedUsers(append(big, "zed")...), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Big", UserIDs: ids}}}
+	seed := &emulator.Seed{Users: seedUsers(append(big, "zed")...), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Big", UserIDs: ids}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"big": big, "other": {"zed"}}))
 	r.cfg.Sync.MaxRemovalPercent = 25
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "big", To: "Big"}, {Source: "corp", From: "other", To: "Other"}}
@@ -277,7 +278,7 @@ func TestEngineHoldsEmptiedAndBudgetedGroups(t *testing.T) {
 	}
 }
 
-func mustGroup(t *testing.T, emu *teamstest.Emulator, name string) int {
+func mustGroup(t *testing.T, emu *emulator.Emulator, name string) int {
 	g, ok := emu.GroupByName(name)
 	if !ok {
 		t.Fatalf("no group %q", name)
@@ -295,7 +296,7 @@ func heldReason(r *report.Report) string {
 }
 
 func TestEngineStaleCachedIDIsRefreshed(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform"}}}
+	seed := &emulator.Seed{Users: seedUsers("ann"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform"}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	_ = r.store.PutUsers(map[string]state.User{"ann@example.com": {ID: 999}}) // stale
@@ -309,9 +310,9 @@ func TestEngineStaleCachedIDIsRefreshed(t *testing.T) {
 }
 
 func TestEngineAmbiguousNameAndSMEsDisabled(t *testing.T) {
-	seed := &teamstest.Seed{SMEEnabled: false, Users: seedUsers("ann"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Dup"}, {ID: 101, Name: "dup"}},
-		Tags:       []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	seed := &emulator.Seed{SMEEnabled: false, Users: seedUsers("ann"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Dup"}, {ID: 101, Name: "dup"}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Dup"}, {Source: "corp", From: "platform", To: "Platform"}}
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "platform"}}}}
@@ -329,7 +330,7 @@ func TestEngineAmbiguousNameAndSMEsDisabled(t *testing.T) {
 }
 
 func TestSavedPlanRefusesDrift(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{11}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{11}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	e, _ := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.client, Writer: r.client, Store: r.store, Logger: zap.NewNop()})
@@ -363,7 +364,7 @@ func TestIdentityResolutionPicksTheCheaperPath(t *testing.T) {
 	for i := range 250 {
 		names = append(names, fmt.Sprintf("p%03d", i))
 	}
-	seed := &teamstest.Seed{Users: seedUsers(names...)}
+	seed := &emulator.Seed{Users: seedUsers(names...)}
 	// Two people to match among 251 Teams users: 2 by-email calls beat 3 pages.
 	r := newRig(t, seed, dirOf(map[string][]string{"few": names[:2], "many": names}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "few", To: "Few"}}
@@ -385,11 +386,11 @@ func TestIdentityResolutionPicksTheCheaperPath(t *testing.T) {
 }
 
 func TestNonAdminTokenCannotMatch(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob")}
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob")}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
-	seed.Tokens = []teamstest.SeedToken{{Token: "plain", Write: true}}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	seed.Tokens = []emulator.SeedToken{{Token: "plain", Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true})
 	r.emu = emu
 	r.client, _ = teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "plain", HTTPClient: srv.Client()})
 	r.api = r.client
@@ -400,11 +401,11 @@ func TestNonAdminTokenCannotMatch(t *testing.T) {
 }
 
 func TestReadOnlyTokenStopsWriting(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob")}
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob")}
 	r := newRig(t, seed, dirOf(map[string][]string{"a": {"ann"}, "b": {"bob"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "a", To: "A"}, {Source: "corp", From: "b", To: "B"}}
-	seed.Tokens = []teamstest.SeedToken{{Token: "ro", Admin: true}}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	seed.Tokens = []emulator.SeedToken{{Token: "ro", Admin: true}}
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true})
 	r.emu = emu
 	r.client, _ = teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "ro", HTTPClient: srv.Client()})
 	r.api = r.client
@@ -421,14 +422,14 @@ func TestReadOnlyTokenStopsWriting(t *testing.T) {
 }
 
 func TestPendingPersonAddedByHandIsNotRemoved(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	if res := r.run(true); len(res.Report.Pending) != 1 {
 		t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
 	}
 	// Newbie signs in and an admin adds them by hand, within the negative cache's time.
-	r.emu.AddUser(teamstest.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
+	r.emu.AddUser(emulator.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
 	r.emu.SetGroupMembers(100, []int{10, 30})
 	res := r.run(true)
 	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 30}) || res.ExitCode != 0 || len(res.Report.Pending) != 0 {
@@ -445,9 +446,9 @@ func TestEngineConvergesThroughFaults(t *testing.T) {
 	for g := range 12 {
 		groups[fmt.Sprintf("g%02d", g)] = names[g*5 : g*5+5]
 	}
-	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers(names...), Tags: []teamstest.SeedTag{{ID: 5, Name: "go"}}}
-	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true, RandSeed: 7})
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers(names...), Tags: []emulator.SeedTag{{ID: 5, Name: "go"}}}
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true, RandSeed: 7})
 	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client(),
 		MaxRetries: 1, Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
@@ -492,7 +493,7 @@ func TestEngineConvergesThroughFaults(t *testing.T) {
 }
 
 func TestManagedModeRemovesOnlyWhatSyncdAdded(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "hand"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{12}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "hand"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{12}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform", Membership: "managed"}}
 	if res := r.run(true); res.ExitCode != 0 || !slices.Equal(members(t, r.emu, "Platform"), []int{10, 11, 12}) {
@@ -512,11 +513,11 @@ func TestManagedModeRemovesOnlyWhatSyncdAdded(t *testing.T) {
 }
 
 func TestExplainSMEGroups(t *testing.T) {
-	seed := &teamstest.Seed{
+	seed := &emulator.Seed{
 		SMEEnabled: true,
 		Users:      seedUsers("ann", "bob"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "SRE", UserIDs: []int{10}}, {ID: 101, Name: "Old", UserIDs: []int{10}}},
-		Tags:       []teamstest.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{11}, SMEGroupIDs: []int{100, 101}}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "SRE", UserIDs: []int{10}}, {ID: 101, Name: "Old", UserIDs: []int{10}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{11}, SMEGroupIDs: []int{100, 101}}},
 	}
 	dir := dirOf(map[string][]string{"platform": {"ann", "bob"}, "sre": {"ann"}, "k8s": {"bob"}})
 	r := newRig(t, seed, dir)
@@ -559,7 +560,7 @@ func TestExplainSMEGroups(t *testing.T) {
 func TestPendingRecheckIsConfigurable(t *testing.T) {
 	for _, recheck := range []time.Duration{0, 10 * time.Minute} {
 		t.Run(recheck.String(), func(t *testing.T) {
-			seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
+			seed := &emulator.Seed{Users: seedUsers("ann"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
 			r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
 			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 			r.cfg.Sync.PendingRecheck = config.Duration(recheck)
@@ -567,7 +568,7 @@ func TestPendingRecheckIsConfigurable(t *testing.T) {
 			if res := r.run(true); len(res.Report.Pending) != 1 {
 				t.Fatalf("newbie should be pending: %+v", res.Report.Pending)
 			}
-			r.emu.AddUser(teamstest.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
+			r.emu.AddUser(emulator.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
 			r.now = r.now.Add(5 * time.Minute)
 			res := r.run(true)
 			lookups := r.emu.Count("GET", "/users/by-email/{email}") + r.emu.Count("GET", "/users")
@@ -598,7 +599,7 @@ func (withoutCount) CountUsers(context.Context) (int, error) { return 0, errors.
 // pending addresses are asked again at once instead of after
 // sync.pending_recheck.
 func TestFirstSignInNoticedByUserCount(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "newbie"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	run := func() *Result { t.Helper(); return r.run(true) }
@@ -612,7 +613,7 @@ func TestFirstSignInNoticedByUserCount(t *testing.T) {
 	if got := r.emu.Count("GET", "/users/by-email/{email}"); got != 0 || r.emu.Count("GET", "/users") != 1 {
 		t.Errorf("nobody signed in: %d by-email calls and %d /users calls; want 0 and the one count", got, r.emu.Count("GET", "/users"))
 	}
-	r.emu.AddUser(teamstest.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
+	r.emu.AddUser(emulator.SeedUser{ID: 30, Name: "Newbie", Email: "newbie@example.com"})
 	res := run()
 	if !slices.Contains(members(t, r.emu, "Platform"), 30) || len(res.Report.Pending) != 0 {
 		t.Errorf("newbie signed in: not added within the negative cache's time; pending %v, calls %v", res.Report.Pending, r.emu.Requests())
@@ -624,7 +625,7 @@ func TestFirstSignInNoticedByUserCount(t *testing.T) {
 // gets no removals (exit 1) while additions go on; a group that empties is
 // held even when some other, unmapped directory group could not be read.
 func TestSafetyUnknownAndEmptied(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "cat", "dan"), UserGroups: []teamstest.SeedGroup{
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat", "dan"), UserGroups: []emulator.SeedGroup{
 		{ID: 100, Name: "Gone", UserIDs: []int{10}}, {ID: 101, Name: "Partial", UserIDs: []int{10, 11}}, {ID: 102, Name: "Team", UserIDs: []int{12}}}}
 	dir := dirOf(map[string][]string{"partial": {"cat"}, "team": {"cat", "dan"}, "broken": {"ann"}})
 	dir.Group("partial").Err = errors.New("size limit exceeded")
@@ -667,7 +668,7 @@ func TestSafetyUnknownAndEmptied(t *testing.T) {
 func TestMatchOverEveryAddress(t *testing.T) {
 	for _, teamsUsers := range []int{2, 1000} { // listing is cheaper / by-email is cheaper
 		t.Run(fmt.Sprint(teamsUsers), func(t *testing.T) {
-			seed := &teamstest.Seed{Users: seedUsers("ann"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform"}}}
+			seed := &emulator.Seed{Users: seedUsers("ann"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform"}}}
 			dir := dirOf(map[string][]string{"platform": {"old"}})
 			dir.Users["old"].Emails = []string{"old.name@example.com", "ann@example.com"} // Teams knows the second
 			r := newRig(t, seed, dir)
@@ -693,7 +694,7 @@ func TestMatchOverEveryAddress(t *testing.T) {
 // TestTagIDCache: a tag's id is found by name once and cached; a cached id
 // that no longer exists (404) is found by name again.
 func TestTagIDCache(t *testing.T) {
-	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann"), Tags: []teamstest.SeedTag{{ID: 5, Name: "Go"}}}
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann"), Tags: []emulator.SeedTag{{ID: 5, Name: "Go"}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"gophers": {"ann"}}))
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
 	_ = r.store.PutTagID("go", 999) // stale
@@ -713,7 +714,7 @@ func TestTagIDCache(t *testing.T) {
 // OUs make a `from: eng` mapping an error (no changes for that group, exit
 // 1); naming one by its DN works.
 func TestAmbiguousDirectoryGroupName(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Eng", UserIDs: []int{10}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Eng", UserIDs: []int{10}}}}
 	dir := dirOf(map[string][]string{"eng": {"bob"}})
 	dir.Groups = append(dir.Groups, &directory.Group{Name: "eng", DN: "cn=eng,ou=emea,dc=example,dc=com", DirectMembers: []string{"ann"}})
 	dir.Users["ann"] = &directory.User{ID: "ann", Name: "ANN", Emails: []string{"ann@example.com"}}
@@ -737,7 +738,7 @@ func TestAmbiguousDirectoryGroupName(t *testing.T) {
 // both failing, the report names both, not only the error that stopped
 // the run.
 func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann")}
+	seed := &emulator.Seed{Users: seedUsers("ann")}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
 	r.src.err = errors.New("ldap: connection refused")
@@ -766,8 +767,8 @@ func (groupsDown) ListUserGroups(context.Context) ([]teams.UserGroup, error) {
 // TestDescriptionUpdateShowsOldAndNew: the report's update_group change
 // carries the description Teams has and the one the config sets.
 func TestDescriptionUpdateShowsOldAndNew(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "SRE", Description: "Hand-written", UserIDs: []int{10}}}}
+	seed := &emulator.Seed{Users: seedUsers("ann"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "SRE", Description: "Hand-written", UserIDs: []int{10}}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"sre": {"ann"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "sre", To: "SRE", Description: "Synced from LDAP"}}
 	res := r.run(false)

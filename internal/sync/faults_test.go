@@ -10,16 +10,16 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
-	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
 // faultRig is newRig with a fault-injecting proxy between the engine's
 // client and the emulator.
-func faultRig(t *testing.T, seed *teamstest.Seed, groups map[string][]string, rules ...faultproxy.Rule) (*rig, *faultproxy.Proxy) {
+func faultRig(t *testing.T, seed *emulator.Seed, groups map[string][]string, rules ...faultproxy.Rule) (*rig, *faultproxy.Proxy) {
 	t.Helper()
-	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
-	emu, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, err := emulator.New(seed, emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func faultRig(t *testing.T, seed *teamstest.Seed, groups map[string][]string, ru
 
 // noDuplicates fails when two Teams groups share a name (case-insensitive):
 // the API cannot delete one, so a duplicate is damage for good.
-func noDuplicates(t *testing.T, emu *teamstest.Emulator) {
+func noDuplicates(t *testing.T, emu *emulator.Emulator) {
 	t.Helper()
 	seen := map[string]int{}
 	for _, g := range emu.Snapshot().UserGroups {
@@ -61,11 +61,11 @@ func TestIncompleteGroupListingCreatesNothing(t *testing.T) {
 		"items gone":  faultproxy.NoItems(),
 	} {
 		t.Run(name, func(t *testing.T) {
-			seed := &teamstest.Seed{Users: seedUsers("ann")}
+			seed := &emulator.Seed{Users: seedUsers("ann")}
 			dirGroups := map[string][]string{}
 			for i := range 6 {
 				n := fmt.Sprintf("team%d", i)
-				seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 100 + i, Name: "Team " + n, UserIDs: []int{10}})
+				seed.UserGroups = append(seed.UserGroups, emulator.SeedGroup{ID: 100 + i, Name: "Team " + n, UserIDs: []int{10}})
 				dirGroups[n] = []string{"ann"}
 			}
 			r, p := faultRig(t, seed, dirGroups, faultproxy.Rule{Method: "GET", Path: "/user-groups", Times: -1, Fault: fault})
@@ -86,11 +86,11 @@ func TestIncompleteGroupListingCreatesNothing(t *testing.T) {
 // while the run reads page 1, shifting page 2 by one. The listing is read
 // again rather than trusted: "Developers" is not created a second time.
 func TestGroupDeletedWhileListing(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann")}
+	seed := &emulator.Seed{Users: seedUsers("ann")}
 	for i := range 106 {
-		seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 1000 + i, Name: fmt.Sprintf("A%03d", i)})
+		seed.UserGroups = append(seed.UserGroups, emulator.SeedGroup{ID: 1000 + i, Name: fmt.Sprintf("A%03d", i)})
 	}
-	seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: 2000, Name: "Developers", UserIDs: []int{10}})
+	seed.UserGroups = append(seed.UserGroups, emulator.SeedGroup{ID: 2000, Name: "Developers", UserIDs: []int{10}})
 	r, _ := faultRig(t, seed, map[string][]string{"devs": {"ann"}},
 		faultproxy.Rule{Method: "GET", Path: "/user-groups", Page: 1, Fault: faultproxy.Hide(1000)})
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "devs", To: "Developers"}}
@@ -112,7 +112,7 @@ func TestIncompleteUserListingRemovesNobody(t *testing.T) {
 		names = append(names, fmt.Sprintf("p%03d", i))
 		ids = append(ids, 10+i)
 	}
-	seed := &teamstest.Seed{Users: seedUsers(names...), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Everyone Big", UserIDs: ids}}}
+	seed := &emulator.Seed{Users: seedUsers(names...), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Everyone Big", UserIDs: ids}}}
 	r, p := faultRig(t, seed, map[string][]string{"everyone": names},
 		faultproxy.Rule{Method: "GET", Path: "/users", Page: 2, Times: -1, Fault: faultproxy.EmptyItems()})
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "everyone", To: "Everyone Big"}}
@@ -128,7 +128,7 @@ func TestIncompleteUserListingRemovesNobody(t *testing.T) {
 // TestIncompleteSMEsChangeNothing: a tag's SMEs answered 200 with an empty
 // body are unknown: no SME change for that tag, exit 1.
 func TestIncompleteSMEsChangeNothing(t *testing.T) {
-	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []teamstest.SeedTag{{ID: 5, Name: "go", SMEUserIDs: []int{11}}}}
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []emulator.SeedTag{{ID: 5, Name: "go", SMEUserIDs: []int{11}}}}
 	r, _ := faultRig(t, seed, map[string][]string{"gophers": {"ann"}},
 		faultproxy.Rule{Method: "GET", Path: "/tags/*/subject-matter-experts", Times: -1, Fault: faultproxy.EmptyBody()})
 	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
@@ -140,7 +140,7 @@ func TestIncompleteSMEsChangeNothing(t *testing.T) {
 
 // createInUI creates a group the way an admin in the Teams UI would, while
 // the run is under way.
-func createInUI(t *testing.T, emu *teamstest.Emulator, name string) func() {
+func createInUI(t *testing.T, emu *emulator.Emulator, name string) func() {
 	return func() {
 		req := httptest.NewRequest("POST", "/api/v3/user-groups", strings.NewReader(`{"name":"`+name+`"}`))
 		req.Header.Set("Authorization", "Bearer tok")
@@ -159,7 +159,7 @@ func createInUI(t *testing.T, emu *teamstest.Emulator, name string) func() {
 // listing ("developers", another case) is not created again; a re-listing
 // that cannot be read creates nothing.
 func TestCreateOnFreshEvidence(t *testing.T) {
-	seed := func() *teamstest.Seed { return &teamstest.Seed{Users: seedUsers("ann")} }
+	seed := func() *emulator.Seed { return &emulator.Seed{Users: seedUsers("ann")} }
 	groups := map[string][]string{"devs": {"ann"}, "ops": {"ann"}}
 	mappings := []config.Mapping{{Source: "corp", From: "devs", To: "Developers"}, {Source: "corp", From: "ops", To: "Ops"}}
 
@@ -206,10 +206,10 @@ func failedChanges(res *Result) string {
 // body is not "applied" until a read shows it landed; one that did not
 // land is not counted as applied, and the next run finishes it.
 func TestUnconfirmedWritesAreReadBack(t *testing.T) {
-	seed := func() *teamstest.Seed {
-		return &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"),
-			UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
-			Tags:       []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	seed := func() *emulator.Seed {
+		return &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"),
+			UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
+			Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
 	}
 	groups := map[string][]string{"platform": {"ann", "bob"}, "gophers": {"bob"}}
 	setup := func(r *rig) {

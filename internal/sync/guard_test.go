@@ -16,8 +16,8 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
-	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
 // slowWrite takes `took` for the write, or until its context ends.
@@ -81,9 +81,9 @@ func TestStopCutsAWriteAfterTheGrace(t *testing.T) {
 // when the grace ends may have landed: it is recorded as unknown and
 // reported so, not as failed; the next run finishes it.
 func TestWriteCutByTheGraceIsUnknown(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob"), UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
-		Tokens: []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}}
-	emu, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob"), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
+		Tokens: []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}}
+	emu, err := emulator.New(seed, emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // lookupsFail is the Teams client with every way of looking people up
@@ -33,9 +33,9 @@ func (l *lookupsFail) UserByEmail(context.Context, string) (*teams.User, error) 
 // cached); Teams' Platform holds ann and zed, who left the directory. SRE
 // is fed by dan (cached) only.
 func identityRig(t *testing.T) (*rig, *lookupsFail) {
-	seed := &teamstest.Seed{
+	seed := &emulator.Seed{
 		Users:      seedUsers("ann", "bob", "cat", "dan", "zed"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 14}}, {ID: 101, Name: "SRE"}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 14}}, {ID: 101, Name: "SRE"}},
 	}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob", "cat"}, "sre": {"dan"}}))
 	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}, {Source: "corp", From: "sre", To: "SRE"}}

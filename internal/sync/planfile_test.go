@@ -13,7 +13,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plan"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 func (r *rig) engine(apply bool) *Engine {
@@ -31,15 +31,15 @@ func (r *rig) engine(apply bool) *Engine {
 // from its file.
 func savedRig(t *testing.T) (*rig, *SavedPlan) {
 	t.Helper()
-	seed := &teamstest.Seed{
+	seed := &emulator.Seed{
 		SMEEnabled: true,
 		Users:      seedUsers("ann", "bob", "cat", "dan"),
-		UserGroups: []teamstest.SeedGroup{
+		UserGroups: []emulator.SeedGroup{
 			{ID: 100, Name: "Platform", UserIDs: []int{10, 13}},
 			{ID: 101, Name: "SRE", UserIDs: []int{12}},
 			{ID: 102, Name: "Design", UserIDs: []int{12}},
 		},
-		Tags: []teamstest.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{13}}},
+		Tags: []emulator.SeedTag{{ID: 5, Name: "kubernetes", SMEUserIDs: []int{13}}},
 	}
 	dir := dirOf(map[string][]string{"platform": {"ann", "bob"}, "sre": {"cat", "dan"}, "k8s": {"ann"}})
 	r := newRig(t, seed, dir)
@@ -186,9 +186,9 @@ func TestConfigDriftNames(t *testing.T) {
 // changed) applies only what the directory calls for now; the edits are
 // refused by name and the run exits 1.
 func TestApplySavedRefusesEditedPlan(t *testing.T) {
-	seed := &teamstest.Seed{
+	seed := &emulator.Seed{
 		Users:      seedUsers("ann", "bob", "cat", "dan", "eve", "fay", "gus", "out1", "out2"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11, 12, 13, 14}}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11, 12, 13, 14}}},
 	}
 	dir := dirOf(map[string][]string{"platform": {"ann", "bob", "cat", "dan", "eve", "fay"}})
 	r := newRig(t, seed, dir)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkStoreOverhead(b *testing.B) {
 	const nUsers, nGroups, per, nTags = 10_000, 500, 80, 50
 	seed, dir, cfg := syncFixture(nUsers, nGroups, per, nTags)
 	coldRun := func(store *state.Store) (time.Duration, int) {
-		emu, srv := teamstest.NewServer(b, seed, teamstest.Options{NoThrottle: true})
+		emu, srv := teamstest.NewServer(b, seed, emulator.Options{NoThrottle: true})
 		client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 		if err != nil {
 			b.Fatal(err)

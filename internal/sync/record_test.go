@@ -14,7 +14,7 @@ import (
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // spy is the Teams client with a hook run before every write is sent.
@@ -62,9 +62,9 @@ func (s spy) AddSMEGroups(ctx context.Context, id int, ids []int) (*teams.SMEs, 
 // write (a create, additions, a removal) and a tag.
 func fileRig(t *testing.T) (*rig, string) {
 	t.Helper()
-	seed := &teamstest.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat", "dan", "eve"),
-		UserGroups: []teamstest.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{12}}, {ID: 101, Name: "Ops", UserIDs: []int{13, 14}}},
-		Tags:       []teamstest.SeedTag{{ID: 5, Name: "go"}}}
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat", "dan", "eve"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{12}}, {ID: 101, Name: "Ops", UserIDs: []int{13, 14}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
 	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "bob"}, "data": {"cat", "dan"}, "ops": {"dan"}, "k8s": {"eve"}}))
 	dir := t.TempDir()
 	store, err := state.Open(dir)

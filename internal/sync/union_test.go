@@ -14,6 +14,7 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
@@ -21,7 +22,7 @@ import (
 // directory) and "entra" (a SCIM receiver), feeding shared Teams groups.
 type unionRig struct {
 	t      *testing.T
-	emu    *teamstest.Emulator
+	emu    *emulator.Emulator
 	client *teams.Client
 	cfg    *config.Config
 	store  *state.Store
@@ -29,10 +30,10 @@ type unionRig struct {
 	entra  *fakeSource
 }
 
-func newUnionRig(t *testing.T, seed *teamstest.Seed, mappings []config.Mapping) *unionRig {
+func newUnionRig(t *testing.T, seed *emulator.Seed, mappings []config.Mapping) *unionRig {
 	t.Helper()
-	seed.Tokens = []teamstest.SeedToken{{Token: "tok", Admin: true, Write: true}}
-	emu, srv := teamstest.NewServer(t, seed, teamstest.Options{NoThrottle: true})
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true})
 	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func sourceDir(source string, groups map[string][]string) *directory.Directory {
 // no removals, while Ops, fed by the LDAP source alone, still loses the
 // people who left it.
 func TestSeveralMappingsFeedOneGroup(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "cat", "dan", "eve", "fay"), UserGroups: []teamstest.SeedGroup{
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat", "dan", "eve", "fay"), UserGroups: []emulator.SeedGroup{
 		{ID: 100, Name: "Platform", UserIDs: []int{13, 14}}, // dan (a leaver), eve
 		{ID: 101, Name: "Ops", UserIDs: []int{15}},          // fay
 	}}
@@ -137,7 +138,7 @@ func TestSeveralMappingsFeedOneGroup(t *testing.T) {
 // together with an LDAP group keeps its members, and another SCIM group of
 // the same source still syncs fully.
 func TestUnknownGroupOfOneSourceBlocksOnlyItsTargets(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "cat", "dan"), UserGroups: []teamstest.SeedGroup{
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat", "dan"), UserGroups: []emulator.SeedGroup{
 		{ID: 100, Name: "Platform", UserIDs: []int{10, 11, 12}},
 		{ID: 101, Name: "Security", UserIDs: []int{12, 13}},
 	}}
@@ -167,7 +168,7 @@ func TestUnknownGroupOfOneSourceBlocksOnlyItsTargets(t *testing.T) {
 // have fed is unknown, so the groups its pattern can produce get no
 // removals. Groups its pattern cannot produce sync fully.
 func TestMatchMappingOfAFailedSourceBlocksRemovals(t *testing.T) {
-	seed := &teamstest.Seed{Users: seedUsers("ann", "bob", "cat"), UserGroups: []teamstest.SeedGroup{
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat"), UserGroups: []emulator.SeedGroup{
 		{ID: 100, Name: "team-mobile", UserIDs: []int{10, 11}},
 		{ID: 101, Name: "Ops", UserIDs: []int{10, 11}},
 	}}

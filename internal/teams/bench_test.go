@@ -10,17 +10,17 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // bigSeed is a site of users users and groups groups of size members each.
-func bigSeed(users, groups, size int) *teamstest.Seed {
-	s := &teamstest.Seed{
+func bigSeed(users, groups, size int) *emulator.Seed {
+	s := &emulator.Seed{
 		SMEEnabled: true,
-		Tokens:     []teamstest.SeedToken{{Token: adminToken, Admin: true, Write: true, UserID: 2}},
+		Tokens:     []emulator.SeedToken{{Token: adminToken, Admin: true, Write: true, UserID: 2}},
 	}
 	for i := 2; i < users+2; i++ {
-		s.Users = append(s.Users, teamstest.SeedUser{ID: i, Name: fmt.Sprintf("User %d", i),
+		s.Users = append(s.Users, emulator.SeedUser{ID: i, Name: fmt.Sprintf("User %d", i),
 			Email: fmt.Sprintf("user%d@example.com", i), Role: "Registered", Reputation: i % 500})
 	}
 	for g := 1; g <= groups; g++ {
@@ -28,7 +28,7 @@ func bigSeed(users, groups, size int) *teamstest.Seed {
 		for m := range members {
 			members[m] = 2 + (g*size+m)%users
 		}
-		s.UserGroups = append(s.UserGroups, teamstest.SeedGroup{ID: g, Name: fmt.Sprintf("group-%04d", g), UserIDs: members})
+		s.UserGroups = append(s.UserGroups, emulator.SeedGroup{ID: g, Name: fmt.Sprintf("group-%04d", g), UserIDs: members})
 	}
 	return s
 }
@@ -40,7 +40,7 @@ func bigSeed(users, groups, size int) *teamstest.Seed {
 // page.
 func BenchmarkListUsersAndGroups(b *testing.B) {
 	const users, groups, members = 10_000, 2_000, 20
-	e, err := teamstest.New(bigSeed(users, groups, members), teamstest.Options{NoThrottle: true})
+	e, err := emulator.New(bigSeed(users, groups, members), emulator.Options{NoThrottle: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func BenchmarkListUsersAndGroups(b *testing.B) {
 // allocations are the client's own (plus the HTTP stack's).
 func BenchmarkListUsersAndGroupsReplay(b *testing.B) {
 	const users, groups, members = 10_000, 2_000, 20
-	e, err := teamstest.New(bigSeed(users, groups, members), teamstest.Options{NoThrottle: true})
+	e, err := emulator.New(bigSeed(users, groups, members), emulator.Options{NoThrottle: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,7 +46,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -55,6 +54,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/syncd/syncd/internal/backoff"
 	"github.com/syncd/syncd/internal/version"
 )
 
@@ -198,13 +198,13 @@ func (c *Client) setDefaults() {
 		c.maxRetries = 0
 	}
 	if c.sleepFn == nil {
-		c.sleepFn = sleep
+		c.sleepFn = backoff.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	if c.jitter == nil {
-		c.jitter = func(d time.Duration) time.Duration { return rand.N(d + 1) }
+		c.jitter = backoff.Uniform
 	}
 	if c.maxAnswer.bytes <= 0 {
 		c.maxAnswer = hostLimits.limit()
@@ -289,19 +289,4 @@ func unescapePath(p string) string {
 // as a space even in a path, and it is common in email addresses.
 func seg(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
-}
-
-// sleep is the default Options.Sleep.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -13,6 +13,8 @@ import (
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
+
+	"github.com/syncd/syncd/internal/backoff"
 )
 
 // do sends k, paced and retried as k allows, and hands a 2xx answer to
@@ -106,12 +108,7 @@ func transientStatus(status int) bool {
 // backoff returns the wait before retry number attempt (0-based): a
 // random point in the upper half of min(cap, base·2^attempt).
 func (c *Client) backoff(attempt int) time.Duration {
-	d := backoffCap
-	if attempt < 16 {
-		d = min(backoffCap, backoffBase<<attempt)
-	}
-	half := d / 2
-	return half + min(max(c.jitter(half), 0), half)
+	return backoff.Exponential{Base: backoffBase, Cap: backoffCap, Jitter: c.jitter}.Wait(attempt)
 }
 
 // permanentTransport tells failures that another attempt cannot mend:

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/teams"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -37,25 +37,25 @@ var forms = []form{
 
 func strp(s string) *string { return &s }
 
-func baseSeed() *teamstest.Seed {
-	return &teamstest.Seed{
+func baseSeed() *emulator.Seed {
+	return &emulator.Seed{
 		SMEEnabled: true,
-		Tokens: []teamstest.SeedToken{
+		Tokens: []emulator.SeedToken{
 			{Token: adminToken, Admin: true, Write: true, Team: "", UserID: 2},
 			{Token: teamToken, Admin: true, Write: true, Team: "acme", UserID: 2},
 			{Token: readToken, Admin: true, Write: false, Team: "", UserID: 2},
 		},
-		Users: []teamstest.SeedUser{
+		Users: []emulator.SeedUser{
 			{ID: 2, Name: "Alice", Email: "alice@example.com", ExternalID: strp("ext-alice"), Role: "Registered", Reputation: 10},
 			{ID: 3, Name: "Bob", Email: "Bob.Builder+ci@example.com", Role: "Registered", Reputation: 1},
 			{ID: 4, Name: "Carol", Email: "carol@example.com", ExternalID: strp("ext-shared"), Role: "Registered", Reputation: 1},
 			{ID: 5, Name: "Dan", Email: "dan@example.com", ExternalID: strp("ext-shared"), Role: "Registered", Reputation: 1},
 		},
-		UserGroups: []teamstest.SeedGroup{
+		UserGroups: []emulator.SeedGroup{
 			{ID: 1, Name: "Platform", Description: "infra", UserIDs: []int{2, 3}},
 			{ID: 2, Name: "Data", Description: "", UserIDs: []int{4}},
 		},
-		Tags: []teamstest.SeedTag{
+		Tags: []emulator.SeedTag{
 			{ID: 1, Name: "kubernetes", SMEUserIDs: []int{2}, SMEGroupIDs: []int{}},
 			{ID: 2, Name: "go", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
 			{ID: 3, Name: "golang-modules", SMEUserIDs: []int{}, SMEGroupIDs: []int{}},
@@ -63,11 +63,11 @@ func baseSeed() *teamstest.Seed {
 	}
 }
 
-// emulator starts the emulator behind the spec validator on a real
+// startEmulator starts the emulator behind the spec validator on a real
 // httptest server.
-func emulator(t testing.TB, seed *teamstest.Seed, o teamstest.Options) (*teamstest.Emulator, *httptest.Server) {
+func startEmulator(t testing.TB, seed *emulator.Seed, o emulator.Options) (*emulator.Emulator, *httptest.Server) {
 	t.Helper()
-	e, err := teamstest.New(seed, o)
+	e, err := emulator.New(seed, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func check(t *testing.T, what string, err error) {
 func TestEmulatorEveryOperationOnEveryForm(t *testing.T) {
 	for _, f := range forms {
 		t.Run(f.name, func(t *testing.T) {
-			e, srv := emulator(t, baseSeed().InTeam(f.team), teamstest.Options{NoThrottle: true})
+			e, srv := startEmulator(t, baseSeed().InTeam(f.team), emulator.Options{NoThrottle: true})
 			hook := &hookLog{}
 			c := client(t, srv.URL+f.path, f.token, func(o *teams.Options) { o.Hook = hook })
 			ctx := context.Background()
@@ -163,7 +163,7 @@ func TestEmulatorEveryOperationOnEveryForm(t *testing.T) {
 	}
 }
 
-func usersAndGroups(t *testing.T, ctx context.Context, c *teams.Client, e *teamstest.Emulator) {
+func usersAndGroups(t *testing.T, ctx context.Context, c *teams.Client, e *emulator.Emulator) {
 	users, err := c.ListUsers(ctx)
 	check(t, "ListUsers", err)
 	if got := ids(users, func(u teams.User) int { return u.ID }); !slices.Equal(got, []int{2, 3, 4, 5}) {
@@ -231,7 +231,7 @@ func sortedCopy(s []int) []int {
 	return s
 }
 
-func tagsAndSMEs(t *testing.T, ctx context.Context, c *teams.Client, e *teamstest.Emulator) {
+func tagsAndSMEs(t *testing.T, ctx context.Context, c *teams.Client, e *emulator.Emulator) {
 	tag, err := c.FindTag(ctx, "Go")
 	check(t, "FindTag", err)
 	if tag.ID != 2 || tag.SubjectMatterExpertCount == nil {
@@ -280,9 +280,9 @@ func TestEmulatorPaging(t *testing.T) {
 				seed := baseSeed()
 				seed.UserGroups, seed.Tags = nil, nil
 				for i := 1; i <= n; i++ {
-					seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: i, Name: fmt.Sprintf("g%03d", i), UserIDs: []int{2}})
+					seed.UserGroups = append(seed.UserGroups, emulator.SeedGroup{ID: i, Name: fmt.Sprintf("g%03d", i), UserIDs: []int{2}})
 				}
-				e, srv := emulator(t, seed, teamstest.Options{NoThrottle: true, EmptyTotalPages: emptyTotal})
+				e, srv := startEmulator(t, seed, emulator.Options{NoThrottle: true, EmptyTotalPages: emptyTotal})
 				c := client(t, srv.URL+"/api/v3", adminToken)
 				groups, err := c.ListUserGroups(context.Background())
 				check(t, "ListUserGroups", err)
@@ -300,7 +300,7 @@ func TestEmulatorPaging(t *testing.T) {
 
 func TestEmulatorErrors(t *testing.T) {
 	ctx := context.Background()
-	e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true})
+	e, srv := startEmulator(t, baseSeed(), emulator.Options{NoThrottle: true})
 	base := srv.URL + "/api/v3"
 	admin := client(t, base, adminToken)
 	var all []error
@@ -354,7 +354,7 @@ func TestEmulatorErrors(t *testing.T) {
 
 	// 429 with the wait: a second client on the same token, knowing
 	// nothing of the spent budget, with retries off.
-	_, srv2 := emulator(t, baseSeed(), teamstest.Options{BurstLimit: 2, BurstWindow: 10 * time.Second})
+	_, srv2 := startEmulator(t, baseSeed(), emulator.Options{BurstLimit: 2, BurstWindow: 10 * time.Second})
 	spend(t, srv2.URL+"/api/v3/users/me", 2)
 	_, err = client(t, srv2.URL+"/api/v3", adminToken, func(o *teams.Options) { o.MaxRetries = -1 }).Me(ctx)
 	expect("throttled", err, teams.ErrRateLimited, "429 rate limited")
@@ -364,7 +364,7 @@ func TestEmulatorErrors(t *testing.T) {
 	}
 
 	// 5xx without a retry: a server error.
-	_, srv3 := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true, FaultRate: 1, RandSeed: 3})
+	_, srv3 := startEmulator(t, baseSeed(), emulator.Options{NoThrottle: true, FaultRate: 1, RandSeed: 3})
 	_, err = client(t, srv3.URL+"/api/v3", adminToken, func(o *teams.Options) { o.MaxRetries = -1 }).GetTag(ctx, 1)
 	expect("fault", err, teams.ErrServer, "server error")
 
@@ -381,7 +381,7 @@ func TestEmulatorLostCreateIsNotDuplicated(t *testing.T) {
 	ctx := context.Background()
 	for _, f := range forms {
 		t.Run(f.name, func(t *testing.T) {
-			e, srv := emulator(t, baseSeed().InTeam(f.team), teamstest.Options{NoThrottle: true})
+			e, srv := startEmulator(t, baseSeed().InTeam(f.team), emulator.Options{NoThrottle: true})
 			c := client(t, srv.URL+f.path, f.token)
 			_, err := c.ListUserGroups(ctx) // what a sync run does first
 			check(t, "ListUserGroups", err)
@@ -392,7 +392,7 @@ func TestEmulatorLostCreateIsNotDuplicated(t *testing.T) {
 			if got := e.Count("POST", "/user-groups"); got != 1 {
 				t.Errorf("%d creates sent, want 1", got)
 			}
-			var named []teamstest.SeedGroup
+			var named []emulator.SeedGroup
 			for _, sg := range e.Snapshot().UserGroups {
 				if sg.Name == "Platform Ops" {
 					named = append(named, sg)
@@ -408,7 +408,7 @@ func TestEmulatorLostCreateIsNotDuplicated(t *testing.T) {
 
 func TestEmulatorIdempotentCallsSurviveFaults(t *testing.T) {
 	ctx := context.Background()
-	e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true, FaultRate: 0.3, RandSeed: 7})
+	e, srv := startEmulator(t, baseSeed(), emulator.Options{NoThrottle: true, FaultRate: 0.3, RandSeed: 7})
 	rec := func(context.Context, time.Duration) error { return nil }
 	c := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.Sleep = rec; o.MaxRetries = 10 })
 	for i := range 20 {
@@ -429,7 +429,7 @@ func TestEmulatorIdempotentCallsSurviveFaults(t *testing.T) {
 }
 
 func TestEmulatorTLSVerification(t *testing.T) {
-	e, err := teamstest.New(baseSeed(), teamstest.Options{NoThrottle: true})
+	e, err := emulator.New(baseSeed(), emulator.Options{NoThrottle: true})
 	check(t, "New", err)
 	srv := httptest.NewTLSServer(spectest.Wrap(t, e))
 	t.Cleanup(srv.Close)
@@ -450,7 +450,7 @@ func TestEmulatorTLSVerification(t *testing.T) {
 // With a forced 429 the client waits exactly the Retry-After it was given.
 func TestEmulatorForced429WaitsRetryAfter(t *testing.T) {
 	clock := newSimClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), 1)
-	e, srv := emulator(t, baseSeed(), teamstest.Options{BurstLimit: 3, BurstWindow: 2 * time.Second, Now: clock.Now})
+	e, srv := startEmulator(t, baseSeed(), emulator.Options{BurstLimit: 3, BurstWindow: 2 * time.Second, Now: clock.Now})
 	ctx := context.Background()
 	spend(t, srv.URL+"/api/v3/users/me", 3) // unknown to c
 	var waits []time.Duration
@@ -545,7 +545,7 @@ type pacedRun struct {
 // bucket of 60 refilled by 20 every 5 s; on clock when given, else on the
 // wall clock.
 func paced300(tb testing.TB, clock *simClock) pacedRun {
-	o := teamstest.Options{
+	o := emulator.Options{
 		BurstLimit: 10, BurstWindow: 2 * time.Second,
 		BucketSize: 60, RefillAmount: 20, RefillEvery: 5 * time.Second,
 	}
@@ -556,7 +556,7 @@ func paced300(tb testing.TB, clock *simClock) pacedRun {
 		o.Now, done = clock.Now, clock.Done
 		mod = func(o *teams.Options) { o.Hook, o.Now, o.Sleep = hook, clock.Now, clock.Sleep }
 	}
-	e, srv := emulator(tb, baseSeed(), o)
+	e, srv := startEmulator(tb, baseSeed(), o)
 	c := client(tb, srv.URL+"/api/v3", adminToken, mod)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -662,7 +662,7 @@ func (c *simClock) advanceIfIdle() {
 // answer 204 with no body. Either is a success.
 func TestEmulatorRemoveMemberEitherStatus(t *testing.T) {
 	for _, status := range []int{http.StatusOK, http.StatusNoContent} {
-		e, srv := emulator(t, baseSeed(), teamstest.Options{NoThrottle: true, DeleteMemberStatus: status})
+		e, srv := startEmulator(t, baseSeed(), emulator.Options{NoThrottle: true, DeleteMemberStatus: status})
 		c := client(t, srv.URL+"/api/v3", adminToken)
 		if err := c.RemoveUserGroupMember(context.Background(), 1, 3); err != nil {
 			t.Fatalf("%d: %v", status, err)

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
-	"github.com/syncd/syncd/internal/teams/teamstest"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -25,25 +25,25 @@ import (
 // bigGroupsSeed has 107 user groups: "Alpha 001".."Alpha 100", then
 // "Developers" (the first item of page 2), then "Zeta 1".."Zeta 6"; and
 // 130 users (two pages).
-func bigGroupsSeed() *teamstest.Seed {
+func bigGroupsSeed() *emulator.Seed {
 	s := baseSeed()
 	s.UserGroups = nil
 	for i := 6; i <= 131; i++ {
-		s.Users = append(s.Users, teamstest.SeedUser{ID: i, Name: fmt.Sprintf("User %d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "Registered"})
+		s.Users = append(s.Users, emulator.SeedUser{ID: i, Name: fmt.Sprintf("User %d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "Registered"})
 	}
 	for i := 1; i <= 100; i++ {
-		s.UserGroups = append(s.UserGroups, teamstest.SeedGroup{ID: i, Name: fmt.Sprintf("Alpha %03d", i), UserIDs: []int{2}})
+		s.UserGroups = append(s.UserGroups, emulator.SeedGroup{ID: i, Name: fmt.Sprintf("Alpha %03d", i), UserIDs: []int{2}})
 	}
-	s.UserGroups = append(s.UserGroups, teamstest.SeedGroup{ID: 101, Name: "Developers", UserIDs: []int{2, 3, 4}})
+	s.UserGroups = append(s.UserGroups, emulator.SeedGroup{ID: 101, Name: "Developers", UserIDs: []int{2, 3, 4}})
 	for i := 1; i <= 6; i++ {
-		s.UserGroups = append(s.UserGroups, teamstest.SeedGroup{ID: 101 + i, Name: fmt.Sprintf("Zeta %d", i), UserIDs: []int{5}})
+		s.UserGroups = append(s.UserGroups, emulator.SeedGroup{ID: 101 + i, Name: fmt.Sprintf("Zeta %d", i), UserIDs: []int{5}})
 	}
 	return s
 }
 
 // site is the emulator behind a fault proxy, and a client for it.
 type site struct {
-	e     *teamstest.Emulator
+	e     *emulator.Emulator
 	p     *faultproxy.Proxy
 	c     *teams.Client
 	waits *waitLog
@@ -68,9 +68,9 @@ func (w *waitLog) all() []time.Duration {
 	return slices.Clone(w.waits)
 }
 
-func newSite(t *testing.T, seed *teamstest.Seed, rules []faultproxy.Rule, mod ...func(*teams.Options)) *site {
+func newSite(t *testing.T, seed *emulator.Seed, rules []faultproxy.Rule, mod ...func(*teams.Options)) *site {
 	t.Helper()
-	e, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	e, err := emulator.New(seed, emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestFaultQuirksStillRead(t *testing.T) {
 
 	seed := baseSeed()
 	seed.UserGroups = nil
-	e, err := teamstest.New(seed, teamstest.Options{NoThrottle: true, EmptyTotalPages: -1})
+	e, err := emulator.New(seed, emulator.Options{NoThrottle: true, EmptyTotalPages: -1})
 	check(t, "emulator", err)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -273,11 +273,11 @@ type writeOp struct {
 	name  string
 	path  string
 	run   func(ctx context.Context, c *teams.Client) error
-	check func(e *teamstest.Emulator) bool // the write landed
+	check func(e *emulator.Emulator) bool // the write landed
 }
 
 func writeOps() []writeOp {
-	hasMembers := func(e *teamstest.Emulator, name string, want ...int) bool {
+	hasMembers := func(e *emulator.Emulator, name string, want ...int) bool {
 		g, ok := e.GroupByName(name)
 		return ok && slices.Equal(sortedCopy(g.UserIDs), want)
 	}
@@ -285,23 +285,23 @@ func writeOps() []writeOp {
 		{"ReplaceUserGroup", "/user-groups/*", func(ctx context.Context, c *teams.Client) error {
 			_, err := c.ReplaceUserGroup(ctx, 2, teams.UserGroupRequest{Name: "Data", UserIDs: []int{3}})
 			return err
-		}, func(e *teamstest.Emulator) bool { return hasMembers(e, "Data", 3) }},
+		}, func(e *emulator.Emulator) bool { return hasMembers(e, "Data", 3) }},
 		{"AddUserGroupMembers", "/user-groups/*/members", func(ctx context.Context, c *teams.Client) error {
 			_, err := c.AddUserGroupMembers(ctx, 2, []int{5})
 			return err
-		}, func(e *teamstest.Emulator) bool { return hasMembers(e, "Data", 4, 5) }},
+		}, func(e *emulator.Emulator) bool { return hasMembers(e, "Data", 4, 5) }},
 		{"ReplaceSMEs", "/tags/*/subject-matter-experts", func(ctx context.Context, c *teams.Client) error {
 			_, err := c.ReplaceSMEs(ctx, 2, teams.SMERequest{UserIDs: []int{3}})
 			return err
-		}, func(e *teamstest.Emulator) bool { u, _ := e.TagSMEs("go"); return slices.Equal(u, []int{3}) }},
+		}, func(e *emulator.Emulator) bool { u, _ := e.TagSMEs("go"); return slices.Equal(u, []int{3}) }},
 		{"AddSMEUsers", "/tags/*/subject-matter-experts/users", func(ctx context.Context, c *teams.Client) error {
 			_, err := c.AddSMEUsers(ctx, 2, []int{4})
 			return err
-		}, func(e *teamstest.Emulator) bool { u, _ := e.TagSMEs("go"); return slices.Equal(u, []int{4}) }},
+		}, func(e *emulator.Emulator) bool { u, _ := e.TagSMEs("go"); return slices.Equal(u, []int{4}) }},
 		{"AddSMEGroups", "/tags/*/subject-matter-experts/user-groups", func(ctx context.Context, c *teams.Client) error {
 			_, err := c.AddSMEGroups(ctx, 2, []int{1})
 			return err
-		}, func(e *teamstest.Emulator) bool { _, g := e.TagSMEs("go"); return slices.Equal(g, []int{1}) }},
+		}, func(e *emulator.Emulator) bool { _, g := e.TagSMEs("go"); return slices.Equal(g, []int{1}) }},
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
-	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
 const (
@@ -52,7 +52,7 @@ func hugeAnswerChild(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != memLimit {
 		t.Fatalf("GOMEMLIMIT in the child is %d, want %d", got, memLimit)
 	}
-	e, err := teamstest.New(baseSeed(), teamstest.Options{NoThrottle: true})
+	e, err := emulator.New(baseSeed(), emulator.Options{NoThrottle: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,9 @@ package ldap
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -146,25 +144,6 @@ func isResultError(err error) bool {
 func (s *session) close() {
 	s.stop()
 	_ = s.conn.close()
-}
-
-// tlsConfig builds the client TLS settings: the system pool plus ca_file;
-// verification is skipped only when insecure_skip_verify says so.
-func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
-		}
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}, nil //nolint:gosec // only when configured by name
 }
 
 // tlsFor returns the TLS settings for one URL: the certificate must name the

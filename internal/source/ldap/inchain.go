@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -126,7 +127,7 @@ func missingFrom(answer, resolved []string, d *directory.Directory) error {
 // lives. A failed search fails the read: any group might miss members.
 func (r *Reader) primaryInChain(s *session, primary map[string][]string) (map[string][]string, error) {
 	out := map[string][]string{}
-	for _, sid := range sortedKeys(primary) {
+	for _, sid := range slices.Sorted(maps.Keys(primary)) {
 		filter := fmt.Sprintf("(&%s(member:%s:=<SID=%s>))", r.cfg.Groups.Filter, inChainRule, goldap.EscapeFilter(sid))
 		q := query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: filter,
 			attrs: []string{"1.1"}, paged: true, purpose: "groups holding primary group " + sid, allowReferrals: true}
@@ -140,13 +141,4 @@ func (r *Reader) primaryInChain(s *session, primary map[string][]string) (map[st
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/tlsconfig"
 )
 
 // Defaults applied when a configuration did not go through config.Load
@@ -119,8 +120,10 @@ func (r *Reader) init() error {
 	}
 	r.userAttrs = UserAttributes(c.Users, c.ActiveDirectory)
 	r.groupAttrs = GroupAttributes(c.Groups, c.ActiveDirectory)
-	r.tls, err = tlsConfig(c.CAFile, c.InsecureSkipVerify)
-	return err
+	if r.tls, err = tlsconfig.Client(c.CAFile, c.InsecureSkipVerify); err != nil {
+		return fmt.Errorf("ca_file: %w", err)
+	}
+	return nil
 }
 
 func checkBase(what, base, scope, filter string) (int, error) {

@@ -470,14 +470,3 @@ func retryAfterOf(resp *http.Response) time.Duration {
 	}
 	return min(time.Duration(s)*time.Second, 30*time.Second)
 }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

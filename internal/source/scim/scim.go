@@ -10,21 +10,20 @@ package scim
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/backoff"
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/tlsconfig"
 )
 
 // Defaults for what the configuration leaves open.
@@ -68,9 +67,9 @@ func New(name string, cfg config.SCIM, logger *zap.Logger) (*Reader, error) {
 	if token == "" {
 		return nil, fmt.Errorf("scim source %q: no bearer token (token or token_file)", name)
 	}
-	transport, err := newTransport(cfg.CAFile, cfg.InsecureSkipVerify)
+	transport, err := tlsconfig.Transport(cfg.CAFile, cfg.InsecureSkipVerify)
 	if err != nil {
-		return nil, fmt.Errorf("scim source %q: %w", name, err)
+		return nil, fmt.Errorf("scim source %q: ca_file: %w", name, err)
 	}
 	timeout := cfg.Timeout.Std()
 	if timeout <= 0 {
@@ -91,7 +90,7 @@ func New(name string, cfg config.SCIM, logger *zap.Logger) (*Reader, error) {
 		pageSize: DefaultPageSize,
 		client:   &http.Client{Transport: transport, Timeout: timeout},
 		logger:   logger,
-		sleep:    sleepCtx,
+		sleep:    backoff.Sleep,
 	}, nil
 }
 
@@ -112,32 +111,6 @@ func parseBase(raw string) (*url.URL, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
-}
-
-// newTransport clones the default transport, adding caFile's certificates
-// to the system pool. Verification is off only when insecure_skip_verify
-// says so by name.
-func newTransport(caFile string, insecure bool) (*http.Transport, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if insecure {
-		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true} //nolint:gosec // only when configured by name
-	}
-	if caFile == "" {
-		return t, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificates found", caFile)
-	}
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // only when configured by name
-	return t, nil
 }
 
 func isLoopback(host string) bool {

@@ -1,5 +1,5 @@
 // Package faultproxy puts a misbehaving network and API between a Teams API
-// client and an API fake (the teamstest emulator or any http.Handler), so
+// client and an API fake (the emulator package or any http.Handler), so
 // that tests in any package can check what a client makes of empty
 // answers, short or shifting pages, lost answers to writes, 5xx, resets,
 // redirects and oversized answers.

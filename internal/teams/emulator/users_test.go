@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"fmt"
@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 func TestURLFormsAndTokenTeams(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	cases := []struct {
 		path, token string
 		status      int
@@ -42,7 +42,7 @@ func TestURLFormsAndTokenTeams(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	for _, auth := range []string{"", "nope", "Bearer", "Bearer "} {
 		req, _ := http.NewRequest("GET", e.url+"/api/v3/users", nil)
 		if auth != "" {
@@ -71,7 +71,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestEmailVisibility(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var all, seen page[user]
 	e.do("GET", "/api/v3/users?pageSize=100", "admin-token", "").want(t, 200).decode(t, &all)
 	e.do("GET", "/api/v3/users?pageSize=100", "reader-token", "").want(t, 200).decode(t, &seen)
@@ -106,7 +106,7 @@ func TestEmailVisibility(t *testing.T) {
 }
 
 func TestUserShape(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var u user
 	e.do("GET", "/api/v3/users/3", "admin-token", "").want(t, 200).decode(t, &u)
 	if u.Role != "Registered" || u.AccountID == nil || !strings.HasPrefix(u.AvatarURL, "https://") ||
@@ -123,7 +123,7 @@ func TestUserShape(t *testing.T) {
 }
 
 func TestUserByEmail(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	for _, p := range []string{
 		"alice@example.com", "alice%40example.com", "ALICE@Example.COM",
 	} {
@@ -145,7 +145,7 @@ func TestUserByEmail(t *testing.T) {
 }
 
 func TestUsersByExternalID(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var us []user
 	e.do("GET", "/api/v3/users/by-external-id/ext-shared", "admin-token", "").want(t, 200).decode(t, &us)
 	ids := []int{}
@@ -164,9 +164,9 @@ func TestUsersByExternalID(t *testing.T) {
 func TestUserPagingAndSort(t *testing.T) {
 	seed := mustSeed(t)
 	for i := 10; i < 36; i++ { // 31 users in all
-		seed.Users = append(seed.Users, teamstest.SeedUser{ID: i, Name: fmt.Sprint("U", i), Email: fmt.Sprintf("u%d@example.com", i), Reputation: i})
+		seed.Users = append(seed.Users, emulator.SeedUser{ID: i, Name: fmt.Sprint("U", i), Email: fmt.Sprintf("u%d@example.com", i), Reputation: i})
 	}
-	e := newEnv(t, seed, teamstest.Options{})
+	e := newEnv(t, seed, emulator.Options{})
 	var p page[user]
 	e.do("GET", "/api/v3/users", "admin-token", "").want(t, 200).decode(t, &p)
 	if p.TotalCount != 31 || p.PageSize != 15 || p.Page != 1 || p.TotalPages != 3 || len(p.Items) != 15 || p.Sort != "reputation" {

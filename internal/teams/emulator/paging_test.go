@@ -1,14 +1,14 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"strconv"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 func TestPagingValidation(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	bad := []string{
 		"/api/v3/users?pageSize=7", "/api/v3/users?pageSize=0", "/api/v3/users?pageSize=200",
 		"/api/v3/users?pagesize=abc", "/api/v3/users?page=0", "/api/v3/users?page=-1",
@@ -49,7 +49,7 @@ func TestPagingValidation(t *testing.T) {
 
 func TestEmptyCollectionTotalPages(t *testing.T) {
 	for _, c := range []struct{ opt, want int }{{0, 1}, {1, 1}, {-1, 0}} {
-		e := newEnv(t, nil, teamstest.Options{EmptyTotalPages: c.opt})
+		e := newEnv(t, nil, emulator.Options{EmptyTotalPages: c.opt})
 		var p page[tag]
 		e.do("GET", "/api/v3/tags?partialName=nothing-matches", "admin-token", "").want(t, 200).decode(t, &p)
 		if p.TotalCount != 0 || p.TotalPages != c.want || p.Items == nil || len(p.Items) != 0 {
@@ -60,7 +60,7 @@ func TestEmptyCollectionTotalPages(t *testing.T) {
 
 func TestEmptyTotalPagesOption(t *testing.T) {
 	for _, bad := range []int{-2, 2} {
-		if _, err := teamstest.New(mustSeed(t), teamstest.Options{EmptyTotalPages: bad}); err == nil {
+		if _, err := emulator.New(mustSeed(t), emulator.Options{EmptyTotalPages: bad}); err == nil {
 			t.Errorf("EmptyTotalPages %d accepted", bad)
 		}
 	}

@@ -1,15 +1,15 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"reflect"
 	"slices"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 func TestTagList(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var p page[tag]
 	e.do("GET", "/api/v3/tags?partialName=GO", "reader-token", "").want(t, 200).decode(t, &p)
 	if p.TotalCount != 2 || p.Items[0].Name != "go" || p.Items[1].Name != "golang-tools" {
@@ -34,7 +34,7 @@ func TestTagList(t *testing.T) {
 }
 
 func TestTagSMECount(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var tg tag
 	e.do("GET", "/api/v3/tags/1", "reader-token", "").want(t, 200).decode(t, &tg)
 	// Users 4 and 3, plus group 3 = {4, 6}: three people (4 counted once).
@@ -62,7 +62,7 @@ func TestTagSMECount(t *testing.T) {
 }
 
 func TestSMEOperations(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var s smes
 	e.do("GET", "/api/v3/tags/1/subject-matter-experts", "reader-token", "").want(t, 200).decode(t, &s)
 	if !slices.Equal(summaryIDs(s.Users), []int{4, 3}) || len(s.UserGroups) != 1 {
@@ -103,7 +103,7 @@ func TestSMEOperations(t *testing.T) {
 func TestSMEDisabled(t *testing.T) {
 	seed := mustSeed(t)
 	seed.SMEEnabled = false
-	e := newEnv(t, seed, teamstest.Options{})
+	e := newEnv(t, seed, emulator.Options{})
 	calls := []struct{ method, path, body string }{
 		{"GET", "/api/v3/tags/1/subject-matter-experts", ""},
 		{"PUT", "/api/v3/tags/1/subject-matter-experts", `{"userIds":[2]}`},

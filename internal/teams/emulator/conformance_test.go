@@ -1,10 +1,10 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -15,7 +15,7 @@ func TestValidTrafficStrict(t *testing.T) {
 	for _, f := range []struct{ base, token, team string }{
 		{"/api/v3", "admin-token", ""}, {"/v3/teams/acme", "acme-token", "acme"}, {"/api/v3/teams/acme", "acme-token", "acme"},
 	} {
-		emu, err := teamstest.New(mustSeed(t).InTeam(f.team), teamstest.Options{NoThrottle: true})
+		emu, err := emulator.New(mustSeed(t).InTeam(f.team), emulator.Options{NoThrottle: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,7 @@
-package teamstest
+package emulator
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"testing"
 	"time"
 )
 
@@ -25,8 +23,6 @@ type Options struct {
 
 	Now      func() time.Time // clock for throttling and the request log; default time.Now
 	RandSeed int64            // seed of the fault dice; 0 means 1
-
-	TLS bool // NewServer only: serve HTTPS (httptest.NewTLSServer)
 }
 
 // Request is one entry of the request log.
@@ -36,24 +32,6 @@ type Request struct {
 	Route  string // route template relative to the base URL ("" if none matched)
 	Status int
 	Time   time.Time
-}
-
-// NewServer starts an emulator on a real httptest server, closed by
-// tb.Cleanup. The seed is not modified.
-func NewServer(tb testing.TB, seed *Seed, o Options) (*Emulator, *httptest.Server) {
-	tb.Helper()
-	e, err := New(seed, o)
-	if err != nil {
-		tb.Fatalf("teamstest: %v", err)
-	}
-	var srv *httptest.Server
-	if o.TLS {
-		srv = httptest.NewTLSServer(e)
-	} else {
-		srv = httptest.NewServer(e)
-	}
-	tb.Cleanup(srv.Close)
-	return e, srv
 }
 
 var _ http.Handler = (*Emulator)(nil)

@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 var throttleHeaders = []string{
@@ -32,7 +32,7 @@ func headerInts(t *testing.T, r resp) map[string]int {
 
 func TestThrottleHeadersOnEveryResponse(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now})
+	e := newEnv(t, nil, emulator.Options{Now: clock.Now})
 	for _, c := range []struct {
 		method, path, token, body, contentType string
 		status                                 int
@@ -62,7 +62,7 @@ func TestThrottleHeadersOnEveryResponse(t *testing.T) {
 
 func TestBurstThrottle(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 3, BurstWindow: 2 * time.Second})
+	e := newEnv(t, nil, emulator.Options{Now: clock.Now, BurstLimit: 3, BurstWindow: 2 * time.Second})
 	for i := 0; i < 3; i++ {
 		h := headerInts(t, e.do("GET", "/api/v3/users/me", "admin-token", "").want(t, 200))
 		if h["x-burst-throttle-calls-left"] != 2-i || h["x-burst-throttle-seconds-until-full"] != 2 {
@@ -92,7 +92,7 @@ func TestBurstThrottle(t *testing.T) {
 
 func TestTokenBucket(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 1000, BucketSize: 5, RefillAmount: 2, RefillEvery: 10 * time.Second})
+	e := newEnv(t, nil, emulator.Options{Now: clock.Now, BurstLimit: 1000, BucketSize: 5, RefillAmount: 2, RefillEvery: 10 * time.Second})
 	for i := 0; i < 5; i++ {
 		e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 200)
 	}
@@ -121,7 +121,7 @@ func TestTokenBucket(t *testing.T) {
 // on every answer, so a client pacing from them never waits.
 func TestNoThrottle(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 2, BucketSize: 3, NoThrottle: true})
+	e := newEnv(t, nil, emulator.Options{Now: clock.Now, BurstLimit: 2, BucketSize: 3, NoThrottle: true})
 	for i := 0; i < 5; i++ {
 		h := headerInts(t, e.do("GET", "/api/v3/tags", "admin-token", "").want(t, http.StatusOK))
 		if h["x-burst-throttle-calls-left"] != 2 || h["x-token-bucket-calls-left"] != 3 {
@@ -132,7 +132,7 @@ func TestNoThrottle(t *testing.T) {
 
 func TestDefaultThrottleNumbers(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 0})
+	e := newEnv(t, nil, emulator.Options{Now: clock.Now, BurstLimit: 0})
 	// BurstLimit 0 in newEnv means "defaults"; NoThrottle stays off with a clock.
 	var last resp
 	for i := 0; i < 50; i++ {
@@ -147,7 +147,7 @@ func TestDefaultThrottleNumbers(t *testing.T) {
 
 func TestRetryAfterCoversBothLimits(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, nil, teamstest.Options{Now: clock.Now, BurstLimit: 2, BurstWindow: 2 * time.Second,
+	e := newEnv(t, nil, emulator.Options{Now: clock.Now, BurstLimit: 2, BurstWindow: 2 * time.Second,
 		BucketSize: 2, RefillAmount: 1, RefillEvery: 30 * time.Second})
 	e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 200)
 	e.do("GET", "/api/v3/tags", "admin-token", "").want(t, 200)

@@ -1,9 +1,10 @@
-package teamstest
+package emulator
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -39,20 +40,20 @@ type Emulator struct {
 // New builds an emulator holding a deep copy of seed.
 func New(seed *Seed, o Options) (*Emulator, error) {
 	if seed == nil {
-		return nil, errors.New("teamstest: nil seed")
+		return nil, errors.New("emulator: nil seed")
 	}
 	if err := seed.Validate(); err != nil {
 		return nil, err
 	}
 	if o.EmptyTotalPages < -1 || o.EmptyTotalPages > 1 {
-		return nil, fmt.Errorf("teamstest: EmptyTotalPages %d: want 1 (or 0 for the default), or -1 for 0", o.EmptyTotalPages)
+		return nil, fmt.Errorf("emulator: EmptyTotalPages %d: want 1 (or 0 for the default), or -1 for 0", o.EmptyTotalPages)
 	}
 	o = o.withDefaults()
 	if o.DeleteMemberStatus != http.StatusOK && o.DeleteMemberStatus != http.StatusNoContent {
-		return nil, fmt.Errorf("teamstest: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
+		return nil, fmt.Errorf("emulator: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
 	}
 	if o.FaultRate < 0 || o.FaultRate > 1 || o.LostResponseRate < 0 || o.LostResponseRate > 1 {
-		return nil, errors.New("teamstest: fault rates must be within [0, 1]")
+		return nil, errors.New("emulator: fault rates must be within [0, 1]")
 	}
 	seedRand := uint64(o.RandSeed)
 	e := &Emulator{
@@ -268,15 +269,6 @@ func dedupe(ids []int) []int {
 	return out
 }
 
-func sortedKeys[V any](m map[int]V) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Snapshot returns the current state in seed form (a deep copy).
 func (e *Emulator) Snapshot() *Seed {
 	e.mu.Lock()
@@ -290,13 +282,13 @@ func (e *Emulator) Snapshot() *Seed {
 	for _, k := range toks {
 		s.Tokens = append(s.Tokens, e.tokens[k])
 	}
-	for _, id := range sortedKeys(e.users) {
+	for _, id := range slices.Sorted(maps.Keys(e.users)) {
 		s.Users = append(s.Users, cloneUser(*e.users[id]))
 	}
-	for _, id := range sortedKeys(e.groups) {
+	for _, id := range slices.Sorted(maps.Keys(e.groups)) {
 		s.UserGroups = append(s.UserGroups, cloneGroup(e.groups[id]))
 	}
-	for _, id := range sortedKeys(e.tags) {
+	for _, id := range slices.Sorted(maps.Keys(e.tags)) {
 		t := *e.tags[id]
 		t.SMEUserIDs, t.SMEGroupIDs = slices.Clone(t.SMEUserIDs), slices.Clone(t.SMEGroupIDs)
 		s.Tags = append(s.Tags, t)
@@ -373,7 +365,7 @@ func (e *Emulator) SetGroupMembers(groupID int, userIDs []int) {
 func (e *Emulator) GroupByName(name string) (SeedGroup, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, id := range sortedKeys(e.groups) {
+	for _, id := range slices.Sorted(maps.Keys(e.groups)) {
 		if g := e.groups[id]; strings.EqualFold(g.Name, name) {
 			return cloneGroup(g), true
 		}

@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"os"
@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 func TestSnapshotAndSaveStateRoundTrip(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"Saved","userIds":[3]}`).want(t, 201)
 	e.do("PUT", "/api/v3/tags/2/subject-matter-experts", "admin-token", `{"userGroupIds":[1]}`).want(t, 200)
 	path := filepath.Join(t.TempDir(), "state.json")
@@ -26,14 +26,14 @@ func TestSnapshotAndSaveStateRoundTrip(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("state file mode %v, want 0600 (it holds tokens)", fi.Mode().Perm())
 	}
-	loaded, err := teamstest.LoadSeed(path)
+	loaded, err := emulator.LoadSeed(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(loaded, e.emu.Snapshot()) {
 		t.Errorf("reloaded state differs:\n%+v\n%+v", loaded, e.emu.Snapshot())
 	}
-	again, err := teamstest.New(loaded, teamstest.Options{})
+	again, err := emulator.New(loaded, emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestSnapshotAndSaveStateRoundTrip(t *testing.T) {
 		t.Errorf("SMEs after reload: %v", groups)
 	}
 	// The next created group does not reuse an id.
-	e2 := newEnv(t, loaded, teamstest.Options{})
+	e2 := newEnv(t, loaded, emulator.Options{})
 	var g group
 	e2.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"Next"}`).want(t, 201).decode(t, &g)
 	if g.ID != 5 {
@@ -54,7 +54,7 @@ func TestSnapshotAndSaveStateRoundTrip(t *testing.T) {
 
 func TestSnapshotIsACopy(t *testing.T) {
 	seed := mustSeed(t)
-	emu, err := teamstest.New(seed, teamstest.Options{})
+	emu, err := emulator.New(seed, emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,8 @@ func TestSnapshotIsACopy(t *testing.T) {
 }
 
 func TestHelpers(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
-	e.emu.AddUser(teamstest.SeedUser{ID: 40, Name: "New Hire", Email: "new.hire@example.com"})
+	e := newEnv(t, nil, emulator.Options{})
+	e.emu.AddUser(emulator.SeedUser{ID: 40, Name: "New Hire", Email: "new.hire@example.com"})
 	var u user
 	e.do("GET", "/api/v3/users/by-email/NEW.HIRE@example.com", "admin-token", "").want(t, 200).decode(t, &u)
 	if u.ID != 40 || u.Role != "Registered" {
@@ -116,15 +116,15 @@ func TestLoadSeedErrors(t *testing.T) {
 		if err := os.WriteFile(path, []byte(c.body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := teamstest.LoadSeed(path)
+		_, err := emulator.LoadSeed(path)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v, want one naming the file and %q", name, err, c.want)
 		}
 	}
-	if _, err := teamstest.LoadSeed(filepath.Join(dir, "missing.json")); err == nil {
+	if _, err := emulator.LoadSeed(filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("missing file accepted")
 	}
-	if _, err := teamstest.New(nil, teamstest.Options{}); err == nil {
+	if _, err := emulator.New(nil, emulator.Options{}); err == nil {
 		t.Error("nil seed accepted")
 	}
 }
@@ -141,7 +141,7 @@ func TestSampleSeedLoads(t *testing.T) {
 	if err := os.WriteFile(path, []byte(sampleSeed), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	seed, err := teamstest.LoadSeed(path)
+	seed, err := emulator.LoadSeed(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestSampleSeedLoads(t *testing.T) {
 		seed.Tags[0].Name != "kubernetes" {
 		t.Errorf("seed read as %+v", seed)
 	}
-	e := newEnv(t, seed, teamstest.Options{})
+	e := newEnv(t, seed, emulator.Options{})
 	var me user
 	e.do("GET", "/v3/teams/acme/users/me", "t1", "").want(t, 200).decode(t, &me)
 	if me.ID != 2 || me.Email == nil || *me.Email != "alice@example.com" {

@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -36,9 +36,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func mustSeed(tb testing.TB) *teamstest.Seed {
+func mustSeed(tb testing.TB) *emulator.Seed {
 	tb.Helper()
-	s, err := teamstest.LoadSeed("testdata/seed.json")
+	s, err := emulator.LoadSeed("testdata/seed.json")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -49,11 +49,11 @@ func mustSeed(tb testing.TB) *teamstest.Seed {
 // is validated against openapi.json.
 type env struct {
 	t   *testing.T
-	emu *teamstest.Emulator
+	emu *emulator.Emulator
 	url string // server root, no base path
 }
 
-func newEnv(t *testing.T, seed *teamstest.Seed, o teamstest.Options) *env {
+func newEnv(t *testing.T, seed *emulator.Seed, o emulator.Options) *env {
 	t.Helper()
 	if seed == nil {
 		seed = mustSeed(t)
@@ -61,7 +61,7 @@ func newEnv(t *testing.T, seed *teamstest.Seed, o teamstest.Options) *env {
 	if o.Now == nil && !o.NoThrottle && o.BurstLimit == 0 {
 		o.NoThrottle = true // throttling has its own tests
 	}
-	emu, err := teamstest.New(seed, o)
+	emu, err := emulator.New(seed, o)
 	if err != nil {
 		t.Fatal(err)
 	}

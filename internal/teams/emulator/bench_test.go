@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"encoding/json"
@@ -7,24 +7,24 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 // BenchmarkListAll pages through 10,000 users and 2,000 groups of 20
 // members in-process (Transport), as a sync's read phase does.
 func BenchmarkListAll(b *testing.B) {
-	seed := &teamstest.Seed{Tokens: []teamstest.SeedToken{{Token: "t", Admin: true}}}
+	seed := &emulator.Seed{Tokens: []emulator.SeedToken{{Token: "t", Admin: true}}}
 	for i := 2; i < 10002; i++ {
-		seed.Users = append(seed.Users, teamstest.SeedUser{ID: i, Name: fmt.Sprint("User ", i), Email: fmt.Sprintf("u%d@example.com", i), Reputation: i % 97})
+		seed.Users = append(seed.Users, emulator.SeedUser{ID: i, Name: fmt.Sprint("User ", i), Email: fmt.Sprintf("u%d@example.com", i), Reputation: i % 97})
 	}
 	for g := 1; g <= 2000; g++ {
 		ids := make([]int, 20)
 		for j := range ids {
 			ids[j] = 2 + (g*20+j)%10000
 		}
-		seed.UserGroups = append(seed.UserGroups, teamstest.SeedGroup{ID: g, Name: fmt.Sprint("Group ", g), UserIDs: ids})
+		seed.UserGroups = append(seed.UserGroups, emulator.SeedGroup{ID: g, Name: fmt.Sprint("Group ", g), UserIDs: ids})
 	}
-	emu, err := teamstest.New(seed, teamstest.Options{NoThrottle: true})
+	emu, err := emulator.New(seed, emulator.Options{NoThrottle: true})
 	if err != nil {
 		b.Fatal(err)
 	}

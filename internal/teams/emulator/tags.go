@@ -1,7 +1,8 @@
-package teamstest
+package emulator
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -93,7 +94,7 @@ func (e *Emulator) listTags(c *call) {
 	}
 	e.mu.Lock()
 	var all []*SeedTag
-	for _, id := range sortedKeys(e.tags) {
+	for _, id := range slices.Sorted(maps.Keys(e.tags)) {
 		t := e.tags[id]
 		if !sameTeam(t.Team, c.team) {
 			continue

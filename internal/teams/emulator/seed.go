@@ -1,4 +1,4 @@
-package teamstest
+package emulator
 
 import (
 	"encoding/json"

@@ -1,9 +1,12 @@
-// Package teamstest is an in-memory emulator of the Stack Overflow for
+// Package emulator is an in-memory emulator of the Stack Overflow for
 // Teams API v3 (users, user groups, tags and tag SMEs), faithful to the
 // official OpenAPI document and to the behaviour the real service shows:
 // full-replace PUT, 429 throttling with headers, 401 as text/plain, 422
-// when SMEs are off, no group deletion. It serves tests (through
-// NewServer, httptest or Transport) and cmd/teams-emulator.
+// when SMEs are off, no group deletion. It is an http.Handler served by
+// cmd/teams-emulator, embedded in syncd for teams.url "emulator:SEED.json"
+// (through Transport, without a socket), and started by tests through
+// package teamstest. It imports no testing package, so the binaries that
+// link it do not link one.
 //
 // It deliberately does not import the client package, so that it cannot
 // share the client's mistakes: its JSON models are its own, named as in
@@ -67,4 +70,4 @@
 //     x-token-bucket-* headers, a rejected request consumes nothing and
 //     gets 429 ProblemDetails with an integer Retry-After (rounded up, so
 //     waiting it is always enough).
-package teamstest
+package emulator

@@ -1,10 +1,11 @@
-package teamstest
+package emulator
 
 import (
 	"cmp"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -168,7 +169,7 @@ func (e *Emulator) userByEmail(c *call) {
 	}
 	email := strings.TrimSpace(unescape(c.args[0]))
 	e.answerUser(c, func() *SeedUser {
-		for _, id := range sortedKeys(e.users) {
+		for _, id := range slices.Sorted(maps.Keys(e.users)) {
 			if u := e.users[id]; u.Email != "" && strings.EqualFold(u.Email, email) {
 				return u
 			}
@@ -197,7 +198,7 @@ func (e *Emulator) usersByExternalID(c *call) {
 	ext := unescape(c.args[0])
 	e.mu.Lock()
 	out := []userJSON{}
-	for _, id := range sortedKeys(e.users) {
+	for _, id := range slices.Sorted(maps.Keys(e.users)) {
 		if u := e.users[id]; u.ExternalID != nil && *u.ExternalID == ext {
 			out = append(out, c.user(u))
 		}

@@ -1,4 +1,4 @@
-package teamstest
+package emulator
 
 // Response bodies, named and ordered as in openapi.json
 // (components.schemas). Kept apart from the client's models on purpose.

@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"fmt"
@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
 func TestGroupList(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var p page[group]
 	e.do("GET", "/api/v3/user-groups", "admin-token", "").want(t, 200).decode(t, &p)
 	names := []string{}
@@ -39,7 +39,7 @@ func TestGroupList(t *testing.T) {
 }
 
 func TestGroupCreate(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	r := e.do("POST", "/api/v3/user-groups", "admin-token", `{"name":"SRE","description":"on call","userIds":[3,2,3]}`).want(t, 201)
 	var g group
 	r.decode(t, &g)
@@ -66,7 +66,7 @@ func TestGroupCreate(t *testing.T) {
 }
 
 func TestBodyFormats(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/json-patch+json",
 		"text/json", "application/vnd.example+json", "APPLICATION/JSON"} {
 		var g group
@@ -99,7 +99,7 @@ func TestBodyFormats(t *testing.T) {
 }
 
 func TestGroupReplaceIsFull(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var g group
 	e.do("PUT", "/api/v3/user-groups/1", "admin-token", `{"name":"Platform Eng"}`).want(t, 200).decode(t, &g)
 	if g.Name != "Platform Eng" || g.Description != "" || len(g.Users) != 0 {
@@ -120,7 +120,7 @@ func TestGroupReplaceIsFull(t *testing.T) {
 }
 
 func TestGroupMembers(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var g group
 	e.do("POST", "/api/v3/user-groups/1/members", "admin-token", `[4, 3, 3]`).want(t, 200).decode(t, &g)
 	if !slices.Equal(memberIDs(g), []int{2, 4, 5, 3}) {
@@ -144,18 +144,18 @@ func TestGroupMembers(t *testing.T) {
 	e.do("DELETE", "/api/v3/user-groups/1/members/4", "admin-token", "").want(t, 404).problem(t)
 	e.do("DELETE", "/api/v3/user-groups/9/members/2", "admin-token", "").want(t, 404).problem(t)
 
-	e204 := newEnv(t, nil, teamstest.Options{DeleteMemberStatus: http.StatusNoContent})
+	e204 := newEnv(t, nil, emulator.Options{DeleteMemberStatus: http.StatusNoContent})
 	r = e204.do("DELETE", "/api/v3/user-groups/1/members/4", "admin-token", "").want(t, 204)
 	if len(r.body) != 0 {
 		t.Errorf("204 with a body: %s", r.body)
 	}
-	if _, err := teamstest.New(mustSeed(t), teamstest.Options{DeleteMemberStatus: 202}); err == nil {
+	if _, err := emulator.New(mustSeed(t), emulator.Options{DeleteMemberStatus: 202}); err == nil {
 		t.Error("DeleteMemberStatus 202 accepted")
 	}
 }
 
 func TestNoGroupDeletion(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	r := e.do("DELETE", "/api/v3/user-groups/1", "admin-token", "").want(t, http.StatusMethodNotAllowed)
 	if allow := r.header.Get("Allow"); allow != "GET, PUT" {
 		t.Errorf("Allow %q", allow)
@@ -167,7 +167,7 @@ func TestNoGroupDeletion(t *testing.T) {
 }
 
 func TestWritePermissions(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	before := e.emu.Snapshot()
 	writes := []struct{ method, path, body string }{
 		{"POST", "/api/v3/user-groups", `{"name":"x"}`},
@@ -211,7 +211,7 @@ func TestWritePermissions(t *testing.T) {
 	// A permissive seed (demos) lets any write token write.
 	seed := mustSeed(t)
 	seed.Permissive = true
-	lax := newEnv(t, seed, teamstest.Options{})
+	lax := newEnv(t, seed, emulator.Options{})
 	lax.do("POST", "/api/v3/user-groups/2/members", "writer-token", `[3]`).want(t, 200)
 	lax.do("PUT", "/api/v3/user-groups/2", "reader-token", `{"name":"x"}`).want(t, 403) // read-only still
 }
@@ -220,7 +220,7 @@ func TestWritePermissions(t *testing.T) {
 // of its own; a group of one namespace is not found from another, and
 // cannot be made an SME group there.
 func TestPrivateTeamNamespaces(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var list struct {
 		TotalCount int `json:"totalCount"`
 	}
@@ -245,7 +245,7 @@ func TestPrivateTeamNamespaces(t *testing.T) {
 // TestUsersManage: GET /users/manage is served (an admin's token, the
 // Enterprise main site), not taken for /users/{userId}.
 func TestUsersManage(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	var page struct {
 		TotalCount int `json:"totalCount"`
 		Items      []struct {
@@ -269,7 +269,7 @@ func TestUsersManage(t *testing.T) {
 }
 
 func TestUnknownPaths(t *testing.T) {
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	for _, p := range []string{"/api/v3/nothing", "/v2.3/users", "/v3/users", "/api/v3/users/1/2/3", "/", "/v3/teams//users"} {
 		r := e.do("GET", p, "admin-token", "").want(t, 404)
 		if len(r.body) != 0 {
@@ -281,9 +281,9 @@ func TestUnknownPaths(t *testing.T) {
 func TestConcurrentWrites(t *testing.T) {
 	seed := mustSeed(t)
 	for i := 100; i < 140; i++ {
-		seed.Users = append(seed.Users, teamstest.SeedUser{ID: i, Name: "U"})
+		seed.Users = append(seed.Users, emulator.SeedUser{ID: i, Name: "U"})
 	}
-	e := newEnv(t, seed, teamstest.Options{})
+	e := newEnv(t, seed, emulator.Options{})
 	done := make(chan struct{})
 	for i := 100; i < 140; i++ {
 		go func() {

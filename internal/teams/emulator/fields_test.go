@@ -1,4 +1,4 @@
-package teamstest_test
+package emulator_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
 )
 
@@ -41,7 +41,7 @@ func specFields(t *testing.T) map[string][]string {
 // read them all), envelope and ProblemDetails included.
 func TestResponsesCarryEverySpecField(t *testing.T) {
 	want := specFields(t)
-	e := newEnv(t, nil, teamstest.Options{})
+	e := newEnv(t, nil, emulator.Options{})
 	get := func(path string, status int) map[string]any {
 		var v map[string]any
 		e.do("GET", path, "admin-token", "").want(t, status).decode(t, &v)
