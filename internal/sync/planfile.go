@@ -18,10 +18,10 @@ import (
 	"github.com/syncd/syncd/internal/report"
 )
 
-// SavedPlanVersion is the format version of a saved plan file. Version 2
+// savedPlanVersion is the format version of a saved plan file. Version 2
 // added the config fingerprint; a version 1 plan cannot be checked against
 // the config in force and is refused.
-const SavedPlanVersion = 2
+const savedPlanVersion = 2
 
 // SavedPlan is a plan written by `syncd sync --plan-out` for a later
 // `syncd apply --plan`: the changes, who the ids are, and a fingerprint of
@@ -42,7 +42,7 @@ type SavedPlan struct {
 
 // Save returns the prepared run as a plan file's content.
 func (p *Prepared) Save() *SavedPlan {
-	return &SavedPlan{Version: SavedPlanVersion, CreatedAt: p.StartedAt, Plan: p.Plan, Fingerprint: p.Fingerprint,
+	return &SavedPlan{Version: savedPlanVersion, CreatedAt: p.StartedAt, Plan: p.Plan, Fingerprint: p.Fingerprint,
 		Config: p.ConfigPrint, Users: p.Users, Pending: p.Pending, Matched: p.Matched, Errors: errorTexts(p.Errors)}
 }
 
@@ -59,8 +59,8 @@ func ReadSavedPlan(r io.Reader) (*SavedPlan, error) {
 	if err := json.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
-	if s.Version != SavedPlanVersion {
-		return nil, fmt.Errorf("read plan: format version %d, this syncd reads %d", s.Version, SavedPlanVersion)
+	if s.Version != savedPlanVersion {
+		return nil, fmt.Errorf("read plan: format version %d, this syncd reads %d", s.Version, savedPlanVersion)
 	}
 	return &s, nil
 }
@@ -133,7 +133,7 @@ func hashOf(v ...any) string {
 // is written then.
 func (e *Engine) ApplySaved(ctx context.Context, s *SavedPlan) (*Result, error) {
 	plan, outside := restrictPlan(s.Plan, e.cfg)
-	if diff := append(ConfigDrift(s.Config, configPrint(e.cfg)), outside...); len(diff) > 0 {
+	if diff := append(configDrift(s.Config, configPrint(e.cfg)), outside...); len(diff) > 0 {
 		err := fmt.Errorf("the plan was made under another configuration (%s); run syncd sync again", strings.Join(diff, "; "))
 		return e.Fail(&Prepared{StartedAt: e.now(), Calls0: e.api.Calls()}, err), err
 	}
@@ -142,7 +142,7 @@ func (e *Engine) ApplySaved(ctx context.Context, s *SavedPlan) (*Result, error) 
 		return e.Fail(p, err), err
 	}
 	cur := p.explain.view.cur
-	drift := Drift(s.Fingerprint, fingerprint(&plan, cur))
+	drift := drift(s.Fingerprint, fingerprint(&plan, cur))
 	drift = append(drift, refreshCurrent(&plan, cur)...)
 	if len(drift) > 0 {
 		err := fmt.Errorf("the plan is stale: Teams changed since it was made (%s); run syncd sync again", strings.Join(drift, "; "))
@@ -189,9 +189,9 @@ func configPrint(cfg *config.Config) map[string]string {
 	return out
 }
 
-// ConfigDrift names the groups and tags whose rules differ between the
+// configDrift names the groups and tags whose rules differ between the
 // config a plan was made under (saved) and the config in force (now).
-func ConfigDrift(saved, now map[string]string) []string {
+func configDrift(saved, now map[string]string) []string {
 	if saved == nil {
 		return []string{"the plan does not say which configuration it was made under"}
 	}
@@ -340,8 +340,8 @@ func refreshCurrent(p *plan.Plan, cur plan.Current) []string {
 	return out
 }
 
-// Drift names the entries whose fingerprint differs.
-func Drift(saved, now map[string]string) []string {
+// drift names the entries whose fingerprint differs.
+func drift(saved, now map[string]string) []string {
 	var out []string
 	for k, v := range saved {
 		if now[k] != v {

@@ -167,7 +167,7 @@ func TestApplySavedBudgets(t *testing.T) {
 func TestConfigDriftNames(t *testing.T) {
 	saved := map[string]string{"group:A": "1", "group:B": "2", "tag:go": "3"}
 	now := map[string]string{"group:A": "1", "group:B": "x", "tag:rust": "4"}
-	got := ConfigDrift(saved, now)
+	got := configDrift(saved, now)
 	want := []string{
 		`the config no longer manages the SMEs of tag "go"`,
 		`the config now also manages the SMEs of tag "rust"`,
@@ -176,7 +176,7 @@ func TestConfigDriftNames(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q", got)
 	}
-	if got := ConfigDrift(nil, now); len(got) != 1 {
+	if got := configDrift(nil, now); len(got) != 1 {
 		t.Errorf("a plan without a config fingerprint: %q", got)
 	}
 }
