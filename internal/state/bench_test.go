@@ -50,3 +50,30 @@ func BenchmarkReadTransaction(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPutUsers caches 100,000 matches at once, as a cold run with
+// 100,000 directory people does after one listing of the Teams users.
+func BenchmarkPutUsers(b *testing.B) {
+	users := make(map[string]User, 100_000)
+	for i := range 100_000 {
+		users[fmt.Sprintf("person%06d@example.com", (i*7919)%100_000)] = User{ID: i + 2, Name: "P", Seen: time.Unix(0, 0)}
+	}
+	emails := make([]string, 0, len(users))
+	for e := range users {
+		emails = append(emails, e)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.PutUsers(users); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.PutPending(emails, time.Unix(1, 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

