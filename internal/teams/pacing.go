@@ -25,66 +25,96 @@ const headerSlack = time.Second
 // fracSlack is added to waits announced with a fraction of a second.
 const fracSlack = 100 * time.Millisecond
 
-// limiter is the local model of one server-side limiter.
-type limiter struct {
-	known   bool
-	left    int       // calls left, minus the requests sent since the last answer
-	limit   int       // largest calls-left seen plus one: the capacity
-	resetAt time.Time // burst: window empty again; bucket: next refill
-	period  time.Duration
-	// refillsWhole: after resetAt the budget is whole again (burst); else
-	// only one refill of unknown size came, so one request probes it.
-	refillsWhole bool
-	// reserveShare: 1/reserveShare of the capacity is kept back, room for
-	// another client on the same token and for rounding in the counts.
-	reserveShare int
+// window is the local model of the burst throttle: a fixed window that
+// the first request after the previous one ended opens on the server
+// (REFERENCE.md §8: 50 requests in 2 s).
+//
+// The window is timed from the answers rather than from the headers'
+// seconds, whose rounding is unknown: every request of a window was
+// received before its answer came, so the answer's arrival plus the
+// window's length is a safe bound on the window's end, and the earliest
+// answer of a window gives the tightest one (a round trip late, not the
+// second or more that the headers' rounding costs).
+type window struct {
+	known    bool
+	left     int           // calls left, minus the requests sent since the last answer
+	reported int           // the calls left the last answer said
+	limit    int           // the largest calls-left seen plus one: the capacity
+	length   time.Duration // the window's length: documented, or longer if an answer said so
+	end      time.Time     // the current window is over then
 }
 
-func (l *limiter) reserve() int { return max(1, l.limit/l.reserveShare) }
+// reserve is what is kept back for another client on the same token.
+func (w *window) reserve() int { return max(1, w.limit/25) }
 
-// wait is how long to wait before the next request may be sent.
-func (l *limiter) wait(now time.Time) time.Duration {
-	if !l.known || l.left > l.reserve() {
+func (w *window) wait(now time.Time) time.Duration {
+	switch {
+	case !w.known || w.left > w.reserve():
 		return 0
+	case now.Before(w.end):
+		return w.end.Sub(now)
 	}
-	if now.Before(l.resetAt) {
-		return l.resetAt.Sub(now)
-	}
-	// The reset we were waiting for has come and no answer has told us
-	// more since: assume it and expect the next one a period later.
-	if l.refillsWhole {
-		l.left = l.limit
-	} else {
-		l.left = l.reserve() + 1
-	}
-	l.resetAt = now.Add(max(l.period, time.Second))
+	w.left = w.limit // the window ended: the budget is whole again
 	return 0
 }
 
-// observe takes the limiter's state from an answer. inflight is the number
-// of requests sent after the answered one: they may not be counted yet.
-func (l *limiter) observe(left int, until time.Duration, now time.Time, inflight int) {
-	l.known = true
-	l.left = left - inflight
-	l.limit = max(l.limit, left+1)
-	l.resetAt = now.Add(until)
-	l.period = max(l.period, until.Round(time.Second))
+// observe takes an answer's count; until is its seconds-until-full (with
+// slack), inflight the requests sent after the answered one.
+func (w *window) observe(left int, until time.Duration, now time.Time, inflight int) {
+	w.length = max(w.length, until-headerSlack, documentedBurstWindow)
+	if !w.known || left > w.reported || !now.Before(w.end) {
+		w.end = now.Add(w.length) // a new window, opened before this answer came
+	}
+	w.known = true
+	w.reported, w.left = left, left-inflight
+	w.limit = max(w.limit, left+1)
+}
+
+// bucket is the local model of the token bucket: refilled by a share every
+// period (REFERENCE.md §8: 5,000 tokens, 100 more every 60 s).
+type bucket struct {
+	known   bool
+	left    int       // calls left, minus the requests sent since the last answer
+	limit   int       // largest calls-left seen plus one
+	resetAt time.Time // the next refill
+	period  time.Duration
+}
+
+// reserve is what is kept back for another client on the same token and
+// for rounding in the counts.
+func (b *bucket) reserve() int { return max(1, b.limit/50) }
+
+func (b *bucket) wait(now time.Time) time.Duration {
+	if !b.known || b.left > b.reserve() {
+		return 0
+	}
+	if now.Before(b.resetAt) {
+		return b.resetAt.Sub(now)
+	}
+	// The refill has come and no answer has said how much: one request
+	// probes it, and the next refill is a period later.
+	b.left = b.reserve() + 1
+	b.resetAt = now.Add(max(b.period, time.Second))
+	return 0
+}
+
+func (b *bucket) observe(left int, until time.Duration, now time.Time, inflight int) {
+	b.known = true
+	b.left = left - inflight
+	b.limit = max(b.limit, left+1)
+	b.resetAt = now.Add(until)
+	b.period = max(b.period, until.Round(time.Second))
 }
 
 // pacer holds the local model of both limiters, shared by all goroutines.
 type pacer struct {
 	mu     sync.Mutex
 	sent   int // requests let through
-	burst  limiter
-	bucket limiter
+	burst  window
+	bucket bucket
 }
 
-func newPacer() *pacer {
-	return &pacer{
-		burst:  limiter{refillsWhole: true, reserveShare: 10},
-		bucket: limiter{reserveShare: 50},
-	}
-}
+func newPacer() *pacer { return &pacer{} }
 
 // acquire lets one request through, or says how long to wait first.
 // It returns the request's sequence number.
@@ -105,10 +135,11 @@ func (p *pacer) acquire(now time.Time) (time.Duration, int) {
 func (p *pacer) release(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, l := range []*limiter{&p.burst, &p.bucket} {
-		if l.known && l.left <= l.reserve() && l.resetAt.After(now) {
-			l.resetAt = now
-		}
+	if w := &p.burst; w.known && w.left <= w.reserve() && w.end.After(now) {
+		w.end = now
+	}
+	if b := &p.bucket; b.known && b.left <= b.reserve() && b.resetAt.After(now) {
+		b.resetAt = now
 	}
 }
 
@@ -148,8 +179,9 @@ func (p *pacer) observe(seq int, b budget, now time.Time) {
 // The documented limiter periods, assumed when an answer gives a count
 // without its time.
 const (
-	defaultBurstWindow = 2*time.Second + headerSlack
-	defaultRefillEvery = 60*time.Second + headerSlack
+	documentedBurstWindow = 2 * time.Second
+	defaultBurstWindow    = documentedBurstWindow + headerSlack
+	defaultRefillEvery    = 60*time.Second + headerSlack
 )
 
 func orDefault(d, def time.Duration) time.Duration {
