@@ -4,15 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
-	"github.com/syncd/syncd/internal/termsafe"
+	"github.com/syncd/syncd/internal/probe"
 )
 
 // cmdHealthcheck exits 0 when the daemon is ready (/readyz answers 200),
@@ -45,11 +42,11 @@ func cmdHealthcheck(ctx context.Context, e env, args []string) int {
 		if *live {
 			endpoint = "/healthz"
 		}
-		*url = healthURL(listen, endpoint)
+		*url = probe.HealthURL(listen, endpoint)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := probe(ctx, *url); err != nil {
+	if err := probe.Health(ctx, http.DefaultClient, *url); err != nil {
 		fmt.Fprintf(e.stderr, "syncd healthcheck: %v\n", err)
 		return exitcode.Failure
 	}
@@ -70,39 +67,4 @@ func listenOf(path string, getenv func(string) string) (string, error) {
 		return config.DefaultListen, nil
 	}
 	return cfg.Server.Listen, nil
-}
-
-// healthURL turns a listen address and an endpoint into a URL to dial: a
-// wildcard host becomes loopback.
-func healthURL(listen, endpoint string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + config.DefaultListen + endpoint
-	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	return "http://" + net.JoinHostPort(host, port) + endpoint
-}
-
-func probe(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-	if resp.StatusCode != http.StatusOK {
-		// /readyz says why (the token rejected, ...): Docker keeps this
-		// output in the container's health log.
-		return fmt.Errorf("%s answered %s: %s", url, resp.Status, termsafe.String(strings.TrimSpace(string(body))))
-	}
-	return nil
 }

@@ -51,9 +51,3 @@ func TestHealthcheckAsksReadiness(t *testing.T) {
 		t.Errorf("--live on a serving daemon: exit %d (%s), want 0", code, stderr.String())
 	}
 }
-
-func TestHealthURLEndpoints(t *testing.T) {
-	if got := healthURL("0.0.0.0:9184", "/readyz"); got != "http://127.0.0.1:9184/readyz" {
-		t.Errorf("healthURL = %q", got)
-	}
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -12,11 +11,9 @@ import (
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/metrics"
-	"github.com/syncd/syncd/internal/source/ldap"
-	"github.com/syncd/syncd/internal/source/scim"
+	"github.com/syncd/syncd/internal/probe"
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
-	"github.com/syncd/syncd/internal/teams"
 )
 
 // runnerBuilder makes the daemon's runner for each configuration. The state
@@ -142,36 +139,13 @@ func closeAll(sources []engine.Source) {
 	}
 }
 
-// notReady says why a run leaves syncd not ready: the configuration or a
-// credential is wrong, which no retry will fix. Transient failures (a
-// directory or the API briefly down) do not count.
+// notReady is the daemon's readiness rule (probe.NotReady) over a run's result.
 func notReady(res *daemon.Result, err error) string {
-	switch {
-	case errors.Is(err, teams.ErrUnauthorized):
-		return "the Teams API rejected the token (invalid or expired)"
-	case errors.Is(err, teams.ErrForbidden):
-		return "the Teams token is read-only or lacks permission"
-	}
-	if res == nil {
-		return ""
-	}
-	for _, s := range res.Sources {
-		switch {
-		case errors.Is(s.Err, ldap.ErrTLSRequired):
-			// Not the password: sending an admin to rotate it would be wrong.
-			return fmt.Sprintf("source %s accepts syncd's bind only over TLS: use ldaps:// or start_tls: true", s.Name)
-		case isCredentialError(s.Err):
-			return fmt.Sprintf("source %s rejected syncd's credentials", s.Name)
-		case errors.Is(s.Err, ldap.ErrInChainUnsupported):
-			return fmt.Sprintf("source %s: in_chain_lookup is set, but the server does not implement the in-chain rule (remove it)", s.Name)
+	var sources []probe.SourceErr
+	if res != nil {
+		for _, s := range res.Sources {
+			sources = append(sources, probe.SourceErr{Name: s.Name, Err: s.Err})
 		}
 	}
-	return ""
-}
-
-// isCredentialError tells a source's refusal of syncd's credentials: an
-// LDAP bind refused, a SCIM provider answering 401 or 403.
-func isCredentialError(err error) bool {
-	var bind *ldap.BindError
-	return errors.As(err, &bind) || errors.Is(err, scim.ErrUnauthorized) || errors.Is(err, scim.ErrForbidden)
+	return probe.NotReady(err, sources)
 }
