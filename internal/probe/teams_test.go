@@ -107,7 +107,7 @@ func TestExplainTeamsError(t *testing.T) {
 		fmt.Errorf("x: %w", teams.ErrUnauthorized): "the token was refused (401)",
 		fmt.Errorf("x: %w", teams.ErrNotFound):     "check the URL",
 		fmt.Errorf("x: %w", teams.ErrServer):       "server error",
-		errors.New("dial tcp: connection refused"):  "could not be reached",
+		errors.New("dial tcp: connection refused"): "could not be reached",
 	} {
 		if got := explainTeamsError(err, url); !strings.Contains(got, want) {
 			t.Errorf("explainTeamsError(%v) = %q, want %q", err, got, want)
