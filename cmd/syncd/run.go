@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,7 +18,6 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/metrics"
-	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/server"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/version"
@@ -145,7 +142,7 @@ type daemonParts struct {
 	builder   *runnerBuilder
 	daemon    *daemon.Daemon
 	server    *server.Server
-	receivers *receivers
+	receivers *daemon.Receivers
 }
 
 func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (*daemonParts, error) {
@@ -159,7 +156,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	if p.store, err = openState(cfg, f.resetState, e.stderr, "run"); err != nil {
 		return nil, err
 	}
-	latest := restoreHistory(p.store, p.metrics, log)
+	latest := daemon.RestoreHistory(p.store, p.metrics, log)
 	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply, getenv: e.getenv}
 	p.daemon, err = daemon.New(daemon.Options{
 		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
@@ -173,12 +170,12 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		p.close()
 		return nil, err
 	}
-	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
+	if p.receivers, err = daemon.NewReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
-		return nil, err
+		return nil, &stateError{err} // a damaged or unreadable store: exit 1, not 2
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
-		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.handlers(),
+		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
 		Pprof: cfg.Server.Pprof})
 	if err != nil {
 		p.close()
@@ -201,7 +198,7 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 		p.server.SetSyncToken(cfg.Server.SyncToken.Reveal())
 	}
 	if p.receivers != nil {
-		p.receivers.reload(cfg)
+		p.receivers.Reload(cfg)
 	}
 }
 
@@ -209,29 +206,6 @@ func (p *daemonParts) close() {
 	if p.store != nil {
 		_ = p.store.Close()
 	}
-}
-
-// restoreHistory brings back, from the state store, the run timestamps for
-// the metrics and the last report for /reports/latest.
-func restoreHistory(store *state.Store, m *metrics.Metrics, log *zap.Logger) *report.Report {
-	var lastRun, lastSuccess time.Time
-	for _, r := range store.Runs() {
-		lastRun = r.FinishedAt
-		if exitcode.Result(r.ExitCode) != exitcode.ResultFailure {
-			lastSuccess = r.FinishedAt
-		}
-	}
-	m.Restore(lastRun, lastSuccess)
-	data := store.LatestReport()
-	if data == nil {
-		return nil
-	}
-	var rep report.Report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		log.Warn("the kept report cannot be read; /reports/latest waits for the next run", zap.Error(err))
-		return nil
-	}
-	return &rep
 }
 
 // logWarnings logs what the configuration allows but should not: TLS
