@@ -47,24 +47,14 @@ type stateError struct{ err error }
 func (e *stateError) Error() string { return e.err.Error() }
 func (e *stateError) Unwrap() error { return e.err }
 
-// openState opens the store of cfg (in memory without a state dir),
-// first moving damaged files aside when reset is set.
+// openState opens the store of cfg (state.OpenDir), saying which damaged
+// files --reset-state moved aside.
 func openState(cfg *config.Config, reset bool, stderr io.Writer, cmd string) (*state.Store, error) {
-	dir := cfg.Sync.StateDir
-	if dir == "" {
-		return state.Memory(), nil
+	s, moved, err := state.OpenDir(cfg.Sync.StateDir, reset, time.Now())
+	for _, m := range moved {
+		fmt.Fprintf(stderr, "syncd %s: state file %s was damaged (%s); moved it to %s and starting with fresh state\n",
+			cmd, m.From, m.Reason, m.To)
 	}
-	if reset {
-		moved, err := state.Reset(dir, time.Now())
-		for _, m := range moved {
-			fmt.Fprintf(stderr, "syncd %s: state file %s was damaged (%s); moved it to %s and starting with fresh state\n",
-				cmd, m.From, m.Reason, m.To)
-		}
-		if err != nil {
-			return nil, &stateError{fmt.Errorf("--reset-state: %w", err)}
-		}
-	}
-	s, err := state.Open(dir)
 	if err != nil {
 		return nil, &stateError{err}
 	}
