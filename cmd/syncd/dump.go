@@ -10,72 +10,58 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/dump"
-	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/plural"
 )
 
-// cmdSource dispatches `syncd source <subcommand>`; dump is the only one.
-func cmdSource(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 || args[0] != "dump" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(e.stderr, dumpUsage)
-			return exitcode.OK
-		}
-		fmt.Fprintln(e.stderr, dumpUsage)
-		return exitcode.Usage
-	}
-	return cmdSourceDump(ctx, e, args[1:])
+type dumpFlags struct {
+	config, source, format *string
 }
 
-const dumpUsage = "usage: syncd source dump [--config FILE] [--source NAME] [--format json|text]"
+func newDumpFlags() (*flag.FlagSet, *dumpFlags) {
+	fs := newFlagSet("source dump")
+	f := &dumpFlags{config: configFlag(fs),
+		source: fs.String("source", "", "the `NAME` of the source to read (default: the only one)"),
+		format: fs.String("format", "text", "output format, `json|text`"),
+	}
+	return fs, f
+}
 
-// cmdSourceDump reads a source as a sync would and prints what it got:
-// groups with their resolved members (nested groups expanded). Exit 1 when
-// the source cannot be read or a group is unknown.
-func cmdSourceDump(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("source dump", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	path := configFlag(fs)
-	name := fs.String("source", "", "source to read (default: the only one)")
-	format := fs.String("format", "text", "output format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, dumpUsage)
-		fs.PrintDefaults()
+// cmdSourceDump reads a source as a sync would and prints what it got
+// (package dump): groups with their resolved members (nested groups
+// expanded). Exit 1 when the source cannot be read or a group is unknown.
+func cmdSourceDump(ctx context.Context, e env, args []string) error {
+	fs, f := newDumpFlags()
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	if code, ok := parseFlags(fs, args, e); !ok {
-		return code
+	if *f.format != "text" && *f.format != "json" {
+		return usageErrorf("--format %q: want json or text", *f.format)
 	}
-	if *format != "text" && *format != "json" {
-		fs.Usage()
-		return exitcode.Usage
-	}
-	cfg, ok := loadConfig(e, "source dump", *path)
-	if !ok {
-		return exitcode.Usage
-	}
-	src, err := pickSource(cfg, *name)
+	cfg, err := loadConfig(e, *f.config)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return exitcode.Usage
+		return err
 	}
-	dir, code := readSource(ctx, e, cfg, src)
-	if dir == nil {
-		return code
+	src, err := pickSource(cfg, *f.source)
+	if err != nil {
+		return &configError{err: err}
 	}
-	if *format == "json" {
+	dir, err := readSource(ctx, e, cfg, src)
+	if err != nil {
+		return err
+	}
+	if *f.format == "json" {
 		err = dump.WriteJSON(e.stdout, dir)
 	} else {
 		err = dump.WriteText(e.stdout, dir)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return exitcode.Failure
+		return err
 	}
 	if n := dump.Unknown(dir); n > 0 {
-		fmt.Fprintf(e.stderr, "syncd source dump: %s could not be read completely (unknown)\n", plural.Count(n, "group"))
-		return exitcode.Failure
+		return fmt.Errorf("%s could not be read completely (unknown)", plural.Count(n, "group"))
 	}
-	return exitcode.OK
+	return nil
 }
 
 // pickSource returns the named source, or the only one that can be read.
@@ -98,26 +84,21 @@ func pickSource(cfg *config.Config, name string) (config.Source, error) {
 	return config.Source{}, fmt.Errorf("several sources (%s): choose one with --source", strings.Join(names, ", "))
 }
 
-func readSource(ctx context.Context, e env, cfg *config.Config, src config.Source) (*directory.Directory, int) {
+// readSource reads src with its reader, logging at warn unless the config
+// asks for more: routine info lines would clutter the dump's terminal.
+func readSource(ctx context.Context, e env, cfg *config.Config, src config.Source) (*directory.Directory, error) {
 	logCfg := cfg.Log
 	if logCfg.Level == "" || logCfg.Level == "info" {
-		logCfg.Level = "warn" // routine info lines would clutter the dump's terminal
+		logCfg.Level = "warn"
 	}
-	logger, err := commandLogger(logCfg, e.stderr)
+	logger, err := logging.New(logCfg, e.stderr)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return nil, exitcode.Usage
+		return nil, &configError{err: err}
 	}
 	defer func() { _ = logger.Sync() }()
 	reader, err := buildSource(src, cfg.Sync.StateDir, logger)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return nil, exitcode.Usage
+		return nil, &configError{err: err}
 	}
-	dir, err := reader.Read(ctx)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd source dump: %v\n", err)
-		return nil, exitcode.Failure
-	}
-	return dir, exitcode.OK
+	return reader.Read(ctx)
 }

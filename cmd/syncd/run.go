@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -23,30 +22,36 @@ import (
 	"github.com/syncd/syncd/internal/version"
 )
 
+type runFlagSet struct {
+	config *string
+	apply  *bool
+	state  stateFlags
+}
+
+func newRunFlags() (*flag.FlagSet, *runFlagSet) {
+	fs := newFlagSet("run")
+	f := &runFlagSet{config: configFlag(fs),
+		apply: fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)"),
+		state: addStateFlags(fs, false)}
+	return fs, f
+}
+
 // cmdRun is the daemon: it syncs on sync.schedule and serves HTTP until
 // SIGTERM or SIGINT; SIGHUP reloads the configuration.
-func cmdRun(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	path := configFlag(fs)
-	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
-	sf := addStateFlags(fs, false)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd run [--config FILE] [--apply] [--reset-state]")
-		fs.PrintDefaults()
+func cmdRun(ctx context.Context, e env, args []string) error {
+	fs, f := newRunFlags()
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	if code, ok := parseFlags(fs, args, e); !ok {
-		return code
-	}
-	*path = configPath(e, *path) // kept for reloads
-	cfg, ok := loadConfig(e, "run", *path)
-	if !ok {
-		return exitcode.Usage
+	path := configPath(e, *f.config) // kept for reloads
+	cfg, err := loadConfig(e, path)
+	if err != nil {
+		return err
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	return runDaemon(ctx, e, cfg, daemonFlags{path: *path, apply: *apply, resetState: *sf.reset}, sigs)
+	return runDaemon(ctx, e, cfg, daemonFlags{path: path, apply: *f.apply, resetState: *f.state.reset}, sigs)
 }
 
 // daemonFlags are the command line of `syncd run`.
@@ -57,51 +62,57 @@ type daemonFlags struct {
 }
 
 // runDaemon wires the daemon from a loaded configuration and runs it until
-// ctx ends or a stop signal arrives on sigs.
-func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, sigs <-chan os.Signal) int {
-	path, apply := f.path, f.apply
+// ctx ends or a stop signal arrives on sigs. Once its logger is built,
+// what stops it is logged (its stderr is the log) and the error returned
+// only carries the exit code.
+func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, sigs <-chan os.Signal) error {
 	log, err := logging.New(cfg.Log, e.stderr)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd run: %v\n", err)
-		return exitcode.Usage
+		return &configError{err: err}
 	}
 	defer func() { _ = log.Sync() }()
 	p, err := newDaemonParts(e, cfg, f, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
-		return exitFor(err)
+		return exitWith(exitcode.Of(err))
 	}
 	defer p.close()
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		log.Error("cannot listen", zap.String("listen", cfg.Server.Listen), zap.Error(err))
-		return exitcode.Failure
+		return exitWith(exitcode.Failure)
 	}
+	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
+		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", f.apply || cfg.Sync.Apply), zap.String("config", f.path))
+	return serve(ctx, p, ln, sigs)
+}
+
+// serve runs the scheduler and the HTTP server until ctx ends, a stop
+// signal arrives, or the server dies.
+func serve(ctx context.Context, p *daemonParts, ln net.Listener, sigs <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	finished := make(chan struct{})
 	defer close(finished)
-	go handleSignals(finished, sigs, cancel, p.daemon.Reload, log, os.Exit)
+	go handleSignals(finished, sigs, cancel, p.daemon.Reload, p.log, os.Exit)
 	served := make(chan error, 1)
 	go func() {
 		err := p.server.Serve(ctx, ln)
 		served <- err
 		cancel() // a dead listener stops the daemon rather than leave it unobservable
 	}()
-	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
-		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", apply || cfg.Sync.Apply), zap.String("config", path))
 	runErr := p.daemon.Run(ctx)
 	cancel()
 	if err := <-served; err != nil {
-		log.Error("http server stopped", zap.Error(err))
-		return exitcode.Failure
+		p.log.Error("http server stopped", zap.Error(err))
+		return exitWith(exitcode.Failure)
 	}
 	if runErr != nil {
-		log.Error("scheduler stopped", zap.Error(runErr))
-		return exitcode.Failure
+		p.log.Error("scheduler stopped", zap.Error(runErr))
+		return exitWith(exitcode.Failure)
 	}
-	log.Info("syncd stopped")
-	return exitcode.OK
+	p.log.Info("syncd stopped")
+	return nil
 }
 
 // handleSignals turns the first SIGTERM/SIGINT into a graceful stop and a
@@ -151,7 +162,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if p.metrics, err = metrics.New(p.registry, version.String()); err != nil {
-		return nil, err
+		return nil, &configError{err: err}
 	}
 	if p.store, err = openState(cfg, f.resetState, e.stderr, "run"); err != nil {
 		return nil, err
@@ -168,18 +179,18 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	})
 	if err != nil {
 		p.close()
-		return nil, err
+		return nil, &configError{err: err}
 	}
 	if p.receivers, err = daemon.NewReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
-		return nil, &stateError{err} // a damaged or unreadable store: exit 1, not 2
+		return nil, err // a damaged or unreadable store: exit 1
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
 		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
 		Pprof: cfg.Server.Pprof})
 	if err != nil {
 		p.close()
-		return nil, err
+		return nil, &configError{err: err}
 	}
 	logWarnings(log, cfg)
 	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken == "" {
@@ -205,13 +216,5 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 func (p *daemonParts) close() {
 	if p.store != nil {
 		_ = p.store.Close()
-	}
-}
-
-// logWarnings logs what the configuration allows but should not: TLS
-// verification turned off, credentials sent over plain http.
-func logWarnings(log *zap.Logger, cfg *config.Config) {
-	for _, w := range config.Warnings(cfg) {
-		log.Warn("configuration: " + w)
 	}
 }

@@ -29,18 +29,18 @@ func TestHealthcheck(t *testing.T) {
 	defer ts.Close()
 	var stderr strings.Builder
 	e := env{stdout: &strings.Builder{}, stderr: &stderr, getenv: testGetenv(t, nil)}
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitcode.OK {
+	if code := run(context.Background(), []string{"healthcheck", "--url", ts.URL + "/healthz"}, e); code != exitcode.OK {
 		t.Errorf("healthy: exit %d (%s), want 0", code, stderr.String())
 	}
 	healthy = false
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitcode.Failure {
+	if code := run(context.Background(), []string{"healthcheck", "--url", ts.URL + "/healthz"}, e); code != exitcode.Failure {
 		t.Errorf("unhealthy: exit %d, want 1", code)
 	}
 	ts.Close()
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz", "--timeout", "1s"}); code != exitcode.Failure {
+	if code := run(context.Background(), []string{"healthcheck", "--url", ts.URL + "/healthz", "--timeout", "1s"}, e); code != exitcode.Failure {
 		t.Errorf("nothing listening: exit %d, want 1", code)
 	}
-	if code := cmdHealthcheck(context.Background(), e, []string{"extra"}); code != exitcode.Usage {
+	if code := run(context.Background(), []string{"healthcheck", "extra"}, e); code != exitcode.Usage {
 		t.Errorf("stray argument: exit %d, want 2", code)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"go.uber.org/zap"
 
@@ -115,13 +114,8 @@ func (r *engineRunner) runLocked(ctx context.Context) (*engine.Result, error) {
 		return r.eng.Fail(nil, err), err
 	}
 	defer w.Release()
-	n, err := r.eng.RecoverWrites()
-	if err != nil {
+	if err := recoverWrites(r.eng, r.log); err != nil {
 		return r.eng.Fail(nil, err), err
-	}
-	if n > 0 {
-		r.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
-			zap.Int("writes", n))
 	}
 	return r.eng.RunOnce(ctx)
 }
@@ -129,14 +123,6 @@ func (r *engineRunner) runLocked(ctx context.Context) (*engine.Result, error) {
 func (r *engineRunner) Close() error {
 	closeAll(r.sources)
 	return nil
-}
-
-func closeAll(sources []engine.Source) {
-	for _, s := range sources {
-		if c, ok := s.(io.Closer); ok {
-			_ = c.Close()
-		}
-	}
 }
 
 // notReady is the daemon's readiness rule (probe.NotReady) over a run's result.
