@@ -12,7 +12,7 @@ import (
 )
 
 // command is one syncd command: how it is called, and its flags, from which
-// its help is printed.
+// its help and the shell completion are printed.
 type command struct {
 	name    string // "sync", or "source dump"
 	args    string // the usage line after the name, every flag listed
@@ -49,6 +49,8 @@ func commands() []*command {
 			summary: "exit 0 when the daemon is ready (/readyz; with --live, when it serves)"},
 		{name: "version", run: cmdVersion,
 			summary: "print the version (also: syncd --version)"},
+		{name: "completion", run: cmdCompletion, args: "bash|zsh",
+			summary: "print a shell completion script: source <(syncd completion bash)"},
 		{name: "help", run: cmdHelp, args: "[COMMAND]",
 			summary: "print the help of a command, or this list"},
 	}
