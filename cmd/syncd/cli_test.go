@@ -142,10 +142,7 @@ func completionScript(t *testing.T, shell string) string {
 // The bash completion registers for syncd and completes commands, each
 // command's own flags and the values of its flags.
 func TestCompletionBash(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		servertest.Missing(t, "bash not installed: apt-get install bash")
-	}
+	bash := servertest.Require(t, "bash", "apt-get install bash", "bash")["bash"]
 	script := completionScript(t, "bash")
 	complete := func(words ...string) string {
 		t.Helper()
