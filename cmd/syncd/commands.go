@@ -76,16 +76,22 @@ func newFlagSet(name string) *flag.FlagSet {
 // parse parses args into fs; no arguments may be left. -h and --help
 // return flag.ErrHelp: the command's help on stdout, exit 0.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErrorf("%s", dashes(err.Error()))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// parseFlags parses args into fs, leaving the arguments after the flags.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageErrorf("%s", dashes(err.Error()))
 }
 
 // dashes spells the flag in the flag package's parse errors ("flag

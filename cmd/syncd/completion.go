@@ -15,8 +15,8 @@ import (
 // the alternatives after a a|b|c one.
 func cmdCompletion(_ context.Context, e env, args []string) error {
 	fs := newFlagSet("completion")
-	if err := fs.Parse(args); err != nil {
-		return parse(fs, args) // the same error, or -h
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("name one shell: bash or zsh")
