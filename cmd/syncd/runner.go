@@ -40,7 +40,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	}
 	sources := make([]engine.Source, 0, len(cfg.Sources))
 	for _, src := range cfg.Sources {
-		s, err := b.source(cfg, src)
+		s, err := buildSource(src, cfg.Sync.StateDir, b.log)
 		if err != nil {
 			closeAll(sources)
 			return nil, err
@@ -48,11 +48,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		sources = append(sources, s)
 	}
 	apply := b.apply || cfg.Sync.Apply
-	o := engine.Options{Config: cfg, Sources: sources, Reader: conn.Client, Store: b.store, Logger: b.log.Named("sync")}
-	if apply {
-		o.Writer = conn.Client
-	}
-	eng, err := engine.New(o)
+	eng, err := newEngine(cfg, sources, conn, b.store, b.log, apply)
 	if err != nil {
 		closeAll(sources)
 		return nil, err
@@ -65,12 +61,6 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		}
 	}
 	return r, nil
-}
-
-// source builds one source; a scim_receiver is read from what this
-// daemon's SCIM endpoint stored under sync.state_dir.
-func (b *runnerBuilder) source(cfg *config.Config, src config.Source) (engine.Source, error) {
-	return buildSource(src, cfg.Sync.StateDir, b.log)
 }
 
 // engineRunner adapts the engine to the daemon's Runner.

@@ -96,17 +96,24 @@ func (w *wiring) build(ctx context.Context, o setupOptions) error {
 	return nil
 }
 
-// engine builds the engine; a writer is given only to a run that applies.
+// engine builds the engine of a one-shot command.
 func (w *wiring) engine(apply bool) (*engine.Engine, error) {
-	o := engine.Options{Config: w.cfg, Sources: w.sources, Reader: w.conn.Client, Store: w.store, Logger: w.log.Named("sync")}
-	if apply {
-		o.Writer = w.conn.Client
-	}
-	eng, err := engine.New(o)
+	eng, err := newEngine(w.cfg, w.sources, w.conn, w.store, w.log, apply)
 	if err != nil {
 		return nil, &configError{err: err}
 	}
 	return eng, nil
+}
+
+// newEngine builds the engine over the Teams client of conn: a reader,
+// and a writer only for a run that applies, so a dry run cannot write.
+func newEngine(cfg *config.Config, sources []engine.Source, conn *teamsConn, store *state.Store, log *zap.Logger,
+	apply bool) (*engine.Engine, error) {
+	o := engine.Options{Config: cfg, Sources: sources, Reader: conn.Client, Store: store, Logger: log.Named("sync")}
+	if apply {
+		o.Writer = conn.Client
+	}
+	return engine.New(o)
 }
 
 // saveEmulator keeps what an apply did to the in-process emulator.
