@@ -11,66 +11,84 @@ import (
 	engine "github.com/syncd/syncd/internal/sync"
 )
 
+type applyFlags struct {
+	runFlags
+	state    stateFlags
+	planFile *string
+}
+
+func newApplyFlags() (*flag.FlagSet, *applyFlags) {
+	fs := newFlagSet("apply")
+	f := &applyFlags{planFile: fs.String("plan", "", "the plan `FILE` written by syncd sync --plan-out (required)"),
+		runFlags: addRunFlags(fs), state: addStateFlags(fs, true)}
+	return fs, f
+}
+
 // cmdApply applies a plan saved by sync --plan-out, after checking that
 // the config in force manages what the plan was made for (and only that:
 // DESIGN.md §8 rule 4) and that the Teams groups and tags it touches have
 // not changed since. The removal budgets in force hold its removals as in
 // a sync (exit 4). A refusal exits 1 and names what differs.
-func cmdApply(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	planFile := fs.String("plan", "", "plan file written by syncd sync --plan-out (required)")
-	flags := addRunFlags(fs)
-	sf := addStateFlags(fs, true)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd apply --plan FILE [--config FILE] [--reset-state] [--lock-wait D]")
-		fs.PrintDefaults()
+func cmdApply(ctx context.Context, e env, args []string) error {
+	fs, f := newApplyFlags()
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	if code, ok := parseFlags(fs, args, e); !ok {
-		return code
+	if err := f.valid(); err != nil {
+		return err
 	}
-	if !flags.valid(e, "apply") {
-		return exitcode.Usage
+	if *f.planFile == "" {
+		return usageErrorf("--plan FILE is required")
 	}
-	if *planFile == "" {
-		fmt.Fprintln(e.stderr, "syncd apply: --plan FILE is required")
-		fs.Usage()
-		return exitcode.Usage
-	}
-	f, err := os.Open(*planFile)
+	saved, err := readPlan(*f.planFile)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
-		return exitcode.Usage
-	}
-	saved, err := engine.ReadSavedPlan(f)
-	f.Close()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd apply: %s: %v\n", *planFile, err)
-		return exitcode.Usage
+		return err
 	}
 	always := func(*config.Config) bool { return true }
-	w, code := setup(ctx, e, "apply", *flags.config, setupOptions{reset: *sf.reset, applies: always,
-		command: "apply --plan", lockWait: *sf.lockWait})
-	if w == nil {
-		return code
+	w, err := setup(ctx, e, *f.config, setupOptions{cmd: "apply", reset: *f.state.reset, applies: always,
+		holder: "apply --plan", lockWait: *f.state.lockWait})
+	if err != nil {
+		return err
 	}
 	defer w.close()
-	w.quietOnTerminal(*flags.verbose)
+	w.quietOnTerminal(*f.verbose)
+	res, applyErr := applySaved(ctx, w, saved)
+	if res == nil {
+		return applyErr
+	}
+	if err := writeReports(e, res.Report, *f.report, *f.format); err != nil {
+		return err
+	}
+	if applyErr != nil {
+		return &exitError{code: res.ExitCode, err: applyErr}
+	}
+	return exitWith(res.ExitCode)
+}
+
+// readPlan reads a plan file; one that cannot be read is bad usage (2).
+func readPlan(path string) (*engine.SavedPlan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &exitError{code: exitcode.Usage, err: err}
+	}
+	defer f.Close()
+	saved, err := engine.ReadSavedPlan(f)
+	if err != nil {
+		return nil, &exitError{code: exitcode.Usage, err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return saved, nil
+}
+
+// applySaved applies saved once the writes an interrupted run left
+// unrecorded are settled. A refused plan comes with the result to report.
+func applySaved(ctx context.Context, w *wiring, saved *engine.SavedPlan) (*engine.Result, error) {
 	eng, err := w.engine(true)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
-		return exitcode.Usage
+		return nil, err
 	}
-	if !w.recover(eng, "apply") {
-		return exitcode.Failure
+	if err := recoverWrites(eng, w.log); err != nil {
+		return nil, err
 	}
-	res, err := eng.ApplySaved(ctx, saved)
-	w.saveEmulator()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd apply: %v\n", err)
-	}
-	if code := writeReports(e, res.Report, *flags.report, *flags.format); code != exitcode.OK {
-		return code
-	}
-	return res.ExitCode
+	defer w.saveEmulator()
+	return eng.ApplySaved(ctx, saved)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syncd/syncd/internal/dump"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/source/ldap/dstest"
 	"github.com/syncd/syncd/internal/source/ldap/fixture"
@@ -55,18 +56,18 @@ func exampleFile(t *testing.T, name, url, caFile, password string, edits ...stri
 
 // dumpAndCompare runs `syncd source dump --format json` and compares each
 // group the truth names with it, by each member's name and e-mail.
-func dumpAndCompare(t *testing.T, cfg string, vars map[string]string, truth map[string]fixture.Result, wantCode int) dumpJSON {
+func dumpAndCompare(t *testing.T, cfg string, vars map[string]string, truth map[string]fixture.Result, wantCode int) dump.Document {
 	t.Helper()
 	code, out, errOut := runCmd(t, vars, "source", "dump", "--config", cfg, "--format", "json")
 	if code != wantCode {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, wantCode, errOut)
 	}
-	var dump dumpJSON
-	if err := json.Unmarshal([]byte(out), &dump); err != nil {
+	var doc dump.Document
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	byName := map[string]dumpGroup{}
-	for _, g := range dump.Groups {
+	byName := map[string]dump.Group{}
+	for _, g := range doc.Groups {
 		byName[g.Name] = g
 	}
 	for name, want := range truth {
@@ -95,7 +96,7 @@ func dumpAndCompare(t *testing.T, cfg string, vars map[string]string, truth map[
 			}
 		}
 	}
-	return dump
+	return doc
 }
 
 // `syncd source dump` with the Active Directory example, against a real
@@ -105,17 +106,17 @@ func TestSourceDumpActiveDirectory(t *testing.T) {
 	f := sambatest.Fixture()
 	scope := fixture.Scope{UsersBase: sambatest.BaseDN, GroupsBase: sambatest.BaseDN, SkipDisabled: true}
 	cfg, vars := exampleFile(t, "active-directory", srv.LDAPSURL, srv.CAFile, sambatest.ServicePW)
-	dump := dumpAndCompare(t, cfg, vars, f.Truth(scope), exitcode.OK)
+	doc := dumpAndCompare(t, cfg, vars, f.Truth(scope), exitcode.OK)
 	people := 0
 	for _, p := range f.People {
 		if !p.Disabled {
 			people++
 		}
 	}
-	if dump.Users != people {
-		t.Errorf("users = %d, want %d", dump.Users, people)
+	if doc.Users != people {
+		t.Errorf("users = %d, want %d", doc.Users, people)
 	}
-	for _, g := range dump.Groups {
+	for _, g := range doc.Groups {
 		if g.Error != "" {
 			t.Errorf("%s: unknown: %s", g.Name, g.Error)
 		}

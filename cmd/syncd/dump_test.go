@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -16,7 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/dump"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/scimserver"
 	"github.com/syncd/syncd/internal/source/ldap"
@@ -83,7 +81,7 @@ func TestSourceDumpAgainstSlapd(t *testing.T) {
 			}
 		}
 	}
-	var d dumpJSON
+	var d dump.Document
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -164,28 +162,6 @@ func TestValidateConnectLDAP(t *testing.T) {
 	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", ldapConfig(t, "ldap://127.0.0.1:1", teamsURL, "admin-token", slapdtest.ReaderPW))
 	if code != exitcode.Failure || !strings.Contains(errOut, "ldap://127.0.0.1:1") {
 		t.Errorf("unreachable: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
-	}
-}
-
-func TestDumpShowsUnknownGroups(t *testing.T) {
-	d := &directory.Directory{Source: "corp", Users: map[string]*directory.User{
-		"1": {ID: "1", Name: "Ann", Emails: []string{"ann@x.org"}}}, Groups: []*directory.Group{
-		{Name: "ok", DN: "cn=ok", DirectMembers: []string{"1"}},
-		{Name: "broken", DN: "cn=broken", Err: errors.New("Size Limit Exceeded")},
-	}}
-	d.Expand()
-	var js, text bytes.Buffer
-	if err := writeDumpJSON(&js, d); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(js.String(), `"members": null,`) || !strings.Contains(js.String(), `"error": "Size Limit Exceeded"`) {
-		t.Errorf("unknown group in JSON must have null members and its error:\n%s", js.String())
-	}
-	if err := writeDumpText(&text, d); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(text.String(), "UNKNOWN: Size Limit Exceeded") || !strings.Contains(text.String(), "(1 unknown)") {
-		t.Errorf("text dump hides the unknown group:\n%s", text.String())
 	}
 }
 
@@ -325,7 +301,7 @@ log: {level: warn, format: console}
 	if code != exitcode.Failure || !strings.Contains(errOut, "1 group could not be read completely") {
 		t.Errorf("exit %d, stderr %q; want 1 and the unknown group counted", code, errOut)
 	}
-	var d dumpJSON
+	var d dump.Document
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("stdout is not the JSON dump: %v\n%s", err, out)
 	}

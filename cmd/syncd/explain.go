@@ -7,48 +7,42 @@ import (
 	"io"
 	"strings"
 
-	"github.com/syncd/syncd/internal/exitcode"
 	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/termsafe"
 )
 
+func newExplainFlags() (*flag.FlagSet, *string) {
+	fs := newFlagSet("explain")
+	return fs, configFlag(fs)
+}
+
 // cmdExplain tells why a person is or is not in each managed group and SME
 // list, and what the next sync would do. It reads everything and writes
 // nothing to Teams.
-func cmdExplain(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	path := configFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd explain EMAIL [--config FILE]")
-		fs.PrintDefaults()
-	}
+func cmdExplain(ctx context.Context, e env, args []string) error {
+	fs, path := newExplainFlags()
 	email, rest := splitPositional(args)
-	if code, ok := parseFlags(fs, rest, e); !ok {
-		return code
+	if err := parse(fs, rest); err != nil {
+		return err
 	}
 	if email == "" || !strings.Contains(email, "@") {
-		fmt.Fprintln(e.stderr, "syncd explain: give the person's e-mail address")
-		fs.Usage()
-		return exitcode.Usage
+		return usageErrorf("give the person's e-mail address")
 	}
-	w, code := setup(ctx, e, "explain", *path, setupOptions{})
-	if w == nil {
-		return code
+	w, err := setup(ctx, e, *path, setupOptions{cmd: "explain"})
+	if err != nil {
+		return err
 	}
 	defer w.close()
 	eng, err := w.engine(false)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd explain: %v\n", err)
-		return exitcode.Usage
+		return err
 	}
 	ex, err := eng.Explain(ctx, email)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd explain: %v\n", err)
-		return exitcode.Failure
+		return err
 	}
 	printExplanation(e.stdout, ex)
-	return exitcode.OK
+	return nil
 }
 
 // splitPositional takes the one argument that is not a flag (the address)

@@ -43,17 +43,11 @@ func TestHealthcheckAsksReadiness(t *testing.T) {
 		}
 		return os.Getenv(k)
 	}}
-	if code := cmdHealthcheck(context.Background(), e, nil); code != exitcode.Failure || !strings.Contains(stderr.String(), "rejected the token") {
+	if code := run(context.Background(), []string{"healthcheck"}, e); code != exitcode.Failure || !strings.Contains(stderr.String(), "rejected the token") {
 		t.Errorf("not ready: exit %d, stderr %q; want 1 and the reason", code, stderr.String())
 	}
 	stderr.Reset()
-	if code := cmdHealthcheck(context.Background(), e, []string{"--live"}); code != exitcode.OK {
+	if code := run(context.Background(), []string{"healthcheck", "--live"}, e); code != exitcode.OK {
 		t.Errorf("--live on a serving daemon: exit %d (%s), want 0", code, stderr.String())
-	}
-}
-
-func TestHealthURLEndpoints(t *testing.T) {
-	if got := healthURL("0.0.0.0:9184", "/readyz"); got != "http://127.0.0.1:9184/readyz" {
-		t.Errorf("healthURL = %q", got)
 	}
 }

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,36 +17,41 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/metrics"
-	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/server"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/version"
 )
 
+type runFlagSet struct {
+	config *string
+	apply  *bool
+	state  stateFlags
+}
+
+func newRunFlags() (*flag.FlagSet, *runFlagSet) {
+	fs := newFlagSet("run")
+	f := &runFlagSet{config: configFlag(fs),
+		apply: fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)"),
+		state: addStateFlags(fs, false)}
+	return fs, f
+}
+
 // cmdRun is the daemon: it syncs on sync.schedule and serves HTTP until
 // SIGTERM or SIGINT; SIGHUP reloads the configuration.
-func cmdRun(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	path := configFlag(fs)
-	apply := fs.Bool("apply", false, "apply the changes (default: dry run, unless sync.apply is true)")
-	sf := addStateFlags(fs, false)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: syncd run [--config FILE] [--apply] [--reset-state]")
-		fs.PrintDefaults()
+func cmdRun(ctx context.Context, e env, args []string) error {
+	fs, f := newRunFlags()
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	if code, ok := parseFlags(fs, args, e); !ok {
-		return code
-	}
-	*path = configPath(e, *path) // kept for reloads
-	cfg, ok := loadConfig(e, "run", *path)
-	if !ok {
-		return exitcode.Usage
+	path := configPath(e, *f.config) // kept for reloads
+	cfg, err := loadConfig(e, path)
+	if err != nil {
+		return err
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	return runDaemon(ctx, e, cfg, daemonFlags{path: *path, apply: *apply, resetState: *sf.reset}, sigs)
+	return runDaemon(ctx, e, cfg, daemonFlags{path: path, apply: *f.apply, resetState: *f.state.reset}, sigs)
 }
 
 // daemonFlags are the command line of `syncd run`.
@@ -60,51 +62,57 @@ type daemonFlags struct {
 }
 
 // runDaemon wires the daemon from a loaded configuration and runs it until
-// ctx ends or a stop signal arrives on sigs.
-func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, sigs <-chan os.Signal) int {
-	path, apply := f.path, f.apply
+// ctx ends or a stop signal arrives on sigs. Once its logger is built,
+// what stops it is logged (its stderr is the log) and the error returned
+// only carries the exit code.
+func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, sigs <-chan os.Signal) error {
 	log, err := logging.New(cfg.Log, e.stderr)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "syncd run: %v\n", err)
-		return exitcode.Usage
+		return &configError{err: err}
 	}
 	defer func() { _ = log.Sync() }()
 	p, err := newDaemonParts(e, cfg, f, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
-		return exitFor(err)
+		return exitWith(exitcode.Of(err))
 	}
 	defer p.close()
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		log.Error("cannot listen", zap.String("listen", cfg.Server.Listen), zap.Error(err))
-		return exitcode.Failure
+		return exitWith(exitcode.Failure)
 	}
+	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
+		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", f.apply || cfg.Sync.Apply), zap.String("config", f.path))
+	return serve(ctx, p, ln, sigs)
+}
+
+// serve runs the scheduler and the HTTP server until ctx ends, a stop
+// signal arrives, or the server dies.
+func serve(ctx context.Context, p *daemonParts, ln net.Listener, sigs <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	finished := make(chan struct{})
 	defer close(finished)
-	go handleSignals(finished, sigs, cancel, p.daemon.Reload, log, os.Exit)
+	go handleSignals(finished, sigs, cancel, p.daemon.Reload, p.log, os.Exit)
 	served := make(chan error, 1)
 	go func() {
 		err := p.server.Serve(ctx, ln)
 		served <- err
 		cancel() // a dead listener stops the daemon rather than leave it unobservable
 	}()
-	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
-		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", apply || cfg.Sync.Apply), zap.String("config", path))
 	runErr := p.daemon.Run(ctx)
 	cancel()
 	if err := <-served; err != nil {
-		log.Error("http server stopped", zap.Error(err))
-		return exitcode.Failure
+		p.log.Error("http server stopped", zap.Error(err))
+		return exitWith(exitcode.Failure)
 	}
 	if runErr != nil {
-		log.Error("scheduler stopped", zap.Error(runErr))
-		return exitcode.Failure
+		p.log.Error("scheduler stopped", zap.Error(runErr))
+		return exitWith(exitcode.Failure)
 	}
-	log.Info("syncd stopped")
-	return exitcode.OK
+	p.log.Info("syncd stopped")
+	return nil
 }
 
 // handleSignals turns the first SIGTERM/SIGINT into a graceful stop and a
@@ -145,7 +153,7 @@ type daemonParts struct {
 	builder   *runnerBuilder
 	daemon    *daemon.Daemon
 	server    *server.Server
-	receivers *receivers
+	receivers *daemon.Receivers
 }
 
 func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (*daemonParts, error) {
@@ -154,12 +162,12 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if p.metrics, err = metrics.New(p.registry, version.String()); err != nil {
-		return nil, err
+		return nil, &configError{err: err}
 	}
 	if p.store, err = openState(cfg, f.resetState, e.stderr, "run"); err != nil {
 		return nil, err
 	}
-	latest := restoreHistory(p.store, p.metrics, log)
+	latest := daemon.RestoreHistory(p.store, p.metrics, log)
 	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply, getenv: e.getenv}
 	p.daemon, err = daemon.New(daemon.Options{
 		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
@@ -171,18 +179,18 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	})
 	if err != nil {
 		p.close()
-		return nil, err
+		return nil, &configError{err: err}
 	}
-	if p.receivers, err = newReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
+	if p.receivers, err = daemon.NewReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
-		return nil, err
+		return nil, err // a damaged or unreadable store: exit 1
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
-		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.handlers(),
+		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
 		Pprof: cfg.Server.Pprof})
 	if err != nil {
 		p.close()
-		return nil, err
+		return nil, &configError{err: err}
 	}
 	logWarnings(log, cfg)
 	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken == "" {
@@ -201,43 +209,12 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 		p.server.SetSyncToken(cfg.Server.SyncToken.Reveal())
 	}
 	if p.receivers != nil {
-		p.receivers.reload(cfg)
+		p.receivers.Reload(cfg)
 	}
 }
 
 func (p *daemonParts) close() {
 	if p.store != nil {
 		_ = p.store.Close()
-	}
-}
-
-// restoreHistory brings back, from the state store, the run timestamps for
-// the metrics and the last report for /reports/latest.
-func restoreHistory(store *state.Store, m *metrics.Metrics, log *zap.Logger) *report.Report {
-	var lastRun, lastSuccess time.Time
-	for _, r := range store.Runs() {
-		lastRun = r.FinishedAt
-		if exitcode.Result(r.ExitCode) != exitcode.ResultFailure {
-			lastSuccess = r.FinishedAt
-		}
-	}
-	m.Restore(lastRun, lastSuccess)
-	data := store.LatestReport()
-	if data == nil {
-		return nil
-	}
-	var rep report.Report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		log.Warn("the kept report cannot be read; /reports/latest waits for the next run", zap.Error(err))
-		return nil
-	}
-	return &rep
-}
-
-// logWarnings logs what the configuration allows but should not: TLS
-// verification turned off, credentials sent over plain http.
-func logWarnings(log *zap.Logger, cfg *config.Config) {
-	for _, w := range config.Warnings(cfg) {
-		log.Warn("configuration: " + w)
 	}
 }

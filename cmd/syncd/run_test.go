@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,11 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/config"
-	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/exitcode"
-	"github.com/syncd/syncd/internal/source/ldap"
-	"github.com/syncd/syncd/internal/source/scim"
-	"github.com/syncd/syncd/internal/teams"
 )
 
 func TestHealthcheck(t *testing.T) {
@@ -34,33 +29,19 @@ func TestHealthcheck(t *testing.T) {
 	defer ts.Close()
 	var stderr strings.Builder
 	e := env{stdout: &strings.Builder{}, stderr: &stderr, getenv: testGetenv(t, nil)}
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitcode.OK {
+	if code := run(context.Background(), []string{"healthcheck", "--url", ts.URL + "/healthz"}, e); code != exitcode.OK {
 		t.Errorf("healthy: exit %d (%s), want 0", code, stderr.String())
 	}
 	healthy = false
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz"}); code != exitcode.Failure {
+	if code := run(context.Background(), []string{"healthcheck", "--url", ts.URL + "/healthz"}, e); code != exitcode.Failure {
 		t.Errorf("unhealthy: exit %d, want 1", code)
 	}
 	ts.Close()
-	if code := cmdHealthcheck(context.Background(), e, []string{"--url", ts.URL + "/healthz", "--timeout", "1s"}); code != exitcode.Failure {
+	if code := run(context.Background(), []string{"healthcheck", "--url", ts.URL + "/healthz", "--timeout", "1s"}, e); code != exitcode.Failure {
 		t.Errorf("nothing listening: exit %d, want 1", code)
 	}
-	if code := cmdHealthcheck(context.Background(), e, []string{"extra"}); code != exitcode.Usage {
+	if code := run(context.Background(), []string{"healthcheck", "extra"}, e); code != exitcode.Usage {
 		t.Errorf("stray argument: exit %d, want 2", code)
-	}
-}
-
-func TestHealthURL(t *testing.T) {
-	for listen, want := range map[string]string{
-		"127.0.0.1:9184": "http://127.0.0.1:9184/healthz",
-		"0.0.0.0:9000":   "http://127.0.0.1:9000/healthz",
-		":9184":          "http://127.0.0.1:9184/healthz",
-		"[::]:9184":      "http://[::1]:9184/healthz",
-		"garbage":        "http://127.0.0.1:9184/healthz",
-	} {
-		if got := healthURL(listen, "/healthz"); got != want {
-			t.Errorf("healthURL(%q) = %q, want %q", listen, got, want)
-		}
 	}
 }
 
@@ -112,33 +93,4 @@ func TestHandleSignals(t *testing.T) {
 		t.Fatal("second stop signal did not exit")
 	}
 	close(finished)
-}
-
-func TestNotReady(t *testing.T) {
-	// The errors the real sources return (wrapped as the engine wraps them).
-	ldapBind := fmt.Errorf("ldap source %q: %w", "corp", &ldap.BindError{URL: "ldap://x", BindDN: "cn=syncd", Err: &ldap.ResultError{Code: 49}})
-	scimRefused := fmt.Errorf("scim source: %w", &scim.Error{Method: "GET", URL: "https://idp/scim/v2/Groups", Status: 401, Kind: scim.ErrUnauthorized})
-	scimDown := fmt.Errorf("scim source: %w", &scim.Error{Method: "GET", URL: "https://idp/scim/v2/Groups", Status: 503, Kind: scim.ErrServer})
-	cases := []struct {
-		name  string
-		res   *daemon.Result
-		err   error
-		ready bool
-	}{
-		{"success", &daemon.Result{}, nil, true},
-		{"token", &daemon.Result{ExitCode: 1}, fmt.Errorf("list users: %w", teams.ErrUnauthorized), false},
-		{"read-only token", nil, fmt.Errorf("add: %w", teams.ErrForbidden), false},
-		{"ldap bind", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: ldapBind}}}, nil, false},
-		{"ldap down", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: errors.New("connection refused")}}}, nil, true},
-		{"ldap other result", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "corp", Err: &ldap.ResultError{Code: 51}}}}, nil, true},
-		{"scim token", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "idp", Err: scimRefused}}}, nil, false},
-		{"scim down", &daemon.Result{ExitCode: 1, Sources: []daemon.SourceStat{{Name: "idp", Err: scimDown}}}, nil, true},
-		{"api down", &daemon.Result{ExitCode: 1}, fmt.Errorf("list: %w", teams.ErrServer), true},
-	}
-	for _, c := range cases {
-		why := notReady(c.res, c.err)
-		if (why == "") != c.ready {
-			t.Errorf("%s: notReady = %q, want ready=%v", c.name, why, c.ready)
-		}
-	}
 }

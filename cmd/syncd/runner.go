@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	"go.uber.org/zap"
 
@@ -12,11 +10,9 @@ import (
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/metrics"
-	"github.com/syncd/syncd/internal/source/ldap"
-	"github.com/syncd/syncd/internal/source/scim"
+	"github.com/syncd/syncd/internal/probe"
 	"github.com/syncd/syncd/internal/state"
 	engine "github.com/syncd/syncd/internal/sync"
-	"github.com/syncd/syncd/internal/teams"
 )
 
 // runnerBuilder makes the daemon's runner for each configuration. The state
@@ -44,7 +40,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	}
 	sources := make([]engine.Source, 0, len(cfg.Sources))
 	for _, src := range cfg.Sources {
-		s, err := b.source(cfg, src)
+		s, err := buildSource(src, cfg.Sync.StateDir, b.log)
 		if err != nil {
 			closeAll(sources)
 			return nil, err
@@ -52,11 +48,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		sources = append(sources, s)
 	}
 	apply := b.apply || cfg.Sync.Apply
-	o := engine.Options{Config: cfg, Sources: sources, Reader: conn.Client, Store: b.store, Logger: b.log.Named("sync")}
-	if apply {
-		o.Writer = conn.Client
-	}
-	eng, err := engine.New(o)
+	eng, err := newEngine(cfg, sources, conn, b.store, b.log, apply)
 	if err != nil {
 		closeAll(sources)
 		return nil, err
@@ -69,12 +61,6 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		}
 	}
 	return r, nil
-}
-
-// source builds one source; a scim_receiver is read from what this
-// daemon's SCIM endpoint stored under sync.state_dir.
-func (b *runnerBuilder) source(cfg *config.Config, src config.Source) (engine.Source, error) {
-	return buildSource(src, cfg.Sync.StateDir, b.log)
 }
 
 // engineRunner adapts the engine to the daemon's Runner.
@@ -118,13 +104,8 @@ func (r *engineRunner) runLocked(ctx context.Context) (*engine.Result, error) {
 		return r.eng.Fail(nil, err), err
 	}
 	defer w.Release()
-	n, err := r.eng.RecoverWrites()
-	if err != nil {
+	if err := recoverWrites(r.eng, r.log); err != nil {
 		return r.eng.Fail(nil, err), err
-	}
-	if n > 0 {
-		r.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
-			zap.Int("writes", n))
 	}
 	return r.eng.RunOnce(ctx)
 }
@@ -134,44 +115,13 @@ func (r *engineRunner) Close() error {
 	return nil
 }
 
-func closeAll(sources []engine.Source) {
-	for _, s := range sources {
-		if c, ok := s.(io.Closer); ok {
-			_ = c.Close()
-		}
-	}
-}
-
-// notReady says why a run leaves syncd not ready: the configuration or a
-// credential is wrong, which no retry will fix. Transient failures (a
-// directory or the API briefly down) do not count.
+// notReady is the daemon's readiness rule (probe.NotReady) over a run's result.
 func notReady(res *daemon.Result, err error) string {
-	switch {
-	case errors.Is(err, teams.ErrUnauthorized):
-		return "the Teams API rejected the token (invalid or expired)"
-	case errors.Is(err, teams.ErrForbidden):
-		return "the Teams token is read-only or lacks permission"
-	}
-	if res == nil {
-		return ""
-	}
-	for _, s := range res.Sources {
-		switch {
-		case errors.Is(s.Err, ldap.ErrTLSRequired):
-			// Not the password: sending an admin to rotate it would be wrong.
-			return fmt.Sprintf("source %s accepts syncd's bind only over TLS: use ldaps:// or start_tls: true", s.Name)
-		case isCredentialError(s.Err):
-			return fmt.Sprintf("source %s rejected syncd's credentials", s.Name)
-		case errors.Is(s.Err, ldap.ErrInChainUnsupported):
-			return fmt.Sprintf("source %s: in_chain_lookup is set, but the server does not implement the in-chain rule (remove it)", s.Name)
+	var sources []probe.SourceErr
+	if res != nil {
+		for _, s := range res.Sources {
+			sources = append(sources, probe.SourceErr{Name: s.Name, Err: s.Err})
 		}
 	}
-	return ""
-}
-
-// isCredentialError tells a source's refusal of syncd's credentials: an
-// LDAP bind refused, a SCIM provider answering 401 or 403.
-func isCredentialError(err error) bool {
-	var bind *ldap.BindError
-	return errors.As(err, &bind) || errors.Is(err, scim.ErrUnauthorized) || errors.Is(err, scim.ErrForbidden)
+	return probe.NotReady(err, sources)
 }

@@ -127,7 +127,7 @@ func TestValidate(t *testing.T) {
 			errOut: `no such file or directory \(give --config FILE or set SYNCD_CONFIG`},
 		{name: "unknown flag", args: []string{"validate", "--frobnicate"}, code: exitcode.Usage, errOut: `flag provided but not defined`},
 		{name: "extra argument", args: []string{"validate", "--config", good, "more"}, code: exitcode.Usage, errOut: `unexpected argument "more"`},
-		{name: "help", args: []string{"validate", "-h"}, code: exitcode.OK, errOut: `usage: syncd validate`},
+		{name: "help", args: []string{"validate", "-h"}, code: exitcode.OK, out: `^usage: syncd validate`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, tc.env, tc.args...)

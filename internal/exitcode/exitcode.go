@@ -4,6 +4,8 @@
 // label runs from them.
 package exitcode
 
+import "errors"
+
 // The exit codes of the contract.
 const (
 	OK      = 0 // success
@@ -36,3 +38,17 @@ func Result(code int) string {
 // Succeeded tells whether a run that ended with code did its job (success
 // or held): the runs "last success" means.
 func Succeeded(code int) bool { return Result(code) != ResultFailure }
+
+// Of is the exit code of a command that returned err: OK for nil; else
+// the code of the first error in err's chain that says which it ends
+// with (a method ExitCode() int, found with errors.As); else Failure.
+func Of(err error) int {
+	if err == nil {
+		return OK
+	}
+	var c interface{ ExitCode() int }
+	if errors.As(err, &c) {
+		return c.ExitCode()
+	}
+	return Failure
+}

@@ -270,6 +270,25 @@ func Reset(dir string, now time.Time) ([]Moved, error) {
 	return moved, nil
 }
 
+// OpenDir opens the store under dir, in memory when dir is empty (syncd
+// works without a state dir, more slowly). With reset it first moves the
+// damaged files aside (Reset) and returns what it moved, even when it
+// then fails, for the caller to tell.
+func OpenDir(dir string, reset bool, now time.Time) (*Store, []Moved, error) {
+	if dir == "" {
+		return Memory(), nil, nil
+	}
+	var moved []Moved
+	if reset {
+		var err error
+		if moved, err = Reset(dir, now); err != nil {
+			return nil, moved, fmt.Errorf("--reset-state: %w", err)
+		}
+	}
+	s, err := Open(dir)
+	return s, moved, err
+}
+
 // syncDir makes a rename or a new file in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

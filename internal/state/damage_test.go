@@ -248,3 +248,28 @@ func TestReset(t *testing.T) {
 		t.Errorf("second reset: %+v, %v", moved, err)
 	}
 }
+
+// TestOpenDir: no dir is a store in memory; a damaged file fails the open
+// (naming --reset-state) unless reset, which moves it aside and says so.
+func TestOpenDir(t *testing.T) {
+	now := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	s, moved, err := OpenDir("", true, now)
+	if err != nil || s.Persistent() || moved != nil {
+		t.Errorf("no state dir: %v, persistent %v, moved %v; want a store in memory", err, s.Persistent(), moved)
+	}
+	dir := t.TempDir()
+	fillStore(t, dir)
+	if err := os.Truncate(filepath.Join(dir, FileName), 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenDir(dir, false, now); !IsDamaged(err) || !strings.Contains(err.Error(), "--reset-state") {
+		t.Errorf("damaged, no reset: %v", err)
+	}
+	s, moved, err = OpenDir(dir, true, now)
+	if err != nil || !s.Persistent() || len(moved) != 1 || moved[0].From != filepath.Join(dir, FileName) {
+		t.Fatalf("reset: %v, moved %+v", err, moved)
+	}
+	if len(s.Runs()) != 0 {
+		t.Error("the reset store is not fresh")
+	}
+}

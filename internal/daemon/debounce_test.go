@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"testing"
@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/syncd/syncd/internal/daemon"
 )
 
 // The debouncer gathers a burst of SCIM changes into one run a delay after
@@ -18,18 +16,18 @@ func TestDebouncer(t *testing.T) {
 		var runs []time.Duration
 		start := time.Now()
 		busy := 1
-		b := &debouncer{delay: time.Second, log: zap.NewNop(), trigger: func() (<-chan struct{}, error) {
+		b := NewDebouncer(func() (<-chan struct{}, error) {
 			if busy > 0 {
 				busy--
-				return nil, daemon.ErrBusy
+				return nil, ErrBusy
 			}
 			runs = append(runs, time.Since(start))
 			return nil, nil
-		}}
+		}, time.Second, zap.NewNop())
 		// A burst of three changes 200 ms apart: one run, a delay after
 		// the last, plus one delay because the first try found a run going.
 		for range 3 {
-			b.poke()
+			b.Poke()
 			time.Sleep(200 * time.Millisecond)
 		}
 		time.Sleep(5 * time.Second)
@@ -39,7 +37,7 @@ func TestDebouncer(t *testing.T) {
 		// A change every 500 ms for 30 s: runs every 10 s, not never.
 		runs, start = nil, time.Now()
 		for range 60 {
-			b.poke()
+			b.Poke()
 			time.Sleep(500 * time.Millisecond)
 		}
 		time.Sleep(5 * time.Second)
