@@ -32,7 +32,7 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 		if conn.Emulator, err = emulator.New(seed, emulator.Options{}); err != nil {
 			return nil, fmt.Errorf("teams emulator: %w", err)
 		}
-		o.BaseURL, o.Token = emulatorBase(seed, o.Token)
+		o.BaseURL, o.Token = seed.InProcess(o.Token)
 		o.HTTPClient = &http.Client{Transport: conn.Emulator.Transport()}
 	} else {
 		hc, err := teamsHTTPClient(t)
@@ -49,22 +49,6 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 	return conn, nil
 }
 
-// emulatorBase picks the emulator token (the configured one, else the
-// seed's first) and the base URL of its team.
-func emulatorBase(seed *emulator.Seed, token string) (base, tok string) {
-	tok = token
-	team := ""
-	for i, st := range seed.Tokens {
-		if (token == "" && i == 0) || st.Token == token {
-			team, tok = st.Team, st.Token
-			break
-		}
-	}
-	if team == "" {
-		return "http://emulator/api/v3", tok
-	}
-	return "http://emulator/v3/teams/" + team, tok
-}
 
 // teamsHTTPClient trusts the system's CAs plus teams.ca_file.
 func teamsHTTPClient(t config.Teams) (*http.Client, error) {

@@ -144,3 +144,21 @@ func (s Seed) InTeam(team string) *Seed {
 	}
 	return &c
 }
+
+// InProcess picks the token a client of the emulator served in-process
+// (Emulator.Transport) uses, token if the seed has it, else the seed's
+// first, and the base URL of that token's team on the emulator's own host.
+func (s *Seed) InProcess(token string) (base, tok string) {
+	tok = token
+	team := ""
+	for i, st := range s.Tokens {
+		if (token == "" && i == 0) || st.Token == token {
+			team, tok = st.Team, st.Token
+			break
+		}
+	}
+	if team == "" {
+		return "http://emulator/api/v3", tok
+	}
+	return "http://emulator/v3/teams/" + team, tok
+}
