@@ -79,14 +79,12 @@ func readPlan(path string) (*engine.SavedPlan, error) {
 	return saved, nil
 }
 
-// applySaved applies saved once the writes an interrupted run left
-// unrecorded are settled. A refused plan comes with the result to report.
+// applySaved applies saved (the engine first settles the writes an
+// interrupted run left unrecorded). A refused plan comes with the result
+// to report.
 func applySaved(ctx context.Context, w *wiring, saved *engine.SavedPlan) (*engine.Result, error) {
 	eng, err := w.engine(true)
 	if err != nil {
-		return nil, err
-	}
-	if err := recoverWrites(eng, w.log); err != nil {
 		return nil, err
 	}
 	defer w.saveEmulator()

@@ -104,9 +104,6 @@ func (r *engineRunner) runLocked(ctx context.Context) (*engine.Result, error) {
 		return r.eng.Fail(nil, err), err
 	}
 	defer w.Release()
-	if err := recoverWrites(r.eng, r.log); err != nil {
-		return r.eng.Fail(nil, err), err
-	}
 	return r.eng.RunOnce(ctx)
 }
 

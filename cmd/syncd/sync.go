@@ -72,9 +72,6 @@ func syncOnce(ctx context.Context, w *wiring, apply bool, planOut string) (*engi
 		return nil, err
 	}
 	if apply {
-		if err := recoverWrites(eng, w.log); err != nil {
-			return nil, err
-		}
 		defer w.saveEmulator()
 	}
 	prep, err := eng.Prepare(ctx)

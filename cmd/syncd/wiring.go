@@ -145,20 +145,6 @@ func closeAll(sources []engine.Source) {
 	}
 }
 
-// recoverWrites settles the writes an interrupted run left unrecorded,
-// before an applying run plans (with the writer lock held).
-func recoverWrites(eng *engine.Engine, log *zap.Logger) error {
-	n, err := eng.RecoverWrites()
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
-			zap.Int("writes", n))
-	}
-	return nil
-}
-
 // logWarnings logs what the configuration allows but should not: TLS
 // verification turned off, credentials sent over plain http.
 func logWarnings(log *zap.Logger, cfg *config.Config) {

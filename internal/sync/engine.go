@@ -120,8 +120,17 @@ type Prepared struct {
 }
 
 // Prepare reads everything and plans, writing nothing to Teams.
+//
+// An applying run first settles the writes an interrupted run left
+// unrecorded (the caller holds the writer lock): the plan then rests on
+// what they may have done.
 func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	p := &Prepared{StartedAt: e.now(), Calls0: e.api.Calls()}
+	if e.apply {
+		if err := e.recoverWrites(); err != nil {
+			return p, err
+		}
+	}
 	dirs, failed := e.readSources(ctx, p)
 	if err := ctx.Err(); err != nil {
 		return p, err

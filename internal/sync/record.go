@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/plan"
@@ -111,15 +113,19 @@ func newRunID(start time.Time) string {
 // target is the key of the Teams site this engine writes to.
 func (e *Engine) target() string { return lock.Key(e.cfg.Teams.URL) }
 
-// RecoverWrites settles the writes to this engine's Teams site that a
+// recoverWrites settles the writes to this engine's Teams site that a
 // crash left unrecorded (audit lines "unknown", ledger kept on the safe
-// side). Call it holding the writer lock, before an applying run plans.
-func (e *Engine) RecoverWrites() (int, error) {
+// side).
+func (e *Engine) recoverWrites() error {
 	n, err := e.store.Recover(e.target(), e.now())
 	if err != nil {
-		return n, fmt.Errorf("recover the writes of an interrupted run: %w", err)
+		return fmt.Errorf("recover the writes of an interrupted run: %w", err)
 	}
-	return n, nil
+	if n > 0 {
+		e.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
+			zap.Int("writes", n))
+	}
+	return nil
 }
 
 // adopted adds to owned the members of groups syncd created without
