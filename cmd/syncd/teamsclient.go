@@ -49,7 +49,6 @@ func newTeamsClient(t config.Teams, hook teams.Hook) (*teamsConn, error) {
 	return conn, nil
 }
 
-
 // teamsHTTPClient trusts the system's CAs plus teams.ca_file.
 func teamsHTTPClient(t config.Teams) (*http.Client, error) {
 	tr, err := tlsconfig.Transport(t.CAFile, t.InsecureSkipVerify)
