@@ -197,8 +197,8 @@ type jsonMessage struct {
 	Mode       string          `json:"mode"`
 	Result     string          `json:"result"`
 	ExitCode   int             `json:"exit_code"`
-	StartedAt  time.Time       `json:"started_at,omitzero"`
-	FinishedAt time.Time       `json:"finished_at,omitzero"`
+	StartedAt  string          `json:"started_at,omitempty"` // RFC 3339, as in the report
+	FinishedAt string          `json:"finished_at,omitempty"`
 	Summary    report.Summary  `json:"summary"`
 	Held       []report.Change `json:"held"`
 	Failed     []report.Change `json:"failed"`
@@ -213,12 +213,14 @@ func jsonBody(m message) jsonMessage {
 		r = &report.Report{}
 	}
 	out := jsonMessage{Event: m.Event, Title: m.Title, Text: m.Text, Mode: r.Mode, Result: run.result(),
-		ExitCode: run.ExitCode, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Summary: r.Summary,
+		ExitCode: run.ExitCode, StartedAt: rfc3339(r.StartedAt), FinishedAt: rfc3339(r.FinishedAt), Summary: r.Summary,
 		Held: []report.Change{}, Failed: []report.Change{}, Errors: append([]string{}, r.Errors...), ReportURL: m.Link}
 	if run.Report == nil && run.Err != nil {
 		out.Errors = append(out.Errors, run.Err.Error())
 	}
 	for _, c := range r.Changes {
+		// Lists are [], never null, as in the report's JSON.
+		c.Users, c.Groups = append([]report.User{}, c.Users...), append([]string{}, c.Groups...)
 		switch c.Status {
 		case report.StatusHeld:
 			out.Held = append(out.Held, c)
@@ -227,6 +229,14 @@ func jsonBody(m message) jsonMessage {
 		}
 	}
 	return out
+}
+
+// rfc3339 writes a time as the report does, to the second; "" for none.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 // itemList writes the items one a line, then how many more there are.

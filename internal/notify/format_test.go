@@ -141,7 +141,7 @@ func TestJSONBody(t *testing.T) {
 	if m.Summary.ChangesHeld != 2 || m.Summary.APICalls != 7 || len(m.Held) != 2 || len(m.Held[0].Users) != 5 || m.Held[0].Reason == "" {
 		t.Errorf("summary or held changes = %+v %+v", m.Summary, m.Held)
 	}
-	if m.Failed == nil || m.Errors == nil || m.ReportURL != "https://syncd.example.com/reports/latest" {
+	if m.Held[1].Groups == nil || m.Failed == nil || m.Errors == nil || m.ReportURL != "https://syncd.example.com/reports/latest" {
 		t.Errorf("failed %v, errors %v (want [] not null), report_url %q", m.Failed, m.Errors, m.ReportURL)
 	}
 	body := string(mustRender(t, config.FormatJSON, config.EventFailed, Run{ExitCode: 1}))
