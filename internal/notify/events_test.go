@@ -151,3 +151,15 @@ func TestReportURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberedWithoutWebhooks: a run nobody is told of still counts as
+// the previous one (webhooks added by a reload see the recovery).
+func TestRememberedWithoutWebhooks(t *testing.T) {
+	f := newFixture(t, nil)
+	rc := newReceiver(t, nil)
+	f.n.Notify(context.Background(), nil, failedRun())
+	f.n.Notify(context.Background(), []config.Webhook{hook(rc.url(), "json", "recovered")}, okRun(t0.Add(2*time.Hour)))
+	if rc.requests() != 1 {
+		t.Errorf("requests = %d, want the recovered message", rc.requests())
+	}
+}

@@ -136,7 +136,10 @@ func (n *Notifier) Notify(ctx context.Context, hooks []config.Webhook, run Run) 
 func (n *Notifier) prepare(hooks []config.Webhook, run Run) []delivery {
 	now := n.o.Now()
 	n.mu.Lock()
-	events := Events(run, n.previous(run, now))
+	var events []string
+	if len(hooks) > 0 { // else spare the history's read: nobody is told
+		events = Events(run, n.previous(run, now))
+	}
 	n.last = &outcome{result: run.result(), finished: run.finished(now)}
 	n.mu.Unlock()
 	var out []delivery
