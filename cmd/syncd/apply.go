@@ -56,6 +56,7 @@ func cmdApply(ctx context.Context, e env, args []string) error {
 	if res == nil {
 		return applyErr
 	}
+	defer w.notify(ctx, res) // after the report is out
 	if err := writeReports(e, res.Report, *f.report, *f.format); err != nil {
 		return err
 	}

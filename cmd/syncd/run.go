@@ -17,6 +17,7 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/internal/server"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/version"
@@ -154,6 +155,7 @@ type daemonParts struct {
 	daemon    *daemon.Daemon
 	server    *server.Server
 	receivers *daemon.Receivers
+	notifier  *notify.Notifier
 }
 
 func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (*daemonParts, error) {
@@ -168,6 +170,10 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		return nil, err
 	}
 	latest := daemon.RestoreHistory(p.store, p.metrics, log)
+	if p.notifier, err = newNotifier(log, p.registry, p.store); err != nil {
+		p.close()
+		return nil, &configError{err: err}
+	}
 	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply, getenv: e.getenv}
 	p.daemon, err = daemon.New(daemon.Options{
 		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
@@ -176,6 +182,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		Latest:   latest,
 		NotReady: notReady,
 		Reloaded: p.reloaded,
+		AfterRun: p.afterRun,
 	})
 	if err != nil {
 		p.close()
@@ -214,6 +221,9 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 }
 
 func (p *daemonParts) close() {
+	if p.notifier != nil {
+		p.notifier.Close(notifyGrace)
+	}
 	if p.store != nil {
 		_ = p.store.Close()
 	}

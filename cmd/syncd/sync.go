@@ -54,6 +54,7 @@ func cmdSync(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer w.notify(ctx, res) // after the report is out
 	if err := writeReports(e, res.Report, *f.report, *f.format); err != nil {
 		return err
 	}

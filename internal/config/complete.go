@@ -73,6 +73,7 @@ func (c *checker) complete() {
 	c.path(&cfg.Server.SyncTokenFile)
 	c.secret("server.sync_token", &cfg.Server.SyncToken, &cfg.Server.SyncTokenFile)
 	cfg.Server.Listen = cmp.Or(cfg.Server.Listen, DefaultListen)
+	c.completeNotify(&cfg.Notify)
 	cfg.Log.Level = cmp.Or(cfg.Log.Level, "info")
 	cfg.Log.Format = cmp.Or(cfg.Log.Format, "json")
 }
@@ -246,4 +247,17 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// completeNotify reads each webhook's URL file and gives a webhook that
+// names no events the default ones.
+func (c *checker) completeNotify(n *Notify) {
+	for i := range n.Webhooks {
+		w, p := &n.Webhooks[i], fmt.Sprintf("notify.webhooks[%d]", i)
+		c.path(&w.URLFile)
+		c.secret(p+".url", &w.URL, &w.URLFile)
+		if !c.has(p + ".events") {
+			w.Events = slices.Clone(DefaultEvents)
+		}
+	}
 }

@@ -19,6 +19,7 @@ type Config struct {
 	SMEs    []SME     `yaml:"smes"`
 	Sync    Sync      `yaml:"sync"`
 	Server  Server    `yaml:"server"`
+	Notify  Notify    `yaml:"notify"`
 	Log     Log       `yaml:"log"`
 
 	pos positions // where each key and value was written, for messages
@@ -168,6 +169,10 @@ type Server struct {
 	// Pprof serves Go's profiler at /debug/pprof/ under the same access
 	// rules as /reports/latest (loopback, or the sync token). Off by default.
 	Pprof bool `yaml:"pprof"`
+	// PublicURL is the daemon's base URL as people reach it (a reverse
+	// proxy's, say); notifications link to PublicURL/reports/latest.
+	// Empty: messages carry no link.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Log configures zap.
@@ -292,4 +297,54 @@ func (m Mapping) Line() int { return m.line }
 func (c *Config) Where(path string) string {
 	p := c.pos.at(path)
 	return fmt.Sprintf("%s:%d:%d", c.Path, p.Line, p.Column)
+}
+
+// Notify says who is told about runs (DESIGN.md §9).
+type Notify struct {
+	Webhooks []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is one incoming webhook (Slack, Microsoft Teams, or any
+// receiver of JSON). Its URL is a secret: whoever has it can post to the
+// channel, and Slack and Teams carry their key in its path or query. So it
+// comes only from URLFile or from the environment (url: ${VAR}), never
+// written in the configuration itself.
+type Webhook struct {
+	URL     Secret   `yaml:"url"`
+	URLFile string   `yaml:"url_file"`
+	Format  string   `yaml:"format"` // slack | msteams | json
+	Events  []string `yaml:"events"` // default [held, failed, recovered]
+}
+
+// Webhook formats.
+const (
+	FormatSlack   = "slack"
+	FormatMSTeams = "msteams"
+	FormatJSON    = "json"
+)
+
+// Notification events: what a run may tell a webhook.
+const (
+	EventHeld      = "held"      // removals were held back
+	EventFailed    = "failed"    // the run failed (exit 1)
+	EventRecovered = "recovered" // the run did not fail, the one before it did
+	EventApplied   = "applied"   // changes were applied
+	EventDrift     = "drift"     // a dry run found changes to make
+)
+
+// Events lists every event, in the order messages about one run are sent.
+var Events = []string{EventFailed, EventHeld, EventRecovered, EventApplied, EventDrift}
+
+// DefaultEvents are a webhook's events when it names none: what needs a
+// person's attention, and the all-clear after a failure.
+var DefaultEvents = []string{EventHeld, EventFailed, EventRecovered}
+
+// Wants reports whether the webhook asked for event.
+func (w Webhook) Wants(event string) bool {
+	for _, e := range w.Events {
+		if e == event {
+			return true
+		}
+	}
+	return false
 }

@@ -49,8 +49,12 @@ func loadExample(t *testing.T) *Config {
 	if err := os.Mkdir(creds, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"teams-token", "ldap-password", "ad-password", "scim-token", "scim-receiver-token", "sync-token"} {
-		writeSecret(t, filepath.Join(creds, name), "secret-"+name)
+	for _, name := range []string{"teams-token", "ldap-password", "ad-password", "scim-token", "scim-receiver-token", "sync-token", "slack-webhook"} {
+		value := "secret-" + name
+		if name == "slack-webhook" {
+			value = "https://hooks.slack.com/services/T0/B0/" + value
+		}
+		writeSecret(t, filepath.Join(creds, name), value)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "directory.ldif"), []byte("version: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -59,7 +63,7 @@ func loadExample(t *testing.T) *Config {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"CREDENTIALS_DIRECTORY": creds}
+	env := map[string]string{"CREDENTIALS_DIRECTORY": creds, "SYNCD_TEAMS_WEBHOOK": "https://teams.example.com/workflows/x?sig=y"}
 	cfg, err := Load(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config.example.yaml does not load:\n%v", err)
@@ -87,6 +91,9 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if got := cfg.Server.SyncToken.Reveal(); got != "secret-sync-token" {
 		t.Errorf("sync token = %q", got)
+	}
+	if hooks := cfg.Notify.Webhooks; len(hooks) != 2 || !strings.HasSuffix(hooks[0].URL.Reveal(), "/secret-slack-webhook") {
+		t.Errorf("notify.webhooks = %+v", hooks)
 	}
 }
 

@@ -174,12 +174,14 @@ type positions struct {
 	val map[string]Position
 	key map[string]Position
 	set map[string]bool // written with a non-empty value
+	env map[string]bool // the value came (at least in part) from ${VAR}
 }
 
 func (p *positions) init() *positions {
 	p.val = map[string]Position{}
 	p.key = map[string]Position{}
 	p.set = map[string]bool{}
+	p.env = map[string]bool{}
 	return p
 }
 

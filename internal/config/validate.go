@@ -22,6 +22,7 @@ func (c *checker) validate() {
 	c.validateSMEs()
 	c.validateSync(&cfg.Sync)
 	c.validateServer(&cfg.Server)
+	c.validateNotify(&cfg.Notify)
 	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
 	c.oneOf("log.format", cfg.Log.Format, "json", "console")
 }
@@ -197,6 +198,7 @@ func (c *checker) validateServer(s *Server) {
 		c.errorf("server.listen", "server.listen %q: %q is not an IP address or host name", s.Listen, host)
 	}
 	c.token("server.sync_token", s.SyncToken, s.SyncTokenFile)
+	c.publicURL(s.PublicURL)
 }
 
 var hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)

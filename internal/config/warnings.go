@@ -39,7 +39,7 @@ func Warnings(cfg *Config) []string {
 			}
 		}
 	}
-	return out
+	return append(out, notifyWarnings(cfg)...)
 }
 
 // remoteHTTP reports the host of a plain http:// URL that leaves this

@@ -73,6 +73,9 @@ type Options struct {
 	Reloaded func(cfg *config.Config)
 	// ShutdownGrace bounds the wait for a cancelled run to stop; default 4s.
 	ShutdownGrace time.Duration
+	// AfterRun, when set, is told of every run once it is recorded: for
+	// what follows a run, such as notifications. See Ended.
+	AfterRun func(Ended)
 }
 
 // Daemon schedules runs. Create it with New, then call Run.

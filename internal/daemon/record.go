@@ -31,6 +31,7 @@ func (d *Daemon) record(res *Result, err error, start, end time.Time) {
 	d.mu.Unlock()
 	d.logRun(res, err, code, run)
 	d.o.Notify.Notify(fmt.Sprintf("STATUS=last run: %s at %s", run.Result, end.UTC().Format(time.RFC3339)))
+	d.afterRun(res, err, code)
 }
 
 // exitCode is the run's contract exit code; an error never passes for 0.

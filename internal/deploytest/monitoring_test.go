@@ -35,6 +35,9 @@ func exportedNames(t *testing.T) map[string]bool {
 	h.Request("GET", "/users", 200, time.Millisecond)
 	h.RateLimit("bucket", 10)
 	m.SCIMReceiver("entra", time.Now(), 10, 2).Request("PATCH", 204, time.Now())
+	if _, err := metrics.NewNotifications(reg); err != nil { // on the same registry in syncd run
+		t.Fatal(err)
+	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
