@@ -1,12 +1,17 @@
 package sync
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
@@ -128,5 +133,58 @@ func TestPercentFloorLetsSmallListsChange(t *testing.T) {
 		if res := r.run(true); res.ExitCode != c.code {
 			t.Errorf("floor %d: exit %d, want %d (%+v)", c.floor, res.ExitCode, c.code, res.Report.Changes)
 		}
+	}
+}
+
+// TestSavedPlanKeepsTheApproval: a plan saved after the approval applies
+// the approved removal as approved (its audit line names it, the approval
+// is used up); a plan saved before keeps it held, as it was reviewed.
+func TestSavedPlanKeepsTheApproval(t *testing.T) {
+	people := []string{"p0", "p1", "p2", "p3", "p4", "p5"}
+	seed := &emulator.Seed{Users: seedUsers(people...), UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11, 12, 13, 14, 15}}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": people[:2]})) // 4 of 6 go
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store = store
+	r.cfg.Sync.MaxRemovalPercent, r.cfg.Sync.MaxRemovalPercentFloor = 25, 3
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.client, Writer: r.client, Store: store, Logger: zap.NewNop(),
+		Now: func() time.Time { return r.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func() *SavedPlan {
+		t.Helper()
+		p, err := e.Prepare(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		if err := p.Save().Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		saved, err := ReadSavedPlan(strings.NewReader(buf.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return saved
+	}
+	before := save()
+	id := before.Plan.Groups[0].HeldID(e.target())
+	if err := store.Approve([]state.Approval{{ID: id, Target: e.target(), By: "bob", At: r.now, Expires: r.now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := e.ApplySaved(context.Background(), before); res.ExitCode != exitcode.Held || len(members(t, r.emu, "Platform")) != 6 {
+		t.Errorf("plan saved before the approval: exit %d, members %v; want the removal still held", res.ExitCode, members(t, r.emu, "Platform"))
+	}
+	res, err := e.ApplySaved(context.Background(), save())
+	if err != nil || res.ExitCode != 0 || len(members(t, r.emu, "Platform")) != 2 {
+		t.Fatalf("plan saved after the approval: exit %d (%v), members %v", res.ExitCode, err, members(t, r.emu, "Platform"))
+	}
+	lines, _ := state.ReadAuditSince(store.Dir(), time.Time{}, func(l *state.AuditLine) bool { return l.Kind == report.KindRemoveMembers })
+	if len(lines) != 1 || lines[0].Approval != id || len(store.Approvals(r.now)) != 0 {
+		t.Errorf("audit %+v, approvals left %v: want the removal naming %s and the approval used", lines, store.Approvals(r.now), id)
 	}
 }
