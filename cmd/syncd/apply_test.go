@@ -169,7 +169,8 @@ func TestApplyPlanHonoursLoweredBudget(t *testing.T) {
 	const victor, carol = 23, 13
 	for _, c := range []struct{ name, old, new, reason string }{
 		{"max_removals", "max_removals: 100", "max_removals: 0", "1 removal in this run exceeds max_removals 0"},
-		{"max_removal_percent", "max_removal_percent: 25", "max_removal_percent: 10", "exceeds max_removal_percent 10"},
+		// One removal is within the default floor: the floor goes to 0 too.
+		{"max_removal_percent", "max_removal_percent: 25", "max_removal_percent: 10\n  max_removal_percent_floor: 0", "exceeds max_removal_percent 10"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := quickstart(t)

@@ -15,11 +15,13 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/logging"
 	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/internal/server"
 	"github.com/syncd/syncd/internal/state"
+	engine "github.com/syncd/syncd/internal/sync"
 	"github.com/syncd/syncd/internal/version"
 )
 
@@ -194,14 +196,14 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
 		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
-		Pprof: cfg.Server.Pprof})
+		Pprof: cfg.Server.Pprof, Console: consoleBackend{store: p.store, daemon: p.daemon}})
 	if err != nil {
 		p.close()
 		return nil, &configError{err: err}
 	}
 	logWarnings(log, cfg)
 	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken == "" {
-		log.Warn("server.listen is not a loopback address and no server.sync_token is set: POST /sync and /reports/latest are disabled",
+		log.Warn("server.listen is not a loopback address and no server.sync_token is set: the web console, POST /sync, POST /approve and /reports/latest are disabled",
 			zap.String("listen", cfg.Server.Listen))
 	}
 	return p, nil
@@ -218,6 +220,20 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 	if p.receivers != nil {
 		p.receivers.Reload(cfg)
 	}
+}
+
+// consoleBackend is what the web console and POST /approve use of the
+// daemon: its state, the Teams site of the configuration in force, and
+// explanations by its runner.
+type consoleBackend struct {
+	store  *state.Store
+	daemon *daemon.Daemon
+}
+
+func (c consoleBackend) Store() *state.Store { return c.store }
+func (c consoleBackend) Target() string      { return lock.Key(c.daemon.Config().Teams.URL) }
+func (c consoleBackend) Explain(ctx context.Context, email string) (*engine.Explanation, error) {
+	return c.daemon.Explain(ctx, email)
 }
 
 func (p *daemonParts) close() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	gosync "sync"
 
 	"go.uber.org/zap"
 
@@ -53,8 +54,15 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		closeAll(sources)
 		return nil, err
 	}
+	explainer := eng
+	if apply { // explain never writes, nor settles writes without the lock
+		if explainer, err = newEngine(cfg, sources, conn, b.store, b.log, false); err != nil {
+			closeAll(sources)
+			return nil, err
+		}
+	}
 	b.teamsCfg, b.teamsConn = cfg.Teams, conn
-	r := &engineRunner{eng: eng, sources: sources, store: b.store, log: b.log.Named("sync")}
+	r := &engineRunner{eng: eng, explainer: explainer, sources: sources, store: b.store, log: b.log.Named("sync")}
 	if apply {
 		r.lock = func(ctx context.Context) (*lock.Writer, error) {
 			return acquireWriter(ctx, cfg, b.getenv, "run --apply", daemonLockWait, b.log.Named("sync"))
@@ -63,14 +71,28 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	return r, nil
 }
 
-// engineRunner adapts the engine to the daemon's Runner.
+// engineRunner adapts the engine to the daemon's Runner (and Explainer).
 type engineRunner struct {
-	eng     *engine.Engine
-	sources []engine.Source
-	store   *state.Store
-	log     *zap.Logger
+	eng       *engine.Engine
+	explainer *engine.Engine // a dry-run engine over the same sources and client
+	sources   []engine.Source
+	store     *state.Store
+	log       *zap.Logger
 	// lock takes the writer lock for an applying run; nil for dry runs.
 	lock func(context.Context) (*lock.Writer, error)
+	// busy keeps a run and an explanation (the web console's) apart: they
+	// share the sources and the Teams client's pacing.
+	busy gosync.Mutex
+}
+
+// Explain explains one person's plan with a dry-run engine, or answers
+// daemon.ErrBusy while a run is going.
+func (r *engineRunner) Explain(ctx context.Context, email string) (*engine.Explanation, error) {
+	if !r.busy.TryLock() {
+		return nil, daemon.ErrBusy
+	}
+	defer r.busy.Unlock()
+	return r.explainer.Explain(ctx, email)
 }
 
 // RunOnce runs the engine. An applying run holds the writer lock for its
@@ -79,6 +101,8 @@ type engineRunner struct {
 // interrupted run left unrecorded. A run whose writes the API refused for
 // the token's sake returns that error, so that readiness can tell.
 func (r *engineRunner) RunOnce(ctx context.Context) (*daemon.Result, error) {
+	r.busy.Lock() // waits for an explanation under way
+	defer r.busy.Unlock()
 	_ = r.store.TakeErr() // a state failure between runs is not this run's
 	res, err := r.runLocked(ctx)
 	if err == nil && res != nil && res.Refused != nil {

@@ -21,6 +21,8 @@ const (
 	DefaultSyncDelay         = 30 * time.Second
 	DefaultMaxRemovals       = 100
 	DefaultMaxRemovalPercent = 25
+	DefaultPercentFloor      = 3
+	DefaultAuditRetention    = Duration(400 * Day)
 	DefaultSchedule          = "@every 30m"
 	DefaultPendingRecheck    = Duration(time.Hour)
 	DefaultListen            = "127.0.0.1:9184"
@@ -161,6 +163,12 @@ func (c *checker) completeSync(s *Sync) {
 	}
 	if !c.has("sync.max_removal_percent") {
 		s.MaxRemovalPercent = DefaultMaxRemovalPercent
+	}
+	if !c.has("sync.max_removal_percent_floor") {
+		s.MaxRemovalPercentFloor = DefaultPercentFloor
+	}
+	if !c.has("sync.audit_retention") {
+		s.AuditRetention = DefaultAuditRetention
 	}
 	if !c.has("sync.pending_recheck") {
 		s.PendingRecheck = DefaultPendingRecheck

@@ -159,6 +159,13 @@ type Sync struct {
 	// PendingRecheck is how long an address found without a Teams account
 	// is not looked up again; default 1h, 0 looks it up on every run.
 	PendingRecheck Duration `yaml:"pending_recheck"`
+	// MaxRemovalPercentFloor is how many removals from one group or SME
+	// list max_removal_percent never holds: on a list of a few people one
+	// or two leaving is routine, though a large share. Default 3.
+	MaxRemovalPercentFloor int `yaml:"max_removal_percent_floor"`
+	// AuditRetention is how long the audit log keeps a write (and syncd
+	// history finds it); default 400 days.
+	AuditRetention Duration `yaml:"audit_retention"`
 }
 
 // Server is the daemon's HTTP listener.

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -142,9 +141,9 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	if !ok || d.empty(s, path) {
 		return
 	}
-	dur, err := time.ParseDuration(s)
+	dur, err := ParseDuration(s)
 	if err != nil {
-		d.errorf(n, "%s: %q is not a duration (write e.g. 30s, 5m, 1h30m)", describe(path), s)
+		d.errorf(n, "%s: %q is not a duration (write e.g. 30s, 5m, 1h30m, 7d)", describe(path), s)
 		return
 	}
 	v.SetInt(int64(dur))

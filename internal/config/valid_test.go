@@ -57,6 +57,8 @@ func TestDefaults(t *testing.T) {
 	check(t, "sync.run_at_start", *cfg.Sync.RunAtStart, true)
 	check(t, "sync.state_dir", cfg.Sync.StateDir, "")
 	check(t, "sync.pending_recheck", cfg.Sync.PendingRecheck, DefaultPendingRecheck)
+	check(t, "sync.max_removal_percent_floor", cfg.Sync.MaxRemovalPercentFloor, 3)
+	check(t, "sync.audit_retention", cfg.Sync.AuditRetention.Std(), 400*24*time.Hour)
 	check(t, "server.listen", cfg.Server.Listen, "127.0.0.1:9184")
 	check(t, "log.level", cfg.Log.Level, "info")
 	check(t, "log.format", cfg.Log.Format, "json")

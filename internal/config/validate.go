@@ -154,6 +154,12 @@ func (c *checker) validateSync(s *Sync) {
 	if s.MaxRemovalPercent < 0 || s.MaxRemovalPercent > 100 {
 		c.errorf("sync.max_removal_percent", "sync.max_removal_percent %v must be between 0 and 100", s.MaxRemovalPercent)
 	}
+	if s.MaxRemovalPercentFloor < 0 {
+		c.errorf("sync.max_removal_percent_floor", "sync.max_removal_percent_floor %d must be 0 or more (0 applies max_removal_percent to every removal)", s.MaxRemovalPercentFloor)
+	}
+	if s.AuditRetention < Duration(Day) {
+		c.errorf("sync.audit_retention", "sync.audit_retention %s is too short: write a day or more (e.g. 400d); syncd history answers from what it keeps", s.AuditRetention)
+	}
 	if _, err := cron.ParseStandard(s.Schedule); err != nil {
 		c.errorf("sync.schedule", "sync.schedule %q is not a schedule: %v (write 5 cron fields such as \"*/30 * * * *\", or @every 30m, @hourly, @daily)", s.Schedule, err)
 	}

@@ -98,6 +98,9 @@ type GroupPlan struct {
 	Remove            []int  `json:"remove"`
 	Held              []int  `json:"held"` // removals held back by a safety rule
 	HeldReason        string `json:"held_reason,omitempty"`
+	// Approved is the id of the approved held change that Remove is
+	// (policy Approved): the budgets did not hold it.
+	Approved string `json:"approved,omitempty"`
 }
 
 // GroupRef names a Teams user group in an SME list; ID is 0 for a group
@@ -120,6 +123,10 @@ type TagPlan struct {
 	RemoveGroups  []GroupRef `json:"remove_groups"`
 	HeldGroups    []GroupRef `json:"held_groups"`
 	HeldReason    string     `json:"held_reason,omitempty"`
+	// ApprovedUsers and ApprovedGroups are the ids of the approved held
+	// changes that RemoveUsers and RemoveGroups are (policy Approved).
+	ApprovedUsers  string `json:"approved_users,omitempty"`
+	ApprovedGroups string `json:"approved_groups,omitempty"`
 }
 
 // Empty reports whether the group plan changes nothing (held removals aside).

@@ -14,18 +14,24 @@ import (
 type Policy func(d *Desired, p *Plan)
 
 // Budgets are the removal budgets of the config: 0 allows no removal at
-// all, a negative value means no limit.
+// all, a negative value means no limit. Approved are the held changes an
+// operator let through them.
 type Budgets struct {
 	MaxRemovals       int     // per run, all groups and SME lists
 	MaxRemovalPercent float64 // per group or SME list
+	// PercentFloor is how many removals from one group or SME list the
+	// percentage never holds (sync.max_removal_percent_floor).
+	PercentFloor int
+	Approved     Approvals
 }
 
 // Safety is the policies of a run, in the order they apply: the membership
 // modes (owned: the ledger of managed mode, by LedgerKey), then DESIGN.md
-// §8 rule 1 (unknown members: no removals), rule 2 (an emptied directory
-// group: held) and rule 3 (the budgets: held).
+// §8 rule 1 (unknown members: no removals), the approvals of held changes,
+// rule 2 (an emptied directory group: held) and rule 3 (the budgets: held).
 func Safety(b Budgets, owned map[string][]int) []Policy {
-	return []Policy{Membership(owned), UnknownMembers, EmptiedGroups, PercentBudget(b.MaxRemovalPercent), RunBudget(b.MaxRemovals)}
+	return []Policy{Membership(owned), UnknownMembers, Approved(b.Approved), EmptiedGroups,
+		PercentBudget(b.MaxRemovalPercent, b.PercentFloor), RunBudget(b.MaxRemovals)}
 }
 
 // removals is one group's or tag's removals as the policies see them,
@@ -42,8 +48,12 @@ type removals struct {
 	heldUsers  *[]int
 	heldGroups *[]GroupRef
 	reason     *string
+	// approvedUsers and approvedGroups: those removals are an approved
+	// held change (policy Approved); no rule holds them.
+	approvedUsers, approvedGroups bool
 }
 
+// count is every removal, approved or not: what the budgets measure.
 func (r removals) count() int {
 	n := len(*r.users)
 	if r.groups != nil {
@@ -52,11 +62,25 @@ func (r removals) count() int {
 	return n
 }
 
-// hold moves every removal to held, with reason.
+// holdable is the removals a rule may hold: those not approved.
+func (r removals) holdable() int {
+	n := 0
+	if !r.approvedUsers {
+		n += len(*r.users)
+	}
+	if r.groups != nil && !r.approvedGroups {
+		n += len(*r.groups)
+	}
+	return n
+}
+
+// hold moves every removal that is not approved to held, with reason.
 func (r removals) hold(reason string) {
-	*r.heldUsers = idset.Sort(append(*r.heldUsers, *r.users...))
-	*r.users = nil
-	if r.groups != nil {
+	if !r.approvedUsers {
+		*r.heldUsers = idset.Sort(append(*r.heldUsers, *r.users...))
+		*r.users = nil
+	}
+	if r.groups != nil && !r.approvedGroups {
 		*r.heldGroups = append(*r.heldGroups, *r.groups...)
 		*r.groups = nil
 	}
@@ -81,7 +105,8 @@ func each(d *Desired, p *Plan, fn func(removals)) {
 		g := &p.Groups[i]
 		if dg := groups[strings.ToLower(g.Name)]; dg != nil {
 			fn(removals{mode: dg.Mode, unknown: dg.Unknown, emptyHold: dg.EmptyHold, userKey: LedgerKey(LedgerGroup, g.ID),
-				base: len(idset.Real(g.Current)), users: &g.Remove, heldUsers: &g.Held, reason: &g.HeldReason})
+				base: len(idset.Real(g.Current)), users: &g.Remove, heldUsers: &g.Held, reason: &g.HeldReason,
+				approvedUsers: g.Approved != ""})
 		}
 	}
 	tags := make(map[string]*DesiredTag, len(d.Tags))
@@ -94,7 +119,8 @@ func each(d *Desired, p *Plan, fn func(removals)) {
 			fn(removals{mode: dt.Mode, unknown: dt.Unknown, emptyHold: dt.EmptyHold,
 				userKey: LedgerKey(LedgerSMEUsers, t.ID), groupKey: LedgerKey(LedgerSMEGroups, t.ID),
 				base: len(idset.Real(t.CurrentUsers)) + len(t.CurrentGroups), users: &t.RemoveUsers, groups: &t.RemoveGroups,
-				heldUsers: &t.HeldUsers, heldGroups: &t.HeldGroups, reason: &t.HeldReason})
+				heldUsers: &t.HeldUsers, heldGroups: &t.HeldGroups, reason: &t.HeldReason,
+				approvedUsers: t.ApprovedUsers != "", approvedGroups: t.ApprovedGroups != ""})
 		}
 	}
 }
@@ -145,18 +171,22 @@ func UnknownMembers(d *Desired, p *Plan) {
 // departure, so its removals are held.
 func EmptiedGroups(d *Desired, p *Plan) {
 	each(d, p, func(r removals) {
-		if r.emptyHold != "" && r.count() > 0 {
+		if r.emptyHold != "" && r.holdable() > 0 {
 			r.hold(r.emptyHold)
 		}
 	})
 }
 
 // PercentBudget is rule 3 for one group or SME list: removing more than
-// maxPercent of its members holds its removals.
-func PercentBudget(maxPercent float64) Policy {
+// maxPercent of its members holds its removals, once more than floor of
+// them would go. The floor is what keeps the rule for accidents: on a list
+// of one to three people any change is a large share (replacing a tag's
+// one stale SME by five real ones removes "100%"), and the rule would hold
+// the routine while max_removals and rule 2 still count every removal.
+func PercentBudget(maxPercent float64, floor int) Policy {
 	return func(d *Desired, p *Plan) {
 		each(d, p, func(r removals) {
-			if n := r.count(); overPercent(n, r.base, maxPercent) {
+			if n := r.count(); n > floor && r.holdable() > 0 && overPercent(n, r.base, maxPercent) {
 				pct := 100 * float64(n) / float64(r.base)
 				r.hold(fmt.Sprintf("removing %d of %d (%.0f%%) exceeds max_removal_percent %g", n, r.base, pct, maxPercent))
 			}
@@ -189,7 +219,7 @@ func RunBudget(maxRemovals int) Policy {
 		}
 		reason := fmt.Sprintf("%s max_removals %d", plural.Of(total, "removal in this run exceeds", "removals in this run exceed"), maxRemovals)
 		each(d, p, func(r removals) {
-			if r.count() > 0 {
+			if r.holdable() > 0 {
 				r.hold(reason)
 			}
 		})

@@ -32,6 +32,7 @@ type htmlPage struct {
 	FoldNav   bool // many sections: the contents are folded too
 	FoldPend  bool // many pending people: their list is folded
 	Held      []htmlHeld
+	HeldIDs   bool // the held changes have ids to approve
 	Version   string
 }
 
@@ -58,7 +59,7 @@ type htmlSection struct {
 }
 
 type htmlHeld struct {
-	Where, What, Reason string
+	Where, What, Reason, ID string
 }
 
 func renderHTML(w io.Writer, r *Report) error {
@@ -82,7 +83,8 @@ func renderHTML(w io.Writer, r *Report) error {
 	}
 	p.FoldNav = len(p.Sections) > navFoldAfter
 	for _, c := range r.held() {
-		p.Held = append(p.Held, htmlHeld{Where: sectionName(c.Change), What: whatOf(c.Change), Reason: heldReason(c.Change)})
+		p.Held = append(p.Held, htmlHeld{Where: sectionName(c.Change), What: whatOf(c.Change), Reason: heldReason(c.Change), ID: c.ID})
+		p.HeldIDs = p.HeldIDs || c.ID != ""
 	}
 	return htmlTemplate.Execute(w, p)
 }

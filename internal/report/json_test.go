@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,6 +108,15 @@ func checkChanges(t *testing.T, changes []any) {
 		if m != nil && m["reason"] != nil {
 			keys = append(keys, "reason") // an addition, present only on held changes
 		}
+		if m != nil && m["id"] != nil {
+			keys = append(keys, "id") // an addition, on held changes and approved ones (DESIGN.md §9)
+			wantString(t, m["id"], "change.id")
+		}
+		if m != nil && m["approval"] != nil {
+			keys = append(keys, "approval")
+			a := wantKeys(t, m["approval"], "change.approval", "by", "at", "expires", "reason")
+			wantString(t, a["by"], "approval.by")
+		}
 		if m != nil && m["kind"] == KindUpdateGroup && m["description"] != nil {
 			keys = append(keys, "description") // an addition, on description updates
 			d := wantKeys(t, m["description"], "change.description", "old", "new")
@@ -204,6 +214,52 @@ func TestJSONTellsWhatWasNotCompared(t *testing.T) {
 	for _, c := range planned.Changes {
 		if c.Kind == KindUpdateGroup && (c.Description["old"] != "Platform team" || c.Description["new"] != "Synced from LDAP group platform") {
 			t.Errorf("update_group description = %v, want old and new text", c.Description)
+		}
+	}
+}
+
+// approvalReport is a run that held one change and applied another one
+// an operator had approved.
+func approvalReport() *Report {
+	at := time.Date(2026, 5, 1, 9, 30, 0, 0, time.UTC)
+	r := applyReport()
+	r.RunID = "20260501T100000Z-0a1b2c3d"
+	r.Changes = []Change{
+		{Kind: KindRemoveMembers, Group: "Platform", Users: []User{{ID: 17, Email: "alice@example.com", Name: "Alice"}},
+			Groups: []string{}, Status: StatusApplied, ID: "3a29a11f2e96",
+			Approval: &Approval{By: "bob (syncd approve)", At: at, Expires: at.Add(24 * time.Hour), Reason: "removing 1 of 2 (50%) exceeds max_removal_percent 25"}},
+		{Kind: KindRemoveSMEUsers, Tag: "go", Users: []User{{ID: 18, Email: "carl@example.com", Name: "Carl"}},
+			Groups: []string{}, Status: StatusHeld, Reason: "1 removal in this run exceeds max_removals 0", ID: "77e0c0ffee00"},
+	}
+	r.Summary.ChangesApplied, r.Summary.ChangesHeld, r.Summary.ChangesFailed = 1, 1, 0
+	return r
+}
+
+// TestHeldChangeIDsInEveryForm: a held change's id, to approve it, and who
+// approved an applied one, in JSON and in every human form.
+func TestHeldChangeIDsInEveryForm(t *testing.T) {
+	r := approvalReport()
+	top := wantKeys(t, decodeJSON(t, r), "report", "mode", "started_at", "finished_at", "summary", "changes", "pending", "errors",
+		"nothing_compared", "run_id")
+	changes := wantArray(t, top["changes"], "changes")
+	checkChanges(t, changes)
+	applied, held := changes[0].(map[string]any), changes[1].(map[string]any)
+	if applied["id"] != "3a29a11f2e96" || held["id"] != "77e0c0ffee00" {
+		t.Errorf("ids: applied %v, held %v", applied["id"], held["id"])
+	}
+	if a, _ := applied["approval"].(map[string]any); a == nil || a["by"] != "bob (syncd approve)" {
+		t.Errorf("approval of the applied change: %v", applied["approval"])
+	}
+	for _, format := range humanFormats {
+		out := textOf(t, r, format)
+		if format == FormatMarkdown {
+			out = strings.ReplaceAll(out, "\\", "") // its escapes
+		}
+		for _, want := range []string{"77e0c0ffee00", "syncd approve", "approved held change 3a29a11f2e96, by bob (syncd approve)",
+			"held because removing 1 of 2 (50%) exceeds max_removal_percent 25"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s form lacks %q:\n%s", format, want, out)
+			}
 		}
 	}
 }

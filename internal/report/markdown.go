@@ -123,10 +123,22 @@ func mdStatus(c changeView, first bool) string {
 		return "**held**" + mdDetail(c.Reason)
 	case c.Status == StatusFailed, c.Status == StatusHeld:
 		return "**" + c.Status + "**"
+	case c.Status == StatusApplied && first:
+		return "applied" + mdDetail(c.ApprovalNote())
 	case c.Status == StatusApplied:
 		return "applied"
+	case first:
+		return "planned" + mdDetail(c.ApprovalNote())
 	}
 	return "planned"
+}
+
+// mdID shows a held change's id as code, to copy into syncd approve.
+func mdID(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (id `" + id + "`)"
 }
 
 func mdDetail(s string) string {
@@ -143,7 +155,10 @@ func mdHeld(m *textWriter, r *Report) {
 	}
 	m.printf("### Held back\n\nNothing of this was changed:\n\n")
 	for _, c := range held {
-		m.printf("- %s: %s — %s\n", mdEscape(sectionName(c.Change)), whatOf(c.Change), mdEscape(heldReason(c.Change)))
+		m.printf("- %s: %s — %s%s\n", mdEscape(sectionName(c.Change)), whatOf(c.Change), mdEscape(heldReason(c.Change)), mdID(c.ID))
+	}
+	if hint := approveHint(held); hint != "" {
+		m.printf("\n%s\n", mdEscape(hint))
 	}
 	m.printf("\n")
 }

@@ -44,6 +44,9 @@ type Report struct {
 	// its empty change list says nothing about whether Teams matches the
 	// directory. An addition to the contract's fields, which hold as they are.
 	NothingCompared bool `json:"nothing_compared"`
+	// RunID names the run as the audit log and the run history do (an
+	// addition to the contract's fields).
+	RunID string `json:"run_id,omitempty"`
 }
 
 // Complete reports whether the run compared everything it manages: it
@@ -79,6 +82,21 @@ type Change struct {
 	// Description is the old and new text of an update_group change (not
 	// part of the contract's fields either), so a reader sees what changes.
 	Description *Description `json:"description,omitempty"`
+	// ID is the id of a held change (DESIGN.md §9: `syncd approve ID`),
+	// also on an approved held change the run applies. The same change
+	// has the same id in every run.
+	ID string `json:"id,omitempty"`
+	// Approval is who let an approved held change through, and why it had
+	// been held; nil for any other change.
+	Approval *Approval `json:"approval,omitempty"`
+}
+
+// Approval is an operator's approval of a held change.
+type Approval struct {
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+	Expires time.Time `json:"expires"`
+	Reason  string    `json:"reason,omitempty"` // why it was held
 }
 
 // Description is a group description before and after an update.

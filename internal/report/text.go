@@ -61,7 +61,7 @@ func (t *textWriter) header(r *Report) {
 		mode = "apply"
 	}
 	t.printf("%s\n", t.paint(ansiBold, "syncd — "+mode))
-	t.printf("Started %s, finished %s (%s)\n", stamp(r.StartedAt), stamp(r.FinishedAt), duration(r.Duration()))
+	t.printf("Started %s, finished %s (%s)%s\n", stamp(r.StartedAt), stamp(r.FinishedAt), duration(r.Duration()), runNote(r.RunID))
 	s := r.Summary
 	t.printf("Directory: %s, %s; %d matched to Teams users, %d pending\n",
 		plural.Count(s.SourceGroups, "group"), plural.Count(s.SourceUsers, "user"), s.MatchedUsers, s.PendingUsers)
@@ -150,9 +150,40 @@ func (t *textWriter) heldSection(r *Report) {
 	}
 	t.printf("%s\n", t.paint(ansiBold+ansiYellow, "Held back (nothing of this was changed):"))
 	for _, c := range held {
-		t.printf("  %s: %s — %s\n", termsafe.String(sectionName(c.Change)), whatOf(c.Change), termsafe.String(heldReason(c.Change)))
+		t.printf("  %s: %s — %s%s\n", termsafe.String(sectionName(c.Change)), whatOf(c.Change), termsafe.String(heldReason(c.Change)),
+			idNote(c.ID))
+	}
+	if hint := approveHint(held); hint != "" {
+		t.printf("  %s\n", t.paint(ansiDim, hint))
 	}
 	t.printf("\n")
+}
+
+// runNote names the run after its times.
+func runNote(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "; run " + termsafe.String(id)
+}
+
+// idNote shows a held change's id after its line.
+func idNote(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " [id " + id + "]"
+}
+
+// approveHint says how to let reviewed held changes through, when they
+// have ids to approve.
+func approveHint(held []changeView) string {
+	for _, c := range held {
+		if c.ID != "" {
+			return "To apply a held change as it is, after checking it: syncd approve ID (or --all); the next run applies exactly that change."
+		}
+	}
+	return ""
 }
 
 func heldReason(c Change) string {

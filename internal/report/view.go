@@ -55,7 +55,8 @@ type changeView struct {
 	Lines []line
 }
 
-// Detail is the error or hold reason to show under the change, if any.
+// Detail is the error or hold reason to show under the change, if any,
+// or who approved it.
 func (c changeView) Detail() string {
 	switch c.Status {
 	case StatusFailed:
@@ -69,7 +70,27 @@ func (c changeView) Detail() string {
 		}
 		return "held: " + c.Reason
 	}
-	return ""
+	return c.ApprovalNote()
+}
+
+// ApprovalNote says who approved an approved held change, or "".
+func (c Change) ApprovalNote() string {
+	a := c.Approval
+	if a == nil {
+		return ""
+	}
+	note := fmt.Sprintf("approved held change %s, by %s at %s", c.ID, orSomeone(a.By), stamp(a.At))
+	if a.Reason != "" {
+		note += " (held because " + a.Reason + ")"
+	}
+	return note
+}
+
+func orSomeone(by string) string {
+	if by == "" {
+		return "an operator"
+	}
+	return by
 }
 
 // heldLinesShown caps the lines of a held change in the text and Markdown

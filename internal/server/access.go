@@ -38,7 +38,7 @@ import (
 func (s *Server) guard(route string, h http.Handler) http.Handler {
 	local := s.localNames(route, s.sameSiteWrites(route, h))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want := s.token.Load()
+		want := s.creds.Load()
 		switch {
 		case want == nil && s.loopback:
 			local.ServeHTTP(w, r)
@@ -46,7 +46,11 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 			plain(w, http.StatusForbidden, route+" is disabled: server.listen is not a loopback address and no "+
 				"server.sync_token is set. Set server.sync_token_file to enable it (requests then send "+
 				"\"Authorization: Bearer <token>\"), or listen on 127.0.0.1.")
-		case !bearerMatches(r, want):
+		case isRead(r) && s.hasSession(r):
+			// The console's session cookie (session.go) opens what it
+			// links to; only reads: writes keep to the bearer token.
+			h.ServeHTTP(w, r)
+		case !bearerMatches(r, &want.hash):
 			s.refused(r, route, "missing or invalid bearer token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
 			plain(w, http.StatusUnauthorized, "a valid bearer token is required")
@@ -61,7 +65,7 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 // token, or on another address, guard's other rules apply instead.
 func (s *Server) localNames(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.loopback && s.token.Load() == nil && !loopbackHost(r.Host) {
+		if s.loopback && s.creds.Load() == nil && !loopbackHost(r.Host) {
 			s.refused(r, route, "Host is not a loopback name", zap.String("host", quote(r.Host)))
 			plain(w, http.StatusMisdirectedRequest, "Host "+quote(r.Host)+" refused: without server.sync_token, syncd "+
 				"answers only requests for localhost, 127.0.0.1 or [::1] (another name may be a web page's, "+
@@ -99,6 +103,8 @@ func (s *Server) sameSiteWrites(route string, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+func isRead(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
 
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)

@@ -12,7 +12,7 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -58,13 +58,17 @@ type Options struct {
 	// MaxConns caps the connections Serve serves at once; default
 	// DefaultMaxConns. More wait until one closes.
 	MaxConns int
+	// Console, when set, serves the web console at / and POST /approve
+	// (console.go); without it / lists the endpoints.
+	Console Console
 }
 
 // Server serves the daemon's endpoints.
 type Server struct {
 	o        Options
 	loopback bool
-	token    atomic.Pointer[[sha256.Size]byte] // nil: no token configured
+	creds    atomic.Pointer[credentials] // nil: no token configured
+	formKey  [32]byte                    // signs the console's CSRF tokens (session.go)
 	mux      *http.ServeMux
 }
 
@@ -85,6 +89,7 @@ func New(o Options) (*Server, error) {
 		o.MaxConns = DefaultMaxConns
 	}
 	s := &Server{o: o, loopback: IsLoopback(o.Listen), mux: http.NewServeMux()}
+	_, _ = rand.Read(s.formKey[:])
 	s.SetSyncToken(o.SyncToken)
 	s.routes()
 	return s, nil
@@ -92,14 +97,14 @@ func New(o Options) (*Server, error) {
 
 // SetSyncToken replaces the bearer token (a reloaded configuration): the
 // new one is required from the next request on, the old one refused. ""
-// removes it. Only its hash is kept.
+// removes it. Only its hash (and a key derived from it for the console's
+// session cookies, which a new token ends) is kept.
 func (s *Server) SetSyncToken(token string) {
 	if token == "" {
-		s.token.Store(nil)
+		s.creds.Store(nil)
 		return
 	}
-	h := sha256.Sum256([]byte(token))
-	s.token.Store(&h)
+	s.creds.Store(newCredentials(token))
 }
 
 func (s *Server) routes() {
@@ -110,7 +115,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /reports/latest", s.guard("GET /reports/latest", http.HandlerFunc(s.latest)))
 	s.mux.Handle("POST /sync", s.guard("POST /sync", http.HandlerFunc(s.sync)))
-	s.mux.Handle("GET /{$}", s.localNames("GET /", http.HandlerFunc(s.index)))
+	if s.o.Console != nil {
+		s.consoleRoutes()
+	} else {
+		s.mux.Handle("GET /{$}", s.localNames("GET /", http.HandlerFunc(s.index)))
+	}
 	if s.o.Pprof {
 		s.profiler()
 	}

@@ -33,10 +33,12 @@ type AuditUser struct {
 	Email string `json:"email"`
 }
 
-// AuditLine is one logical change of one write. The first fields are the
-// contract's; Seq and Call are extra: the lines of one write (a PUT can
-// add and remove at once) share its Seq, the write's number in this state
-// dir, and Call is the API call that carried it.
+// AuditLine is one logical change of one write, or an operator's approval
+// of a held change (approvals.go). The first fields are the contract's;
+// the others are extra: the lines of one write (a PUT can add and remove
+// at once) share its Seq, the write's number in this state dir, and Call
+// is the API call that carried it. Approval is the id of the approved held
+// change a write applied, or that an approval line records.
 type AuditLine struct {
 	Time   time.Time   `json:"time"`
 	RunID  string      `json:"run_id"`
@@ -49,6 +51,11 @@ type AuditLine struct {
 	Error  string      `json:"error"`
 	Seq    uint64      `json:"seq"`
 	Call   string      `json:"call,omitempty"`
+
+	Approval string     `json:"approval,omitempty"`
+	By       string     `json:"by,omitempty"`      // who approved (approval lines)
+	Reason   string     `json:"reason,omitempty"`  // why the approved change was held
+	Expires  *time.Time `json:"expires,omitempty"` // until when an approval was valid
 }
 
 // appendAudit appends lines to the audit log in dir and fsyncs it. A torn
@@ -154,7 +161,7 @@ func ReadAudit(dir string, maxBytes int64) ([]AuditLine, error) {
 			continue
 		}
 		var l AuditLine
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.RunID != "" {
+		if json.Unmarshal(sc.Bytes(), &l) == nil && (l.RunID != "" || l.Kind != "") {
 			out = append(out, l)
 		}
 	}

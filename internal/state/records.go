@@ -233,6 +233,7 @@ func (s *Store) PutMeta(key string, n int) error {
 
 // Run is one entry of the run history.
 type Run struct {
+	RunID      string         `json:"run_id,omitempty"` // as in the audit log and the report
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at"`
 	Mode       string         `json:"mode"`

@@ -43,7 +43,7 @@ var (
 	bucketJournal = []byte("journal") // target + write sequence -> journalEntry (writes under way)
 	bucketAdopt   = []byte("adopt")   // lower-case group name -> ids a create whose answer was lost added
 	allBuckets    = [][]byte{bucketUsers, bucketPending, bucketTags, bucketLedger, bucketSizes, bucketRuns,
-		bucketReports, bucketMeta, bucketJournal, bucketAdopt}
+		bucketReports, bucketMeta, bucketJournal, bucketAdopt, bucketApprovals}
 )
 
 // jsonBucketNames are the buckets whose every value is JSON (all of them:

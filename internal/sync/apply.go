@@ -125,7 +125,9 @@ func (a *applier) groupWrite(g *plan.GroupPlan, call string, add, remove []int) 
 		w.lines = append(w.lines, a.line(report.KindAddMembers, g.Name, "", add, nil))
 	}
 	if len(remove) > 0 {
-		w.lines = append(w.lines, a.line(report.KindRemoveMembers, g.Name, "", remove, nil))
+		l := a.line(report.KindRemoveMembers, g.Name, "", remove, nil)
+		l.Approval = g.Approved
+		w.lines = append(w.lines, l)
 	}
 	return w
 }
@@ -228,7 +230,9 @@ func (tw tagWrite) write(call string, addUsers, rmUsers, addGroups []int, addNam
 		w.lines = append(w.lines, a.line(report.KindAddSMEUsers, "", t.Tag, addUsers, nil))
 	}
 	if len(rmUsers) > 0 {
-		w.lines = append(w.lines, a.line(report.KindRemoveSMEUsers, "", t.Tag, rmUsers, nil))
+		l := a.line(report.KindRemoveSMEUsers, "", t.Tag, rmUsers, nil)
+		l.Approval = t.ApprovedUsers
+		w.lines = append(w.lines, l)
 	}
 	if len(addGroups) > 0 {
 		w.lines = append(w.lines, a.line(report.KindAddSMEGroups, "", t.Tag, nil, addNames))
@@ -240,7 +244,9 @@ func (tw tagWrite) write(call string, addUsers, rmUsers, addGroups []int, addNam
 				names = append(names, r.Name)
 			}
 		}
-		w.lines = append(w.lines, a.line(report.KindRemoveSMEGroups, "", t.Tag, nil, names))
+		l := a.line(report.KindRemoveSMEGroups, "", t.Tag, nil, names)
+		l.Approval = t.ApprovedGroups
+		w.lines = append(w.lines, l)
 	}
 	return w
 }

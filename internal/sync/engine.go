@@ -116,7 +116,11 @@ type Prepared struct {
 	Sizes       map[string]int
 	Fingerprint map[string]string
 	ConfigPrint map[string]string // what the config manages, for a saved plan
-	explain     *explainData
+	// RunID names the run in the report, the run history and the audit
+	// log; set when the report is made, if not before.
+	RunID     string
+	approvals map[string]state.Approval // unexpired approvals of held changes, by id
+	explain   *explainData
 }
 
 // Prepare reads everything and plans, writing nothing to Teams.
@@ -130,7 +134,9 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 		if err := e.recoverWrites(); err != nil {
 			return p, err
 		}
+		e.tidyAudit(p.StartedAt)
 	}
+	p.approvals = e.approvals(p.StartedAt)
 	dirs, failed := e.readSources(ctx, p)
 	if err := ctx.Err(); err != nil {
 		return p, err
@@ -156,7 +162,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	replan := func() {
 		markFailedLookups(ids, groups, tags)
 		pending = pendingSet{}
-		p.Plan = plan.Calculate(desiredFrom(groups, tags, ids.byPerson, sizes, pending), view.cur, e.policies(owned)...)
+		p.Plan = plan.Calculate(desiredFrom(groups, tags, ids.byPerson, sizes, pending), view.cur, e.policies(owned, p.approvals)...)
 		for k := range ids.failed {
 			if len(k.Emails) > 0 {
 				delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
@@ -183,9 +189,15 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 }
 
 // policies are the membership modes and safety rules the plan goes
-// through; owned is the ledger of managed mode.
-func (e *Engine) policies(owned map[string][]int) []plan.Policy {
-	return plan.Safety(plan.Budgets{MaxRemovals: e.cfg.Sync.MaxRemovals, MaxRemovalPercent: e.cfg.Sync.MaxRemovalPercent}, owned)
+// through; owned is the ledger of managed mode, approved the approvals of
+// held changes.
+func (e *Engine) policies(owned map[string][]int, approved map[string]state.Approval) []plan.Policy {
+	ids := make(map[string]bool, len(approved))
+	for id := range approved {
+		ids[id] = true
+	}
+	return plan.Safety(plan.Budgets{MaxRemovals: e.cfg.Sync.MaxRemovals, MaxRemovalPercent: e.cfg.Sync.MaxRemovalPercent,
+		PercentFloor: e.cfg.Sync.MaxRemovalPercentFloor, Approved: plan.Approvals{Target: e.target(), IDs: ids}}, owned)
 }
 
 // readSources reads every source; a failed source leaves its groups unknown.
@@ -345,7 +357,7 @@ func (e *Engine) mode() string {
 // size; an unrelated failure does not stop the others being remembered.
 func (e *Engine) record(p *Prepared, res *Result) {
 	r := res.Report
-	run := state.Run{StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Mode: r.Mode, ExitCode: res.ExitCode, Errors: len(r.Errors),
+	run := state.Run{RunID: r.RunID, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Mode: r.Mode, ExitCode: res.ExitCode, Errors: len(r.Errors),
 		Summary: map[string]int{"changes_planned": r.Summary.ChangesPlanned, "changes_applied": r.Summary.ChangesApplied,
 			"changes_failed": r.Summary.ChangesFailed, "changes_held": r.Summary.ChangesHeld, "api_calls": r.Summary.APICalls}}
 	if err := e.store.AddRun(run); err != nil {

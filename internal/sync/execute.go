@@ -13,6 +13,7 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -28,10 +29,11 @@ type step struct {
 // do), then records the run and returns its result.
 func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 	r := e.newReport(p)
-	steps := buildChanges(&p.Plan, r, p.Users)
+	steps := buildChanges(&p.Plan, r, p.Users, approvalInfo{target: e.target(), approvals: p.approvals})
 	res := &Result{Report: r, Sources: p.Sources}
 	if e.apply {
 		res.Refused = refusal(e.applySteps(ctx, p, steps, r))
+		e.useApprovals(r)
 	} else {
 		for _, c := range r.Changes {
 			if c.Status == report.StatusPlanned {
@@ -60,7 +62,7 @@ func refusal(err error) error {
 // applySteps writes the plan, step by step, and returns the error after
 // which no other write was attempted, if any.
 func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) error {
-	rec := &recorder{store: e.store, now: e.now, runID: newRunID(p.StartedAt), target: e.target(), grace: e.grace}
+	rec := &recorder{store: e.store, now: e.now, runID: p.RunID, target: e.target(), grace: e.grace}
 	a := &applier{e: e, users: p.Users, created: map[string]int{}, rec: rec}
 	if err := e.store.Err(); err != nil {
 		// The plan may rest on a state read that failed (sizes, ledger).
@@ -183,7 +185,11 @@ func exitCode(r *report.Report) int {
 }
 
 func (e *Engine) newReport(p *Prepared) *report.Report {
-	r := &report.Report{Mode: e.mode(), StartedAt: p.StartedAt, Changes: []report.Change{}, Pending: p.Pending, Errors: []string{}}
+	if p.RunID == "" {
+		p.RunID = newRunID(p.StartedAt)
+	}
+	r := &report.Report{Mode: e.mode(), StartedAt: p.StartedAt, Changes: []report.Change{}, Pending: p.Pending, Errors: []string{},
+		RunID: p.RunID}
 	if r.Pending == nil {
 		r.Pending = []report.Pending{}
 	}
@@ -197,8 +203,9 @@ func (e *Engine) newReport(p *Prepared) *report.Report {
 }
 
 // buildChanges lists the plan's logical changes in the report, one step
-// per group or tag that writes anything.
-func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User) []step {
+// per group or tag that writes anything; held changes get their ids, and
+// approved ones who approved them (ap).
+func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User, ap approvalInfo) []step {
 	var steps []step
 	add := func(c report.Change) int {
 		r.Changes = append(r.Changes, c)
@@ -222,12 +229,12 @@ func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User) []s
 				s.changes = append(s.changes, add(ch(report.KindAddMembers, g.Add)))
 			}
 			if len(g.Remove) > 0 {
-				s.changes = append(s.changes, add(ch(report.KindRemoveMembers, g.Remove)))
+				s.changes = append(s.changes, add(ap.approved(ch(report.KindRemoveMembers, g.Remove), g.Approved)))
 			}
 		}
 		if len(g.Held) > 0 {
 			c := ch(report.KindRemoveMembers, g.Held)
-			c.Status, c.Reason = report.StatusHeld, g.HeldReason
+			c.Status, c.Reason, c.ID = report.StatusHeld, g.HeldReason, g.HeldID(ap.target)
 			add(c)
 		}
 		if len(s.changes) > 0 {
@@ -240,13 +247,17 @@ func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User) []s
 		ch := func(kind string, ids []int, groups []plan.GroupRef, status string) report.Change {
 			return report.Change{Kind: kind, Tag: t.Tag, Users: userList(ids, users), Groups: refNames(groups), Status: status, Reason: reasonIf(status, t.HeldReason)}
 		}
+		heldUsers := ch(report.KindRemoveSMEUsers, t.HeldUsers, nil, report.StatusHeld)
+		heldUsers.ID = t.HeldUsersID(ap.target)
+		heldGroups := ch(report.KindRemoveSMEGroups, nil, t.HeldGroups, report.StatusHeld)
+		heldGroups.ID = t.HeldGroupsID(ap.target)
 		for _, c := range []report.Change{
 			ch(report.KindAddSMEUsers, t.AddUsers, nil, report.StatusPlanned),
-			ch(report.KindRemoveSMEUsers, t.RemoveUsers, nil, report.StatusPlanned),
+			ap.approved(ch(report.KindRemoveSMEUsers, t.RemoveUsers, nil, report.StatusPlanned), t.ApprovedUsers),
 			ch(report.KindAddSMEGroups, nil, t.AddGroups, report.StatusPlanned),
-			ch(report.KindRemoveSMEGroups, nil, t.RemoveGroups, report.StatusPlanned),
-			ch(report.KindRemoveSMEUsers, t.HeldUsers, nil, report.StatusHeld),
-			ch(report.KindRemoveSMEGroups, nil, t.HeldGroups, report.StatusHeld),
+			ap.approved(ch(report.KindRemoveSMEGroups, nil, t.RemoveGroups, report.StatusPlanned), t.ApprovedGroups),
+			heldUsers,
+			heldGroups,
 		} {
 			if len(c.Users)+len(c.Groups) == 0 {
 				continue
@@ -261,6 +272,41 @@ func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User) []s
 		}
 	}
 	return steps
+}
+
+// approvalInfo is what buildChanges needs to label held and approved
+// changes: the Teams site of their ids, and the approvals of the run.
+type approvalInfo struct {
+	target    string
+	approvals map[string]state.Approval
+}
+
+// approved labels c as the approved held change id, if id is set.
+func (ap approvalInfo) approved(c report.Change, id string) report.Change {
+	if id == "" {
+		return c
+	}
+	a := ap.approvals[id]
+	c.ID = id
+	c.Approval = &report.Approval{By: a.By, At: a.At, Expires: a.Expires, Reason: a.Reason}
+	return c
+}
+
+// useApprovals forgets the approvals whose changes were applied; one that
+// failed stays for the next run, until it expires.
+func (e *Engine) useApprovals(r *report.Report) {
+	var used []string
+	for _, c := range r.Changes {
+		if c.Approval != nil && c.Status == report.StatusApplied {
+			used = append(used, c.ID)
+		}
+	}
+	if len(used) == 0 {
+		return
+	}
+	if err := e.store.UseApprovals(used); err != nil {
+		e.log.Warn("cannot forget the approvals this run used; they expire by themselves", errField(err))
+	}
 }
 
 func reasonIf(status, reason string) string {
@@ -308,6 +354,12 @@ func changeFields(c report.Change) []zap.Field {
 	}
 	if len(c.Groups) > 0 {
 		f = append(f, zap.Strings("user_groups", c.Groups))
+	}
+	if c.ID != "" {
+		f = append(f, zap.String("change_id", c.ID))
+	}
+	if c.Approval != nil {
+		f = append(f, zap.String("approved_by", c.Approval.By))
 	}
 	return f
 }

@@ -416,6 +416,7 @@ func followGroup(sg plan.GroupPlan, fg *plan.GroupPlan) (*plan.GroupPlan, []stri
 	}
 	m := followMembers(what, sg.Add, fg.Add, sg.Remove, fg.Remove, fg.Held)
 	g.Add, g.Remove, g.Held = m.add, m.remove, idset.Union(sg.Held, m.nowHeld)
+	g.Approved = stillApproved(fg.Approved, g.Remove, fg.Remove)
 	g.HeldReason = keptReason(len(sg.Held) > 0, sg.HeldReason, len(m.nowHeld) > 0, fg.HeldReason)
 	refused = append(refused, m.refused...)
 	if g.Empty() && len(g.Held) == 0 {
@@ -434,6 +435,7 @@ func followTag(st plan.TagPlan, ft *plan.TagPlan) (*plan.TagPlan, []string) {
 	t := &plan.TagPlan{Tag: ft.Tag, ID: ft.ID, CurrentUsers: ft.CurrentUsers, CurrentGroups: ft.CurrentGroups}
 	m := followMembers(what, st.AddUsers, ft.AddUsers, st.RemoveUsers, ft.RemoveUsers, ft.HeldUsers)
 	t.AddUsers, t.RemoveUsers, t.HeldUsers = m.add, m.remove, idset.Union(st.HeldUsers, m.nowHeld)
+	t.ApprovedUsers = stillApproved(ft.ApprovedUsers, t.RemoveUsers, ft.RemoveUsers)
 	refused := m.refused
 	var bad []plan.GroupRef
 	t.AddGroups, bad = followRefs(st.AddGroups, ft.AddGroups)
@@ -448,12 +450,24 @@ func followTag(st plan.TagPlan, ft *plan.TagPlan) (*plan.TagPlan, []string) {
 		}
 	}
 	t.HeldGroups = append(slices.Clone(st.HeldGroups), nowHeld...)
+	if slices.Equal(t.RemoveGroups, ft.RemoveGroups) {
+		t.ApprovedGroups = ft.ApprovedGroups
+	}
 	held := len(st.HeldUsers)+len(st.HeldGroups) > 0
 	t.HeldReason = keptReason(held, st.HeldReason, len(m.nowHeld)+len(nowHeld) > 0, ft.HeldReason)
 	if t.Empty() && len(t.HeldUsers)+len(t.HeldGroups) == 0 {
 		return nil, refused
 	}
 	return t, refused
+}
+
+// stillApproved keeps the approval of the fresh plan's removals when the
+// saved plan removes exactly them, so that the write names its approval.
+func stillApproved(id string, kept, fresh []int) string {
+	if slices.Equal(kept, fresh) {
+		return id
+	}
+	return ""
 }
 
 // followed is what followMembers keeps of one group's or SME list's users.
