@@ -49,7 +49,7 @@ func newMessage(event string, run Run) message {
 		m.list(failures(run, r))
 	case config.EventHeld:
 		m.Title = "syncd held " + counted(t.Held, false)
-		m.Text = "Removals that look like accidents were held back: nothing in them was changed. Check the directory, then let them through or fix it there. " + summary
+		m.Text = "Removals that look like accidents were held back: nothing in them was changed. Check the directory, then approve them (syncd approve ID, or the console's Approve buttons) or fix the directory. " + summary
 		m.list(changeLines(r, report.StatusHeld))
 	case config.EventRecovered:
 		m.Title = "syncd: runs succeed again"
