@@ -60,10 +60,14 @@ func (e *Engine) readCurrent(ctx context.Context, tagNames []string) (*teamsView
 	for _, g := range groups {
 		v.cur.Groups = append(v.cur.Groups, plan.CurrentGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: v.memberIDs(g.Users)})
 	}
-	for _, name := range tagNames {
-		k := strings.ToLower(name)
-		if v.cur.Tags[k] == nil {
-			v.cur.Tags[k] = e.readTag(ctx, name, v)
+	keys := make([]string, len(tagNames))
+	for i, name := range tagNames {
+		keys[i] = strings.ToLower(name)
+	}
+	cached := e.store.TagIDs(keys)
+	for i, name := range tagNames {
+		if k := keys[i]; v.cur.Tags[k] == nil {
+			v.cur.Tags[k] = e.readTag(ctx, name, cached[k], v)
 		}
 	}
 	return v, nil
@@ -78,11 +82,12 @@ func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
 	return idset.Sort(ids)
 }
 
-// readTag reads one tag's SMEs: one call when its id is cached, two when
-// it has to be found by name first. A cached id that 404s is looked up again.
-func (e *Engine) readTag(ctx context.Context, name string, v *teamsView) *plan.CurrentTag {
+// readTag reads one tag's SMEs: one call when its id is cached (id), two
+// when it has to be found by name first. A cached id that 404s is looked
+// up again.
+func (e *Engine) readTag(ctx context.Context, name string, id int, v *teamsView) *plan.CurrentTag {
 	k := strings.ToLower(name)
-	if id := e.store.TagID(k); id != 0 {
+	if id != 0 {
 		smes, err := e.api.GetSMEs(ctx, id)
 		if err == nil {
 			return v.tag(id, name, smes)
