@@ -40,11 +40,20 @@ func groupsPage(b *testing.B) []byte {
 	return rec.Body.Bytes()
 }
 
-// BenchmarkReadGroupsPage reads that page as UserGroup models, and, for
-// comparison, with encoding/json as the client did before its scanner;
-// MB/s is the answer's size over the time.
+// BenchmarkReadGroupsPage reads that page as the sync reads it
+// (rosters), as UserGroup models, and, for comparison, with
+// encoding/json as the client did before its scanner; MB/s is the
+// answer's size over the time.
 func BenchmarkReadGroupsPage(b *testing.B) {
 	page := groupsPage(b)
+	b.Run("rosters", func(b *testing.B) {
+		var r rosterReader
+		benchPage(b, page, func() error {
+			var env envelope
+			var items []Roster
+			return readPage(&env, &items, r.read)(bytes.NewReader(page))
+		})
+	})
 	b.Run("models", func(b *testing.B) {
 		benchPage(b, page, func() error {
 			var env envelope

@@ -81,7 +81,31 @@ func sameForAll(t *testing.T, data []byte) {
 	same[UserGroup](t, data)
 	same[User](t, data)
 	same[SMEs](t, data)
+	sameRoster(t, data)
 	same[Tag](t, data) // through encoding/json: the checked bytes must be the value's
+}
+
+// sameRoster checks that a Roster holds what a UserGroup holds.
+func sameRoster(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantErr := viaEncodingJSON[UserGroup](data)
+	for _, slow := range []bool{false, true} {
+		got, err := viaScanner[Roster](data, slow)
+		if outcome(err) != outcome(wantErr) {
+			t.Fatalf("Roster from %q (one byte at a time: %v): got %v, want %v (%v)", data, slow, outcome(err), outcome(wantErr), wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		ok := got.ID == want.ID && got.Name == want.Name && got.Description == want.Description &&
+			(got.UserIDs == nil) == (want.Users == nil) && len(got.UserIDs) == len(want.Users)
+		for i := 0; ok && i < len(want.Users); i++ {
+			ok = got.UserIDs[i] == want.Users[i].ID && got.UserName(i) == want.Users[i].Name
+		}
+		if !ok {
+			t.Fatalf("Roster from %q (one byte at a time: %v):\ngot  %#v\nwant %#v", data, slow, got, want)
+		}
+	}
 }
 
 var scanCases = []string{
