@@ -313,7 +313,7 @@ func changeFields(c report.Change) []zap.Field {
 
 // reportJSON is the report's contract JSON. Its own MarshalJSON, not
 // json.Marshal: that would check and copy the result again, and a cold run
-// of 10,000 groups has a report of 80 MB.
+// of 10,000 groups has a report of 67 MB.
 func reportJSON(r *report.Report) ([]byte, error) { return r.MarshalJSON() }
 
 func sortPending(p []report.Pending) {
