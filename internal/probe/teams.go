@@ -21,7 +21,7 @@ type TeamsAPI interface {
 	Me(ctx context.Context) (*teams.User, error)
 	ListUserGroups(ctx context.Context) ([]teams.UserGroup, error)
 	GetUser(ctx context.Context, id int) (*teams.User, error)
-	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.UserGroup, error)
+	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.Roster, error)
 }
 
 // Token is what the probe of the Teams token found; a field is nil when

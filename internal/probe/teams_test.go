@@ -34,7 +34,7 @@ func (f *fakeTeams) GetUser(_ context.Context, id int) (*teams.User, error) {
 	return u, nil
 }
 
-func (f *fakeTeams) AddUserGroupMembers(_ context.Context, id int, userIDs []int) (*teams.UserGroup, error) {
+func (f *fakeTeams) AddUserGroupMembers(_ context.Context, id int, userIDs []int) (*teams.Roster, error) {
 	if len(userIDs) > 0 {
 		return nil, errors.New("the probe added members")
 	}

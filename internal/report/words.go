@@ -70,20 +70,21 @@ func Described(c Change) string {
 
 // whoList names up to ten people or groups of a change.
 func whoList(c Change) string {
-	var names []string
-	for _, u := range c.Users {
-		names = append(names, UserLabel(u))
-	}
-	for _, g := range c.Groups {
-		names = append(names, GroupLabel(g))
-	}
-	if len(names) == 0 {
+	const shown = 10
+	total := len(c.Users) + len(c.Groups)
+	if total == 0 {
 		return ""
 	}
+	names := make([]string, 0, min(total, shown)) // only those shown are labelled: a change may name thousands
+	for _, u := range c.Users[:min(len(c.Users), shown)] {
+		names = append(names, UserLabel(u))
+	}
+	for _, g := range c.Groups[:min(len(c.Groups), shown-len(names))] {
+		names = append(names, GroupLabel(g))
+	}
 	more := ""
-	if len(names) > 10 {
-		more = fmt.Sprintf(" and %d more", len(names)-10)
-		names = names[:10]
+	if total > shown {
+		more = fmt.Sprintf(" and %d more", total-shown)
 	}
 	return ": " + strings.Join(names, ", ") + more
 }

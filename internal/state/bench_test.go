@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -74,6 +75,36 @@ func BenchmarkPutUsers(b *testing.B) {
 		}
 		if err := s.PutPending(emails, time.Unix(1, 0)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCachedUsers looks up 100,000 addresses in a state dir that
+// caches them all, with their pending marks, as every run of a sync of
+// 100,000 people does before it plans.
+func BenchmarkCachedUsers(b *testing.B) {
+	users := make(map[string]User, 100_000)
+	emails := make([]string, 0, 100_000)
+	for i := range 100_000 {
+		e := fmt.Sprintf("person%06d@example.com", (i*7919)%100_000)
+		users[e] = User{ID: i + 2, Name: fmt.Sprintf("Person %d", i), Seen: time.Unix(1_700_000_000, 123)}
+		emails = append(emails, e)
+	}
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.PutUsers(users); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	slices.Sort(emails) // as the engine does, once for both
+	for b.Loop() {
+		if got := s.UserIDs(emails); len(got) != len(users) {
+			b.Fatalf("%d cached users, want %d", len(got), len(users))
+		}
+		if got := s.Pending(emails, now); len(got) != 0 {
+			b.Fatalf("%d pending", len(got))
 		}
 	}
 }

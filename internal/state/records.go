@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -19,16 +20,59 @@ type User struct {
 // Users returns the cached matches among emails (normalised addresses).
 func (s *Store) Users(emails []string) map[string]User {
 	out := map[string]User{}
+	emails = sorted(emails)
 	_ = s.view(func(t kv) error {
-		for _, e := range emails {
+		t.some(bucketUsers, emails, func(e string, v []byte) {
 			var u User
-			if getJSON(t, bucketUsers, e, &u) {
+			if json.Unmarshal(v, &u) == nil {
 				out[e] = u
 			}
-		}
+		})
 		return nil
 	})
 	return out
+}
+
+// UserIDs returns the cached Teams ids of those of emails (normalised
+// addresses) that have one: what a run matches people by, read without
+// the rest of each record.
+func (s *Store) UserIDs(emails []string) map[string]int {
+	out := make(map[string]int, len(emails))
+	emails = sorted(emails)
+	_ = s.view(func(t kv) error {
+		t.some(bucketUsers, emails, func(e string, v []byte) {
+			if id, ok := userID(v); ok {
+				out[e] = id
+			}
+		})
+		return nil
+	})
+	return out
+}
+
+// userID reads the id of a User record: at its start, as json.Marshal
+// writes it, else (a record written otherwise) through json.Unmarshal.
+func userID(v []byte) (int, bool) {
+	if rest, ok := bytes.CutPrefix(v, []byte(`{"id":`)); ok {
+		end := bytes.IndexAny(rest, ",}")
+		if id, err := strconv.Atoi(string(rest[:max(end, 0)])); end > 0 && err == nil {
+			return id, true
+		}
+	}
+	var u User
+	if json.Unmarshal(v, &u) != nil {
+		return 0, false
+	}
+	return u.ID, true
+}
+
+// sorted returns keys in order, for kv.some: keys itself when they are
+// (a caller that looks up the same keys twice sorts them once).
+func sorted(keys []string) []string {
+	if slices.IsSorted(keys) {
+		return keys
+	}
+	return slices.Sorted(slices.Values(keys))
 }
 
 // AllUsers returns every cached match (for explain and reverse lookups).
@@ -84,13 +128,14 @@ func (s *Store) ForgetUsers(emails []string) error {
 // time until which they need not be asked again (expired marks left out).
 func (s *Store) Pending(emails []string, now time.Time) map[string]time.Time {
 	out := map[string]time.Time{}
+	emails = sorted(emails)
 	_ = s.view(func(t kv) error {
-		for _, e := range emails {
+		t.some(bucketPending, emails, func(e string, v []byte) {
 			var until time.Time
-			if getJSON(t, bucketPending, e, &until) && until.After(now) {
+			if json.Unmarshal(v, &until) == nil && until.After(now) {
 				out[e] = until
 			}
-		}
+		})
 		return nil
 	})
 	return out
@@ -132,6 +177,23 @@ func (s *Store) TagID(name string) int {
 		return nil
 	})
 	return id
+}
+
+// TagIDs returns the cached ids of the tags (lower-case names) that have
+// one, in one transaction.
+func (s *Store) TagIDs(names []string) map[string]int {
+	out := make(map[string]int, len(names))
+	names = sorted(names)
+	_ = s.view(func(t kv) error {
+		t.some(bucketTags, names, func(name string, v []byte) {
+			var id int
+			if json.Unmarshal(v, &id) == nil && id != 0 {
+				out[name] = id
+			}
+		})
+		return nil
+	})
+	return out
 }
 
 // PutTagID caches a tag id; id 0 forgets it.

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -82,5 +83,59 @@ func exercise(t *testing.T, s *Store) {
 	}
 	if got := s.Reports(); len(got) != KeepReports || got[0][1] != 'd' || string(s.LatestReport()) != `"`+string(rune('a'+KeepReports+2))+`"` {
 		t.Errorf("reports: got %d, first %q", len(got), got[0])
+	}
+}
+
+// Looking many keys up at once walks the bucket and the sorted keys
+// together: every key the bucket holds is found, whether the keys asked
+// for are dense or far apart, unsorted, repeated or absent.
+func TestLookupsOfManyKeys(t *testing.T) {
+	for _, s := range []*Store{mustOpen(t, t.TempDir()), Memory()} {
+		users := map[string]User{}
+		for i := 0; i < 3000; i += 3 {
+			users[fmt.Sprintf("p%05d@x.io", i)] = User{ID: 2 + i}
+		}
+		if err := s.PutUsers(users); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []int{1, 2, 7, 50, 997} {
+			var ask []string
+			want := map[string]int{}
+			for i := 2999; i >= 0; i -= step { // in reverse: the store sorts them
+				e := fmt.Sprintf("p%05d@x.io", i)
+				ask = append(ask, e, e)
+				if u, ok := users[e]; ok {
+					want[e] = u.ID
+				}
+			}
+			ask = append(ask, "a@before.io", "zz@after.io")
+			if got := s.UserIDs(ask); !reflect.DeepEqual(got, want) {
+				t.Errorf("step %d: got %d ids, want %d", step, len(got), len(want))
+			}
+			if got := s.Users(ask); len(got) != len(want) {
+				t.Errorf("step %d: got %d users, want %d", step, len(got), len(want))
+			}
+		}
+	}
+}
+
+// A cached match is read by its id alone when it was written as
+// json.Marshal writes it, and through json.Unmarshal otherwise.
+func TestUserID(t *testing.T) {
+	for v, want := range map[string]int{
+		`{"id":17,"name":"A","seen":"2026-01-02T03:04:05Z"}`: 17,
+		`{"id":18}`:                18,
+		`{ "name":"B", "id": 19 }`: 19,
+		`{"ID":20}`:                20,
+		`{"id":-1,"seen":"x"}`:     -1,
+	} {
+		if got, ok := userID([]byte(v)); !ok || got != want {
+			t.Errorf("userID(%s) = %d, %v; want %d", v, got, ok, want)
+		}
+	}
+	for _, v := range []string{`{"id":"17"}`, `not json`, `{"id":1.5}`} {
+		if got, ok := userID([]byte(v)); ok {
+			t.Errorf("userID(%s) = %d, want none", v, got)
+		}
 	}
 }

@@ -77,7 +77,7 @@ func (a *applier) createGroup(ctx context.Context, g *plan.GroupPlan) error {
 		return err
 	}
 	req := teams.UserGroupRequest{Name: g.Name, Description: g.Description, UserIDs: g.Add}
-	var created *teams.UserGroup
+	var created *teams.Roster
 	err := a.withFreshIDs(ctx, &req.UserIDs, func() error {
 		w := write{call: "POST /user-groups", lines: []state.AuditLine{a.line(report.KindCreateGroup, g.Name, "", req.UserIDs, nil)},
 			create: &state.Create{Name: g.Name, UserIDs: slices.Clone(req.UserIDs)}}
@@ -106,7 +106,7 @@ func (a *applier) createGroup(ctx context.Context, g *plan.GroupPlan) error {
 func (a *applier) freshEvidence(ctx context.Context) error {
 	if !a.listed {
 		a.listed = true
-		if _, err := a.e.api.ListUserGroups(ctx); err != nil {
+		if _, err := a.e.api.ListRosters(ctx); err != nil {
 			a.noCreates = fmt.Errorf("not created: listing the user groups again before the first create failed, "+
 				"so nothing shows that no group of that name exists now: %w", err)
 		}

@@ -111,7 +111,7 @@ func TestApplyFewestCalls(t *testing.T) {
 // failingCreate is the Teams client with group creation refused.
 type failingCreate struct{ *teams.Client }
 
-func (failingCreate) CreateUserGroup(context.Context, teams.UserGroupRequest) (*teams.UserGroup, error) {
+func (failingCreate) CreateUserGroup(context.Context, teams.UserGroupRequest) (*teams.Roster, error) {
 	return nil, errors.New("create refused")
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
+	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -19,7 +20,9 @@ type Reader interface {
 	// is pending, a change in it means someone signed in.
 	CountUsers(ctx context.Context) (int, error)
 	UserByEmail(ctx context.Context, email string) (*teams.User, error)
-	ListUserGroups(ctx context.Context) ([]teams.UserGroup, error)
+	// ListRosters lists every user group with its members' ids and
+	// names: the evidence a create is decided on, too.
+	ListRosters(ctx context.Context) ([]teams.Roster, error)
 	GetUserGroup(ctx context.Context, id int) (*teams.UserGroup, error)
 	FindTag(ctx context.Context, name string) (*teams.Tag, error)
 	GetSMEs(ctx context.Context, tagID int) (*teams.SMEs, error)
@@ -31,9 +34,9 @@ type Reader interface {
 // Writer is what an applying run writes to Teams; *teams.Client satisfies
 // it. A dry run is given none.
 type Writer interface {
-	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error)
-	ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.UserGroup, error)
-	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.UserGroup, error)
+	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Roster, error)
+	ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.Roster, error)
+	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.Roster, error)
 	RemoveUserGroupMember(ctx context.Context, id, userID int) error
 	ReplaceSMEs(ctx context.Context, tagID int, r teams.SMERequest) (*teams.SMEs, error)
 	AddSMEUsers(ctx context.Context, tagID int, userIDs []int) (*teams.SMEs, error)
@@ -44,29 +47,60 @@ type Writer interface {
 
 // teamsView is the current state plus what the report needs to name people.
 type teamsView struct {
-	cur   plan.Current
-	names map[int]string // Teams user id -> display name, from members read
+	cur plan.Current
+	// rosters are the groups as listed, whose members' names the report
+	// looks up for the few people a plan mentions (a name per membership
+	// in a map would cost a map write per membership every run).
+	rosters []teams.Roster
+	names   map[int]string // Teams user id -> display name, of SMEs read
 }
 
 // readCurrent lists the user groups once and reads the SMEs of each
 // configured tag. A failed group listing is fatal for the run (nothing can
 // be planned); a tag that cannot be read fails only its SME rule.
 func (e *Engine) readCurrent(ctx context.Context, tagNames []string) (*teamsView, error) {
-	groups, err := e.api.ListUserGroups(ctx)
+	groups, err := e.api.ListRosters(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list user groups: %w%s", err, onItsEvidence(err))
 	}
 	v := &teamsView{names: map[int]string{}, cur: plan.Current{Tags: map[string]*plan.CurrentTag{}}}
+	v.rosters = groups
+	v.cur.Groups = make([]plan.CurrentGroup, 0, len(groups))
 	for _, g := range groups {
-		v.cur.Groups = append(v.cur.Groups, plan.CurrentGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: v.memberIDs(g.Users)})
+		v.cur.Groups = append(v.cur.Groups, plan.CurrentGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: idset.Sort(slices.Clone(g.UserIDs))})
 	}
-	for _, name := range tagNames {
-		k := strings.ToLower(name)
-		if v.cur.Tags[k] == nil {
-			v.cur.Tags[k] = e.readTag(ctx, name, v)
+	keys := make([]string, len(tagNames))
+	for i, name := range tagNames {
+		keys[i] = strings.ToLower(name)
+	}
+	cached := e.store.TagIDs(keys)
+	for i, name := range tagNames {
+		if k := keys[i]; v.cur.Tags[k] == nil {
+			v.cur.Tags[k] = e.readTag(ctx, name, cached[k], v)
 		}
 	}
 	return v, nil
+}
+
+// name fills in the Teams display names of the users in out that have
+// none yet.
+func (v *teamsView) name(out map[int]report.User) {
+	set := func(id int, name string) {
+		if u, ok := out[id]; ok && u.Name == "" {
+			u.Name = name
+			out[id] = u
+		}
+	}
+	for id, name := range v.names {
+		set(id, name)
+	}
+	for _, g := range v.rosters {
+		for i, id := range g.UserIDs {
+			if _, ok := out[id]; ok {
+				set(id, g.UserName(i))
+			}
+		}
+	}
 }
 
 func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
@@ -78,11 +112,12 @@ func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
 	return idset.Sort(ids)
 }
 
-// readTag reads one tag's SMEs: one call when its id is cached, two when
-// it has to be found by name first. A cached id that 404s is looked up again.
-func (e *Engine) readTag(ctx context.Context, name string, v *teamsView) *plan.CurrentTag {
+// readTag reads one tag's SMEs: one call when its id is cached (id), two
+// when it has to be found by name first. A cached id that 404s is looked
+// up again.
+func (e *Engine) readTag(ctx context.Context, name string, id int, v *teamsView) *plan.CurrentTag {
 	k := strings.ToLower(name)
-	if id := e.store.TagID(k); id != 0 {
+	if id != 0 {
 		smes, err := e.api.GetSMEs(ctx, id)
 		if err == nil {
 			return v.tag(id, name, smes)

@@ -258,7 +258,11 @@ func desiredFrom(groups, tags []*target, ids map[personKey]int, sizes map[string
 // members unions the Teams ids of the target's directory members and says
 // whether a feeding group emptied since the last successful run (rule 2).
 func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pendingSet) ([]int, string) {
-	var out []int
+	n := 0
+	for _, f := range t.feeds {
+		n += len(f.users)
+	}
+	out := make([]int, 0, n)
 	var holds []string
 	for _, f := range t.feeds {
 		if len(f.group.Members) == 0 && !f.allowEmpty && sizes[f.sizeKey()] > 0 && !f.group.Unknown() {

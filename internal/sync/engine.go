@@ -176,7 +176,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	nameGroupRefs(&p.Plan, view.cur.Groups)
 	p.Errors = append(p.Errors, p.Plan.Errors...)
 	p.Errors = append(p.Errors, unknownErrors(groups, tags)...)
-	p.Users = e.userInfo(ids, view)
+	p.Users = e.userInfo(&p.Plan, ids, view)
 	p.Pending = pendingList(pending)
 	p.Matched = len(ids.byPerson)
 	p.Sizes = groupSizes(groups, tags)
@@ -276,19 +276,25 @@ func unknownErrors(lists ...[]*target) []error {
 	return out
 }
 
-// userInfo names every Teams id the plan mentions.
-func (e *Engine) userInfo(ids *identities, v *teamsView) map[int]report.User {
+// userInfo names every Teams user the plan adds, removes or holds back
+// (those the report, the log and the audit lines show): by the address
+// they were matched by, their Teams name, else their directory name.
+func (e *Engine) userInfo(p *plan.Plan, ids *identities, v *teamsView) map[int]report.User {
 	out := map[int]report.User{}
-	for id, name := range v.names {
-		out[id] = report.User{ID: id, Name: name, Email: ids.email[id]}
-	}
-	for id, email := range ids.email {
-		u := out[id]
-		u.ID, u.Email = id, email
-		if p := ids.people[id]; u.Name == "" && p != nil {
-			u.Name = p.Name
+	for _, l := range planUsers(p) {
+		for _, id := range l {
+			out[id] = report.User{ID: id, Email: ids.email[id]}
 		}
-		out[id] = u
+	}
+	if len(out) == 0 {
+		return out
+	}
+	v.name(out)
+	for id, u := range out {
+		if person := ids.people[id]; u.Name == "" && person != nil {
+			u.Name = person.Name
+			out[id] = u
+		}
 	}
 	if hasUnnamed(out) {
 		// Members syncd did not match this run: the cache may know them.
@@ -298,6 +304,20 @@ func (e *Engine) userInfo(ids *identities, v *teamsView) map[int]report.User {
 				out[c.ID] = u
 			}
 		}
+	}
+	return out
+}
+
+// planUsers are the lists of user ids a plan changes or holds.
+func planUsers(p *plan.Plan) [][]int {
+	var out [][]int
+	for i := range p.Groups {
+		g := &p.Groups[i]
+		out = append(out, g.Add, g.Remove, g.Held)
+	}
+	for i := range p.Tags {
+		t := &p.Tags[i]
+		out = append(out, t.AddUsers, t.RemoveUsers, t.HeldUsers)
 	}
 	return out
 }

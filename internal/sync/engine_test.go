@@ -760,7 +760,7 @@ func TestEngineFailedRunReportsEveryFailure(t *testing.T) {
 // groupsDown fails the group listing as an unavailable API would.
 type groupsDown struct{ teamsAPI }
 
-func (groupsDown) ListUserGroups(context.Context) ([]teams.UserGroup, error) {
+func (groupsDown) ListRosters(context.Context) ([]teams.Roster, error) {
 	return nil, &teams.Error{Method: "GET", Route: "/user-groups", Status: 503, Kind: teams.ErrServer}
 }
 

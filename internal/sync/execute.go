@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -364,7 +363,10 @@ func changeFields(c report.Change) []zap.Field {
 	return f
 }
 
-func reportJSON(r *report.Report) ([]byte, error) { return json.Marshal(r) }
+// reportJSON is the report's contract JSON. Its own MarshalJSON, not
+// json.Marshal: that would check and copy the result again, and a cold run
+// of 10,000 groups has a report of 67 MB.
+func reportJSON(r *report.Report) ([]byte, error) { return r.MarshalJSON() }
 
 func sortPending(p []report.Pending) {
 	slices.SortFunc(p, func(a, b report.Pending) int { return strings.Compare(a.Email, b.Email) })

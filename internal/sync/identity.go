@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,12 +37,13 @@ type identities struct {
 func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers int) (*identities, error) {
 	ids := &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
 		method: "cache", people: map[int]personKey{}}
-	var all []string
+	all := make([]string, 0, len(ppl))
 	for u := range ppl {
 		all = append(all, u.Emails...)
 	}
+	slices.Sort(all) // once, for both lookups
 	now := e.now()
-	cached := e.store.Users(all)
+	cached := e.store.UserIDs(all)
 	negative := e.store.Pending(all, now)
 	if len(negative) > 0 && e.teamsUsersChanged(ctx) {
 		negative = map[string]time.Time{} // someone signed in: ask again
@@ -113,10 +115,11 @@ func (e *Engine) teamsUsersChanged(ctx context.Context) bool {
 	return before != 0 && n != before
 }
 
-func (ids *identities) fromCache(k personKey, emails []string, cached map[string]state.User) bool {
+// fromCache matches k by the first of its addresses cached with an id.
+func (ids *identities) fromCache(k personKey, emails []string, cached map[string]int) bool {
 	for _, a := range emails {
-		if u, ok := cached[a]; ok && u.ID > 1 {
-			ids.set(k, u.ID, a)
+		if id := cached[a]; id > 1 {
+			ids.set(k, id, a)
 			return true
 		}
 	}
@@ -138,10 +141,13 @@ func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing 
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	found := map[string]state.User{}
+	found := make(map[string]state.User, len(users))
+	byEmail := make(map[string]int, len(users))
 	for _, u := range users {
 		if u.ID > 1 && u.Email != nil && *u.Email != "" {
-			found[directory.NormalizeEmail(*u.Email)] = state.User{ID: u.ID, Name: u.Name, Seen: now}
+			a := directory.NormalizeEmail(*u.Email)
+			found[a] = state.User{ID: u.ID, Name: u.Name, Seen: now}
+			byEmail[a] = u.ID
 		}
 	}
 	if len(found) == 0 && len(users) > 1 {
@@ -153,7 +159,7 @@ func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing 
 	_ = e.store.PutMeta(metaTeamsUsers, len(users))
 	var none []string
 	for _, k := range missing {
-		if !ids.fromCache(k, k.Emails, found) {
+		if !ids.fromCache(k, k.Emails, byEmail) {
 			none = append(none, k.Emails...)
 		}
 	}

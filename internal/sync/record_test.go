@@ -23,17 +23,17 @@ type spy struct {
 	before func(call string)
 }
 
-func (s spy) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error) {
+func (s spy) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Roster, error) {
 	s.before("create")
 	return s.Client.CreateUserGroup(ctx, r)
 }
 
-func (s spy) ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.UserGroup, error) {
+func (s spy) ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.Roster, error) {
 	s.before("replace")
 	return s.Client.ReplaceUserGroup(ctx, id, r)
 }
 
-func (s spy) AddUserGroupMembers(ctx context.Context, id int, ids []int) (*teams.UserGroup, error) {
+func (s spy) AddUserGroupMembers(ctx context.Context, id int, ids []int) (*teams.Roster, error) {
 	s.before("add")
 	return s.Client.AddUserGroupMembers(ctx, id, ids)
 }
@@ -141,7 +141,7 @@ func TestEveryWriteRecordedBeforeTheNext(t *testing.T) {
 // resets the connection would.
 type lostCreate struct{ *teams.Client }
 
-func (l lostCreate) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.UserGroup, error) {
+func (l lostCreate) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Roster, error) {
 	if _, err := l.Client.CreateUserGroup(ctx, r); err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ type vanishing struct {
 	path string
 }
 
-func (v vanishing) AddUserGroupMembers(ctx context.Context, id int, ids []int) (*teams.UserGroup, error) {
+func (v vanishing) AddUserGroupMembers(ctx context.Context, id int, ids []int) (*teams.Roster, error) {
 	g, err := v.Client.AddUserGroupMembers(ctx, id, ids)
 	os.Remove(v.path)
 	return g, err

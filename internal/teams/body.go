@@ -1,12 +1,10 @@
 package teams
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // A reader decodes one 2xx answer as it streams in. It returns a
@@ -43,48 +41,21 @@ func jsonPath(e *json.UnmarshalTypeError) string {
 	return "a " + e.Type.String()
 }
 
-// firstByte returns the first byte of the body that is not white space,
-// left unread; io.EOF for an empty body.
-func firstByte(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		if !strings.ContainsRune(" \t\r\n", rune(b)) {
-			return b, br.UnreadByte()
-		}
-	}
-}
-
-// openJSON checks that the body starts with open ('{' or '[') and returns
-// a decoder at its start.
-func openJSON(r io.Reader, open byte) (*json.Decoder, error) {
-	br := bufio.NewReader(r)
-	b, err := firstByte(br)
-	kind := map[byte]string{'{': "object", '[': "array"}[open]
-	switch {
-	case err == io.EOF:
-		return nil, shapeErrorf("the answer is empty")
-	case err != nil:
-		return nil, err
-	case b != open:
-		return nil, shapeErrorf("the answer is not a JSON %s", kind)
-	}
-	return json.NewDecoder(br), nil
-}
-
 // readObject returns a reader of a JSON object into v, checked by check
 // ("" when v is usable, else what is missing).
 func readObject[T any](v *T, check func(*T) string) reader {
 	return func(r io.Reader) error {
-		dec, err := openJSON(r, '{')
-		if err != nil {
+		s := newScanner(r)
+		defer s.release()
+		if err := s.start('{'); err != nil {
 			return err
 		}
 		var fresh T // a retried attempt starts from nothing
-		if err := dec.Decode(&fresh); err != nil {
-			return jsonError(err)
+		if err := decodeValue(s, &fresh); err != nil {
+			return err
+		}
+		if err := s.done(); err != nil {
+			return err
 		}
 		if check != nil {
 			if missing := check(&fresh); missing != "" {
@@ -99,13 +70,17 @@ func readObject[T any](v *T, check func(*T) string) reader {
 // readArray returns a reader of a bare JSON array into v.
 func readArray[T any](v *[]T) reader {
 	return func(r io.Reader) error {
-		dec, err := openJSON(r, '[')
-		if err != nil {
+		s := newScanner(r)
+		defer s.release()
+		if err := s.start('['); err != nil {
 			return err
 		}
 		out := []T{}
-		if err := dec.Decode(&out); err != nil {
-			return jsonError(err)
+		if err := readSlice(s, &out); err != nil {
+			return err
+		}
+		if err := s.done(); err != nil {
+			return err
 		}
 		*v = out
 		return nil
@@ -123,76 +98,70 @@ type envelope struct {
 }
 
 // readPage returns a reader of one list page: the envelope's numbers into
-// env and the items into items, decoded one at a time from the stream so
-// that the page's JSON is never held whole.
-func readPage[T any](env *envelope, items *[]T) reader {
+// env and the items into items, read one at a time from the stream (by
+// decode, or when it is nil as decodeValue reads them) so that the
+// page's JSON is never held whole.
+func readPage[T any](env *envelope, items *[]T, decode func(*scanner, *T) error) reader {
+	if decode == nil {
+		decode = decodeValue[T]
+	}
 	return func(r io.Reader) error {
-		dec, err := openJSON(r, '{')
-		if err != nil {
+		s := newScanner(r)
+		defer s.release()
+		if err := s.start('{'); err != nil {
 			return err
 		}
 		*env, *items = envelope{items: "missing"}, nil
-		if _, err := dec.Token(); err != nil { // '{'
-			return jsonError(err)
+		err := s.object(envelopeFields, func(f int) error {
+			return readMember(s, f, env, items, decode)
+		})
+		if err != nil {
+			return err
 		}
-		for dec.More() {
-			if err := readMember(dec, env, items); err != nil {
-				return jsonError(err)
-			}
-		}
-		_, err = dec.Token() // '}'
-		return jsonError(err)
+		return s.done()
 	}
 }
 
-// readMember reads one member of the envelope.
-func readMember[T any](dec *json.Decoder, env *envelope, items *[]T) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+var envelopeFields = []string{"items", "totalCount", "pageSize", "page", "totalPages"}
+
+// readMember reads the field envelopeFields[f] of the envelope.
+func readMember[T any](s *scanner, f int, env *envelope, items *[]T, decode func(*scanner, *T) error) error {
+	switch f {
+	case 0:
+		return readItems(s, env, items, decode)
+	case 1:
+		return s.readIntPtr(&env.TotalCount)
+	case 2:
+		return s.readIntPtr(&env.PageSize)
+	case 3:
+		return s.readIntPtr(&env.Page)
 	}
-	key, _ := tok.(string)
-	var num **int
-	switch {
-	case strings.EqualFold(key, "items"):
-		return readItems(dec, env, items)
-	case strings.EqualFold(key, "totalCount"):
-		num = &env.TotalCount
-	case strings.EqualFold(key, "pageSize"):
-		num = &env.PageSize
-	case strings.EqualFold(key, "page"):
-		num = &env.Page
-	case strings.EqualFold(key, "totalPages"):
-		num = &env.TotalPages
-	default:
-		var skip json.RawMessage
-		return dec.Decode(&skip)
-	}
-	return dec.Decode(num)
+	return s.readIntPtr(&env.TotalPages)
 }
 
 // readItems reads the items array one item at a time.
-func readItems[T any](dec *json.Decoder, env *envelope, items *[]T) error {
-	tok, err := dec.Token()
+func readItems[T any](s *scanner, env *envelope, items *[]T, decode func(*scanner, *T) error) error {
+	c, err := s.peek()
 	switch {
 	case err != nil:
 		return err
-	case tok == nil:
+	case c == 'n':
 		env.items = "null"
-		return nil
-	case tok != json.Delim('['):
+		*items = nil
+		return s.null()
+	case c != '[':
 		return shapeErrorf("items is not an array")
 	}
 	env.items = ""
 	*items = []T{}
-	for dec.More() {
+	_, err = s.array(func() error {
 		var it T
-		if err := dec.Decode(&it); err != nil {
+		if err := decode(s, &it); err != nil {
 			return err
 		}
 		*items = append(*items, it)
-	}
-	_, err = dec.Token() // ']'
+		return nil
+	})
 	return err
 }
 

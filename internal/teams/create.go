@@ -31,7 +31,9 @@ import (
 //   - A name whose create ended with an unknown outcome is refused
 //     (ErrUnconfirmed, OutcomeUnknown) until the next ListUserGroups: a
 //     write that lands late must not meet a second create.
-func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*UserGroup, error) {
+//
+// The group it returns is the answer's, as a roster: a sync needs its id.
+func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*Roster, error) {
 	if err := checkName("POST", routeGroups, r.Name); err != nil {
 		return nil, err
 	}
@@ -39,7 +41,7 @@ func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*User
 		return nil, err
 	}
 	k := &call{method: "POST", route: routeGroups, path: routeGroups, body: fullRequest(r)}
-	g, err := send(ctx, c, k, func(g *UserGroup) string {
+	g, err := send(ctx, c, k, func(g *Roster) string {
 		if g.ID <= 0 {
 			return "no group id"
 		}
@@ -69,7 +71,7 @@ func (c *Client) mayCreate(ctx context.Context, name string) error {
 			"not sent: an earlier create of %q may have been applied (its answer was lost or unreadable); list the user groups again before creating it", name)}
 	}
 	if !known {
-		if _, err := c.listUserGroups(ctx); err != nil {
+		if _, err := c.listRosters(ctx); err != nil {
 			return fmt.Errorf("teams: create user group %q: list user groups first: %w", name, err)
 		}
 	}
@@ -86,12 +88,12 @@ func (c *Client) mayCreate(ctx context.Context, name string) error {
 // resolveCreate settles a create whose answer was lost or unreadable by
 // listing the groups: the evidence showed no group of that name, so
 // exactly one now is the one the create made.
-func (c *Client) resolveCreate(ctx context.Context, name string, createErr error) (*UserGroup, error) {
-	groups, err := c.listUserGroups(ctx)
+func (c *Client) resolveCreate(ctx context.Context, name string, createErr error) (*Roster, error) {
+	groups, err := c.listRosters(ctx)
 	if err != nil {
 		return nil, errors.Join(createErr, fmt.Errorf("teams: list user groups to confirm the create of %q: %w", name, err))
 	}
-	var found []*UserGroup
+	var found []*Roster
 	for i := range groups {
 		if fold(groups[i].Name) == fold(name) {
 			found = append(found, &groups[i])
@@ -117,18 +119,32 @@ func (c *Client) resolveCreate(ctx context.Context, name string, createErr error
 // fold is the form group names are compared in.
 func fold(name string) string { return strings.ToLower(name) }
 
-// rememberGroups records a listing as the evidence for creates; a failed
-// one leaves none.
-func (c *Client) rememberGroups(groups []UserGroup, err error) {
-	var known map[string][]int
-	if err == nil {
-		known = make(map[string][]int, len(groups))
-		for _, g := range groups {
-			known[fold(g.Name)] = append(known[fold(g.Name)], g.ID)
-		}
+// indexGroups returns the ids of a listing's groups by folded name.
+func indexGroups[T any](groups []T, nameID func(*T) (string, int)) map[string][]int {
+	known := make(map[string][]int, len(groups))
+	for i := range groups {
+		name, id := nameID(&groups[i])
+		known[fold(name)] = append(known[fold(name)], id)
+	}
+	return known
+}
+
+// rememberGroups records a listing (known, from indexGroups) as the
+// evidence for creates; a failed one (err) leaves none.
+func (c *Client) rememberGroups(known map[string][]int, err error) {
+	if err != nil {
+		known = nil
 	}
 	c.groupsMu.Lock()
 	c.knownGroups = known
+	c.groupsMu.Unlock()
+}
+
+// settled lifts the refusal of creates whose outcome was unknown, after a
+// complete listing the caller asked for: what it shows is now the evidence.
+func (c *Client) settled() {
+	c.groupsMu.Lock()
+	c.unsure = nil
 	c.groupsMu.Unlock()
 }
 

@@ -204,22 +204,22 @@ func usersAndGroups(t *testing.T, ctx context.Context, c *teams.Client, e *emula
 	if g.Name != "Platform" || !slices.Equal(ids(g.Users, userID), []int{2, 3}) {
 		t.Errorf("GetUserGroup = %+v", g)
 	}
-	g, err = c.CreateUserGroup(ctx, teams.UserGroupRequest{Name: "Security", Description: "sec", UserIDs: []int{4}})
+	r, err := c.CreateUserGroup(ctx, teams.UserGroupRequest{Name: "Security", Description: "sec", UserIDs: []int{4}})
 	check(t, "CreateUserGroup", err)
-	if sg, ok := e.GroupByName("Security"); !ok || sg.ID != g.ID || !slices.Equal(sg.UserIDs, []int{4}) {
-		t.Errorf("created %+v, emulator has %+v", g, sg)
+	if sg, ok := e.GroupByName("Security"); !ok || sg.ID != r.ID || !slices.Equal(sg.UserIDs, []int{4}) || r.UserName(0) != "Carol" {
+		t.Errorf("created %+v, emulator has %+v", r, sg)
 	}
-	g, err = c.ReplaceUserGroup(ctx, g.ID, teams.UserGroupRequest{Name: "Security Team", UserIDs: []int{2, 5}})
+	r, err = c.ReplaceUserGroup(ctx, r.ID, teams.UserGroupRequest{Name: "Security Team", UserIDs: []int{2, 5}})
 	check(t, "ReplaceUserGroup", err)
-	if g.Name != "Security Team" || g.Description != "" || !slices.Equal(ids(g.Users, userID), []int{2, 5}) {
-		t.Errorf("ReplaceUserGroup = %+v", g)
+	if r.Name != "Security Team" || r.Description != "" || !slices.Equal(sortedCopy(r.UserIDs), []int{2, 5}) {
+		t.Errorf("ReplaceUserGroup = %+v", r)
 	}
-	g, err = c.AddUserGroupMembers(ctx, g.ID, []int{5, 3})
+	r, err = c.AddUserGroupMembers(ctx, r.ID, []int{5, 3})
 	check(t, "AddUserGroupMembers", err)
-	if !slices.Equal(ids(g.Users, userID), []int{2, 3, 5}) {
-		t.Errorf("AddUserGroupMembers members = %v", ids(g.Users, userID))
+	if !slices.Equal(sortedCopy(r.UserIDs), []int{2, 3, 5}) {
+		t.Errorf("AddUserGroupMembers members = %v", r.UserIDs)
 	}
-	check(t, "RemoveUserGroupMember", c.RemoveUserGroupMember(ctx, g.ID, 2))
+	check(t, "RemoveUserGroupMember", c.RemoveUserGroupMember(ctx, r.ID, 2))
 	if sg, _ := e.GroupByName("Security Team"); !slices.Equal(sortedCopy(sg.UserIDs), []int{3, 5}) {
 		t.Errorf("after remove, members = %v", sg.UserIDs)
 	}

@@ -27,16 +27,14 @@ func (c *Client) ListUserGroups(ctx context.Context) ([]UserGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.groupsMu.Lock()
-	c.unsure = nil
-	c.groupsMu.Unlock()
+	c.settled()
 	return groups, nil
 }
 
 // listUserGroups lists the groups and records the listing as evidence.
 func (c *Client) listUserGroups(ctx context.Context) ([]UserGroup, error) {
 	groups, err := listAll(ctx, c, &lister[UserGroup]{route: routeGroups, id: groupID, check: groupChecked})
-	c.rememberGroups(groups, err)
+	c.rememberGroups(indexGroups(groups, func(g *UserGroup) (string, int) { return g.Name, g.ID }), err)
 	return groups, err
 }
 
@@ -62,23 +60,24 @@ func (c *Client) GetUserGroup(ctx context.Context, id int) (*UserGroup, error) {
 }
 
 // ReplaceUserGroup replaces a group whole (PUT): name, description and
-// members; whatever r leaves empty is cleared on the server. Sending it
+// members; whatever r leaves empty is cleared on the server. Like every
+// group write, it returns the answer's group as a roster. Sending it
 // again gives the same group, so it is retried. An answer that cannot be
 // read is an *UnconfirmedError, as for every write with an answer.
-func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupRequest) (*UserGroup, error) {
+func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupRequest) (*Roster, error) {
 	if err := checkName("PUT", routeGroup, r.Name); err != nil {
 		return nil, err
 	}
 	k := &call{method: "PUT", route: routeGroup, path: groupPath(id), body: fullRequest(r), retry: true}
-	return send[UserGroup](ctx, c, k, nil)
+	return send[Roster](ctx, c, k, nil)
 }
 
 // AddUserGroupMembers adds users to a group (existing members stay, and
 // are not duplicated) and returns the group. An unknown user id fails the
 // whole call. Re-sending it is harmless, so it is retried.
-func (c *Client) AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*UserGroup, error) {
+func (c *Client) AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*Roster, error) {
 	k := &call{method: "POST", route: routeGroupMembers, path: groupPath(id) + "/members", body: nonNil(userIDs), retry: true}
-	return send[UserGroup](ctx, c, k, nil)
+	return send[Roster](ctx, c, k, nil)
 }
 
 // RemoveUserGroupMember removes one member. The answer (200 with the

@@ -23,6 +23,8 @@ type lister[T any] struct {
 	// check says what an item lacks ("" when it is usable), e.g. a group
 	// without its members; optional.
 	check func(*T) string
+	// decode reads one item; optional (default: decodeValue).
+	decode func(*scanner, *T) error
 }
 
 // changed is a listing that moved while it was read: read it again.
@@ -113,7 +115,7 @@ func (l *lister[T]) page(ctx context.Context, c *Client, n int) ([]T, shape, err
 	var env envelope
 	var items []T
 	k := &call{method: http.MethodGet, route: l.route, path: l.route, query: q, retry: true}
-	if err := c.do(ctx, k, readPage(&env, &items)); err != nil {
+	if err := c.do(ctx, k, readPage(&env, &items, l.decode)); err != nil {
 		if inc := (*IncompleteError)(nil); errors.As(err, &inc) {
 			inc.Page = n
 		}

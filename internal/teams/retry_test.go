@@ -148,7 +148,7 @@ func TestRetryMatrix(t *testing.T) {
 				f := &failFirst{status: status}
 				hook := &recHook{}
 				c, rec := newTestClient(t, f, func(o *Options) { o.Hook = hook })
-				c.rememberGroups([]UserGroup{}, nil) // a create's "before" listing is done
+				c.rememberGroups(map[string][]int{}, nil) // a create's "before" listing is done
 				_ = o.run(context.Background(), c)
 				first := strings.TrimSuffix(f.seen[0], fmt.Sprintf(" %d", status)) // "METHOD PATH"
 				retried := status == 0 || status == 429 || status >= 500
@@ -294,7 +294,7 @@ func TestCreateNotRetriedOnClientError(t *testing.T) {
 func TestCreateRetriedOn429(t *testing.T) {
 	f := &flaky{statuses: []int{429}, headers: []http.Header{{"Retry-After": {"1"}}}, body: UserGroup{ID: 5, Name: "P"}}
 	c, rec := newTestClient(t, f)
-	c.rememberGroups([]UserGroup{}, nil) // the engine listed the groups already
+	c.rememberGroups(map[string][]int{}, nil) // the engine listed the groups already
 	g, err := c.CreateUserGroup(context.Background(), UserGroupRequest{Name: "P"})
 	if err != nil || g.ID != 5 {
 		t.Fatalf("create = %+v, %v", g, err)

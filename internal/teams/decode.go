@@ -1,0 +1,133 @@
+package teams
+
+import (
+	"encoding/json"
+)
+
+// The models every run reads in bulk (group listings and the answers of
+// group writes, users, SMEs) read themselves from the scanner; the
+// others go through encoding/json (decodeValue). Each follows its json
+// tags exactly: a field the model gains must be read here too, which
+// TestScanMatchesEncodingJSON checks.
+
+// scanDecoder is a model that reads itself from a scanner.
+type scanDecoder interface {
+	scan(s *scanner) error
+}
+
+// decodeValue reads one value into v: through its own reader when it has
+// one, else through encoding/json from the value's checked bytes.
+func decodeValue[T any](s *scanner, v *T) error {
+	if d, ok := any(v).(scanDecoder); ok {
+		return d.scan(s)
+	}
+	raw, err := s.capture()
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		err = jsonError(err)
+		if s.typeErr == nil {
+			s.typeErr = err
+		}
+	}
+	return nil
+}
+
+var summaryFields = []string{"id", "accountId", "name", "avatarUrl", "webUrl", "reputation", "role"}
+
+func (u *UserSummary) scan(s *scanner) error {
+	return s.object(summaryFields, func(f int) error { return u.field(s, f) })
+}
+
+// field reads the field summaryFields[f] of a UserSummary.
+func (u *UserSummary) field(s *scanner, f int) error {
+	switch f {
+	case 0:
+		return s.readInt(&u.ID)
+	case 1:
+		return s.readIntPtr(&u.AccountID)
+	case 2:
+		return s.readString(&u.Name)
+	case 3:
+		return s.readString(&u.AvatarURL)
+	case 4:
+		return s.readString(&u.WebURL)
+	case 5:
+		return s.readInt(&u.Reputation)
+	}
+	return s.readString(&u.Role)
+}
+
+// userFields are a User's: its UserSummary's, then its own.
+var userFields = append(summaryFields[:len(summaryFields):len(summaryFields)], "externalId", "department", "jobTitle", "email")
+
+func (u *User) scan(s *scanner) error {
+	own := len(summaryFields)
+	return s.object(userFields, func(f int) error {
+		switch f - own {
+		case 0:
+			return s.readStringPtr(&u.ExternalID)
+		case 1:
+			return s.readStringPtr(&u.Department)
+		case 2:
+			return s.readStringPtr(&u.JobTitle)
+		case 3:
+			return s.readStringPtr(&u.Email)
+		}
+		return u.UserSummary.field(s, f)
+	})
+}
+
+var groupFields = []string{"id", "name", "description", "users"}
+
+func (g *UserGroup) scan(s *scanner) error {
+	return s.object(groupFields, func(f int) error {
+		switch f {
+		case 0:
+			return s.readInt(&g.ID)
+		case 1:
+			return s.readString(&g.Name)
+		case 2:
+			return s.readString(&g.Description)
+		}
+		return readSlice(s, &g.Users)
+	})
+}
+
+var smeFields = []string{"users", "userGroups"}
+
+func (m *SMEs) scan(s *scanner) error {
+	return s.object(smeFields, func(f int) error {
+		if f == 0 {
+			return readSlice(s, &m.Users)
+		}
+		return readSlice(s, &m.UserGroups)
+	})
+}
+
+// readSlice reads an array into *v as encoding/json does: null makes it
+// nil, [] an empty slice that is not nil.
+func readSlice[T any](s *scanner, v *[]T) error {
+	out := (*v)[:0]
+	if out == nil {
+		out = []T{}
+	}
+	ok, err := s.array(func() error {
+		var it T
+		if err := decodeValue(s, &it); err != nil {
+			return err
+		}
+		out = append(out, it)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		*v = out
+	default:
+		*v = nil // null (or a value of the wrong kind, which fails the answer)
+	}
+	return nil
+}
