@@ -88,15 +88,14 @@ type Watcher struct {
 	deb *Debouncer
 	now func() time.Time
 
-	mu        gosync.Mutex
-	ctx       context.Context
-	cfg       *config.Config
-	feeds     map[string]*feedState // by source
-	stop      func()                // stops the feeds running
-	pending   map[string]*pendingChange
-	fullStart time.Time // start of the latest full run; zero before the first
-	retries   int       // change sets that failed in a row
-	retry     bool      // plan again what the last change set could not
+	mu      gosync.Mutex
+	ctx     context.Context
+	cfg     *config.Config
+	feeds   map[string]*feedState // by source
+	stop    func()                // stops the feeds running
+	pending map[string]*pendingChange
+	retries int  // change sets that failed in a row
+	retry   bool // plan again what the last change set could not
 }
 
 type feedState struct {
@@ -353,9 +352,6 @@ func (r *watchedRunner) RunOnce(ctx context.Context) (*Result, error) {
 	w := r.w
 	start := w.now()
 	marks := w.marks(nil)
-	w.mu.Lock()
-	w.fullStart = start
-	w.mu.Unlock()
 	res, err := r.Runner.RunOnce(ctx)
 	if res != nil && res.Report != nil && !res.Report.NothingCompared {
 		w.covered(nil, start, w.now())
@@ -425,16 +421,18 @@ func (e *sourceEvents) state() *feedState {
 	return &feedState{} // a feed of a configuration replaced meanwhile
 }
 
-// Connected: the feed follows its server. The first time, changes made
-// between a full run's read and the feed's start were seen by neither:
-// when a full run has started, a change set compares with it.
+// Connected: the feed follows its server. The first time, unless it
+// resumed from a saved position, what changed before it started (while
+// syncd was down, or since a full run's read) was seen by no feed: the
+// source is compared on a complete read (a change set, or a full run when
+// none has planned yet, whatever run_at_start says).
 func (e *sourceEvents) Connected(feed string, resumed bool) {
 	w := e.w
 	w.mu.Lock()
 	st := e.state()
 	first := !st.established
 	st.connected, st.established, st.kind, st.err = true, true, feed, nil
-	catchUp := first && !resumed && !w.fullStart.IsZero()
+	catchUp := first && !resumed
 	w.mu.Unlock()
 	w.o.Metrics.Connected(e.source, true)
 	w.o.Logger.Info("watch: following the source's changes", zap.String("source", e.source), zap.String("feed", feed), zap.Bool("resumed", resumed))

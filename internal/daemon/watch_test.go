@@ -154,8 +154,12 @@ func (wh *watchHarness) observations(name string) uint64 {
 	return 0
 }
 
-// start runs the daemon and the watcher, and connects the feed.
-func (wh *watchHarness) start() {
+// start runs the daemon and the watcher, and connects the feed as one
+// resumed from a saved position (so that it asks for no comparison).
+func (wh *watchHarness) start() { wh.startFeed(true) }
+
+// startFeed is start with the feed resumed or not.
+func (wh *watchHarness) startFeed(resumed bool) {
 	wh.harness.start()
 	ctx, cancel := context.WithCancel(context.Background())
 	wh.wdone = make(chan struct{})
@@ -163,7 +167,7 @@ func (wh *watchHarness) start() {
 	stopDaemon := wh.cancel
 	wh.cancel = func() { cancel(); <-wh.wdone; stopDaemon() }
 	synctest.Wait()
-	wh.feed.events().Connected("syncrepl", false)
+	wh.feed.events().Connected("syncrepl", resumed)
 }
 
 func TestWatchBurstIsOneChangeSet(t *testing.T) {
@@ -324,27 +328,39 @@ func TestWatchSavesPositionsAfterPlanning(t *testing.T) {
 	})
 }
 
-// The feed's first connection, once a full run has started: changes made
-// between that run's read and the feed's start are compared by a change
-// set. Before any full run there is nothing to compare with.
-func TestWatchCatchesUpAfterTheFeedStarts(t *testing.T) {
+// The feed's first connection without a saved position: what changed
+// before it started was seen by no feed, so the source is compared: by a
+// change set behind a full run that started first, else by a full run
+// (whatever run_at_start says). A feed resumed from a saved position
+// reports what changed since, and needs none.
+func TestWatchComparesOnceAfterTheFeedStarts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		wh := newWatchHarness(t, func(c *config.Config) { c.Sync.RunAtStart = boolp(true) })
-		wh.start() // run at start, then the feed connects
+		wh.startFeed(false) // run at start, then the feed connects
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		if n := len(wh.runner.changeSets()); n != 1 {
-			t.Errorf("%d change sets after the feed started behind a full run, want 1", n)
+		if n, full := len(wh.runner.changeSets()), wh.runner.Calls(); n != 1 || full != 1 {
+			t.Errorf("%d change sets and %d full runs after the feed started behind a full run, want 1 and 1", n, full)
 		}
 		wh.stop()
 
-		quiet := newWatchHarness(t, nil)
-		quiet.start()
+		cold := newWatchHarness(t, nil)
+		cold.runner.needFull = "no earlier run"
+		cold.startFeed(false)
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		if n := len(quiet.runner.changeSets()); n != 0 {
-			t.Errorf("%d change sets with no full run yet, want 0", n)
+		if n, full := len(cold.runner.changeSets()), cold.runner.Calls(); n != 1 || full != 1 {
+			t.Errorf("%d change sets and %d full runs with run_at_start off, want 1 and 1", n, full)
 		}
-		quiet.stop()
+		cold.stop()
+
+		resumed := newWatchHarness(t, nil)
+		resumed.start()
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if n, full := len(resumed.runner.changeSets()), resumed.runner.Calls(); n != 0 || full != 0 {
+			t.Errorf("%d change sets and %d full runs after a resumed start, want none", n, full)
+		}
+		resumed.stop()
 	})
 }
