@@ -400,6 +400,10 @@ func listen(nsSlapd, tmpl, dir string) (*Server, error) {
 	return s, nil
 }
 
+// StopServer stops the server process and keeps its data: Restart starts
+// it again.
+func (s *Server) StopServer() { s.proc.Stop(30 * time.Second) }
+
 // Restart stops the server and starts it again on the same ports with
 // the same data, as an administrator restarting the directory would:
 // clients connected to it lose their connections.

@@ -258,6 +258,10 @@ func (s *Server) serve() error {
 	return nil
 }
 
+// StopServer stops the server process and keeps its data: Restart starts
+// it again.
+func (s *Server) StopServer() { s.proc.Stop(30 * time.Second) }
+
 // Restart stops the domain controller and starts it again on the same
 // address with the same data, as an administrator restarting it would:
 // clients connected to it lose their connections.
