@@ -35,6 +35,12 @@ func exportedNames(t *testing.T) map[string]bool {
 	h.Request("GET", "/users", 200, time.Millisecond)
 	h.RateLimit("bucket", 10)
 	m.SCIMReceiver("entra", time.Now(), 10, 2).Request("PATCH", 204, time.Now())
+	w, err := metrics.NewWatch(reg, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Connected("corp", true)
+	w.Applied(time.Second)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
