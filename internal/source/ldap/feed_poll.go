@@ -44,13 +44,22 @@ func (r *feedRun) dirSync(ctx context.Context) error {
 	if from := r.f.resumeFrom(config.FeedDirSync, spec); from != nil {
 		pos, resumed = *from, !r.reconnect
 	}
-	first := true
+	first, fresh := true, pos.Cookie == nil
 	for {
 		err := r.dirSyncOnce(base, &pos)
+		var re *ResultError
 		switch {
+		case errors.As(err, &re) && pos.Cookie != nil:
+			// The server answered, and refused: the cookie (from another
+			// domain controller, or too old) is no good any more.
+			r.f.log.Warn("DirSync refused the cookie; following afresh", zap.Error(err))
+			pos, fresh, resumed = position{Feed: config.FeedDirSync, Spec: spec, Flags: pos.Flags}, true, false
+			r.restarted(first, "the server refused DirSync's cookie")
+			continue
 		case refused(err) && pos.Flags&dirSyncObjectSecurity == 0:
 			r.f.log.Warn("DirSync refused without object security; following changes in object security mode, where deleted accounts are seen only at the scheduled run (the \"Replicating Directory Changes\" right lets syncd see them)", zap.Error(err))
-			pos = position{Feed: config.FeedDirSync, Spec: spec, Flags: dirSyncObjectSecurity}
+			pos, fresh, resumed = position{Feed: config.FeedDirSync, Spec: spec, Flags: dirSyncObjectSecurity}, true, false
+			r.restarted(first, "DirSync now runs in object security mode")
 			continue
 		case refused(err) && first:
 			return &errFallBack{feed: config.FeedDirSync, err: err}
@@ -64,13 +73,21 @@ func (r *feedRun) dirSync(ctx context.Context) error {
 				name += " (object security)"
 			}
 			r.connected(name, resumed)
-			if r.reconnect && !resumed && pos.Cookie == nil {
+			if r.reconnect && fresh {
 				r.ev.Resync(r.f.now(), "reconnected without a cookie")
 			}
 		}
 		if err := r.f.sleep(ctx, r.f.poll); err != nil {
 			return err
 		}
+	}
+}
+
+// restarted says, once a feed followed the server, that it had to start
+// again without its position: changes may have been missed meanwhile.
+func (r *feedRun) restarted(first bool, why string) {
+	if !first {
+		r.ev.Resync(r.f.now(), why)
 	}
 }
 

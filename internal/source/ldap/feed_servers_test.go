@@ -1,6 +1,8 @@
 package ldap_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -100,11 +102,25 @@ func TestDirSyncFeed(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Close() })
 
-	_, ev, _ := runFeed(t, adFeedConfig(t, srv, true), nil)
+	f, ev, _ := runFeed(t, adFeedConfig(t, srv, true), nil)
 	waitFor(t, ev, "the feed to follow", func() bool { n, _, _, _, _ := ev.counts(); return n == 1 })
 	if ev.feeds[0] != config.FeedDirSync || ev.changed != 0 {
 		t.Fatalf("%s; want dirsync and no change", ev)
 	}
+	// A saved cookie the server refuses is dropped: the feed starts
+	// afresh, and says it did not resume.
+	var pos map[string]any
+	if err := json.Unmarshal(f.Position(), &pos); err != nil {
+		t.Fatal(err)
+	}
+	pos["cookie"] = base64.StdEncoding.EncodeToString([]byte("not a cookie of this domain"))
+	bad, _ := json.Marshal(pos)
+	_, fresh, stopFresh := runFeed(t, adFeedConfig(t, srv, true), bad)
+	waitFor(t, fresh, "the feed with a refused cookie to follow", func() bool { n, _, _, _, _ := fresh.counts(); return n == 1 })
+	if fresh.resumed[0] || fresh.feeds[0] != config.FeedDirSync {
+		t.Errorf("%s; want dirsync with the right, not resumed", fresh)
+	}
+	stopFresh()
 	changedBy(t, ev, "a member added", true, addMember(t, c, 5))
 	changedBy(t, ev, "an account disabled", true, func() {
 		modify(t, c, sambatest.EngineerDN(6), func(m *goldap.ModifyRequest) { m.Replace("userAccountControl", []string{"546"}) })
