@@ -182,6 +182,8 @@ func (w *Watcher) Reload(cfg *config.Config) {
 	}
 	w.cfg, w.feeds = cfg, map[string]*feedState{}
 	if !cfg.Sync.Watch {
+		// Nothing to plan changes with any more: the schedule does.
+		w.pending, w.retry = map[string]*pendingChange{}, false
 		return
 	}
 	w.deb.SetDelay(cfg.Sync.WatchDelay.Std())

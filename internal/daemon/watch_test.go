@@ -364,3 +364,35 @@ func TestWatchComparesOnceAfterTheFeedStarts(t *testing.T) {
 		resumed.stop()
 	})
 }
+
+// A reload that turns watch mode off stops the feeds and forgets what
+// they reported: the schedule plans it.
+func TestWatchReloadedOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		wh := newWatchHarness(t, nil)
+		wh.runner.hold = 2 * time.Second
+		wh.start()
+		wh.feed.events().Changed(time.Now())
+		off := cfgAt("a", "@every 1h")
+		wh.w.Reload(off)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := len(wh.runner.changeSets()); n != 0 {
+			t.Errorf("%d change sets after watch mode was turned off, want 0", n)
+		}
+		if ok, _ := wh.w.Ready(); !ok || countSeries(wh.wreg, "syncd_watch_connected") != 0 {
+			t.Error("the feed's readiness or metrics outlived watch mode")
+		}
+		wh.stop()
+	})
+}
+
+func countSeries(reg *prometheus.Registry, name string) int {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return len(mf.GetMetric())
+		}
+	}
+	return 0
+}
