@@ -233,6 +233,8 @@ func watchScenarios(t *testing.T, w *watchDirectory) {
 	want.with("Platform", id("bob"))
 	want.with("Engineering", id("bob"))
 	d.expect(emu, "bob added after the directory restart", want)
+	_, _, exposition := d.get("/metrics")
+	checkMonitoringNames(t, exposition, func(name string) bool { return strings.HasPrefix(name, watchPrefix) })
 	if d.metric("syncd_change_apply_seconds_count") < 5 {
 		t.Errorf("change_apply_seconds has %v observations, want one per change at least", d.metric("syncd_change_apply_seconds_count"))
 	}
