@@ -104,8 +104,14 @@ func serve(ctx context.Context, p *daemonParts, ln net.Listener, sigs <-chan os.
 		served <- err
 		cancel() // a dead listener stops the daemon rather than leave it unobservable
 	}()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		_ = p.watcher.Run(ctx, p.daemon.Config())
+	}()
 	runErr := p.daemon.Run(ctx)
 	cancel()
+	<-watched
 	if err := <-served; err != nil {
 		p.log.Error("http server stopped", zap.Error(err))
 		return exitWith(exitcode.Failure)
@@ -158,6 +164,7 @@ type daemonParts struct {
 	server    *server.Server
 	receivers *daemon.Receivers
 	notifier  *notify.Notifier
+	watcher   *daemon.Watcher
 }
 
 func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (*daemonParts, error) {
@@ -177,8 +184,12 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		return nil, &configError{err: err}
 	}
 	p.builder = &runnerBuilder{log: log, metrics: p.metrics, store: p.store, apply: apply, getenv: e.getenv}
+	if p.watcher, err = newWatcher(p.registry, p.metrics, log); err != nil {
+		p.close()
+		return nil, err
+	}
 	p.daemon, err = daemon.New(daemon.Options{
-		Config: cfg, Build: p.builder.build, Logger: log.Named("daemon"), Metrics: p.metrics,
+		Config: cfg, Build: p.watcher.Wrap(p.builder.build), Logger: log.Named("daemon"), Metrics: p.metrics,
 		Load:     func() (*config.Config, error) { return config.Load(path, e.getenv) },
 		Notify:   daemon.NewNotifier(e.getenv, os.Getpid()),
 		Latest:   latest,
@@ -190,11 +201,12 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		p.close()
 		return nil, &configError{err: err}
 	}
+	p.watcher.Attach(p.daemon)
 	if p.receivers, err = daemon.NewReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
 		return nil, err // a damaged or unreadable store: exit 1
 	}
-	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: p.daemon,
+	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: watchedScheduler{p.daemon, p.watcher},
 		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
 		Pprof: cfg.Server.Pprof, Console: consoleBackend{store: p.store, daemon: p.daemon}})
 	if err != nil {
@@ -219,6 +231,9 @@ func (p *daemonParts) reloaded(cfg *config.Config) {
 	}
 	if p.receivers != nil {
 		p.receivers.Reload(cfg)
+	}
+	if p.watcher != nil {
+		p.watcher.Reload(cfg)
 	}
 }
 

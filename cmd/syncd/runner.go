@@ -49,7 +49,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		sources = append(sources, s)
 	}
 	apply := b.apply || cfg.Sync.Apply
-	eng, err := newEngine(cfg, sources, conn, b.store, b.log, apply)
+	eng, err := newDaemonEngine(cfg, sources, conn, b.store, b.log, apply)
 	if err != nil {
 		closeAll(sources)
 		return nil, err

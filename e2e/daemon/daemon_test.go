@@ -29,7 +29,7 @@ import (
 
 // daemon is a `syncd run` process under test.
 type daemon struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	base    string // http://127.0.0.1:PORT
 	config  string
@@ -56,7 +56,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,7 +103,7 @@ log:
 `, apiURL, ldapURL, slapdtest.ReaderDN, peopleDN, groupsDN, extra, stateDir, listen)
 }
 
-func startDaemon(t *testing.T, configPath, listen string, args ...string) *daemon {
+func startDaemon(t testing.TB, configPath, listen string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, base: "http://" + listen, config: configPath, out: &lockedBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(syncdBin, append([]string{"run", "--config", configPath}, args...)...)

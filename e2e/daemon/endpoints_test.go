@@ -98,7 +98,10 @@ func TestDaemonEndpoints(t *testing.T) {
 	_, _, exposition := d.get("/metrics")
 	promtoolCheck(t, exposition)
 	// This daemon has no SCIM receiver: TestDaemonSCIMReceiver checks those.
-	checkMonitoringNames(t, exposition, func(name string) bool { return !strings.HasPrefix(name, scimPrefix) })
+	// Nor does it watch: TestWatchOpenLDAP checks the watch metrics.
+	checkMonitoringNames(t, exposition, func(name string) bool {
+		return !strings.HasPrefix(name, scimPrefix) && !strings.HasPrefix(name, watchPrefix)
+	})
 	checkNoSecret(t, d, []string{tokenRW, slapdtest.ReaderPW, syncSecret})
 }
 
@@ -178,6 +181,10 @@ var (
 // scimPrefix starts the names of the SCIM receivers' metrics, exported
 // only by a daemon that has one.
 const scimPrefix = "syncd_scim_"
+
+// watchPrefix starts the names of the metrics of watch mode's feeds,
+// exported per source once a feed runs.
+const watchPrefix = "syncd_watch_"
 
 // checkMonitoringNames: every syncd_ name in the alerts, their tests and
 // the dashboard for which check is true is exported by the running daemon.

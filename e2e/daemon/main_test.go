@@ -16,7 +16,7 @@ var (
 
 func TestMain(m *testing.M) { harness.Main(m, "syncd", &syncdBin, &buildErr) }
 
-func requireBinary(t *testing.T) {
+func requireBinary(t testing.TB) {
 	t.Helper()
 	if buildErr != nil {
 		t.Fatalf("syncd binary: %v", buildErr)

@@ -19,6 +19,8 @@ const (
 	DefaultLDAPTimeout       = 30 * time.Second
 	DefaultSCIMTimeout       = 30 * time.Second
 	DefaultSyncDelay         = 30 * time.Second
+	DefaultWatchDelay        = 2 * time.Second
+	DefaultPollInterval      = 5 * time.Second
 	DefaultMaxRemovals       = 100
 	DefaultMaxRemovalPercent = 25
 	DefaultPercentFloor      = 3
@@ -104,6 +106,8 @@ func (c *checker) completeSource(p string, s *Source) {
 		}
 		c.duration(p+".timeout", &l.Timeout, DefaultLDAPTimeout)
 		completeEntries(&l.Users, &l.Groups, l.ActiveDirectory != nil)
+		l.Watch.Feed = cmp.Or(l.Watch.Feed, FeedAuto)
+		c.duration(p+".watch.poll_interval", &l.Watch.PollInterval, DefaultPollInterval)
 		if ad := l.ActiveDirectory; ad != nil && ad.SkipDisabled {
 			l.Users.SkipDisabled = true // the older spelling of the same switch
 		}
@@ -173,6 +177,7 @@ func (c *checker) completeSync(s *Sync) {
 	if !c.has("sync.pending_recheck") {
 		s.PendingRecheck = DefaultPendingRecheck
 	}
+	c.duration("sync.watch_delay", &s.WatchDelay, DefaultWatchDelay)
 	if s.RunAtStart == nil {
 		on := true
 		s.RunAtStart = &on

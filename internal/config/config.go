@@ -59,7 +59,31 @@ type LDAP struct {
 	Users              LDAPUsers   `yaml:"users"`
 	Groups             LDAPGroups  `yaml:"groups"`
 	ActiveDirectory    *ADSettings `yaml:"active_directory"`
+	Watch              LDAPWatch   `yaml:"watch"` // the change feed of sync.watch
 }
+
+// LDAPWatch says how `syncd run` follows the source's changes when
+// sync.watch is on.
+type LDAPWatch struct {
+	// Feed is the change feed: auto (default: what the server supports),
+	// syncrepl, persistent_search, dirsync, usn_changed, modify_timestamp,
+	// or none (the source's changes wait for the scheduled run).
+	Feed string `yaml:"feed"`
+	// PollInterval is how often the polling feeds (dirsync, usn_changed,
+	// modify_timestamp) ask; default 5s.
+	PollInterval Duration `yaml:"poll_interval"`
+}
+
+// Change feeds (sources[].ldap.watch.feed).
+const (
+	FeedAuto             = "auto"
+	FeedSyncrepl         = "syncrepl"
+	FeedPersistentSearch = "persistent_search"
+	FeedDirSync          = "dirsync"
+	FeedUSNChanged       = "usn_changed"
+	FeedModifyTimestamp  = "modify_timestamp"
+	FeedNone             = "none"
+)
 
 // LDAPUsers says where people are and which attributes describe them.
 type LDAPUsers struct {
@@ -166,6 +190,13 @@ type Sync struct {
 	// AuditRetention is how long the audit log keeps a write (and syncd
 	// history finds it); default 400 days.
 	AuditRetention Duration `yaml:"audit_retention"`
+	// Watch makes `syncd run` follow the directories' change feeds and
+	// apply a change between scheduled runs (DESIGN.md §9); default false.
+	Watch bool `yaml:"watch"`
+	// WatchDelay gathers the changes of a burst into one change set,
+	// applied this long after the last (and at most ten times this long
+	// after the first); default 2s.
+	WatchDelay Duration `yaml:"watch_delay"`
 }
 
 // Server is the daemon's HTTP listener.

@@ -169,6 +169,7 @@ func (c *checker) validateSync(s *Sync) {
 	if s.PendingRecheck < 0 {
 		c.errorf("sync.pending_recheck", "sync.pending_recheck must not be negative")
 	}
+	c.positive("sync.watch_delay", s.WatchDelay)
 	if s.StateDir == "" {
 		if key := c.managedAt(); key != "" {
 			c.errorf(key, "%s: membership managed needs sync.state_dir: the ledger of the members syncd added is kept there", key)

@@ -99,6 +99,8 @@ func (c *checker) validateLDAP(p string, l *LDAP) {
 	}
 	c.positive(p+".timeout", l.Timeout)
 	c.entries(p, &l.Users, &l.Groups, true)
+	c.oneOf(p+".watch.feed", l.Watch.Feed, FeedAuto, FeedSyncrepl, FeedPersistentSearch, FeedDirSync, FeedUSNChanged, FeedModifyTimestamp, FeedNone)
+	c.positive(p+".watch.poll_interval", l.Watch.PollInterval)
 	if ad := l.ActiveDirectory; ad != nil && ad.InChainLookup && !l.Groups.Nested {
 		c.errorf(p+".active_directory.in_chain_lookup", "%s.active_directory.in_chain_lookup resolves nested groups: set %s.groups.nested: true as well", p, p)
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	gosync "sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/report"
+	engine "github.com/syncd/syncd/internal/sync"
 )
 
 // Result is what the daemon needs to know of one run (the engine's result).
@@ -37,13 +37,24 @@ type SourceStat struct {
 // Runner performs one sync. It must stop at a safe point when ctx ends.
 // When it returns a Result it has logged the run's summary line itself
 // (the engine does, for `syncd sync` too), so the daemon does not repeat it.
+//
+// Every capability the daemon asks of a runner is in the interface, so
+// that a runner wrapping another (watch mode's) passes them all on by
+// embedding it, instead of losing one found by type assertion.
 type Runner interface {
 	RunOnce(ctx context.Context) (*Result, error)
+	// Explain explains the plan for one person, reading and writing
+	// nothing else (the web console's search); ErrNoExplainer if it
+	// cannot.
+	Explain(ctx context.Context, email string) (*engine.Explanation, error)
+	// Close releases what the runner holds (source connections) when it
+	// is replaced or the daemon stops.
+	Close() error
 }
 
 // BuildFunc makes the Runner for a configuration. It is called at start and
-// on every reload; a Runner that is also an io.Closer is closed when it is
-// replaced or the daemon stops.
+// on every reload; a Runner is closed when it is replaced or the daemon
+// stops.
 type BuildFunc func(cfg *config.Config) (Runner, error)
 
 // Errors of Trigger.
@@ -170,9 +181,4 @@ func (d *Daemon) Running() bool {
 	return d.running != nil
 }
 
-func closeRunner(r Runner) error {
-	if c, ok := r.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
+func closeRunner(r Runner) error { return r.Close() }

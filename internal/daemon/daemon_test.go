@@ -15,6 +15,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/metrics"
 	"github.com/syncd/syncd/internal/report"
+	engine "github.com/syncd/syncd/internal/sync"
 )
 
 // fakeRunner counts runs; each run takes hold of fake time (synctest), or
@@ -58,6 +59,10 @@ func (f *fakeRunner) RunOnce(ctx context.Context) (*Result, error) {
 		return f.res, f.err
 	}
 	return &Result{Report: &report.Report{Mode: report.ModeDryRun}}, f.err
+}
+
+func (f *fakeRunner) Explain(context.Context, string) (*engine.Explanation, error) {
+	return nil, ErrNoExplainer
 }
 
 func (f *fakeRunner) Close() error {

@@ -24,12 +24,13 @@ type Debouncer struct {
 	delay   time.Duration
 	timer   *time.Timer
 	first   time.Time // first poke since the last run started; zero when none
+	started string    // logged when a run starts; "" logs nothing
 }
 
 // NewDebouncer returns a Debouncer that starts runs with trigger (a
 // Daemon's Trigger), delay after the last poke.
 func NewDebouncer(trigger func() (<-chan struct{}, error), delay time.Duration, log *zap.Logger) *Debouncer {
-	return &Debouncer{trigger: trigger, delay: delay, log: log}
+	return &Debouncer{trigger: trigger, delay: delay, log: log, started: "run started after SCIM changes"}
 }
 
 // SetDelay changes the delay from the next poke on (a reload).
@@ -65,7 +66,7 @@ func (b *Debouncer) fire() {
 	switch {
 	case errors.Is(err, ErrBusy):
 		b.Poke()
-	case err == nil:
-		b.log.Info("run started after SCIM changes")
+	case err == nil && b.started != "":
+		b.log.Info(b.started)
 	}
 }

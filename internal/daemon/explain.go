@@ -7,13 +7,6 @@ import (
 	engine "github.com/syncd/syncd/internal/sync"
 )
 
-// Explainer is a Runner that can also explain one person (syncd explain),
-// reading everything and writing nothing. It returns ErrBusy rather than
-// wait while a run holds it.
-type Explainer interface {
-	Explain(ctx context.Context, email string) (*engine.Explanation, error)
-}
-
 // ErrNoExplainer is Explain's answer when the runner cannot explain.
 var ErrNoExplainer = errors.New("this daemon's runner cannot explain")
 
@@ -28,9 +21,5 @@ func (d *Daemon) Explain(ctx context.Context, email string) (*engine.Explanation
 	if running {
 		return nil, ErrBusy
 	}
-	ex, ok := r.(Explainer)
-	if !ok {
-		return nil, ErrNoExplainer
-	}
-	return ex.Explain(ctx, email)
+	return r.Explain(ctx, email)
 }

@@ -38,6 +38,12 @@ func exportedNames(t *testing.T) map[string]bool {
 	if _, err := metrics.NewNotifications(reg); err != nil { // on the same registry in syncd run
 		t.Fatal(err)
 	}
+	w, err := metrics.NewWatch(reg, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Connected("corp", true)
+	w.Applied(time.Second)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,10 @@ type Options struct {
 	// is cancelled (a stop signal), so that it is not cut off mid-flight;
 	// default 3s, below the daemon's shutdown grace.
 	WriteGrace time.Duration
+	// Watch keeps, between runs, what incremental runs (RunChanges) plan
+	// against: the directories and Teams groups of the last run that
+	// planned. For `syncd run` with sync.watch.
+	Watch bool
 }
 
 // DefaultWriteGrace is Options.WriteGrace when none is given.
@@ -46,6 +50,7 @@ type Engine struct {
 	now     func() time.Time
 	apply   bool
 	grace   time.Duration
+	watch   *watchState // nil unless Options.Watch
 }
 
 // New checks the options and returns an engine.
@@ -64,8 +69,12 @@ func New(o Options) (*Engine, error) {
 	if o.WriteGrace <= 0 {
 		o.WriteGrace = DefaultWriteGrace
 	}
-	return &Engine{cfg: o.Config, sources: o.Sources, api: o.Reader, write: o.Writer, store: o.Store,
-		log: o.Logger, now: o.Now, apply: o.Writer != nil, grace: o.WriteGrace}, nil
+	e := &Engine{cfg: o.Config, sources: o.Sources, api: o.Reader, write: o.Writer, store: o.Store,
+		log: o.Logger, now: o.Now, apply: o.Writer != nil, grace: o.WriteGrace}
+	if o.Watch {
+		e.watch = newWatchState()
+	}
+	return e, nil
 }
 
 // SourceStat is what one source gave this run.
@@ -185,6 +194,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	p.explain = &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl}
 	e.log.Debug("identities resolved", zap.String("method", ids.method), zap.Int("matched", p.Matched),
 		zap.Int("pending", len(p.Pending)), zap.Int("lookups", ids.lookups))
+	e.watch.planned(dirs, view.cur.Groups)
 	return p, nil
 }
 

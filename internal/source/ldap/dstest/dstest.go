@@ -49,7 +49,8 @@ type Server struct {
 	CAFile   string
 	Dir      string
 
-	proc *servertest.Process
+	proc    *servertest.Process
+	nsSlapd string // the program, for Restart
 }
 
 // Require returns the paths of the programs the server needs, or skips the
@@ -391,12 +392,45 @@ func listen(nsSlapd, tmpl, dir string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{URL: fmt.Sprintf("ldap://127.0.0.1:%d", port), LDAPSURL: fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort),
-		CAFile: filepath.Join(tmpl, "tls", "ca.pem"), Dir: dir, proc: proc}
+		CAFile: filepath.Join(tmpl, "tls", "ca.pem"), Dir: dir, proc: proc, nsSlapd: nsSlapd}
 	if err := proc.WaitFor(60*time.Second, s.ready); err != nil {
 		proc.Stop(5 * time.Second)
 		return nil, err
 	}
 	return s, nil
+}
+
+// StopServer stops the server process and keeps its data: Restart starts
+// it again.
+func (s *Server) StopServer() { s.proc.Stop(30 * time.Second) }
+
+// Restart stops the server and starts it again on the same ports with
+// the same data, as an administrator restarting the directory would:
+// clients connected to it lose their connections.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.proc.Stop(30 * time.Second)
+	var err error
+	for range 20 { // the old process's ports may take a moment to free
+		if err = s.rerun(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	tb.Fatalf("dstest: restart: %v", err)
+}
+
+func (s *Server) rerun() error {
+	proc, err := servertest.Start(s.nsSlapd, "-D", configDir(s.Dir), "-i", filepath.Join(s.Dir, "run", "ns-slapd.pid"), "-d", "0")
+	if err != nil {
+		return err
+	}
+	s.proc = proc
+	if err := proc.WaitFor(60*time.Second, s.ready); err != nil {
+		proc.Stop(5 * time.Second)
+		return err
+	}
+	return nil
 }
 
 func freePort() int {

@@ -61,7 +61,8 @@ type Server struct {
 	CAFile   string // PEM of the CA that signed the server's certificate
 	Dir      string
 
-	proc *servertest.Process
+	proc  *servertest.Process
+	samba string // the program, for Restart
 }
 
 // Require returns the paths of samba and samba-tool, or skips the test
@@ -235,17 +236,46 @@ func run(samba, dir string) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o700); err != nil {
 		return nil, err
 	}
-	proc, err := servertest.Start(samba, "-i", "-M", "single", "--debug-stdout", "-d", "0", "-s", conf)
-	if err != nil {
-		return nil, err
-	}
 	s := &Server{IP: ip, URL: "ldap://" + ip, LDAPSURL: "ldaps://" + ip, GCURL: "ldap://" + ip + ":3268",
-		GCSURL: "ldaps://" + ip + ":3269", CAFile: filepath.Join(dir, "tls", "ca.pem"), Dir: dir, proc: proc}
-	if err := proc.WaitFor(60*time.Second, s.ready); err != nil {
-		proc.Stop(5 * time.Second)
+		GCSURL: "ldaps://" + ip + ":3269", CAFile: filepath.Join(dir, "tls", "ca.pem"), Dir: dir, samba: samba}
+	if err := s.serve(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// serve starts samba on the server's address and waits until it answers.
+func (s *Server) serve() error {
+	proc, err := servertest.Start(s.samba, "-i", "-M", "single", "--debug-stdout", "-d", "0", "-s", filepath.Join(s.Dir, "etc", "smb.conf"))
+	if err != nil {
+		return err
+	}
+	s.proc = proc
+	if err := proc.WaitFor(60*time.Second, s.ready); err != nil {
+		proc.Stop(5 * time.Second)
+		return err
+	}
+	return nil
+}
+
+// StopServer stops the server process and keeps its data: Restart starts
+// it again.
+func (s *Server) StopServer() { s.proc.Stop(30 * time.Second) }
+
+// Restart stops the domain controller and starts it again on the same
+// address with the same data, as an administrator restarting it would:
+// clients connected to it lose their connections.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.proc.Stop(30 * time.Second)
+	var err error
+	for range 20 { // the old process's ports may take a moment to free
+		if err = s.serve(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	tb.Fatalf("sambatest: restart: %v", err)
 }
 
 // portsFree checks that nothing else listens on the address's LDAP ports.

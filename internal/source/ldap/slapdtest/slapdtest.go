@@ -57,6 +57,10 @@ type Options struct {
 	// TLS adds an ldaps:// listener and StartTLS, with a certificate for
 	// 127.0.0.1 and localhost signed by a CA made for this server.
 	TLS bool
+	// SyncProv loads the syncprov overlay on the database: RFC 4533
+	// content synchronization (syncrepl), with a session log so that a
+	// cookie is answered with the entries deleted since.
+	SyncProv bool
 }
 
 // Server is a running slapd.
@@ -67,6 +71,8 @@ type Server struct {
 	Dir      string
 
 	conf   string
+	slapd  string // the program, for Restart
+	listen string // slapd's -h, for Restart
 	cmd    *exec.Cmd
 	stderr *bytes.Buffer
 	done   chan struct{}
@@ -147,6 +153,9 @@ func config(dir string, o Options) string {
 	}
 	fmt.Fprintf(&b, "pidfile %s/slapd.pid\nargsfile %s/slapd.args\n", dir, dir)
 	b.WriteString("modulepath /usr/lib/ldap\nmoduleload back_mdb\n")
+	if o.SyncProv {
+		b.WriteString("moduleload syncprov\n")
+	}
 	if o.TLS {
 		fmt.Fprintf(&b, "TLSCACertificateFile %s/ca.pem\nTLSCertificateFile %s/server.pem\nTLSCertificateKeyFile %s/server.key\n", dir, dir, dir)
 	}
@@ -173,6 +182,9 @@ func config(dir string, o Options) string {
 		b.WriteString(strings.TrimSpace(o.Access) + "\n")
 	}
 	b.WriteString("access to * by * read\n")
+	if o.SyncProv {
+		b.WriteString("index entryCSN,entryUUID eq\noverlay syncprov\nsyncprov-checkpoint 1 1\nsyncprov-sessionlog 1000\n")
+	}
 	return b.String()
 }
 
@@ -225,7 +237,13 @@ func (s *Server) start(slapd string, withTLS bool) error {
 		listen += " " + s.LDAPSURL + "/"
 	}
 	s.stderr = &bytes.Buffer{}
-	s.cmd = exec.Command(slapd, "-d", "0", "-f", s.conf, "-h", listen)
+	s.slapd, s.listen = slapd, listen
+	return s.run()
+}
+
+// run starts slapd on the listeners chosen by start.
+func (s *Server) run() error {
+	s.cmd = exec.Command(s.slapd, "-d", "0", "-f", s.conf, "-h", s.listen)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start slapd: %w", err)
@@ -283,6 +301,23 @@ func (s *Server) Stop() {
 			<-s.done
 		}
 	})
+}
+
+// Restart stops slapd and starts it again on the same addresses with the
+// same data, as an administrator restarting the directory would: clients
+// connected to it lose their connections.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.Stop()
+	var err error
+	for range 50 { // the old process's ports may take a moment to free
+		s.once = sync.Once{}
+		if err = s.run(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("slapdtest: restart: %v", err)
 }
 
 // Kill ends slapd at once with SIGKILL, as a crash would, and waits for it.
