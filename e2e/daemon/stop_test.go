@@ -93,7 +93,7 @@ func (d *daemon) exitWithin(limit time.Duration) (int, time.Duration) {
 func TestStopLetsTheWriteUnderWayFinish(t *testing.T) {
 	d, emu := stopWorld(t, time.Second)
 	d.signal(syscall.SIGTERM)
-	code, took := d.exitWithin(5 * time.Second)
+	code, took := d.exitWithin(15 * time.Second) // the daemon's grace, 10 s, and some
 	if code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
@@ -112,11 +112,11 @@ func TestStopLetsTheWriteUnderWayFinish(t *testing.T) {
 	}
 }
 
-// A write that outlasts the grace is cut; syncd still exits 0 within 5 s.
+// A write that outlasts the grace is cut; syncd still exits 0, soon after.
 func TestStopBoundsAWriteThatHangs(t *testing.T) {
 	d, _ := stopWorld(t, time.Minute)
 	d.signal(syscall.SIGTERM)
-	code, took := d.exitWithin(5 * time.Second)
+	code, took := d.exitWithin(15 * time.Second)
 	if code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}

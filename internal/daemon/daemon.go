@@ -82,7 +82,9 @@ type Options struct {
 	// accepts, at once rather than at the next run: for what must not wait,
 	// such as a rotated token of an HTTP endpoint.
 	Reloaded func(cfg *config.Config)
-	// ShutdownGrace bounds the wait for a cancelled run to stop; default 4s.
+	// ShutdownGrace bounds the wait for a cancelled run to stop; default
+	// 10s: a write's own grace (3s) and room to record it and the run on
+	// a busy disk, well inside systemd's and Kubernetes' 30s.
 	ShutdownGrace time.Duration
 	// AfterRun, when set, is told of every run once it is recorded: for
 	// what follows a run, such as notifications. See Ended.
@@ -140,7 +142,7 @@ func setDefaults(o *Options) {
 		o.Jitter = randomJitter
 	}
 	if o.ShutdownGrace <= 0 {
-		o.ShutdownGrace = 4 * time.Second
+		o.ShutdownGrace = 10 * time.Second
 	}
 }
 
