@@ -63,13 +63,16 @@ func New(d *directory.Directory) Document {
 func WriteJSON(w io.Writer, d *directory.Directory) error {
 	out := newWriter(w)
 	groups := sortedGroups(d)
+	l := prepareLists(d, groups)
+	defer l.close()
 	out.b = append(out.b, "{\n  \"groups\": ["...)
-	var ms []Member
 	for i, g := range groups {
 		if i > 0 {
 			out.b = append(out.b, ',')
 		}
-		ms = writeJSONGroup(out, d, g, ms)
+		ms := l.next()
+		writeJSONGroup(out, g, ms)
+		l.recycle(ms)
 	}
 	if len(groups) > 0 {
 		out.b = append(out.b, "\n  "...)
@@ -80,9 +83,9 @@ func WriteJSON(w io.Writer, d *directory.Directory) error {
 	return out.close()
 }
 
-// writeJSONGroup writes one group of the document, its members sorted in
-// ms (returned for the next group to reuse).
-func writeJSONGroup(out *writer, d *directory.Directory, g *directory.Group, ms []Member) []Member {
+// writeJSONGroup writes one group of the document with its sorted
+// members.
+func writeJSONGroup(out *writer, g *directory.Group, ms []Member) {
 	out.b = append(out.b, "\n    {\n      \"name\": "...)
 	out.b = appendJSONString(out.b, g.Name)
 	out.b = append(out.b, ",\n      \"dn\": "...)
@@ -96,9 +99,8 @@ func writeJSONGroup(out *writer, d *directory.Directory, g *directory.Group, ms 
 		}
 		out.b = append(out.b, "\n    }"...)
 		out.commit()
-		return ms
+		return
 	}
-	ms = membersIn(ms, d, g)
 	out.b = append(out.b, '[')
 	for j, m := range ms {
 		if j > 0 {
@@ -117,7 +119,6 @@ func writeJSONGroup(out *writer, d *directory.Directory, g *directory.Group, ms 
 		out.b = append(out.b, "\n      "...)
 	}
 	out.b = append(out.b, "]\n    }"...)
-	return ms
 }
 
 // Unknown counts the groups of d that could not be read completely.
@@ -183,9 +184,13 @@ func WriteText(w io.Writer, d *directory.Directory) error {
 	for _, g := range d.Groups {
 		byDN[g.DN] = g.Name
 	}
-	var ms []Member
-	for _, g := range sortedGroups(d) {
-		ms = writeGroupText(out, d, g, byDN, ms)
+	groups := sortedGroups(d)
+	l := prepareLists(d, groups)
+	defer l.close()
+	for _, g := range groups {
+		ms := l.next()
+		writeGroupText(out, g, byDN, ms)
+		l.recycle(ms)
 	}
 	if len(noMail) > 0 {
 		slices.SortFunc(noMail, func(a, b *directory.User) int { return cmp.Compare(a.DN+a.ID, b.DN+b.ID) })
@@ -197,13 +202,12 @@ func WriteText(w io.Writer, d *directory.Directory) error {
 	return out.close()
 }
 
-// writeGroupText prints one group, its members sorted in ms (returned
-// for the next group to reuse).
-func writeGroupText(out *writer, d *directory.Directory, g *directory.Group, byDN map[string]string, ms []Member) []Member {
+// writeGroupText prints one group with its sorted members.
+func writeGroupText(out *writer, g *directory.Group, byDN map[string]string, ms []Member) {
 	out.printf("\n%s  (%s)\n", g.Name, g.DN)
 	if g.Err != nil {
 		out.printf("  UNKNOWN: %v\n  (no removals are made for an unknown group)\n", g.Err)
-		return ms
+		return
 	}
 	line := fmt.Sprintf("  %s", plural.Count(len(g.Members), "member"))
 	if len(g.Subgroups) > 0 {
@@ -217,12 +221,10 @@ func writeGroupText(out *writer, d *directory.Directory, g *directory.Group, byD
 		line += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural.Count(g.Ignored, "member reference"))
 	}
 	out.printf("%s\n", line)
-	ms = membersIn(ms, d, g)
 	for _, m := range ms {
 		out.b = appendMemberLine(out.b, m)
 		out.commit()
 	}
-	return ms
 }
 
 // appendMemberLine appends "  %-40s %s\n" of the member's e-mail address
