@@ -90,6 +90,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 		}
 		e.markStep(r, s, err, skip)
 	}
+	rec.flush()
 	if skipped > 0 {
 		e.log.Error("stopped writing", zap.Int("steps_not_attempted", skipped), errField(stop))
 	}
