@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/jsonenc"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 )
@@ -58,8 +59,9 @@ func New(d *directory.Directory) Document {
 // WriteJSON writes the Document of d, indented for people, byte for byte
 // as json.Encoder with SetIndent("", "  ") writes it
 // (TestWriteJSONSameAsEncoder), but straight from d into a buffered
-// writer: the encoder builds the whole document compact and then formats
-// it again indented, which was half the CPU of a large dump.
+// writer (strings by jsonenc): the encoder builds the whole document
+// compact and then formats it again indented, which was half the CPU of
+// a large dump.
 func WriteJSON(w io.Writer, d *directory.Directory) error {
 	out := newWriter(w)
 	groups := sortedGroups(d)
@@ -87,15 +89,15 @@ func WriteJSON(w io.Writer, d *directory.Directory) error {
 // members.
 func writeJSONGroup(out *writer, g *directory.Group, ms []Member) {
 	out.b = append(out.b, "\n    {\n      \"name\": "...)
-	out.b = appendJSONString(out.b, g.Name)
+	out.b = jsonenc.String(out.b, g.Name)
 	out.b = append(out.b, ",\n      \"dn\": "...)
-	out.b = appendJSONString(out.b, g.DN)
+	out.b = jsonenc.String(out.b, g.DN)
 	out.b = append(out.b, ",\n      \"members\": "...)
 	if g.Err != nil {
 		out.b = append(out.b, "null"...)
 		if msg := g.Err.Error(); msg != "" { // omitempty
 			out.b = append(out.b, ",\n      \"error\": "...)
-			out.b = appendJSONString(out.b, msg)
+			out.b = jsonenc.String(out.b, msg)
 		}
 		out.b = append(out.b, "\n    }"...)
 		out.commit()
@@ -107,11 +109,11 @@ func writeJSONGroup(out *writer, g *directory.Group, ms []Member) {
 			out.b = append(out.b, ',')
 		}
 		out.b = append(out.b, "\n        {\n          \"email\": "...)
-		out.b = appendJSONString(out.b, m.Email)
+		out.b = jsonenc.String(out.b, m.Email)
 		out.b = append(out.b, ",\n          \"name\": "...)
-		out.b = appendJSONString(out.b, m.Name)
+		out.b = jsonenc.String(out.b, m.Name)
 		out.b = append(out.b, ",\n          \"id\": "...)
-		out.b = appendJSONString(out.b, m.ID)
+		out.b = jsonenc.String(out.b, m.ID)
 		out.b = append(out.b, "\n        }"...)
 		out.commit()
 	}

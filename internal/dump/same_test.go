@@ -190,18 +190,3 @@ func TestWriteError(t *testing.T) {
 type failingWriter struct{ err error }
 
 func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
-
-func FuzzJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", `q"b\`, "<a&b>", "\x00\x1f\b\f\n\r\t", "\xff\xfe", "\u2028\u2029", "Zoë 李雷 👩‍💻", "\ufffd"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString([]byte("x"), s); !bytes.Equal(got, append([]byte("x"), want...)) {
-			t.Errorf("appendJSONString(%q) = %s, want x%s", s, got, want)
-		}
-	})
-}
