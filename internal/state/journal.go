@@ -143,7 +143,7 @@ func (s *Store) BeginAfter(prev *Recorded, w Write, now time.Time) (*Recorded, e
 			// Kept for settling; in memory it could never be recovered.
 			return nil
 		}
-		return putJSON(t, bucketJournal, r.key, e)
+		return t.put(bucketJournal, r.key, appendJournalEntry(nil, &e))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record the write before sending it: %w", err)
