@@ -61,20 +61,28 @@ type AuditLine struct {
 // appendAudit appends lines to the audit log in dir and fsyncs it. A torn
 // last line (a crash mid-append) is closed first so the new lines stay
 // readable.
-func appendAudit(dir string, lines []AuditLine) error {
+func appendAudit(dir string, lines []AuditLine) error { return writeAudit(dir, lines, nil) }
+
+// writeAudit is appendAudit with the users of some lines already encoded
+// (users[i] for lines[i], nil: encode them).
+func writeAudit(dir string, lines []AuditLine, users [][]byte) error {
 	if dir == "" || len(lines) == 0 {
 		return nil
 	}
 	var buf bytes.Buffer
 	var data []byte
-	for _, l := range lines {
+	for i, l := range lines {
 		if l.Users == nil {
 			l.Users = []AuditUser{}
 		}
 		if l.Groups == nil {
 			l.Groups = []string{}
 		}
-		data = append(appendAuditLine(data[:0], &l), '\n')
+		var enc []byte
+		if i < len(users) {
+			enc = users[i]
+		}
+		data = append(appendAuditLineWith(data[:0], &l, enc), '\n')
 		buf.Write(data)
 	}
 	path := filepath.Join(dir, AuditFile)

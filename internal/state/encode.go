@@ -1,6 +1,11 @@
 package state
 
-import "github.com/syncd/syncd/internal/jsonenc"
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/syncd/syncd/internal/jsonenc"
+)
 
 // The audit log and the journal get a line and an entry per write: they
 // are appended field by field, the bytes encoding/json would write for
@@ -8,7 +13,12 @@ import "github.com/syncd/syncd/internal/jsonenc"
 // recording a write of a hundred people).
 
 // appendAuditLine appends l as json.Marshal writes it.
-func appendAuditLine(b []byte, l *AuditLine) []byte {
+func appendAuditLine(b []byte, l *AuditLine) []byte { return appendAuditLineWith(b, l, nil) }
+
+// appendAuditLineWith is appendAuditLine with l's users already encoded
+// (nil: encode them): a write's people go to the journal and then to the
+// audit log, and are encoded once for both (encodeUsers).
+func appendAuditLineWith(b []byte, l *AuditLine, users []byte) []byte {
 	b = append(b, `{"time":`...)
 	b = jsonenc.Time(b, l.Time)
 	b = append(b, `,"run_id":`...)
@@ -20,7 +30,11 @@ func appendAuditLine(b []byte, l *AuditLine) []byte {
 	b = append(b, `,"tag":`...)
 	b = jsonenc.String(b, l.Tag)
 	b = append(b, `,"users":`...)
-	b = appendAuditUsers(b, l.Users)
+	if users != nil {
+		b = append(b, users...)
+	} else {
+		b = appendAuditUsers(b, l.Users)
+	}
 	b = append(b, `,"groups":`...)
 	b = jsonenc.Strings(b, l.Groups)
 	b = append(b, `,"result":`...)
@@ -38,6 +52,18 @@ func appendAuditLine(b []byte, l *AuditLine) []byte {
 		b = jsonenc.Time(b, *l.Expires)
 	}
 	return append(b, '}')
+}
+
+// encodeUsers encodes the users of each line that has a list (nil for
+// one without).
+func encodeUsers(lines []AuditLine) [][]byte {
+	out := make([][]byte, len(lines))
+	for i, l := range lines {
+		if l.Users != nil {
+			out[i] = appendAuditUsers(nil, l.Users)
+		}
+	}
+	return out
 }
 
 func appendAuditUsers(b []byte, users []AuditUser) []byte {
@@ -87,7 +113,7 @@ func appendJournalEntry(b []byte, e *journalEntry) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendAuditLine(b, &e.Lines[i])
+			b = appendAuditLineWith(b, &e.Lines[i], e.usersOf(i))
 		}
 		b = append(b, ']')
 	}
@@ -117,4 +143,71 @@ func appendLedgerDelta(b []byte, d *ledgerDelta) []byte {
 		b = jsonenc.Ints(append(b, `,"removed":`...), d.Removed)
 	}
 	return append(b, '}')
+}
+
+// getInts reads a list of ids as getJSON does: its form as putInts (or
+// json.Marshal) writes it, [1,2,3], is read without reflection; anything
+// else goes through encoding/json. ok is false when the key holds none.
+func getInts(t kv, bucket []byte, key string) (ids []int, ok bool) {
+	v := t.get(bucket, key)
+	if v == nil {
+		return nil, false
+	}
+	if ids, ok := parseInts(v); ok {
+		return ids, true
+	}
+	return ids, json.Unmarshal(v, &ids) == nil
+}
+
+// putInts writes a list of ids as putJSON does.
+func putInts(t kv, bucket []byte, key string, ids []int) error {
+	return t.put(bucket, key, jsonenc.Ints(make([]byte, 0, 2+8*len(ids)), ids))
+}
+
+// parseInts parses exactly "[" decimal ("," decimal)* "]" or "[]".
+func parseInts(v []byte) ([]int, bool) {
+	if len(v) < 2 || v[0] != '[' || v[len(v)-1] != ']' {
+		return nil, false
+	}
+	body := v[1 : len(v)-1]
+	out := make([]int, 0, len(body)/4+1)
+	for len(body) > 0 {
+		end := 0
+		for end < len(body) && body[end] != ',' {
+			end++
+		}
+		if !plainInt(body[:end]) {
+			return nil, false // not as json.Marshal writes it: let encoding/json judge
+		}
+		n, err := strconv.Atoi(string(body[:end]))
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, n)
+		if end == len(body) {
+			break
+		}
+		body = body[end+1:]
+		if len(body) == 0 {
+			return nil, false // a trailing comma
+		}
+	}
+	return out, true
+}
+
+// plainInt reports an optional minus and digits without a leading zero
+// (or a lone 0), as json.Marshal writes an integer.
+func plainInt(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -3,8 +3,12 @@ package state
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/syncd/syncd/internal/jsonenc"
 )
 
 // The hand-written encodings give exactly encoding/json's bytes, for
@@ -41,5 +45,66 @@ func TestEncodingLikeJSON(t *testing.T) {
 		if got := appendJournalEntry(nil, &e); !bytes.Equal(got, want) {
 			t.Errorf("journal entry:\n got %s\nwant %s", got, want)
 		}
+		e.users = encodeUsers(e.Lines) // as Begin encodes them, once for the audit log too
+		if got := appendJournalEntry(nil, &e); !bytes.Equal(got, want) {
+			t.Errorf("journal entry with its users encoded before:\n got %s\nwant %s", got, want)
+		}
 	}
+	// The audit log gets the same lines whether the users come encoded.
+	for i, users := range [][][]byte{nil, encodeUsers(lines)} {
+		dir := t.TempDir()
+		if err := writeAudit(dir, lines, users); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, AuditFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []byte
+		for _, l := range lines {
+			if l.Users == nil {
+				l.Users = []AuditUser{}
+			}
+			if l.Groups == nil {
+				l.Groups = []string{}
+			}
+			j, _ := json.Marshal(l)
+			want = append(append(want, j...), '\n')
+		}
+		if !bytes.Equal(data, want) {
+			t.Errorf("audit log %d:\n got %s\nwant %s", i, data, want)
+		}
+	}
+}
+
+// Lists of ids read back as encoding/json reads them, whatever the bytes.
+func FuzzParseInts(f *testing.F) {
+	for _, s := range []string{"[]", "[1,2,3]", "[-4]", "[01]", "[1,]", "[ 1]", "[1e3]", "null", "[+1]", "[-0]", "[9223372036854775808]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseInts([]byte(s))
+		if !ok {
+			return // encoding/json decides
+		}
+		var want []int
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatalf("parseInts(%q) = %v, but encoding/json refuses it: %v", s, got, err)
+		}
+		if len(got) != len(want) || (len(got) > 0 && !equalInts(got, want)) {
+			t.Errorf("parseInts(%q) = %v, encoding/json %v", s, got, want)
+		}
+		if enc, _ := json.Marshal(want); string(jsonenc.Ints(nil, got)) != string(enc) {
+			t.Errorf("Ints(%v) = %s, json.Marshal %s", got, jsonenc.Ints(nil, got), enc)
+		}
+	})
+}
+
+func equalInts(a, b []int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

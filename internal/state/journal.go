@@ -88,6 +88,17 @@ type journalEntry struct {
 	Lines   []AuditLine   `json:"lines"`
 	Ledger  []ledgerDelta `json:"ledger,omitempty"`
 	Create  *ledgerDelta  `json:"create,omitempty"` // Key is the lower-case group name
+	// users is the JSON of each line's users, encoded once for the
+	// journal and the audit log; nil after a decode.
+	users [][]byte
+}
+
+// usersOf returns the encoded users of line i, nil when not encoded.
+func (e *journalEntry) usersOf(i int) []byte {
+	if i < len(e.users) {
+		return e.users[i]
+	}
+	return nil
 }
 
 // ledgerDelta is one ledger change with the ids it newly owned, so that a
@@ -122,7 +133,8 @@ func (s *Store) BeginAfter(prev *Recorded, w Write, now time.Time) (*Recorded, e
 		if err := putJSON(t, bucketMeta, metaWriteSeq, seq); err != nil {
 			return err
 		}
-		e := journalEntry{Seq: seq, RunID: w.RunID, Target: w.Target, Call: w.Call, Started: now.UTC(), Lines: w.Lines}
+		e := journalEntry{Seq: seq, RunID: w.RunID, Target: w.Target, Call: w.Call, Started: now.UTC(), Lines: w.Lines,
+			users: encodeUsers(w.Lines)}
 		for _, c := range w.Ledger {
 			n, err := own(t, bucketLedger, c.Key, c.Added)
 			if err != nil {
@@ -176,7 +188,7 @@ func (s *Store) Log(r *Recorded, o Outcome, now time.Time) error {
 	if o.Err != nil {
 		msg = o.Err.Error()
 	}
-	if err := appendAudit(s.dir, auditLines(r.entry, o.Result, msg, now)); err != nil {
+	if err := writeAudit(s.dir, auditLines(r.entry, o.Result, msg, now), r.entry.users); err != nil {
 		return fmt.Errorf("record the outcome of write %d: %w", r.entry.Seq, err)
 	}
 	r.outcome = &o
@@ -363,8 +375,7 @@ func own(t kv, bucket []byte, key string, ids []int) ([]int, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var cur []int
-	getJSON(t, bucket, key, &cur)
+	cur, _ := getInts(t, bucket, key)
 	held := make(map[int]bool, len(cur)+len(ids))
 	for _, id := range cur {
 		held[id] = true
@@ -381,7 +392,7 @@ func own(t kv, bucket []byte, key string, ids []int) ([]int, error) {
 	}
 	all := append(cur, fresh...)
 	slices.Sort(all)
-	return fresh, putJSON(t, bucket, key, all)
+	return fresh, putInts(t, bucket, key, all)
 }
 
 // disown removes ids from the entry key of bucket, deleting it once empty.
@@ -389,8 +400,8 @@ func disown(t kv, bucket []byte, key string, ids []int) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var cur []int
-	if !getJSON(t, bucket, key, &cur) {
+	cur, ok := getInts(t, bucket, key)
+	if !ok {
 		return nil
 	}
 	gone := make(map[int]bool, len(ids))
@@ -401,5 +412,5 @@ func disown(t kv, bucket []byte, key string, ids []int) error {
 	if len(cur) == 0 {
 		return t.del(bucket, key)
 	}
-	return putJSON(t, bucket, key, cur)
+	return putInts(t, bucket, key, cur)
 }
