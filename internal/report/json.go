@@ -175,7 +175,10 @@ func (r Report) approvalTimesValid() bool {
 func (r Report) sizeHint() int {
 	n := 512 + 64*len(r.Pending) + 128*len(r.Errors)
 	for _, c := range r.Changes {
-		n += 192 + 96*len(c.Users) + 32*len(c.Groups)
+		n += 192 + 32*len(c.Groups) + len(c.Error)
+		for _, u := range c.Users {
+			n += 40 + len(u.Email) + len(u.Name) // {"id":…,"email":"","name":""}, with room for escapes
+		}
 	}
 	return n
 }

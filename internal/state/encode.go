@@ -60,7 +60,11 @@ func encodeUsers(lines []AuditLine) [][]byte {
 	out := make([][]byte, len(lines))
 	for i, l := range lines {
 		if l.Users != nil {
-			out[i] = appendAuditUsers(nil, l.Users)
+			size := 2
+			for _, u := range l.Users {
+				size += 24 + len(u.Email)
+			}
+			out[i] = appendAuditUsers(make([]byte, 0, size), l.Users)
 		}
 	}
 	return out

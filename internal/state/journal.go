@@ -133,8 +133,7 @@ func (s *Store) BeginAfter(prev *Recorded, w Write, now time.Time) (*Recorded, e
 		if err := putJSON(t, bucketMeta, metaWriteSeq, seq); err != nil {
 			return err
 		}
-		e := journalEntry{Seq: seq, RunID: w.RunID, Target: w.Target, Call: w.Call, Started: now.UTC(), Lines: w.Lines,
-			users: encodeUsers(w.Lines)}
+		e := journalEntry{Seq: seq, RunID: w.RunID, Target: w.Target, Call: w.Call, Started: now.UTC(), Lines: w.Lines}
 		for _, c := range w.Ledger {
 			n, err := own(t, bucketLedger, c.Key, c.Added)
 			if err != nil {
@@ -155,7 +154,8 @@ func (s *Store) BeginAfter(prev *Recorded, w Write, now time.Time) (*Recorded, e
 			// Kept for settling; in memory it could never be recovered.
 			return nil
 		}
-		return t.put(bucketJournal, r.key, appendJournalEntry(nil, &e))
+		r.entry.users = encodeUsers(w.Lines)
+		return t.put(bucketJournal, r.key, appendJournalEntry(nil, &r.entry))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record the write before sending it: %w", err)
@@ -376,23 +376,44 @@ func own(t kv, bucket []byte, key string, ids []int) ([]int, error) {
 		return nil, nil
 	}
 	cur, _ := getInts(t, bucket, key)
-	held := make(map[int]bool, len(cur)+len(ids))
-	for _, id := range cur {
-		held[id] = true
-	}
+	cur = sortedInts(cur)
+	add := sortedInts(slices.Clone(ids))
 	var fresh []int
-	for _, id := range ids {
-		if !held[id] {
-			held[id] = true
+	i := 0
+	for _, id := range slices.Compact(add) {
+		for i < len(cur) && cur[i] < id {
+			i++
+		}
+		if i == len(cur) || cur[i] != id {
 			fresh = append(fresh, id)
 		}
 	}
 	if len(fresh) == 0 {
 		return nil, nil
 	}
-	all := append(cur, fresh...)
-	slices.Sort(all)
-	return fresh, putInts(t, bucket, key, all)
+	return fresh, putInts(t, bucket, key, mergeSorted(cur, fresh))
+}
+
+// sortedInts returns ids sorted (in place; the lists the store writes
+// already are), for the merges of own and disown.
+func sortedInts(ids []int) []int {
+	if !slices.IsSorted(ids) {
+		slices.Sort(ids)
+	}
+	return ids
+}
+
+// mergeSorted merges two sorted lists without common ids.
+func mergeSorted(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // disown removes ids from the entry key of bucket, deleting it once empty.
@@ -404,11 +425,11 @@ func disown(t kv, bucket []byte, key string, ids []int) error {
 	if !ok {
 		return nil
 	}
-	gone := make(map[int]bool, len(ids))
-	for _, id := range ids {
-		gone[id] = true
-	}
-	cur = slices.DeleteFunc(cur, func(id int) bool { return gone[id] })
+	gone := sortedInts(slices.Clone(ids))
+	cur = slices.DeleteFunc(cur, func(id int) bool {
+		_, found := slices.BinarySearch(gone, id)
+		return found
+	})
 	if len(cur) == 0 {
 		return t.del(bucket, key)
 	}

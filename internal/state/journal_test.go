@@ -276,3 +276,32 @@ func TestDamagedWhileOpen(t *testing.T) {
 		t.Error("an emptied file was silently initialised again")
 	}
 }
+
+// own adds only ids not held (once each, whatever their order), disown
+// takes ids away and deletes an entry it empties; a list stored out of
+// order is read as a set.
+func TestOwnDisown(t *testing.T) {
+	s := Memory()
+	err := s.update(func(t kv) error { return t.put(bucketLedger, "g", []byte("[7,5]")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fresh []int
+	err = s.update(func(t kv) error {
+		var err error
+		fresh, err = own(t, bucketLedger, "g", []int{9, 2, 5, 2})
+		return err
+	})
+	if err != nil || !reflect.DeepEqual(fresh, []int{2, 9}) {
+		t.Errorf("own gave %v, %v; want [2 9]", fresh, err)
+	}
+	wantLedger(t, s, map[string][]int{"g": {2, 5, 7, 9}})
+	if err := s.update(func(t kv) error { return disown(t, bucketLedger, "g", []int{7, 2, 100}) }); err != nil {
+		t.Fatal(err)
+	}
+	wantLedger(t, s, map[string][]int{"g": {5, 9}})
+	if err := s.update(func(t kv) error { return disown(t, bucketLedger, "g", []int{9, 5}) }); err != nil {
+		t.Fatal(err)
+	}
+	wantLedger(t, s, map[string][]int{})
+}
