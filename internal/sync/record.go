@@ -142,15 +142,15 @@ func newRunID(start time.Time) string {
 func (e *Engine) target() string { return lock.Key(e.cfg.Teams.URL) }
 
 // recoverWrites settles the writes to this engine's Teams site that a
-// crash left unrecorded (audit lines "unknown", ledger kept on the safe
-// side).
+// crash left recorded only in part: with the outcome the audit log has
+// for them, else as audit lines "unknown" (ledger kept on the safe side).
 func (e *Engine) recoverWrites() error {
 	n, err := e.store.Recover(e.target(), e.now())
 	if err != nil {
 		return fmt.Errorf("recover the writes of an interrupted run: %w", err)
 	}
 	if n > 0 {
-		e.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
+		e.log.Warn("an earlier run stopped before recording some writes in full; each takes its outcome from the audit log, or is in the audit log as unknown",
 			zap.Int("writes", n))
 	}
 	return nil
