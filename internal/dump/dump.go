@@ -173,6 +173,10 @@ func sortedGroups(d *directory.Directory) []*directory.Group {
 // Every text value is directory data, shown with terminal controls
 // escaped (termsafe): a name may hold an escape sequence.
 func WriteText(w io.Writer, d *directory.Directory) error {
+	// The first lists are prepared while every user is looked at.
+	groups := sortedGroups(d)
+	l := prepareLists(d, groups)
+	defer l.close()
 	var noMail []*directory.User
 	for _, u := range d.Users {
 		if len(u.Emails) == 0 {
@@ -186,9 +190,6 @@ func WriteText(w io.Writer, d *directory.Directory) error {
 	for _, g := range d.Groups {
 		byDN[g.DN] = g.Name
 	}
-	groups := sortedGroups(d)
-	l := prepareLists(d, groups)
-	defer l.close()
 	for _, g := range groups {
 		ms := l.next()
 		writeGroupText(out, g, byDN, ms)
