@@ -7,7 +7,7 @@
 #
 # SIZE picks the companies of BenchmarkScale by the start of their name,
 # e.g. "users=100000,groups=10000,memberships=1000000,mappings=10000"
-# (default: every size, about six minutes on two cores). The scale runs
+# (default: every size, about eight minutes on two cores). The scale runs
 # start cmd/teams-emulator as a process of their own (the benchmark builds
 # it), so that syncd's CPU and memory are measured alone.
 #
