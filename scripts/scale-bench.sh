@@ -7,11 +7,11 @@
 #
 # SIZE picks the companies of BenchmarkScale by the start of their name,
 # e.g. "users=100000,groups=10000,memberships=1000000,mappings=10000"
-# (default: every size, about four minutes on two cores). The scale runs
+# (default: every size, about eight minutes on two cores). The scale runs
 # start cmd/teams-emulator as a process of their own (the benchmark builds
 # it), so that syncd's CPU and memory are measured alone.
 #
-# Needs: go.
+# Needs: go; for the source dump, OpenLDAP's slapd and ldap-utils.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,3 +32,8 @@ echo "# the state store: caching 100,000 matches, reading them back"
 bench ./internal/state '^(BenchmarkPutUsers|BenchmarkCachedUsers)$'
 echo "# reading a page of 100 groups of 100 members (MB/s), against encoding/json"
 go test -run '^$' -bench '^BenchmarkReadGroupsPage$' -benchtime 2s ./internal/teams | grep -E '^Benchmark'
+echo "# syncd source dump (the whole command) against ldapsearch on slapd, 15 rounds; the read alone"
+go test -run '^$' -bench '^BenchmarkSourceDumpVsLdapsearch$' -benchtime 15x -timeout 60m ./cmd/syncd | grep -E '^Benchmark' ||
+	echo "(skipped: needs OpenLDAP's slapd and ldap-utils)"
+go test -run '^$' -bench '^BenchmarkReadVsLdapsearch$' -benchtime 10x ./internal/source/ldap | grep -E '^Benchmark' ||
+	echo "(skipped: needs OpenLDAP's slapd and ldap-utils)"

@@ -149,17 +149,21 @@ func (d *Directory) Closures() map[*Group][]string {
 
 // closure walks g's subgroups breadth-first and returns the sorted unique
 // member IDs and the first unknown group met on the way, if any.
+// The IDs are gathered in a slice, sorted and compacted: most groups nest
+// nothing, and their direct members (already sorted and unique from the
+// LDAP mapper) cost a copy and a check instead of a map insert each.
 func closure(g *Group, byDN map[string]*Group) ([]string, *Group) {
+	out := make([]string, 0, len(g.DirectMembers))
+	if len(g.Subgroups) == 0 {
+		return sortedUnique(append(out, g.DirectMembers...)), nil
+	}
 	seen := map[string]bool{g.DN: true}
 	queue := []*Group{g}
-	set := map[string]struct{}{}
 	var bad *Group
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		for _, id := range cur.DirectMembers {
-			set[id] = struct{}{}
-		}
+		out = append(out, cur.DirectMembers...)
 		for _, dn := range cur.Subgroups {
 			sub, ok := byDN[dn]
 			if !ok || seen[dn] {
@@ -172,12 +176,15 @@ func closure(g *Group, byDN map[string]*Group) ([]string, *Group) {
 			queue = append(queue, sub)
 		}
 	}
-	out := make([]string, 0, len(set))
-	for id := range set {
-		out = append(out, id)
+	return sortedUnique(out), bad
+}
+
+// sortedUnique sorts ids in place and drops repeats.
+func sortedUnique(ids []string) []string {
+	if !slices.IsSorted(ids) {
+		slices.Sort(ids)
 	}
-	slices.Sort(out)
-	return out, bad
+	return slices.Compact(ids)
 }
 
 // Path returns the chain of group names through which userID is a member of

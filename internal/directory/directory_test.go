@@ -123,3 +123,21 @@ func TestClosuresLeaveGroupsAlone(t *testing.T) {
 		t.Errorf("Closures changed the groups: a.Members %v, c.Err %v", a.Members, c.Err)
 	}
 }
+
+// A group that nests nothing gets its direct members sorted and unique,
+// in a slice of its own: DirectMembers keeps the order the source gave.
+func TestExpandFlatGroup(t *testing.T) {
+	g := &Group{Name: "flat", DN: "cn=flat", DirectMembers: []string{"c", "a", "b", "a"}}
+	empty := &Group{Name: "empty", DN: "cn=empty"}
+	d := &Directory{Groups: []*Group{g, empty}}
+	d.Expand()
+	if !slices.Equal(g.Members, []string{"a", "b", "c"}) {
+		t.Errorf("members = %v, want [a b c]", g.Members)
+	}
+	if !slices.Equal(g.DirectMembers, []string{"c", "a", "b", "a"}) {
+		t.Errorf("Expand reordered DirectMembers: %v", g.DirectMembers)
+	}
+	if empty.Members == nil || len(empty.Members) != 0 {
+		t.Errorf("an empty group's members = %#v, want empty, not nil", empty.Members)
+	}
+}

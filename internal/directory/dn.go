@@ -14,6 +14,9 @@ import (
 // to send to a server. A DN that does not parse is returned lower-cased so
 // that it still matches itself.
 func CanonicalDN(dn string) string {
+	if isCanonical(dn) { // the usual member value: one scan, no allocation
+		return dn
+	}
 	if !strings.ContainsAny(dn, dnSpecials) {
 		return fastCanonicalDN(dn)
 	}
@@ -74,8 +77,8 @@ func fastCanonicalDN(dn string) string {
 	}
 }
 
-// isCanonical reports whether a DN without special characters is already
-// in canonical form: lower-case ASCII, no spaces, one "=" per RDN.
+// isCanonical reports whether a DN is already in canonical form:
+// lower-case ASCII, no spaces, one "=" per RDN, none of dnSpecials.
 func isCanonical(dn string) bool {
 	eq := false
 	for i := 0; i < len(dn); i++ {
@@ -91,6 +94,8 @@ func isCanonical(dn string) bool {
 			}
 			eq = false
 		case c >= 'A' && c <= 'Z', c == ' ', c >= 0x80:
+			return false
+		case c == '\\', c == '"', c == '+', c == '#', c == ';', c == '<', c == '>': // dnSpecials
 			return false
 		}
 	}

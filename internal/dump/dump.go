@@ -6,13 +6,15 @@ package dump
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/jsonenc"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/termsafe"
 )
@@ -54,11 +56,71 @@ func New(d *directory.Directory) Document {
 	return out
 }
 
-// WriteJSON writes the Document of d, indented.
+// WriteJSON writes the Document of d, indented for people, byte for byte
+// as json.Encoder with SetIndent("", "  ") writes it
+// (TestWriteJSONSameAsEncoder), but straight from d into a buffered
+// writer (strings by jsonenc): the encoder builds the whole document
+// compact and then formats it again indented, which was half the CPU of
+// a large dump.
 func WriteJSON(w io.Writer, d *directory.Directory) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(New(d))
+	out := newWriter(w)
+	groups := sortedGroups(d)
+	l := prepareLists(d, groups)
+	defer l.close()
+	out.b = append(out.b, "{\n  \"groups\": ["...)
+	for i, g := range groups {
+		if i > 0 {
+			out.b = append(out.b, ',')
+		}
+		ms := l.next()
+		writeJSONGroup(out, g, ms)
+		l.recycle(ms)
+	}
+	if len(groups) > 0 {
+		out.b = append(out.b, "\n  "...)
+	}
+	out.b = append(out.b, "],\n  \"users\": "...)
+	out.b = strconv.AppendInt(out.b, int64(len(d.Users)), 10)
+	out.b = append(out.b, "\n}\n"...)
+	return out.close()
+}
+
+// writeJSONGroup writes one group of the document with its sorted
+// members.
+func writeJSONGroup(out *writer, g *directory.Group, ms []Member) {
+	out.b = append(out.b, "\n    {\n      \"name\": "...)
+	out.b = jsonenc.String(out.b, g.Name)
+	out.b = append(out.b, ",\n      \"dn\": "...)
+	out.b = jsonenc.String(out.b, g.DN)
+	out.b = append(out.b, ",\n      \"members\": "...)
+	if g.Err != nil {
+		out.b = append(out.b, "null"...)
+		if msg := g.Err.Error(); msg != "" { // omitempty
+			out.b = append(out.b, ",\n      \"error\": "...)
+			out.b = jsonenc.String(out.b, msg)
+		}
+		out.b = append(out.b, "\n    }"...)
+		out.commit()
+		return
+	}
+	out.b = append(out.b, '[')
+	for j, m := range ms {
+		if j > 0 {
+			out.b = append(out.b, ',')
+		}
+		out.b = append(out.b, "\n        {\n          \"email\": "...)
+		out.b = jsonenc.String(out.b, m.Email)
+		out.b = append(out.b, ",\n          \"name\": "...)
+		out.b = jsonenc.String(out.b, m.Name)
+		out.b = append(out.b, ",\n          \"id\": "...)
+		out.b = jsonenc.String(out.b, m.ID)
+		out.b = append(out.b, "\n        }"...)
+		out.commit()
+	}
+	if len(ms) > 0 {
+		out.b = append(out.b, "\n      "...)
+	}
+	out.b = append(out.b, "]\n    }"...)
 }
 
 // Unknown counts the groups of d that could not be read completely.
@@ -74,7 +136,13 @@ func Unknown(d *directory.Directory) int {
 
 // members lists a group's resolved members, ordered by e-mail then id.
 func members(d *directory.Directory, g *directory.Group) []Member {
-	out := make([]Member, 0, len(g.Members))
+	return membersIn(make([]Member, 0, len(g.Members)), d, g)
+}
+
+// membersIn is members in buf's memory (from its start): the renderers
+// reuse one slice for every group.
+func membersIn(buf []Member, d *directory.Directory, g *directory.Group) []Member {
+	out := buf[:0]
 	for _, id := range g.Members {
 		u := d.Users[id]
 		if u == nil {
@@ -102,37 +170,46 @@ func sortedGroups(d *directory.Directory) []*directory.Group {
 
 // WriteText prints the same content for people: a summary, then each
 // group with its members, what was ignored and what could not be read.
+// Every text value is directory data, shown with terminal controls
+// escaped (termsafe): a name may hold an escape sequence.
 func WriteText(w io.Writer, d *directory.Directory) error {
+	// The first lists are prepared while every user is looked at.
+	groups := sortedGroups(d)
+	l := prepareLists(d, groups)
+	defer l.close()
 	var noMail []*directory.User
 	for _, u := range d.Users {
 		if len(u.Emails) == 0 {
 			noMail = append(noMail, u)
 		}
 	}
-	ew := &errWriter{w: w}
-	ew.printf("source %s: %s (%d without e-mail), %s (%d unknown)\n",
+	out := newWriter(w)
+	out.printf("source %s: %s (%d without e-mail), %s (%d unknown)\n",
 		d.Source, plural.Count(len(d.Users), "user"), len(noMail), plural.Count(len(d.Groups), "group"), Unknown(d))
 	byDN := map[string]string{}
 	for _, g := range d.Groups {
 		byDN[g.DN] = g.Name
 	}
-	for _, g := range sortedGroups(d) {
-		writeGroupText(ew, d, g, byDN)
+	for _, g := range groups {
+		ms := l.next()
+		writeGroupText(out, g, byDN, ms)
+		l.recycle(ms)
 	}
 	if len(noMail) > 0 {
 		slices.SortFunc(noMail, func(a, b *directory.User) int { return cmp.Compare(a.DN+a.ID, b.DN+b.ID) })
-		ew.printf("\nusers without e-mail (kept, but no Teams account can match them):\n")
+		out.printf("\nusers without e-mail (kept, but no Teams account can match them):\n")
 		for _, u := range noMail {
-			ew.printf("  %s  %s\n", orDash(u.Name), orDash(cmp.Or(u.DN, u.ID)))
+			out.printf("  %s  %s\n", orDash(u.Name), orDash(cmp.Or(u.DN, u.ID)))
 		}
 	}
-	return ew.err
+	return out.close()
 }
 
-func writeGroupText(ew *errWriter, d *directory.Directory, g *directory.Group, byDN map[string]string) {
-	ew.printf("\n%s  (%s)\n", g.Name, g.DN)
+// writeGroupText prints one group with its sorted members.
+func writeGroupText(out *writer, g *directory.Group, byDN map[string]string, ms []Member) {
+	out.printf("\n%s  (%s)\n", g.Name, g.DN)
 	if g.Err != nil {
-		ew.printf("  UNKNOWN: %v\n  (no removals are made for an unknown group)\n", g.Err)
+		out.printf("  UNKNOWN: %v\n  (no removals are made for an unknown group)\n", g.Err)
 		return
 	}
 	line := fmt.Sprintf("  %s", plural.Count(len(g.Members), "member"))
@@ -146,24 +223,31 @@ func writeGroupText(ew *errWriter, d *directory.Directory, g *directory.Group, b
 	if g.Ignored > 0 {
 		line += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural.Count(g.Ignored, "member reference"))
 	}
-	ew.printf("%s\n", line)
-	for _, m := range members(d, g) {
-		ew.printf("  %-40s %s\n", cmp.Or(m.Email, "(no e-mail)"), m.Name)
+	out.printf("%s\n", line)
+	for _, m := range ms {
+		out.b = appendMemberLine(out.b, m)
+		out.commit()
 	}
 }
+
+// appendMemberLine appends "  %-40s %s\n" of the member's e-mail address
+// and name, each escaped (termsafe), as termsafe.Fprintf would print it:
+// the width counts characters, as fmt's does.
+func appendMemberLine(b []byte, m Member) []byte {
+	b = append(b, "  "...)
+	start := len(b)
+	b = termsafe.Append(b, cmp.Or(m.Email, "(no e-mail)"))
+	if n := utf8.RuneCount(b[start:]); n < emailWidth {
+		b = append(b, padding[:emailWidth-n]...)
+	}
+	b = append(b, ' ')
+	b = termsafe.Append(b, m.Name)
+	return append(b, '\n')
+}
+
+const (
+	emailWidth = 40
+	padding    = "                                        " // emailWidth spaces
+)
 
 func orDash(s string) string { return cmp.Or(s, "-") }
-
-// errWriter keeps the first write error so printing code stays linear.
-// Every text argument is directory data, shown with terminal controls
-// escaped (termsafe): a name may hold an escape sequence.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = termsafe.Fprintf(e.w, format, args...)
-	}
-}

@@ -263,3 +263,36 @@ func TestHeldChangeIDsInEveryForm(t *testing.T) {
 		}
 	}
 }
+
+// MarshalJSON appends what encoding/json's reflection wrote, byte for
+// byte: on the sample reports, on one with every optional field and
+// awkward text, and on empty ones.
+func TestJSONLikeReflection(t *testing.T) {
+	odd := applyReport()
+	at := time.Date(2026, 12, 7, 1, 2, 3, 456, time.FixedZone("", 3600))
+	odd.RunID = "run <1>"
+	odd.NothingCompared = true
+	odd.Errors = []string{"a \"quoted\" & <tagged>\n error", "\xff\u2028"}
+	odd.Changes = append(odd.Changes,
+		Change{Kind: KindRemoveMembers, Group: "Ops", Users: []User{{ID: -1, Email: "", Name: "Zoë \x1b"}}, Status: StatusHeld,
+			Reason: "budget", ID: "h-1", Approval: &Approval{By: "ann", At: at, Expires: at.Add(time.Hour), Reason: "over"}},
+		Change{Kind: KindUpdateGroup, Group: "G", Description: &Description{Old: "", New: "new\ttext"}, Approval: &Approval{}},
+		Change{Kind: KindAddSMEGroups, Tag: "go", Groups: []string{"A", ""}, Users: []User{}})
+	odd.Pending = append(odd.Pending, Pending{Email: "x@y", Groups: nil})
+	for name, r := range map[string]*Report{"dryrun": dryRunReport(), "apply": applyReport(), "failed": failedReport(),
+		"odd": odd, "empty": {}, "empty lists": {Changes: []Change{}, Pending: []Pending{}, Errors: []string{}}} {
+		want, err := r.reflectJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.MarshalJSON()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: MarshalJSON (%v)\n got %s\nwant %s", name, err, got, want)
+		}
+	}
+	bad := applyReport()
+	bad.Changes[0].Approval = &Approval{At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if _, err := bad.MarshalJSON(); err == nil {
+		t.Error("an approval time encoding/json refuses was written")
+	}
+}

@@ -12,16 +12,20 @@ import (
 
 // UserLabel names a person: "Ann Lee <ann@example.com>", "<ann@example.com>",
 // "Ann Lee (id 17)", or "user id 17".
-func UserLabel(u User) string {
+func UserLabel(u User) string { return string(AppendUserLabel(nil, u)) }
+
+// AppendUserLabel appends UserLabel(u) to b: a log line naming a hundred
+// people builds no string for each.
+func AppendUserLabel(b []byte, u User) []byte {
 	switch {
 	case u.Name != "" && u.Email != "":
-		return u.Name + " <" + u.Email + ">"
+		return append(append(append(append(b, u.Name...), " <"...), u.Email...), '>')
 	case u.Email != "":
-		return "<" + u.Email + ">"
+		return append(append(append(b, '<'), u.Email...), '>')
 	case u.Name != "":
-		return fmt.Sprintf("%s (id %d)", u.Name, u.ID)
+		return fmt.Appendf(b, "%s (id %d)", u.Name, u.ID)
 	}
-	return fmt.Sprintf("user id %d", u.ID)
+	return fmt.Appendf(b, "user id %d", u.ID)
 }
 
 // GroupLabel names a Teams user group: `user group "Platform"`.

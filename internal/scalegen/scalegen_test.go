@@ -1,10 +1,15 @@
 package scalegen
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/source/ldif"
 	"github.com/syncd/syncd/internal/teams/emulator"
 )
 
@@ -66,5 +71,46 @@ func TestSeeds(t *testing.T) {
 	}
 	if tag := steady.Tags[2]; !slices.Equal(tag.SMEUserIDs, steady.UserGroups[2].UserIDs) || !slices.Equal(tag.SMEGroupIDs, []int{steady.UserGroups[2].ID}) {
 		t.Errorf("tag %s: SMEs %v and groups %v", tag.Name, tag.SMEUserIDs, tag.SMEGroupIDs)
+	}
+}
+
+// The LDIF, read back as a directory source reads it (ids from uid), is
+// the generated directory: the same people and the same memberships.
+func TestWriteLDIF(t *testing.T) {
+	c := Generate(Size{Users: 300, Groups: 12, PerGroup: 25})
+	path := filepath.Join(t.TempDir(), "company.ldif")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteLDIF(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ldif.New(Source, config.LDIF{Path: path,
+		Users:  config.LDAPUsers{BaseDN: PeopleDN, IDAttribute: "uid"},
+		Groups: config.LDAPGroups{BaseDN: GroupsDN}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Users) != len(c.Dir.Users) || len(got.Groups) != len(c.Dir.Groups) {
+		t.Fatalf("read %d users and %d groups, want %d and %d", len(got.Users), len(got.Groups), len(c.Dir.Users), len(c.Dir.Groups))
+	}
+	for id, want := range c.Dir.Users {
+		if u := got.Users[id]; u == nil || u.Name != want.Name || u.DN != want.DN || !slices.Equal(u.Emails, want.Emails) {
+			t.Errorf("user %s: read %+v, want %+v", id, u, want)
+		}
+	}
+	for i, want := range c.Dir.Groups {
+		g := got.Group(want.DN)
+		if g == nil || g.Name != want.Name || !slices.Equal(g.Members, want.Members) {
+			t.Errorf("group %d (%s): read %+v", i, want.Name, g)
+		}
 	}
 }

@@ -61,39 +61,48 @@ type AuditLine struct {
 // appendAudit appends lines to the audit log in dir and fsyncs it. A torn
 // last line (a crash mid-append) is closed first so the new lines stay
 // readable.
-func appendAudit(dir string, lines []AuditLine) error {
+func appendAudit(dir string, lines []AuditLine) error { return writeAudit(dir, lines, nil) }
+
+// writeAudit is appendAudit with the users of some lines already encoded
+// (users[i] for lines[i], nil: encode them).
+func writeAudit(dir string, lines []AuditLine, users [][]byte) error {
 	if dir == "" || len(lines) == 0 {
 		return nil
 	}
 	var buf bytes.Buffer
-	for _, l := range lines {
+	var data []byte
+	for i, l := range lines {
 		if l.Users == nil {
 			l.Users = []AuditUser{}
 		}
 		if l.Groups == nil {
 			l.Groups = []string{}
 		}
-		data, err := json.Marshal(l)
-		if err != nil {
-			return err
+		var enc []byte
+		if i < len(users) {
+			enc = users[i]
 		}
+		data = append(appendAuditLineWith(data[:0], &l, enc), '\n')
 		buf.Write(data)
-		buf.WriteByte('\n')
 	}
 	path := filepath.Join(dir, AuditFile)
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
+	// One open for all: an empty file is new (its directory entry is
+	// made durable), a non-empty one is checked for a torn last line.
+	switch size, err := fileSize(f); {
+	case err != nil:
+		f.Close()
+		return fmt.Errorf("audit log: %w", err)
+	case size == 0:
 		OwnLikeDir(path)
 		if err := syncDir(dir); err != nil {
 			f.Close()
 			return err
 		}
-	}
-	if torn, err := endsTorn(path); err != nil || torn {
+	case endsTorn(f, size):
 		buf = *bytes.NewBuffer(append([]byte{'\n'}, buf.Bytes()...))
 	}
 	_, err = f.Write(buf.Bytes())
@@ -109,22 +118,22 @@ func appendAudit(dir string, lines []AuditLine) error {
 	return nil
 }
 
-// endsTorn tells whether a non-empty file does not end with a newline.
-func endsTorn(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
+func fileSize(f *os.File) (int64, error) {
 	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return false, err
+	if err != nil {
+		return 0, err
 	}
+	return st.Size(), nil
+}
+
+// endsTorn tells whether a file of size bytes (more than none) does not
+// end with a newline; one that cannot be read is taken as torn.
+func endsTorn(f *os.File, size int64) bool {
 	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, st.Size()-1); err != nil {
-		return false, err
+	if _, err := f.ReadAt(b, size-1); err != nil {
+		return true
 	}
-	return b[0] != '\n', nil
+	return b[0] != '\n'
 }
 
 // ReadAudit returns the audit lines of the last maxBytes of the log in

@@ -19,11 +19,14 @@ import (
 //     a person it tried to add), and a journal entry keeps the whole write:
 //     its audit lines, its ledger changes, and which ids were not owned
 //     before.
-//  2. The write is sent. Then Finish appends its audit lines with the
-//     result to audit.jsonl and fsyncs them,
-//  3. and, in a second transaction, settles the ledger (removals take
-//     effect once applied; additions of a write that certainly failed are
-//     owned no more) and deletes the journal entry.
+//  2. The write is sent. Then Log appends its audit lines with the result
+//     to audit.jsonl and fsyncs them: from here the outcome is durable.
+//  3. A transaction settles the ledger (removals take effect once applied;
+//     additions of a write that certainly failed are owned no more) and
+//     deletes the journal entry. An applier makes it the first half of the
+//     next write's step 1 (BeginAfter), so that a write costs one commit,
+//     not two, and settles its last write with Settle; Finish is steps 2
+//     and 3 at once.
 //
 // A kill -9 between 1 and 3 leaves the journal entry. The next applying
 // run for the same Teams site calls Recover before it plans: an entry
@@ -31,6 +34,9 @@ import (
 // there; any other becomes audit lines with result "unknown", its
 // additions stay owned and its removals wait for the next plan. A crash
 // during Recover is recovered the same way (the audit tail de-duplicates).
+// Between 2 and 3 the log holds the outcome, so a crash there loses
+// nothing but, for a create, the new group's id: its members stay owned
+// by its name, as when the answer is lost, until Adopt finds it.
 //
 // A group create cannot be keyed by group id before it is answered, so
 // step 1 owns its members by group name (the adopt bucket); once the id is
@@ -66,6 +72,8 @@ type Outcome struct {
 type Recorded struct {
 	key   string
 	entry journalEntry
+	// outcome is set by Log; the write waits for its settling (step 3).
+	outcome *Outcome
 }
 
 // Seq is the write's number in this state dir.
@@ -80,6 +88,17 @@ type journalEntry struct {
 	Lines   []AuditLine   `json:"lines"`
 	Ledger  []ledgerDelta `json:"ledger,omitempty"`
 	Create  *ledgerDelta  `json:"create,omitempty"` // Key is the lower-case group name
+	// users is the JSON of each line's users, encoded once for the
+	// journal and the audit log; nil after a decode.
+	users [][]byte
+}
+
+// usersOf returns the encoded users of line i, nil when not encoded.
+func (e *journalEntry) usersOf(i int) []byte {
+	if i < len(e.users) {
+		return e.users[i]
+	}
+	return nil
 }
 
 // ledgerDelta is one ledger change with the ids it newly owned, so that a
@@ -93,12 +112,21 @@ type ledgerDelta struct {
 const metaWriteSeq = "write_seq"
 
 // Begin records w before it is sent. An error means it must not be sent.
-func (s *Store) Begin(w Write, now time.Time) (*Recorded, error) {
+func (s *Store) Begin(w Write, now time.Time) (*Recorded, error) { return s.BeginAfter(nil, w, now) }
+
+// BeginAfter is Begin that first settles prev, a write whose outcome Log
+// recorded, in the same transaction: the applier's one commit per write.
+// On an error nothing was recorded, prev included: w must not be sent,
+// and prev is still to be settled.
+func (s *Store) BeginAfter(prev *Recorded, w Write, now time.Time) (*Recorded, error) {
 	if s == nil {
 		return &Recorded{}, nil
 	}
 	r := &Recorded{}
 	err := s.update(func(t kv) error {
+		if err := settleLogged(t, prev); err != nil {
+			return err
+		}
 		var seq uint64
 		getJSON(t, bucketMeta, metaWriteSeq, &seq)
 		seq++
@@ -122,10 +150,18 @@ func (s *Store) Begin(w Write, now time.Time) (*Recorded, error) {
 			e.Create = &ledgerDelta{Key: key, New: n}
 		}
 		r.key, r.entry = journalKey(w.Target, seq), e
-		return putJSON(t, bucketJournal, r.key, e)
+		if !s.Persistent() {
+			// Kept for settling; in memory it could never be recovered.
+			return nil
+		}
+		r.entry.users = encodeUsers(w.Lines)
+		return t.put(bucketJournal, r.key, appendJournalEntry(nil, &r.entry))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record the write before sending it: %w", err)
+	}
+	if prev != nil {
+		prev.outcome = nil
 	}
 	return r, nil
 }
@@ -134,6 +170,17 @@ func (s *Store) Begin(w Write, now time.Time) (*Recorded, error) {
 // first (fsynced), then the ledger. An error means the next write must
 // not be sent.
 func (s *Store) Finish(r *Recorded, o Outcome, now time.Time) error {
+	if err := s.Log(r, o, now); err != nil {
+		return err
+	}
+	return s.Settle(r)
+}
+
+// Log records the outcome of a write recorded by Begin in the audit log
+// (fsynced) and keeps it in r, for BeginAfter or Settle to settle the
+// ledger. An error means the next write must not be sent; r is then left
+// for Recover.
+func (s *Store) Log(r *Recorded, o Outcome, now time.Time) error {
 	if s == nil {
 		return nil
 	}
@@ -141,14 +188,33 @@ func (s *Store) Finish(r *Recorded, o Outcome, now time.Time) error {
 	if o.Err != nil {
 		msg = o.Err.Error()
 	}
-	if err := appendAudit(s.dir, auditLines(r.entry, o.Result, msg, now)); err != nil {
+	if err := writeAudit(s.dir, auditLines(r.entry, o.Result, msg, now), r.entry.users); err != nil {
 		return fmt.Errorf("record the outcome of write %d: %w", r.entry.Seq, err)
 	}
-	err := s.update(func(t kv) error { return settle(t, r.key, r.entry, o) })
-	if err != nil {
-		return fmt.Errorf("record the outcome of write %d: %w", r.entry.Seq, err)
-	}
+	r.outcome = &o
 	return nil
+}
+
+// Settle settles, in a transaction of its own, the ledger of a write
+// whose outcome Log recorded (nil, or one already settled: nothing to do).
+func (s *Store) Settle(r *Recorded) error {
+	if s == nil || r == nil || r.outcome == nil {
+		return nil
+	}
+	if err := s.update(func(t kv) error { return settleLogged(t, r) }); err != nil {
+		return fmt.Errorf("record the outcome of write %d: %w", r.entry.Seq, err)
+	}
+	r.outcome = nil
+	return nil
+}
+
+// settleLogged settles r in t if Log recorded its outcome and it was not
+// settled yet.
+func settleLogged(t kv, r *Recorded) error {
+	if r == nil || r.outcome == nil {
+		return nil
+	}
+	return settle(t, r.key, r.entry, *r.outcome)
 }
 
 func auditLines(e journalEntry, result, msg string, now time.Time) []AuditLine {
@@ -309,25 +375,45 @@ func own(t kv, bucket []byte, key string, ids []int) ([]int, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var cur []int
-	getJSON(t, bucket, key, &cur)
-	held := make(map[int]bool, len(cur)+len(ids))
-	for _, id := range cur {
-		held[id] = true
-	}
+	cur, _ := getInts(t, bucket, key)
+	cur = sortedInts(cur)
+	add := sortedInts(slices.Clone(ids))
 	var fresh []int
-	for _, id := range ids {
-		if !held[id] {
-			held[id] = true
+	i := 0
+	for _, id := range slices.Compact(add) {
+		for i < len(cur) && cur[i] < id {
+			i++
+		}
+		if i == len(cur) || cur[i] != id {
 			fresh = append(fresh, id)
 		}
 	}
 	if len(fresh) == 0 {
 		return nil, nil
 	}
-	all := append(cur, fresh...)
-	slices.Sort(all)
-	return fresh, putJSON(t, bucket, key, all)
+	return fresh, putInts(t, bucket, key, mergeSorted(cur, fresh))
+}
+
+// sortedInts returns ids sorted (in place; the lists the store writes
+// already are), for the merges of own and disown.
+func sortedInts(ids []int) []int {
+	if !slices.IsSorted(ids) {
+		slices.Sort(ids)
+	}
+	return ids
+}
+
+// mergeSorted merges two sorted lists without common ids.
+func mergeSorted(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // disown removes ids from the entry key of bucket, deleting it once empty.
@@ -335,17 +421,17 @@ func disown(t kv, bucket []byte, key string, ids []int) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var cur []int
-	if !getJSON(t, bucket, key, &cur) {
+	cur, ok := getInts(t, bucket, key)
+	if !ok {
 		return nil
 	}
-	gone := make(map[int]bool, len(ids))
-	for _, id := range ids {
-		gone[id] = true
-	}
-	cur = slices.DeleteFunc(cur, func(id int) bool { return gone[id] })
+	gone := sortedInts(slices.Clone(ids))
+	cur = slices.DeleteFunc(cur, func(id int) bool {
+		_, found := slices.BinarySearch(gone, id)
+		return found
+	})
 	if len(cur) == 0 {
 		return t.del(bucket, key)
 	}
-	return putJSON(t, bucket, key, cur)
+	return putInts(t, bucket, key, cur)
 }

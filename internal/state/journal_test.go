@@ -171,6 +171,44 @@ func TestRecover(t *testing.T) {
 	}
 }
 
+// TestSettleWithTheNextWrite: a write whose outcome Log put in the audit
+// log is settled by the next write's BeginAfter, in its transaction; a
+// crash before that leaves it to Recover, which takes the logged result
+// and adds no line of its own.
+func TestSettleWithTheNextWrite(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	if err := s.RecordLedger([]LedgerChange{{Key: "group:10", Added: []int{7}}}); err != nil {
+		t.Fatal(err)
+	}
+	r1 := mustBegin(t, s, addWrite("run-1", 1, []int{2}, []int{7}))
+	if err := s.Log(r1, Outcome{Result: ResultApplied}, t0); err != nil {
+		t.Fatal(err)
+	}
+	wantAudit(t, dir, "remove_members:applied", "add_members:applied")
+	wantLedger(t, s, map[string][]int{"group:10": {2, 7}}) // logged, not settled yet
+
+	r2, err := s.BeginAfter(r1, addWrite("run-1", 2, []int{3}, nil), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLedger(t, s, map[string][]int{"group:10": {2, 3}}) // 7 removed by write 1, 3 owned for write 2
+	if err := s.Log(r2, Outcome{Result: ResultFailed, Err: errors.New("400")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settle(r1); err != nil { // settled already: nothing to do
+		t.Fatal(err)
+	}
+
+	// A crash now: write 2 is logged, its ledger not settled.
+	s2 := mustOpen(t, dir)
+	if n, err := s2.Recover("site-a", t0); n != 1 || err != nil {
+		t.Fatalf("recovered %d, %v; want write 2 alone", n, err)
+	}
+	wantLedger(t, s2, map[string][]int{"group:10": {2}}) // 3 given back: write 2 failed
+	wantAudit(t, dir, "remove_members:failed", "add_members:failed", "remove_members:applied", "add_members:applied")
+}
+
 // TestTornAuditLine: a line cut by a crash does not swallow the next one.
 func TestTornAuditLine(t *testing.T) {
 	dir := t.TempDir()
@@ -237,4 +275,33 @@ func TestDamagedWhileOpen(t *testing.T) {
 	if st, _ := os.Stat(path); st.Size() != 0 {
 		t.Error("an emptied file was silently initialised again")
 	}
+}
+
+// own adds only ids not held (once each, whatever their order), disown
+// takes ids away and deletes an entry it empties; a list stored out of
+// order is read as a set.
+func TestOwnDisown(t *testing.T) {
+	s := Memory()
+	err := s.update(func(t kv) error { return t.put(bucketLedger, "g", []byte("[7,5]")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fresh []int
+	err = s.update(func(t kv) error {
+		var err error
+		fresh, err = own(t, bucketLedger, "g", []int{9, 2, 5, 2})
+		return err
+	})
+	if err != nil || !reflect.DeepEqual(fresh, []int{2, 9}) {
+		t.Errorf("own gave %v, %v; want [2 9]", fresh, err)
+	}
+	wantLedger(t, s, map[string][]int{"g": {2, 5, 7, 9}})
+	if err := s.update(func(t kv) error { return disown(t, bucketLedger, "g", []int{7, 2, 100}) }); err != nil {
+		t.Fatal(err)
+	}
+	wantLedger(t, s, map[string][]int{"g": {5, 9}})
+	if err := s.update(func(t kv) error { return disown(t, bucketLedger, "g", []int{9, 5}) }); err != nil {
+		t.Fatal(err)
+	}
+	wantLedger(t, s, map[string][]int{})
 }

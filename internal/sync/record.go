@@ -19,10 +19,21 @@ import (
 
 // Every write is recorded before the next one is sent (DESIGN.md §8 rule
 // 8): the recorder wraps each API call of the applier in the state
-// store's Begin and Finish (internal/state/journal.go says what each step
-// makes durable and how a crash is recovered). A write that cannot be
-// recorded is not sent, and once a record fails no further write is sent
-// this run: syncd never keeps writing what it could not remember.
+// store's steps (internal/state/journal.go says what each makes durable
+// and how a crash is recovered). For write n:
+//
+//  1. one transaction settles the ledger of write n-1, whose outcome is
+//     already in the fsynced audit log, and records write n in the
+//     journal, owning what it adds (BeginAfter);
+//  2. write n is sent;
+//  3. its outcome is appended to the audit log and fsynced (Log).
+//
+// So when write n+1 is sent, write n is recorded in full: its outcome in
+// the audit log (3), its ledger in the transaction just committed (1 of
+// n+1). The last write of a run is settled by flush, before the run is
+// recorded. A write that cannot be recorded is not sent, and once a
+// record fails no further write is sent this run: syncd never keeps
+// writing what it could not remember.
 
 // write is one API call as recorded: its audit lines and ledger changes.
 type write struct {
@@ -38,8 +49,9 @@ type recorder struct {
 	now    func() time.Time
 	runID  string
 	target string
-	grace  time.Duration // how long a write under way may outlive the run's context
-	stop   error         // set once recording failed: nothing more is sent
+	grace  time.Duration   // how long a write under way may outlive the run's context
+	stop   error           // set once recording failed: nothing more is sent
+	logged *state.Recorded // the last write, its outcome logged, its ledger not yet settled
 }
 
 // RecordError is a write that could not be recorded in the state dir; the
@@ -68,12 +80,13 @@ func (r *recorder) send(ctx context.Context, w write, do func(context.Context) (
 	if err := ctx.Err(); err != nil {
 		return err // nothing sent, nothing to record
 	}
-	rec, err := r.store.Begin(state.Write{RunID: r.runID, Target: r.target, Call: w.call, Lines: w.lines,
+	rec, err := r.store.BeginAfter(r.logged, state.Write{RunID: r.runID, Target: r.target, Call: w.call, Lines: w.lines,
 		Ledger: w.ledger, Create: w.create}, r.now())
 	if err != nil {
 		r.stop = &RecordError{Err: err}
 		return r.stop
 	}
+	r.logged = nil
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.grace, cancel) })
 	created, err := do(wctx)
@@ -83,10 +96,25 @@ func (r *recorder) send(ctx context.Context, w write, do func(context.Context) (
 	if err == nil && created > 0 && w.create != nil {
 		o.Created = &state.LedgerChange{Key: plan.LedgerKey(plan.LedgerGroup, created), Added: w.create.UserIDs}
 	}
-	if ferr := r.store.Finish(rec, o, r.now()); ferr != nil {
+	if ferr := r.store.Log(rec, o, r.now()); ferr != nil {
 		r.stop = &RecordError{Err: ferr}
+	} else {
+		r.logged = rec
 	}
 	return err
+}
+
+// flush settles the last write's ledger; the run's writes are then
+// recorded in full. A failure is kept in the store's Err for the run,
+// and the next run's Recover settles the write from the audit log.
+func (r *recorder) flush() {
+	if r.logged == nil {
+		return
+	}
+	if err := r.store.Settle(r.logged); err != nil && r.stop == nil {
+		r.stop = &RecordError{Err: err}
+	}
+	r.logged = nil
 }
 
 // outcomeOf tells what a write's error says about it: a 5xx, a reset or a
@@ -114,15 +142,15 @@ func newRunID(start time.Time) string {
 func (e *Engine) target() string { return lock.Key(e.cfg.Teams.URL) }
 
 // recoverWrites settles the writes to this engine's Teams site that a
-// crash left unrecorded (audit lines "unknown", ledger kept on the safe
-// side).
+// crash left recorded only in part: with the outcome the audit log has
+// for them, else as audit lines "unknown" (ledger kept on the safe side).
 func (e *Engine) recoverWrites() error {
 	n, err := e.store.Recover(e.target(), e.now())
 	if err != nil {
 		return fmt.Errorf("recover the writes of an interrupted run: %w", err)
 	}
 	if n > 0 {
-		e.log.Warn("an earlier run stopped before recording the outcome of some writes; they are in the audit log as unknown",
+		e.log.Warn("an earlier run stopped before recording some writes in full; each takes its outcome from the audit log, or is in the audit log as unknown",
 			zap.Int("writes", n))
 	}
 	return nil

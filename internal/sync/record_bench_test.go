@@ -16,7 +16,7 @@ import (
 // BenchmarkStoreOverhead runs the cold sync of BenchmarkSyncCalls (10,000
 // users, 500 groups, 50 tags: 550 writes) once with the state in memory
 // and once in a state dir, and reports what the state dir costs per write
-// (each write is recorded before the next is sent: two bbolt commits and
+// (each write is recorded before the next is sent: one bbolt commit and
 // one fsynced audit line) and per run. Against the real API a write takes
 // about 600 ms of pacing once the token's burst is spent.
 func BenchmarkStoreOverhead(b *testing.B) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
@@ -103,6 +104,12 @@ func TestEveryWriteRecordedBeforeTheNext(t *testing.T) {
 		if call == "add" && !slices.Contains(r.store.Ledger()["group:100"], 10) {
 			t.Errorf("adding ann to Platform, but the ledger does not own her yet: %v", r.store.Ledger())
 		}
+		if sent > 1 { // the create of Data (write 2) is settled: its members owned by its id
+			data, _ := r.emu.GroupByName("Data")
+			if got := r.store.Ledger()[plan.LedgerKey(plan.LedgerGroup, data.ID)]; !slices.Equal(got, []int{12, 13}) || len(r.store.Adoptions()) > 0 {
+				t.Errorf("write %d (%s) sent before the create was settled: ledger %v, adoptions %v", sent+1, call, r.store.Ledger(), r.store.Adoptions())
+			}
+		}
 		sent++
 	}}
 	res := r.run(true)
@@ -134,6 +141,15 @@ func TestEveryWriteRecordedBeforeTheNext(t *testing.T) {
 	data, _ := r.emu.GroupByName("Data")
 	if got := r.store.Ledger(); !slices.Equal(got["group:100"], []int{10, 11}) || !slices.Equal(got[plan.LedgerKey(plan.LedgerGroup, data.ID)], []int{12, 13}) {
 		t.Errorf("ledger: %v", got)
+	}
+	// The last write was settled before the run ended: a next process
+	// finds nothing to recover.
+	again, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := again.Recover(lock.Key(r.cfg.Teams.URL), r.now); n != 0 || err != nil {
+		t.Errorf("%d writes left under way after the run (%v)", n, err)
 	}
 }
 

@@ -78,8 +78,8 @@ func sizeName(s scalegen.Size) string {
 //     listing, each tag found by name);
 //   - cold-state-dir: the first `sync --apply` into a site that has the
 //     people and the tags but no user group yet, every write recorded in
-//     a state dir before the next is sent (DESIGN.md §8 rule 8: two bbolt
-//     commits and an fsynced audit line per write);
+//     a state dir before the next is sent (DESIGN.md §8 rule 8: a bbolt
+//     commit and an fsynced audit line per write);
 //   - cold-no-state-dir: the same with the state in memory.
 //
 // Each prints cpu-s, MB-peak-rss, calls, the calls' floor under the

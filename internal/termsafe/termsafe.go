@@ -11,7 +11,6 @@ package termsafe
 
 import (
 	"fmt"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -29,24 +28,41 @@ func String(s string) string {
 	if safe(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
+	return string(Append(make([]byte, 0, len(s)+8), s))
+}
+
+// Append appends String(s) to dst. Printers of many values (a directory
+// dump) escape into one reused buffer with it instead of a string each.
+func Append(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
+		if printableASCII(s[i]) { // most of any directory: copy the run
+			j := i + 1
+			for j < len(s) && printableASCII(s[j]) {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			dst = fmt.Appendf(dst, `\x%02x`, s[i])
 		case r < 0x80 && unsafeRune(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
+			dst = fmt.Appendf(dst, `\x%02x`, r)
 		case unsafeRune(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
+			dst = fmt.Appendf(dst, `\u%04x`, r)
 		default:
-			b.WriteString(s[i : i+n])
+			dst = append(dst, s[i:i+n]...)
 		}
 		i += n
 	}
-	return b.String()
+	return dst
 }
+
+// printableASCII reports a byte that is a whole character a terminal
+// shows as it is: space to tilde.
+func printableASCII(c byte) bool { return c >= 0x20 && c < 0x7f }
 
 // Strings applies String to each element, in a new slice.
 func Strings(list []string) []string {
@@ -85,6 +101,15 @@ func Args(args ...any) []any {
 }
 
 func safe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !printableASCII(s[i]) {
+			return safeRunes(s[i:])
+		}
+	}
+	return true
+}
+
+func safeRunes(s string) bool {
 	for _, r := range s {
 		if r == utf8.RuneError || unsafeRune(r) {
 			return false

@@ -2,8 +2,11 @@ package termsafe_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/syncd/syncd/internal/termsafe"
 )
@@ -60,4 +63,41 @@ func TestFprintf(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("Fprintf = %q, want %q", b.String(), want)
 	}
+}
+
+// reference is String as first written, rune by rune through fmt: Append
+// and the fast paths must give exactly its output.
+func reference(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		bad := unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x80 && bad:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case bad:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func FuzzAppend(f *testing.F) {
+	for _, s := range []string{"", "Ada", "a\x1b[2Jb", "Zoë \u202e\xff x", "\ufffd", "~\x7f\x80 ", "\u0085\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := reference(s)
+		if got := string(termsafe.Append([]byte("pre|"), s)); got != "pre|"+want {
+			t.Errorf("Append(%q) = %q, want %q", s, got, "pre|"+want)
+		}
+		if got := termsafe.String(s); got != want {
+			t.Errorf("String(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

@@ -2,9 +2,12 @@ package ldap
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
@@ -56,6 +59,15 @@ func ApplyGroupDefaults(g *config.LDAPGroups) {
 	if len(g.MemberAttributes) == 0 {
 		g.MemberAttributes = []string{"member", "uniqueMember", "memberUid"}
 	}
+}
+
+// lowerAll returns the names lower-cased, in a new slice.
+func lowerAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
 }
 
 func setDefault(s *string, v string) {
@@ -141,7 +153,8 @@ type Mapper struct {
 
 	byID    map[string]*directory.User
 	byDN    map[string]string // canonical DN -> user ID
-	byLogin map[string]string // lower-cased login -> user ID
+	byLogin map[string]string // lower-cased login -> user ID; built by loginIndex
+	order   []*directory.User // users in the order added, for loginIndex
 	skipped map[string]bool   // canonical DNs of user entries read but left out
 	pending []*pendingGroup
 	stats   Stats
@@ -157,10 +170,12 @@ type Mapper struct {
 	IDFromDN bool
 }
 
-// pendingGroup holds a group until every user is known: member DNs that did
-// not resolve on arrival are kept (canonical) for the final pass.
+// pendingGroup holds a group until every user is known: its member DNs
+// are looked up among the users by Directory, and those that name no user
+// are kept (canonical) for the final pass.
 type pendingGroup struct {
 	g      *directory.Group
+	values [][]string  // member DN values, as read
 	users  []string    // resolved user IDs
 	dns    []memberDNs // member DNs not yet resolved
 	logins []string
@@ -172,12 +187,18 @@ type memberDNs struct{ orig, canon string }
 func NewMapper(source string, users config.LDAPUsers, groups config.LDAPGroups, ad *config.ADSettings) *Mapper {
 	ApplyUserDefaults(&users)
 	ApplyGroupDefaults(&groups)
+	// Entries hold lower-cased attribute names: lower-cased once here,
+	// the names cost nothing to look up per entry (entryUUID would be
+	// lower-cased, and allocated, for every user read).
+	for _, a := range []*string{&users.IDAttribute, &users.EmailAttribute, &users.NameAttribute, &users.LoginAttribute, &groups.NameAttribute} {
+		*a = strings.ToLower(*a)
+	}
+	groups.MemberAttributes = lowerAll(groups.MemberAttributes)
 	return &Mapper{
 		source: source, users: users, groups: groups, ad: ad, nested: groups.Nested,
 		skipDisabled: users.SkipDisabled || (ad != nil && ad.SkipDisabled),
 		byID:         map[string]*directory.User{},
 		byDN:         map[string]string{},
-		byLogin:      map[string]string{},
 		skipped:      map[string]bool{},
 		primary:      map[string][]string{},
 		groupSID:     map[*directory.Group]string{},
@@ -215,10 +236,11 @@ func (m *Mapper) AddUser(e *Entry) {
 	}
 	m.byID[id] = u
 	m.byDN[directory.CanonicalDN(e.DN)] = id
-	if u.Login != "" {
-		m.byLogin[strings.ToLower(u.Login)] = id
+	m.order = append(m.order, u)
+	if m.ad == nil { // primary groups are Active Directory's alone
+		return
 	}
-	if sid := primaryGroupSID(e); sid != "" && m.ad != nil {
+	if sid := primaryGroupSID(e); sid != "" {
 		m.primary[sid] = append(m.primary[sid], id)
 	}
 }
@@ -320,9 +342,12 @@ func (m *Mapper) emails(e *Entry) []string {
 // AddGroup maps one group entry. A non-nil readErr means the entry could not
 // be read completely: the group is kept as unknown, its members untrusted.
 func (m *Mapper) AddGroup(e *Entry, readErr error) {
-	g := &directory.Group{Name: e.First(m.groups.NameAttribute), DN: e.DN, Err: readErr}
+	// Cloned: an entry's strings may share one copy of the whole entry
+	// (decodeEntry), which the group would otherwise keep alive with all
+	// its member values.
+	g := &directory.Group{Name: strings.Clone(e.First(m.groups.NameAttribute)), DN: strings.Clone(e.DN), Err: readErr}
 	if g.Name == "" {
-		g.Name = e.DN
+		g.Name = g.DN
 	}
 	p := &pendingGroup{g: g}
 	m.pending = append(m.pending, p)
@@ -335,19 +360,43 @@ func (m *Mapper) AddGroup(e *Entry, readErr error) {
 		return
 	}
 	for _, attr := range m.groups.MemberAttributes {
-		login := strings.EqualFold(attr, "memberUid")
-		for _, v := range e.Values(attr) {
-			if login {
-				p.logins = append(p.logins, v)
-				continue
-			}
-			m.addMemberDN(p, memberDN(v))
+		if vals := e.Values(attr); strings.EqualFold(attr, "memberUid") {
+			p.logins = append(p.logins, vals...)
+		} else if len(vals) > 0 {
+			p.values = append(p.values, vals)
 		}
 	}
 }
 
-// addMemberDN resolves a member DN to a user at once when possible; the rest
-// waits for Directory, where groups and late users are known.
+// lookUpMembers looks every group's member DNs up among the users, on as
+// many goroutines as there are processors: a lookup in an index of
+// 100,000 users costs a few cache misses, and a directory read has a
+// million of them to make once the server has answered. No user is added
+// meanwhile, so the index is only read, and each goroutine fills the
+// groups it takes.
+func (m *Mapper) lookUpMembers() {
+	var next atomic.Int64
+	work := func() {
+		for i := next.Add(1) - 1; i < int64(len(m.pending)); i = next.Add(1) - 1 {
+			p := m.pending[i]
+			for _, vals := range p.values {
+				for _, v := range vals {
+					m.addMemberDN(p, memberDN(v))
+				}
+			}
+			p.values = nil
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(m.pending)) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// addMemberDN resolves a member DN to a user when possible; the rest waits
+// for the final pass, where groups are known.
 func (m *Mapper) addMemberDN(p *pendingGroup, dn string) {
 	c := directory.CanonicalDN(dn)
 	if id, ok := m.byDN[c]; ok {
@@ -360,7 +409,10 @@ func (m *Mapper) addMemberDN(p *pendingGroup, dn string) {
 // memberDN strips the optional "#'0101'B" unique identifier of a
 // uniqueMember value (nameAndOptionalUID syntax).
 func memberDN(v string) string {
-	if i := strings.LastIndex(v, "#'"); i > 0 && strings.HasSuffix(v, "'B") {
+	if !strings.HasSuffix(v, "'B") { // nearly every value: no search for "#'"
+		return v
+	}
+	if i := strings.LastIndex(v, "#'"); i > 0 {
 		return v[:i]
 	}
 	return v
@@ -375,6 +427,7 @@ func (m *Mapper) Directory() *directory.Directory {
 	}
 	d := &directory.Directory{Source: m.source, Users: m.byID, Groups: make([]*directory.Group, 0, len(m.pending))}
 	m.unresolved = map[string]*MemberRef{}
+	m.lookUpMembers()
 	for _, p := range m.pending {
 		m.resolve(p, groupDN)
 		d.Groups = append(d.Groups, p.g)
@@ -408,7 +461,7 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 		m.stats.PrimaryMembers += len(m.primary[sid])
 	}
 	for _, l := range p.logins {
-		if id, ok := m.byLogin[strings.ToLower(strings.TrimSpace(l))]; ok {
+		if id, ok := m.loginIndex()[strings.ToLower(strings.TrimSpace(l))]; ok {
 			p.users = append(p.users, id)
 		} else {
 			g.Ignored++
@@ -421,11 +474,27 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 	m.stats.IgnoredReference += g.Ignored
 }
 
+// loginIndex maps lower-cased logins to user ids, built when a group
+// first lists a memberUid: most directories have none, and a map insert
+// per user costs a read of 100,000 people 30 ms. Of users sharing a
+// login, the last added wins, as it did when each was indexed on arrival.
+func (m *Mapper) loginIndex() map[string]string {
+	if m.byLogin == nil {
+		m.byLogin = make(map[string]string, len(m.order))
+		for _, u := range m.order {
+			if u.Login != "" {
+				m.byLogin[strings.ToLower(u.Login)] = u.ID
+			}
+		}
+	}
+	return m.byLogin
+}
+
 // refer records a member DN that resolved to nothing read.
 func (m *Mapper) refer(canon, orig string, g *directory.Group) {
 	r := m.unresolved[canon]
 	if r == nil {
-		r = &MemberRef{DN: orig}
+		r = &MemberRef{DN: strings.Clone(orig)} // not the whole entry (AddGroup)
 		m.unresolved[canon] = r
 		m.refOrder = append(m.refOrder, canon)
 	}

@@ -262,8 +262,20 @@ func (w *wireConn) readPage(each func(*Entry) error) (p page, done bool, err err
 }
 
 // decodeEntry turns a SearchResultEntry into an Entry. Attribute names are
-// lower-cased and interned; values are copied out of the read buffer.
+// lower-cased and interned. The entry is copied out of the read buffer
+// once: the DN and the values are substrings of that copy, and the values
+// of all attributes share one slice, so an entry costs a few allocations
+// instead of one per value (a group of thousands of members). Each
+// attribute's values are capped to their own part of that slice: appending
+// to them (range retrieval) never overwrites the next attribute's.
 func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
+	src := string(r.b)
+	str := func(v []byte) string {
+		// v is a two-index slice of r.b's array: its offset in r.b is
+		// the difference of their capacities.
+		off := cap(r.b) - cap(v)
+		return src[off : off+len(v)]
+	}
 	dn, err := r.bytes(tagOctetString)
 	if err != nil {
 		return nil, err
@@ -272,7 +284,12 @@ func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Entry{DN: string(dn), Attrs: make(map[string][]string, 4)}
+	n, err := countValues(*attrs)
+	if err != nil {
+		return nil, err
+	}
+	all := make([]string, 0, n)
+	e := &Entry{DN: str(dn), Attrs: make(map[string][]string, 4)}
 	for attrs.more() {
 		a, err := attrs.sub(tagSequence)
 		if err != nil {
@@ -286,13 +303,17 @@ func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		var vals []string
+		start := len(all)
 		for set.more() {
 			v, err := set.bytes(tagOctetString)
 			if err != nil {
 				return nil, err
 			}
-			vals = append(vals, string(v))
+			all = append(all, str(v))
+		}
+		var vals []string
+		if len(all) > start {
+			vals = all[start:len(all):len(all)]
 		}
 		n := w.name(name)
 		if prev, ok := e.Attrs[n]; ok {
@@ -301,6 +322,32 @@ func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
 		e.Attrs[n] = vals
 	}
 	return e, nil
+}
+
+// countValues counts the attribute values of an entry's attribute list
+// (walked on a copy of its reader), to allocate them in one slice.
+func countValues(attrs berReader) (int, error) {
+	n := 0
+	for attrs.more() {
+		a, err := attrs.sub(tagSequence)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := a.bytes(tagOctetString); err != nil {
+			return 0, err
+		}
+		set, err := a.sub(tagSet)
+		if err != nil {
+			return 0, err
+		}
+		for set.more() {
+			if _, err := set.bytes(tagOctetString); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (w *wireConn) name(b []byte) string {

@@ -126,3 +126,38 @@ func FuzzSearchStream(f *testing.F) {
 		}
 	})
 }
+
+// The values of an entry share one slice and one copy of the message:
+// each attribute's values stay its own when appended to (range
+// retrieval), a name met twice keeps both lists, and nothing aliases the
+// read buffer, which the next message overwrites.
+func TestDecodeEntryValuesApart(t *testing.T) {
+	attr := func(name string, vals ...string) []byte {
+		var set []byte
+		for _, v := range vals {
+			set = append(set, tlv(tagOctetString, []byte(v))...)
+		}
+		return tlv(tagSequence, tlv(tagOctetString, []byte(name)), tlv(tagSet, set))
+	}
+	list := slices.Concat(attr("member", "m1", "m2"), attr("cn", "g"), attr("mail", "g@x.org"), attr("member", "m3"), attr("empty"))
+	msg := tlv(appSearchEntry, tlv(tagOctetString, []byte("cn=g,dc=x")), tlv(tagSequence, list))
+	op, err := (&berReader{b: msg}).sub(appSearchEntry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := newWireConn(nil, time.Second).decodeEntry(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range msg {
+		msg[i] = 'X' // the buffer reused for the next message
+	}
+	if e.DN != "cn=g,dc=x" || !slices.Equal(e.Values("member"), []string{"m1", "m2", "m3"}) || e.First("cn") != "g" || e.Values("empty") != nil {
+		t.Fatalf("decoded %+v", e)
+	}
+	first := e.Attrs["cn"]
+	e.Attrs["cn"] = append(e.Attrs["cn"], "more")
+	if !slices.Equal(first, []string{"g"}) || e.First("mail") != "g@x.org" || !slices.Equal(e.Values("member"), []string{"m1", "m2", "m3"}) {
+		t.Errorf("appending to cn changed another attribute: %+v", e)
+	}
+}
