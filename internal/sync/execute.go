@@ -136,11 +136,9 @@ func failure(err error) string {
 	return err.Error()
 }
 
-// finish fills the summary and the exit code, records the run and logs
-// the closing line. A state that failed during the run (a full disk, a
-// damaged or read-only file) fails the run: its memory was not kept.
-func (e *Engine) finish(p *Prepared, res *Result) {
-	r := res.Report
+// summarize closes the report of a run or a change set: its errors (the
+// state's among them), the counts of its changes, its API calls and end.
+func (e *Engine) summarize(p *Prepared, r *report.Report) {
 	r.Errors = append(r.Errors, errorTexts(p.Errors)...)
 	if err := e.store.TakeErr(); err != nil {
 		r.Errors = append(r.Errors, "state: "+err.Error())
@@ -162,6 +160,15 @@ func (e *Engine) finish(p *Prepared, res *Result) {
 	}
 	s.APICalls = e.api.Calls() - p.Calls0
 	r.FinishedAt = e.now()
+}
+
+// finish fills the summary and the exit code, records the run and logs
+// the closing line. A state that failed during the run (a full disk, a
+// damaged or read-only file) fails the run: its memory was not kept.
+func (e *Engine) finish(p *Prepared, res *Result) {
+	r := res.Report
+	e.summarize(p, r)
+	s := &r.Summary
 	res.Pending = s.ChangesPlanned > 0
 	res.ExitCode = exitCode(r)
 	e.record(p, res)

@@ -215,27 +215,8 @@ func (e *Engine) executeChanges(ctx context.Context, p *Prepared, c *changes, cs
 // the directory groups planned (rule 2) and logs the summary line.
 func (e *Engine) finishChanges(p *Prepared, res *ChangeResult, cs ChangeSet) {
 	r := res.Report
-	r.Errors = append(r.Errors, errorTexts(p.Errors)...)
-	if err := e.store.TakeErr(); err != nil {
-		r.Errors = append(r.Errors, "state: "+err.Error())
-	}
+	e.summarize(p, r)
 	s := &r.Summary
-	for _, ch := range r.Changes {
-		switch ch.Status {
-		case report.StatusPlanned:
-			s.ChangesPlanned++
-		case report.StatusApplied:
-			s.ChangesPlanned++
-			s.ChangesApplied++
-		case report.StatusFailed:
-			s.ChangesPlanned++
-			s.ChangesFailed++
-		case report.StatusHeld:
-			s.ChangesHeld++
-		}
-	}
-	s.APICalls = e.api.Calls() - p.Calls0
-	r.FinishedAt = e.now()
 	res.ExitCode = exitCode(r)
 	if len(p.Sizes) > 0 {
 		if err := e.store.PutSizes(p.Sizes); err != nil {
