@@ -142,6 +142,20 @@ func (d *Daemon) Trigger() (<-chan struct{}, error) {
 func (d *Daemon) start(reason string) (<-chan struct{}, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	done, err := d.claimLocked()
+	if err != nil {
+		return nil, err
+	}
+	go d.runOnce(d.ctx, d.runner, reason, done)
+	return done, nil
+}
+
+// claimLocked takes the daemon's one run slot for a run or a change set,
+// with the runner of the configuration in force (a reloaded one takes
+// over here): the channel is to be closed when it ends. ErrStopped when
+// the scheduler is not running, ErrBusy while something else runs.
+// Called with d.mu held.
+func (d *Daemon) claimLocked() (chan struct{}, error) {
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return nil, ErrStopped
 	}
@@ -151,7 +165,6 @@ func (d *Daemon) start(reason string) (<-chan struct{}, error) {
 	d.swapLocked()
 	done := make(chan struct{})
 	d.running = done
-	go d.runOnce(d.ctx, d.runner, reason, done)
 	return done, nil
 }
 

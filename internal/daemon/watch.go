@@ -374,22 +374,15 @@ func (r *watchedRunner) RunChanges(ctx context.Context, cs ChangeSet) (*ChangeRe
 	return cr.RunChanges(ctx, cs)
 }
 
-// Close closes the runner.
-
 // runInSlot runs fn in the daemon's one run slot, as start does a run,
 // then after once the slot is free. ErrBusy while a run is going.
 func (d *Daemon) runInSlot(reason string, fn func(context.Context, Runner), after func()) (<-chan struct{}, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx == nil || d.ctx.Err() != nil {
-		return nil, ErrStopped
+	done, err := d.claimLocked()
+	if err != nil {
+		return nil, err
 	}
-	if d.running != nil {
-		return nil, ErrBusy
-	}
-	d.swapLocked()
-	done := make(chan struct{})
-	d.running = done
 	ctx, r := d.ctx, d.runner
 	go func() {
 		defer close(done)

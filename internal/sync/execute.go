@@ -35,19 +35,29 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 		res.Refused = refusal(e.applySteps(ctx, p, steps, r))
 		e.useApprovals(r)
 	} else {
-		for _, c := range r.Changes {
-			if c.Status == report.StatusPlanned {
-				e.log.Info("Would "+report.Describe(c), changeFields(c)...)
-			}
+		e.logPlanned(r)
+	}
+	e.logHeld(r)
+	e.finish(p, res)
+	return res
+}
+
+// logPlanned logs what a dry run would do, a line per change.
+func (e *Engine) logPlanned(r *report.Report) {
+	for _, c := range r.Changes {
+		if c.Status == report.StatusPlanned {
+			e.log.Info("Would "+report.Describe(c), changeFields(c)...)
 		}
 	}
+}
+
+// logHeld logs each change a safety rule held back, with the reason.
+func (e *Engine) logHeld(r *report.Report) {
 	for _, c := range r.Changes {
 		if c.Status == report.StatusHeld {
 			e.log.Warn("Held "+report.Describe(c), append(changeFields(c), zap.String("reason", c.Reason))...)
 		}
 	}
-	e.finish(p, res)
-	return res
 }
 
 // refusal is the error of a write the API refused for the token's sake

@@ -11,7 +11,6 @@ import (
 
 	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
-	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -196,17 +195,9 @@ func (e *Engine) executeChanges(ctx context.Context, p *Prepared, c *changes, cs
 	if e.apply && len(steps) > 0 {
 		res.Refused = refusal(e.applySteps(ctx, p, steps, r))
 	} else {
-		for _, ch := range r.Changes {
-			if ch.Status == report.StatusPlanned {
-				e.log.Info("Would "+report.Describe(ch), changeFields(ch)...)
-			}
-		}
+		e.logPlanned(r)
 	}
-	for _, ch := range r.Changes {
-		if ch.Status == report.StatusHeld {
-			e.log.Warn("Held "+report.Describe(ch), append(changeFields(ch), zap.String("reason", ch.Reason))...)
-		}
-	}
+	e.logHeld(r)
 	e.finishChanges(p, res, cs)
 	return res
 }
