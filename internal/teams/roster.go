@@ -122,14 +122,8 @@ func (r *rosterReader) member(s *scanner) (int, error) {
 		if f == 0 {
 			return s.readInt(&id)
 		}
-		c, err := s.peek()
-		switch {
-		case err != nil:
+		if ok, err := s.begins('"', "string"); !ok {
 			return err
-		case c == 'n':
-			return s.null()
-		case c != '"':
-			return s.wrongKind("string")
 		}
 		b, err := s.stringBytes()
 		if err == nil {

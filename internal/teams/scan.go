@@ -275,25 +275,36 @@ func (s *scanner) key(fields []string) (int, error) {
 	return fieldIndex(key, fields), nil
 }
 
+// begins tells whether the next value opens with open, as the kind the
+// caller reads. A null is read, and is no such value; any other kind is
+// an error naming kind.
+func (s *scanner) begins(open byte, kind string) (bool, error) {
+	c, err := s.peek()
+	switch {
+	case err != nil:
+		return false, err
+	case c == 'n':
+		return false, s.null()
+	case c != open:
+		return false, s.wrongKind(kind)
+	}
+	return true, nil
+}
+
 // object reads an object: for each member whose key names one of fields,
 // member is called with the field's index and must read the value; the
 // other members are checked and skipped. A null is no object: it is read
 // and member is never called.
 func (s *scanner) object(fields []string, member func(field int) error) error {
-	c, err := s.peek()
-	switch {
-	case err != nil:
+	if ok, err := s.begins('{', "object"); !ok {
 		return err
-	case c == 'n':
-		return s.null()
-	case c != '{':
-		return s.wrongKind("object")
 	}
 	if err := s.enter(); err != nil {
 		return err
 	}
 	s.i++
-	if c, err = s.peek(); err != nil {
+	c, err := s.peek()
+	if err != nil {
 		return err
 	}
 	if c == '}' {
@@ -348,20 +359,15 @@ func (s *scanner) object(fields []string, member func(field int) error) error {
 // array reads an array element by element: elem must read each one. It
 // returns false for a null, which is no array.
 func (s *scanner) array(elem func() error) (bool, error) {
-	c, err := s.peek()
-	switch {
-	case err != nil:
+	if ok, err := s.begins('[', "array"); !ok {
 		return false, err
-	case c == 'n':
-		return false, s.null()
-	case c != '[':
-		return false, s.wrongKind("array")
 	}
 	if err := s.enter(); err != nil {
 		return false, err
 	}
 	s.i++
-	if c, err = s.peek(); err != nil {
+	c, err := s.peek()
+	if err != nil {
 		return false, err
 	}
 	if c == ']' {

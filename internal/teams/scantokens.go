@@ -215,17 +215,11 @@ func (s *scanner) readIntPtr(v **int) error {
 
 // readString reads a string field; null leaves it as it was.
 func (s *scanner) readString(v *string) error {
-	c, err := s.peek()
-	switch {
-	case err != nil:
+	if ok, err := s.begins('"', "string"); !ok {
 		return err
-	case c == 'n':
-		return s.null()
-	case c != '"':
-		return s.wrongKind("string")
 	}
-	var b []byte
-	if b, err = s.stringBytes(); err != nil {
+	b, err := s.stringBytes()
+	if err != nil {
 		return err
 	}
 	*v = string(b)
