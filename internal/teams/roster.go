@@ -110,17 +110,26 @@ func (r *rosterReader) members(s *scanner, g *Roster) error {
 	return nil
 }
 
-var memberFields = []string{"id", "name"}
+// memberFields are UserSummaryResponseModel's fields: id and name are
+// kept, the others only checked to be of their kind, so that an answer
+// encoding/json would refuse into a UserSummary is refused here too.
+var memberFields = []string{"id", "name", "accountId", "reputation", "avatarUrl", "webUrl", "role"}
 
 // member reads one UserSummary: its id, and its name onto r.names; its
-// other members are checked as JSON and skipped. A null name is none, as
-// a missing one.
+// other members are checked and skipped. A null name is none, as a
+// missing one.
 func (r *rosterReader) member(s *scanner) (int, error) {
 	var id int
 	mark := len(r.names)
 	err := s.object(memberFields, func(f int) error {
-		if f == 0 {
+		switch f {
+		case 0:
 			return s.readInt(&id)
+		case 2, 3:
+			var n int
+			return s.readInt(&n)
+		case 4, 5, 6:
+			return s.checkString()
 		}
 		if ok, err := s.begins('"', "string"); !ok {
 			return err

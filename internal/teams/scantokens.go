@@ -297,6 +297,14 @@ func (s *scanner) skipString() error {
 	return err
 }
 
+// checkString checks a string field (or null) without keeping it.
+func (s *scanner) checkString() error {
+	if ok, err := s.begins('"', "string"); !ok {
+		return err
+	}
+	return s.skipString()
+}
+
 // scanString reads a string and checks it: it returns where its bytes
 // start in buf (they end before the closing quote at s.i-1), and whether
 // they hold no escape and only valid UTF-8.
