@@ -82,16 +82,23 @@ func (u *User) scan(s *scanner) error {
 var groupFields = []string{"id", "name", "description", "users"}
 
 func (g *UserGroup) scan(s *scanner) error {
+	return scanGroup(s, &g.ID, &g.Name, &g.Description, func() error { return readSlice(s, &g.Users) })
+}
+
+// scanGroup reads a UserGroupResponseModel's id, name and description
+// into place, and its users with users: a full UserGroup keeps them, a
+// Roster only their ids and names.
+func scanGroup(s *scanner, id *int, name, description *string, users func() error) error {
 	return s.object(groupFields, func(f int) error {
 		switch f {
 		case 0:
-			return s.readInt(&g.ID)
+			return s.readInt(id)
 		case 1:
-			return s.readString(&g.Name)
+			return s.readString(name)
 		case 2:
-			return s.readString(&g.Description)
+			return s.readString(description)
 		}
-		return readSlice(s, &g.Users)
+		return users()
 	})
 }
 

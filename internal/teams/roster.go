@@ -74,17 +74,7 @@ func (g *Roster) scan(s *scanner) error {
 
 // read reads one group.
 func (r *rosterReader) read(s *scanner, g *Roster) error {
-	return s.object(groupFields, func(f int) error {
-		switch f {
-		case 0:
-			return s.readInt(&g.ID)
-		case 1:
-			return s.readString(&g.Name)
-		case 2:
-			return s.readString(&g.Description)
-		}
-		return r.members(s, g)
-	})
+	return scanGroup(s, &g.ID, &g.Name, &g.Description, func() error { return r.members(s, g) })
 }
 
 // members reads an array of UserSummary into g's members, as readSlice
