@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,8 +26,9 @@ type fakeServer struct {
 	tls   *tls.Config // StartTLS, or TLS from the start with ldaps
 	ldaps bool
 
-	mu  sync.Mutex
-	ops []string // "bind", "starttls", "search <base>", "unbind" in arrival order
+	mu    sync.Mutex
+	ops   []string   // "bind", "starttls", "search <base>", "unbind" in arrival order
+	conns [][]string // the same per connection, in the order they were accepted
 }
 
 // fakeRequest is one decoded request.
@@ -44,6 +46,7 @@ type fakeConn struct {
 	s    *fakeServer
 	conn net.Conn
 	r    *wireConn // used to read the client's messages
+	n    int       // its number, in the order accepted
 }
 
 func startFake(t *testing.T, s *fakeServer, handle func(c *fakeConn, req fakeRequest)) *fakeServer {
@@ -63,14 +66,14 @@ func startFake(t *testing.T, s *fakeServer, handle func(c *fakeConn, req fakeReq
 
 func (s *fakeServer) serve(c net.Conn, handle func(*fakeConn, fakeRequest)) {
 	defer c.Close()
-	fc := &fakeConn{s: s, conn: c, r: newWireConn(c, time.Hour)}
+	fc := &fakeConn{s: s, conn: c, r: newWireConn(c, time.Hour), n: s.accepted()}
 	for {
 		req, err := fc.read()
 		if err != nil {
 			return
 		}
 		if req.op == appExtendedRequest && s.tls != nil && !s.ldaps {
-			s.record("starttls")
+			fc.record("starttls")
 			fc.write(s.msg(req.id, s.result(appExtendedResp, 0, "")))
 			t := tls.Server(c, s.tls)
 			if t.Handshake() != nil {
@@ -81,21 +84,40 @@ func (s *fakeServer) serve(c net.Conn, handle func(*fakeConn, fakeRequest)) {
 		}
 		switch req.op {
 		case appBindRequest:
-			s.record("bind")
+			fc.record("bind")
 		case appSearchRequest:
-			s.record("search " + req.base)
+			fc.record("search " + req.base)
 		case appUnbindRequest:
-			s.record("unbind")
+			fc.record("unbind")
 			return
 		}
 		handle(fc, req)
 	}
 }
 
-func (s *fakeServer) record(op string) {
+func (s *fakeServer) accepted() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ops = append(s.ops, op)
+	s.conns = append(s.conns, nil)
+	return len(s.conns) - 1
+}
+
+func (c *fakeConn) record(op string) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.ops = append(c.s.ops, op)
+	c.s.conns[c.n] = append(c.s.conns[c.n], op)
+}
+
+// seenOn returns the operations of each connection.
+func (s *fakeServer) seenOn() [][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][]string, len(s.conns))
+	for i, ops := range s.conns {
+		out[i] = slices.Clone(ops)
+	}
+	return out
 }
 
 func (s *fakeServer) seen() []string {

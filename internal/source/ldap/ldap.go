@@ -176,10 +176,12 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 		}
 	}
 	m := NewMapper(r.name, r.cfg.Users, r.cfg.Groups, r.cfg.ActiveDirectory)
+	ahead := r.listGroupsAhead(ctx, s.url)
 	if err := r.readUsers(s, m); err != nil {
+		ahead.abandon()
 		return nil, Stats{}, err
 	}
-	if err := r.readGroups(ctx, s, m); err != nil {
+	if err := r.addGroups(ctx, s, m, ahead); err != nil {
 		return nil, Stats{}, err
 	}
 	d := m.Directory()
@@ -215,36 +217,64 @@ func (r *Reader) readUsers(s *session, m *Mapper) error {
 	return nil
 }
 
-// readGroups lists the groups. A group whose member ranges cannot be
-// completed is kept as unknown; a failure of the listing itself fails the
-// read, since groups never listed cannot even be named as unknown.
-// Continuation references are recorded as in readUsers: a group that is
-// missing is never taken as empty.
-func (r *Reader) readGroups(ctx context.Context, s *session, m *Mapper) error {
-	q := query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
-		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}
-	var ranged []*Entry // finished after the listing: one request at a time
-	refs, err := s.search(q, func(e *Entry) error {
+// groupListing is the group search's result: each group entry with the
+// error that left its member ranges incomplete (nil: complete), in the
+// order listed, and the continuation references met.
+type groupListing struct {
+	q       query
+	entries []*Entry
+	errs    []error
+	refs    []string
+}
+
+// listGroups lists the groups on s. A group whose member ranges cannot be
+// completed is kept with the error (it will be unknown); a failure of the
+// listing itself fails the read, since groups never listed cannot even be
+// named as unknown.
+func (r *Reader) listGroups(ctx context.Context, s *session) (*groupListing, error) {
+	l := &groupListing{q: query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
+		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}}
+	var ranged []int // finished after the listing: one request at a time
+	refs, err := s.search(l.q, func(e *Entry) error {
 		if hasRanges(e) {
-			ranged = append(ranged, e)
-		} else {
-			m.AddGroup(e, nil)
+			ranged = append(ranged, len(l.entries))
 		}
+		l.entries = append(l.entries, e)
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r.unread(m, q, refs)
-	for _, e := range ranged {
+	l.refs, l.errs = refs, make([]error, len(l.entries))
+	for _, i := range ranged {
+		e := l.entries[i]
 		rerr := s.completeRanges(e)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		if rerr != nil {
 			r.log.Warn("group unknown: members could not be read completely", zap.String("group", e.DN), zap.Error(rerr))
 		}
-		m.AddGroup(e, rerr)
+		l.errs[i] = rerr
+	}
+	return l, nil
+}
+
+// addGroups adds the groups to m: the listing read ahead on a connection
+// of its own, or, when there was none, read now on s. Continuation
+// references are recorded as in readUsers: a group that is missing is
+// never taken as empty.
+func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *groupsAhead) error {
+	l, err := ahead.wait()
+	if l == nil && err == nil {
+		l, err = r.listGroups(ctx, s)
+	}
+	if err != nil {
+		return err
+	}
+	r.unread(m, l.q, l.refs)
+	for i, e := range l.entries {
+		m.AddGroup(e, l.errs[i])
 	}
 	return nil
 }
