@@ -97,7 +97,8 @@ type LDAPUsers struct {
 	ProxyAddresses bool   `yaml:"proxy_addresses"` // also take smtp: aliases of proxyAddresses
 	// SkipDisabled leaves out disabled or locked accounts: Active
 	// Directory's userAccountControl disabled bit, 389-ds/FreeIPA's
-	// nsAccountLock: TRUE.
+	// nsAccountLock: TRUE, OpenLDAP's administrative lock
+	// (pwdAccountLockedTime: 000001010000Z).
 	SkipDisabled bool `yaml:"skip_disabled"`
 }
 

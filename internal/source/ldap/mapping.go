@@ -91,7 +91,7 @@ func UserAttributes(u config.LDAPUsers, ad *config.ADSettings) []string {
 			attrs = append(attrs, "userAccountControl")
 		}
 	case u.SkipDisabled:
-		attrs = append(attrs, "nsAccountLock")
+		attrs = append(attrs, "nsAccountLock", "pwdAccountLockedTime")
 	}
 	return uniqueFold(attrs)
 }
@@ -124,7 +124,7 @@ const uacDisabled = 0x2
 type Stats struct {
 	Users            int // users kept
 	WithoutEmail     int // kept, but cannot be matched to a Teams account
-	Disabled         int // skipped: account disabled (AD) or locked (389-ds, FreeIPA)
+	Disabled         int // skipped: account disabled (AD) or locked (389-ds, FreeIPA, OpenLDAP by an administrator)
 	WithoutID        int // skipped: no value of the id attribute
 	DuplicateID      int // skipped: id already seen on another entry
 	IgnoredReference int // group member references outside the users and groups read
@@ -293,14 +293,26 @@ func (m *Mapper) inUnread(canonical string) string {
 // Known reports whether a user with this id was added.
 func (m *Mapper) Known(id string) bool { return m.byID[id] != nil }
 
+// adminLocked is the pwdAccountLockedTime of an account an administrator
+// locked (OpenLDAP's password policy overlay): locked until unlocked by
+// hand. Any other value is the time of a lockout after failed binds, which
+// ends by itself after pwdLockoutDuration: such a person is not switched
+// off, and leaving them out would remove them from every group for an
+// hour and add them back.
+const adminLocked = "000001010000Z"
+
 // disabled reports whether an account is switched off: Active Directory's
-// userAccountControl disabled bit, or 389-ds/FreeIPA's nsAccountLock.
+// userAccountControl disabled bit, 389-ds/FreeIPA's nsAccountLock, or
+// OpenLDAP's administrative lock.
 func disabled(e *Entry) bool {
 	if uac := e.First("userAccountControl"); uac != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(uac), 10, 64)
 		if err == nil && n&uacDisabled != 0 {
 			return true
 		}
+	}
+	if slices.ContainsFunc(e.Values("pwdAccountLockedTime"), func(v string) bool { return strings.TrimSpace(v) == adminLocked }) {
+		return true
 	}
 	return slices.ContainsFunc(e.Values("nsAccountLock"), func(v string) bool {
 		return strings.EqualFold(strings.TrimSpace(v), "true")

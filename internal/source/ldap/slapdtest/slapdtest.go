@@ -61,6 +61,9 @@ type Options struct {
 	// content synchronization (syncrepl), with a session log so that a
 	// cookie is answered with the entries deleted since.
 	SyncProv bool
+	// PPolicy loads the password policy overlay, whose operational
+	// attributes (pwdAccountLockedTime) the LDIF may then set.
+	PPolicy bool
 }
 
 // Server is a running slapd.
@@ -156,6 +159,9 @@ func config(dir string, o Options) string {
 	if o.SyncProv {
 		b.WriteString("moduleload syncprov\n")
 	}
+	if o.PPolicy {
+		b.WriteString("moduleload ppolicy\n")
+	}
 	if o.TLS {
 		fmt.Fprintf(&b, "TLSCACertificateFile %s/ca.pem\nTLSCertificateFile %s/server.pem\nTLSCertificateKeyFile %s/server.key\n", dir, dir, dir)
 	}
@@ -182,6 +188,9 @@ func config(dir string, o Options) string {
 		b.WriteString(strings.TrimSpace(o.Access) + "\n")
 	}
 	b.WriteString("access to * by * read\n")
+	if o.PPolicy {
+		b.WriteString("overlay ppolicy\n")
+	}
 	if o.SyncProv {
 		b.WriteString("index entryCSN,entryUUID eq\noverlay syncprov\nsyncprov-checkpoint 1 1\nsyncprov-sessionlog 1000\n")
 	}
