@@ -35,10 +35,9 @@ type groupsAhead struct {
 type aheadState int
 
 const (
-	aheadDialing   aheadState = iota // connecting and binding
-	aheadListing                     // bound: the listing is the read's
-	aheadAbandoned                   // not bound in time, or not wanted
-	aheadNoConn                      // no second connection could be made
+	aheadDialing aheadState = iota // connecting and binding
+	aheadListing                   // bound: the listing is the read's
+	aheadOff                       // no second connection, or given up
 )
 
 // listGroupsAhead starts listing the groups on a second connection to the
@@ -65,32 +64,33 @@ func (r *Reader) listGroupsAhead(ctx context.Context, url string) *groupsAhead {
 }
 
 // bound moves the listing on once its connection is bound (err == nil),
-// unless it was abandoned meanwhile; it reports whether to list.
+// unless it was given up meanwhile; it reports whether to list.
 func (a *groupsAhead) bound(err error) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch {
-	case a.state == aheadAbandoned:
-		return false
-	case err != nil:
-		a.state = aheadNoConn
-		return false
+	if a.state == aheadDialing && err == nil {
+		a.state = aheadListing
+	} else {
+		a.state = aheadOff
 	}
-	a.state = aheadListing
-	return true
+	return a.state == aheadListing
+}
+
+// decide settles whether the listing is the read's: a connection still
+// being made is given up rather than waited for.
+func (a *groupsAhead) decide() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == aheadDialing {
+		a.state = aheadOff
+	}
+	return a.state == aheadListing
 }
 
 // wait returns the listing read ahead, or (nil, nil) when there is none
-// and the groups are to be listed on the first connection. A connection
-// still being made is abandoned rather than waited for.
+// and the groups are to be listed on the first connection.
 func (a *groupsAhead) wait() (*groupListing, error) {
-	a.mu.Lock()
-	if a.state == aheadDialing {
-		a.state = aheadAbandoned
-	}
-	listing := a.state == aheadListing
-	a.mu.Unlock()
-	if !listing {
+	if !a.decide() {
 		a.abandon()
 		return nil, nil
 	}
@@ -102,11 +102,7 @@ func (a *groupsAhead) wait() (*groupListing, error) {
 // abandon stops the listing (its connection is closed) and waits for its
 // goroutine to end.
 func (a *groupsAhead) abandon() {
-	a.mu.Lock()
-	if a.state == aheadDialing {
-		a.state = aheadAbandoned
-	}
-	a.mu.Unlock()
+	a.decide()
 	a.cancel()
 	<-a.done
 }
