@@ -221,7 +221,6 @@ func (r *Reader) readUsers(s *session, m *Mapper) error {
 // error that left its member ranges incomplete (nil: complete), in the
 // order listed, and the continuation references met.
 type groupListing struct {
-	q       query
 	entries []*Entry
 	errs    []error
 	refs    []string
@@ -232,10 +231,9 @@ type groupListing struct {
 // listing itself fails the read, since groups never listed cannot even be
 // named as unknown.
 func (r *Reader) listGroups(ctx context.Context, s *session) (*groupListing, error) {
-	l := &groupListing{q: query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
-		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}}
+	l := &groupListing{}
 	var ranged []int // finished after the listing: one request at a time
-	refs, err := s.search(l.q, func(e *Entry) error {
+	refs, err := s.search(r.groupQuery(), func(e *Entry) error {
 		if hasRanges(e) {
 			ranged = append(ranged, len(l.entries))
 		}
@@ -260,6 +258,12 @@ func (r *Reader) listGroups(ctx context.Context, s *session) (*groupListing, err
 	return l, nil
 }
 
+// groupQuery is the search that lists the groups.
+func (r *Reader) groupQuery() query {
+	return query{base: r.cfg.Groups.BaseDN, scope: r.groupScope, filter: r.cfg.Groups.Filter,
+		attrs: r.groupAttrs, paged: true, purpose: "groups", allowReferrals: true}
+}
+
 // addGroups adds the groups to m: the listing read ahead on a connection
 // of its own, or, when there was none, read now on s. Continuation
 // references are recorded as in readUsers: a group that is missing is
@@ -272,7 +276,7 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 	if err != nil {
 		return err
 	}
-	r.unread(m, l.q, l.refs)
+	r.unread(m, r.groupQuery(), l.refs)
 	for i, e := range l.entries {
 		m.AddGroup(e, l.errs[i])
 	}
