@@ -330,10 +330,11 @@ func (s *Store) Runs() []Run {
 }
 
 // AddReport keeps a report (JSON) of a run started at t; the last
-// KeepReports are kept.
+// KeepReports are kept. The store takes reportJSON over: the caller must
+// not change it afterwards.
 func (s *Store) AddReport(t time.Time, reportJSON []byte) error {
 	return s.update(func(x kv) error {
-		if err := x.put(bucketReports, timeKey(t), reportJSON); err != nil {
+		if err := x.keep(bucketReports, timeKey(t), reportJSON); err != nil {
 			return err
 		}
 		return trim(x, bucketReports, KeepReports)

@@ -217,6 +217,9 @@ func (s *Store) noteErr(err error) error {
 type kv interface {
 	get(bucket []byte, key string) []byte
 	put(bucket []byte, key string, val []byte) error
+	// keep is put for a value the caller hands over and never touches
+	// again: the in-memory store keeps it as it is instead of copying it.
+	keep(bucket []byte, key string, val []byte) error
 	del(bucket []byte, key string) error
 	each(bucket []byte, fn func(key string, val []byte))
 	// some calls fn for each of keys (sorted) that the bucket holds; val
@@ -280,6 +283,9 @@ func (b boltKV) get(bucket []byte, key string) []byte {
 func (b boltKV) put(bucket []byte, key string, val []byte) error {
 	return b.tx.Bucket(bucket).Put([]byte(key), val)
 }
+
+// keep is put: bbolt copies the value into its pages on commit.
+func (b boltKV) keep(bucket []byte, key string, val []byte) error { return b.put(bucket, key, val) }
 
 func (b boltKV) del(bucket []byte, key string) error {
 	return b.tx.Bucket(bucket).Delete([]byte(key))
@@ -346,6 +352,16 @@ func (m memKV) put(bucket []byte, key string, val []byte) error {
 		m.m[string(bucket)] = b
 	}
 	b[key] = bytes.Clone(val)
+	return nil
+}
+
+// keep stores val without a copy: a cold run's report is tens of MB, and
+// the daemon without a state dir keeps twenty.
+func (m memKV) keep(bucket []byte, key string, val []byte) error {
+	if err := m.put(bucket, key, nil); err != nil {
+		return err
+	}
+	m.m[string(bucket)][key] = val
 	return nil
 }
 
