@@ -102,16 +102,20 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("scim store: %w", err)
 	}
 	s := &Store{path: path}
-	_, err := os.Stat(path)
-	fresh := errors.Is(err, os.ErrNotExist)
-	err = s.open(false, fresh, func(db *bolt.DB) error {
-		if fresh {
-			state.OwnLikeDir(path)
-		} else if err := state.Check(path, db, string(Users), string(Groups), string(membersBucket)); err != nil {
+	buckets := [][]byte{metaBucket, []byte(Users), []byte(Groups), membersBucket}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		// Made whole before it appears: a sync reading meanwhile finds no
+		// store, never a half-made one it would call damaged.
+		if err := state.CreateFile(path, buckets...); err != nil {
+			return nil, fmt.Errorf("scim store %s: %w", path, err)
+		}
+	}
+	err := s.open(false, false, func(db *bolt.DB) error {
+		if err := state.Check(path, db, string(Users), string(Groups), string(membersBucket)); err != nil {
 			return err
 		}
 		return db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{metaBucket, []byte(Users), []byte(Groups), membersBucket} {
+			for _, b := range buckets {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -169,10 +173,17 @@ func (s *Store) load(tx *bolt.Tx) error {
 type rawData struct {
 	records map[Kind]map[string][]byte
 	members map[string][][]byte // group id -> its members, one JSON value each
+	changed time.Time           // the last change received; zero: none recorded
+}
+
+// received reports whether an identity provider ever sent anything: a
+// store that only exists is no data, not an empty directory.
+func (r rawData) received() bool {
+	return Summary{Users: len(r.records[Users]), Groups: len(r.records[Groups]), LastChange: r.changed}.Received()
 }
 
 func copyOut(tx *bolt.Tx) rawData {
-	raw := rawData{records: map[Kind]map[string][]byte{}, members: map[string][][]byte{}}
+	raw := rawData{records: map[Kind]map[string][]byte{}, members: map[string][][]byte{}, changed: changedAt(tx.Bucket(metaBucket))}
 	for _, k := range []Kind{Users, Groups} {
 		m := map[string][]byte{}
 		if b := tx.Bucket([]byte(k)); b != nil {
@@ -610,6 +621,9 @@ func readFile(path string) (map[Kind]map[string]*record, error) {
 	raw, err := copyFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if !raw.received() {
+		return nil, fmt.Errorf("%w (the store at %s was made, but no identity provider has sent anything to it)", ErrNoData, path)
 	}
 	data, err := raw.decode()
 	if err != nil {

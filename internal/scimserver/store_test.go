@@ -335,3 +335,52 @@ func TestStoreSizeAndLastChange(t *testing.T) {
 		t.Errorf("last change after reopen = %v, want %v", got, changed)
 	}
 }
+
+// TestSourceBeforeFirstPush: a receiver that started but was never sent
+// anything has a store with nothing in it. That is not an empty directory
+// (every group its mappings name would look deleted): it is no data yet.
+func TestSourceBeforeFirstPush(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenStore(StorePath(dir, "entra")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewSource("entra", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Read(context.Background()); !errors.Is(err, ErrNoData) {
+		t.Errorf("Read of a store never pushed to = %v, want ErrNoData", err)
+	}
+}
+
+// TestReadWhileStoreIsBorn: a `syncd sync` reading while the daemon
+// creates the receiver's store (its first start) finds no store or an
+// empty one, never a damaged file.
+func TestReadWhileStoreIsBorn(t *testing.T) {
+	for i := range 20 {
+		dir := t.TempDir()
+		src, err := NewSource("entra", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() {
+			_, err := OpenStore(StorePath(dir, "entra"))
+			done <- err
+		}()
+		for opened := false; !opened; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				opened = true
+			default:
+			}
+			if _, err := src.Read(context.Background()); !errors.Is(err, ErrNoData) {
+				t.Fatalf("round %d: Read while the store is created = %v, want ErrNoData", i, err)
+			}
+			time.Sleep(100 * time.Microsecond) // a reader, not a lock holder the store waits for
+		}
+	}
+}

@@ -94,7 +94,7 @@ func Open(dir string) (*Store, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		if err := create(path); err != nil {
+		if err := CreateFile(path, allBuckets...); err != nil {
 			return nil, fmt.Errorf("create state: %w", err)
 		}
 	}
@@ -122,11 +122,13 @@ func Open(dir string) (*Store, error) {
 	return &Store{path: path, dir: dir}, nil
 }
 
-// create makes a new, empty store at path atomically: it is written whole
-// under a temporary name and linked into place, so another process never
-// sees it half made (an empty file is damage, not a store being born). If
-// another process created it first, theirs is kept.
-func create(path string) error {
+// CreateFile makes a new bbolt file at path holding the empty buckets,
+// atomically: it is written whole under a temporary name and linked into
+// place, so another process never sees it half made (an empty file is
+// damage, not a store being born). If another process created it first,
+// theirs is kept. The state store and the SCIM receivers' stores are made
+// with it.
+func CreateFile(path string, buckets ...[]byte) error {
 	tmp := fmt.Sprintf("%s.new-%d", path, os.Getpid())
 	_ = os.Remove(tmp) // left by a crash of a process with our pid
 	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: lockTimeout})
@@ -134,7 +136,7 @@ func create(path string) error {
 		return err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
