@@ -50,14 +50,23 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 			// The console's session cookie (session.go) opens what it
 			// links to; only reads: writes keep to the bearer token.
 			h.ServeHTTP(w, r)
-		case !bearerMatches(r, &want.hash):
-			s.refused(r, route, "missing or invalid bearer token")
-			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
-			plain(w, http.StatusUnauthorized, "a valid bearer token is required")
 		default:
-			h.ServeHTTP(w, r)
+			switch s.checkBearer(w, r, route, want) {
+			case bearerNone:
+				s.unauthorized(w, r, route, "missing bearer token")
+			case bearerWrong:
+				s.unauthorized(w, r, route, "invalid bearer token")
+			case bearerRight:
+				h.ServeHTTP(w, r)
+			}
 		}
 	})
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, route, why string) {
+	s.refused(r, route, why)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
+	plain(w, http.StatusUnauthorized, "a valid bearer token is required")
 }
 
 // localNames serves h only to requests whose Host is a loopback name or

@@ -61,6 +61,8 @@ type Options struct {
 	// Console, when set, serves the web console at / and POST /approve
 	// (console.go); without it / lists the endpoints.
 	Console Console
+	// Now is the clock wrong tokens are rationed by; default time.Now.
+	Now func() time.Time
 }
 
 // Server serves the daemon's endpoints.
@@ -69,6 +71,7 @@ type Server struct {
 	loopback bool
 	creds    atomic.Pointer[credentials] // nil: no token configured
 	formKey  [32]byte                    // signs the console's CSRF tokens (session.go)
+	guesses  *guessRation                // wrong tokens allowed (guesses.go)
 	mux      *http.ServeMux
 }
 
@@ -88,7 +91,10 @@ func New(o Options) (*Server, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
-	s := &Server{o: o, loopback: IsLoopback(o.Listen), mux: http.NewServeMux()}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{o: o, loopback: IsLoopback(o.Listen), guesses: newGuessRation(o.Now), mux: http.NewServeMux()}
 	_, _ = rand.Read(s.formKey[:])
 	s.SetSyncToken(o.SyncToken)
 	s.routes()

@@ -106,8 +106,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther) // no token: nothing to log in to
 		return
 	}
+	if s.rationed(w, r, "POST /login") {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil || !c.tokenMatches(r.PostFormValue("token")) {
+		s.wrongToken(r, "POST /login")
 		s.refused(r, "POST /login", "wrong sync token")
 		s.renderLogin(w, r, http.StatusUnauthorized, "That is not the sync token.")
 		return
@@ -167,13 +171,21 @@ func (s *Server) consoleGuard(route string, h http.Handler) http.Handler {
 			local.ServeHTTP(w, r)
 		case want == nil:
 			s.render(w, http.StatusForbidden, &consolePage{Title: "syncd", Disabled: true})
-		case s.hasSession(r) || bearerMatches(r, &want.hash):
+		case s.hasSession(r):
 			h.ServeHTTP(w, r)
-		case isRead(r):
-			s.renderLogin(w, r, http.StatusUnauthorized, "")
 		default:
-			s.refused(r, route, "no session")
-			plain(w, http.StatusUnauthorized, "sign in first: open / in the browser")
+			switch s.checkBearer(w, r, route, want) {
+			case bearerRight:
+				h.ServeHTTP(w, r)
+			case bearerRationed: // answered 429
+			case bearerNone, bearerWrong:
+				if isRead(r) {
+					s.renderLogin(w, r, http.StatusUnauthorized, "")
+					return
+				}
+				s.refused(r, route, "no session")
+				plain(w, http.StatusUnauthorized, "sign in first: open / in the browser")
+			}
 		}
 	})
 }
