@@ -13,8 +13,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/ration"
 )
 
 // Limits on what a client may send or ask for.
@@ -33,6 +36,7 @@ type handler struct {
 	noToken   bool
 	onChange  func()
 	logger    *zap.Logger
+	guesses   *ration.Guesses // wrong tokens allowed
 }
 
 // NewHandler serves the receiver named name. Mount it at
@@ -50,6 +54,7 @@ func NewHandler(name string, store *Store, token string, onChange func(), logger
 		name: name, prefix: "/scim/" + name + "/v2", store: store,
 		tokenHash: sha256.Sum256([]byte(token)), noToken: token == "",
 		onChange: onChange, logger: logger.Named("scim-receiver").With(zap.String("source", name)),
+		guesses: ration.New(time.Now),
 	}
 	if h.noToken {
 		h.logger.Error("SCIM receiver has no token: every request is refused")
@@ -68,12 +73,34 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(r) {
-		h.logger.Info("SCIM request refused: missing or invalid bearer token",
+// admitted answers a request whose token is missing, wrong, or cannot be
+// checked now (package ration: a guessed token would let anyone push a
+// directory), and reports whether the request may go on.
+func (h *handler) admitted(w http.ResponseWriter, r *http.Request) bool {
+	presented := strings.TrimSpace(r.Header.Get("Authorization")) != ""
+	if d := h.guesses.Wait(); presented && d > 0 {
+		h.logger.Info("SCIM request refused: too many wrong tokens lately, token not checked",
 			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("remote", r.RemoteAddr))
-		w.Header().Set("WWW-Authenticate", `Bearer realm="syncd SCIM"`)
-		writeError(w, &scimError{status: http.StatusUnauthorized, detail: "missing or invalid bearer token"})
+		w.Header().Set("Retry-After", ration.RetryAfter(d))
+		writeError(w, &scimError{status: http.StatusTooManyRequests, detail: "too many wrong tokens were tried: tokens are checked again in " + ration.RetryAfter(d) + " s"})
+		return false
+	}
+	if h.authorized(r) {
+		return true
+	}
+	if presented && h.guesses.Wrong() {
+		h.logger.Warn("too many wrong SCIM tokens: tokens are checked at most once per "+ration.Every.String()+" until they stop",
+			zap.String("remote", r.RemoteAddr), zap.Int("allowed_burst", ration.Burst))
+	}
+	h.logger.Info("SCIM request refused: missing or invalid bearer token",
+		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("remote", r.RemoteAddr))
+	w.Header().Set("WWW-Authenticate", `Bearer realm="syncd SCIM"`)
+	writeError(w, &scimError{status: http.StatusUnauthorized, detail: "missing or invalid bearer token"})
+	return false
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.admitted(w, r) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

@@ -39,6 +39,30 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestWrongTokensRationed: a guessed SCIM token would let anyone push a
+// directory. After a burst of wrong tokens, every token presented, the
+// right one too, is answered 429 with Retry-After and not checked, so a
+// guesser cannot tell when it found it; nothing is stored meanwhile.
+func TestWrongTokensRationed(t *testing.T) {
+	rc := newReceiver(t)
+	for i := range 10 {
+		if r := rc.doAuth("GET", "/Users", "", fmt.Sprintf("Bearer guess-%d", i)); r.status != 401 {
+			t.Fatalf("wrong token %d = %d, want 401", i+1, r.status)
+		}
+	}
+	r := rc.doAuth("POST", "/Users", `{"userName": "mallory@x.com"}`, "Bearer "+testToken)
+	wantError(t, r, 429, "")
+	if got := r.header.Get("Retry-After"); got != "6" {
+		t.Errorf("Retry-After = %q, want 6", got)
+	}
+	if r := rc.doAuth("GET", "/Users", "", ""); r.status != 401 {
+		t.Errorf("no token while rationed = %d, want 401 as always", r.status)
+	}
+	if rc.changes.Load() != 0 {
+		t.Error("a refused request changed something")
+	}
+}
+
 func TestNoTokenRefusesAll(t *testing.T) {
 	store, err := OpenStore(StorePath(t.TempDir(), "x"))
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/ration"
 	"github.com/syncd/syncd/internal/report"
 )
 
@@ -71,7 +72,7 @@ type Server struct {
 	loopback bool
 	creds    atomic.Pointer[credentials] // nil: no token configured
 	formKey  [32]byte                    // signs the console's CSRF tokens (session.go)
-	guesses  *guessRation                // wrong tokens allowed (guesses.go)
+	guesses  *ration.Guesses             // wrong tokens allowed (guesses.go)
 	mux      *http.ServeMux
 }
 
@@ -94,7 +95,7 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, loopback: IsLoopback(o.Listen), guesses: newGuessRation(o.Now), mux: http.NewServeMux()}
+	s := &Server{o: o, loopback: IsLoopback(o.Listen), guesses: ration.New(o.Now), mux: http.NewServeMux()}
 	_, _ = rand.Read(s.formKey[:])
 	s.SetSyncToken(o.SyncToken)
 	s.routes()
