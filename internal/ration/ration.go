@@ -67,3 +67,30 @@ func (g *Guesses) Wrong() (spent bool) {
 	g.paid = now.Add(after)
 	return before <= (Burst-1)*Every && after > (Burst-1)*Every
 }
+
+// Verdict is what Check found.
+type Verdict int
+
+const (
+	None     Verdict = iota // no token presented: not a guess
+	Rationed                // not checked: too many wrong tokens lately
+	Wrong                   // checked, wrong, spent from the ration
+	Right
+)
+
+// Check checks a token, if one was presented, within the ration: right
+// reports whether it matches and is called only when the token may be
+// checked. For Rationed, wait is how long until one may be; spent reports
+// that this wrong token used up the ration (for one warning per run of
+// guesses).
+func (g *Guesses) Check(presented bool, right func() bool) (v Verdict, wait time.Duration, spent bool) {
+	switch {
+	case !presented:
+		return None, 0, false
+	case g.Wait() > 0:
+		return Rationed, g.Wait(), false
+	case right():
+		return Right, 0, false
+	}
+	return Wrong, 0, g.Wrong()
+}

@@ -78,22 +78,25 @@ func (h *handler) authorized(r *http.Request) bool {
 // directory), and reports whether the request may go on.
 func (h *handler) admitted(w http.ResponseWriter, r *http.Request) bool {
 	presented := strings.TrimSpace(r.Header.Get("Authorization")) != ""
-	if d := h.guesses.Wait(); presented && d > 0 {
-		h.logger.Info("SCIM request refused: too many wrong tokens lately, token not checked",
+	v, wait, spent := h.guesses.Check(presented, func() bool { return h.authorized(r) })
+	refused := func(why string) {
+		h.logger.Info("SCIM request refused: "+why,
 			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("remote", r.RemoteAddr))
-		w.Header().Set("Retry-After", ration.RetryAfter(d))
-		writeError(w, &scimError{status: http.StatusTooManyRequests, detail: "too many wrong tokens were tried: tokens are checked again in " + ration.RetryAfter(d) + " s"})
-		return false
 	}
-	if h.authorized(r) {
+	switch {
+	case v == ration.Right:
 		return true
-	}
-	if presented && h.guesses.Wrong() {
+	case v == ration.Rationed:
+		refused("too many wrong tokens lately, token not checked")
+		w.Header().Set("Retry-After", ration.RetryAfter(wait))
+		writeError(w, &scimError{status: http.StatusTooManyRequests,
+			detail: "too many wrong tokens were tried: tokens are checked again in " + ration.RetryAfter(wait) + " s"})
+		return false
+	case spent:
 		h.logger.Warn("too many wrong SCIM tokens: tokens are checked at most once per "+ration.Every.String()+" until they stop",
 			zap.String("remote", r.RemoteAddr), zap.Int("allowed_burst", ration.Burst))
 	}
-	h.logger.Info("SCIM request refused: missing or invalid bearer token",
-		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("remote", r.RemoteAddr))
+	refused("missing or invalid bearer token")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="syncd SCIM"`)
 	writeError(w, &scimError{status: http.StatusUnauthorized, detail: "missing or invalid bearer token"})
 	return false

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/ration"
 )
 
 // Who may use the routes that name people or start a run.
@@ -52,11 +54,11 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 		default:
 			switch s.checkBearer(w, r, route, want) {
-			case bearerNone:
+			case ration.None:
 				s.unauthorized(w, r, route, "missing bearer token")
-			case bearerWrong:
+			case ration.Wrong:
 				s.unauthorized(w, r, route, "invalid bearer token")
-			case bearerRight:
+			case ration.Right:
 				h.ServeHTTP(w, r)
 			}
 		}

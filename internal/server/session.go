@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/ration"
 )
 
 // How a browser uses the web console where the sync token is required.
@@ -106,15 +108,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther) // no token: nothing to log in to
 		return
 	}
-	if s.rationed(w, r, "POST /login") {
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil || !c.tokenMatches(r.PostFormValue("token")) {
-		s.wrongToken(r, "POST /login")
-		s.refused(r, "POST /login", "wrong sync token")
-		s.renderLogin(w, r, http.StatusUnauthorized, "That is not the sync token.")
-		return
+	err := r.ParseForm()
+	right := func() bool { return err == nil && c.tokenMatches(r.PostFormValue("token")) }
+	if v := s.checkToken(w, r, "POST /login", true, right); v != ration.Right {
+		if v == ration.Wrong {
+			s.refused(r, "POST /login", "wrong sync token")
+			s.renderLogin(w, r, http.StatusUnauthorized, "That is not the sync token.")
+		}
+		return // or answered 429
 	}
 	setCookie(w, r, sessionCookie, c.session(time.Now().Add(sessionLife)), int(sessionLife/time.Second))
 	s.o.Logger.Info("console session started", zap.String("remote", r.RemoteAddr))
@@ -175,10 +177,10 @@ func (s *Server) consoleGuard(route string, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 		default:
 			switch s.checkBearer(w, r, route, want) {
-			case bearerRight:
+			case ration.Right:
 				h.ServeHTTP(w, r)
-			case bearerRationed: // answered 429
-			case bearerNone, bearerWrong:
+			case ration.Rationed: // answered 429
+			case ration.None, ration.Wrong:
 				if isRead(r) {
 					s.renderLogin(w, r, http.StatusUnauthorized, "")
 					return
