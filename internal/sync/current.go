@@ -15,7 +15,8 @@ import (
 
 // Reader is what a run reads from Teams; *teams.Client satisfies it.
 type Reader interface {
-	ListUsers(ctx context.Context) ([]teams.User, error)
+	// ListAccounts lists every user: id, name and e-mail address.
+	ListAccounts(ctx context.Context) ([]teams.Account, error)
 	// CountUsers is the user count of a one-page listing: while someone
 	// is pending, a change in it means someone signed in.
 	CountUsers(ctx context.Context) (int, error)

@@ -137,15 +137,15 @@ func (ids *identities) set(k personKey, id int, email string) {
 var ErrNoEmails = errors.New("the Teams token cannot see e-mail addresses: matching people needs an admin token")
 
 func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing []personKey, now time.Time) error {
-	users, err := e.api.ListUsers(ctx)
+	users, err := e.api.ListAccounts(ctx)
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
 	found := make(map[string]state.User, len(users))
 	byEmail := make(map[string]int, len(users))
 	for _, u := range users {
-		if u.ID > 1 && u.Email != nil && *u.Email != "" {
-			a := directory.NormalizeEmail(*u.Email)
+		if u.ID > 1 && u.Email != "" {
+			a := directory.NormalizeEmail(u.Email)
 			found[a] = state.User{ID: u.ID, Name: u.Name, Seen: now}
 			byEmail[a] = u.ID
 		}

@@ -20,7 +20,7 @@ type lookupsFail struct {
 	byEmail int // by-email calls made
 }
 
-func (l *lookupsFail) ListUsers(context.Context) ([]teams.User, error) {
+func (l *lookupsFail) ListAccounts(context.Context) ([]teams.Account, error) {
 	return nil, &teams.Error{Method: "GET", Route: "/users", Status: 503, Kind: teams.ErrServer}
 }
 

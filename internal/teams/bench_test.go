@@ -109,7 +109,7 @@ func listAll(b *testing.B, url string, users, groups, members int) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	us, err := c.ListUsers(ctx)
+	us, err := c.ListAccounts(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}

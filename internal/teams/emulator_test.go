@@ -164,10 +164,13 @@ func TestEmulatorEveryOperationOnEveryForm(t *testing.T) {
 }
 
 func usersAndGroups(t *testing.T, ctx context.Context, c *teams.Client, e *emulator.Emulator) {
-	users, err := c.ListUsers(ctx)
-	check(t, "ListUsers", err)
-	if got := ids(users, func(u teams.User) int { return u.ID }); !slices.Equal(got, []int{2, 3, 4, 5}) {
-		t.Errorf("ListUsers ids = %v", got)
+	users, err := c.ListAccounts(ctx)
+	check(t, "ListAccounts", err)
+	if got := ids(users, func(u teams.Account) int { return u.ID }); !slices.Equal(got, []int{2, 3, 4, 5}) {
+		t.Errorf("ListAccounts ids = %v", got)
+	}
+	if bob := users[1]; bob.Name != "Bob" || bob.Email != "Bob.Builder+ci@example.com" {
+		t.Errorf("ListAccounts: Bob = %+v", bob)
 	}
 	n, err := c.CountUsers(ctx)
 	check(t, "CountUsers", err)
@@ -315,7 +318,7 @@ func TestEmulatorErrors(t *testing.T) {
 	_, err := client(t, base, "not-a-token").Me(ctx)
 	expect("bad token", err, teams.ErrUnauthorized, "401 token invalid or expired")
 	// A token of another team is refused the same way.
-	_, err = client(t, base, teamToken).ListUsers(ctx)
+	_, err = client(t, base, teamToken).ListAccounts(ctx)
 	expect("other team's token", err, teams.ErrUnauthorized, "token invalid or expired")
 
 	ro := client(t, base, readToken)

@@ -20,7 +20,7 @@ type op struct {
 
 func allOps() []op {
 	return []op{
-		{"ListUsers", false, false, func(ctx context.Context, c *Client) error { _, err := c.ListUsers(ctx); return err }},
+		{"ListAccounts", false, false, func(ctx context.Context, c *Client) error { _, err := c.ListAccounts(ctx); return err }},
 		{"GetUser", false, false, func(ctx context.Context, c *Client) error { _, err := c.GetUser(ctx, 2); return err }},
 		{"Me", false, false, func(ctx context.Context, c *Client) error { _, err := c.Me(ctx); return err }},
 		{"UserByEmail", false, false, func(ctx context.Context, c *Client) error { _, err := c.UserByEmail(ctx, "a@x.io"); return err }},

@@ -122,7 +122,7 @@ func wantIncomplete(t *testing.T, err error, route, reason string) {
 // list that would read as "nobody there".
 func TestFaultListingsAreCompleteOrUnknown(t *testing.T) {
 	listGroups := func(c *teams.Client) error { _, err := c.ListUserGroups(context.Background()); return err }
-	listUsers := func(c *teams.Client) error { _, err := c.ListUsers(context.Background()); return err }
+	listUsers := func(c *teams.Client) error { _, err := c.ListAccounts(context.Background()); return err }
 	cases := []struct {
 		name   string
 		rules  []faultproxy.Rule

@@ -44,7 +44,7 @@ func TestListUsersPaging(t *testing.T) {
 		t.Run(strconv.Itoa(tc.n)+"/"+strconv.Itoa(tc.emptyTotal), func(t *testing.T) {
 			var calls atomic.Int32
 			c, _ := newTestClient(t, pagedUsers(tc.n, tc.emptyTotal, &calls))
-			users, err := c.ListUsers(context.Background())
+			users, err := c.ListAccounts(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestPagingGrowingListGivesUp(t *testing.T) {
 		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
-	_, err := c.ListUsers(context.Background())
+	_, err := c.ListAccounts(context.Background())
 	var inc *IncompleteError
 	if !errors.As(err, &inc) || inc.Reads != maxListReads || !strings.Contains(err.Error(), "totalCount changed from") {
 		t.Fatalf("err = %v, want the listing given up after %d reads", err, maxListReads)
@@ -123,7 +123,7 @@ func TestPagingRejectsWrongPage(t *testing.T) {
 		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
-	if _, err := c.ListUsers(context.Background()); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "asked for page 2, got page 1") {
+	if _, err := c.ListAccounts(context.Background()); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "asked for page 2, got page 1") {
 		t.Fatalf("err = %v, want a page mismatch", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestPagingFollowsEchoedPageSize(t *testing.T) {
 		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
-	users, err := c.ListUsers(context.Background())
+	users, err := c.ListAccounts(context.Background())
 	if err != nil || len(users) != 70 {
 		t.Fatalf("got %d users, %v; want 70", len(users), err)
 	}

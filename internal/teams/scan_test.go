@@ -82,6 +82,7 @@ func sameForAll(t *testing.T, data []byte) {
 	same[User](t, data)
 	same[SMEs](t, data)
 	sameRoster(t, data)
+	sameAccount(t, data)
 	same[Tag](t, data) // through encoding/json: the checked bytes must be the value's
 }
 
@@ -104,6 +105,29 @@ func sameRoster(t *testing.T, data []byte) {
 		}
 		if !ok {
 			t.Fatalf("Roster from %q (one byte at a time: %v):\ngot  %#v\nwant %#v", data, slow, got, want)
+		}
+	}
+}
+
+// sameAccount checks that an Account holds what a User holds, and that
+// it refuses what a User refuses.
+func sameAccount(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantErr := viaEncodingJSON[User](data)
+	for _, slow := range []bool{false, true} {
+		got, err := viaScanner[Account](data, slow)
+		if outcome(err) != outcome(wantErr) {
+			t.Fatalf("Account from %q (one byte at a time: %v): got %v, want %v (%v)", data, slow, outcome(err), outcome(wantErr), wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		email := ""
+		if want.Email != nil {
+			email = *want.Email
+		}
+		if got != (Account{ID: want.ID, Name: want.Name, Email: email}) {
+			t.Fatalf("Account from %q (one byte at a time: %v):\ngot  %#v\nwant %#v", data, slow, got, want)
 		}
 	}
 }
