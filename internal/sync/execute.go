@@ -224,72 +224,91 @@ func (e *Engine) newReport(p *Prepared) *report.Report {
 // per group or tag that writes anything; held changes get their ids, and
 // approved ones who approved them (ap).
 func buildChanges(p *plan.Plan, r *report.Report, users map[int]report.User, ap approvalInfo) []step {
+	b := changeBuilder{r: r, users: users, ap: ap}
 	var steps []step
-	add := func(c report.Change) int {
-		r.Changes = append(r.Changes, c)
-		return len(r.Changes) - 1
-	}
 	for i := range p.Groups {
-		g := &p.Groups[i]
-		s := step{group: g}
-		ch := func(kind string, ids []int) report.Change {
-			return report.Change{Kind: kind, Group: g.Name, Users: userList(ids, users), Groups: []string{}, Status: report.StatusPlanned}
-		}
-		if g.Create {
-			s.changes = append(s.changes, add(ch(report.KindCreateGroup, g.Add)))
-		} else {
-			if g.UpdateDescription {
-				c := ch(report.KindUpdateGroup, nil)
-				c.Description = &report.Description{Old: g.OldDescription, New: g.Description}
-				s.changes = append(s.changes, add(c))
-			}
-			if len(g.Add) > 0 {
-				s.changes = append(s.changes, add(ch(report.KindAddMembers, g.Add)))
-			}
-			if len(g.Remove) > 0 {
-				s.changes = append(s.changes, add(ap.approved(ch(report.KindRemoveMembers, g.Remove), g.Approved)))
-			}
-		}
-		if len(g.Held) > 0 {
-			c := ch(report.KindRemoveMembers, g.Held)
-			c.Status, c.Reason, c.ID = report.StatusHeld, g.HeldReason, g.HeldID(ap.target)
-			add(c)
-		}
-		if len(s.changes) > 0 {
+		if s := b.group(&p.Groups[i]); len(s.changes) > 0 {
 			steps = append(steps, s)
 		}
 	}
 	for i := range p.Tags {
-		t := &p.Tags[i]
-		s := step{tag: t}
-		ch := func(kind string, ids []int, groups []plan.GroupRef, status string) report.Change {
-			return report.Change{Kind: kind, Tag: t.Tag, Users: userList(ids, users), Groups: refNames(groups), Status: status, Reason: reasonIf(status, t.HeldReason)}
-		}
-		heldUsers := ch(report.KindRemoveSMEUsers, t.HeldUsers, nil, report.StatusHeld)
-		heldUsers.ID = t.HeldUsersID(ap.target)
-		heldGroups := ch(report.KindRemoveSMEGroups, nil, t.HeldGroups, report.StatusHeld)
-		heldGroups.ID = t.HeldGroupsID(ap.target)
-		for _, c := range []report.Change{
-			ch(report.KindAddSMEUsers, t.AddUsers, nil, report.StatusPlanned),
-			ap.approved(ch(report.KindRemoveSMEUsers, t.RemoveUsers, nil, report.StatusPlanned), t.ApprovedUsers),
-			ch(report.KindAddSMEGroups, nil, t.AddGroups, report.StatusPlanned),
-			ap.approved(ch(report.KindRemoveSMEGroups, nil, t.RemoveGroups, report.StatusPlanned), t.ApprovedGroups),
-			heldUsers,
-			heldGroups,
-		} {
-			if len(c.Users)+len(c.Groups) == 0 {
-				continue
-			}
-			i := add(c)
-			if c.Status == report.StatusPlanned {
-				s.changes = append(s.changes, i)
-			}
-		}
-		if len(s.changes) > 0 {
+		if s := b.tag(&p.Tags[i]); len(s.changes) > 0 {
 			steps = append(steps, s)
 		}
 	}
 	return steps
+}
+
+// changeBuilder adds a plan's changes to the report, one group or tag at
+// a time.
+type changeBuilder struct {
+	r     *report.Report
+	users map[int]report.User
+	ap    approvalInfo
+}
+
+// add appends c to the report and returns its index there.
+func (b changeBuilder) add(c report.Change) int {
+	b.r.Changes = append(b.r.Changes, c)
+	return len(b.r.Changes) - 1
+}
+
+// group reports a group's changes; the step holds those to apply.
+func (b changeBuilder) group(g *plan.GroupPlan) step {
+	s := step{group: g}
+	ch := func(kind string, ids []int) report.Change {
+		return report.Change{Kind: kind, Group: g.Name, Users: userList(ids, b.users), Groups: []string{}, Status: report.StatusPlanned}
+	}
+	if g.Create {
+		s.changes = append(s.changes, b.add(ch(report.KindCreateGroup, g.Add)))
+	} else {
+		if g.UpdateDescription {
+			c := ch(report.KindUpdateGroup, nil)
+			c.Description = &report.Description{Old: g.OldDescription, New: g.Description}
+			s.changes = append(s.changes, b.add(c))
+		}
+		if len(g.Add) > 0 {
+			s.changes = append(s.changes, b.add(ch(report.KindAddMembers, g.Add)))
+		}
+		if len(g.Remove) > 0 {
+			s.changes = append(s.changes, b.add(b.ap.approved(ch(report.KindRemoveMembers, g.Remove), g.Approved)))
+		}
+	}
+	if len(g.Held) > 0 {
+		c := ch(report.KindRemoveMembers, g.Held)
+		c.Status, c.Reason, c.ID = report.StatusHeld, g.HeldReason, g.HeldID(b.ap.target)
+		b.add(c)
+	}
+	return s
+}
+
+// tag reports a tag's SME changes; the step holds those to apply.
+func (b changeBuilder) tag(t *plan.TagPlan) step {
+	s := step{tag: t}
+	ch := func(kind string, ids []int, groups []plan.GroupRef, status string) report.Change {
+		return report.Change{Kind: kind, Tag: t.Tag, Users: userList(ids, b.users), Groups: refNames(groups), Status: status, Reason: reasonIf(status, t.HeldReason)}
+	}
+	heldUsers := ch(report.KindRemoveSMEUsers, t.HeldUsers, nil, report.StatusHeld)
+	heldUsers.ID = t.HeldUsersID(b.ap.target)
+	heldGroups := ch(report.KindRemoveSMEGroups, nil, t.HeldGroups, report.StatusHeld)
+	heldGroups.ID = t.HeldGroupsID(b.ap.target)
+	for _, c := range []report.Change{
+		ch(report.KindAddSMEUsers, t.AddUsers, nil, report.StatusPlanned),
+		b.ap.approved(ch(report.KindRemoveSMEUsers, t.RemoveUsers, nil, report.StatusPlanned), t.ApprovedUsers),
+		ch(report.KindAddSMEGroups, nil, t.AddGroups, report.StatusPlanned),
+		b.ap.approved(ch(report.KindRemoveSMEGroups, nil, t.RemoveGroups, report.StatusPlanned), t.ApprovedGroups),
+		heldUsers,
+		heldGroups,
+	} {
+		if len(c.Users)+len(c.Groups) == 0 {
+			continue
+		}
+		i := b.add(c)
+		if c.Status == report.StatusPlanned {
+			s.changes = append(s.changes, i)
+		}
+	}
+	return s
 }
 
 // approvalInfo is what buildChanges needs to label held and approved
