@@ -165,37 +165,52 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	if err != nil {
 		return p, fmt.Errorf("match directory people to Teams users: %w", err)
 	}
-	pending := pendingSet{}
+	x := &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl}
+	pending := e.planAll(ctx, p, x, countUsers(dirs))
+	e.describe(p, x, pending)
+	e.log.Debug("identities resolved", zap.String("method", ids.method), zap.Int("matched", p.Matched),
+		zap.Int("pending", len(p.Pending)), zap.Int("lookups", ids.lookups))
+	e.watch.planned(dirs, view.cur.Groups)
+	return p, nil
+}
+
+// planAll plans the run into p.Plan, and plans it again when a recheck of
+// the people pending finds that someone signed in meanwhile. It returns
+// the people still pending.
+func (e *Engine) planAll(ctx context.Context, p *Prepared, x *explainData, dirUsers int) pendingSet {
 	sizes := e.store.Sizes()
-	owned := adopted(e.store.Ledger(), e.store.Adoptions(), view.cur.Groups) // with creates whose answer was lost
+	owned := adopted(e.store.Ledger(), e.store.Adoptions(), x.view.cur.Groups) // with creates whose answer was lost
+	var pending pendingSet
 	replan := func() {
-		markFailedLookups(ids, groups, tags)
+		markFailedLookups(x.ids, x.groups, x.tags)
 		pending = pendingSet{}
-		p.Plan = plan.Calculate(desiredFrom(groups, tags, ids.byPerson, sizes, pending), view.cur, e.policies(owned, p.approvals)...)
-		for k := range ids.failed {
+		p.Plan = plan.Calculate(desiredFrom(x.groups, x.tags, x.ids.byPerson, sizes, pending), x.view.cur, e.policies(owned, p.approvals)...)
+		for k := range x.ids.failed {
 			if len(k.Emails) > 0 {
 				delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
 			}
 		}
 	}
 	replan()
-	if e.recheckPending(ctx, ids, &p.Plan, countUsers(dirs), groups, tags) {
+	if e.recheckPending(ctx, x.ids, &p.Plan, dirUsers, x.groups, x.tags) {
 		replan()
 	}
-	nameGroupRefs(&p.Plan, view.cur.Groups)
+	nameGroupRefs(&p.Plan, x.view.cur.Groups)
+	return pending
+}
+
+// describe fills in what the report, the apply and explain need of the
+// planned run.
+func (e *Engine) describe(p *Prepared, x *explainData, pending pendingSet) {
 	p.Errors = append(p.Errors, p.Plan.Errors...)
-	p.Errors = append(p.Errors, unknownErrors(groups, tags)...)
-	p.Users = e.userInfo(&p.Plan, ids, view)
+	p.Errors = append(p.Errors, unknownErrors(x.groups, x.tags)...)
+	p.Users = e.userInfo(&p.Plan, x.ids, x.view)
 	p.Pending = pendingList(pending)
-	p.Matched = len(ids.byPerson)
-	p.Sizes = groupSizes(groups, tags)
-	p.Fingerprint = fingerprint(&p.Plan, view.cur)
+	p.Matched = len(x.ids.byPerson)
+	p.Sizes = groupSizes(x.groups, x.tags)
+	p.Fingerprint = fingerprint(&p.Plan, x.view.cur)
 	p.ConfigPrint = configPrint(e.cfg)
-	p.explain = &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl}
-	e.log.Debug("identities resolved", zap.String("method", ids.method), zap.Int("matched", p.Matched),
-		zap.Int("pending", len(p.Pending)), zap.Int("lookups", ids.lookups))
-	e.watch.planned(dirs, view.cur.Groups)
-	return p, nil
+	p.explain = x
 }
 
 // policies are the membership modes and safety rules the plan goes
