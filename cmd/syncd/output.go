@@ -13,7 +13,8 @@ import (
 // report on stdout and log on stderr. When both are the same person's
 // terminal, the report already shows every change and the run's summary:
 // logging each change again at info would print it twice. There the log
-// keeps its warnings and errors only; --verbose brings the rest back.
+// keeps its warnings and errors only (and, in a long apply, its progress
+// line once a minute); --verbose brings the rest back.
 // Anywhere else (a pipe, a file, journald, CI) the log is left as the
 // configuration says, one line per change: operations search it.
 
@@ -24,6 +25,8 @@ func (w *wiring) quietOnTerminal(verbose bool) {
 		return
 	}
 	if w.log.Core().Enabled(zapcore.InfoLevel) { // never lowers a level set above warn
+		// A long apply still says how far it is: the report comes at the end.
+		w.progress = w.log
 		w.log = w.log.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
 	}
 }

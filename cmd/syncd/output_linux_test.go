@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
 	"github.com/syncd/syncd/internal/exitcode"
@@ -95,5 +97,18 @@ func TestIsTerminal(t *testing.T) {
 	if !isTerminal(p.tty) || isTerminal(null) || isTerminal(&bytes.Buffer{}) {
 		t.Errorf("isTerminal: pty %v, /dev/null %v, buffer %v; want true, false, false",
 			isTerminal(p.tty), isTerminal(null), isTerminal(&bytes.Buffer{}))
+	}
+}
+
+// On a terminal a long apply still says how far it is: the progress log
+// stays at info while the rest is raised to warnings.
+func TestTerminalKeepsProgress(t *testing.T) {
+	out, errOut := openPTY(t), openPTY(t)
+	defer out.text()
+	defer errOut.text()
+	w := &wiring{e: env{stdout: out.tty, stderr: errOut.tty}, log: zap.NewExample()}
+	w.quietOnTerminal(false)
+	if w.log.Core().Enabled(zapcore.InfoLevel) || w.progress == nil || !w.progress.Core().Enabled(zapcore.InfoLevel) {
+		t.Errorf("on a terminal: log at info %v, progress %v", w.log.Core().Enabled(zapcore.InfoLevel), w.progress)
 	}
 }

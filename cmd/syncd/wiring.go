@@ -32,6 +32,9 @@ type wiring struct {
 	conn    *teamsConn
 	sources []engine.Source
 	emuFile string // where the in-process emulator's state is saved, if any
+	// progress is where a long apply says how far it is: the log, kept at
+	// info when quietOnTerminal raises the rest to warnings.
+	progress *zap.Logger
 }
 
 // setupOptions say how a command uses the state.
@@ -98,7 +101,11 @@ func (w *wiring) build(ctx context.Context, o setupOptions) error {
 
 // engine builds the engine of a one-shot command.
 func (w *wiring) engine(apply bool) (*engine.Engine, error) {
-	eng, err := newEngine(w.cfg, w.sources, w.conn, w.store, w.log, apply)
+	eng, err := newEngine(w.cfg, w.sources, w.conn, w.store, w.log, apply, func(o *engine.Options) {
+		if w.progress != nil {
+			o.Progress = w.progress.Named("sync")
+		}
+	})
 	if err != nil {
 		return nil, &configError{err: err}
 	}
@@ -108,10 +115,13 @@ func (w *wiring) engine(apply bool) (*engine.Engine, error) {
 // newEngine builds the engine over the Teams client of conn: a reader,
 // and a writer only for a run that applies, so a dry run cannot write.
 func newEngine(cfg *config.Config, sources []engine.Source, conn *teamsConn, store *state.Store, log *zap.Logger,
-	apply bool) (*engine.Engine, error) {
+	apply bool, mod ...func(*engine.Options)) (*engine.Engine, error) {
 	o := engine.Options{Config: cfg, Sources: sources, Reader: conn.Client, Store: store, Logger: log.Named("sync")}
 	if apply {
 		o.Writer = conn.Client
+	}
+	for _, m := range mod {
+		m(&o)
 	}
 	return engine.New(o)
 }

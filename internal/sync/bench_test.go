@@ -248,25 +248,13 @@ func BenchmarkColdSyncPacing(b *testing.B) {
 		took := clock.Now().Sub(start)
 		c := countCalls(emu)
 		n := c.reads + c.writes
-		floor := limitsFloor(n, 50, 2*time.Second, 5000, 100, time.Minute)
+		floor := teams.Documented.Floor(n, teams.Documented.Bucket)
 		b.ReportMetric(float64(n), "calls")
 		b.ReportMetric(float64(c.throttled), "429s")
 		b.ReportMetric(took.Seconds(), "throttle-s")
 		b.ReportMetric(floor.Seconds(), "floor-s")
 		b.ReportMetric(took.Seconds()/floor.Seconds(), "x-floor")
 	}
-}
-
-// limitsFloor is the least time n calls can take under a burst limit of
-// burst calls per window and a bucket of size tokens refilled by refill
-// every period, from a full budget.
-func limitsFloor(n, burst int, window time.Duration, size, refill int, period time.Duration) time.Duration {
-	windows := time.Duration((n+burst-1)/burst-1) * window
-	var refills time.Duration
-	if n > size {
-		refills = time.Duration((n-size+refill-1)/refill) * period
-	}
-	return max(windows, refills)
 }
 
 // simClock is a clock that moves only when the client waits.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
@@ -30,6 +31,9 @@ type Reader interface {
 	// Calls is how many requests the client sent so far, reads and
 	// writes: a run reports the difference.
 	Calls() int
+	// TimeFor is the least time n more calls take under the API's rate
+	// limits, from its last stated budget; false when none was stated.
+	TimeFor(n int) (time.Duration, bool)
 }
 
 // Writer is what an applying run writes to Teams; *teams.Client satisfies

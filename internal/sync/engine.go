@@ -25,7 +25,10 @@ type Options struct {
 	Writer  Writer       // *teams.Client, or nil: a dry run, no write call at all
 	Store   *state.Store // nil: no memory between runs
 	Logger  *zap.Logger
-	Now     func() time.Time
+	// Progress is where a long apply says how far it is (progress.go);
+	// default Logger.
+	Progress *zap.Logger
+	Now      func() time.Time
 	// WriteGrace is how long a write already sent may go on after the run
 	// is cancelled (a stop signal), so that it is not cut off mid-flight;
 	// default 3s, below the daemon's shutdown grace.
@@ -47,6 +50,7 @@ type Engine struct {
 	write   Writer // nil: dry run
 	store   *state.Store
 	log     *zap.Logger
+	prog    *zap.Logger // Options.Progress
 	now     func() time.Time
 	apply   bool
 	grace   time.Duration
@@ -69,8 +73,11 @@ func New(o Options) (*Engine, error) {
 	if o.WriteGrace <= 0 {
 		o.WriteGrace = DefaultWriteGrace
 	}
+	if o.Progress == nil {
+		o.Progress = o.Logger
+	}
 	e := &Engine{cfg: o.Config, sources: o.Sources, api: o.Reader, write: o.Writer, store: o.Store,
-		log: o.Logger, now: o.Now, apply: o.Writer != nil, grace: o.WriteGrace}
+		log: o.Logger, prog: o.Progress, now: o.Now, apply: o.Writer != nil, grace: o.WriteGrace}
 	if o.Watch {
 		e.watch = newWatchState()
 	}

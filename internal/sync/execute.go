@@ -82,7 +82,8 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 	}
 	var stop error // a failure no other write can get past
 	skipped := 0
-	for _, s := range steps {
+	prog := e.newProgress(len(steps))
+	for i, s := range steps {
 		var err error
 		skip := stop != nil
 		if skip {
@@ -100,6 +101,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 			stop = err
 		}
 		e.markStep(r, s, err, skip)
+		prog.done(i + 1)
 	}
 	rec.flush()
 	if skipped > 0 {

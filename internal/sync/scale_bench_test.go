@@ -184,7 +184,7 @@ func (m runFigures) report(b *testing.B, size scalegen.Size, minCalls int, cpuGo
 	}
 	b.ReportMetric(float64(m.calls), "calls")
 	b.ReportMetric(float64(minCalls), "calls-min")
-	floor := limitsFloor(m.calls, 50, 2*time.Second, 5000, 100, time.Minute)
+	floor := teams.Documented.Floor(m.calls, teams.Documented.Bucket)
 	b.ReportMetric(floor.Seconds(), "throttled-floor-s")
 	b.ReportMetric(0, "ns/op") // wall-s is the run's time
 }
