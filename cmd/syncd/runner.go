@@ -95,6 +95,9 @@ func (r *engineRunner) Explain(ctx context.Context, email string) (*engine.Expla
 	return r.explainer.Explain(ctx, email)
 }
 
+// Progress says how far the engine's apply under way is.
+func (r *engineRunner) Progress() (engine.Progress, bool) { return r.eng.Progress() }
+
 // RunOnce runs the engine. An applying run holds the writer lock for its
 // whole length (a one-shot `syncd sync --apply` beside the daemon waits
 // for it, and it for the one-shot) and first settles the writes an

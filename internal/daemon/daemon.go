@@ -47,6 +47,8 @@ type Runner interface {
 	// nothing else (the web console's search); ErrNoExplainer if it
 	// cannot.
 	Explain(ctx context.Context, email string) (*engine.Explanation, error)
+	// Progress says how far the apply under way is; false when none is.
+	Progress() (engine.Progress, bool)
 	// Close releases what the runner holds (source connections) when it
 	// is replaced or the daemon stops.
 	Close() error
@@ -181,6 +183,18 @@ func (d *Daemon) Running() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.running != nil
+}
+
+// Progress says how far the run under way has applied its changes; false
+// when no run is applying.
+func (d *Daemon) Progress() (engine.Progress, bool) {
+	d.mu.Lock()
+	r, running := d.runner, d.running != nil
+	d.mu.Unlock()
+	if !running {
+		return engine.Progress{}, false
+	}
+	return r.Progress()
 }
 
 func closeRunner(r Runner) error { return r.Close() }

@@ -65,6 +65,12 @@ func (f *fakeRunner) Explain(context.Context, string) (*engine.Explanation, erro
 	return nil, ErrNoExplainer
 }
 
+// Progress is an apply 3 steps in, whenever asked: the daemon must ask
+// only while a run is going.
+func (f *fakeRunner) Progress() (engine.Progress, bool) {
+	return engine.Progress{Done: 3, Total: 9}, true
+}
+
 func (f *fakeRunner) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

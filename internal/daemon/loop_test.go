@@ -152,7 +152,13 @@ func TestTrigger(t *testing.T) {
 		if !h.d.Running() {
 			t.Error("Running() = false during a run")
 		}
+		if p, ok := h.d.Progress(); !ok || p.Done != 3 {
+			t.Errorf("Progress during a run = %+v, %v", p, ok)
+		}
 		<-done
+		if p, ok := h.d.Progress(); ok {
+			t.Errorf("Progress after the run = %+v, true", p)
+		}
 		if got := r.Calls(); got != 1 {
 			t.Errorf("runs = %d, want 1", got)
 		}

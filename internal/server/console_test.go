@@ -289,3 +289,33 @@ func TestConsoleExplain(t *testing.T) {
 		t.Errorf("explain during a run = %d", code)
 	}
 }
+
+// applyingScheduler is a daemon in the middle of a long apply.
+type applyingScheduler struct {
+	fakeScheduler
+	progress engine.Progress
+}
+
+func (a *applyingScheduler) Running() bool                     { return true }
+func (a *applyingScheduler) Progress() (engine.Progress, bool) { return a.progress, true }
+
+// TestConsoleShowsProgress: while a run applies, the console says how far
+// it is and about how long is left, once the run has an estimate.
+func TestConsoleShowsProgress(t *testing.T) {
+	c, rep := newFakeConsole(t)
+	sched := &applyingScheduler{fakeScheduler: fakeScheduler{latest: rep}, progress: engine.Progress{Done: 12, Total: 8050}}
+	s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: sched,
+		Listen: "127.0.0.1:9184", Console: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	if _, _, page := send(t, browser(t), "GET", ts.URL+"/", nil, nil); !strings.Contains(page, "A sync run is going now: 12 of 8050 user groups and tags applied. ") {
+		t.Errorf("before an estimate, the page says:\n%s", page)
+	}
+	sched.progress = engine.Progress{Done: 1430, Total: 8050, Left: 33*time.Minute + 10*time.Second}
+	if _, _, page := send(t, browser(t), "GET", ts.URL+"/", nil, nil); !strings.Contains(page, "A sync run is going now: 1430 of 8050 user groups and tags applied, about 33 min left. ") {
+		t.Errorf("with an estimate, the page says:\n%s", page)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,6 +56,9 @@ type Engine struct {
 	apply   bool
 	grace   time.Duration
 	watch   *watchState // nil unless Options.Watch
+	// applying is the Progress of the apply under way, nil when none is;
+	// read by another goroutine (the daemon's console).
+	applying atomic.Pointer[Progress]
 }
 
 // New checks the options and returns an engine.

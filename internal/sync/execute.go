@@ -83,6 +83,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 	var stop error // a failure no other write can get past
 	skipped := 0
 	prog := e.newProgress(len(steps))
+	defer prog.end()
 	for i, s := range steps {
 		var err error
 		skip := stop != nil

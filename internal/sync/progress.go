@@ -21,22 +21,48 @@ type progress struct {
 	calls0 int
 	start  time.Time
 	last   time.Time
+	left   time.Duration // the last estimate
+}
+
+// Progress is how far an apply under way is, for the daemon's console.
+type Progress struct {
+	Done, Total int
+	Started     time.Time
+	// Left is the last estimate of the time the rest takes (logged once a
+	// minute); 0 before the first.
+	Left time.Duration
+}
+
+// Progress returns how far the apply under way is; false when none is.
+// It is safe to call while the engine runs.
+func (e *Engine) Progress() (Progress, bool) {
+	if p := e.applying.Load(); p != nil {
+		return *p, true
+	}
+	return Progress{}, false
 }
 
 func (e *Engine) newProgress(total int) *progress {
 	now := e.now()
-	return &progress{e: e, total: total, calls0: e.api.Calls(), start: now, last: now}
+	p := &progress{e: e, total: total, calls0: e.api.Calls(), start: now, last: now}
+	e.applying.Store(&Progress{Total: total, Started: now})
+	return p
 }
+
+// end marks the apply over.
+func (p *progress) end() { p.e.applying.Store(nil) }
 
 // done is called after each step with the number done so far.
 func (p *progress) done(n int) {
 	now := p.e.now()
+	defer func() { p.e.applying.Store(&Progress{Done: n, Total: p.total, Started: p.start, Left: p.left}) }()
 	if n >= p.total || n <= 0 || now.Sub(p.last) < progressEvery {
 		return
 	}
 	p.last = now
 	calls, elapsed := p.e.api.Calls()-p.calls0, now.Sub(p.start)
 	left := p.timeLeft(n, calls, elapsed)
+	p.left = left
 	p.e.prog.Info(fmt.Sprintf("applying: %d of %d user groups and tags done, about %s left", n, p.total, roundLeft(left)),
 		zap.Int("steps_done", n), zap.Int("steps_total", p.total), zap.Int("api_calls", calls),
 		zap.Duration("elapsed", elapsed), zap.Duration("time_left", left))

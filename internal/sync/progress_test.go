@@ -29,6 +29,9 @@ func TestProgress(t *testing.T) {
 	e := &Engine{api: api, log: zap.NewNop(), prog: zap.New(core), now: func() time.Time { return now }}
 
 	p := e.newProgress(100)
+	if got, ok := e.Progress(); !ok || got.Total != 100 || got.Done != 0 {
+		t.Fatalf("Progress at the start = %+v, %v", got, ok)
+	}
 	for n := 1; n <= 10; n++ { // 10 steps of 2 calls in 50 s: no line yet
 		now, api.calls = now.Add(5*time.Second), api.calls+2
 		p.done(n)
@@ -55,9 +58,16 @@ func TestProgress(t *testing.T) {
 	if len(got) != 1 || asked != 22*87/13 || got[0].Message != "applying: 13 of 100 user groups and tags done, about 20m0s left" {
 		t.Fatalf("asked the floor for %d calls; lines: %+v", asked, got)
 	}
+	if got, _ := e.Progress(); got.Done != 13 || got.Left != 20*time.Minute {
+		t.Errorf("Progress = %+v, want 13 done, 20 min left", got)
+	}
 	now = now.Add(time.Hour)
 	p.done(100) // the last step: the run's summary says the rest
 	if logs.Len() != 0 {
 		t.Errorf("a progress line for the last step: %v", logs.All()[0].Message)
+	}
+	p.end()
+	if got, ok := e.Progress(); ok {
+		t.Errorf("Progress after the apply = %+v, true", got)
 	}
 }
