@@ -15,11 +15,12 @@ func TestImportRetriesACrash(t *testing.T) {
 	if err := os.MkdirAll(db, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// A stand-in for ns-slapd: the first import leaves a file and crashes,
+	// A stand-in for ns-slapd (shell builtins only: the fresh-clone run has
+	// nothing but go on PATH): the first import leaves a file and crashes,
 	// the second finds the database empty and succeeds.
 	fake := filepath.Join(dir, "ns-slapd")
 	script := "#!/bin/sh\nif [ -e " + db + "/half ]; then echo 'not emptied'; exit 3; fi\n" +
-		"if [ -e " + dir + "/crashed ]; then exit 0; fi\ntouch " + dir + "/crashed " + db + "/half\nkill -SEGV $$\n"
+		"if [ -e " + dir + "/crashed ]; then exit 0; fi\n: > " + dir + "/crashed\n: > " + db + "/half\nkill -SEGV $$\n"
 	if err := os.WriteFile(fake, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
