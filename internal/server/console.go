@@ -156,7 +156,7 @@ func (s *Server) running() bool {
 }
 
 // progress words how far the run going now has applied, if the
-// scheduler can tell: "1430 of 8050 user groups and tags applied, about
+// scheduler can tell: "1430 of 8050 user groups and tags done, about
 // 33 min left".
 func (s *Server) progress() string {
 	r, ok := s.o.Scheduler.(interface {
@@ -169,7 +169,7 @@ func (s *Server) progress() string {
 	if !ok {
 		return ""
 	}
-	text := strconv.Itoa(p.Done) + " of " + strconv.Itoa(p.Total) + " user groups and tags applied"
+	text := strconv.Itoa(p.Done) + " of " + strconv.Itoa(p.Total) + " user groups and tags done"
 	switch {
 	case p.Left >= time.Minute:
 		text += ", about " + strconv.Itoa(int(p.Left.Round(time.Minute)/time.Minute)) + " min left"

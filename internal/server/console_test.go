@@ -311,11 +311,11 @@ func TestConsoleShowsProgress(t *testing.T) {
 	}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	if _, _, page := send(t, browser(t), "GET", ts.URL+"/", nil, nil); !strings.Contains(page, "A sync run is going now: 12 of 8050 user groups and tags applied. ") {
+	if _, _, page := send(t, browser(t), "GET", ts.URL+"/", nil, nil); !strings.Contains(page, "A sync run is going now: 12 of 8050 user groups and tags done. ") {
 		t.Errorf("before an estimate, the page says:\n%s", page)
 	}
 	sched.progress = engine.Progress{Done: 1430, Total: 8050, Left: 33*time.Minute + 10*time.Second}
-	if _, _, page := send(t, browser(t), "GET", ts.URL+"/", nil, nil); !strings.Contains(page, "A sync run is going now: 1430 of 8050 user groups and tags applied, about 33 min left. ") {
+	if _, _, page := send(t, browser(t), "GET", ts.URL+"/", nil, nil); !strings.Contains(page, "A sync run is going now: 1430 of 8050 user groups and tags done, about 33 min left. ") {
 		t.Errorf("with an estimate, the page says:\n%s", page)
 	}
 }
