@@ -15,6 +15,7 @@ import (
 	"time"
 )
 
+// The ration: Burst wrong tokens at once, then one more every Every.
 const (
 	Burst = 10
 	Every = 6 * time.Second
@@ -84,12 +85,13 @@ const (
 // that this wrong token used up the ration (for one warning per run of
 // guesses).
 func (g *Guesses) Check(presented bool, right func() bool) (v Verdict, wait time.Duration, spent bool) {
-	switch {
-	case !presented:
+	if !presented {
 		return None, 0, false
-	case g.Wait() > 0:
-		return Rationed, g.Wait(), false
-	case right():
+	}
+	if wait := g.Wait(); wait > 0 {
+		return Rationed, wait, false
+	}
+	if right() {
 		return Right, 0, false
 	}
 	return Wrong, 0, g.Wrong()
