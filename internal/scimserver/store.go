@@ -29,9 +29,6 @@ import (
 // every committed write. A generation counter in the file catches writes by
 // another process (there should be none): the store then reloads first.
 
-// lockTimeout bounds how long a write or a read waits for the file lock.
-const lockTimeout = 10 * time.Second
-
 // Kind is a resource type, also its bucket name.
 type Kind string
 

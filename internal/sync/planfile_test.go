@@ -150,7 +150,7 @@ func TestApplySavedBudgets(t *testing.T) {
 		t.Errorf("kubernetes SMEs: %v; want dan kept (held) and ann added", users)
 	}
 
-	r, s = savedRig(t)
+	r, _ = savedRig(t)
 	r.cfg.Sync.MaxRemovals = 0
 	p, err := r.engine(false).Prepare(context.Background())
 	if err != nil {
