@@ -140,7 +140,7 @@ func TestPagingFollowsEchoedPageSize(t *testing.T) {
 		writeJSON(w, 200, p)
 	})
 	c, _ := newTestClient(t, h)
-	users, err := c.ListAccounts(context.Background())
+	users, err := c.ListUsers(context.Background())
 	if err != nil || len(users) != 70 {
 		t.Fatalf("got %d users, %v; want 70", len(users), err)
 	}

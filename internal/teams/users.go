@@ -14,6 +14,13 @@ const (
 	routeUsersByExternal = "/users/by-external-id/{externalId}"
 )
 
+// ListUsers returns every user of the site with all their fields, all
+// pages; an *IncompleteError when the listing is not provably complete. A
+// run needs only ListAccounts.
+func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
+	return listAll(ctx, c, usersLister(pageSize))
+}
+
 // Account is what matching people to Teams needs of a user: its id, name
 // and e-mail address.
 type Account struct {
