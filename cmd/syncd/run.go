@@ -202,6 +202,10 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		return nil, &configError{err: err}
 	}
 	p.watcher.Attach(p.daemon)
+	p.metrics.FollowApply(func() (int, int, bool) {
+		pr, ok := p.daemon.Progress()
+		return pr.Done, pr.Total, ok
+	})
 	if p.receivers, err = daemon.NewReceivers(cfg, p.daemon.Trigger, p.metrics, log); err != nil {
 		p.close()
 		return nil, err // a damaged or unreadable store: exit 1

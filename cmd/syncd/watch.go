@@ -87,6 +87,12 @@ type watchedScheduler struct {
 	watcher *daemon.Watcher
 }
 
+// The console asks the scheduler for these when it has them.
+var _ interface {
+	Running() bool
+	Progress() (engine.Progress, bool)
+} = watchedScheduler{}
+
 func (s watchedScheduler) Ready() (bool, string) {
 	if ok, why := s.Daemon.Ready(); !ok {
 		return ok, why

@@ -53,6 +53,7 @@ type Metrics struct {
 	lastReloadOK       prometheus.Gauge
 	buildInfo          *prometheus.GaugeVec
 	scim               scimCollectors
+	apply              *applyCollectors
 }
 
 // New creates the metrics and registers them on reg, which is required
@@ -162,7 +163,8 @@ func newCollectors() *Metrics {
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the version label carries the syncd build version.",
 		}, []string{"version"}),
-		scim: newSCIMCollectors(),
+		scim:  newSCIMCollectors(),
+		apply: newApplyCollectors(),
 	}
 }
 
@@ -172,7 +174,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		m.changes, m.pendingUsers, m.removalsHeld,
 		m.sourceGroups, m.sourceUsers, m.sourceUnknown, m.sourceReadDuration, m.sourceReadErrors,
 		m.requests, m.requestDuration, m.rateLimitRemaining, m.throttleWait,
-		m.reloads, m.lastReloadOK, m.buildInfo,
+		m.reloads, m.lastReloadOK, m.buildInfo, m.apply.done, m.apply.total,
 	}, m.scim.list()...)
 }
 

@@ -240,3 +240,26 @@ func TestRestore(t *testing.T) {
 		t.Errorf("last_success = %v, want 100", got)
 	}
 }
+
+// The apply gauges read the progress they follow when scraped, and are 0
+// when no run applies (or before anything is followed).
+func TestApplyProgress(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, reg, "syncd_apply_steps", nil); got != 0 {
+		t.Errorf("apply_steps_total before anything is followed = %v", got)
+	}
+	done, total, ok := 0, 0, false
+	m.FollowApply(func() (int, int, bool) { return done, total, ok })
+	done, total, ok = 1430, 8050, true
+	if d, tot := value(t, reg, "syncd_apply_steps_done", nil), value(t, reg, "syncd_apply_steps", nil); d != 1430 || tot != 8050 {
+		t.Errorf("during an apply: done %v, total %v; want 1430, 8050", d, tot)
+	}
+	ok = false
+	if d, tot := value(t, reg, "syncd_apply_steps_done", nil), value(t, reg, "syncd_apply_steps", nil); d != 0 || tot != 0 {
+		t.Errorf("after it: done %v, total %v; want 0, 0", d, tot)
+	}
+}
