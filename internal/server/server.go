@@ -62,7 +62,7 @@ type Options struct {
 	// Console, when set, serves the web console at / and POST /approve
 	// (console.go); without it / lists the endpoints.
 	Console Console
-	// Now is the clock wrong tokens are rationed by; default time.Now.
+	// Now is the clock wrong tokens are rationed by; nil: time.Now.
 	Now func() time.Time
 }
 
@@ -91,9 +91,6 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	s := &Server{o: o, loopback: IsLoopback(o.Listen), guesses: ration.New(o.Now), mux: http.NewServeMux()}
 	_, _ = rand.Read(s.formKey[:])

@@ -27,7 +27,6 @@ type progress struct {
 // Progress is how far an apply under way is, for the daemon's console.
 type Progress struct {
 	Done, Total int
-	Started     time.Time
 	// Left is the last estimate of the time the rest takes (logged once a
 	// minute); 0 before the first.
 	Left time.Duration
@@ -45,7 +44,7 @@ func (e *Engine) Progress() (Progress, bool) {
 func (e *Engine) newProgress(total int) *progress {
 	now := e.now()
 	p := &progress{e: e, total: total, calls0: e.api.Calls(), start: now, last: now}
-	e.applying.Store(&Progress{Total: total, Started: now})
+	e.applying.Store(&Progress{Total: total})
 	return p
 }
 
@@ -55,7 +54,7 @@ func (p *progress) end() { p.e.applying.Store(nil) }
 // done is called after each step with the number done so far.
 func (p *progress) done(n int) {
 	now := p.e.now()
-	defer func() { p.e.applying.Store(&Progress{Done: n, Total: p.total, Started: p.start, Left: p.left}) }()
+	defer func() { p.e.applying.Store(&Progress{Done: n, Total: p.total, Left: p.left}) }()
 	if n >= p.total || n <= 0 || now.Sub(p.last) < progressEvery {
 		return
 	}
