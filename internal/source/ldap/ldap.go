@@ -185,7 +185,7 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 		return nil, Stats{}, err
 	}
 	d := m.Directory()
-	if err := noUsersSeen(d, r.cfg.Users); err != nil {
+	if err := m.CheckRead(d); err != nil {
 		return nil, Stats{}, err
 	}
 	if r.inChain {

@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -137,6 +138,7 @@ type Stats struct {
 // reader looks these up, because the last kind makes its groups unknown.
 type MemberRef struct {
 	DN     string             // as the first group listing it spelled it
+	Login  string             // instead of DN: a memberUid nobody read has (UnresolvedLogins)
 	Groups []*directory.Group // the groups that list it
 }
 
@@ -152,10 +154,12 @@ type Mapper struct {
 	skipDisabled bool
 
 	byID    map[string]*directory.User
-	byDN    map[string]string // canonical DN -> user ID
-	byLogin map[string]string // lower-cased login -> user ID; built by loginIndex
-	order   []*directory.User // users in the order added, for loginIndex
-	skipped map[string]bool   // canonical DNs of user entries read but left out
+	byDN    map[string]string   // canonical DN -> user ID
+	byLogin map[string]string   // lower-cased login -> user ID; built by loginIndex
+	shared  map[string][]string // lower-cased login -> DNs of the users sharing it; built by loginIndex
+	logins  map[string][]string // user ID -> its login values after the first (few have any)
+	order   []*directory.User   // users in the order added, for loginIndex
+	skipped map[string]bool     // canonical DNs of user entries read but left out
 	pending []*pendingGroup
 	stats   Stats
 	unread  []string // canonical DNs of subtrees the server referred elsewhere
@@ -168,6 +172,13 @@ type Mapper struct {
 	// IDFromDN makes a user without a value of the id attribute take its
 	// DN as id instead of being skipped (LDIF exports often lack entryUUID).
 	IDFromDN bool
+	// ReferAll records every member reference that resolves to nothing
+	// read, with nesting off too, and memberUid logins nobody read has
+	// (UnresolvedLogins): the LDIF reader checks each against the whole
+	// file, where a reference to no entry at all means a file cut short.
+	ReferAll      bool
+	loginRefs     map[string]*MemberRef // lower-cased login -> reference
+	loginRefOrder []string
 }
 
 // pendingGroup holds a group until every user is known: its member DNs
@@ -200,6 +211,7 @@ func NewMapper(source string, users config.LDAPUsers, groups config.LDAPGroups, 
 		byID:         map[string]*directory.User{},
 		byDN:         map[string]string{},
 		skipped:      map[string]bool{},
+		logins:       map[string][]string{},
 		primary:      map[string][]string{},
 		groupSID:     map[*directory.Group]string{},
 	}
@@ -237,6 +249,9 @@ func (m *Mapper) AddUser(e *Entry) {
 	m.byID[id] = u
 	m.byDN[directory.CanonicalDN(e.DN)] = id
 	m.order = append(m.order, u)
+	if more := e.Values(m.users.LoginAttribute); len(more) > 1 {
+		m.logins[id] = cloneAll(more[1:])
+	}
 	if m.ad == nil { // primary groups are Active Directory's alone
 		return
 	}
@@ -463,7 +478,7 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 			}
 		} else {
 			g.Ignored++
-			if m.nested && !m.skipped[c] && g.Err == nil {
+			if (m.nested || m.ReferAll) && !m.skipped[c] && g.Err == nil {
 				m.refer(c, dn.orig, g)
 			}
 		}
@@ -473,11 +488,7 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 		m.stats.PrimaryMembers += len(m.primary[sid])
 	}
 	for _, l := range p.logins {
-		if id, ok := m.loginIndex()[strings.ToLower(strings.TrimSpace(l))]; ok {
-			p.users = append(p.users, id)
-		} else {
-			g.Ignored++
-		}
+		m.resolveLogin(p, l)
 	}
 	slices.Sort(p.users)
 	g.DirectMembers = slices.Compact(p.users)
@@ -486,20 +497,100 @@ func (m *Mapper) resolve(p *pendingGroup, groupDN map[string]string) {
 	m.stats.IgnoredReference += g.Ignored
 }
 
-// loginIndex maps lower-cased logins to user ids, built when a group
+// resolveLogin resolves one memberUid value of p's group. A login that two
+// people share makes the group unknown: picking one would drop the other,
+// who may be the member meant.
+func (m *Mapper) resolveLogin(p *pendingGroup, login string) {
+	key := LoginKey(login)
+	m.loginIndex()
+	if dns := m.shared[key]; len(dns) > 0 {
+		if p.g.Err == nil {
+			p.g.Err = fmt.Errorf("%w: memberUid %q is the %s of %d people (%s), so syncd cannot tell which one the group means",
+				ErrSharedLogin, strings.TrimSpace(login), m.users.LoginAttribute, len(dns), strings.Join(dns, "; "))
+		}
+		return
+	}
+	if id, ok := m.byLogin[key]; ok {
+		p.users = append(p.users, id)
+		return
+	}
+	p.g.Ignored++
+	if m.ReferAll && key != "" && p.g.Err == nil {
+		m.referLogin(key, login, p.g)
+	}
+}
+
+func (m *Mapper) referLogin(key, login string, g *directory.Group) {
+	if m.loginRefs == nil {
+		m.loginRefs = map[string]*MemberRef{}
+	}
+	r := m.loginRefs[key]
+	if r == nil {
+		r = &MemberRef{Login: strings.TrimSpace(login)}
+		m.loginRefs[key] = r
+		m.loginRefOrder = append(m.loginRefOrder, key)
+	}
+	if !slices.Contains(r.Groups, g) {
+		r.Groups = append(r.Groups, g)
+	}
+}
+
+// UnresolvedLogins returns, after Directory with ReferAll, the memberUid
+// logins that no user read has, in the order first met.
+func (m *Mapper) UnresolvedLogins() []*MemberRef {
+	out := make([]*MemberRef, 0, len(m.loginRefOrder))
+	for _, k := range m.loginRefOrder {
+		out = append(out, m.loginRefs[k])
+	}
+	return out
+}
+
+// ErrSharedLogin is a memberUid that is the login of more than one person.
+var ErrSharedLogin = errors.New("a memberUid names more than one person")
+
+// loginIndex maps lower-cased logins (every value of the login attribute,
+// as a name service resolves any of them) to user ids, built when a group
 // first lists a memberUid: most directories have none, and a map insert
-// per user costs a read of 100,000 people 30 ms. Of users sharing a
-// login, the last added wins, as it did when each was indexed on arrival.
-func (m *Mapper) loginIndex() map[string]string {
-	if m.byLogin == nil {
-		m.byLogin = make(map[string]string, len(m.order))
-		for _, u := range m.order {
-			if u.Login != "" {
-				m.byLogin[strings.ToLower(u.Login)] = u.ID
-			}
+// per user costs a read of 100,000 people 30 ms. A login that two people
+// share goes to shared instead, with their DNs.
+func (m *Mapper) loginIndex() {
+	if m.byLogin != nil {
+		return
+	}
+	m.byLogin, m.shared = make(map[string]string, len(m.order)), map[string][]string{}
+	for _, u := range m.order {
+		m.indexLogin(u, u.Login)
+		for _, l := range m.logins[u.ID] {
+			m.indexLogin(u, l)
 		}
 	}
-	return m.byLogin
+}
+
+func (m *Mapper) indexLogin(u *directory.User, login string) {
+	key := LoginKey(login)
+	prev, seen := m.byLogin[key]
+	switch {
+	case key == "" || prev == u.ID:
+	case len(m.shared[key]) > 0:
+		if !slices.Contains(m.shared[key], u.DN) {
+			m.shared[key] = append(m.shared[key], u.DN)
+		}
+	case seen:
+		m.shared[key] = []string{m.byID[prev].DN, u.DN}
+	default:
+		m.byLogin[key] = u.ID
+	}
+}
+
+// LoginKey is how logins compare: case and surrounding spaces aside.
+func LoginKey(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+
+func cloneAll(vals []string) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = strings.Clone(v)
+	}
+	return out
 }
 
 // refer records a member DN that resolved to nothing read.
@@ -533,6 +624,30 @@ func (m *Mapper) Unresolved() []*MemberRef {
 // whose SID has users got them as direct members.
 func (m *Mapper) PrimaryGroups() (users map[string][]string, groupSID map[*directory.Group]string) {
 	return m.primary, m.groupSID
+}
+
+// ErrNoEmails is a read in which nobody has an e-mail address: the e-mail
+// attribute is misnamed, or an access rule hides it from syncd's account
+// (which reads as no value at all). Nobody would match a Teams account,
+// and every group would read as empty.
+var ErrNoEmails = errors.New("no person read has an e-mail address")
+
+// CheckRead refuses, after Directory, a read that cannot be the directory
+// as it is: no user while groups list members (ErrNoUsers), or users none
+// of whom has an e-mail address (ErrNoEmails).
+func (m *Mapper) CheckRead(d *directory.Directory) error {
+	if err := noUsersSeen(d, m.users); err != nil {
+		return err
+	}
+	if n := len(d.Users); n > 0 && m.stats.WithoutEmail >= n {
+		also := ""
+		if m.users.ProxyAddresses {
+			also = " or of proxyAddresses"
+		}
+		return fmt.Errorf("%w: none of the %d people read has a value of %s%s: check users.email_attribute, and that syncd's account may read that attribute",
+			ErrNoEmails, n, m.users.EmailAttribute, also)
+	}
+	return nil
 }
 
 // Stats returns the counts gathered so far (complete after Directory).

@@ -2,6 +2,7 @@ package ldap_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,5 +158,51 @@ func TestNoUsersSeenFailsTheRead(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "(objectClass=posixAccount)") {
 		t.Errorf("err = %v, want it to name the filter", err)
+	}
+}
+
+// An access rule that hides mail from syncd's account reads as nobody
+// having an address (and so does a misnamed email_attribute): the read
+// fails rather than every group reading as empty.
+func TestHiddenMailFailsTheRead(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture,
+		Access: "access to attrs=mail by dn.exact=" + slapdtest.ReaderDN + " none by * read"})
+	d, err := read(t, baseConfig(srv.URL))
+	if !errors.Is(err, ldap.ErrNoEmails) || d != nil {
+		t.Fatalf("mail hidden: Read = %s; want ErrNoEmails", failed(d, err))
+	}
+	cfg := baseConfig(srv.URL)
+	cfg.Users.EmailAttribute = "email"
+	if _, err := read(t, cfg); !errors.Is(err, ldap.ErrNoEmails) || !strings.Contains(err.Error(), "email") {
+		t.Fatalf("email_attribute misnamed: err %v, want ErrNoEmails naming it", err)
+	}
+}
+
+// Two people with one login (here a second uid value): a memberUid of it
+// makes the group unknown, not a member picked at random; a person's
+// second uid value resolves as a name service resolves it.
+func TestSharedLoginMakesGroupUnknown(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture + `
+dn: uid=hank,ou=people,` + slapdtest.Suffix + `
+objectClass: inetOrgPerson
+uid: hank
+uid: hhill
+uid: alice
+cn: Hank
+sn: Hill
+mail: hank@example.com
+
+dn: cn=posix2,ou=groups,` + slapdtest.Suffix + `
+objectClass: posixGroup
+cn: posix2
+gidNumber: 5002
+memberUid: hhill
+`})
+	d := mustRead(t, baseConfig(srv.URL))
+	if err := d.Group("posix").Err; !errors.Is(err, ldap.ErrSharedLogin) || !strings.Contains(err.Error(), "uid=hank") {
+		t.Errorf("posix (memberUid alice, a login two people have): err %v, want ErrSharedLogin naming both", err)
+	}
+	if got := logins(t, d, "posix2"); !slices.Equal(got, []string{"hank"}) {
+		t.Errorf("posix2 = %v, want [hank] (memberUid hhill is hank's second uid)", got)
 	}
 }
