@@ -233,11 +233,11 @@ func (c *checker) validateReceiver(p string, r *SCIMReceiver) {
 }
 
 func (c *checker) validateLDIF(p string, l *LDIF) {
+	// A file not there (yet) is the export's failure, not the
+	// configuration's: each run fails with exit 1, and Warnings says so.
 	if l.Path == "" {
 		c.errorf(p+".path", "%s.path is required: the LDIF file to read", p)
-	} else if info, err := os.Stat(l.Path); err != nil {
-		c.errorf(p+".path", "%s.path: cannot read %s: %v", p, l.Path, unwrapPath(err))
-	} else if info.IsDir() {
+	} else if info, err := os.Stat(l.Path); err == nil && info.IsDir() {
 		c.errorf(p+".path", "%s.path: %s is a directory, not an LDIF file", p, l.Path)
 	}
 	c.entries(p, &l.Users, &l.Groups, false)

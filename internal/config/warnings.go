@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 )
 
 // Warnings lists what a valid configuration turns off that protects the
-// secrets or the data in transit: TLS verification switched off by name,
-// and http:// to a host other than this one. Each is "FILE:LINE:COL: text".
+// secrets or the data in transit (TLS verification switched off by name,
+// http:// to a host other than this one), and an LDIF file not there. Each is "FILE:LINE:COL: text".
 // `syncd validate` prints them; a run logs them when it starts.
 func Warnings(cfg *Config) []string {
 	var out []string
@@ -32,6 +33,11 @@ func Warnings(cfg *Config) []string {
 			warn(p+".ldap.insecure_skip_verify", "%s.ldap.insecure_skip_verify is on (source %s): the directory's TLS certificate is not checked, so anyone on the network path can pose as it, take the bind password and hand syncd false groups; give its CA in ca_file instead", p, s.Name)
 		case s.SCIM != nil && s.SCIM.InsecureSkipVerify:
 			warn(p+".scim.insecure_skip_verify", "%s.scim.insecure_skip_verify is on (source %s): the provider's TLS certificate is not checked, so anyone on the network path can pose as it, take the token and hand syncd false groups; give its CA in ca_file instead", p, s.Name)
+		}
+		if s.LDIF != nil && s.LDIF.Path != "" {
+			if _, err := os.Stat(s.LDIF.Path); err != nil {
+				warn(p+".ldif.path", "%s.ldif.path: cannot read %s (source %s): %v; every run fails (exit 1, nothing removed) until it can", p, s.LDIF.Path, s.Name, unwrapPath(err))
+			}
 		}
 		if s.SCIM != nil {
 			if host, ok := remoteHTTP(s.SCIM.URL); ok {

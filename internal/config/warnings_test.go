@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -76,5 +78,27 @@ func TestEmulatorHasNoWarnings(t *testing.T) {
 	cfg.Teams.InsecureSkipVerify = true // ignored by the in-process emulator
 	if w := Warnings(cfg); len(w) != 0 {
 		t.Errorf("emulator config warns: %q", w)
+	}
+}
+
+// An LDIF file not there (yet) is a warning, not a configuration error:
+// the export failed, and each run fails with exit 1 until it arrives.
+func TestWarningsLDIFMissing(t *testing.T) {
+	dir := t.TempDir()
+	text := "teams:\n  url: https://acme.stackenterprise.co/api/v3\n  token: t\nsources:\n  - name: export\n    ldif: {path: " +
+		filepath.Join(dir, "no-such.ldif") + "}\n"
+	cfg, err := Parse(filepath.Join(dir, "c.yaml"), []byte(text), nil)
+	if err != nil {
+		t.Fatalf("a missing LDIF file is not a configuration error: %v", err)
+	}
+	got := Warnings(cfg)
+	if len(got) != 1 || !strings.Contains(got[0], "c.yaml:6:18: sources[0].ldif.path: cannot read") || !strings.Contains(got[0], "exit 1") {
+		t.Errorf("warnings %q, want one naming sources[0].ldif.path", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "no-such.ldif"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := Warnings(cfg); len(got) != 0 {
+		t.Errorf("file there: warnings %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package ldif_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/ldap/slapdtest"
 	"github.com/syncd/syncd/internal/source/ldif"
 )
@@ -64,7 +66,6 @@ func TestFixtureLikeTheLDAPSource(t *testing.T) {
 	want := map[string][]string{
 		"platform": {"alice", "jsmith", "multi", "nomail"},
 		"uniq":     {"alice", "bob"},
-		"posix":    {"alice", "zoe"},
 		"level1":   {"alice", "bob", "zoe"},
 		"équipe":   {"zoe"},
 	}
@@ -73,8 +74,14 @@ func TestFixtureLikeTheLDAPSource(t *testing.T) {
 			t.Errorf("%s = %v, want %v", g, got, w)
 		}
 	}
-	if d.Group("platform").Ignored != 1 || d.Group("posix").Ignored != 1 {
-		t.Errorf("ignored counts: platform %d posix %d, want 1 and 1", d.Group("platform").Ignored, d.Group("posix").Ignored)
+	// carol, under ou=other, is in the file: left out, as the LDAP source
+	// leaves her out. The memberUid ghost is no entry's login: the LDAP
+	// source's search proves nobody in scope has it, a file proves nothing.
+	if d.Group("platform").Ignored != 1 {
+		t.Errorf("ignored count: platform %d, want 1", d.Group("platform").Ignored)
+	}
+	if err := d.Group("posix").Err; !errors.Is(err, ldif.ErrIncomplete) || !strings.Contains(err.Error(), `"ghost"`) {
+		t.Errorf("posix: err %v, want ErrIncomplete naming ghost", err)
 	}
 	if u := d.Users["zoe"]; u.Name != "Zoë Ångström" || !slices.Equal(u.Emails, []string{"zoe@example.com"}) {
 		t.Errorf("zoe = %+v", u)
@@ -179,5 +186,75 @@ func TestFileValuesStayBesideTheExport(t *testing.T) {
 		if strings.Contains(err.Error(), "SECRET-TOKEN-VALUE") {
 			t.Errorf("%s: the file's content leaked: %v", bad, err)
 		}
+	}
+}
+
+// A file cut short between entries parses: a member it names that has no
+// entry in the file makes the group unknown, and every group nesting it,
+// rather than absent (someone who belongs would be removed). A member
+// whose entry is in the file but out of scope is left out, as before.
+func TestCutFileMakesGroupsUnknown(t *testing.T) {
+	const head = `dn: uid=ann,ou=people,dc=x
+objectClass: inetOrgPerson
+uid: ann
+mail: ann@x.org
+
+dn: uid=svc,ou=services,dc=x
+uid: svc
+
+dn: cn=parent,ou=groups,dc=x
+objectClass: groupOfNames
+cn: parent
+member: cn=child,ou=groups,dc=x
+
+dn: cn=other,ou=groups,dc=x
+objectClass: groupOfNames
+cn: other
+member: uid=ann,ou=people,dc=x
+member: uid=svc,ou=services,dc=x
+
+dn: cn=child,ou=groups,dc=x
+objectClass: groupOfNames
+cn: child
+member: uid=ann,ou=people,dc=x
+member: uid=bob,ou=people,dc=x
+`
+	cfg := config.LDIF{Path: write(t, head), Users: config.LDAPUsers{BaseDN: "ou=people,dc=x", IDAttribute: "uid"},
+		Groups: config.LDAPGroups{BaseDN: "ou=groups,dc=x", Nested: true}}
+	d, err := readFile(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Group("child").Err; !errors.Is(err, ldif.ErrIncomplete) || !strings.Contains(err.Error(), "uid=bob,ou=people,dc=x") {
+		t.Errorf("child: err %v, want ErrIncomplete naming uid=bob", err)
+	}
+	if err := d.Group("parent").Err; !errors.Is(err, directory.ErrNestedUnknown) || !strings.Contains(err.Error(), "uid=bob,ou=people,dc=x") {
+		t.Errorf("parent: err %v, want ErrNestedUnknown naming uid=bob", err)
+	}
+	if got := members(t, d, "other"); !slices.Equal(got, []string{"ann"}) {
+		t.Errorf("other = %v, want [ann] (svc's entry is in the file, out of scope)", got)
+	}
+
+	// Cut in the middle of a line: refused whole.
+	cut := head + "\ndn: uid=bob,ou=people,dc=x\nobjectClass: inetOrgPerson\nuid: bob\nmail: bob@x"
+	cfg.Path = write(t, cut)
+	if _, err := readFile(t, cfg); !errors.Is(err, ldif.ErrIncomplete) || !strings.Contains(err.Error(), "line break") {
+		t.Errorf("file cut mid-line: err %v, want ErrIncomplete", err)
+	}
+	cfg.Path = write(t, cut+"x.org\n")
+	if d, err = readFile(t, cfg); err != nil || d.Group("parent").Err != nil {
+		t.Errorf("whole file: err %v, parent %+v", err, d.Group("parent"))
+	}
+}
+
+// A file whose people have no e-mail attribute at all (misnamed in the
+// configuration, or left out of the export) is refused: nobody would match
+// a Teams account, and every group would read as empty.
+func TestNoEmailsRefused(t *testing.T) {
+	content := "dn: uid=ann,ou=people,dc=x\nobjectClass: inetOrgPerson\nuid: ann\nemail: ann@x.org\n\ndn: cn=g,ou=groups,dc=x\ncn: g\nmember: uid=ann,ou=people,dc=x\n"
+	_, err := readFile(t, config.LDIF{Path: write(t, content), Users: config.LDAPUsers{BaseDN: "ou=people,dc=x"},
+		Groups: config.LDAPGroups{BaseDN: "ou=groups,dc=x"}})
+	if !errors.Is(err, ldap.ErrNoEmails) || !strings.Contains(err.Error(), "mail") {
+		t.Errorf("err %v, want ErrNoEmails naming the attribute", err)
 	}
 }
