@@ -22,7 +22,7 @@ func connectTeams(ctx context.Context, cfg *config.Config, probeWrite bool, w io
 		return fmt.Errorf("teams: %w", err)
 	}
 	tok, err := probe.Teams(ctx, conn.Client, cfg, probeWrite)
-	printToken(w, cfg.Teams.URL, tok)
+	printToken(w, cfg.Teams.ShownURL(), tok)
 	return err
 }
 

@@ -33,9 +33,9 @@ func openState(cfg *config.Config, reset bool, stderr io.Writer, cmd string) (*s
 // when it has to wait for another syncd.
 func acquireWriter(ctx context.Context, cfg *config.Config, getenv func(string) string, holder string,
 	wait time.Duration, log *zap.Logger) (*lock.Writer, error) {
-	target := lock.Display(cfg.Teams.URL)
+	target := cfg.Teams.ShownURL()
 	return lock.Acquire(ctx, lock.Options{
-		Target: cfg.Teams.URL, StateDir: cfg.Sync.StateDir, RuntimeDir: lock.RuntimeDir(getenv),
+		Target: cfg.Teams.URL, Shown: target, StateDir: cfg.Sync.StateDir, RuntimeDir: lock.RuntimeDir(getenv),
 		Command: holder, Wait: wait, Created: state.OwnLikeDir,
 		OnWait: func(h lock.Holder) {
 			log.Warn(fmt.Sprintf("waiting for %s to finish writing to %s", h, target),

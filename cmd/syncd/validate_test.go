@@ -355,6 +355,24 @@ func TestValidateConnectFailures(t *testing.T) {
 	}
 }
 
+// A token put in teams.url by mistake (as the team's name) is never shown:
+// not in a refusal, not when the API cannot be reached.
+func TestValidateConnectHidesTokenInURL(t *testing.T) {
+	const tok = "secret-token-in-the-path"
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Invalid access token", http.StatusUnauthorized)
+	}))
+	t.Cleanup(refusing.Close)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	for _, base := range []string{refusing.URL, gone.URL} {
+		code, out, errOut := runCmd(t, nil, "validate", "--connect", "--config", testConfig(t, base+"/v3/teams/"+tok, tok))
+		if code != exitcode.Failure || strings.Contains(out+errOut, tok) || !strings.Contains(errOut, "/v3/teams/REDACTED") {
+			t.Errorf("%s: code %d, want %d, the URL shown with the token taken out\nstdout: %s\nstderr: %s", base, code, exitcode.Failure, out, errOut)
+		}
+	}
+}
+
 // TestValidateConnectEmulatorURL: "emulator:SEED.json" runs in-process.
 func TestValidateConnectEmulatorURL(t *testing.T) {
 	dir := t.TempDir()

@@ -5,7 +5,10 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/syncd/syncd/internal/lock"
 )
 
 // Config is the whole configuration file. Load fills it: relative paths are
@@ -275,6 +278,22 @@ func (t Teams) EmulatorSeed() (string, bool) {
 	}
 	return t.URL[len(EmulatorScheme):], true
 }
+
+// ShownURL is teams.url as messages, the lock holder's record and probes
+// show it: without userinfo, query or fragment, and with the token taken
+// out should it appear in the path (put there as the team's name, by
+// mistake).
+func (t Teams) ShownURL() string {
+	u := t.URL
+	if tok := t.Token.Reveal(); len(tok) >= minShownSecret {
+		u = strings.ReplaceAll(u, tok, "REDACTED")
+	}
+	return lock.Display(u)
+}
+
+// minShownSecret is the shortest token ShownURL looks for: a short one
+// would take out ordinary parts of the URL, and no real token is that short.
+const minShownSecret = 8
 
 // Source returns the source with this name, or nil.
 func (c *Config) Source(name string) *Source {

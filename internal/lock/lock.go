@@ -74,6 +74,7 @@ func (e *BusyError) Unwrap() error { return e.Err }
 // Options say what to lock and how long to wait.
 type Options struct {
 	Target     string // teams.url
+	Shown      string // how messages and the holder's record name it; "" means Display(Target)
 	StateDir   string // "" when there is none
 	RuntimeDir string // "" means RuntimeDir(os.Getenv)
 	Command    string // what this process is doing, for the holder's record
@@ -101,8 +102,11 @@ func Acquire(ctx context.Context, o Options) (*Writer, error) {
 	if o.RuntimeDir == "" {
 		o.RuntimeDir = RuntimeDir(os.Getenv)
 	}
+	if o.Shown == "" {
+		o.Shown = Display(o.Target)
+	}
 	key := Key(o.Target)
-	me := Holder{PID: os.Getpid(), Command: o.Command, Since: o.Now().UTC(), Target: Display(o.Target)}
+	me := Holder{PID: os.Getpid(), Command: o.Command, Since: o.Now().UTC(), Target: o.Shown}
 	dirs := []string{o.RuntimeDir}
 	if o.StateDir != "" {
 		dirs = append(dirs, o.StateDir)

@@ -64,7 +64,7 @@ func Teams(ctx context.Context, api TeamsAPI, cfg *config.Config, probeWrite boo
 	tok := &Token{}
 	me, err := api.Me(ctx)
 	if err != nil {
-		return tok, fmt.Errorf("teams: %s: %w", explainTeamsError(err, cfg.Teams.URL), err)
+		return tok, fmt.Errorf("teams: %s: %w", explainTeamsError(err, cfg.Teams.ShownURL()), err)
 	}
 	tok.Me = me
 	groups, err := api.ListUserGroups(ctx)
