@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ type Reader struct {
 	inChain    bool
 	userAttrs  []string
 	groupAttrs []string
+	schema     schemaCache
 }
 
 // New checks cfg and returns a reader. Nothing is contacted yet. A page_size
@@ -277,10 +279,26 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 		return err
 	}
 	r.unread(m, r.groupQuery(), l.refs)
+	if slices.ContainsFunc(l.entries, r.withoutMembers) {
+		// Only then: most reads need no schema, and a read of it is a
+		// large answer on Active Directory.
+		m.required = r.schema.get(s, r.cfg.Groups.MemberAttributes, r.log)
+	}
 	for i, e := range l.entries {
 		m.AddGroup(e, l.errs[i])
 	}
 	return nil
+}
+
+// withoutMembers says whether a group entry came back with no value of any
+// configured member attribute.
+func (r *Reader) withoutMembers(e *Entry) bool {
+	for _, a := range r.cfg.Groups.MemberAttributes {
+		if len(e.Values(a)) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Reader) logResult(d *directory.Directory, st Stats, took time.Duration) {

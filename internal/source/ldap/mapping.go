@@ -100,7 +100,9 @@ func UserAttributes(u config.LDAPUsers, ad *config.ADSettings) []string {
 // GroupAttributes lists the attributes a group entry needs: its name, its
 // members and, on Active Directory, its objectSid (for primary groups).
 func GroupAttributes(g config.LDAPGroups, ad *config.ADSettings) []string {
-	attrs := append([]string{g.NameAttribute}, g.MemberAttributes...)
+	// objectClass: a class that requires a member attribute shows that an
+	// entry without one had its values withheld (requiredMembers).
+	attrs := append([]string{g.NameAttribute, "objectClass"}, g.MemberAttributes...)
 	if ad != nil {
 		attrs = append(attrs, "objectSid")
 	}
@@ -163,6 +165,9 @@ type Mapper struct {
 	pending []*pendingGroup
 	stats   Stats
 	unread  []string // canonical DNs of subtrees the server referred elsewhere
+	// required says which classes require a member attribute (the
+	// server's schema; nil: no check).
+	required requiredMembers
 
 	primary    map[string][]string         // AD: primary group SID -> user IDs
 	groupSID   map[*directory.Group]string // AD: each group's objectSid
@@ -375,6 +380,10 @@ func (m *Mapper) AddGroup(e *Entry, readErr error) {
 	g := &directory.Group{Name: strings.Clone(e.First(m.groups.NameAttribute)), DN: strings.Clone(e.DN), Err: readErr}
 	if g.Name == "" {
 		g.Name = g.DN
+	}
+	if readErr == nil {
+		readErr = m.required.check(e)
+		g.Err = readErr
 	}
 	p := &pendingGroup{g: g}
 	m.pending = append(m.pending, p)

@@ -206,3 +206,30 @@ memberUid: hhill
 		t.Errorf("posix2 = %v, want [hank] (memberUid hhill is hank's second uid)", got)
 	}
 }
+
+// An access rule that hides a group's member values from syncd's account
+// (the entry itself stays readable) reads as a group with no members; the
+// schema says groupOfNames and groupOfUniqueNames cannot be empty, so the
+// group is unknown, and so is every group that holds it.
+func TestHiddenMemberValuesMakeGroupUnknown(t *testing.T) {
+	hide := func(group, attr string) string {
+		return `access to dn.base="cn=` + group + `,ou=groups,` + slapdtest.Suffix + `" attrs=` + attr +
+			` by dn.exact="` + slapdtest.ReaderDN + `" none by * read`
+	}
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture,
+		Access: hide("level2", "member") + "\n" + hide("uniq", "uniqueMember")})
+	d := mustRead(t, baseConfig(srv.URL))
+	for _, name := range []string{"level2", "uniq"} {
+		if err := d.Group(name).Err; !errors.Is(err, ldap.ErrHiddenMembers) {
+			t.Errorf("%s (member values hidden): err %v, want ErrHiddenMembers", name, err)
+		}
+	}
+	for _, name := range []string{"level1", "level3"} { // they hold level2, directly or not
+		if g := d.Group(name); g.Err == nil {
+			t.Errorf("%s: %d members, want unknown (a nested group's members are hidden)", name, len(g.Members))
+		}
+	}
+	if got := logins(t, d, "platform"); len(got) != 4 {
+		t.Errorf("platform = %v, want its 4 members (nothing hidden there)", got)
+	}
+}
