@@ -203,13 +203,24 @@ func (w *Watcher) Reload(cfg *config.Config) {
 	w.stop = func() { cancel(); wg.Wait() }
 }
 
-// Ready says whether every feed follows its server.
+// FeedDownGrace is how long a change feed may be down before the daemon
+// answers not ready. A directory restarting, a connection cut by a load
+// balancer, or the first connect take seconds and the scheduled runs go on
+// meanwhile: were each a 503, Kubernetes would take the pod out of its
+// Service and Docker would mark the container unhealthy for a blip. A feed
+// down this long is a fault someone must look at (the account's rights, a
+// feed the server does not offer); the alert SyncdWatchFeedDown fires
+// then too.
+const FeedDownGrace = 15 * time.Minute
+
+// Ready says whether every feed follows its server, or has lost it for
+// less than FeedDownGrace.
 func (w *Watcher) Ready() (bool, string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, src := range slices.Sorted(maps.Keys(w.feeds)) {
 		st := w.feeds[src]
-		if st.connected {
+		if st.connected || w.now().Sub(st.down) < FeedDownGrace {
 			continue
 		}
 		why := "not connected yet"

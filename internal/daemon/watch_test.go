@@ -265,8 +265,9 @@ func TestWatchNeedFullAndRetry(t *testing.T) {
 	})
 }
 
-// The feed's state is readiness: down (with the reason) until it
-// follows its server, and when it loses it.
+// A feed down longer than FeedDownGrace makes the daemon not ready (with
+// the reason), whether it never connected or lost its server; a shorter
+// outage, as a directory restarting, does not.
 func TestWatchReadiness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		wh := newWatchHarness(t, nil)
@@ -275,8 +276,12 @@ func TestWatchReadiness(t *testing.T) {
 		done := make(chan struct{})
 		go func() { _ = wh.w.Run(ctx, wh.d.Config()); close(done) }()
 		synctest.Wait()
-		if ok, why := wh.w.Ready(); ok || !strings.Contains(why, `"corp"`) {
-			t.Errorf("before the feed connected: ready %v %q", ok, why)
+		if ok, why := wh.w.Ready(); !ok {
+			t.Errorf("just started, the feed not connected yet: ready %v %q, want ready", ok, why)
+		}
+		time.Sleep(FeedDownGrace)
+		if ok, why := wh.w.Ready(); ok || !strings.Contains(why, `"corp"`) || !strings.Contains(why, "not connected yet") {
+			t.Errorf("a quarter of an hour without connecting: ready %v %q", ok, why)
 		}
 		ev := wh.feed.events()
 		ev.Connected("syncrepl", false)
@@ -284,8 +289,16 @@ func TestWatchReadiness(t *testing.T) {
 			t.Errorf("connected: ready %v, watch_connected %v", ok, wh.metric("syncd_watch_connected", "source", "corp"))
 		}
 		ev.Disconnected(errors.New("connection refused"))
+		if ok, why := wh.w.Ready(); !ok {
+			t.Errorf("just disconnected: ready %v %q, want ready", ok, why)
+		}
+		time.Sleep(FeedDownGrace - time.Second)
+		if ok, why := wh.w.Ready(); !ok {
+			t.Errorf("disconnected for a second less than the grace: ready %v %q, want ready", ok, why)
+		}
+		time.Sleep(time.Second)
 		if ok, why := wh.w.Ready(); ok || !strings.Contains(why, "connection refused") || !strings.Contains(why, "scheduled run") {
-			t.Errorf("disconnected: ready %v %q", ok, why)
+			t.Errorf("disconnected for the grace: ready %v %q", ok, why)
 		}
 		if wh.metric("syncd_watch_connected", "source", "corp") != 0 || wh.metric("syncd_watch_events_total", "source", "corp", "result", "error") != 1 {
 			t.Error("the disconnect is not in the metrics")
