@@ -102,7 +102,7 @@ func TestWireBrokenAnswersFailTheRead(t *testing.T) {
 		}, "malformed BER"},
 		{"size limit", func(c *fakeConn, req fakeRequest) {
 			c.write(c.s.msg(req.id, c.s.result(appSearchDone, 4, "")))
-		}, `"Size Limit Exceeded" on page 2: the server limits the whole result of a paged search`},
+		}, `"Size Limit Exceeded" on page 2, after 2 entries: the server limits the whole result of a paged search`},
 		{"time limit", func(c *fakeConn, req fakeRequest) {
 			c.write(c.s.msg(req.id, c.s.entry(fakeUserDN(2), "entryUUID", "2")), c.s.msg(req.id, c.s.result(appSearchDone, 3, "")))
 		}, "Time Limit Exceeded"},

@@ -50,14 +50,21 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 	req := searchRequest(q.base, q.scope, s.timeLimit(), filter.Bytes(), q.attrs)
 	paged := q.paged && s.pageSize > 0
 	var cookie []byte
+	got := limitSeen{}
+	counted := func(e *Entry) error {
+		got.page++
+		return each(e)
+	}
 	for n := 0; ; n++ {
 		var controls []byte
 		if paged {
 			controls = pagingControl(s.pageSize, cookie)
 		}
-		p, err := s.conn.searchPage(req, controls, each)
+		got.total += got.page
+		got.page = 0
+		p, err := s.conn.searchPage(req, controls, counted)
 		if err != nil {
-			return referrals, s.searchErr(q, s.explainLimit(err, paged, n))
+			return referrals, s.searchErr(q, s.explainLimit(err, paged, n, got))
 		}
 		if len(p.refs) > 0 {
 			if !q.allowReferrals {
@@ -82,13 +89,25 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 	}
 }
 
-// explainLimit says how to get past a size limit. Servers apply their
-// limits per page to paged searches: 389-ds answers sizeLimitExceeded past
-// nsslapd-sizelimit, OpenLDAP adminLimitExceeded ("illegal pagedResults
-// page size") past size.pr, both on the first page. A limit met on a later
-// page is on the whole result (OpenLDAP size.prtotal), which a smaller
-// page does not help. Active Directory caps pages silently instead.
-func (s *session) explainLimit(err error, paged bool, page int) error {
+// limitSeen counts the entries a search had received when a limit stopped
+// it: on the page under way, and on the pages before it.
+type limitSeen struct{ page, total int }
+
+// explainLimit says how to get past a size limit, from what slapd and
+// 389-ds answer (the tests meet both):
+//   - OpenLDAP refuses a page over size.pr (adminLimitExceeded, "illegal
+//     pagedResults page size"), and paging itself where size.prtotal is
+//     "disabled" ("pagedResults control not allowed").
+//   - OpenLDAP limits the whole paged result to size.prtotal, or to
+//     size.hard where that is unset (the default: 500 for any account
+//     without a limits rule), and answers sizeLimitExceeded where the
+//     total is reached, on any page. A smaller page never helps.
+//   - 389-ds limits each page (nsslapd-sizelimit, an account's
+//     nsSizeLimit) and answers sizeLimitExceeded on the first page: a
+//     smaller page is the fix.
+//
+// Active Directory caps pages silently instead.
+func (s *session) explainLimit(err error, paged bool, page int, got limitSeen) error {
 	var re *ResultError
 	if !errors.As(err, &re) || (re.Code != resultSizeLimit && re.Code != resultAdminLimit) {
 		return err
@@ -98,10 +117,16 @@ func (s *session) explainLimit(err error, paged bool, page int) error {
 		return fmt.Errorf("%w (the search was not paged: set page_size to page it)", err)
 	case !paged:
 		return err
+	case re.Code == resultAdminLimit && strings.Contains(re.Diag, "not allowed"):
+		return fmt.Errorf("%w: the server does not let syncd's account page its searches (OpenLDAP size.prtotal=disabled); allow it in a limits rule for the account (size.prtotal=unlimited)", err)
+	case re.Code == resultAdminLimit:
+		return fmt.Errorf("%w: the server allows fewer entries per page than page_size (%d) asks for (OpenLDAP size.pr); a smaller page_size fixes it, or raise size.pr for syncd's account", err, s.pageSize)
 	case page > 0:
-		return fmt.Errorf("%w on page %d: the server limits the whole result of a paged search for syncd's account (OpenLDAP size.prtotal); raise that limit", err, page+1)
+		return fmt.Errorf("%w on page %d, after %d entries: the server limits the whole result of a paged search for syncd's account (OpenLDAP size.prtotal, or size.hard where size.prtotal is unset; slapd's default is 500); raise it in a limits rule for the account (size.prtotal=unlimited)",
+			err, page+1, got.total+got.page)
 	}
-	return fmt.Errorf("%w: the server allows fewer entries per page than page_size (%d) asks for; a smaller page_size fixes it (under the server's limit: 389-ds nsslapd-sizelimit, OpenLDAP size.pr), or raise that limit for syncd's account", err, s.pageSize)
+	return fmt.Errorf("%w after %d entries, on the first page (page_size %d): on 389-ds the limit is per page (nsslapd-sizelimit, or the account's nsSizeLimit), and a smaller page_size fixes it (below %d); on OpenLDAP it is on the whole paged result (size.prtotal, or size.hard where size.prtotal is unset), and a limits rule for the account must raise it (size.prtotal=unlimited)",
+		err, got.page, s.pageSize, max(got.page, 1))
 }
 
 func (s *session) timeLimit() int {

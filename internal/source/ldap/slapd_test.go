@@ -513,3 +513,50 @@ func TestStartTLSWithoutServerTLS(t *testing.T) {
 		t.Fatalf("Read = %s; want a StartTLS error", failed(d, err))
 	}
 }
+
+// slapd's size limits, as an account without a limits rule meets them
+// (size 500 for the whole paged result too), or with paging disabled: each
+// error says which limit and how to get past it, never a page_size that
+// cannot help.
+func TestSizeLimitMessages(t *testing.T) {
+	for _, tc := range []struct {
+		limits   string
+		pageSize int
+		want     []string
+		not      string
+	}{
+		{"size=500", 500, []string{"on page 2, after 500 entries", "size.hard where size.prtotal is unset", "size.prtotal=unlimited"}, "smaller page_size"},
+		{"size=500", 50, []string{"on page 11, after 500 entries"}, "smaller page_size"},
+		{"size=unlimited size.prtotal=disabled", 500, []string{"pagedResults control not allowed", "does not let syncd's account page", "size.prtotal=unlimited"}, "smaller page_size"},
+		{"size=unlimited size.prtotal=50", 500, []string{"after 50 entries, on the first page (page_size 500)", "on OpenLDAP it is on the whole paged result", "below 50"}, ""},
+	} {
+		srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(600), SizeLimits: tc.limits})
+		cfg := baseConfig(srv.URL)
+		cfg.PageSize = tc.pageSize
+		d, err := read(t, cfg)
+		if err == nil {
+			t.Errorf("%s, page_size %d: read %d users, want a size limit error", tc.limits, tc.pageSize, len(d.Users))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s, page_size %d: err %v\nwant it to say %q", tc.limits, tc.pageSize, err, w)
+			}
+		}
+		if tc.not != "" && strings.Contains(err.Error(), tc.not) {
+			t.Errorf("%s, page_size %d: err %v\nshould not say %q", tc.limits, tc.pageSize, err, tc.not)
+		}
+	}
+
+	// The fix docs/openldap.md gives, under slapd's default limits.
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: peopleOnly(600), SizeLimits: "size=500",
+		Limits: `limits dn.exact="` + slapdtest.ReaderDN + `" size.prtotal=unlimited`})
+	if d := mustRead(t, baseConfig(srv.URL)); len(d.Users) != 600 {
+		t.Errorf("size.prtotal=unlimited for the account: %d users, want 600", len(d.Users))
+	}
+	cfg := baseConfig(srv.URL)
+	cfg.PageSize = -1 // not paged: the account keeps its limit of 500
+	if _, err := read(t, cfg); err == nil || !strings.Contains(err.Error(), "Size Limit Exceeded") {
+		t.Errorf("plain search with the docs' rule: err %v, want the size limit", err)
+	}
+}

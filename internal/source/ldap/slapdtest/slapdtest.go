@@ -48,6 +48,12 @@ type Options struct {
 	// PagedTotal, when positive, limits the whole result of a paged search
 	// of normal accounts (size.prtotal).
 	PagedTotal int
+	// SizeLimits, when set, replaces the size limits above with slapd's
+	// own words (e.g. "size.soft=100 size.hard=100", "size.prtotal=disabled").
+	SizeLimits string
+	// Limits holds limits rules put before the one for all normal
+	// accounts (slapd applies the first that matches).
+	Limits string
 	// TimeLimit, when positive, limits every search of normal accounts to
 	// this many seconds (result code 3 past it), whatever the client asks.
 	TimeLimit int
@@ -178,9 +184,15 @@ func config(dir string, o Options) string {
 	if o.PagedTotal > 0 {
 		size += fmt.Sprintf(" size.prtotal=%d", o.PagedTotal)
 	}
+	if o.SizeLimits != "" {
+		size = o.SizeLimits
+	}
 	timeLimit := "time=unlimited"
 	if o.TimeLimit > 0 {
 		timeLimit = fmt.Sprintf("time.soft=%d time.hard=%d", o.TimeLimit, o.TimeLimit)
+	}
+	if o.Limits != "" {
+		b.WriteString(strings.TrimSpace(o.Limits) + "\n")
 	}
 	fmt.Fprintf(&b, "limits users %s %s\n", size, timeLimit)
 	b.WriteString("access to attrs=userPassword by anonymous auth by * none\n")
