@@ -141,12 +141,16 @@ func (c *Client) attempt(ctx context.Context, k *call, body []byte, read reader)
 		return fmt.Errorf("teams: %s %s: %w", k.method, k.route, err)
 	}
 	start := c.now()
-	c.calls.Add(1)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.hook.Request(k.method, k.route, 0, c.now().Sub(start))
-		return c.sendError(ctx, k, err, sent.maybeSent(err))
+		maybe := sent.maybeSent(err)
+		if maybe {
+			c.calls.Add(1) // it may have reached the API, and cost a token
+		}
+		return c.sendError(ctx, k, err, maybe)
 	}
+	c.calls.Add(1)
 	defer resp.Body.Close()
 	c.observe(seq, resp.Header)
 	err = c.checkResponse(k, resp)

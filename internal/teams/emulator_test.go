@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -438,13 +439,14 @@ func TestEmulatorTLSVerification(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// The default client verifies: a self-signed test certificate fails,
 	// at once, because no retry can make it verify.
-	unverified := client(t, srv.URL+"/api/v3", adminToken)
+	hook := &hookLog{}
+	unverified := client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.Hook = hook })
 	_, err = unverified.Me(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("unverified TLS: err = %v, want a certificate error", err)
 	}
-	if got := unverified.Calls(); got != 1 {
-		t.Errorf("unverified TLS: %d attempts, want 1 (certificate errors are not retried)", got)
+	if got := len(hook.requests); got != 1 || unverified.Calls() != 0 {
+		t.Errorf("unverified TLS: %d attempts, %d API calls; want 1 (certificate errors are not retried) and 0 (no request left)", got, unverified.Calls())
 	}
 	_, err = client(t, srv.URL+"/api/v3", adminToken, func(o *teams.Options) { o.HTTPClient = srv.Client() }).Me(context.Background())
 	check(t, "Me over TLS", err)
@@ -675,5 +677,25 @@ func TestEmulatorRemoveMemberEitherStatus(t *testing.T) {
 		if !slices.Equal(g.UserIDs, []int{2}) || len(reqs) != 1 || reqs[0].Status != status {
 			t.Errorf("%d: members %v, requests %+v", status, g.UserIDs, reqs)
 		}
+	}
+}
+
+// A request that never left (nothing listens) is not an API call: the
+// report's api_calls counts the calls that may have cost a token.
+func TestCallsCountOnlyRequestsThatLeft(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := client(t, "http://"+addr+"/api/v3", adminToken, func(o *teams.Options) {
+		o.Sleep = func(context.Context, time.Duration) error { return nil } // retries at once
+	})
+	if _, err := c.Me(context.Background()); err == nil {
+		t.Fatal("Me against a closed port: no error")
+	}
+	if n := c.Calls(); n != 0 {
+		t.Errorf("Calls = %d after requests refused before they left, want 0", n)
 	}
 }

@@ -292,8 +292,10 @@ func TestTransportErrorWrapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetTag(context.Background(), 1)
-	if err == nil || !strings.Contains(err.Error(), "GET /tags/{tagId}") || c.Calls() != 3 {
-		t.Fatalf("err = %v after %d calls; want a wrapped transport error after 3", err, c.Calls())
+	// Three attempts (two waits between them), none of them an API call:
+	// nothing listens.
+	if err == nil || !strings.Contains(err.Error(), "GET /tags/{tagId}") || len(rec.Waits()) != 2 || c.Calls() != 0 {
+		t.Fatalf("err = %v after %d waits and %d calls; want a wrapped transport error after 2 and 0", err, len(rec.Waits()), c.Calls())
 	}
 	assertNoToken(t, err)
 }
