@@ -78,6 +78,7 @@ type rig struct {
 	cfg    *config.Config
 	store  *state.Store
 	now    time.Time
+	log    *zap.Logger // nil: nothing logged
 }
 
 func newRig(t *testing.T, seed *emulator.Seed, dir *directory.Directory) *rig {
@@ -115,8 +116,12 @@ func rigFor(t *testing.T, emu *emulator.Emulator, srv *httptest.Server, dir *dir
 
 func (r *rig) run(apply bool) *Result {
 	r.t.Helper()
+	log := r.log
+	if log == nil {
+		log = zap.NewNop()
+	}
 	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.api, Writer: writerIf(apply, r.api), Store: r.store,
-		Logger: zap.NewNop(), Now: func() time.Time { return r.now }})
+		Logger: log, Now: func() time.Time { return r.now }})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -133,10 +133,20 @@ func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
 		default:
 			c.Status, c.Error = report.StatusFailed, failure(err)
 			if !quiet {
-				e.log.Error("Failed to "+report.Describe(*c), append(changeFields(*c), errField(err))...)
+				e.log.Error(failedHeadline(*c, err), append(changeFields(*c), errField(err))...)
 			}
 		}
 	}
+}
+
+// failedHeadline is the log's words for a change not applied, as the
+// audit log's history says them: a write that may have landed is not
+// called failed.
+func failedHeadline(c report.Change, err error) string {
+	if teams.OutcomeUnknown(err) {
+		return "Sent, outcome unknown: " + report.Describe(c)
+	}
+	return "Failed to " + report.Describe(c)
 }
 
 // failure is the report's words for a failed change. A write that may

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams"
@@ -238,7 +241,12 @@ func TestUnconfirmedWritesAreReadBack(t *testing.T) {
 	}
 	r, _ = faultRig(t, seed(), groups, lost...)
 	setup(r)
+	core, logs := observer.New(zap.ErrorLevel)
+	r.log = zap.New(core)
 	res = r.run(true)
+	if n := logs.FilterMessageSnippet("Sent, outcome unknown: add 1 user to user group \"Platform\"").Len(); n != 1 {
+		t.Errorf("%d log lines say the add's outcome is unknown, want 1 (as its audit line): %v", n, logs.All())
+	}
 	if res.ExitCode != exitcode.Failure || res.Report.Summary.ChangesApplied != 0 || res.Report.Summary.ChangesFailed != 2 {
 		t.Errorf("writes that did not land: exit %d, summary %+v; want 1 and both failed", res.ExitCode, res.Report.Summary)
 	}
