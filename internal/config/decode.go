@@ -185,6 +185,9 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	if v.Type() == secretType && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		v.SetString(strings.TrimRight(s, "\r\n")) // block scalars keep a final newline
 	}
+	if v.Type() == secretType && v.String() != "" && !d.pos.env[path] {
+		d.pos.inline = append(d.pos.inline, path)
+	}
 }
 
 // empty treats a value that expanded to nothing (${VAR:-}) as left out,

@@ -175,6 +175,9 @@ type positions struct {
 	key map[string]Position
 	set map[string]bool // written with a non-empty value
 	env map[string]bool // the value came (at least in part) from ${VAR}
+	// inline lists the secrets written in the file itself (not ${VAR}),
+	// in file order.
+	inline []string
 }
 
 func (p *positions) init() *positions {

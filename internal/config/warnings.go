@@ -45,7 +45,33 @@ func Warnings(cfg *Config) []string {
 			}
 		}
 	}
+	if w := readableSecret(cfg); w != "" {
+		out = append(out, w)
+	}
 	return append(out, notifyWarnings(cfg)...)
+}
+
+// readableSecret warns of a secret written in a configuration file that
+// any account on the machine may read. A warning, not an error: the file
+// may sit in a directory only syncd can enter, and the emulator's token
+// (the quick start's) guards nothing.
+func readableSecret(cfg *Config) string {
+	var keys []string
+	for _, k := range cfg.pos.inline {
+		if _, emulated := cfg.Teams.EmulatorSeed(); emulated && k == "teams.token" {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	info, err := os.Stat(cfg.Path)
+	if err != nil || info.Mode().Perm()&0o004 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s written in %s, which every account on this machine may read (mode %04o): move it to its _file key (a file of mode 0600) or to ${VAR}, or chmod o-r %s",
+		cfg.Where(keys[0]), strings.Join(keys, ", "), cfg.Path, info.Mode().Perm(), cfg.Path)
 }
 
 // remoteHTTP reports the host of a plain http:// URL that leaves this

@@ -102,3 +102,71 @@ func TestWarningsLDIFMissing(t *testing.T) {
 		t.Errorf("file there: warnings %q", got)
 	}
 }
+
+// A secret written in a file others may read is named, with the file's
+// mode; a private file, a secret from ${VAR} and the emulator's token are
+// not.
+func TestWarningsReadableSecret(t *testing.T) {
+	const body = `teams:
+  url: TEAMS_URL
+  token: TOKEN
+sources:
+  - name: corp
+    ldap:
+      url: ldaps://ldap.example.com
+      bind_dn: cn=syncd,dc=example,dc=com
+      bind_password: PASSWORD
+      users: {base_dn: "ou=people,dc=example,dc=com"}
+      groups: {base_dn: "ou=groups,dc=example,dc=com"}
+groups:
+  - {source: corp, from: platform, to: Platform}
+`
+	env := map[string]string{"TOKEN": "from-the-environment", "PW": "pw-from-env"}
+	for _, tc := range []struct {
+		name, url, token, password string
+		mode                       os.FileMode
+		want                       string
+	}{
+		{"both inline, world-readable", "https://acme.stackenterprise.co/api/v3", "s3cret-token", "s3cret-pw", 0o644,
+			":3:10: teams.token, sources[0].ldap.bind_password written in "},
+		{"password inline", "https://acme.stackenterprise.co/api/v3", "${TOKEN}", "s3cret-pw", 0o604, "sources[0].ldap.bind_password written in"},
+		{"private file", "https://acme.stackenterprise.co/api/v3", "s3cret-token", "s3cret-pw", 0o640, ""},
+		{"from the environment", "https://acme.stackenterprise.co/api/v3", "${TOKEN}", "${PW}", 0o644, ""},
+		{"the emulator's token", "emulator:seed.json", "quickstart-token", "${PW}", 0o644, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			text := strings.NewReplacer("TEAMS_URL", tc.url, "TOKEN", tc.token, "PASSWORD", tc.password).Replace(body)
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(filepath.Dir(path), "seed.json"), []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(path, func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []string
+			for _, w := range Warnings(cfg) {
+				if strings.Contains(w, "every account on this machine may read") {
+					found = append(found, w)
+				}
+			}
+			switch {
+			case tc.want == "" && len(found) > 0:
+				t.Errorf("warned: %v", found)
+			case tc.want != "" && (len(found) != 1 || !strings.Contains(found[0], tc.want) || !strings.Contains(found[0], "chmod o-r")):
+				t.Errorf("warnings %v, want one saying %q", found, tc.want)
+			}
+			for _, w := range found {
+				if strings.Contains(w, "s3cret") {
+					t.Errorf("the warning shows the secret: %s", w)
+				}
+			}
+		})
+	}
+}
