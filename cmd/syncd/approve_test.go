@@ -27,6 +27,9 @@ func TestApproveHeldRemovalThenHistory(t *testing.T) {
 	ldif := filepath.Join(filepath.Dir(cfg), "company.ldif")
 	rewriteConfig(t, ldif, "member: uid=ann,ou=people,dc=example,dc=com\nmember: cn=platform-core", "member: cn=platform-core")
 
+	if code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--check"); code != exitcode.Held {
+		t.Errorf("--check with the removal over budget: exit %d, want 4 (held wins over pending)\n%s\n%s", code, out, errOut)
+	}
 	code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply")
 	if code != exitcode.Held || !strings.Contains(out, "syncd approve") {
 		t.Fatalf("removal over max_removals 0: exit %d, want 4 and how to approve\n%s\n%s", code, out, errOut)
