@@ -48,8 +48,8 @@ func TestConcurrentApplies(t *testing.T) {
 				t.Fatalf("both must succeed:\n%s\n%s", a, b)
 			}
 			w.wantTeams("after two concurrent applies", w.converged())
-			if got := w.writes(); len(got) != 6 {
-				t.Errorf("%d writes, want the 6 of one apply: %v", len(got), got)
+			if got := w.writes(); len(got) != oneApplyWrites {
+				t.Errorf("%d writes, want the %d of one apply: %v", len(got), oneApplyWrites, got)
 			}
 		})
 	}
@@ -72,8 +72,8 @@ func TestLockWaitGivesUp(t *testing.T) {
 	if slow.code != exitOK {
 		t.Fatalf("the holder:\n%s", slow)
 	}
-	if got := len(w.writes()) - before; got != 6 {
-		t.Errorf("%d writes while the second apply waited, want the holder's 6", got)
+	if got := len(w.writes()) - before; got != oneApplyWrites {
+		t.Errorf("%d writes while the second apply waited, want the holder's %d", got, oneApplyWrites)
 	}
 	w.wantTeams("after the holder finished", converged())
 }

@@ -67,6 +67,11 @@ var stateGroups = map[string][]string{
 	"k8s-experts": {"erin", "alice"},
 }
 
+// oneApplyWrites is what the first apply writes: Platform's additions
+// (and, without a state dir, frank's removal), four creates, and the
+// kubernetes SMEs (two POSTs, or a PUT when frank goes too).
+const oneApplyWrites = 7
+
 // managedNames are the Teams groups the config manages.
 var managedNames = []string{"Platform", "Data", "Ops", "Team team-a", "Team team-b"}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,37 +38,62 @@ func (a *applier) applyGroup(ctx context.Context, g *plan.GroupPlan) error {
 	}
 	add := slices.Clone(g.Add)
 	path := fmt.Sprintf("/user-groups/%d", g.ID)
-	switch {
-	case g.UpdateDescription || incremental(len(add), len(g.Remove)) > 1:
-		req := teams.UserGroupRequest{Name: g.Name, Description: g.Description}
-		return a.withFreshIDs(ctx, &add, func() error {
-			req.UserIDs = idset.Union(idset.Minus(g.Current, g.Remove), add)
-			w := a.groupWrite(g, "PUT "+path, add, g.Remove)
-			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
-				_, err := a.e.write.ReplaceUserGroup(ctx, g.ID, req)
-				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
-					return got.Description == req.Description && slices.Equal(memberIDs(got.Users), idset.Sort(slices.Clone(req.UserIDs)))
-				})
-			})
-		})
-	case len(add) > 0:
-		return a.withFreshIDs(ctx, &add, func() error {
-			return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func(ctx context.Context) (int, error) {
-				_, err := a.e.write.AddUserGroupMembers(ctx, g.ID, add)
-				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
-					return len(idset.Minus(idset.Sort(slices.Clone(add)), memberIDs(got.Users))) == 0
-				})
-			})
-		})
-	case len(g.Remove) == 1:
-		id := g.Remove[0]
-		w := a.groupWrite(g, fmt.Sprintf("DELETE %s/members/%d", path, id), nil, g.Remove)
-		return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
-			// Already gone (404) is what we wanted.
-			return 0, ignoreNotFound(a.e.write.RemoveUserGroupMember(ctx, g.ID, id))
-		})
+	if g.UpdateDescription || incremental(len(add), len(g.Remove)) > replaceCalls {
+		return a.replaceGroup(ctx, g, add, path)
 	}
-	return nil
+	var ops []kindOp
+	if len(add) > 0 {
+		ops = append(ops, kindOp{report.KindAddMembers, func() error {
+			return a.withFreshIDs(ctx, &add, func() error {
+				return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func(ctx context.Context) (int, error) {
+					_, err := a.e.write.AddUserGroupMembers(ctx, g.ID, add)
+					return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
+						return len(idset.Minus(idset.Sort(slices.Clone(add)), memberIDs(got.Users))) == 0
+					})
+				})
+			})
+		}})
+	}
+	for _, id := range g.Remove {
+		ops = append(ops, kindOp{report.KindRemoveMembers, func() error {
+			w := a.groupWrite(g, fmt.Sprintf("DELETE %s/members/%d", path, id), nil, []int{id})
+			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
+				// Already gone (404) is what we wanted.
+				return 0, ignoreNotFound(a.e.write.RemoveUserGroupMember(ctx, g.ID, id))
+			})
+		}})
+	}
+	return sendEach(ctx, ops)
+}
+
+// replaceCalls is what a full replace (PUT) costs: the read of the
+// object's members just before it, and the PUT. The add and remove
+// endpoints are used unless they cost more.
+const replaceCalls = 2
+
+// replaceGroup sends the group's whole state, as PUT replaces it: its
+// members are read again just before (DESIGN.md §8 rule 4 and REFERENCE
+// §5.2), since the listing the plan came from may be minutes old and a PUT
+// built from it would drop whoever was added in Teams meanwhile, with no
+// report, no audit line and no budget, even in add-only mode. A member
+// added since stays; one removed since is not put back.
+func (a *applier) replaceGroup(ctx context.Context, g *plan.GroupPlan, add []int, path string) error {
+	now, err := a.e.api.GetUserGroup(ctx, g.ID)
+	if err != nil {
+		return fmt.Errorf("not replaced: reading its members just before failed: %w", err)
+	}
+	current := memberIDs(now.Users)
+	req := teams.UserGroupRequest{Name: g.Name, Description: g.Description}
+	return a.withFreshIDs(ctx, &add, func() error {
+		req.UserIDs = idset.Union(idset.Minus(current, g.Remove), add)
+		w := a.groupWrite(g, "PUT "+path, add, g.Remove)
+		return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
+			_, err := a.e.write.ReplaceUserGroup(ctx, g.ID, req)
+			return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
+				return got.Description == req.Description && slices.Equal(memberIDs(got.Users), idset.Sort(slices.Clone(req.UserIDs)))
+			})
+		})
+	})
 }
 
 // createGroup creates a group with its members. Until the answer gives
@@ -163,55 +189,90 @@ func (a *applier) applyTag(ctx context.Context, t *plan.TagPlan) error {
 	path := fmt.Sprintf("/tags/%d/subject-matter-experts", t.ID)
 	tw := tagWrite{a: a, t: t}
 	var err error
-	switch calls := incremental(len(addUsers), len(t.RemoveUsers)) + incremental(len(addGroups), len(rmGroups)); {
-	case calls > 1:
-		err = a.withFreshIDs(ctx, &addUsers, func() error {
-			req := teams.SMERequest{
-				UserIDs:      idset.Union(idset.Minus(t.CurrentUsers, t.RemoveUsers), addUsers),
-				UserGroupIDs: idset.Union(idset.Minus(t.CurrentGroups, rmGroups), addGroups),
-			}
-			w := tw.write("PUT "+path, addUsers, t.RemoveUsers, addGroups, addNames, rmGroups)
-			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
-				_, err := a.e.write.ReplaceSMEs(ctx, t.ID, req)
-				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, groups []int) bool {
-					return slices.Equal(users, req.UserIDs) && slices.Equal(groups, req.UserGroupIDs)
-				})
-			})
-		})
-	case len(addUsers) > 0:
-		err = a.withFreshIDs(ctx, &addUsers, func() error {
-			return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func(ctx context.Context) (int, error) {
-				_, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
-				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool {
-					return len(idset.Minus(idset.Sort(slices.Clone(addUsers)), users)) == 0
-				})
-			})
-		})
-	case len(addGroups) > 0:
-		err = a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func(ctx context.Context) (int, error) {
-			_, err := a.e.write.AddSMEGroups(ctx, t.ID, addGroups)
-			return 0, a.confirmSMEs(ctx, t.ID, err, func(_, groups []int) bool {
-				return len(idset.Minus(addGroups, groups)) == 0
-			})
-		})
-	case len(t.RemoveUsers) == 1:
-		id := t.RemoveUsers[0]
-		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/users/%d", path, id), nil, t.RemoveUsers, nil, nil, nil), func(ctx context.Context) (int, error) {
-			return 0, ignoreNotFound(a.e.write.RemoveSMEUser(ctx, t.ID, id))
-		})
-	case len(rmGroups) == 1:
-		id := rmGroups[0]
-		err = a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/user-groups/%d", path, id), nil, nil, nil, nil, rmGroups), func(ctx context.Context) (int, error) {
-			return 0, ignoreNotFound(a.e.write.RemoveSMEGroup(ctx, t.ID, id))
-		})
+	if incremental(len(addUsers), len(t.RemoveUsers))+incremental(len(addGroups), len(rmGroups)) > replaceCalls {
+		err = tw.replace(ctx, addUsers, addGroups, addNames, rmGroups, path)
+	} else {
+		err = sendEach(ctx, tw.ops(ctx, addUsers, addGroups, addNames, rmGroups, path))
 	}
-	if err != nil {
+	if missing == nil {
 		return err
 	}
-	if missing != nil {
-		return &partialError{kind: report.KindAddSMEGroups, err: missing}
+	var kinds kindErrors
+	switch {
+	case err == nil:
+		return kindErrors{report.KindAddSMEGroups: missing}
+	case errors.As(err, &kinds) && kinds[report.KindAddSMEGroups] == nil:
+		kinds[report.KindAddSMEGroups] = missing
+		return kinds
 	}
-	return nil
+	return err
+}
+
+// ops are the tag's writes through the add and remove endpoints.
+func (tw tagWrite) ops(ctx context.Context, addUsers, addGroups []int, addNames []string, rmGroups []int, path string) []kindOp {
+	a, t := tw.a, tw.t
+	var ops []kindOp
+	if len(addUsers) > 0 {
+		ops = append(ops, kindOp{report.KindAddSMEUsers, func() error {
+			return a.withFreshIDs(ctx, &addUsers, func() error {
+				return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func(ctx context.Context) (int, error) {
+					_, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
+					return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool {
+						return len(idset.Minus(idset.Sort(slices.Clone(addUsers)), users)) == 0
+					})
+				})
+			})
+		}})
+	}
+	if len(addGroups) > 0 {
+		ops = append(ops, kindOp{report.KindAddSMEGroups, func() error {
+			return a.rec.send(ctx, tw.write("POST "+path+"/user-groups", nil, nil, addGroups, addNames, nil), func(ctx context.Context) (int, error) {
+				_, err := a.e.write.AddSMEGroups(ctx, t.ID, addGroups)
+				return 0, a.confirmSMEs(ctx, t.ID, err, func(_, groups []int) bool {
+					return len(idset.Minus(addGroups, groups)) == 0
+				})
+			})
+		}})
+	}
+	for _, id := range t.RemoveUsers {
+		ops = append(ops, kindOp{report.KindRemoveSMEUsers, func() error {
+			return a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/users/%d", path, id), nil, []int{id}, nil, nil, nil), func(ctx context.Context) (int, error) {
+				return 0, ignoreNotFound(a.e.write.RemoveSMEUser(ctx, t.ID, id))
+			})
+		}})
+	}
+	for _, id := range rmGroups {
+		ops = append(ops, kindOp{report.KindRemoveSMEGroups, func() error {
+			return a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/user-groups/%d", path, id), nil, nil, nil, nil, []int{id}), func(ctx context.Context) (int, error) {
+				return 0, ignoreNotFound(a.e.write.RemoveSMEGroup(ctx, t.ID, id))
+			})
+		}})
+	}
+	return ops
+}
+
+// replace sends the tag's whole SME lists (PUT replaces both), built from
+// a read just before, as replaceGroup does and for the same reason.
+func (tw tagWrite) replace(ctx context.Context, addUsers, addGroups []int, addNames []string, rmGroups []int, path string) error {
+	a, t := tw.a, tw.t
+	now, err := a.e.api.GetSMEs(ctx, t.ID)
+	if err != nil {
+		return fmt.Errorf("not replaced: reading its SMEs just before failed: %w", err)
+	}
+	users, groups := memberIDs(now.Users), smeGroupIDs(now)
+	return a.withFreshIDs(ctx, &addUsers, func() error {
+		req := teams.SMERequest{
+			UserIDs:      idset.Union(idset.Minus(users, t.RemoveUsers), addUsers),
+			UserGroupIDs: idset.Union(idset.Minus(groups, rmGroups), addGroups),
+		}
+		w := tw.write("PUT "+path, addUsers, t.RemoveUsers, addGroups, addNames, rmGroups)
+		return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
+			_, err := a.e.write.ReplaceSMEs(ctx, t.ID, req)
+			return 0, a.confirmSMEs(ctx, t.ID, err, func(users, groups []int) bool {
+				return slices.Equal(users, req.UserIDs) && slices.Equal(groups, req.UserGroupIDs)
+			})
+		})
+	})
 }
 
 // tagWrite describes the writes of one tag.
@@ -251,21 +312,68 @@ func (tw tagWrite) write(call string, addUsers, rmUsers, addGroups []int, addNam
 	return w
 }
 
-// partialError fails the changes of one kind of a step; the step's other
-// changes were applied.
-type partialError struct {
+// kindOp is one write of a step, and the kind of change it applies.
+type kindOp struct {
 	kind string
-	err  error
+	send func() error
 }
 
-func (p *partialError) Error() string { return p.err.Error() }
-func (p *partialError) Unwrap() error { return p.err }
+// sendEach sends a step's writes in order. A failed write fails its kind
+// of change; the others still go, unless the failure would fail every
+// write (a rejected token, a stopped run): the writes not sent then fail
+// with it.
+func sendEach(ctx context.Context, ops []kindOp) error {
+	failed := kindErrors{}
+	for i, op := range ops {
+		err := op.send()
+		if err == nil {
+			continue
+		}
+		if failed[op.kind] == nil {
+			failed[op.kind] = err
+		}
+		if fatalForWrites(ctx, err) {
+			for _, rest := range ops[i+1:] {
+				if failed[rest.kind] == nil {
+					failed[rest.kind] = err
+				}
+			}
+			break
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return failed
+}
+
+// kindErrors fails the changes of some kinds of a step (by kind); the
+// step's other changes were applied.
+type kindErrors map[string]error
+
+func (k kindErrors) Error() string {
+	var msgs []string
+	for _, kind := range slices.Sorted(maps.Keys(k)) {
+		if m := k[kind].Error(); !slices.Contains(msgs, m) {
+			msgs = append(msgs, m)
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (k kindErrors) Unwrap() []error {
+	out := make([]error, 0, len(k))
+	for _, kind := range slices.Sorted(maps.Keys(k)) {
+		out = append(out, k[kind])
+	}
+	return out
+}
 
 // changeError is the outcome of one change of a step that returned err.
 func changeError(err error, kind string) error {
-	var p *partialError
-	if errors.As(err, &p) && p.kind != kind {
-		return nil
+	var k kindErrors
+	if errors.As(err, &k) {
+		return k[kind]
 	}
 	return err
 }
@@ -293,14 +401,19 @@ func (a *applier) confirmSMEs(ctx context.Context, tagID int, err error, done fu
 	if rerr != nil {
 		return err
 	}
+	if done(memberIDs(smes.Users), smeGroupIDs(smes)) {
+		return nil
+	}
+	return err
+}
+
+// smeGroupIDs are the ids of a tag's SME groups, sorted.
+func smeGroupIDs(smes *teams.SMEs) []int {
 	groups := make([]int, 0, len(smes.UserGroups))
 	for _, g := range smes.UserGroups {
 		groups = append(groups, g.ID)
 	}
-	if done(memberIDs(smes.Users), idset.Sort(groups)) {
-		return nil
-	}
-	return err
+	return idset.Sort(groups)
 }
 
 func memberIDs(users []teams.UserSummary) []int {

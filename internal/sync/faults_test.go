@@ -260,3 +260,51 @@ func TestUnconfirmedWritesAreReadBack(t *testing.T) {
 		t.Errorf("next run: go SMEs %v, want bob", users)
 	}
 }
+
+// A full replace (PUT) is built from a read taken just before it, not from
+// the listing the plan came from: someone an admin adds in Teams while
+// the run is under way stays, in add-only mode too, and the PUT removes
+// exactly the planned removals. Before, the PUT dropped them unreported.
+func TestReplaceKeepsWhatChangedInTeamsMeanwhile(t *testing.T) {
+	seed := func() *emulator.Seed {
+		return &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat", "dan", "eve", "fay"),
+			UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11}}},
+			Tags:       []emulator.SeedTag{{ID: 5, Name: "go", SMEUserIDs: []int{13}}}}
+	}
+	groups := map[string][]string{"platform": {"ann", "cat"}, "gophers": {"bob", "cat"}}
+	for _, membership := range []string{"exact", "add-only"} {
+		t.Run(membership, func(t *testing.T) {
+			r, p := faultRig(t, seed(), groups)
+			r.cfg.Sync.Membership = membership
+			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform", Description: "from LDAP"}}
+			r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}, Groups: []string{"Platform"}}}
+			// After the run's reads and before its writes, an admin adds
+			// fay (15) to Platform and eve (14) as an SME of go.
+			p.Add(faultproxy.Rule{Method: "GET", Path: "/users", Fault: faultproxy.Before(func() {
+				r.emu.SetGroupMembers(100, []int{10, 11, 15})
+				r.emu.SetTagSMEs("go", []int{13, 14}, nil)
+			})})
+			res := r.run(true)
+			if res.ExitCode != exitcode.OK {
+				t.Fatalf("exit %d: %v %v", res.ExitCode, res.Report.Errors, failedChanges(res))
+			}
+			// The description forces a PUT of the group; the SMEs take one
+			// where there are removals too.
+			if r.emu.Count("PUT", "/user-groups/{userGroupId}") != 1 ||
+				(membership == "exact") != (r.emu.Count("PUT", "/tags/{tagId}/subject-matter-experts") == 1) {
+				t.Fatalf("PUTs: %v", r.emu.Requests())
+			}
+			wantPlatform, wantSMEs := []int{10, 12, 15}, []int{11, 12, 14}
+			if membership == "add-only" {
+				wantPlatform, wantSMEs = []int{10, 11, 12, 15}, []int{11, 12, 13, 14}
+			}
+			if got := members(t, r.emu, "Platform"); !slices.Equal(got, wantPlatform) {
+				t.Errorf("Platform = %v, want %v (fay, added in Teams meanwhile, kept)", got, wantPlatform)
+			}
+			users, _ := r.emu.TagSMEs("go")
+			if slices.Sort(users); !slices.Equal(users, wantSMEs) {
+				t.Errorf("go SMEs = %v, want %v (eve, added in Teams meanwhile, kept)", users, wantSMEs)
+			}
+		})
+	}
+}

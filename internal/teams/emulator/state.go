@@ -360,6 +360,18 @@ func (e *Emulator) SetGroupMembers(groupID int, userIDs []int) {
 	}
 }
 
+// SetTagSMEs replaces the named tag's SMEs (case-insensitive), as an
+// admin editing them in the UI would. An unknown tag is ignored.
+func (e *Emulator) SetTagSMEs(tagName string, userIDs, groupIDs []int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range e.tags {
+		if strings.EqualFold(t.Name, tagName) {
+			t.SMEUserIDs, t.SMEGroupIDs = dedupe(userIDs), dedupe(groupIDs)
+		}
+	}
+}
+
 // GroupByName returns the group with that name (case-insensitive; the
 // lowest id when several share it).
 func (e *Emulator) GroupByName(name string) (SeedGroup, bool) {
