@@ -26,10 +26,11 @@ var groupClasses = map[string]bool{
 
 // Outcomes of looking a member up.
 const (
-	memberNotGroup  = iota // an entry of another kind: a person outside the users read, a contact, a foreign security principal
-	memberGroup            // a group: its members were never read
-	memberInvisible        // no such entry, or one syncd may not see
-	memberElsewhere        // the server referred it elsewhere
+	memberNotGroup   = iota // an entry of another kind: a person outside the users read, a contact, a foreign security principal
+	memberGroup             // a group: its members were never read
+	memberInvisible         // no such entry (or, on OpenLDAP, one syncd may not see)
+	memberUnreadable        // an entry whose object classes syncd may not read (Active Directory's answer to a deny ACE)
+	memberElsewhere         // the server referred it elsewhere
 )
 
 // checkUnresolved looks up each member DN that named nothing read (with
@@ -85,6 +86,11 @@ func (r *Reader) memberVerdict(dn string, kind int, err error) error {
 		return fmt.Errorf("%w: member %s lies in a subtree the server refers elsewhere (referrals are not followed)", ErrGroupNotRead, dn)
 	case kind == memberInvisible && InScope(dn, g.BaseDN, g.Scope):
 		return fmt.Errorf("%w: member %s lies under groups.base_dn but cannot be read (no such entry, or syncd's account may not see it), so it may be a group: grant the account read access to it, or remove the stale member", ErrGroupNotRead, dn)
+	case kind == memberUnreadable && (InScope(dn, g.BaseDN, g.Scope) || InScope(dn, r.cfg.Users.BaseDN, r.cfg.Users.Scope)):
+		// An entry is there, hidden from the account: a person the user
+		// search should have returned, or a group. Ignored, it would be
+		// removed from Teams.
+		return fmt.Errorf("%w: member %s exists but syncd's account may not read it (an access rule hides it), so it may be a person or a group whose members were not read: grant the account read access to it", ErrGroupNotRead, dn)
 	}
 	return nil
 }
@@ -108,8 +114,10 @@ func (r *Reader) lookupMember(s *session, dn string) (int, error) {
 		return memberElsewhere, nil
 	case err != nil:
 		return 0, err
-	case !found || len(classes) == 0:
+	case !found:
 		return memberInvisible, nil
+	case len(classes) == 0:
+		return memberUnreadable, nil
 	}
 	for _, c := range classes {
 		if groupClasses[strings.ToLower(c)] {

@@ -233,3 +233,26 @@ func TestHiddenMemberValuesMakeGroupUnknown(t *testing.T) {
 		t.Errorf("platform = %v, want its 4 members (nothing hidden there)", got)
 	}
 }
+
+// A member under users.base_dn that the user search did not return and
+// whose entry is there but unreadable (Active Directory's answer to a deny
+// ACE: the entry without its attributes) makes its groups unknown: ignored,
+// the person would be removed from Teams. A DN that names no entry (a
+// person deleted without refint) stays ignored
+// (TestNestedGroupOmittedBySearchIsUnknown).
+func TestUnreadablePersonMakesGroupUnknown(t *testing.T) {
+	zoe := "uid=zoe,ou=people," + slapdtest.Suffix
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture + nestLDIF,
+		Access: `access to dn.exact="` + zoe + `" attrs=objectClass by dn.exact="` + slapdtest.ReaderDN + `" search by * read
+access to dn.exact="` + zoe + `" attrs=mail by dn.exact="` + slapdtest.ReaderDN + `" none by * read`})
+	cfg := baseConfig(srv.URL)
+	cfg.Users.Filter = "(&(objectClass=inetOrgPerson)(mail=*))" // zoe does not match: her mail is hidden
+	d := mustRead(t, cfg)
+	if g := d.Group("équipe"); g == nil || !errors.Is(g.Err, ldap.ErrGroupNotRead) || !strings.Contains(g.Err.Error(), "may not read it") {
+		t.Errorf("équipe (zoe alone, unreadable): %v, want unknown naming why", g)
+	}
+	// nomail, left out by the filter, is not unreadable: ignored as before.
+	if got := logins(t, d, "platform"); len(got) != 3 || d.Group("platform").Err != nil {
+		t.Errorf("platform = %v (err %v), want alice, jsmith, multi", got, d.Group("platform").Err)
+	}
+}
