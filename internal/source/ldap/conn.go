@@ -50,8 +50,59 @@ func (e *BindError) Error() string {
 	msg := fmt.Sprintf("bind as %q to %s refused: %v", e.BindDN, e.URL, e.Err)
 	if e.TLSRequired() {
 		msg += ": " + ErrTLSRequired.Error()
+	} else if hint := adBindHint(e.Err); hint != "" {
+		msg += ": " + hint
 	}
 	return msg
+}
+
+// resultInvalidCredentials is the bind answer for a wrong name or
+// password, and on Active Directory for an account that may not log in.
+const resultInvalidCredentials = 49
+
+// CredentialsRefused reports a bind refused for its name or password (or
+// the account's state): trying again with the same ones only counts
+// towards the account's lockout.
+func (e *BindError) CredentialsRefused() bool {
+	var re *ResultError
+	return errors.As(e.Err, &re) && re.Code == resultInvalidCredentials
+}
+
+// adBindHint explains the "data" code Active Directory puts in the
+// diagnostic message of an invalidCredentials answer
+// ("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext
+// error, data 52e, v4563").
+func adBindHint(err error) string {
+	var re *ResultError
+	if !errors.As(err, &re) || re.Code != resultInvalidCredentials {
+		return ""
+	}
+	_, rest, ok := strings.Cut(re.Diag, " data ")
+	if !ok {
+		return ""
+	}
+	code, _, _ := strings.Cut(rest, ",")
+	switch strings.ToLower(strings.TrimSpace(code)) {
+	case "525":
+		return "Active Directory: no such account (check bind_dn)"
+	case "52e":
+		return "Active Directory: wrong password, or no such account (check bind_dn and the password)"
+	case "530":
+		return "Active Directory: the account may not log in at this time"
+	case "531":
+		return "Active Directory: the account may not log in from this workstation"
+	case "532":
+		return "Active Directory: the account's password has expired (set a new one)"
+	case "533":
+		return "Active Directory: the account is disabled"
+	case "701":
+		return "Active Directory: the account has expired"
+	case "773":
+		return "Active Directory: the account must change its password before it may bind (reset it, without \"must change at next logon\")"
+	case "775":
+		return "Active Directory: the account is locked out (too many wrong passwords; an administrator may unlock it)"
+	}
+	return ""
 }
 
 func (e *BindError) Unwrap() error { return e.Err }

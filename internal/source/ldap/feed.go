@@ -192,11 +192,26 @@ func (f *Feed) Run(ctx context.Context, ev Events) error {
 		}
 		wait := f.wait.Wait(attempt)
 		attempt++
-		f.log.Warn("change feed down; reconnecting", zap.Error(err), zap.Duration("in", wait))
+		var be *BindError
+		if errors.As(err, &be) && be.CredentialsRefused() {
+			wait = CredentialsRefusedWait
+			f.log.Error("change feed down: the directory refused syncd's credentials; the feed will not bind again before the wait is over, "+
+				"so as not to lock the account out (fix bind_dn or the password, then reload: SIGHUP)", zap.Error(err), zap.Duration("in", wait))
+		} else {
+			f.log.Warn("change feed down; reconnecting", zap.Error(err), zap.Duration("in", wait))
+		}
 		_ = f.sleep(ctx, wait)
 	}
 	return ctx.Err()
 }
+
+// CredentialsRefusedWait is how long a change feed waits after its bind
+// was refused for a wrong name or password. Active Directory locks an
+// account after a few wrong passwords (often 5 within 30 minutes), and a
+// feed reconnecting with backoff would spend them in a minute; this wait,
+// with a scheduled run's own bind, stays well under any such policy. A
+// reload (SIGHUP) restarts the feeds, with the fixed password, at once.
+const CredentialsRefusedWait = 30 * time.Minute
 
 // session runs the feed over one connection until it fails.
 func (f *Feed) session(ctx context.Context, ev Events, reconnect bool, up func()) error {

@@ -268,3 +268,45 @@ func TestFeedByNameDoesNotFallBack(t *testing.T) {
 		t.Errorf("%s; want no feed and the syncrepl refusal", ev)
 	}
 }
+
+// A feed whose bind is refused for a wrong password does not reconnect
+// with backoff (each try would count towards the account's lockout): it
+// waits CredentialsRefusedWait; another failure keeps the backoff.
+func TestFeedWrongPasswordWaitsLong(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture})
+	for _, tc := range []struct {
+		name     string
+		password string
+		url      string
+		long     bool
+	}{
+		{"wrong password", "not-the-password", srv.URL, true},
+		{"server down", slapdtest.ReaderPW, "ldap://127.0.0.1:1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(tc.url)
+			cfg.BindPassword = config.Secret(tc.password)
+			waits := make(chan time.Duration, 1)
+			f, err := ldap.NewFeed("corp", cfg, ldap.FeedOptions{Sleep: func(ctx context.Context, d time.Duration) error {
+				waits <- d
+				<-ctx.Done()
+				return ctx.Err()
+			}}, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _ = f.Run(ctx, &events{}); close(done) }()
+			defer func() { cancel(); <-done }()
+			select {
+			case d := <-waits:
+				if (d == ldap.CredentialsRefusedWait) != tc.long {
+					t.Errorf("waits %v after the failure, want CredentialsRefusedWait %v", d, tc.long)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the feed never waited")
+			}
+		})
+	}
+}

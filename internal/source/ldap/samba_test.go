@@ -167,6 +167,12 @@ func TestSambaBindNeedsTLS(t *testing.T) {
 	if !errors.As(err, &be) || errors.Is(err, ldap.ErrTLSRequired) {
 		t.Errorf("wrong password over LDAPS: err = %v, want a BindError that is not about TLS", err)
 	}
+	// Samba answers as Windows does ("... AcceptSecurityContext error,
+	// data 52e, v1db1"): the code is explained, and the refusal is one a
+	// change feed must not retry soon.
+	if !be.CredentialsRefused() || !strings.Contains(err.Error(), "Active Directory: wrong password") {
+		t.Errorf("wrong password: err = %v (credentials refused: %v), want the data code explained", err, be.CredentialsRefused())
+	}
 }
 
 // The domain holds what the fixture describes, as read with go-ldap by the
