@@ -279,6 +279,9 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 		return err
 	}
 	r.unread(m, r.groupQuery(), l.refs)
+	if r.cfg.ActiveDirectory == nil && slices.ContainsFunc(l.entries, isADGroup) {
+		return ErrActiveDirectoryUnset
+	}
 	if slices.ContainsFunc(l.entries, r.withoutMembers) {
 		// Only then: most reads need no schema, and a read of it is a
 		// large answer on Active Directory.
@@ -288,6 +291,20 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 		m.AddGroup(e, l.errs[i])
 	}
 	return nil
+}
+
+// ErrActiveDirectoryUnset is an Active Directory read as a plain LDAP
+// server. Primary groups (Domain Users, for nearly everyone) would read
+// nearly empty, their people removed from Teams, and skip_disabled would
+// not see who is disabled: the read fails with the fix instead.
+var ErrActiveDirectoryUnset = errors.New("the groups read are Active Directory's (object class group), " +
+	"but the source has no active_directory: block: without it primary groups (Domain Users) read nearly empty " +
+	"and users.skip_disabled cannot see disabled accounts; add active_directory: {} to the source (docs/active-directory.md)")
+
+// isADGroup says whether a group entry is of Active Directory's group
+// class, which no other server syncd reads uses.
+func isADGroup(e *Entry) bool {
+	return slices.ContainsFunc(e.Values("objectClass"), func(c string) bool { return strings.EqualFold(c, "group") })
 }
 
 // withoutMembers says whether a group entry came back with no value of any

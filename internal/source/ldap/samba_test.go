@@ -112,6 +112,21 @@ func TestSambaDisabledAccountsKept(t *testing.T) {
 	}
 }
 
+// The configuration an AD admin often writes first: a bind DN and no
+// active_directory: block. Read as plain LDAP, Domain Users would hold
+// nobody (primary groups) and skip_disabled would keep the disabled: the
+// read fails, saying what to add.
+func TestSambaWithoutADBlockRefused(t *testing.T) {
+	srv := sambatest.Shared(t)
+	cfg := adExample(t, srv)
+	cfg.ActiveDirectory = nil
+	cfg.BindDN = sambatest.ServiceDN
+	d, err := read(t, cfg)
+	if !errors.Is(err, ldap.ErrActiveDirectoryUnset) || d != nil || !strings.Contains(err.Error(), "active_directory: {}") {
+		t.Fatalf("Read = %s; want ErrActiveDirectoryUnset naming the fix", failed(d, err))
+	}
+}
+
 // With the group search narrowed to OU=Groups, a group holding a group
 // outside it (Domain Users, Elsewhere) is unknown, never smaller; the
 // in-chain lookup resolves such nesting on the domain controller, primary
