@@ -273,3 +273,31 @@ func TestADPartitionReferencesAtDebug(t *testing.T) {
 		}
 	}
 }
+
+// A group whose member values are hidden from syncd's account (Exchange's
+// "hide group membership": a deny ACE on member) comes back without any.
+// Its members' memberOf still names it: the group is unknown, and so is the
+// group nesting it. A group really empty (nobody names it) stays empty.
+func TestADHiddenMembershipFromMemberOf(t *testing.T) {
+	t.Parallel()
+	es := nestDirectory()
+	secret, holder, empty := groupDN("Secret"), groupDN("Holder"), groupDN("Empty")
+	for _, e := range es {
+		if e.DN == userDN(4) || e.DN == userDN(5) {
+			e.Attrs["memberof"] = []string{secret}
+		}
+	}
+	group := func(dn string, members ...string) *ldap.Entry {
+		return &ldap.Entry{DN: dn, Attrs: map[string][]string{"objectclass": {"top", "group"},
+			"cn": {strings.TrimPrefix(strings.Split(dn, ",")[0], "CN=")}, "member": members}}
+	}
+	holderEntry := group(holder, secret, userDN(9))
+	holderEntry.Attrs["memberof"] = nil
+	es = append(es, group(secret), holderEntry, group(empty))
+	srv := adtest.Start(t, es)
+	d := mustRead(t, nestConfig(srv))
+	checkGroups(t, d, want{"Secret": nil, "Holder": nil, "Empty": {}, "Staff": users(7, 8)})
+	if g := d.Group("Secret"); g == nil || !errors.Is(g.Err, ldap.ErrHiddenMembers) || !strings.Contains(g.Err.Error(), "memberOf") {
+		t.Errorf("Secret: %v, want ErrHiddenMembers naming memberOf", g)
+	}
+}

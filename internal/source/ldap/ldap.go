@@ -183,11 +183,15 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 		ahead.abandon()
 		return nil, Stats{}, err
 	}
-	if err := r.addGroups(ctx, s, m, ahead); err != nil {
+	empty, err := r.addGroups(ctx, s, m, ahead)
+	if err != nil {
 		return nil, Stats{}, err
 	}
 	d := m.Directory()
 	if err := m.CheckRead(d); err != nil {
+		return nil, Stats{}, err
+	}
+	if err := r.checkEmptyGroups(s, d, empty); err != nil {
 		return nil, Stats{}, err
 	}
 	if r.inChain {
@@ -270,17 +274,17 @@ func (r *Reader) groupQuery() query {
 // of its own, or, when there was none, read now on s. Continuation
 // references are recorded as in readUsers: a group that is missing is
 // never taken as empty.
-func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *groupsAhead) error {
+func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *groupsAhead) (empty []string, err error) {
 	l, err := ahead.wait()
 	if l == nil && err == nil {
 		l, err = r.listGroups(ctx, s)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.unread(m, r.groupQuery(), l.refs)
 	if r.cfg.ActiveDirectory == nil && slices.ContainsFunc(l.entries, isADGroup) {
-		return ErrActiveDirectoryUnset
+		return nil, ErrActiveDirectoryUnset
 	}
 	if slices.ContainsFunc(l.entries, r.withoutMembers) {
 		// Only then: most reads need no schema, and a read of it is a
@@ -289,8 +293,11 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 	}
 	for i, e := range l.entries {
 		m.AddGroup(e, l.errs[i])
+		if l.errs[i] == nil && r.withoutMembers(e) {
+			empty = append(empty, e.DN)
+		}
 	}
-	return nil
+	return empty, nil
 }
 
 // ErrActiveDirectoryUnset is an Active Directory read as a plain LDAP
