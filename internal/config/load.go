@@ -160,7 +160,13 @@ func syntaxError(file string, err error) error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+		text := m[2]
+		if strings.Contains(text, "unknown escape character") {
+			// CORP\svc-syncd in double quotes, the Active Directory
+			// down-level name every AD admin writes.
+			text += `: in double quotes a backslash starts an escape; write the value in single quotes ('CORP\svc-syncd'), unquoted, or with the backslash doubled`
+		}
+		return &Error{File: file, Line: line, Msg: "YAML syntax: " + text}
 	}
 	return &Error{File: file, Line: 1, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }

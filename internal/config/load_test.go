@@ -46,3 +46,12 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 		}
 	}
 }
+
+// A down-level name in double quotes is a YAML escape error: the message
+// says how to write it.
+func TestDoubleQuotedBackslashHint(t *testing.T) {
+	_, err := Parse("c.yaml", []byte("teams:\n  url: https://x.example/api/v3\n  token: t\nsources:\n  - name: corp\n    ldap:\n      url: ldaps://dc\n      bind_dn: \"CORP\\svc-syncd\"\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:8") || !strings.Contains(err.Error(), "single quotes ('CORP\\svc-syncd')") {
+		t.Errorf("err = %v, want the line and the single-quote hint", err)
+	}
+}
