@@ -2,8 +2,6 @@ package teams
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/backoff"
+	"github.com/syncd/syncd/internal/tlsconfig"
 )
 
 // do sends k, paced and retried as k allows, and hands a 2xx answer to
@@ -114,14 +113,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 // permanentTransport tells failures that another attempt cannot mend:
 // a certificate that does not verify stays unverified, and retrying it
 // only delays the error the user must act on.
-func permanentTransport(err error) bool {
-	var unknownAuth x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	return errors.As(err, &unknownAuth) || errors.As(err, &hostname) ||
-		errors.As(err, &invalid) || errors.As(err, &verify)
-}
+func permanentTransport(err error) bool { return tlsconfig.VerifyFailed(err) }
 
 // attempt sends k once: it waits for the throttle budget, then sends and
 // reads the answer within the per-attempt timeout.

@@ -55,3 +55,15 @@ func Transport(caFile string, insecure bool) (*http.Transport, error) {
 	t.TLSClientConfig = c
 	return t, nil
 }
+
+// VerifyFailed tells a certificate that did not verify (an unknown CA, a
+// name that does not match, an expired certificate): no retry mends it,
+// and the fix is the configuration's (ca_file), not the network's.
+func VerifyFailed(err error) bool {
+	var unknownAuth x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownAuth) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &verify)
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncd/syncd/internal/tlsconfig"
 	"go.uber.org/zap"
 )
 
@@ -122,6 +123,7 @@ func (e *BindError) Is(target error) bool { return target == ErrTLSRequired && e
 // connect tries each URL in order and returns the first bound session.
 func (r *Reader) connect(ctx context.Context) (*session, error) {
 	var errs []error
+	untrusted := false
 	for _, u := range r.cfg.URLs {
 		s, err := r.dial(ctx, u)
 		if err == nil {
@@ -131,8 +133,16 @@ func (r *Reader) connect(ctx context.Context) (*session, error) {
 		if errors.As(err, &be) || ctx.Err() != nil {
 			return nil, err
 		}
+		if tlsconfig.VerifyFailed(err) {
+			// Reached, but not trusted: the fix is ca_file, not the network.
+			err = fmt.Errorf("%w: the server's certificate does not verify; give the CA that issued it in ca_file (PEM), and use the name the certificate holds in the URL", err)
+			untrusted = true
+		}
 		r.log.Warn("ldap server unreachable", zap.String("url", u), zap.Error(err))
 		errs = append(errs, err)
+	}
+	if untrusted {
+		return nil, fmt.Errorf("no LDAP server could be used: %w", errors.Join(errs...))
 	}
 	return nil, fmt.Errorf("no LDAP server reachable: %w", errors.Join(errs...))
 }
