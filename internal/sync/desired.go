@@ -280,6 +280,27 @@ func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pe
 	return idset.Sort(out), strings.Join(holds, "; ")
 }
 
+// withoutEmail lists, once each, the members of the targets' directory
+// groups who have no e-mail address: they cannot be matched to a Teams
+// account, so a Teams account that is theirs reads as someone else's.
+func withoutEmail(ts ...[]*target) []string {
+	seen := map[*directory.User]bool{}
+	var out []string
+	for _, list := range ts {
+		for _, t := range list {
+			for _, f := range t.feeds {
+				for _, u := range f.users {
+					if len(u.Emails) == 0 && !seen[u] {
+						seen[u] = true
+						out = append(out, fmt.Sprintf("%s (%s, in %s)", u.Name, u.DN, t.label()))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 func (p pendingSet) add(email, label string) {
 	if !slices.Contains(p[email], label) {
 		p[email] = append(p[email], label)

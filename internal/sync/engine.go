@@ -217,6 +217,11 @@ func (e *Engine) describe(p *Prepared, x *explainData, pending pendingSet) {
 	p.Errors = append(p.Errors, unknownErrors(x.groups, x.tags)...)
 	p.Users = e.userInfo(&p.Plan, x.ids, x.view)
 	p.Pending = pendingList(pending)
+	if people := withoutEmail(x.groups, x.tags); len(people) > 0 {
+		e.log.Warn("members of mapped directory groups have no e-mail address: they cannot be matched to a Teams account and are left out "+
+			"(if the address is elsewhere, e.g. in proxyAddresses or userPrincipalName, set users.proxy_addresses or users.email_attribute)",
+			zap.Int("people", len(people)), zap.Strings("first", people[:min(len(people), 5)]))
+	}
 	p.Matched = len(x.ids.byPerson)
 	p.Sizes = groupSizes(x.groups, x.tags)
 	p.Fingerprint = fingerprint(&p.Plan, x.view.cur)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
@@ -801,4 +802,21 @@ func writerIf(apply bool, w Writer) Writer {
 		return nil
 	}
 	return w
+}
+
+// A member with no e-mail address cannot be matched: the run says so, once
+// per person, naming where the address may be instead.
+func TestMembersWithoutEmailAreNamed(t *testing.T) {
+	dir := dirOf(map[string][]string{"platform": {"ann", "bob"}})
+	dir.Users["bob"].Emails = nil
+	dir.Users["bob"].DN = "cn=bob,ou=people,dc=example,dc=com"
+	r := newRig(t, &emulator.Seed{Users: seedUsers("ann", "bob")}, dir)
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	core, logs := observer.New(zap.WarnLevel)
+	r.log = zap.New(core)
+	r.run(false)
+	lines := logs.FilterMessageSnippet("have no e-mail address").All()
+	if len(lines) != 1 || !strings.Contains(fmt.Sprint(lines[0].ContextMap()["first"]), "BOB (cn=bob,ou=people,dc=example,dc=com, in Platform)") {
+		t.Errorf("warnings %v, want one naming bob", logs.All())
+	}
 }
