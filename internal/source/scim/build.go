@@ -68,8 +68,12 @@ func (s *resolver) group(ctx context.Context, g resource) *directory.Group {
 	if grp.Name == "" {
 		grp.Name = g.ID
 	}
-	for _, m := range g.Members {
-		if err := s.member(ctx, grp, m); err != nil && grp.Err == nil {
+	for i, m := range g.Members {
+		err := s.member(ctx, grp, m)
+		if errors.Is(err, ErrUnidentifiedMember) {
+			err = fmt.Errorf("member %d of %d: %w", i+1, len(g.Members), err)
+		}
+		if err != nil && grp.Err == nil {
 			grp.Err = err
 		}
 	}
@@ -79,11 +83,12 @@ func (s *resolver) group(ctx context.Context, g resource) *directory.Group {
 }
 
 func (s *resolver) member(ctx context.Context, grp *directory.Group, m ref) error {
-	typ := strings.ToLower(m.Type)
-	id := m.Value
+	id, typ, why := memberID(m)
+	if why != "" {
+		// why quotes the $ref the server sent.
+		return fmt.Errorf("%w: %s", ErrUnidentifiedMember, capString(s.r.redact(why), 300))
+	}
 	switch {
-	case id == "":
-		grp.Ignored++
 	case typ != "group" && s.dir.Users[id] != nil:
 		grp.DirectMembers = append(grp.DirectMembers, id)
 	case typ != "group" && s.inactive[id]:

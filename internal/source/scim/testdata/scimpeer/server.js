@@ -5,6 +5,11 @@
 //   SCIM_SEED      optional JSON file {users: [...], groups: [...]} to preload
 //   SCIM_MAX_PAGE  optional cap on itemsPerPage, whatever count the client asks
 //   SCIM_LIE_TOTAL optional number added to every list's totalResults (a lying server)
+//   SCIM_MAP       optional path of a JS module whose default export
+//                  (kind, resource) => resource rewrites each listed
+//                  resource after scimmy rendered it: the forms real providers
+//                  send that scimmy itself never writes ($ref-only members,
+//                  "active": "False")
 import {randomUUID} from "node:crypto";
 import {readFileSync} from "node:fs";
 import express from "express";
@@ -15,6 +20,7 @@ const env = process.env;
 const token = env.SCIM_TOKEN ?? "";
 const maxPage = Number(env.SCIM_MAX_PAGE ?? 0);
 const lie = Number(env.SCIM_LIE_TOTAL ?? 0);
+const rewrite = env.SCIM_MAP ? (await import(env.SCIM_MAP)).default : (kind, r) => r;
 const stores = {User: new Map(), Group: new Map()};
 let requests = 0;
 
@@ -81,7 +87,8 @@ app.get("/scim/v2/:type(Users|Groups)", (req, res, next) => {
         let count = Math.max(r.constraints?.count ?? 20, 0);
         if (maxPage > 0) count = Math.min(count, maxPage);
         const page = matched.slice(start - 1, start - 1 + count)
-            .map((x) => new SCIMMY.Schemas[kind](x, "out", `/scim/v2/${req.params.type}`, r.attributes));
+            .map((x) => new SCIMMY.Schemas[kind](x, "out", `/scim/v2/${req.params.type}`, r.attributes))
+            .map((x) => rewrite(kind, JSON.parse(JSON.stringify(x))));
         res.type("application/scim+json").send(JSON.stringify({
             schemas: [SCIMMY.Messages.ListResponse.id], Resources: page,
             totalResults: matched.length + lie, startIndex: start, itemsPerPage: page.length,
