@@ -18,7 +18,7 @@ import (
 // group unknown.
 func (r *Reader) build(ctx context.Context, users, groups []resource) *directory.Directory {
 	dir := &directory.Directory{Source: r.name, Users: make(map[string]*directory.User, len(users))}
-	res := &resolver{r: r, dir: dir, inactive: map[string]bool{}, groups: map[string]bool{}, cache: map[string]lookup{}}
+	res := &resolver{r: r, dir: dir, inactive: map[string]bool{}, unreadable: map[string]error{}, groups: map[string]bool{}, cache: map[string]lookup{}}
 	for _, u := range users {
 		res.addUser(u)
 	}
@@ -40,11 +40,12 @@ func (r *Reader) build(ctx context.Context, users, groups []resource) *directory
 }
 
 type resolver struct {
-	r        *Reader
-	dir      *directory.Directory
-	inactive map[string]bool // user ids listed as active: false
-	groups   map[string]bool // group ids listed
-	cache    map[string]lookup
+	r          *Reader
+	dir        *directory.Directory
+	inactive   map[string]bool  // user ids listed as active: false
+	unreadable map[string]error // user ids listed with an active that is no boolean
+	groups     map[string]bool  // group ids listed
+	cache      map[string]lookup
 }
 
 // lookup is the outcome of reading one unlisted member by id.
@@ -55,11 +56,24 @@ type lookup struct {
 }
 
 func (s *resolver) addUser(u resource) {
-	if u.Active != nil && !*u.Active {
+	switch {
+	case u.Active.bad != "":
+		s.unreadable[u.ID] = s.r.unreadableActive(u)
+	case u.Active.set && !u.Active.val:
 		s.inactive[u.ID] = true
-		return
+	default:
+		s.dir.Users[u.ID] = toUser(u)
 	}
-	s.dir.Users[u.ID] = toUser(u)
+}
+
+// ErrUnreadableActive marks a user whose active attribute is neither a
+// boolean nor "true"/"false". Whether that person is a member cannot be
+// told, so every group listing them is unknown: taking them as active
+// could add someone the provider disabled, as inactive remove someone.
+var ErrUnreadableActive = errors.New("active is not a boolean")
+
+func (r *Reader) unreadableActive(u resource) error {
+	return fmt.Errorf("%w: %s", ErrUnreadableActive, capString(r.redact(u.Active.bad), 100))
 }
 
 // group resolves one group's member references.
@@ -91,6 +105,8 @@ func (s *resolver) member(ctx context.Context, grp *directory.Group, m ref) erro
 	switch {
 	case typ != "group" && s.dir.Users[id] != nil:
 		grp.DirectMembers = append(grp.DirectMembers, id)
+	case typ != "group" && s.unreadable[id] != nil:
+		return fmt.Errorf("member %s: %w", s.r.redact(id), s.unreadable[id])
 	case typ != "group" && s.inactive[id]:
 		grp.Ignored++ // inactive users are not members
 	case typ != "user" && s.groups[id]:
@@ -151,10 +167,14 @@ func (s *resolver) fetch(ctx context.Context, endpoint, id, attrs string) lookup
 		l.err = err
 	default:
 		l.found = true
-		if endpoint == "/Users/" && (res.Active == nil || *res.Active) {
-			if res.ID == "" {
-				res.ID = id
-			}
+		if res.ID == "" {
+			res.ID = id
+		}
+		switch {
+		case endpoint != "/Users/":
+		case res.Active.bad != "":
+			l.err = s.r.unreadableActive(res)
+		case !res.Active.set || res.Active.val:
 			l.user = toUser(res)
 		}
 	}
@@ -176,9 +196,9 @@ func toUser(u resource) *directory.User {
 	emails := slices.Clone(u.Emails)
 	slices.SortStableFunc(emails, func(a, b email) int {
 		switch {
-		case a.Primary == b.Primary:
+		case a.Primary.isTrue() == b.Primary.isTrue():
 			return 0
-		case a.Primary:
+		case a.Primary.isTrue():
 			return -1
 		}
 		return 1

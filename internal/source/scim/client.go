@@ -67,7 +67,7 @@ type resource struct {
 	UserName    string  `json:"userName"`
 	DisplayName string  `json:"displayName"`
 	Name        *name   `json:"name"`
-	Active      *bool   `json:"active"` // absent means active
+	Active      flag    `json:"active"` // absent means active
 	Emails      []email `json:"emails"`
 	Members     []ref   `json:"members"`
 }
@@ -78,8 +78,48 @@ type name struct {
 
 type email struct {
 	Value   string `json:"value"`
-	Primary bool   `json:"primary"`
+	Primary flag   `json:"primary"` // unreadable counts as not primary: it only orders the addresses
 }
+
+// flag is a SCIM Boolean as providers send it: true or false, or the
+// strings "true" and "false" in any case (Entra ID writes "False", and
+// providers built on the same stacks echo it back). Any other value is
+// kept as unreadable instead of failing the decoding of the whole page,
+// so that only what depends on it is lost.
+type flag struct {
+	set bool   // present and not null
+	val bool   // the value, when set and readable
+	bad string // the JSON of a value that is not a boolean; "" when readable
+}
+
+func (f *flag) UnmarshalJSON(b []byte) error {
+	*f = flag{}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case bool:
+		f.set, f.val = true, x
+	case string:
+		f.set = true
+		switch strings.ToLower(x) {
+		case "true":
+			f.val = true
+		case "false":
+		default:
+			f.bad = string(b)
+		}
+	default:
+		f.set, f.bad = true, string(b)
+	}
+	return nil
+}
+
+// isTrue reports whether f was readable and true.
+func (f flag) isTrue() bool { return f.val && f.bad == "" }
 
 type ref struct {
 	Value string `json:"value"`
