@@ -191,14 +191,20 @@ func compareStrings(s, op, w string) bool {
 	return false
 }
 
-// asBool accepts JSON booleans and the strings "True"/"False" Entra ID sends.
+// asBool accepts JSON booleans and the strings "True"/"False" (any case)
+// Entra ID sends; nothing else: "0", "no" or 0 are not booleans, and
+// taking them as one would guess whether someone is active.
 func asBool(v any) (bool, bool) {
 	switch x := v.(type) {
 	case bool:
 		return x, true
 	case string:
-		b, err := strconv.ParseBool(strings.ToLower(x))
-		return b, err == nil
+		switch strings.ToLower(x) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
 	}
 	return false, false
 }

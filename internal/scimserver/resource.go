@@ -3,6 +3,8 @@ package scimserver
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -131,7 +133,10 @@ func needsCleaning(m object) bool {
 }
 
 // validate checks what the receiver needs: the unique attribute present
-// as a non-empty string, members as {value} objects.
+// as a non-empty string; for users, active a boolean and emails {value}
+// objects; for groups, members {value} objects. A wrong type is refused
+// (RFC 7644 §3.12 invalidValue) rather than stored: syncd reads active and
+// emails to decide who is in a Teams group.
 func validate(k Kind, o object) *scimError {
 	attr := k.uniqueAttr()
 	v, _ := get(o, attr)
@@ -139,7 +144,7 @@ func validate(k Kind, o object) *scimError {
 		return badRequest("invalidValue", "%s is required", attr)
 	}
 	if k != Groups {
-		return nil
+		return validateUser(o)
 	}
 	members, _ := get(o, "members")
 	if members != nil {
@@ -153,6 +158,48 @@ func validate(k Kind, o object) *scimError {
 		}
 	}
 	return nil
+}
+
+// validateUser checks the attributes syncd reads from a user. clean has
+// already turned "True"/"False" into booleans.
+func validateUser(o object) *scimError {
+	if v, ok := get(o, "active"); ok {
+		if _, isBool := v.(bool); !isBool {
+			return badRequest("invalidValue", "active must be a boolean (true or false; the strings \"True\" and \"False\" are accepted), not %s", clip(jsonText(v)))
+		}
+	}
+	emails, ok := get(o, "emails")
+	if !ok {
+		return nil
+	}
+	list, ok := emails.([]any)
+	if !ok {
+		return badRequest("invalidValue", "emails must be an array of objects, not %s", clip(jsonText(emails)))
+	}
+	for i, el := range list {
+		m, ok := el.(object)
+		if !ok {
+			return badRequest("invalidValue", "emails[%d] must be an object, not %s", i, clip(jsonText(el)))
+		}
+		if v, ok := get(m, "value"); !ok || !isString(v) {
+			return badRequest("invalidValue", "emails[%d] needs a string value", i)
+		}
+	}
+	return nil
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
+}
+
+// jsonText shows a received value in an error as the client wrote it.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func uniqueKey(k Kind, o object) string {

@@ -3,12 +3,17 @@ package scimserver
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/syncd/syncd/internal/directory"
 )
+
+// ErrUnreadableActive marks a stored user whose active attribute is not a
+// boolean.
+var ErrUnreadableActive = errors.New("stored active is not a boolean (a store written before syncd refused such values): send the user again")
 
 // Source reads what a receiver stored, as a directory. It opens the store
 // file read-only for the duration of one read, so it works in another
@@ -44,12 +49,12 @@ func (s *Source) Read(ctx context.Context) (*directory.Directory, error) {
 
 func buildDirectory(name string, data map[Kind]map[string]*record) *directory.Directory {
 	dir := &directory.Directory{Source: name, Users: map[string]*directory.User{}}
-	inactive := map[string]bool{}
+	users := userStates{}
 	for id, rec := range data[Users] {
-		if u, ok := toUser(rec); ok {
+		u, state := toUser(rec)
+		users[id] = state
+		if state == active {
 			dir.Users[id] = u
-		} else {
-			inactive[id] = true
 		}
 	}
 	groups := data[Groups]
@@ -59,7 +64,7 @@ func buildDirectory(name string, data map[Kind]map[string]*record) *directory.Di
 	}
 	slices.SortFunc(ids, func(a, b string) int { return cmpSeq(groups[a], groups[b]) })
 	for _, id := range ids {
-		dir.Groups = append(dir.Groups, toGroup(groups[id], dir, groups))
+		dir.Groups = append(dir.Groups, toGroup(groups[id], dir, users, groups))
 	}
 	dir.Expand()
 	return dir
@@ -68,11 +73,28 @@ func buildDirectory(name string, data map[Kind]map[string]*record) *directory.Di
 // cmpSeq orders records by creation.
 func cmpSeq(a, b *record) int { return cmp.Compare(a.Seq, b.Seq) }
 
-// toUser maps a stored user; false when the user is inactive.
-func toUser(rec *record) (*directory.User, bool) {
+// userState is whether a stored user counts as a member of their groups.
+type userState int
+
+const (
+	active     userState = iota + 1
+	inactive             // active: false
+	unreadable           // active is no boolean: stored before the receiver refused such values
+)
+
+// userStates maps user ids to their state; a missing id was never stored.
+type userStates map[string]userState
+
+// toUser maps a stored user, with whether the user is active. The receiver
+// refuses an active that is no boolean, but a store written by an older
+// syncd may hold one ("maybe", 0): such a user is unreadable, not active.
+func toUser(rec *record) (*directory.User, userState) {
 	if v, ok := get(rec.Attrs, "active"); ok {
-		if b, ok := asBool(v); ok && !b {
-			return nil, false
+		switch b, ok := asBool(v); {
+		case !ok:
+			return nil, unreadable
+		case !b:
+			return nil, inactive
 		}
 	}
 	str := func(o object, k string) string {
@@ -95,7 +117,7 @@ func toUser(rec *record) (*directory.User, bool) {
 		u.Name = u.Login
 	}
 	u.Emails = emails(rec.Attrs, u.Login)
-	return u, true
+	return u, active
 }
 
 // emails lists every address, the primary one first; the userName stands
@@ -132,7 +154,9 @@ func emails(o object, login string) []string {
 	return out
 }
 
-func toGroup(rec *record, dir *directory.Directory, groups map[string]*record) *directory.Group {
+// toGroup maps a stored group. A member whose active cannot be read makes
+// the group unknown: whether they belong in it cannot be told.
+func toGroup(rec *record, dir *directory.Directory, users userStates, groups map[string]*record) *directory.Group {
 	nameV, _ := get(rec.Attrs, "displayName")
 	g := &directory.Group{DN: rec.ID}
 	g.Name, _ = nameV.(string)
@@ -147,6 +171,10 @@ func toGroup(rec *record, dir *directory.Directory, groups map[string]*record) *
 		switch {
 		case !strings.EqualFold(typ, "Group") && dir.Users[id] != nil:
 			g.DirectMembers = append(g.DirectMembers, id)
+		case !strings.EqualFold(typ, "Group") && users[id] == unreadable:
+			if g.Err == nil {
+				g.Err = fmt.Errorf("member %s: %w", id, ErrUnreadableActive)
+			}
 		case !strings.EqualFold(typ, "User") && groups[id] != nil:
 			g.Subgroups = append(g.Subgroups, id)
 		default:
