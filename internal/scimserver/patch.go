@@ -45,13 +45,22 @@ func applyPatch(k Kind, o object, ops []operation) error {
 	for i, op := range ops {
 		if err := applyOp(k, o, op); err != nil {
 			if se, ok := err.(*scimError); ok {
-				se.detail = fmt.Sprintf("operation %d (%s %s): %s", i+1, clip(op.Op), clip(op.Path), se.detail)
+				se.detail = fmt.Sprintf("operation %d (%s): %s", i+1, describeOp(op), se.detail)
 				return se
 			}
 			return err
 		}
 	}
 	return nil
+}
+
+// describeOp names an operation in an error: "Replace active", or
+// "Replace without path".
+func describeOp(op operation) string {
+	if op.Path == "" {
+		return clip(op.Op) + " without path"
+	}
+	return clip(op.Op) + " " + clip(op.Path)
 }
 
 func applyOp(k Kind, o object, op operation) error {
@@ -75,6 +84,9 @@ func applyOp(k Kind, o object, op operation) error {
 		}
 		for key, v := range attrs {
 			if err := applyPath(k, o, kind, key, v); err != nil {
+				if se, ok := err.(*scimError); ok {
+					se.detail = fmt.Sprintf("key %q: %s", clip(key), se.detail)
+				}
 				return err
 			}
 		}
@@ -84,8 +96,8 @@ func applyOp(k Kind, o object, op operation) error {
 }
 
 func applyPath(k Kind, o object, kind, path string, value any) error {
-	if k == Users && strings.EqualFold(path, enterpriseSchema) {
-		return applyExtension(k, o, kind, value)
+	if isSchemaURN(path) {
+		return applyExtension(k, o, kind, path, value)
 	}
 	p, err := parsePatchPath(path)
 	if err != nil {
@@ -126,20 +138,34 @@ func applyPath(k Kind, o object, kind, path string, value any) error {
 	return nil
 }
 
-// applyExtension handles the whole enterprise extension as the target
+// isSchemaURN reports whether path names a whole schema rather than one
+// of its attributes: a URN ending in a resource type, as extension
+// schemas do (urn:...:enterprise:2.0:User).
+func isSchemaURN(path string) bool {
+	if !strings.HasPrefix(strings.ToLower(path), "urn:") {
+		return false
+	}
+	last := path[strings.LastIndexByte(path, ':')+1:]
+	return strings.EqualFold(last, "User") || strings.EqualFold(last, "Group")
+}
+
+// applyExtension handles a whole extension as the target
 // ({"urn:...:enterprise:2.0:User": {"department": "Ops"}} in a PATCH
 // without path): each of its keys is an attribute path of the extension.
-func applyExtension(k Kind, o object, kind string, value any) error {
+func applyExtension(k Kind, o object, kind, schema string, value any) error {
+	if err := checkSchema(k, schema); err != nil {
+		return err
+	}
 	if kind == "remove" {
-		del(o, enterpriseSchema)
+		del(o, schema)
 		return nil
 	}
 	attrs, ok := value.(object)
 	if !ok {
-		return badRequest("invalidValue", "%s needs an object value", enterpriseSchema)
+		return badRequest("invalidValue", "%s needs an object value", clip(schema))
 	}
 	for key, v := range attrs {
-		if err := applyPath(k, o, kind, enterpriseSchema+":"+key, v); err != nil {
+		if err := applyPath(k, o, kind, schema+":"+key, v); err != nil {
 			return err
 		}
 	}

@@ -7,8 +7,8 @@ import (
 
 // TestPatchUnknownPath: a PATCH naming what the resource's schemas do not
 // have (an unknown attribute, one holding a NUL, a sub-attribute or a
-// filter attribute that does not exist, another resource's attribute, an
-// unknown extension) answers 400 invalidPath and leaves the resource as
+// filter attribute that does not exist, another resource's attribute or
+// extension) answers 400 invalidPath and leaves the resource as
 // it was; before, the junk attribute was stored.
 func TestPatchUnknownPath(t *testing.T) {
 	rc := newReceiver(t)
@@ -28,7 +28,8 @@ func TestPatchUnknownPath(t *testing.T) {
 		{"/Users/", `[{"op": "replace", "path": "userName[value eq \"x\"]", "value": "x"}]`},
 		{"/Users/", `[{"op": "add", "path": "` + ent + `:junk", "value": "x"}]`},
 		{"/Users/", `[{"op": "add", "path": "` + ent + `:manager.junk", "value": "x"}]`},
-		{"/Users/", `[{"op": "add", "path": "urn:example:params:scim:schemas:custom:2.0:User:badge", "value": "x"}]`},
+		{"/Groups/", `[{"op": "add", "path": "urn:example:params:scim:schemas:custom:2.0:User:badge", "value": "x"}]`},
+		{"/Groups/", `[{"op": "add", "value": {"urn:example:params:scim:schemas:custom:2.0:User": {"badge": "x"}}}]`},
 		{"/Users/", `[{"op": "add", "path": "members", "value": [{"value": "x"}]}]`},
 		{"/Users/", `[{"op": "remove", "path": "junk"}]`},
 		{"/Users/", `[{"op": "replace", "value": {"junk": 1}}]`},
@@ -102,5 +103,55 @@ func TestPatchSchemaAttributes(t *testing.T) {
 	}
 	if strings.Contains(r.raw, `"urn:ietf:params:scim:schemas:extension:enterprise:2.0"`) {
 		t.Errorf("the extension object was stored under a truncated URN: %s", r.raw)
+	}
+}
+
+// TestPatchCustomExtension: an extension schema syncd has no definition
+// of (Entra ID's custom attributes) is stored by PATCH as POST and PUT
+// store it, so the deactivation sent in the same request is not lost.
+func TestPatchCustomExtension(t *testing.T) {
+	rc := newReceiver(t)
+	const cust = "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User"
+	uid := str(rc.must(201, "POST", "/Users", `{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "`+cust+`"],
+		"userName": "cust1@corp.example", "active": true, "`+cust+`": {"costCenter": "41"}}`).body, "id")
+	r := rc.must(200, "PATCH", "/Users/"+uid, `{"Operations": [
+		{"op": "Replace", "path": "`+cust+`:costCenter", "value": "42"},
+		{"op": "Replace", "path": "active", "value": "False"}]}`)
+	if r.body["active"] != false || str(r.body, cust, "costCenter") != "42" {
+		t.Errorf("after PATCH with paths: %s, want active false and costCenter 42", r.raw)
+	}
+	r = rc.must(200, "PATCH", "/Users/"+uid, `{"Operations": [{"op": "Replace", "value": {"`+cust+`:costCenter": "43", "active": "True"}}]}`)
+	if r.body["active"] != true || str(r.body, cust, "costCenter") != "43" {
+		t.Errorf("after PATCH without path: %s, want active true and costCenter 43", r.raw)
+	}
+	r = rc.must(200, "PATCH", "/Users/"+uid, `{"Operations": [{"op": "Add", "value": {"`+cust+`": {"badge": "7"}}}]}`)
+	if str(r.body, cust, "costCenter") != "43" || str(r.body, cust, "badge") != "7" {
+		t.Errorf("after PATCH of the whole extension: %s, want costCenter 43 kept and badge 7", r.raw)
+	}
+	r = rc.must(200, "PATCH", "/Users/"+uid, `{"Operations": [{"op": "Remove", "path": "`+cust+`"}]}`)
+	if _, has := r.body[cust]; has {
+		t.Errorf("extension not removed: %s", r.raw)
+	}
+	for _, s := range elements(r.body["schemas"]) {
+		if s == cust {
+			t.Errorf("schemas still lists the removed extension: %s", r.raw)
+		}
+	}
+}
+
+// TestPatchErrorNamesOperation: the detail names the op and its path, or
+// says it had none and which key failed.
+func TestPatchErrorNamesOperation(t *testing.T) {
+	rc := newReceiver(t)
+	uid := str(rc.must(201, "POST", "/Users", `{"userName": "a@x.com"}`).body, "id")
+	for ops, want := range map[string]string{
+		`[{"op": "Replace", "value": {"junk": 1}}]`:                                                     `operation 1 (Replace without path): key "junk": `,
+		`[{"op": "add", "path": "title", "value": "x"}, {"op": "Replace", "path": "junk", "value": 1}]`: `operation 2 (Replace junk): `,
+	} {
+		r := rc.do("PATCH", "/Users/"+uid, `{"Operations": `+ops+`}`)
+		wantError(t, r, 400, "invalidPath")
+		if d := str(r.body, "detail"); !strings.HasPrefix(d, want) {
+			t.Errorf("detail = %q, want it to start %q", d, want)
+		}
 	}
 }

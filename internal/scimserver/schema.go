@@ -8,6 +8,13 @@ import "strings"
 // stored, it would be junk that no one can see in /Schemas. POST and PUT
 // bodies are not checked against this; Entra ID and Okta send only these
 // attributes (Entra ID's default mappings: docs/scim.md).
+//
+// Other extension schemas (Entra ID's custom attributes are
+// urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User:attr)
+// have no definition here to check against: their attributes are stored
+// as sent, as POST and PUT store them. Refusing them in PATCH alone would
+// refuse the whole request, and a deactivation sent in the same request
+// would be lost.
 
 // attrSpec is one attribute: its sub-attributes (lower case) when it is
 // complex, and whether it is multi-valued.
@@ -100,9 +107,12 @@ func schemaAttrs(k Kind, schema string) attrSpecs {
 // not have. value is checked too when it fills a single-valued complex
 // attribute (name, manager): its keys are sub-attribute paths.
 func checkPath(k Kind, p patchPath, value any) error {
+	if err := checkSchema(k, p.schema); err != nil {
+		return err
+	}
 	attrs := schemaAttrs(k, p.schema)
 	if attrs == nil {
-		return badRequest("invalidPath", "%s resources have no schema %q", k.resourceType(), clip(p.schema))
+		return nil // another extension: stored as sent (see the top of this file)
 	}
 	spec, ok := attrs[strings.ToLower(p.attr)]
 	switch {
@@ -121,6 +131,24 @@ func checkPath(k Kind, p patchPath, value any) error {
 				return badRequest("invalidPath", "%s has no sub-attribute %q", p.attr, clip(key))
 			}
 		}
+	}
+	return nil
+}
+
+// checkSchema refuses a schema that belongs to the other kind of resource:
+// the other core schema, the Enterprise User extension on a group, or an
+// extension URN ending in the other resource type.
+func checkSchema(k Kind, schema string) error {
+	if schema == "" || schemaAttrs(k, schema) != nil {
+		return nil
+	}
+	other := Users
+	if k == Users {
+		other = Groups
+	}
+	last := schema[strings.LastIndexByte(schema, ':')+1:]
+	if schemaAttrs(other, schema) != nil || strings.EqualFold(schema, enterpriseSchema) || strings.EqualFold(last, other.resourceType()) {
+		return badRequest("invalidPath", "%s resources have no schema %q", k.resourceType(), clip(schema))
 	}
 	return nil
 }
