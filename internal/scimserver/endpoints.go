@@ -38,12 +38,9 @@ func notFound(k Kind, id string) *scimError {
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request, k Kind) error {
 	q := r.URL.Query()
-	var filter expr
-	if f := q.Get("filter"); f != "" {
-		var err error
-		if filter, err = parseFilter(f); err != nil {
-			return badRequest("invalidFilter", "filter %q: %v", clip(f), err)
-		}
+	filter, needMeta, err := listFilter(k, q.Get("filter"))
+	if err != nil {
+		return err
 	}
 	start, count, err := paging(q.Get("startIndex"), q.Get("count"))
 	if err != nil {
@@ -55,7 +52,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, k Kind) error {
 	total := 0
 	h.store.view(func(t *txn) {
 		for _, rec := range t.all(k) {
-			if filter != nil && !filter.match(filterable(rec)) {
+			if filter != nil && !filter.match(filterable(k, rec, needMeta)) {
 				continue
 			}
 			total++
@@ -72,10 +69,31 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, k Kind) error {
 	return nil
 }
 
-// filterable is what filters see: the attributes, id included. Records
-// keep their id among their attributes, so this copies nothing; the copy
-// is for records stored without it.
-func filterable(rec *record) object {
+// listFilter parses and checks a list's filter parameter; nil when there
+// is none. needMeta tells that it reads meta.
+func listFilter(k Kind, f string) (filter expr, needMeta bool, err error) {
+	if f == "" {
+		return nil, false, nil
+	}
+	if filter, err = parseFilter(f); err == nil {
+		filter, needMeta, err = resolveFilter(k, filter)
+	}
+	if err != nil {
+		return nil, false, badRequest("invalidFilter", "filter %q: %v", clip(f), err)
+	}
+	return filter, needMeta, nil
+}
+
+// filterable is what filters see: the attributes, id included, and meta
+// when the filter reads it. Records keep their id among their attributes,
+// so without meta this copies nothing; the copy is for records stored
+// without it.
+func filterable(k Kind, rec *record, needMeta bool) object {
+	if needMeta {
+		o := withMeta(k, rec, rec.Attrs)
+		o["id"] = rec.ID
+		return o
+	}
 	if _, ok := rec.Attrs["id"]; ok {
 		return rec.Attrs
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -28,7 +29,7 @@ type attrPath struct {
 type compare struct {
 	path attrPath
 	op   string // eq ne co sw ew gt ge lt le pr
-	val  any    // string, float64, bool or nil
+	val  any    // string, float64, bool or nil; time.Time for meta date-times (resolveFilter)
 }
 
 type and struct{ l, r expr }
@@ -143,6 +144,12 @@ func compareOne(v any, op string, want any, exact bool) bool {
 			return op == "ne"
 		}
 		return compareNumbers(f, op, w)
+	case time.Time:
+		t, ok := v.(time.Time)
+		if !ok {
+			return op == "ne"
+		}
+		return compareNumbers(float64(t.Compare(w)), op, 0)
 	case nil:
 		return (v == nil) == (op == "eq")
 	}
@@ -451,9 +458,14 @@ func (p *parser) attrExpr() (expr, error) {
 		}
 		return valuePath{path: path, filter: inner}, nil
 	}
+	return p.comparison(path, t.text)
+}
+
+// comparison parses the operator and value after an attribute path.
+func (p *parser) comparison(path attrPath, name string) (expr, error) {
 	opTok := p.next()
 	if opTok == nil || opTok.kind != 'w' {
-		return nil, perr("expected an operator after %s", t.text)
+		return nil, perr("expected an operator after %s", name)
 	}
 	op := strings.ToLower(opTok.text)
 	if op == "pr" {
@@ -464,7 +476,7 @@ func (p *parser) attrExpr() (expr, error) {
 	}
 	v := p.next()
 	if v == nil {
-		return nil, perr("expected a value after %s %s", t.text, op)
+		return nil, perr("expected a value after %s %s", name, op)
 	}
 	val, err := literal(*v)
 	return compare{path: path, op: op, val: val}, err
