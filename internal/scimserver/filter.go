@@ -456,7 +456,7 @@ func (p *parser) attrExpr() (expr, error) {
 		if c := p.next(); c == nil || c.kind != ']' {
 			return nil, perr("expected ]")
 		}
-		return valuePath{path: path, filter: inner}, nil
+		return p.subAfterFilter(valuePath{path: path, filter: inner})
 	}
 	return p.comparison(path, t.text)
 }
@@ -480,6 +480,27 @@ func (p *parser) comparison(path attrPath, name string) (expr, error) {
 	}
 	val, err := literal(*v)
 	return compare{path: path, op: op, val: val}, err
+}
+
+// subAfterFilter reads emails[type eq "work"].value eq "x", the form
+// Entra ID's matching query takes: not RFC 7644's filter grammar, but its
+// PATCH path grammar, and read as emails[type eq "work" and value eq "x"].
+func (p *parser) subAfterFilter(vp valuePath) (expr, error) {
+	t := p.peek()
+	if t == nil || t.kind != 'w' || !strings.HasPrefix(t.text, ".") {
+		return vp, nil
+	}
+	p.pos++
+	sub := t.text[1:]
+	if sub == "" || strings.ContainsAny(sub, ".:") {
+		return nil, perr("bad sub-attribute %q after %s[...]", clip(t.text), vp.path.attr)
+	}
+	c, err := p.comparison(attrPath{attr: sub}, vp.path.attr+"[...]"+t.text)
+	if err != nil {
+		return nil, err
+	}
+	vp.filter = and{vp.filter, c}
+	return vp, nil
 }
 
 func literal(t token) (any, error) {

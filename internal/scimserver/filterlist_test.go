@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// TestListFilterResolved: Entra ID's membership check (members eq "id")
-// and meta filters compared as date-times answer what they ask; a filter
-// the receiver cannot evaluate is 400 invalidFilter, never an empty list.
+// TestListFilterResolved: Entra ID's membership check (members eq "id"),
+// meta filters compared as date-times, and Entra ID's matching query
+// emails[type eq "work"].value eq "x" answer what they ask; a filter the
+// receiver cannot evaluate is 400 invalidFilter, never an empty list.
 func TestListFilterResolved(t *testing.T) {
 	rc := newReceiver(t)
 	before := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
@@ -36,6 +37,9 @@ func TestListFilterResolved(t *testing.T) {
 		{"/Users?filter=" + q(`meta.resourceType eq "User"`), 2},
 		{"/Groups?filter=" + q(`meta.resourceType eq "User"`), 0},
 		{"/Users?filter=" + q(`emails eq "u1@home.example"`), 1},
+		{"/Users?filter=" + q(`emails[type eq "work"].value eq "u1@corp.example"`), 1},
+		{"/Users?filter=" + q(`emails[type eq "work"].value eq "u1@home.example"`), 0},
+		{"/Users?filter=" + q(`emails[type eq "home"].value pr`), 1},
 	} {
 		if got := listTotal(t, rc.must(200, "GET", tc.path, "")); got != tc.want {
 			t.Errorf("GET %s: totalResults %d, want %d", tc.path, got, tc.want)
@@ -52,6 +56,7 @@ func TestListFilterResolved(t *testing.T) {
 		`name eq "x"`,
 		`groups.value eq "x"`,
 		`emails[junk eq "x"]`,
+		`emails[type eq "work"].junk eq "x"`,
 		`emails[type eq "work"].value`,
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:junk eq "x"`,
 		`urn:ietf:params:scim:schemas:core:2.0:Group:members eq "x"`,
