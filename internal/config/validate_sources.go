@@ -210,6 +210,10 @@ func (c *checker) validateSCIM(p string, s *SCIM) {
 		c.errorf(p+".url", "%s.url %q: the scheme must be https:// (or http://)", p, shownURL(u))
 	case u.Host == "":
 		c.errorf(p+".url", "%s.url %q has no host", p, shownURL(u))
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		// The reader adds its own query to every request: this one would
+		// be dropped, and a provider reading a key from it would answer 401.
+		c.errorf(p+".url", "%s.url %q: remove the ?query or #fragment (a token goes in token or token_file; syncd sends it as Authorization: Bearer)", p, shownURL(u))
 	}
 	if s.Token == "" && s.TokenFile == "" {
 		c.errorf(p+".token", "%s.token or %s.token_file is required: the bearer token syncd reads with", p, p)

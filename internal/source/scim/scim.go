@@ -108,8 +108,12 @@ func parseBase(raw string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("url %q: no host", u.Redacted())
 	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		// Every request sets its own query: this one would be dropped
+		// unseen. It is not quoted: it may hold a key.
+		return nil, errors.New("url: remove the ?query or #fragment (the token goes in token or token_file)")
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawQuery, u.Fragment = "", ""
 	return u, nil
 }
 

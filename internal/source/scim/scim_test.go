@@ -36,6 +36,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{config.SCIM{Token: "t"}, "url is required"},
 		{config.SCIM{URL: "ldap://x", Token: "t"}, "scheme must be https or http"},
 		{config.SCIM{URL: "https://x/scim/v2"}, "no bearer token"},
+		{config.SCIM{URL: "https://x/scim/v2?api_key=k", Token: "t"}, "remove the ?query or #fragment"},
+		{config.SCIM{URL: "https://x/scim/v2#k", Token: "t"}, "remove the ?query or #fragment"},
 		{config.SCIM{URL: "https://x/scim/v2", Token: "t", CAFile: "/nonexistent/ca.pem"}, "ca_file"},
 	} {
 		_, err := New("idp", tc.cfg, zap.NewNop())
