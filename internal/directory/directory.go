@@ -4,6 +4,7 @@
 package directory
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,6 +29,7 @@ type Group struct {
 	Subgroups     []string // DNs of groups that are direct members
 	Members       []string // filled by Expand
 	Ignored       int      // member references that matched no user or group in scope
+	Inactive      int      // member references to users the source lists as inactive: read, and no members
 	// Err is non-nil when the group could not be read completely. Such a
 	// group is unknown, never empty: the engine makes no removals for it.
 	Err error
@@ -41,6 +43,9 @@ type Directory struct {
 	Source string
 	Users  map[string]*User // by User.ID
 	Groups []*Group
+	// KeyName is what Group.DN holds, as messages name it: "" for a DN;
+	// "SCIM id" for a SCIM source, whose groups have no DN.
+	KeyName string
 
 	index *lookupIndex // built by the first Lookup; ResetIndex drops it
 }
@@ -93,8 +98,8 @@ func (d *Directory) Lookup(key string) (*Group, error) {
 	for i, g := range named {
 		dns[i] = g.DN
 	}
-	return nil, fmt.Errorf("%w: %d directory groups are named %q (%s): name one by its DN",
-		ErrAmbiguous, len(named), key, strings.Join(dns, "; "))
+	return nil, fmt.Errorf("%w: %d directory groups are named %q (%s): name one by its %s",
+		ErrAmbiguous, len(named), key, strings.Join(dns, "; "), cmp.Or(d.KeyName, "DN"))
 }
 
 // ResetIndex drops the index Lookup built, after Groups changed.

@@ -220,14 +220,28 @@ func writeGroupText(out *writer, g *directory.Group, byDN map[string]string, ms 
 		}
 		line += fmt.Sprintf(", nested groups: %s", strings.Join(names, ", "))
 	}
-	if g.Ignored > 0 {
-		line += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural.Count(g.Ignored, "member reference"))
-	}
+	line += leftOut(g)
 	out.printf("%s\n", line)
 	for _, m := range ms {
 		out.b = appendMemberLine(out.b, m)
 		out.commit()
 	}
+}
+
+// leftOut tells what a known group's listing named that is not among its
+// members, each kind apart: inactive users were read and are no members;
+// other references named nothing read (a 404 from a SCIM provider, an
+// entry outside the LDAP bases). A member that could not be identified
+// makes the group unknown instead, so it is never counted here.
+func leftOut(g *directory.Group) string {
+	var s string
+	if g.Inactive > 0 {
+		s += fmt.Sprintf(", %s left out", plural.Count(g.Inactive, "inactive user"))
+	}
+	if g.Ignored > 0 {
+		s += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural.Count(g.Ignored, "member reference"))
+	}
+	return s
 }
 
 // appendMemberLine appends "  %-40s %s\n" of the member's e-mail address

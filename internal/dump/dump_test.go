@@ -87,3 +87,26 @@ func TestDocumentOrder(t *testing.T) {
 		t.Error("an empty group that was read has null members: it would read as unknown")
 	}
 }
+
+// TestDumpTextCountsApart: inactive users and references to nothing read
+// are counted apart, so that a read problem is not hidden among people
+// the directory disabled.
+func TestDumpTextCountsApart(t *testing.T) {
+	d := &directory.Directory{Source: "idp", Users: map[string]*directory.User{}, Groups: []*directory.Group{
+		{Name: "both", DN: "g1", Inactive: 2, Ignored: 1},
+		{Name: "inactive", DN: "g2", Inactive: 1},
+	}}
+	d.Expand()
+	var text bytes.Buffer
+	if err := WriteText(&text, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"0 members, 2 inactive users left out, 1 member reference ignored (outside the users and groups read)\n",
+		"0 members, 1 inactive user left out\n",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text dump lacks %q:\n%s", want, text.String())
+		}
+	}
+}

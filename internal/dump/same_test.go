@@ -36,7 +36,7 @@ func oddDirectory() *directory.Directory {
 	add("7", "combining e\u0301", "e\u0301@x.org")
 	add("8", "bell \x07 \b \f \r \n", "ctl@x.org")
 	return &directory.Directory{Source: "corp\x1b", Users: users, Groups: []*directory.Group{
-		{Name: "b-team", DN: "cn=b-team,ou=g", DirectMembers: []string{"1", "2", "3", "4", "5", "6", "7", "8"}, Ignored: 2},
+		{Name: "b-team", DN: "cn=b-team,ou=g", DirectMembers: []string{"1", "2", "3", "4", "5", "6", "7", "8"}, Ignored: 2, Inactive: 3},
 		{Name: "A-team <&>", DN: "cn=a,ou=g", DirectMembers: []string{"3"}, Subgroups: []string{"cn=b-team,ou=g", "cn=gone,ou=g"}},
 		{Name: "empty", DN: "cn=empty,ou=g"},
 		{Name: "broken", DN: "cn=broken,ou=g", Err: errors.New("server said \x1b[2J <no>")},
@@ -100,6 +100,9 @@ func fmtText(w io.Writer, d *directory.Directory) {
 				names = append(names, cmp.Or(byDN[dn], dn))
 			}
 			line += fmt.Sprintf(", nested groups: %s", strings.Join(names, ", "))
+		}
+		if g.Inactive > 0 {
+			line += fmt.Sprintf(", %s left out", plural.Count(g.Inactive, "inactive user"))
 		}
 		if g.Ignored > 0 {
 			line += fmt.Sprintf(", %s ignored (outside the users and groups read)", plural.Count(g.Ignored, "member reference"))

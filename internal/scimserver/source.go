@@ -48,7 +48,7 @@ func (s *Source) Read(ctx context.Context) (*directory.Directory, error) {
 }
 
 func buildDirectory(name string, data map[Kind]map[string]*record) *directory.Directory {
-	dir := &directory.Directory{Source: name, Users: map[string]*directory.User{}}
+	dir := &directory.Directory{Source: name, Users: map[string]*directory.User{}, KeyName: "SCIM id"}
 	users := userStates{}
 	for id, rec := range data[Users] {
 		u, state := toUser(rec)
@@ -177,8 +177,10 @@ func toGroup(rec *record, dir *directory.Directory, users userStates, groups map
 			}
 		case !strings.EqualFold(typ, "User") && groups[id] != nil:
 			g.Subgroups = append(g.Subgroups, id)
+		case !strings.EqualFold(typ, "Group") && users[id] == inactive:
+			g.Inactive++
 		default:
-			g.Ignored++ // inactive, deleted, or never provisioned
+			g.Ignored++ // deleted, or never provisioned
 		}
 	}
 	slices.Sort(g.DirectMembers)

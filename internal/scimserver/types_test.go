@@ -71,8 +71,8 @@ func TestStoredUnreadableActive(t *testing.T) {
 	dir := buildDirectory("entra", map[Kind]map[string]*record{Users: users, Groups: {
 		"ok": group(1, "ok", "a", "d"), "maybe": group(2, "maybe", "a", "b"), "zero": group(3, "zero", "c"),
 	}})
-	if g := dir.Group("ok"); g.Err != nil || fmt.Sprint(g.Members) != "[a]" {
-		t.Errorf("group ok = %+v, want member a only", g)
+	if g := dir.Group("ok"); g.Err != nil || fmt.Sprint(g.Members) != "[a]" || g.Inactive != 1 || g.Ignored != 0 {
+		t.Errorf("group ok = %+v, want member a only and d counted as inactive", g)
 	}
 	for _, name := range []string{"maybe", "zero"} {
 		if g := dir.Group(name); !errors.Is(g.Err, ErrUnreadableActive) {

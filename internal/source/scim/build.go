@@ -17,7 +17,7 @@ import (
 // do not explain are looked up one by one; a lookup that fails makes the
 // group unknown.
 func (r *Reader) build(ctx context.Context, users, groups []resource) *directory.Directory {
-	dir := &directory.Directory{Source: r.name, Users: make(map[string]*directory.User, len(users))}
+	dir := &directory.Directory{Source: r.name, Users: make(map[string]*directory.User, len(users)), KeyName: "SCIM id"}
 	res := &resolver{r: r, dir: dir, inactive: map[string]bool{}, unreadable: map[string]error{}, groups: map[string]bool{}, cache: map[string]lookup{}}
 	for _, u := range users {
 		res.addUser(u)
@@ -25,14 +25,16 @@ func (r *Reader) build(ctx context.Context, users, groups []resource) *directory
 	for _, g := range groups {
 		res.groups[g.ID] = true
 	}
-	names := map[string]bool{}
+	names := map[string]string{} // lower-case displayName -> first id
 	for _, g := range groups {
 		grp := res.group(ctx, g)
 		key := strings.ToLower(grp.Name)
-		if names[key] {
-			r.logger.Warn("two SCIM groups share a displayName; mappings by name see the first", zap.String("group", grp.Name))
+		if first, dup := names[key]; dup {
+			r.logger.Warn("two SCIM groups share a displayName (ignoring case): a mapping by that name is refused as ambiguous; map one by its SCIM id",
+				zap.String("group", grp.Name), zap.String("id", r.redact(first)), zap.String("other_id", r.redact(grp.DN)))
+		} else {
+			names[key] = grp.DN
 		}
-		names[key] = true
 		dir.Groups = append(dir.Groups, grp)
 	}
 	dir.Expand()
@@ -50,9 +52,10 @@ type resolver struct {
 
 // lookup is the outcome of reading one unlisted member by id.
 type lookup struct {
-	user  *directory.User // found, active user
-	found bool            // the resource exists (even if inactive or a group)
-	err   error           // the read failed: membership unknown
+	user     *directory.User // found, active user
+	inactive bool            // found, a user listed as active: false
+	found    bool            // the resource exists (even if inactive or a group)
+	err      error           // the read failed: membership unknown
 }
 
 func (s *resolver) addUser(u resource) {
@@ -108,7 +111,7 @@ func (s *resolver) member(ctx context.Context, grp *directory.Group, m ref) erro
 	case typ != "group" && s.unreadable[id] != nil:
 		return fmt.Errorf("member %s: %w", s.r.redact(id), s.unreadable[id])
 	case typ != "group" && s.inactive[id]:
-		grp.Ignored++ // inactive users are not members
+		grp.Inactive++ // inactive users are not members
 	case typ != "user" && s.groups[id]:
 		if s.r.nested {
 			grp.Subgroups = append(grp.Subgroups, id)
@@ -135,8 +138,12 @@ func (s *resolver) unlisted(ctx context.Context, grp *directory.Group, typ, id s
 			grp.DirectMembers = append(grp.DirectMembers, id)
 			return nil
 		}
+		if l.inactive {
+			grp.Inactive++
+			return nil
+		}
 		if l.found || typ == "user" || !s.r.nested {
-			grp.Ignored++ // inactive, or gone
+			grp.Ignored++ // gone, or a group while nesting is off
 			return nil
 		}
 	}
@@ -176,6 +183,8 @@ func (s *resolver) fetch(ctx context.Context, endpoint, id, attrs string) lookup
 			l.err = s.r.unreadableActive(res)
 		case !res.Active.set || res.Active.val:
 			l.user = toUser(res)
+		default:
+			l.inactive = true
 		}
 	}
 	s.cache[key] = l

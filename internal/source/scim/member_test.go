@@ -8,6 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
 )
 
 // startMappedPeer runs the peer with js as its SCIM_MAP module: a
@@ -113,5 +119,34 @@ func TestParseRef(t *testing.T) {
 		if id != tc.id || typ != tc.typ || (tc.id == "") != (why != "") {
 			t.Errorf("parseRef(%q) = %q, %q, %q; want %q, %q", tc.ref, id, typ, why, tc.id, tc.typ)
 		}
+	}
+}
+
+// TestSameDisplayName: two groups whose displayNames differ only in case
+// are both read; a mapping by that name is refused as ambiguous, and the
+// warning and the error say to map one by its SCIM id (a SCIM group has
+// no DN).
+func TestSameDisplayName(t *testing.T) {
+	s := memberSeed()
+	s.Groups = []seedGroup{{ID: "g-1", DisplayName: "Everyone"}, {ID: "g-2", DisplayName: "EVERYONE"}}
+	p := startPeer(t, s)
+	core, logs := observer.New(zap.WarnLevel)
+	r, err := New("idp", config.SCIM{URL: p.URL, Token: config.Secret(peerToken)}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := r.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := dir.Lookup("everyone"); g != nil || !errors.Is(err, directory.ErrAmbiguous) || !strings.Contains(err.Error(), "name one by its SCIM id") {
+		t.Errorf("Lookup(everyone) = %v, %v; want ErrAmbiguous advising the SCIM id", g, err)
+	}
+	if g, err := dir.Lookup("g-2"); err != nil || g == nil || g.Name != "EVERYONE" {
+		t.Errorf("Lookup(g-2) = %+v, %v; want the group by its id", g, err)
+	}
+	warned := logs.FilterMessageSnippet("share a displayName").All()
+	if len(warned) != 1 || !strings.Contains(warned[0].Message, "refused as ambiguous") || strings.Contains(warned[0].Message, "see the first") {
+		t.Errorf("warnings = %+v, want one saying the mapping is refused as ambiguous", warned)
 	}
 }
