@@ -35,6 +35,16 @@ func badRequest(scimType, format string, args ...any) *scimError {
 // (Okta repeats "id" in its replace values).
 var readOnly = map[string]bool{"id": true, "meta": true, "schemas": true}
 
+// ignored reports whether a received attribute of a k resource is
+// dropped: the read-only ones, and a user's groups, which RFC 7643 §4.1.2
+// makes read-only (membership changes go through the Group resource) and
+// RFC 7644 §3.3 says to ignore on input (Okta sends "groups": [] on
+// create). The receiver does not compute it: it is never displayed.
+func ignored(k Kind, attr string) bool {
+	a := strings.ToLower(attr)
+	return readOnly[a] || (k == Users && a == "groups")
+}
+
 // applyPatch applies ops to o, a resource of kind k, in order. Op names
 // are case-insensitive ("Add", "Replace", "Remove" from Entra ID). A path
 // that is not an attribute of k's schemas fails the whole PATCH.
@@ -103,7 +113,7 @@ func applyPath(k Kind, o object, kind, path string, value any) error {
 	if err != nil {
 		return badRequest("invalidPath", "%v", err)
 	}
-	if p.schema == "" && readOnly[strings.ToLower(p.attr)] {
+	if p.schema == "" && ignored(k, p.attr) {
 		return nil
 	}
 	if err := checkPath(k, p, value); err != nil {

@@ -66,7 +66,7 @@ func clean(k Kind, o object) object {
 	for key, v := range o {
 		// password: Okta sends one on create; syncd has no use for it
 		// and never keeps it.
-		if readOnly[strings.ToLower(key)] || strings.EqualFold(key, "password") || v == nil {
+		if ignored(k, key) || strings.EqualFold(key, "password") || v == nil {
 			delete(o, key)
 		}
 	}
@@ -210,10 +210,12 @@ func uniqueKey(k Kind, o object) string {
 
 // render builds the resource a client sees: attributes plus id, schemas
 // and meta, projected by the attributes/excludedAttributes parameters.
+// Unassigned attributes (null, an empty list: RFC 7643 §2.5) are left
+// out, as is a user's groups stored before it was ignored on input.
 func render(k Kind, r *record, base string, proj projection) object {
 	out := make(object, len(r.Attrs)+3)
 	for key, v := range r.Attrs {
-		if proj.keep(key) {
+		if proj.keep(key) && !unassigned(v) && !ignored(k, key) {
 			out[key] = v
 		}
 	}
@@ -237,6 +239,11 @@ func render(k Kind, r *record, base string, proj projection) object {
 		"location":     base + "/" + string(k) + "/" + r.ID,
 	}
 	return out
+}
+
+func unassigned(v any) bool {
+	list, isList := v.([]any)
+	return v == nil || isList && len(list) == 0
 }
 
 // projection is RFC 7644 §3.4.2.5's attributes / excludedAttributes, on

@@ -3,6 +3,7 @@ package scimserver
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +79,32 @@ func TestStoredUnreadableActive(t *testing.T) {
 		if g := dir.Group(name); !errors.Is(g.Err, ErrUnreadableActive) {
 			t.Errorf("group %s = %+v, want unknown: ErrUnreadableActive", name, g)
 		}
+	}
+}
+
+// TestUnassignedNotDisplayed: an empty or null attribute is left out of
+// responses (RFC 7643 §2.5), never shown as null; a user's read-only
+// groups is ignored on input (RFC 7644 §3.3), as Okta sends it on create.
+func TestUnassignedNotDisplayed(t *testing.T) {
+	rc := newReceiver(t)
+	g := rc.must(201, "POST", "/Groups", `{"displayName": "k8s", "members": []}`)
+	gid := str(g.body, "id")
+	uid := str(rc.must(201, "POST", "/Users", `{"userName": "okta@x.com", "groups": [{"value": "`+gid+`"}], "emails": []}`).body, "id")
+	responses := []response{
+		g,
+		rc.must(200, "GET", "/Groups/"+gid, ""),
+		rc.must(200, "PATCH", "/Users/"+uid, `{"Operations": [{"op": "replace", "value": {"displayName": "O", "groups": [{"value": "x"}]}},
+			{"op": "add", "path": "groups", "value": [{"value": "y"}]}]}`),
+		rc.must(200, "PUT", "/Users/"+uid, `{"userName": "okta@x.com", "groups": [], "nickName": null}`),
+		rc.must(200, "GET", "/Users?filter="+q(`userName eq "okta@x.com"`), ""),
+		rc.must(200, "PATCH", "/Groups/"+gid+"?attributes=members,displayName", `{"Operations": [{"op": "remove", "path": "members"}]}`),
+	}
+	for i, r := range responses {
+		if strings.Contains(r.raw, "null") || strings.Contains(r.raw, `"groups"`) || strings.Contains(r.raw, "[]") {
+			t.Errorf("response %d shows an unassigned attribute or groups: %s", i, r.raw)
+		}
+	}
+	if n := listTotal(t, rc.must(200, "GET", "/Groups?filter="+q(`displayName eq "k8s"`), "")); n != 1 {
+		t.Errorf("group k8s: %d found", n)
 	}
 }
