@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +32,15 @@ var (
 	// totalResults needing too many pages, or a response body over
 	// maxResponseBytes.
 	ErrTooLarge = errors.New("answer too large")
+	// ErrWaitTooLong marks a 429 or 503 whose Retry-After asks for a longer
+	// wait than maxRetryAfter. Retrying earlier than asked can get the
+	// token blocked (RFC 6585 §4, RFC 9110 §10.2.3), and a scheduled run
+	// should not stall for an hour: the source is unknown for this run.
+	ErrWaitTooLong = errors.New("provider asked to wait before retrying")
 )
+
+// maxRetryAfter is the longest Retry-After the reader waits for.
+const maxRetryAfter = 30 * time.Second
 
 // Error is a failed SCIM request. It never holds the token.
 type Error struct {
@@ -366,7 +375,13 @@ func (r *Reader) get(ctx context.Context, endpoint string, q url.Values, out any
 	for attempt := 0; ; attempt++ {
 		var retryAfter time.Duration
 		retryAfter, err = r.getOnce(ctx, &u, out)
-		if err == nil || attempt == maxRetries || !retryable(err) || ctx.Err() != nil {
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if retryAfter > maxRetryAfter {
+			return waitTooLong(err, retryAfter)
+		}
+		if attempt == maxRetries {
 			return err
 		}
 		wait := max(retryAfter, time.Duration(attempt+1)*250*time.Millisecond)
@@ -503,10 +518,32 @@ func retryable(err error) bool {
 	return errors.Is(e.Kind, ErrServer)
 }
 
+// retryAfterOf reads Retry-After: delay seconds or an HTTP-date (RFC 9110
+// §10.2.3); 0 when absent or unreadable.
 func retryAfterOf(resp *http.Response) time.Duration {
-	s, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-	if err != nil || s < 0 {
-		return 0
+	h := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
+		return time.Duration(min(max(s, 0), int64(math.MaxInt64/time.Second))) * time.Second
 	}
-	return min(time.Duration(s)*time.Second, 30*time.Second)
+	if t, err := http.ParseTime(h); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// waitTooLong turns a retryable failure whose Retry-After is past
+// maxRetryAfter into ErrWaitTooLong, saying how long the provider asked
+// for.
+func waitTooLong(err error, wait time.Duration) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	c.Kind = ErrWaitTooLong
+	c.Detail = fmt.Sprintf("Retry-After %s, longer than the %s syncd waits within a run: not retried early; the source is unknown this run", wait.Round(time.Second), maxRetryAfter)
+	if e.Detail != "" {
+		c.Detail += " (" + e.Detail + ")"
+	}
+	return &c
 }
