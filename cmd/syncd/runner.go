@@ -33,9 +33,10 @@ type runnerBuilder struct {
 
 func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 	conn := b.teamsConn
+	teamsCfg, emuFile := emulatorState(cfg)
 	if conn == nil || cfg.Teams != b.teamsCfg {
 		var err error
-		if conn, err = newTeamsClient(cfg.Teams, b.metrics.TeamsHook()); err != nil {
+		if conn, err = newTeamsClient(teamsCfg, b.metrics.TeamsHook()); err != nil {
 			return nil, fmt.Errorf("teams: %w", err)
 		}
 	}
@@ -67,6 +68,7 @@ func (b *runnerBuilder) build(cfg *config.Config) (daemon.Runner, error) {
 		r.lock = func(ctx context.Context) (*lock.Writer, error) {
 			return acquireWriter(ctx, cfg, b.getenv, "run --apply", daemonLockWait, b.log.Named("sync"))
 		}
+		r.saved = func() { saveEmulator(conn, emuFile, b.log) }
 	}
 	return r, nil
 }
@@ -80,6 +82,9 @@ type engineRunner struct {
 	log       *zap.Logger
 	// lock takes the writer lock for an applying run; nil for dry runs.
 	lock func(context.Context) (*lock.Writer, error)
+	// saved keeps what an applying run did to an in-process emulator
+	// (nil for dry runs), as `syncd sync --apply` does.
+	saved func()
 	// busy keeps a run and an explanation (the web console's) apart: they
 	// share the sources and the Teams client's pacing.
 	busy gosync.Mutex
@@ -131,6 +136,7 @@ func (r *engineRunner) runLocked(ctx context.Context) (*engine.Result, error) {
 		return r.eng.Fail(nil, err), err
 	}
 	defer w.Release()
+	defer r.saved() // under the lock, as a one-shot apply saves
 	return r.eng.RunOnce(ctx)
 }
 

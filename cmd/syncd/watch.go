@@ -38,6 +38,7 @@ func (r *engineRunner) RunChanges(ctx context.Context, cs daemon.ChangeSet) (*da
 			return nil, err
 		}
 		defer w.Release()
+		defer r.saved()
 	}
 	res, err := r.eng.RunChanges(ctx, engine.ChangeSet{Sources: cs.Sources, Seen: cs.Seen})
 	if err != nil {

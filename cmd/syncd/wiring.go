@@ -79,13 +79,8 @@ func (w *wiring) build(ctx context.Context, o setupOptions) error {
 			return err
 		}
 	}
-	t := w.cfg.Teams
-	if _, ok := t.EmulatorSeed(); ok && w.cfg.Sync.StateDir != "" {
-		w.emuFile = filepath.Join(w.cfg.Sync.StateDir, emulatorStateFile)
-		if _, err := os.Stat(w.emuFile); err == nil {
-			t.URL = config.EmulatorScheme + w.emuFile // what earlier runs applied
-		}
-	}
+	t, emuFile := emulatorState(w.cfg)
+	w.emuFile = emuFile
 	if w.conn, err = newTeamsClient(t, nil); err != nil {
 		return &configError{err: fmt.Errorf("teams: %w", err)}
 	}
@@ -126,13 +121,31 @@ func newEngine(cfg *config.Config, sources []engine.Source, conn *teamsConn, sto
 	return engine.New(o)
 }
 
+// emulatorState returns the teams section with teams.url pointed at what
+// earlier applies saved of the in-process emulator, and the file an apply
+// saves it to: the quick start's sync, apply and run then see one site.
+// The file is "" when the config names no emulator or has no state dir.
+func emulatorState(cfg *config.Config) (config.Teams, string) {
+	t := cfg.Teams
+	if _, ok := t.EmulatorSeed(); !ok || cfg.Sync.StateDir == "" {
+		return t, ""
+	}
+	file := filepath.Join(cfg.Sync.StateDir, emulatorStateFile)
+	if _, err := os.Stat(file); err == nil {
+		t.URL = config.EmulatorScheme + file // what earlier runs applied
+	}
+	return t, file
+}
+
 // saveEmulator keeps what an apply did to the in-process emulator.
-func (w *wiring) saveEmulator() {
-	if w.conn == nil || w.conn.Emulator == nil || w.emuFile == "" {
+func (w *wiring) saveEmulator() { saveEmulator(w.conn, w.emuFile, w.log) }
+
+func saveEmulator(conn *teamsConn, file string, log *zap.Logger) {
+	if conn == nil || conn.Emulator == nil || file == "" {
 		return
 	}
-	if err := w.conn.Emulator.SaveState(w.emuFile); err != nil {
-		w.log.Warn("cannot save the emulator's state", zap.Error(err))
+	if err := conn.Emulator.SaveState(file); err != nil {
+		log.Warn("cannot save the emulator's state", zap.Error(err))
 	}
 }
 
