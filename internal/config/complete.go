@@ -111,6 +111,12 @@ func (c *checker) completeSource(p string, s *Source) {
 		if ad := l.ActiveDirectory; ad != nil && ad.SkipDisabled {
 			l.Users.SkipDisabled = true // the older spelling of the same switch
 		}
+		if l.ActiveDirectory != nil && !c.has(p+".users.skip_disabled") && !c.has(p+".active_directory.skip_disabled") {
+			// Active Directory offboards by disabling the account: a
+			// disabled person is a leaver, who would otherwise keep every
+			// group and SME list (GitLab's LDAP sync blocks them too).
+			l.Users.SkipDisabled = true
+		}
 	}
 	if l := s.LDIF; l != nil {
 		c.path(&l.Path)

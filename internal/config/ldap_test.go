@@ -14,7 +14,9 @@ func TestActiveDirectoryBindNamesAndDisabledAccounts(t *testing.T) {
 	// active_directory.skip_disabled is the older spelling of
 	// users.skip_disabled, which any server may use (nsAccountLock).
 	check(t, "upn users.skip_disabled", cfg.Source("upn").LDAP.Users.SkipDisabled, true)
-	check(t, "downlevel users.skip_disabled", cfg.Source("downlevel").LDAP.Users.SkipDisabled, false)
+	// With active_directory: it defaults to true; said false, it stays.
+	check(t, "downlevel users.skip_disabled", cfg.Source("downlevel").LDAP.Users.SkipDisabled, true)
+	check(t, "quoted users.skip_disabled", cfg.Source("quoted").LDAP.Users.SkipDisabled, false)
 	check(t, "ipa users.skip_disabled", cfg.Source("ipa").LDAP.Users.SkipDisabled, true)
 }
 
