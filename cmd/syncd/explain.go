@@ -73,8 +73,15 @@ func splitPositional(args []string) (string, []string) {
 func printExplanation(w io.Writer, ex *engine.Explanation) {
 	p := func(format string, args ...any) { termsafe.Fprintf(w, format, args...) }
 	p("%s\n", ex.Email)
-	if len(ex.People) == 0 {
-		p("  directory: in no managed directory group\n")
+	switch {
+	case len(ex.People) > 0:
+	case len(ex.Elsewhere) > 0:
+		for _, person := range ex.Elsewhere {
+			p("  directory: %s, in no managed directory group\n", person)
+		}
+	default:
+		p("  directory: no person read has this address (outside users.base_dn or users.filter, left out as disabled, " +
+			"or the address is not in users.email_attribute)\n")
 	}
 	for _, person := range ex.People {
 		p("  directory: %s\n", person)

@@ -141,8 +141,13 @@ func TestExplain(t *testing.T) {
 		t.Errorf("explain pending person: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd(t, nil, "explain", "victor@example.com", "--config", cfg)
-	if code != exitcode.OK || !strings.Contains(out, "next run:        remove") {
-		t.Errorf("explain someone to remove: exit %d\n%s", code, out)
+	if code != exitcode.OK || !strings.Contains(out, "next run:        remove") || !strings.Contains(out, "no person read has this address") {
+		t.Errorf("explain someone to remove (in Teams only): exit %d\n%s", code, out)
+	}
+	// Peggy is read (group finance), but no mapping takes finance.
+	code, out, _ = runCmd(t, nil, "explain", "peggy@example.com", "--config", cfg)
+	if code != exitcode.OK || !strings.Contains(out, "corp: Peggy Shaw (uid=peggy,ou=people,dc=example,dc=com), in no managed directory group") {
+		t.Errorf("explain someone read but in no managed group: exit %d\n%s", code, out)
 	}
 }
 

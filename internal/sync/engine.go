@@ -176,7 +176,7 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 	if err != nil {
 		return p, fmt.Errorf("match directory people to Teams users: %w", err)
 	}
-	x := &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl}
+	x := &explainData{groups: groups, tags: tags, ids: ids, view: view, ppl: ppl, dirs: dirs}
 	pending := e.planAll(ctx, p, x, countUsers(dirs))
 	e.describe(p, x, pending)
 	e.log.Debug("identities resolved", zap.String("method", ids.method), zap.Int("matched", p.Matched),

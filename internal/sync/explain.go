@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -17,18 +18,23 @@ type explainData struct {
 	groups, tags []*target
 	ids          *identities
 	view         *teamsView
-	ppl          map[personKey]string // person -> source
+	ppl          map[personKey]string            // person -> source
+	dirs         map[string]*directory.Directory // every source read, by name
 	plan         *plan.Plan
 }
 
 // Explanation says why one person is or is not in each managed group and
 // SME list, and what the next run would do about it.
 type Explanation struct {
-	Email   string
-	People  []string // directory entries with this address: "corp: Ann Lee (uid=ann,...)"
-	TeamsID int      // 0 when none
-	Match   string   // how the Teams id was found, or why there is none
-	Entries []ExplainEntry
+	Email  string
+	People []string // directory entries with this address: "corp: Ann Lee (uid=ann,...)"
+	// Elsewhere lists, when People is empty, the people read with this
+	// address who are in no managed directory group; both empty: no
+	// person read has it.
+	Elsewhere []string
+	TeamsID   int    // 0 when none
+	Match     string // how the Teams id was found, or why there is none
+	Entries   []ExplainEntry
 }
 
 // ExplainEntry is one managed group or SME list.
@@ -68,6 +74,9 @@ func (e *Engine) Explain(ctx context.Context, email string) (*Explanation, error
 	x.plan = &p.Plan
 	ex := &Explanation{Email: email}
 	keys := x.personKeys(email)
+	if len(keys) == 0 {
+		ex.Elsewhere = x.readWith(email)
+	}
 	for _, k := range keys {
 		ex.People = append(ex.People, fmt.Sprintf("%s: %s (%s)", x.ppl[k], k.Name, firstOf(k.DN, k.ID)))
 		if id := x.ids.byPerson[k]; id != 0 {
@@ -95,6 +104,20 @@ func (x *explainData) personKeys(email string) []personKey {
 		}
 	}
 	slices.SortFunc(out, func(a, b personKey) int { return strings.Compare(x.ppl[a]+a.ID, x.ppl[b]+b.ID) })
+	return out
+}
+
+// readWith lists the people of every source read who have this address.
+func (x *explainData) readWith(email string) []string {
+	var out []string
+	for _, src := range slices.Sorted(maps.Keys(x.dirs)) {
+		for _, u := range x.dirs[src].Users {
+			if slices.Contains(u.Emails, email) {
+				out = append(out, fmt.Sprintf("%s: %s (%s)", src, u.Name, firstOf(u.DN, u.ID)))
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 
