@@ -255,7 +255,9 @@ func (tw tagWrite) ops(ctx context.Context, addUsers, addGroups []int, addNames 
 // a read just before, as replaceGroup does and for the same reason.
 func (tw tagWrite) replace(ctx context.Context, addUsers, addGroups []int, addNames []string, rmGroups []int, path string) error {
 	a, t := tw.a, tw.t
-	now, err := a.e.api.GetSMEs(ctx, t.ID)
+	// Read with the tag's name: a tag renamed since the run's read is
+	// not the configured one any more, and is left alone.
+	now, _, err := a.e.tagSMEs(ctx, t.Tag, t.ID)
 	if err != nil {
 		return fmt.Errorf("not replaced: reading its SMEs just before failed: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/report"
@@ -27,6 +29,8 @@ type Reader interface {
 	ListRosters(ctx context.Context) ([]teams.Roster, error)
 	GetUserGroup(ctx context.Context, id int) (*teams.UserGroup, error)
 	FindTag(ctx context.Context, name string) (*teams.Tag, error)
+	// GetTag reads a tag with its SMEs: its name comes with them.
+	GetTag(ctx context.Context, id int) (*teams.Tag, error)
 	GetSMEs(ctx context.Context, tagID int) (*teams.SMEs, error)
 	// Calls is how many requests the client sent so far, reads and
 	// writes: a run reports the difference.
@@ -118,18 +122,23 @@ func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
 }
 
 // readTag reads one tag's SMEs: one call when its id is cached (id), two
-// when it has to be found by name first. A cached id that 404s is looked
-// up again.
+// when it has to be found by name first.
+//
+// A cached id is only an address: an admin may rename the tag it points
+// to, and another tag may take the configured name (DESIGN.md §8 rule 4:
+// nothing the config does not name is ever written). So the SMEs are read
+// through GET /tags/{id}, whose answer carries the tag's name with them,
+// at the price of the SME read it replaces. A cached id that 404s or no
+// longer carries the name is forgotten and the tag looked up by name.
 func (e *Engine) readTag(ctx context.Context, name string, id int, v *teamsView) *plan.CurrentTag {
 	k := strings.ToLower(name)
 	if id != 0 {
-		smes, err := e.api.GetSMEs(ctx, id)
-		if err == nil {
-			return v.tag(id, name, smes)
+		t, err := e.readTagByID(ctx, name, id, v)
+		if !errors.Is(err, errTagMoved) {
+			return t
 		}
-		if !errors.Is(err, teams.ErrNotFound) {
-			return &plan.CurrentTag{Name: name, Err: tagError(err)}
-		}
+		e.log.Info("the cached tag id no longer names the tag: looking it up by name", zap.String("tag", name),
+			zap.Int("cached_id", id), errField(err))
 		_ = e.store.PutTagID(k, 0)
 	}
 	tag, err := e.api.FindTag(ctx, name)
@@ -142,11 +151,53 @@ func (e *Engine) readTag(ctx context.Context, name string, id int, v *teamsView)
 	if err := e.store.PutTagID(k, tag.ID); err != nil {
 		e.log.Warn("cannot cache tag id", errField(err))
 	}
-	smes, err := e.api.GetSMEs(ctx, tag.ID)
-	if err != nil {
-		return &plan.CurrentTag{ID: tag.ID, Name: tag.Name, Err: tagError(err)}
+	t, err := e.readTagByID(ctx, name, tag.ID, v)
+	if errors.Is(err, errTagMoved) { // renamed or deleted between the two reads
+		_ = e.store.PutTagID(k, 0)
+		return &plan.CurrentTag{ID: tag.ID, Name: tag.Name, Err: fmt.Errorf("read SMEs: %w", err)}
 	}
-	return v.tag(tag.ID, tag.Name, smes)
+	return t
+}
+
+// errTagMoved is a tag id that no longer names the configured tag: it is
+// gone (404) or carries another name now.
+var errTagMoved = errors.New("the tag id no longer names this tag")
+
+// readTagByID reads the SMEs of tag id, which must still be named name
+// (case-insensitively); errTagMoved when it is not, or is gone. The
+// current tag it returns carries any other error.
+func (e *Engine) readTagByID(ctx context.Context, name string, id int, v *teamsView) (*plan.CurrentTag, error) {
+	smes, named, err := e.tagSMEs(ctx, name, id)
+	switch {
+	case errors.Is(err, errTagMoved):
+		return nil, err
+	case err != nil:
+		return &plan.CurrentTag{ID: id, Name: name, Err: tagError(err)}, nil
+	}
+	return v.tag(id, named, smes), nil
+}
+
+// tagSMEs reads the SMEs of tag id through GET /tags/{id}, checking that
+// the tag is still named name, and gives its name as Teams spells it;
+// errTagMoved when it is gone or named otherwise.
+func (e *Engine) tagSMEs(ctx context.Context, name string, id int) (*teams.SMEs, string, error) {
+	tag, err := e.api.GetTag(ctx, id)
+	switch {
+	case errors.Is(err, teams.ErrNotFound):
+		return nil, "", fmt.Errorf("%w: tag %d: %v", errTagMoved, id, err)
+	case err != nil:
+		return nil, "", err
+	case !strings.EqualFold(tag.Name, name):
+		return nil, "", fmt.Errorf("%w: tag %d is named %q in Teams now", errTagMoved, id, tag.Name)
+	}
+	smes := tag.SubjectMatterExperts
+	if tag.SubjectMatterExpertCount == nil || smes == nil || smes.Users == nil || smes.UserGroups == nil {
+		// A null count says SMEs are off (REFERENCE.md §5.3, §6); a tag
+		// without both lists says nothing. The SME read answers either
+		// for sure (422, or the lists): one more call, on such sites only.
+		smes, err = e.api.GetSMEs(ctx, id)
+	}
+	return smes, tag.Name, err
 }
 
 func (v *teamsView) tag(id int, name string, s *teams.SMEs) *plan.CurrentTag {

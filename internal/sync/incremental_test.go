@@ -337,7 +337,7 @@ func TestChangesSMEs(t *testing.T) {
 	if !slices.Equal(users, []int{10, 11}) || !slices.Equal(res.Touched, []string{"tag kubernetes"}) {
 		t.Errorf("SMEs %v touched %v", users, res.Touched)
 	}
-	want := []string{"GET /tags/{tagId}/subject-matter-experts", "POST /tags/{tagId}/subject-matter-experts/users"}
+	want := []string{"GET /tags/{tagId}", "POST /tags/{tagId}/subject-matter-experts/users"}
 	if got := routes(reqs); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}

@@ -372,6 +372,17 @@ func (e *Emulator) SetTagSMEs(tagName string, userIDs, groupIDs []int) {
 	}
 }
 
+// RenameTag renames a tag, as an admin in the UI would (tag names are
+// not unique keys to the API: a cached id may come to name another
+// tag). An unknown id is ignored.
+func (e *Emulator) RenameTag(id int, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t, ok := e.tags[id]; ok {
+		t.Name = name
+	}
+}
+
 // GroupByName returns the group with that name (case-insensitive; the
 // lowest id when several share it).
 func (e *Emulator) GroupByName(name string) (SeedGroup, bool) {

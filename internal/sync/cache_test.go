@@ -1,0 +1,102 @@
+package sync
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/teams/faultproxy"
+)
+
+// Tests of what the state dir remembers between runs (tag ids, user
+// ids) going stale in Teams.
+
+// tagRig: tag "go" (id 5, SME ann) and tag "golang" (id 6, no SMEs); the
+// SMEs of "go" come from the directory group gophers. A first run caches
+// go = 5.
+func tagRig(t *testing.T, gophers ...string) (*rig, *faultproxy.Proxy) {
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob", "cat"),
+		Tags: []emulator.SeedTag{{ID: 5, Name: "go", SMEUserIDs: []int{10}}, {ID: 6, Name: "golang"}}}
+	r, p := faultRig(t, seed, map[string][]string{"gophers": {"ann"}})
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	if res := r.run(true); res.ExitCode != exitcode.OK || r.store.TagID("go") != 5 {
+		t.Fatalf("first run: exit %d, cached id of go %d: %v", res.ExitCode, r.store.TagID("go"), res.Report.Errors)
+	}
+	r.src.dir = dirOf(map[string][]string{"gophers": gophers})
+	return r, p
+}
+
+// TestRenamedTagIsNotWritten: the tag id cached for "go" is checked to
+// still carry that name before anything is written to it (DESIGN.md §8
+// rule 4). After an admin renames tag 5 to "golang-old" and tag 6 to
+// "go", the SMEs of "go" go to tag 6 and tag 5 keeps its own. Before, the
+// cached id was written to unchecked: ann lost her place as an SME of
+// golang-old, a tag the config does not name.
+func TestRenamedTagIsNotWritten(t *testing.T) {
+	r, _ := tagRig(t, "bob")
+	r.emu.RenameTag(5, "golang-old")
+	r.emu.RenameTag(6, "go")
+	res := r.run(true)
+	if res.ExitCode != exitcode.OK {
+		t.Fatalf("exit %d: %v %s", res.ExitCode, res.Report.Errors, failedChanges(res))
+	}
+	if old, _ := r.emu.TagSMEs("golang-old"); !slices.Equal(old, []int{10}) {
+		t.Errorf("SMEs of golang-old (tag 5) = %v, want [10] untouched", old)
+	}
+	if now, _ := r.emu.TagSMEs("go"); !slices.Equal(now, []int{11}) {
+		t.Errorf("SMEs of go (tag 6) = %v, want bob [11]", now)
+	}
+	if id := r.store.TagID("go"); id != 6 {
+		t.Errorf("cached id of go = %d, want 6", id)
+	}
+	// The steady run costs what it did: one read of the tag, its SMEs
+	// with it.
+	r.src.dir = dirOf(map[string][]string{"gophers": {"bob"}})
+	if res := r.run(true); res.ExitCode != exitcode.OK || r.emu.Count("GET", "/tags/{tagId}") != 1 ||
+		r.emu.Count("GET", "/tags") != 0 || r.emu.Count("GET", "/tags/{tagId}/subject-matter-experts") != 0 {
+		t.Errorf("steady run: exit %d, calls %v; want one GET /tags/{tagId}", res.ExitCode, r.emu.Requests())
+	}
+}
+
+// TestRenamedTagWithoutSuccessor: the cached tag renamed and no tag named
+// "go" left: the tag is reported missing and nothing is written.
+func TestRenamedTagWithoutSuccessor(t *testing.T) {
+	r, _ := tagRig(t, "bob")
+	r.emu.RenameTag(5, "golang-old")
+	res := r.run(true)
+	if res.ExitCode != exitcode.Failure || r.emu.WriteCount() != 0 {
+		t.Errorf("exit %d, %d writes; want 1 and none", res.ExitCode, r.emu.WriteCount())
+	}
+	if errs := strings.Join(res.Report.Errors, "\n"); !strings.Contains(errs, `tag "go": no such tag in Teams`) {
+		t.Errorf("errors do not say the tag is missing:\n%s", errs)
+	}
+	if old, _ := r.emu.TagSMEs("golang-old"); !slices.Equal(old, []int{10}) {
+		t.Errorf("SMEs of golang-old = %v, want [10] untouched", old)
+	}
+	if id := r.store.TagID("go"); id != 0 {
+		t.Errorf("cached id of go = %d, want it forgotten", id)
+	}
+}
+
+// TestTagRenamedDuringRun: a full replace of a tag's SMEs reads the tag
+// just before the PUT; renamed since the run's read, it is not written.
+func TestTagRenamedDuringRun(t *testing.T) {
+	r, p := tagRig(t, "cat")
+	// Add cat, remove ann and bob: more calls one by one than a read and
+	// a PUT, so a PUT.
+	r.emu.SetTagSMEs("go", []int{10, 11}, nil)
+	p.Add(faultproxy.Rule{Method: "GET", Path: "/tags/*", Nth: 2, Fault: faultproxy.Before(func() { r.emu.RenameTag(5, "golang-old") })})
+	res := r.run(true)
+	if r.emu.Count("PUT", "/tags/{tagId}/subject-matter-experts") != 0 || r.emu.Count("GET", "/tags/{tagId}") != 2 {
+		t.Fatalf("calls %v; want the tag read again and no PUT", r.emu.Requests())
+	}
+	if old, _ := r.emu.TagSMEs("golang-old"); !slices.Equal(old, []int{10, 11}) {
+		t.Errorf("SMEs of golang-old = %v, want [10 11] untouched", old)
+	}
+	if res.ExitCode != exitcode.Failure || !strings.Contains(failedChanges(res), `is named "golang-old" in Teams now`) {
+		t.Errorf("exit %d, failed changes %q; want 1 and the rename named", res.ExitCode, failedChanges(res))
+	}
+}
