@@ -73,7 +73,7 @@ func diffGroup(dg DesiredGroup, byName map[string][]*CurrentGroup) (GroupPlan, e
 		gp.Description, gp.UpdateDescription, gp.OldDescription = dg.Description, true, cg.Description
 	}
 	gp.Add = idset.Real(idset.Minus(members, cg.Members))
-	gp.Remove = orNil(idset.Real(idset.Minus(cg.Members, members)))
+	gp.Remove = orNil(idset.Real(idset.Minus(cg.Members, idset.Union(members, dg.Keep))))
 	return gp, nil
 }
 
@@ -90,7 +90,7 @@ func diffTag(dt DesiredTag, cur Current, byName map[string][]*CurrentGroup, crea
 	tp := &TagPlan{Tag: ct.Name, ID: ct.ID, CurrentUsers: ct.Users, CurrentGroups: ct.Groups}
 	users := idset.Real(dt.Users)
 	tp.AddUsers = idset.Minus(users, ct.Users)
-	tp.RemoveUsers = orNil(idset.Real(idset.Minus(ct.Users, users)))
+	tp.RemoveUsers = orNil(idset.Real(idset.Minus(ct.Users, idset.Union(users, dt.Keep))))
 	wantIDs, newGroups, errs := resolveSMEGroups(dt, byName, creating)
 	tp.AddGroups = append(refs(idset.Minus(wantIDs, ct.Groups)), newGroups...)
 	if len(errs) == 0 { // an unresolved name could be any group: no removals

@@ -34,6 +34,9 @@ type DesiredGroup struct {
 	SetDescription bool  // the config sets a description: keep it in step
 	Mode           Mode  // exact | add-only | managed
 	Members        []int // Teams user ids, sorted, unique
+	// Keep are Teams user ids never removed, though not desired: the
+	// accounts a directory member could not be told apart from (sorted).
+	Keep []int
 	// Unknown is why the members are not all known (a directory group
 	// feeding this group could not be read completely, or people could not
 	// be looked up): no removals (DESIGN.md §8 rules 1 and 6). nil: known.
@@ -48,6 +51,7 @@ type DesiredTag struct {
 	Tag       string
 	Mode      Mode
 	Users     []int    // Teams user ids, sorted, unique
+	Keep      []int    // SME user ids never removed, as DesiredGroup.Keep
 	Groups    []string // Teams user group names
 	Unknown   error
 	EmptyHold string

@@ -29,6 +29,12 @@ func TestCalculateGroups(t *testing.T) {
 			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Add: []int{5}, Remove: []int{3, 4}},
 		},
 		{
+			name:    "kept ids are not removed, nor added",
+			desired: DesiredGroup{Name: "Platform", Mode: ModeExact, Members: []int{2}, Keep: []int{3, 9}},
+			current: []CurrentGroup{platform},
+			want:    GroupPlan{Name: "Platform", ID: 7, Description: "old", Current: []int{1, 2, 3, 4}, Remove: []int{4}},
+		},
+		{
 			name:    "add-only never removes",
 			desired: DesiredGroup{Name: "Platform", Mode: ModeAddOnly, Members: []int{5}},
 			current: []CurrentGroup{platform},

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -98,5 +99,53 @@ func TestTagRenamedDuringRun(t *testing.T) {
 	}
 	if res.ExitCode != exitcode.Failure || !strings.Contains(failedChanges(res), `is named "golang-old" in Teams now`) {
 		t.Errorf("exit %d, failed changes %q; want 1 and the rename named", res.ExitCode, failedChanges(res))
+	}
+}
+
+// dupSeed: carol has two Teams accounts whose addresses differ only in
+// case, 13 (old) and 450 (new, in Platform and an SME of go); which one a
+// listing by reputation shows first depends on newRep.
+func dupSeed(newRep int) *emulator.Seed {
+	return &emulator.Seed{SMEEnabled: true,
+		Users: []emulator.SeedUser{{ID: 1, Name: "Community"}, {ID: 10, Name: "ANN", Email: "ann@example.com", Reputation: 5},
+			{ID: 13, Name: "Carol", Email: "Carol@Example.com", Reputation: 10},
+			{ID: 450, Name: "Carol (new)", Email: "carol@example.com", Reputation: newRep}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 450}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go", SMEUserIDs: []int{450}}}}
+}
+
+// TestSameAddressTwoAccounts: two Teams accounts whose addresses are equal
+// ignoring case make that address ambiguous (QA F4): carol is matched to
+// neither, reported, not pending, and neither account is removed or added
+// anywhere, whichever the listing shows first. Before, she was matched by
+// listing order: with the old account first, the new one was removed from
+// Platform and replaced as the SME of go, flipping as the order changed.
+func TestSameAddressTwoAccounts(t *testing.T) {
+	for _, newRep := range []int{1, 20} {
+		t.Run(fmt.Sprintf("new account reputation %d", newRep), func(t *testing.T) {
+			r := newRig(t, dupSeed(newRep), dirOf(map[string][]string{"platform": {"ann", "carol"}, "gophers": {"carol"}}))
+			r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+			r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+			res := r.run(true)
+			if r.emu.WriteCount() != 0 || len(res.Report.Changes) != 0 {
+				t.Errorf("%d writes, changes %+v; want none", r.emu.WriteCount(), res.Report.Changes)
+			}
+			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) {
+				t.Errorf("Platform = %v, want [10 450]", got)
+			}
+			if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{450}) {
+				t.Errorf("SMEs of go = %v, want [450]", users)
+			}
+			errs := strings.Join(res.Report.Errors, "\n")
+			if res.ExitCode != exitcode.Failure || !strings.Contains(errs, "carol@example.com (CAROL): the address matches 2 Teams users (ids 13, 450); matched to neither") {
+				t.Errorf("exit %d, errors:\n%s\nwant 1 and carol named ambiguous", res.ExitCode, errs)
+			}
+			if len(res.Report.Pending) != 0 {
+				t.Errorf("pending %v, want none: carol has accounts", res.Report.Pending)
+			}
+			if c := r.store.UserIDs([]string{"carol@example.com"}); len(c) != 0 {
+				t.Errorf("cached %v for the ambiguous address, want nothing", c)
+			}
+		})
 	}
 }

@@ -234,35 +234,38 @@ func people(ts ...[]*target) map[personKey]string {
 type pendingSet map[string][]string // primary e-mail -> target labels
 
 // desiredFrom turns targets into the planner's desired state: members as
-// Teams ids (people not found in Teams go to pending), holds from the
+// Teams ids (people not found in Teams go to pending; the accounts of
+// people matched ambiguously are kept, never removed), holds from the
 // last known group sizes.
-func desiredFrom(groups, tags []*target, ids map[personKey]int, sizes map[string]int, pending pendingSet) plan.Desired {
+func desiredFrom(groups, tags []*target, ids map[personKey]int, ambiguous map[personKey][]int, sizes map[string]int, pending pendingSet) plan.Desired {
 	var d plan.Desired
 	for _, t := range groups {
-		members, hold := t.members(ids, sizes, pending)
+		members, keep, hold := t.members(ids, ambiguous, sizes, pending)
 		d.Groups = append(d.Groups, plan.DesiredGroup{
 			Name: t.name, Description: t.description, SetDescription: t.setDescription,
-			Mode: t.mode, Members: members, Unknown: errors.Join(t.reasons()...), EmptyHold: hold,
+			Mode: t.mode, Members: members, Keep: keep, Unknown: errors.Join(t.reasons()...), EmptyHold: hold,
 		})
 	}
 	for _, t := range tags {
-		users, hold := t.members(ids, sizes, pending)
+		users, keep, hold := t.members(ids, ambiguous, sizes, pending)
 		d.Tags = append(d.Tags, plan.DesiredTag{
-			Tag: t.name, Mode: t.mode, Users: users, Groups: t.smeGroups,
+			Tag: t.name, Mode: t.mode, Users: users, Keep: keep, Groups: t.smeGroups,
 			Unknown: errors.Join(t.reasons()...), EmptyHold: hold,
 		})
 	}
 	return d
 }
 
-// members unions the Teams ids of the target's directory members and says
-// whether a feeding group emptied since the last successful run (rule 2).
-func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pendingSet) ([]int, string) {
+// members unions the Teams ids of the target's directory members, and of
+// the accounts of those matched ambiguously (to keep), and says whether a
+// feeding group emptied since the last successful run (rule 2).
+func (t *target) members(ids map[personKey]int, ambiguous map[personKey][]int, sizes map[string]int, pending pendingSet) ([]int, []int, string) {
 	n := 0
 	for _, f := range t.feeds {
 		n += len(f.users)
 	}
 	out := make([]int, 0, n)
+	var keep []int
 	var holds []string
 	for _, f := range t.feeds {
 		if len(f.group.Members) == 0 && !f.allowEmpty && sizes[f.sizeKey()] > 0 && !f.group.Unknown() {
@@ -272,12 +275,14 @@ func (t *target) members(ids map[personKey]int, sizes map[string]int, pending pe
 		for _, u := range f.users {
 			if id, ok := ids[u]; ok {
 				out = append(out, id)
+			} else if found := ambiguous[u]; found != nil {
+				keep = append(keep, found...)
 			} else if len(u.Emails) > 0 {
 				pending.add(u.Emails[0], t.label())
 			}
 		}
 	}
-	return idset.Sort(out), strings.Join(holds, "; ")
+	return idset.Sort(out), idset.Sort(keep), strings.Join(holds, "; ")
 }
 
 // withoutEmail lists, once each, the members of the targets' directory

@@ -191,29 +191,36 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 func (e *Engine) planAll(ctx context.Context, p *Prepared, x *explainData, dirUsers int) pendingSet {
 	sizes := e.store.Sizes()
 	owned := adopted(e.store.Ledger(), e.store.Adoptions(), x.view.cur.Groups) // with creates whose answer was lost
+	pols := e.policies(owned, p.approvals)
 	var pending pendingSet
-	replan := func() {
-		markFailedLookups(x.ids, x.groups, x.tags)
-		pending = pendingSet{}
-		p.Plan = plan.Calculate(desiredFrom(x.groups, x.tags, x.ids.byPerson, sizes, pending), x.view.cur, e.policies(owned, p.approvals)...)
-		for k := range x.ids.failed {
-			if len(k.Emails) > 0 {
-				delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
-			}
-		}
-	}
-	replan()
+	p.Plan, pending = calculate(x.groups, x.tags, x.ids, sizes, x.view.cur, pols)
 	if e.recheckPending(ctx, x.ids, &p.Plan, dirUsers, x.groups, x.tags) {
-		replan()
+		p.Plan, pending = calculate(x.groups, x.tags, x.ids, sizes, x.view.cur, pols)
 	}
 	nameGroupRefs(&p.Plan, x.view.cur.Groups)
 	return pending
+}
+
+// calculate plans the targets on the people matched so far, and returns
+// the plan and the people pending. It may be called again after more
+// lookups.
+func calculate(groups, tags []*target, ids *identities, sizes map[string]int, cur plan.Current, pols []plan.Policy) (plan.Plan, pendingSet) {
+	markFailedLookups(ids, groups, tags)
+	pending := pendingSet{}
+	p := plan.Calculate(desiredFrom(groups, tags, ids.byPerson, ids.ambiguous, sizes, pending), cur, pols...)
+	for k := range ids.failed {
+		if len(k.Emails) > 0 {
+			delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
+		}
+	}
+	return p, pending
 }
 
 // describe fills in what the report, the apply and explain need of the
 // planned run.
 func (e *Engine) describe(p *Prepared, x *explainData, pending pendingSet) {
 	p.Errors = append(p.Errors, p.Plan.Errors...)
+	p.Errors = append(p.Errors, x.ids.ambiguousErrors()...)
 	p.Errors = append(p.Errors, unknownErrors(x.groups, x.tags)...)
 	p.Users = e.userInfo(&p.Plan, x.ids, x.view)
 	p.Pending = pendingList(pending)

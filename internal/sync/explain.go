@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/teams"
 )
@@ -129,6 +130,13 @@ func (e *Engine) explainMatch(ctx context.Context, ex *Explanation, keys []perso
 		ex.Match = "matched by e-mail " + x.ids.email[ex.TeamsID]
 		return
 	case len(keys) > 0:
+		for _, k := range keys {
+			if found := x.ids.ambiguous[k]; found != nil {
+				ex.Match = fmt.Sprintf("not matched: the address matches %d Teams users (ids %s), none of whom is removed because of it",
+					len(found), idset.Join(found))
+				return
+			}
+		}
 		ex.Match = "no Teams account with any of their addresses yet (pending: added once they sign in)"
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
@@ -28,6 +29,13 @@ type identities struct {
 	method   string              // "cache", "list" or "by-email"
 	lookups  int                 // addresses asked one by one
 	people   map[int]personKey   // Teams id -> one directory person (explain)
+	// ambiguous are the people whose addresses lead to more than one
+	// Teams account (two accounts whose addresses differ only in case,
+	// say), with those accounts' ids: matching either would be a guess
+	// that flips with the listing's order, removing the other. They are
+	// matched to neither, are not pending, and neither account is
+	// removed from what they feed.
+	ambiguous map[personKey][]int
 }
 
 // resolve matches people to Teams user ids by e-mail, case-insensitively
@@ -36,7 +44,7 @@ type identities struct {
 // (100 per call), whichever needs fewer calls.
 func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers int) (*identities, error) {
 	ids := &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
-		method: "cache", people: map[int]personKey{}}
+		method: "cache", people: map[int]personKey{}, ambiguous: map[personKey][]int{}}
 	all := make([]string, 0, len(ppl))
 	for u := range ppl {
 		all = append(all, u.Emails...)
@@ -116,14 +124,70 @@ func (e *Engine) teamsUsersChanged(ctx context.Context) bool {
 }
 
 // fromCache matches k by the first of its addresses cached with an id.
+// Addresses cached with different ids leave k to be looked up again:
+// they cannot both be this person's one account.
 func (ids *identities) fromCache(k personKey, emails []string, cached map[string]int) bool {
+	id, by := 0, ""
 	for _, a := range emails {
-		if id := cached[a]; id > 1 {
-			ids.set(k, id, a)
-			return true
+		switch c := cached[a]; {
+		case c <= 1 || c == id:
+		case id == 0:
+			id, by = c, a
+		default:
+			return false
 		}
 	}
-	return false
+	if id == 0 {
+		return false
+	}
+	ids.set(k, id, by)
+	return true
+}
+
+// accounts are the Teams accounts a listing shows, by normalised address.
+type accounts map[string][]int
+
+func (ac accounts) add(email string, id int) {
+	if !slices.Contains(ac[email], id) {
+		ac[email] = append(ac[email], id)
+	}
+}
+
+// match matches k to the one account its addresses lead to; none leaves
+// k unmatched and false, more than one makes k ambiguous.
+func (ids *identities) match(k personKey, ac accounts) bool {
+	var found []int
+	by := ""
+	for _, a := range k.Emails {
+		for _, id := range ac[a] {
+			if !slices.Contains(found, id) {
+				found = append(found, id)
+				by = a
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return false
+	case 1:
+		ids.set(k, found[0], by)
+	default:
+		ids.ambiguous[k] = idset.Sort(found)
+	}
+	return true
+}
+
+// ambiguousErrors say who could not be matched for having several Teams
+// accounts.
+func (ids *identities) ambiguousErrors() []error {
+	var out []error
+	for k, found := range ids.ambiguous {
+		out = append(out, fmt.Errorf("%s (%s): the address matches %d Teams users (ids %s); matched to neither, "+
+			"and neither is removed because of it: give all but one of them another e-mail address",
+			strings.Join(k.Emails, ", "), k.Name, len(found), idset.Join(found)))
+	}
+	slices.SortFunc(out, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return out
 }
 
 func (ids *identities) set(k personKey, id int, email string) {
@@ -142,24 +206,38 @@ func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing 
 		return fmt.Errorf("list users: %w", err)
 	}
 	found := make(map[string]state.User, len(users))
-	byEmail := make(map[string]int, len(users))
+	byEmail := make(accounts, len(users))
 	for _, u := range users {
 		if u.ID > 1 && u.Email != "" {
 			a := directory.NormalizeEmail(u.Email)
 			found[a] = state.User{ID: u.ID, Name: u.Name, Seen: now}
-			byEmail[a] = u.ID
+			byEmail.add(a, u.ID)
 		}
 	}
 	if len(found) == 0 && len(users) > 1 {
 		return ErrNoEmails
 	}
+	// An address two accounts share is not cached: a cached id would be
+	// trusted next time without the listing that shows the other.
+	var shared []string
+	for a, owners := range byEmail {
+		if len(owners) > 1 {
+			shared = append(shared, a)
+		}
+	}
+	for _, a := range shared {
+		delete(found, a)
+	}
 	if err := e.store.PutUsers(found); err != nil {
 		e.log.Warn("cannot cache user ids", errField(err))
+	}
+	if len(shared) > 0 {
+		_ = e.store.ForgetUsers(shared)
 	}
 	_ = e.store.PutMeta(metaTeamsUsers, len(users))
 	var none []string
 	for _, k := range missing {
-		if !ids.fromCache(k, k.Emails, byEmail) {
+		if !ids.match(k, byEmail) {
 			none = append(none, k.Emails...)
 		}
 	}
@@ -324,7 +402,7 @@ func (ids *identities) pendingOf(keys map[string]bool, lists ...[]*target) ([]pe
 			}
 			for _, f := range t.feeds {
 				for _, pk := range f.users {
-					if _, ok := ids.byPerson[pk]; ok || seen[pk] || ids.failed[pk] != nil || len(pk.Emails) == 0 {
+					if _, ok := ids.byPerson[pk]; ok || seen[pk] || ids.failed[pk] != nil || ids.ambiguous[pk] != nil || len(pk.Emails) == 0 {
 						continue
 					}
 					seen[pk] = true

@@ -135,22 +135,13 @@ func (e *Engine) readTagOf(ctx context.Context, t *target, v *teamsView, l *grou
 // planTargets plans the targets read, as Prepare plans every target:
 // the same desired state, policies and check of pending people.
 func (e *Engine) planTargets(ctx context.Context, p *Prepared, c *changes, v *teamsView, ids *identities, dirUsers int) {
-	pending := pendingSet{}
 	sizes := e.store.Sizes()
 	owned := adopted(e.store.Ledger(), e.store.Adoptions(), v.cur.Groups)
-	replan := func() {
-		markFailedLookups(ids, c.groups, c.tags)
-		pending = pendingSet{}
-		p.Plan = plan.Calculate(desiredFrom(c.groups, c.tags, ids.byPerson, sizes, pending), v.cur, e.policies(owned, p.approvals)...)
-		for k := range ids.failed {
-			if len(k.Emails) > 0 {
-				delete(pending, k.Emails[0])
-			}
-		}
-	}
-	replan()
+	pols := e.policies(owned, p.approvals)
+	var pending pendingSet
+	p.Plan, pending = calculate(c.groups, c.tags, ids, sizes, v.cur, pols)
 	if e.recheckPending(ctx, ids, &p.Plan, dirUsers, c.groups, c.tags) {
-		replan()
+		p.Plan, pending = calculate(c.groups, c.tags, ids, sizes, v.cur, pols)
 	}
 	dropCreates(&p.Plan, c)
 	nameGroupRefs(&p.Plan, v.cur.Groups)
@@ -162,6 +153,7 @@ func (e *Engine) planTargets(ctx context.Context, p *Prepared, c *changes, v *te
 		}
 	}
 	p.Errors = append(p.Errors, p.Plan.Errors...)
+	p.Errors = append(p.Errors, ids.ambiguousErrors()...)
 	p.Errors = append(p.Errors, unknownErrors(c.groups, c.tags)...)
 	p.Users = e.userInfo(&p.Plan, ids, v)
 	p.Pending = pendingList(pending)
