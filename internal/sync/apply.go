@@ -467,15 +467,19 @@ func refIDs(refs []plan.GroupRef) []int {
 	return ids
 }
 
-// withFreshIDs runs write; when it answers 404 (a cached user id may be
-// stale) it looks the ids up again by e-mail and retries once with the
-// corrected list. People without an account any more are dropped.
+// withFreshIDs runs write; when the API refuses it for a user id that may
+// not exist (404, or 400 naming the user: REFERENCE.md §9.5 allows both),
+// that cached id may be stale: it is forgotten, looked up again by e-mail
+// and the write retried once with the corrected list. People without an
+// account any more are dropped. The cache is forgotten first, so a
+// lookup that fails leaves the next run to look them up again.
 func (a *applier) withFreshIDs(ctx context.Context, ids *[]int, write func() error) error {
 	err := write()
-	if !errors.Is(err, teams.ErrNotFound) || len(*ids) == 0 {
+	stale := teams.UnknownUsers(err, *ids)
+	if len(stale) == 0 {
 		return err
 	}
-	fresh := a.e.refresh(ctx, a.emailOf, *ids)
+	fresh := a.e.refresh(ctx, a.emailOf, stale)
 	if len(fresh) == 0 {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
+	"github.com/syncd/syncd/internal/teams/teamstest"
 )
 
 // Tests of what the state dir remembers between runs (tag ids, user
@@ -145,6 +146,82 @@ func TestSameAddressTwoAccounts(t *testing.T) {
 			}
 			if c := r.store.UserIDs([]string{"carol@example.com"}); len(c) != 0 {
 				t.Errorf("cached %v for the ambiguous address, want nothing", c)
+			}
+		})
+	}
+}
+
+// reseed points the rig at a new emulator holding seed, keeping its
+// state: Teams changed between runs.
+func (r *rig) reseed(seed *emulator.Seed, o emulator.Options) {
+	r.t.Helper()
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	o.NoThrottle = true
+	emu, srv := teamstest.NewServer(r.t, seed, o)
+	next := rigFor(r.t, emu, srv, r.src.dir)
+	r.emu, r.client, r.api = next.emu, next.client, next.client
+}
+
+// recreatedSeed is Teams after carol's account 13 was deleted and made
+// again as 450 (same address, new id): 450 is in Platform and an SME of
+// go when inGroups. zed (14) left the directory and is still in Platform.
+func recreatedSeed(inGroups bool) *emulator.Seed {
+	s := &emulator.Seed{SMEEnabled: true,
+		Users: []emulator.SeedUser{{ID: 1, Name: "Community"}, {ID: 10, Name: "ANN", Email: "ann@example.com"},
+			{ID: 14, Name: "ZED", Email: "Zed@Example.com"}, {ID: 450, Name: "Carol", Email: "carol@example.com"}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 14}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
+	if inGroups {
+		s.UserGroups[0].UserIDs = append(s.UserGroups[0].UserIDs, 450)
+		s.Tags[0].SMEUserIDs = []int{450}
+	}
+	return s
+}
+
+// carolRig: a first run caches carol = 13 and makes her a member of
+// Platform and an SME of go; then her account is deleted and created
+// again (recreatedSeed).
+func carolRig(t *testing.T, inGroups bool, o emulator.Options) *rig {
+	seed := &emulator.Seed{SMEEnabled: true,
+		Users: []emulator.SeedUser{{ID: 1, Name: "Community"}, {ID: 10, Name: "ANN", Email: "ann@example.com"},
+			{ID: 13, Name: "Carol", Email: "Carol@Example.com"}, {ID: 14, Name: "ZED", Email: "Zed@Example.com"}},
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 13}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann", "carol"}, "gophers": {"carol"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	if res := r.run(true); res.ExitCode != exitcode.OK || r.store.UserIDs([]string{"carol@example.com"})["carol@example.com"] != 13 {
+		t.Fatalf("first run: exit %d, cache %v: %v", res.ExitCode, r.store.UserIDs([]string{"carol@example.com"}), res.Report.Errors)
+	}
+	r.reseed(recreatedSeed(inGroups), o)
+	return r
+}
+
+// TestRefusedStaleIDIsLookedUpAgain (QA F2): carol's cached id 13 is dead
+// and her new account 450 is in no group, so no listing shows it; the add
+// of 13 is refused, with 404 or with 400 naming the user (REFERENCE.md
+// §9.5), the cached id is forgotten, carol looked up by e-mail and the
+// add sent again with 450. Before, a 400 was not taken for a stale id:
+// the add failed in this run and every later one.
+func TestRefusedStaleIDIsLookedUpAgain(t *testing.T) {
+	for _, status := range []int{404, 400} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			r := carolRig(t, false, emulator.Options{UnknownUserStatus: status})
+			res := r.run(true)
+			if res.ExitCode != exitcode.OK {
+				t.Fatalf("exit %d: %v %s", res.ExitCode, res.Report.Errors, failedChanges(res))
+			}
+			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) {
+				t.Errorf("Platform = %v, want [10 450]", got)
+			}
+			if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{450}) {
+				t.Errorf("SMEs of go = %v, want [450]", users)
+			}
+			if id := r.store.UserIDs([]string{"carol@example.com"})["carol@example.com"]; id != 450 {
+				t.Errorf("carol cached as %d, want 450", id)
+			}
+			if res := r.run(true); res.ExitCode != exitcode.OK || r.emu.WriteCount() != 0 {
+				t.Errorf("next run: exit %d, %d writes; want nothing to do", res.ExitCode, r.emu.WriteCount())
 			}
 		})
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -229,3 +231,48 @@ func (e *transportError) Error() string {
 	return fmt.Sprintf("teams: %s %s: %v", e.method, e.route, e.err)
 }
 func (e *transportError) Unwrap() error { return e.err }
+
+// UnknownUsers returns those of sent, the user ids of a write the API
+// refused, that the refusal says may not exist. REFERENCE.md §9.5 leaves
+// open whether an unknown user id is answered 404 or 400: a 404 may be
+// about any of them (or the group or tag itself), so it gives all of sent;
+// a 400 gives the ids its text names beside the word "user" ("User 13 not
+// found"), and nothing when it names none (a body refused for another
+// reason says nothing about the ids). Any other error gives nil.
+func UnknownUsers(err error, sent []int) []int {
+	var e *Error
+	if len(sent) == 0 || !errors.As(err, &e) {
+		return nil
+	}
+	switch e.Kind {
+	case ErrNotFound:
+		return slices.Clone(sent)
+	case ErrBadRequest:
+	default:
+		return nil
+	}
+	text := e.Body
+	if e.Problem != nil {
+		for _, f := range []*string{e.Problem.Title, e.Problem.Detail} {
+			if f != nil {
+				text += " " + *f
+			}
+		}
+	}
+	if !strings.Contains(strings.ToLower(text), "user") {
+		return nil
+	}
+	named := map[int]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r < '0' || r > '9' }) {
+		if n, err := strconv.Atoi(w); err == nil {
+			named[n] = true
+		}
+	}
+	var out []int
+	for _, id := range sent {
+		if named[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -312,5 +313,29 @@ func TestRedirectNotFollowed(t *testing.T) {
 	_, err := c.Me(context.Background())
 	if err == nil || followed {
 		t.Errorf("redirect: err %v, followed %v; want an error and no request to the target", err, followed)
+	}
+}
+
+// TestUnknownUsers: which ids of a refused write may not exist. A 404 may
+// be about any of them; a 400 only about those it names beside "user".
+func TestUnknownUsers(t *testing.T) {
+	detail := func(s string) *ProblemDetails { return &ProblemDetails{Detail: &s} }
+	sent := []int{13, 20, 130}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want []int
+	}{
+		{"404", &Error{Status: 404, Kind: ErrNotFound}, sent},
+		{"400 naming one user", &Error{Status: 400, Kind: ErrBadRequest, Problem: detail("User 13 not found")}, []int{13}},
+		{"400 naming two in its body", fmt.Errorf("put: %w", &Error{Status: 400, Kind: ErrBadRequest, Body: `{"detail":"Users 20, 130 do not exist"}`}), []int{20, 130}},
+		{"400 about something else", &Error{Status: 400, Kind: ErrBadRequest, Problem: detail("The name must be at most 13 characters")}, nil},
+		{"400 naming no sent id", &Error{Status: 400, Kind: ErrBadRequest, Problem: detail("User 7 not found")}, nil},
+		{"500", &Error{Status: 500, Kind: ErrServer, Problem: detail("User 13 not found")}, nil},
+		{"not an API error", errors.New("User 13 not found"), nil},
+	} {
+		if got := UnknownUsers(tt.err, sent); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -47,7 +47,9 @@
 //     403 ProblemDetails; by-email with a non-admin token is 403
 //     ProblemDetails.
 //   - An unknown user or group id in a create, PUT, member add or SME
-//     change is 404 ProblemDetails and nothing changes.
+//     change is 404 ProblemDetails and nothing changes;
+//     Options.UnknownUserStatus 400 answers an unknown user id with 400
+//     "User 13 not found" instead (REFERENCE.md §9.5: 400 or 404).
 //   - DELETE /user-groups/{id} is 405 with "Allow: GET, PUT" and no body,
 //     as ASP.NET Core endpoint routing answers a known path with a method
 //     it has no endpoint for (the API cannot delete groups). An unknown

@@ -19,7 +19,11 @@ type Options struct {
 	Latency          time.Duration // added before every answer
 
 	DeleteMemberStatus int // 200 (default, per spec) or 204
-	EmptyTotalPages    int // totalPages for an empty list: 1 (default); -1 means 0
+	// UnknownUserStatus answers a write naming a user id that does not
+	// exist: 404 (default) or 400 "User 13 not found"; nothing changes
+	// either way (REFERENCE.md §9.5 leaves it open).
+	UnknownUserStatus int
+	EmptyTotalPages   int // totalPages for an empty list: 1 (default); -1 means 0
 
 	Now      func() time.Time // clock for throttling and the request log; default time.Now
 	RandSeed int64            // seed of the fault dice; 0 means 1

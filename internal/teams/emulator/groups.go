@@ -90,7 +90,7 @@ func (e *Emulator) answerGroup(c *call, id int, userIDs []int, change func(g *Se
 	case !found:
 		c.notFound("User group not found")
 	case missing != nil:
-		userNotFound(c, missing)
+		e.userNotFound(c, missing)
 	default:
 		c.json(http.StatusOK, out)
 	}
@@ -150,7 +150,13 @@ func (e *Emulator) missingUsers(ids []int) []string {
 	return missing
 }
 
-func userNotFound(c *call, missing []string) {
+// userNotFound refuses a write naming users that do not exist, with the
+// status Options.UnknownUserStatus.
+func (e *Emulator) userNotFound(c *call, missing []string) {
+	if e.opt.UnknownUserStatus == http.StatusBadRequest {
+		c.badRequest(fmt.Sprintf("User %s not found", strings.Join(missing, ", ")))
+		return
+	}
 	c.notFound(fmt.Sprintf("User not found: %s", strings.Join(missing, ", ")))
 }
 
@@ -165,7 +171,7 @@ func (e *Emulator) createGroup(c *call) {
 	e.mu.Lock()
 	if missing := e.missingUsers(req.userIDs); missing != nil {
 		e.mu.Unlock()
-		userNotFound(c, missing)
+		e.userNotFound(c, missing)
 		return
 	}
 	e.nextGroupID++

@@ -154,6 +154,33 @@ func TestGroupMembers(t *testing.T) {
 	}
 }
 
+// TestUnknownUserStatus: REFERENCE.md §9.5 leaves open whether a write
+// naming a user that does not exist is 404 or 400; Options picks one, and
+// nothing changes either way.
+func TestUnknownUserStatus(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusBadRequest} {
+		e := newEnv(t, nil, emulator.Options{UnknownUserStatus: status})
+		before := e.emu.Snapshot()
+		for _, w := range []struct{ method, path, body string }{
+			{"POST", "/api/v3/user-groups", `{"name":"Ghosts","userIds":[2,999]}`},
+			{"PUT", "/api/v3/user-groups/1", `{"name":"x","userIds":[4,999]}`},
+			{"POST", "/api/v3/user-groups/1/members", `[6, 999]`},
+			{"POST", "/api/v3/tags/1/subject-matter-experts/users", `[999]`},
+		} {
+			r := e.do(w.method, w.path, "admin-token", w.body).want(t, status)
+			if p := r.problem(t); !strings.Contains(p.Detail, "User") || !strings.Contains(p.Detail, "999") {
+				t.Errorf("%d %s %s: detail %q does not name the user", status, w.method, w.path, p.Detail)
+			}
+		}
+		if !reflect.DeepEqual(before, e.emu.Snapshot()) {
+			t.Errorf("%d: a write naming an unknown user changed the state", status)
+		}
+	}
+	if _, err := emulator.New(mustSeed(t), emulator.Options{UnknownUserStatus: 422}); err == nil {
+		t.Error("UnknownUserStatus 422 accepted")
+	}
+}
+
 func TestNoGroupDeletion(t *testing.T) {
 	e := newEnv(t, nil, emulator.Options{})
 	r := e.do("DELETE", "/api/v3/user-groups/1", "admin-token", "").want(t, http.StatusMethodNotAllowed)

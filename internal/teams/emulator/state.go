@@ -52,6 +52,9 @@ func New(seed *Seed, o Options) (*Emulator, error) {
 	if o.DeleteMemberStatus != http.StatusOK && o.DeleteMemberStatus != http.StatusNoContent {
 		return nil, fmt.Errorf("emulator: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
 	}
+	if o.UnknownUserStatus != http.StatusNotFound && o.UnknownUserStatus != http.StatusBadRequest {
+		return nil, fmt.Errorf("emulator: UnknownUserStatus %d: want 404 or 400", o.UnknownUserStatus)
+	}
 	if o.FaultRate < 0 || o.FaultRate > 1 || o.LostResponseRate < 0 || o.LostResponseRate > 1 {
 		return nil, errors.New("emulator: fault rates must be within [0, 1]")
 	}
@@ -92,6 +95,9 @@ func (o Options) withDefaults() Options {
 	defd(&o.RefillEvery, 60*time.Second)
 	if o.DeleteMemberStatus == 0 {
 		o.DeleteMemberStatus = http.StatusOK
+	}
+	if o.UnknownUserStatus == 0 {
+		o.UnknownUserStatus = http.StatusNotFound
 	}
 	switch {
 	case o.EmptyTotalPages < 0:

@@ -228,7 +228,7 @@ func (e *Emulator) changeSMEs(c *call, t *SeedTag, userIDs, groupIDs []int, chan
 	if mu != nil || mg != nil {
 		e.mu.Unlock()
 		if mu != nil {
-			userNotFound(c, mu)
+			e.userNotFound(c, mu)
 		} else {
 			c.notFound("User group not found: " + strings.Join(mg, ", "))
 		}
