@@ -138,7 +138,7 @@ func TestSameAddressTwoAccounts(t *testing.T) {
 				t.Errorf("SMEs of go = %v, want [450]", users)
 			}
 			errs := strings.Join(res.Report.Errors, "\n")
-			if res.ExitCode != exitcode.Failure || !strings.Contains(errs, "carol@example.com (CAROL): the address matches 2 Teams users (ids 13, 450); matched to neither") {
+			if res.ExitCode != exitcode.Failure || !strings.Contains(errs, "CAROL (carol@example.com): the address matches 2 Teams users (ids 13, 450); matched to none") {
 				t.Errorf("exit %d, errors:\n%s\nwant 1 and carol named ambiguous", res.ExitCode, errs)
 			}
 			if len(res.Report.Pending) != 0 {
@@ -197,6 +197,52 @@ func carolRig(t *testing.T, inGroups bool, o emulator.Options) *rig {
 	return r
 }
 
+// TestRecreatedAccountIsNotRemoved (QA F2): carol's cached id 13 is dead;
+// her new account 450 is in Platform and an SME of go. 450 is no one the
+// run matched, but before it is removed it is read: on a large site by id
+// (GET /users/450), its address is carol's, so her cached id is read too
+// (GET /users/13: gone); on a small one, one users listing costs less
+// and checks every cached id at once. Either way she is matched to 450
+// and nothing of hers is written; zed, who left, is removed and reported
+// with his address. Before, the plan replaced 450 with the dead id: 450
+// was removed from Platform and as an SME of go.
+func TestRecreatedAccountIsNotRemoved(t *testing.T) {
+	for _, site := range []struct {
+		name           string
+		users          int // Teams users the state remembers
+		byID, listings int // the calls the check costs
+	}{{"large site: lookups by id", 10000, 2, 0}, {"small site: one listing", 4, 0, 1}} {
+		t.Run(site.name, func(t *testing.T) {
+			r := carolRig(t, true, emulator.Options{})
+			_ = r.store.PutMeta(metaTeamsUsers, site.users)
+			res := r.run(true)
+			if res.ExitCode != exitcode.OK {
+				t.Fatalf("exit %d: %v %s", res.ExitCode, res.Report.Errors, failedChanges(res))
+			}
+			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) {
+				t.Errorf("Platform = %v, want [10 450]: carol's live account kept, zed removed", got)
+			}
+			if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{450}) {
+				t.Errorf("SMEs of go = %v, want [450]", users)
+			}
+			if id := r.store.UserIDs([]string{"carol@example.com"})["carol@example.com"]; id != 450 {
+				t.Errorf("carol cached as %d, want 450", id)
+			}
+			if r.emu.Count("GET", "/users/{userId}") != site.byID || r.emu.Count("GET", "/users") != site.listings {
+				t.Errorf("calls %v; want %d GET /users/{id} and %d listings", r.emu.Requests(), site.byID, site.listings)
+			}
+			if len(res.Report.Changes) != 1 || res.Report.Changes[0].Kind != "remove_members" ||
+				res.Report.Changes[0].Users[0].ID != 14 || res.Report.Changes[0].Users[0].Email != "zed@example.com" {
+				t.Errorf("changes %+v; want zed's removal alone, with his address", res.Report.Changes)
+			}
+			// The next run knows everyone: no lookups, nothing to do.
+			if res := r.run(true); res.ExitCode != exitcode.OK || r.emu.WriteCount() != 0 || len(r.emu.Requests()) != 2 {
+				t.Errorf("next run: exit %d, calls %v; want the group listing and the tag read alone", res.ExitCode, r.emu.Requests())
+			}
+		})
+	}
+}
+
 // TestRefusedStaleIDIsLookedUpAgain (QA F2): carol's cached id 13 is dead
 // and her new account 450 is in no group, so no listing shows it; the add
 // of 13 is refused, with 404 or with 400 naming the user (REFERENCE.md
@@ -224,5 +270,47 @@ func TestRefusedStaleIDIsLookedUpAgain(t *testing.T) {
 				t.Errorf("next run: exit %d, %d writes; want nothing to do", res.ExitCode, r.emu.WriteCount())
 			}
 		})
+	}
+}
+
+// TestSameAddressFoundByEmail (QA F4, by-email): carol is matched by a
+// by-email lookup, which names one of her two accounts (13); the other
+// (450) is in Platform and would be removed. Before that, it is read: its
+// address is carol's too, so she is ambiguous and neither is removed.
+func TestSameAddressFoundByEmail(t *testing.T) {
+	r := newRig(t, dupSeed(1), dirOf(map[string][]string{"platform": {"ann", "carol"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	_ = r.store.PutMeta(metaTeamsUsers, 10000) // a listing would cost more than two lookups
+	res := r.run(true)
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) || r.emu.WriteCount() != 0 {
+		t.Errorf("Platform = %v after %d writes, want [10 450] untouched", got, r.emu.WriteCount())
+	}
+	if r.emu.Count("GET", "/users/by-email/{email}") == 0 || r.emu.Count("GET", "/users") != 0 {
+		t.Errorf("calls %v: want by-email lookups, no listing", r.emu.Requests())
+	}
+	errs := strings.Join(res.Report.Errors, "\n")
+	if res.ExitCode != exitcode.Failure || !strings.Contains(errs, "the address matches 2 Teams users (ids 13, 450)") {
+		t.Errorf("exit %d, errors:\n%s\nwant 1 and carol named ambiguous", res.ExitCode, errs)
+	}
+}
+
+// TestStrangerLookupFails: an account the plan would remove cannot be
+// read (503 after the retries): who it is is unknown, so it is removed
+// from nothing this run (DESIGN.md §8 rule 6), the additions go on, and
+// the run exits 1 saying why.
+func TestStrangerLookupFails(t *testing.T) {
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat", "zed"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 13}}}}
+	r, p := faultRig(t, seed, map[string][]string{"platform": {"ann", "bob"}},
+		faultproxy.Rule{Method: "GET", Path: "/users/*", Times: -1, Fault: faultproxy.Status(503)})
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	_ = r.store.PutMeta(metaTeamsUsers, 10000) // lookups, not a listing
+	res := r.run(true)
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11, 13}) || p.Applied() == 0 {
+		t.Errorf("Platform = %v (%d faults), want bob added and zed kept", got, p.Applied())
+	}
+	errs := strings.Join(res.Report.Errors, "\n")
+	if res.ExitCode != exitcode.Failure || !strings.Contains(errs, "Teams user 13 could not be looked up before removing it") {
+		t.Errorf("exit %d, errors:\n%s\nwant 1 and zed named", res.ExitCode, errs)
 	}
 }

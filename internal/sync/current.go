@@ -29,6 +29,9 @@ type Reader interface {
 	ListRosters(ctx context.Context) ([]teams.Roster, error)
 	GetUserGroup(ctx context.Context, id int) (*teams.UserGroup, error)
 	FindTag(ctx context.Context, name string) (*teams.Tag, error)
+	// GetUser reads one user, with its e-mail address: who an account
+	// the plan would remove is.
+	GetUser(ctx context.Context, id int) (*teams.User, error)
 	// GetTag reads a tag with its SMEs: its name comes with them.
 	GetTag(ctx context.Context, id int) (*teams.Tag, error)
 	GetSMEs(ctx context.Context, tagID int) (*teams.SMEs, error)

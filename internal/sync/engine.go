@@ -12,6 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/plan"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/report"
@@ -191,14 +192,27 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 func (e *Engine) planAll(ctx context.Context, p *Prepared, x *explainData, dirUsers int) pendingSet {
 	sizes := e.store.Sizes()
 	owned := adopted(e.store.Ledger(), e.store.Adoptions(), x.view.cur.Groups) // with creates whose answer was lost
-	pols := e.policies(owned, p.approvals)
 	var pending pendingSet
-	p.Plan, pending = calculate(x.groups, x.tags, x.ids, sizes, x.view.cur, pols)
-	if e.recheckPending(ctx, x.ids, &p.Plan, dirUsers, x.groups, x.tags) {
-		p.Plan, pending = calculate(x.groups, x.tags, x.ids, sizes, x.view.cur, pols)
-	}
+	p.Plan, pending = e.planChecked(ctx, x.ids, x.groups, x.tags, sizes, x.view.cur, e.policies(owned, p.approvals), dirUsers)
 	nameGroupRefs(&p.Plan, x.view.cur.Groups)
 	return pending
+}
+
+// planChecked plans the targets, then finds out who the plan would remove
+// without having matched them this run, and plans again when that
+// changed who is who: the accounts it removes are checked not to be
+// those of directory people (checkStrangers), and the people pending not
+// to have signed in meanwhile (recheckPending).
+func (e *Engine) planChecked(ctx context.Context, ids *identities, groups, tags []*target, sizes map[string]int, cur plan.Current,
+	pols []plan.Policy, dirUsers int) (plan.Plan, pendingSet) {
+	p, pending := calculate(groups, tags, ids, sizes, cur, pols)
+	if e.checkStrangers(ctx, ids, &p, dirUsers, groups, tags) {
+		p, pending = calculate(groups, tags, ids, sizes, cur, pols)
+	}
+	if e.recheckPending(ctx, ids, &p, dirUsers, groups, tags) {
+		p, pending = calculate(groups, tags, ids, sizes, cur, pols)
+	}
+	return p, pending
 }
 
 // calculate plans the targets on the people matched so far, and returns
@@ -207,7 +221,16 @@ func (e *Engine) planAll(ctx context.Context, p *Prepared, x *explainData, dirUs
 func calculate(groups, tags []*target, ids *identities, sizes map[string]int, cur plan.Current, pols []plan.Policy) (plan.Plan, pendingSet) {
 	markFailedLookups(ids, groups, tags)
 	pending := pendingSet{}
-	p := plan.Calculate(desiredFrom(groups, tags, ids.byPerson, ids.ambiguous, sizes, pending), cur, pols...)
+	d := desiredFrom(groups, tags, ids.byPerson, ids.ambiguous, sizes, pending)
+	if len(ids.unsure) > 0 { // who they are is unknown: removed from nothing
+		for i := range d.Groups {
+			d.Groups[i].Keep = idset.Union(d.Groups[i].Keep, ids.unsure)
+		}
+		for i := range d.Tags {
+			d.Tags[i].Keep = idset.Union(d.Tags[i].Keep, ids.unsure)
+		}
+	}
+	p := plan.Calculate(d, cur, pols...)
 	for k := range ids.failed {
 		if len(k.Emails) > 0 {
 			delete(pending, k.Emails[0]) // unknown, not pending (rule 6)
@@ -220,7 +243,7 @@ func calculate(groups, tags []*target, ids *identities, sizes map[string]int, cu
 // planned run.
 func (e *Engine) describe(p *Prepared, x *explainData, pending pendingSet) {
 	p.Errors = append(p.Errors, p.Plan.Errors...)
-	p.Errors = append(p.Errors, x.ids.ambiguousErrors()...)
+	p.Errors = append(p.Errors, x.ids.matchErrors()...)
 	p.Errors = append(p.Errors, unknownErrors(x.groups, x.tags)...)
 	p.Users = e.userInfo(&p.Plan, x.ids, x.view)
 	p.Pending = pendingList(pending)
@@ -341,6 +364,12 @@ func (e *Engine) userInfo(p *plan.Plan, ids *identities, v *teamsView) map[int]r
 	for id, u := range out {
 		if person := ids.people[id]; u.Name == "" && person != nil {
 			u.Name = person.Name
+			out[id] = u
+		}
+	}
+	for id, u := range out {
+		if a := ids.seen[id]; u.Email == "" && a != "" { // read this run: a listing, a lookup
+			u.Email = a
 			out[id] = u
 		}
 	}

@@ -36,6 +36,22 @@ type identities struct {
 	// matched to neither, are not pending, and neither account is
 	// removed from what they feed.
 	ambiguous map[personKey][]int
+	// seen are the accounts read this run with their (normalised)
+	// address: from the users listing, by-email and by-id lookups. listed
+	// says a complete listing was read: an id it lacks does not exist.
+	seen   map[int]string
+	listed bool
+	gone   map[int]bool // ids a lookup found not to exist
+	// unsure are accounts the plan would remove that could not be looked
+	// up (checkStrangers): who they are is unknown, so they are not
+	// removed this run, from any target.
+	unsure    []int
+	unsureErr error
+}
+
+func newIdentities() *identities {
+	return &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
+		method: "cache", people: map[int]personKey{}, ambiguous: map[personKey][]int{}, seen: map[int]string{}, gone: map[int]bool{}}
 }
 
 // resolve matches people to Teams user ids by e-mail, case-insensitively
@@ -43,8 +59,7 @@ type identities struct {
 // for the rest, one by-email call per address or one listing of all users
 // (100 per call), whichever needs fewer calls.
 func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers int) (*identities, error) {
-	ids := &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
-		method: "cache", people: map[int]personKey{}, ambiguous: map[personKey][]int{}}
+	ids := newIdentities()
 	all := make([]string, 0, len(ppl))
 	for u := range ppl {
 		all = append(all, u.Emails...)
@@ -177,14 +192,25 @@ func (ids *identities) match(k personKey, ac accounts) bool {
 	return true
 }
 
-// ambiguousErrors say who could not be matched for having several Teams
-// accounts.
-func (ids *identities) ambiguousErrors() []error {
+// matchErrors say who could not be matched for having several Teams
+// accounts, and which accounts were not removed for not being known.
+func (ids *identities) matchErrors() []error {
 	var out []error
+	if n := len(ids.unsure); n > 0 {
+		msg := "Teams user %s could not be looked up before removing it (%w): it is not removed from anything this run"
+		if n > 1 {
+			msg = "Teams users %s could not be looked up before removing them (%w): they are not removed from anything this run"
+		}
+		out = append(out, fmt.Errorf(msg, idset.Join(ids.unsure), ids.unsureErr))
+	}
 	for k, found := range ids.ambiguous {
-		out = append(out, fmt.Errorf("%s (%s): the address matches %d Teams users (ids %s); matched to neither, "+
-			"and neither is removed because of it: give all but one of them another e-mail address",
-			strings.Join(k.Emails, ", "), k.Name, len(found), idset.Join(found)))
+		what := "the address matches"
+		if len(k.Emails) > 1 {
+			what = "the addresses match"
+		}
+		out = append(out, fmt.Errorf("%s (%s): %s %d Teams users (ids %s); matched to none, "+
+			"and none is removed because of it: give all but one of them another e-mail address",
+			k.Name, strings.Join(k.Emails, ", "), what, len(found), idset.Join(found)))
 	}
 	slices.SortFunc(out, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return out
@@ -196,6 +222,24 @@ func (ids *identities) set(k personKey, id int, email string) {
 	ids.people[id] = k
 }
 
+// unset forgets k's match, and k's being ambiguous.
+func (ids *identities) unset(k personKey) {
+	delete(ids.ambiguous, k)
+	id, ok := ids.byPerson[k]
+	if !ok {
+		return
+	}
+	delete(ids.byPerson, k)
+	for other, oid := range ids.byPerson {
+		if oid == id { // the same person read from another source
+			ids.people[id] = other
+			return
+		}
+	}
+	delete(ids.email, id)
+	delete(ids.people, id)
+}
+
 // ErrNoEmails means the token cannot see e-mail addresses, so no one can
 // be matched: API v3 shows them to admin tokens only.
 var ErrNoEmails = errors.New("the Teams token cannot see e-mail addresses: matching people needs an admin token")
@@ -205,11 +249,19 @@ func (e *Engine) resolveByListing(ctx context.Context, ids *identities, missing 
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
+	return e.matchListing(ids, users, missing, now)
+}
+
+// matchListing matches the missing people to the accounts of a complete
+// listing, and caches every account it shows.
+func (e *Engine) matchListing(ids *identities, users []teams.Account, missing []personKey, now time.Time) error {
+	ids.listed = true
 	found := make(map[string]state.User, len(users))
 	byEmail := make(accounts, len(users))
 	for _, u := range users {
-		if u.ID > 1 && u.Email != "" {
-			a := directory.NormalizeEmail(u.Email)
+		a := directory.NormalizeEmail(u.Email)
+		ids.seen[u.ID] = a
+		if u.ID > 1 && a != "" {
 			found[a] = state.User{ID: u.ID, Name: u.Name, Seen: now}
 			byEmail.add(a, u.ID)
 		}
@@ -267,6 +319,7 @@ func (e *Engine) resolveByEmail(ctx context.Context, ids *identities, missing []
 			case err == nil && u.ID > 1:
 				found[a] = state.User{ID: u.ID, Name: u.Name, Seen: now}
 				ids.set(k, u.ID, a)
+				ids.seen[u.ID] = a
 				matched = true
 				break addrs
 			case err == nil || errors.Is(err, teams.ErrNotFound):

@@ -137,12 +137,8 @@ func (e *Engine) readTagOf(ctx context.Context, t *target, v *teamsView, l *grou
 func (e *Engine) planTargets(ctx context.Context, p *Prepared, c *changes, v *teamsView, ids *identities, dirUsers int) {
 	sizes := e.store.Sizes()
 	owned := adopted(e.store.Ledger(), e.store.Adoptions(), v.cur.Groups)
-	pols := e.policies(owned, p.approvals)
 	var pending pendingSet
-	p.Plan, pending = calculate(c.groups, c.tags, ids, sizes, v.cur, pols)
-	if e.recheckPending(ctx, ids, &p.Plan, dirUsers, c.groups, c.tags) {
-		p.Plan, pending = calculate(c.groups, c.tags, ids, sizes, v.cur, pols)
-	}
+	p.Plan, pending = e.planChecked(ctx, ids, c.groups, c.tags, sizes, v.cur, e.policies(owned, p.approvals), dirUsers)
 	dropCreates(&p.Plan, c)
 	nameGroupRefs(&p.Plan, v.cur.Groups)
 	for _, list := range [][]*target{c.groups, c.tags} {
@@ -153,7 +149,7 @@ func (e *Engine) planTargets(ctx context.Context, p *Prepared, c *changes, v *te
 		}
 	}
 	p.Errors = append(p.Errors, p.Plan.Errors...)
-	p.Errors = append(p.Errors, ids.ambiguousErrors()...)
+	p.Errors = append(p.Errors, ids.matchErrors()...)
 	p.Errors = append(p.Errors, unknownErrors(c.groups, c.tags)...)
 	p.Users = e.userInfo(&p.Plan, ids, v)
 	p.Pending = pendingList(pending)
