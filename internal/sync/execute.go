@@ -101,6 +101,11 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 		if stop == nil && fatalForWrites(ctx, err) {
 			stop = err
 		}
+		if notSent(ctx, err) {
+			// Cancelled before it was sent: not a failure of the API.
+			skipped++
+			err, skip = fmt.Errorf("not attempted: %w", err), true
+		}
 		e.markStep(r, s, err, skip)
 		prog.done(i + 1)
 	}
@@ -108,11 +113,24 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 	if skipped > 0 {
 		e.log.Error("stopped writing", zap.Int("steps_not_attempted", skipped), errField(stop))
 	}
+	if ctx.Err() != nil && skipped > 0 {
+		// Say it where the report's reader looks: otherwise the steps
+		// never tried read as failures of the API.
+		r.Errors = append(r.Errors, fmt.Sprintf("the run was stopped (%v) with %d of its %d steps not attempted: their changes are not applied; the next run applies what is still to do",
+			context.Cause(ctx), skipped, len(steps)))
+	}
 	if rec.stop != nil {
 		r.Errors = append(r.Errors, rec.stop.Error())
 		_ = e.store.TakeErr() // what stopped the writes; reported just above
 	}
 	return stop
+}
+
+// notSent tells an error of a write that never left because the run was
+// stopped (waiting for the pacer, or before the request): unlike a write
+// cut off in flight, it cannot have landed.
+func notSent(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) && !teams.OutcomeUnknown(err)
 }
 
 // fatalForWrites tells whether a write error means every other write

@@ -1,11 +1,14 @@
 package sync
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -318,4 +321,43 @@ func TestReplaceKeepsWhatChangedInTeamsMeanwhile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A run stopped mid-apply (SIGINT, SIGTERM) says so in its errors; the
+// changes it never sent are not logged as failures of the API, and the
+// next run applies them.
+func TestStoppedRunSaysSo(t *testing.T) {
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat")}
+	groups := map[string][]string{"a": {"ann"}, "b": {"bob"}, "c": {"cat"}}
+	r, p := faultRig(t, seed, groups)
+	r.cfg.Groups = []config.Mapping{{Source: "corp", Match: "*", To: "Team {name}"}}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	// The first create is answered; the run is stopped as it arrives.
+	p.Add(faultproxy.Rule{Method: "POST", Path: "/user-groups", Fault: faultproxy.Before(func() { cancel(errors.New("SIGINT")) })})
+	core, logs := observer.New(zap.InfoLevel)
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.api, Writer: r.api, Store: r.store,
+		Logger: zap.New(core), Now: func() time.Time { return r.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.RunOnce(ctx)
+	if res == nil || res.ExitCode != exitcode.Failure {
+		t.Fatalf("stopped run: %+v, want exit 1", res)
+	}
+	if errs := strings.Join(res.Report.Errors, "\n"); !strings.Contains(errs, "the run was stopped (SIGINT)") || !strings.Contains(errs, "not attempted") {
+		t.Errorf("errors %q, want the stop named", res.Report.Errors)
+	}
+	if n := logs.FilterMessageSnippet("Failed to create").Len(); n != 0 {
+		t.Errorf("%d 'Failed to create' lines for creates never sent: %v", n, logs.All())
+	}
+	if again := r.run(true); again.ExitCode != exitcode.OK {
+		t.Errorf("next run: exit %d, errors %v", again.ExitCode, again.Report.Errors)
+	}
+	for _, name := range []string{"Team a", "Team b", "Team c"} {
+		if _, ok := r.emu.GroupByName(name); !ok {
+			t.Errorf("%s not created by the next run", name)
+		}
+	}
+	noDuplicates(t, r.emu)
 }
