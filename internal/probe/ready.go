@@ -6,6 +6,7 @@ import (
 
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/scim"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -25,6 +26,9 @@ func NotReady(err error, sources []SourceErr) string {
 		return "the Teams API rejected the token (invalid or expired)"
 	case errors.Is(err, teams.ErrForbidden):
 		return "the Teams token is read-only or lacks permission"
+	case state.IsDamaged(err):
+		// No run can succeed until someone restarts with --reset-state.
+		return "the state dir is damaged: " + err.Error()
 	}
 	for _, s := range sources {
 		switch {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/source/scim"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 )
 
@@ -31,6 +32,7 @@ func TestNotReady(t *testing.T) {
 		{"scim token", nil, []SourceErr{{Name: "idp", Err: scimRefused}}, false},
 		{"scim down", nil, []SourceErr{{Name: "idp", Err: scimDown}}, true},
 		{"api down", fmt.Errorf("list: %w", teams.ErrServer), nil, true},
+		{"state damaged", fmt.Errorf("read the state dir before writing: %w", &state.DamagedError{Path: "/var/lib/syncd/syncd.db", Reason: "the file is missing"}), nil, false},
 	}
 	for _, c := range cases {
 		why := NotReady(c.err, c.sources)

@@ -147,7 +147,7 @@ func (e *Engine) target() string { return lock.Key(e.cfg.Teams.URL) }
 func (e *Engine) recoverWrites() error {
 	n, err := e.store.Recover(e.target(), e.now())
 	if err != nil {
-		return fmt.Errorf("recover the writes of an interrupted run: %w", err)
+		return fmt.Errorf("read the state dir before writing: %w", err)
 	}
 	if n > 0 {
 		e.log.Warn("an earlier run stopped before recording some writes in full; each takes its outcome from the audit log, or is in the audit log as unknown",
