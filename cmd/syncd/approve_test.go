@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -92,6 +93,21 @@ func TestApproveHeldRemovalThenHistory(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, nil, "history", "--config", cfg, "--since", "yesterday"); code != exitcode.Usage {
 		t.Errorf("--since yesterday: exit %d, want 2", code)
+	}
+
+	// A torn line (a crash, a full disk) is not skipped in silence.
+	audit := filepath.Join(filepath.Dir(cfg), ".state", "audit.jsonl")
+	f, err := os.OpenFile(audit, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"time":"2026-12-07T12:56:46.16172005Z","run`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, out, errOut = runCmd(t, nil, "history", "--config", cfg, "--email", "ann@example.com")
+	if code != exitcode.OK || !strings.Contains(errOut, "1 line of the audit log") || !strings.Contains(out, `Removed 1 user from user group "Platform"`) {
+		t.Errorf("history with a torn line: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
 

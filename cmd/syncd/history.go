@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"github.com/syncd/syncd/internal/plural"
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
@@ -49,9 +51,13 @@ func cmdHistory(_ context.Context, e env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	entries, err := history.Read(store.Dir(), history.Query{Since: since, Email: *f.email, Group: *f.group})
+	entries, unreadable, err := history.ReadCounting(store.Dir(), history.Query{Since: since, Email: *f.email, Group: *f.group})
 	if err != nil {
 		return err
+	}
+	if unreadable > 0 {
+		fmt.Fprintf(e.stderr, "syncd history: warning: %s of the audit log in %s could not be read (torn by a crash, or edited); the history may lack their writes\n",
+			plural.Count(unreadable, "line"), store.Dir())
 	}
 	if *f.format == "json" {
 		return history.WriteJSON(e.stdout, entries)

@@ -44,23 +44,31 @@ type Approved struct {
 // Read returns the entries of the audit log in dir that match q, newest
 // first.
 func Read(dir string, q Query) ([]Entry, error) {
+	entries, _, err := ReadCounting(dir, q)
+	return entries, err
+}
+
+// ReadCounting is Read that also says how many lines of the log could not
+// be read (torn by a crash, or edited by hand): the history then may lack
+// writes, and must say so.
+func ReadCounting(dir string, q Query) ([]Entry, int, error) {
 	// Approvals are looked up further back than q.Since: a write inside the
 	// window may apply a change approved before it.
 	approvals := map[string][]state.AuditLine{}
-	lines, err := state.ReadAuditSince(dir, q.Since.Add(-maxApprovalAge), func(l *state.AuditLine) bool {
+	lines, unreadable, err := state.ReadAuditCounting(dir, q.Since.Add(-maxApprovalAge), func(l *state.AuditLine) bool {
 		if l.Kind == state.AuditApprove {
 			approvals[l.Approval] = append(approvals[l.Approval], *l)
 		}
 		return !l.Time.Before(q.Since) && q.matches(l)
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]Entry, 0, len(lines))
 	for _, l := range lines {
 		out = append(out, entry(l, approvals))
 	}
-	return out, nil
+	return out, unreadable, nil
 }
 
 // maxApprovalAge bounds how long before a write its approval was made.

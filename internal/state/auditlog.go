@@ -2,6 +2,7 @@ package state
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -251,22 +252,32 @@ func writeGzip(src, dst string) error {
 // first, that keep accepts (nil: all), from the live file and every kept
 // segment. Lines that are not JSON (torn by a crash) are skipped.
 func ReadAuditSince(dir string, since time.Time, keep func(*AuditLine) bool) ([]AuditLine, error) {
+	lines, _, err := ReadAuditCounting(dir, since, keep)
+	return lines, err
+}
+
+// ReadAuditCounting is ReadAuditSince that also counts the lines it could
+// not read (not JSON, or not an audit line): a history built from the rest
+// must say it is incomplete.
+func ReadAuditCounting(dir string, since time.Time, keep func(*AuditLine) bool) ([]AuditLine, int, error) {
 	if dir == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	segs, err := segments(dir)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	unreadable := 0
 	var out []AuditLine
 	add := func(lines []AuditLine) {
 		slices.Reverse(lines)
 		out = append(out, lines...)
 	}
-	lines, err := readLines(filepath.Join(dir, AuditFile), false, since, keep)
+	lines, bad, err := readLines(filepath.Join(dir, AuditFile), false, since, keep)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	unreadable += bad
 	add(lines)
 	for _, sg := range segs {
 		if sg.stamp.Before(since) {
@@ -276,30 +287,32 @@ func ReadAuditSince(dir string, since time.Time, keep func(*AuditLine) bool) ([]
 		if sg.gzip != "" {
 			name, gz = sg.gzip, true
 		}
-		if lines, err = readLines(filepath.Join(dir, name), gz, since, keep); err != nil {
-			return nil, err
+		if lines, bad, err = readLines(filepath.Join(dir, name), gz, since, keep); err != nil {
+			return nil, 0, err
 		}
+		unreadable += bad
 		add(lines)
 	}
 	slices.SortStableFunc(out, func(a, b AuditLine) int { return b.Time.Compare(a.Time) })
-	return out, nil
+	return out, unreadable, nil
 }
 
-// readLines reads one audit file, oldest first; no file is no lines.
-func readLines(path string, gz bool, since time.Time, keep func(*AuditLine) bool) ([]AuditLine, error) {
+// readLines reads one audit file, oldest first, and counts the lines it
+// could not read; no file is no lines.
+func readLines(path string, gz bool, since time.Time, keep func(*AuditLine) bool) ([]AuditLine, int, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	var r io.Reader = f
 	if gz {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -307,9 +320,16 @@ func readLines(path string, gz bool, since time.Time, keep func(*AuditLine) bool
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var out []AuditLine
+	bad := 0
 	for sc.Scan() {
 		var l AuditLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil || (l.RunID == "" && l.Kind == "") || l.Time.Before(since) {
+		if json.Unmarshal(sc.Bytes(), &l) != nil || (l.RunID == "" && l.Kind == "") {
+			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+				bad++
+			}
+			continue
+		}
+		if l.Time.Before(since) {
 			continue
 		}
 		if keep == nil || keep(&l) {
@@ -317,7 +337,7 @@ func readLines(path string, gz bool, since time.Time, keep func(*AuditLine) bool
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	return out, nil
+	return out, bad, nil
 }
