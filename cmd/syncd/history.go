@@ -4,11 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/syncd/syncd/internal/plural"
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/history"
+	"github.com/syncd/syncd/internal/plural"
 )
 
 type historyFlagSet struct {
