@@ -63,7 +63,7 @@ func cmdApply(ctx context.Context, e env, args []string) error {
 	if applyErr != nil {
 		return &exitError{code: res.ExitCode, err: applyErr}
 	}
-	return exitWith(res.ExitCode)
+	return runFailed(res.Report, res.ExitCode)
 }
 
 // readPlan reads a plan file; one that cannot be read is bad usage (2).

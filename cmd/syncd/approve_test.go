@@ -32,6 +32,9 @@ func TestApproveHeldRemovalThenHistory(t *testing.T) {
 		t.Errorf("--check with the removal over budget: exit %d, want 4 (held wins over pending)\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut := runCmd(t, nil, "sync", "--config", cfg, "--apply")
+	if !strings.Contains(errOut, "syncd sync: 1 change held back by a safety rule") {
+		t.Errorf("held run: stderr lacks the one-line reason:\n%s", errOut)
+	}
 	if code != exitcode.Held || !strings.Contains(out, "syncd approve") {
 		t.Fatalf("removal over max_removals 0: exit %d, want 4 and how to approve\n%s\n%s", code, out, errOut)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/plural"
+	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/termsafe"
 )
 
@@ -62,6 +63,27 @@ func exitWith(code int) error {
 		return nil
 	}
 	return &exitError{code: code}
+}
+
+// runFailed ends a command whose run wrote its report with the run's exit
+// code and, for a failure or a hold, the one line on stderr the README
+// promises: what went wrong, the report having the rest.
+func runFailed(r *report.Report, code int) error {
+	var msg string
+	switch {
+	case code == exitcode.Failure && len(r.Errors) > 0:
+		msg = r.Errors[0]
+		if n := len(r.Errors) - 1; n > 0 {
+			msg += fmt.Sprintf(" (and %s more; the report lists them)", plural.Count(n, "error"))
+		}
+	case code == exitcode.Failure:
+		msg = plural.Count(r.Summary.ChangesFailed, "change") + " failed; the report lists them"
+	case code == exitcode.Held:
+		msg = plural.Count(r.Summary.ChangesHeld, "change") + " held back by a safety rule (removals over a budget, or a group read empty): review with syncd approve --list"
+	default:
+		return exitWith(code)
+	}
+	return &exitError{code: code, err: errors.New(msg)}
 }
 
 // printError writes err for a person: each error it joins on a line of

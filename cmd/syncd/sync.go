@@ -61,7 +61,7 @@ func cmdSync(ctx context.Context, e env, args []string) error {
 	if res.ExitCode == exitcode.OK && *f.check && res.Pending {
 		return exitWith(exitcode.Pending)
 	}
-	return exitWith(res.ExitCode)
+	return runFailed(res.Report, res.ExitCode)
 }
 
 // syncOnce plans and, when apply, applies, saving the plan to planOut

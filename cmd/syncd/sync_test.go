@@ -173,3 +173,19 @@ func TestSyncApplyFromConfig(t *testing.T) {
 		t.Errorf("after the apply: exit %d\n%s", code, out)
 	}
 }
+
+// A run that fails after writing its report still ends with the one line
+// on stderr the README promises, and logs why at warn level.
+func TestFailedRunSaysWhyOnStderr(t *testing.T) {
+	cfg := quickstart(t)
+	ldif := filepath.Join(filepath.Dir(cfg), "company.ldif")
+	rewriteConfig(t, ldif, "member: uid=ann,ou=people,dc=example,dc=com\nmember: cn=platform-core",
+		"member: uid=nobody,ou=people,dc=example,dc=com\nmember: cn=platform-core")
+	code, _, errOut := runCmd(t, nil, "sync", "--config", cfg)
+	if code != exitcode.Failure {
+		t.Fatalf("exit %d, want 1\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "\nsyncd sync: ") || !strings.Contains(errOut, "platform") || !strings.Contains(errOut, "WARN") {
+		t.Errorf("stderr lacks the warning and the final 'syncd sync:' line naming platform:\n%s", errOut)
+	}
+}

@@ -180,6 +180,11 @@ func failure(err error) string {
 // summarize closes the report of a run or a change set: its errors (the
 // state's among them), the counts of its changes, its API calls and end.
 func (e *Engine) summarize(p *Prepared, r *report.Report) {
+	for _, err := range p.Errors {
+		// Each is why the run fails (an unknown group, a tag not found):
+		// said where a terminal shows it, not only in the report.
+		e.log.Warn("run error", zap.Error(err))
+	}
 	r.Errors = append(r.Errors, errorTexts(p.Errors)...)
 	if err := e.store.TakeErr(); err != nil {
 		r.Errors = append(r.Errors, "state: "+err.Error())
