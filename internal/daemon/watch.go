@@ -109,7 +109,12 @@ type feedState struct {
 
 // pendingChange is what a source's feed reported that no run planned
 // yet: when each change was seen.
-type pendingChange struct{ seen []time.Time }
+type pendingChange struct {
+	seen []time.Time // what asks for a change set: changes, catch-ups, resyncs
+	// changes are the directory changes a feed reported among them: what
+	// syncd_change_apply_seconds times (a catch-up at start is no change).
+	changes []time.Time
+}
 
 func (p *pendingChange) first() time.Time { return slices.MinFunc(p.seen, time.Time.Compare) }
 
@@ -235,7 +240,11 @@ func (w *Watcher) Ready() (bool, string) {
 
 // changed records a change of source seen at seen and asks for a change
 // set.
-func (w *Watcher) changed(source string, seen time.Time) {
+func (w *Watcher) changed(source string, seen time.Time) { w.ask(source, seen, true) }
+
+// ask asks for a change set of source, for a directory change (change) or
+// for a comparison (a catch-up at start, a resync).
+func (w *Watcher) ask(source string, seen time.Time, change bool) {
 	w.mu.Lock()
 	p := w.pending[source]
 	if p == nil {
@@ -243,6 +252,9 @@ func (w *Watcher) changed(source string, seen time.Time) {
 		w.pending[source] = p
 	}
 	p.seen = append(p.seen, seen)
+	if change {
+		p.changes = append(p.changes, seen)
+	}
 	w.mu.Unlock()
 	w.deb.Poke()
 }
@@ -341,10 +353,12 @@ func (w *Watcher) covered(sources []string, start, finish time.Time) {
 			continue
 		}
 		// Changes seen once the run had started may not have been read.
-		later := slices.DeleteFunc(slices.Clone(p.seen), func(t time.Time) bool { return t.Before(start) })
-		if len(later) < len(p.seen) {
-			w.o.Metrics.Applied(finish.Sub(p.first()))
+		before := func(t time.Time) bool { return t.Before(start) }
+		if done := slices.DeleteFunc(slices.Clone(p.changes), func(t time.Time) bool { return !before(t) }); len(done) > 0 {
+			w.o.Metrics.Applied(finish.Sub(slices.MinFunc(done, time.Time.Compare)))
 		}
+		p.changes = slices.DeleteFunc(p.changes, before)
+		later := slices.DeleteFunc(slices.Clone(p.seen), before)
 		if len(later) == 0 {
 			delete(w.pending, src)
 		} else {
@@ -442,7 +456,7 @@ func (e *sourceEvents) Connected(feed string, resumed bool) {
 	w.o.Metrics.Connected(e.source, true)
 	w.o.Logger.Info("watch: following the source's changes", zap.String("source", e.source), zap.String("feed", feed), zap.Bool("resumed", resumed))
 	if catchUp {
-		w.changed(e.source, w.now())
+		w.ask(e.source, w.now(), false)
 	}
 }
 
@@ -470,5 +484,5 @@ func (e *sourceEvents) Resync(seen time.Time, why string) {
 	e.w.o.Metrics.Event(e.source, metrics.WatchResync)
 	e.w.o.Logger.Warn("watch: the feed may have missed changes; the source is compared on a complete read",
 		zap.String("source", e.source), zap.String("reason", why))
-	e.w.changed(e.source, seen)
+	e.w.ask(e.source, seen, false)
 }

@@ -355,6 +355,11 @@ func TestWatchComparesOnceAfterTheFeedStarts(t *testing.T) {
 		if n, full := len(wh.runner.changeSets()), wh.runner.Calls(); n != 1 || full != 1 {
 			t.Errorf("%d change sets and %d full runs after the feed started behind a full run, want 1 and 1", n, full)
 		}
+		// The comparison at start is no directory change: the latency of
+		// changes has nothing to time yet.
+		if got := wh.observations("syncd_change_apply_seconds"); got != 0 {
+			t.Errorf("change_apply_seconds observations after the start = %d, want 0", got)
+		}
 		wh.stop()
 
 		cold := newWatchHarness(t, nil)
