@@ -308,6 +308,26 @@ func (s *Store) Recover(target string, now time.Time) (int, error) {
 	return len(left), nil
 }
 
+// UnderWayElsewhere counts, by Teams site, the writes a crashed run left
+// under way to sites other than target: only a run to that site settles
+// them, so a teams.url changed after a crash (another host name, a proxy)
+// would leave them out of the audit log in silence.
+func (s *Store) UnderWayElsewhere(target string) (map[string]int, error) {
+	if !s.Persistent() {
+		return nil, nil
+	}
+	out := map[string]int{}
+	err := s.view(func(t kv) error {
+		t.each(bucketJournal, func(k string, _ []byte) {
+			if site, _, ok := strings.Cut(k, "\x00"); ok && site != target {
+				out[site]++
+			}
+		})
+		return nil
+	})
+	return out, err
+}
+
 type writeID struct {
 	run string
 	seq uint64

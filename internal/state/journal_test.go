@@ -166,8 +166,15 @@ func TestRecover(t *testing.T) {
 	if n, err := s2.Recover("site-a", t0); n != 0 || err != nil {
 		t.Errorf("second recover: %d, %v", n, err)
 	}
+	// site-a's run is told what only site-b's can settle.
+	if other, err := s2.UnderWayElsewhere("site-a"); err != nil || len(other) != 1 || other["site-b"] != 1 {
+		t.Errorf("under way elsewhere: %v, %v; want site-b: 1", other, err)
+	}
 	if n, err := s2.Recover("site-b", t0); n != 1 || err != nil {
 		t.Errorf("site-b: %d, %v", n, err)
+	}
+	if other, _ := s2.UnderWayElsewhere("site-a"); len(other) != 0 {
+		t.Errorf("under way elsewhere after site-b settled: %v", other)
 	}
 }
 

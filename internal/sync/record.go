@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,6 +154,12 @@ func (e *Engine) recoverWrites() error {
 	if n > 0 {
 		e.log.Warn("an earlier run stopped before recording some writes in full; each takes its outcome from the audit log, or is in the audit log as unknown",
 			zap.Int("writes", n))
+	}
+	if other, err := e.store.UnderWayElsewhere(e.target()); err == nil {
+		for _, site := range slices.Sorted(maps.Keys(other)) {
+			e.log.Warn("the state dir holds writes a stopped run left under way to another Teams site: only a run with that teams.url settles them in the audit log",
+				zap.String("site", site), zap.Int("writes", other[site]))
+		}
 	}
 	return nil
 }
