@@ -132,6 +132,10 @@ func OpenBolt(path string, readOnly, create bool) (*bolt.DB, error) {
 		strings.Contains(err.Error(), "file size too small"): // bbolt has no error value for it
 		return nil, &DamagedError{Path: path, Reason: err.Error(), Err: err}
 	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return nil, err // it names the file already
+	}
 	return nil, fmt.Errorf("open %s: %w", path, err)
 }
 
