@@ -215,19 +215,7 @@ func TestRecreatedAccountIsNotRemoved(t *testing.T) {
 		t.Run(site.name, func(t *testing.T) {
 			r := carolRig(t, true, emulator.Options{})
 			_ = r.store.PutMeta(metaTeamsUsers, site.users)
-			res := r.run(true)
-			if res.ExitCode != exitcode.OK {
-				t.Fatalf("exit %d: %v %s", res.ExitCode, res.Report.Errors, failedChanges(res))
-			}
-			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) {
-				t.Errorf("Platform = %v, want [10 450]: carol's live account kept, zed removed", got)
-			}
-			if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{450}) {
-				t.Errorf("SMEs of go = %v, want [450]", users)
-			}
-			if id := r.store.UserIDs([]string{"carol@example.com"})["carol@example.com"]; id != 450 {
-				t.Errorf("carol cached as %d, want 450", id)
-			}
+			res := runKeepsCarol(t, r)
 			if r.emu.Count("GET", "/users/{userId}") != site.byID || r.emu.Count("GET", "/users") != site.listings {
 				t.Errorf("calls %v; want %d GET /users/{id} and %d listings", r.emu.Requests(), site.byID, site.listings)
 			}
@@ -243,6 +231,26 @@ func TestRecreatedAccountIsNotRemoved(t *testing.T) {
 	}
 }
 
+// runKeepsCarol applies, and checks that carol's live account 450 is in
+// Platform and an SME of go, and cached as hers.
+func runKeepsCarol(t *testing.T, r *rig) *Result {
+	t.Helper()
+	res := r.run(true)
+	if res.ExitCode != exitcode.OK {
+		t.Fatalf("exit %d: %v %s", res.ExitCode, res.Report.Errors, failedChanges(res))
+	}
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) {
+		t.Errorf("Platform = %v, want [10 450]: carol's live account", got)
+	}
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{450}) {
+		t.Errorf("SMEs of go = %v, want [450]", users)
+	}
+	if id := r.store.UserIDs([]string{"carol@example.com"})["carol@example.com"]; id != 450 {
+		t.Errorf("carol cached as %d, want 450", id)
+	}
+	return res
+}
+
 // TestRefusedStaleIDIsLookedUpAgain (QA F2): carol's cached id 13 is dead
 // and her new account 450 is in no group, so no listing shows it; the add
 // of 13 is refused, with 404 or with 400 naming the user (REFERENCE.md
@@ -253,19 +261,7 @@ func TestRefusedStaleIDIsLookedUpAgain(t *testing.T) {
 	for _, status := range []int{404, 400} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			r := carolRig(t, false, emulator.Options{UnknownUserStatus: status})
-			res := r.run(true)
-			if res.ExitCode != exitcode.OK {
-				t.Fatalf("exit %d: %v %s", res.ExitCode, res.Report.Errors, failedChanges(res))
-			}
-			if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 450}) {
-				t.Errorf("Platform = %v, want [10 450]", got)
-			}
-			if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{450}) {
-				t.Errorf("SMEs of go = %v, want [450]", users)
-			}
-			if id := r.store.UserIDs([]string{"carol@example.com"})["carol@example.com"]; id != 450 {
-				t.Errorf("carol cached as %d, want 450", id)
-			}
+			runKeepsCarol(t, r)
 			if res := r.run(true); res.ExitCode != exitcode.OK || r.emu.WriteCount() != 0 {
 				t.Errorf("next run: exit %d, %d writes; want nothing to do", res.ExitCode, r.emu.WriteCount())
 			}
