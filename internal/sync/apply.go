@@ -46,7 +46,10 @@ func (a *applier) applyGroup(ctx context.Context, g *plan.GroupPlan) error {
 		ops = append(ops, kindOp{report.KindAddMembers, func() error {
 			return a.withFreshIDs(ctx, &add, func() error {
 				return a.rec.send(ctx, a.groupWrite(g, "POST "+path+"/members", add, nil), func(ctx context.Context) (int, error) {
-					_, err := a.e.write.AddUserGroupMembers(ctx, g.ID, add)
+					after, err := a.e.write.AddUserGroupMembers(ctx, g.ID, add)
+					if err == nil && after != nil {
+						err = teams.CheckAdded("POST", "/user-groups/{userGroupId}/members", add, after.UserIDs)
+					}
 					return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
 						return len(idset.Minus(idset.Sort(slices.Clone(add)), memberIDs(got.Users))) == 0
 					})
@@ -216,7 +219,14 @@ func (tw tagWrite) ops(ctx context.Context, addUsers, addGroups []int, addNames 
 		ops = append(ops, kindOp{report.KindAddSMEUsers, func() error {
 			return a.withFreshIDs(ctx, &addUsers, func() error {
 				return a.rec.send(ctx, tw.write("POST "+path+"/users", addUsers, nil, nil, nil, nil), func(ctx context.Context) (int, error) {
-					_, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
+					after, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
+					if err == nil && after != nil {
+						var listed []int // nil: the answer had no list
+						if after.Users != nil {
+							listed = memberIDs(after.Users)
+						}
+						err = teams.CheckAdded("POST", "/tags/{tagId}/subject-matter-experts/users", addUsers, listed)
+					}
 					return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool {
 						return len(idset.Minus(idset.Sort(slices.Clone(addUsers)), users)) == 0
 					})

@@ -232,14 +232,55 @@ func (e *transportError) Error() string {
 }
 func (e *transportError) Unwrap() error { return e.err }
 
+// IgnoredUsersError is a write the API accepted (2xx) whose answer, which
+// lists the members after it, lacks user ids the write sent. REFERENCE.md
+// §9.5 leaves open whether an unknown user id is refused or ignored; an id
+// ignored would otherwise read as added, run after run.
+type IgnoredUsersError struct {
+	Method, Route string
+	IDs           []int
+}
+
+func (e *IgnoredUsersError) Error() string {
+	return fmt.Sprintf("teams: %s %s: the API accepted the write, but its answer lacks user %s: those accounts may be gone, and were not added",
+		e.Method, e.Route, strings.Trim(fmt.Sprint(e.IDs), "[]"))
+}
+
+// CheckAdded returns an *IgnoredUsersError when after, the member ids a
+// write's answer lists, lacks some of sent. A nil after (an answer without
+// the list) says nothing either way; an empty one is a list.
+func CheckAdded(method, route string, sent, after []int) error {
+	if after == nil {
+		return nil
+	}
+	have := make(map[int]bool, len(after))
+	for _, id := range after {
+		have[id] = true
+	}
+	var missing []int
+	for _, id := range sent {
+		if !have[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &IgnoredUsersError{Method: method, Route: route, IDs: missing}
+}
+
 // UnknownUsers returns those of sent, the user ids of a write the API
-// refused, that the refusal says may not exist. REFERENCE.md §9.5 leaves
+// refused (or accepted while ignoring some: IgnoredUsersError), that the refusal says may not exist. REFERENCE.md §9.5 leaves
 // open whether an unknown user id is answered 404 or 400: a 404 may be
 // about any of them (or the group or tag itself), so it gives all of sent;
 // a 400 gives the ids its text names beside the word "user" ("User 13 not
 // found"), and nothing when it names none (a body refused for another
 // reason says nothing about the ids). Any other error gives nil.
 func UnknownUsers(err error, sent []int) []int {
+	var ignored *IgnoredUsersError
+	if errors.As(err, &ignored) {
+		return slices.DeleteFunc(slices.Clone(sent), func(id int) bool { return !slices.Contains(ignored.IDs, id) })
+	}
 	var e *Error
 	if len(sent) == 0 || !errors.As(err, &e) {
 		return nil

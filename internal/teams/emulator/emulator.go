@@ -20,8 +20,9 @@ type Options struct {
 
 	DeleteMemberStatus int // 200 (default, per spec) or 204
 	// UnknownUserStatus answers a write naming a user id that does not
-	// exist: 404 (default) or 400 "User 13 not found"; nothing changes
-	// either way (REFERENCE.md §9.5 leaves it open).
+	// exist: 404 (default) or 400 "User 13 not found", nothing changing;
+	// or, for the adds of members and SME users, 200 ignoring the unknown
+	// ids (REFERENCE.md §9.5 leaves all three open).
 	UnknownUserStatus int
 	EmptyTotalPages   int // totalPages for an empty list: 1 (default); -1 means 0
 

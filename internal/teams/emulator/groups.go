@@ -228,7 +228,21 @@ func (e *Emulator) addMembers(c *call) {
 	if !ok {
 		return
 	}
+	e.mu.Lock()
+	ids = e.ignoreUnknownUsers(ids)
+	e.mu.Unlock()
 	e.answerGroup(c, id, ids, func(g *SeedGroup) { g.UserIDs = union(g.UserIDs, ids) })
+}
+
+// ignoreUnknownUsers drops the unknown user ids of an add when
+// Options.UnknownUserStatus is 200: the third reading REFERENCE.md §9.5
+// leaves open, an API that ignores them and answers 200. Called with e.mu
+// held.
+func (e *Emulator) ignoreUnknownUsers(ids []int) []int {
+	if e.opt.UnknownUserStatus != http.StatusOK {
+		return ids
+	}
+	return slices.DeleteFunc(slices.Clone(ids), func(id int) bool { _, ok := e.users[id]; return !ok })
 }
 
 // removeMember answers 200 with the group (the spec), or 204 when so

@@ -336,3 +336,16 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Errorf("WriteCount %d", e.emu.WriteCount())
 	}
 }
+
+// UnknownUserStatus 200: an add of members or SME users naming an unknown
+// user adds the others and answers 200, the lists without the unknown id.
+func TestUnknownUserIgnored(t *testing.T) {
+	e := newEnv(t, nil, emulator.Options{UnknownUserStatus: http.StatusOK})
+	var g group
+	e.do("POST", "/api/v3/user-groups/1/members", "admin-token", "[6, 999]").want(t, 200).decode(t, &g)
+	got, _ := e.emu.GroupByName(g.Name)
+	if !slices.Contains(got.UserIDs, 6) || slices.Contains(got.UserIDs, 999) {
+		t.Errorf("members after adding [6, 999]: %v; want 6 in, 999 ignored", got.UserIDs)
+	}
+	e.do("POST", "/api/v3/tags/1/subject-matter-experts/users", "admin-token", "[999]").want(t, 200)
+}

@@ -52,8 +52,8 @@ func New(seed *Seed, o Options) (*Emulator, error) {
 	if o.DeleteMemberStatus != http.StatusOK && o.DeleteMemberStatus != http.StatusNoContent {
 		return nil, fmt.Errorf("emulator: DeleteMemberStatus %d: want 200 or 204", o.DeleteMemberStatus)
 	}
-	if o.UnknownUserStatus != http.StatusNotFound && o.UnknownUserStatus != http.StatusBadRequest {
-		return nil, fmt.Errorf("emulator: UnknownUserStatus %d: want 404 or 400", o.UnknownUserStatus)
+	if o.UnknownUserStatus != http.StatusNotFound && o.UnknownUserStatus != http.StatusBadRequest && o.UnknownUserStatus != http.StatusOK {
+		return nil, fmt.Errorf("emulator: UnknownUserStatus %d: want 404, 400 or 200 (ignored)", o.UnknownUserStatus)
 	}
 	if o.FaultRate < 0 || o.FaultRate > 1 || o.LostResponseRate < 0 || o.LostResponseRate > 1 {
 		return nil, errors.New("emulator: fault rates must be within [0, 1]")

@@ -310,6 +310,7 @@ func (e *Emulator) addSMEs(c *call, field string) {
 		return
 	}
 	if field == "userIds" {
+		ids = e.ignoreUnknownUsers(ids)
 		e.changeSMEs(c, t, ids, nil, func() { t.SMEUserIDs = union(t.SMEUserIDs, ids) })
 		return
 	}
