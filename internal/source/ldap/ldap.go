@@ -284,7 +284,11 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 	}
 	r.unread(m, r.groupQuery(), l.refs)
 	if r.cfg.ActiveDirectory == nil && slices.ContainsFunc(l.entries, isADGroup) {
-		return nil, ErrActiveDirectoryUnset
+		// The class says so; the root DSE proves it (a schema elsewhere
+		// may name a class "group"). One search, only then.
+		if root, err := readRoot(s); err == nil && root.activeDirectory() {
+			return nil, ErrActiveDirectoryUnset
+		}
 	}
 	if slices.ContainsFunc(l.entries, r.withoutMembers) {
 		// Only then: most reads need no schema, and a read of it is a
@@ -309,7 +313,7 @@ var ErrActiveDirectoryUnset = errors.New("the groups read are Active Directory's
 	"and users.skip_disabled cannot see disabled accounts; add active_directory: {} to the source (docs/active-directory.md)")
 
 // isADGroup says whether a group entry is of Active Directory's group
-// class, which no other server syncd reads uses.
+// class, which no other server syncd reads uses by default.
 func isADGroup(e *Entry) bool {
 	return slices.ContainsFunc(e.Values("objectClass"), func(c string) bool { return strings.EqualFold(c, "group") })
 }
