@@ -101,7 +101,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 		if stop == nil && fatalForWrites(ctx, err) {
 			stop = err
 		}
-		if notSent(ctx, err) {
+		if !skip && notSent(ctx, err) {
 			// Cancelled before it was sent: not a failure of the API.
 			skipped++
 			err, skip = fmt.Errorf("not attempted: %w", err), true

@@ -345,8 +345,15 @@ func TestStoppedRunSaysSo(t *testing.T) {
 	if res == nil || res.ExitCode != exitcode.Failure {
 		t.Fatalf("stopped run: %+v, want exit 1", res)
 	}
-	if errs := strings.Join(res.Report.Errors, "\n"); !strings.Contains(errs, "the run was stopped (SIGINT)") || !strings.Contains(errs, "not attempted") {
-		t.Errorf("errors %q, want the stop named", res.Report.Errors)
+	// Three creates: the first answered, the second cut before it was
+	// sent, the third never tried.
+	if errs := strings.Join(res.Report.Errors, "\n"); !strings.Contains(errs, "the run was stopped (SIGINT) with 2 of its 3 steps not attempted") {
+		t.Errorf("errors %q, want the stop named with its count", res.Report.Errors)
+	}
+	for _, c := range res.Report.Changes {
+		if strings.Count(c.Error, "not attempted") > 1 {
+			t.Errorf("change error %q says it twice", c.Error)
+		}
 	}
 	if n := logs.FilterMessageSnippet("Failed to create").Len(); n != 0 {
 		t.Errorf("%d 'Failed to create' lines for creates never sent: %v", n, logs.All())
