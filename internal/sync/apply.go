@@ -29,6 +29,9 @@ type applier struct {
 	// create; noCreates is why no group may be created this run.
 	listed    bool
 	noCreates error
+	// renamed maps a stale user id to the live one a write was sent with
+	// instead (withFreshIDs), for the report to name whom it added.
+	renamed map[int]int
 }
 
 // applyGroup writes one group's changes.
@@ -504,6 +507,10 @@ func (a *applier) withFreshIDs(ctx context.Context, ids *[]int, write func() err
 			u := a.users[id]
 			u.ID = n
 			a.users[n] = u
+			if a.renamed == nil {
+				a.renamed = map[int]int{}
+			}
+			a.renamed[id] = n
 		}
 	}
 	*ids = idset.Sort(out)
@@ -511,3 +518,19 @@ func (a *applier) withFreshIDs(ctx context.Context, ids *[]int, write func() err
 }
 
 func (a *applier) emailOf(id int) string { return a.users[id].Email }
+
+// renameUsers makes the report's changes of step s name the live ids a
+// write was sent with, where a stale one was replaced (as the audit log
+// does).
+func (a *applier) renameUsers(r *report.Report, s step) {
+	if len(a.renamed) == 0 {
+		return
+	}
+	for _, i := range s.changes {
+		for j, u := range r.Changes[i].Users {
+			if n, ok := a.renamed[u.ID]; ok {
+				r.Changes[i].Users[j].ID = n
+			}
+		}
+	}
+}

@@ -264,7 +264,14 @@ func TestRefusedStaleIDIsLookedUpAgain(t *testing.T) {
 	for _, status := range []int{404, 400, 200} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			r := carolRig(t, false, emulator.Options{UnknownUserStatus: status})
-			runKeepsCarol(t, r)
+			res := runKeepsCarol(t, r)
+			for _, c := range res.Report.Changes {
+				for _, u := range c.Users {
+					if u.Email == "carol@example.com" && u.ID != 450 {
+						t.Errorf("%s reports carol as %d, want 450, the account the write added (as the audit log says)", c.Kind, u.ID)
+					}
+				}
+			}
 			if res := r.run(true); res.ExitCode != exitcode.OK || r.emu.WriteCount() != 0 {
 				t.Errorf("next run: exit %d, %d writes; want nothing to do", res.ExitCode, r.emu.WriteCount())
 			}

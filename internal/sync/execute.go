@@ -106,6 +106,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 			skipped++
 			err, skip = fmt.Errorf("not attempted: %w", err), true
 		}
+		a.renameUsers(r, s)
 		e.markStep(r, s, err, skip)
 		prog.done(i + 1)
 	}
