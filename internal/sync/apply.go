@@ -88,6 +88,11 @@ func (a *applier) replaceGroup(ctx context.Context, g *plan.GroupPlan, add []int
 	if err != nil {
 		return fmt.Errorf("not replaced: reading its members just before failed: %w", err)
 	}
+	if !strings.EqualFold(now.Name, g.Name) {
+		// A PUT carries the name: sent now, it would rename the group back,
+		// beside any group of that name made meanwhile.
+		return fmt.Errorf("not replaced: the group was renamed in Teams during the run (it is %q now); the next run looks %q up by name", now.Name, g.Name)
+	}
 	current := memberIDs(now.Users)
 	req := teams.UserGroupRequest{Name: g.Name, Description: g.Description}
 	return a.withFreshIDs(ctx, &add, func() error {

@@ -368,3 +368,21 @@ func TestStoppedRunSaysSo(t *testing.T) {
 	}
 	noDuplicates(t, r.emu)
 }
+
+// A group renamed in Teams between the run's reads and its full replace is
+// not renamed back by the PUT (which carries the name): the change fails,
+// naming the rename, and nothing is written to the group.
+func TestReplaceRefusesAGroupRenamedMeanwhile(t *testing.T) {
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob", "cat"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10, 11, 12}}}}
+	r, p := faultRig(t, seed, map[string][]string{"platform": {"ann"}})
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform", Description: "from LDAP"}}
+	p.Add(faultproxy.Rule{Method: "GET", Path: "/users", Fault: faultproxy.Before(func() { r.emu.RenameGroup(100, "Platform (old)") })})
+	res := r.run(true)
+	if res.ExitCode != exitcode.Failure || !strings.Contains(failedChanges(res), "renamed in Teams during the run") {
+		t.Fatalf("exit %d, failed %s; want 1 naming the rename", res.ExitCode, failedChanges(res))
+	}
+	if g, ok := r.emu.GroupByName("Platform (old)"); !ok || len(g.UserIDs) != 3 || r.emu.Count("PUT", "/user-groups/{userGroupId}") != 0 {
+		t.Errorf("group %+v after the run, PUTs %d; want it untouched", g, r.emu.Count("PUT", "/user-groups/{userGroupId}"))
+	}
+}

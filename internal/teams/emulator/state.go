@@ -380,6 +380,16 @@ func (e *Emulator) SetTagSMEs(tagName string, userIDs, groupIDs []int) {
 
 // RenameTag renames a tag, as an admin in the UI would (tag names are
 // not unique keys to the API: a cached id may come to name another
+// RenameGroup renames a user group, as an admin editing it in the UI
+// would. An unknown id is ignored.
+func (e *Emulator) RenameGroup(id int, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if g, ok := e.groups[id]; ok {
+		g.Name = name
+	}
+}
+
 // tag). An unknown id is ignored.
 func (e *Emulator) RenameTag(id int, name string) {
 	e.mu.Lock()
