@@ -378,8 +378,6 @@ func (e *Emulator) SetTagSMEs(tagName string, userIDs, groupIDs []int) {
 	}
 }
 
-// RenameTag renames a tag, as an admin in the UI would (tag names are
-// not unique keys to the API: a cached id may come to name another
 // RenameGroup renames a user group, as an admin editing it in the UI
 // would. An unknown id is ignored.
 func (e *Emulator) RenameGroup(id int, name string) {
@@ -390,6 +388,8 @@ func (e *Emulator) RenameGroup(id int, name string) {
 	}
 }
 
+// RenameTag renames a tag, as an admin in the UI would (tag names are
+// not unique keys to the API: a cached id may come to name another
 // tag). An unknown id is ignored.
 func (e *Emulator) RenameTag(id int, name string) {
 	e.mu.Lock()
