@@ -24,6 +24,9 @@ type attrPath struct {
 	schema string // extension URN, "" for the core schema
 	attr   string
 	sub    string
+	// parent is, inside attr[filter], the multi-valued attribute whose
+	// elements the path reads (emails in emails[value eq "x"]).
+	parent string
 }
 
 type compare struct {
@@ -121,7 +124,25 @@ func lookupPath(o object, p attrPath) any {
 // (RFC 7643 §4.1.1, §4.2 defaults).
 func caseExact(p attrPath) bool {
 	a := strings.ToLower(p.attr)
-	return a == "id" || a == "externalid" || (a == "members" && strings.EqualFold(p.sub, "value")) || (a == "value" && p.sub == "")
+	member := a == "value" && p.sub == "" && (p.parent == "" || strings.EqualFold(p.parent, "members"))
+	return a == "id" || a == "externalid" || (a == "members" && strings.EqualFold(p.sub, "value")) || member
+}
+
+// withParent marks the comparisons of e, the filter inside parent[...],
+// as reading parent's elements.
+func withParent(e expr, parent string) expr {
+	switch x := e.(type) {
+	case compare:
+		x.path.parent = parent
+		return x
+	case and:
+		return and{withParent(x.l, parent), withParent(x.r, parent)}
+	case or:
+		return or{withParent(x.l, parent), withParent(x.r, parent)}
+	case not:
+		return not{withParent(x.e, parent)}
+	}
+	return e
 }
 
 func compareOne(v any, op string, want any, exact bool) bool {
@@ -456,7 +477,12 @@ func (p *parser) attrExpr() (expr, error) {
 		if c := p.next(); c == nil || c.kind != ']' {
 			return nil, perr("expected ]")
 		}
-		return p.subAfterFilter(valuePath{path: path, filter: inner})
+		vp, err := p.subAfterFilter(valuePath{path: path, filter: inner})
+		if v, ok := vp.(valuePath); ok && err == nil {
+			v.filter = withParent(v.filter, path.attr)
+			return v, nil
+		}
+		return vp, err
 	}
 	return p.comparison(path, t.text)
 }

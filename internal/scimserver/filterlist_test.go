@@ -2,6 +2,7 @@ package scimserver
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,6 +41,11 @@ func TestListFilterResolved(t *testing.T) {
 		{"/Users?filter=" + q(`emails[type eq "work"].value eq "u1@corp.example"`), 1},
 		{"/Users?filter=" + q(`emails[type eq "work"].value eq "u1@home.example"`), 0},
 		{"/Users?filter=" + q(`emails[type eq "home"].value pr`), 1},
+		// An address compares without case (RFC 7643 §4.1.2), inside [...]
+		// as in emails.value; a member's value is an id, compared exactly.
+		{"/Users?filter=" + q(`emails[type eq "work"].value eq "U1@Corp.Example"`), 1},
+		{"/Users?filter=" + q(`emails[type eq "work" and value eq "U1@CORP.example"]`), 1},
+		{"/Groups?filter=" + q(fmt.Sprintf(`members[value eq %q]`, strings.ToUpper(id1))), 0},
 	} {
 		if got := listTotal(t, rc.must(200, "GET", tc.path, "")); got != tc.want {
 			t.Errorf("GET %s: totalResults %d, want %d", tc.path, got, tc.want)
