@@ -102,6 +102,54 @@ func scanGroup(s *scanner, id *int, name, description *string, users func() erro
 	})
 }
 
+var tagFields = []string{"id", "name", "description", "postCount", "subjectMatterExpertCount", "watcherCount",
+	"creationDate", "hasSynonyms", "webUrl", "subjectMatterExperts"}
+
+// scan reads a TagResponseModel: a run reads one per SME tag (500 at the
+// scale syncd is measured at), each with its SME lists, which
+// encoding/json would decode by reflection.
+func (t *Tag) scan(s *scanner) error {
+	return s.object(tagFields, func(f int) error {
+		switch f {
+		case 0:
+			return s.readInt(&t.ID)
+		case 1:
+			return s.readString(&t.Name)
+		case 2:
+			return s.readString(&t.Description)
+		case 3:
+			return s.readInt(&t.PostCount)
+		case 4:
+			return s.readIntPtr(&t.SubjectMatterExpertCount)
+		case 5:
+			return s.readInt(&t.WatcherCount)
+		case 6:
+			return s.readString(&t.CreationDate)
+		case 7:
+			return s.readBool(&t.HasSynonyms)
+		case 8:
+			return s.readString(&t.WebURL)
+		}
+		return t.scanSMEs(s)
+	})
+}
+
+// scanSMEs reads subjectMatterExperts: null leaves none.
+func (t *Tag) scanSMEs(s *scanner) error {
+	if c, err := s.peek(); err != nil || c == 'n' {
+		if err == nil {
+			t.SubjectMatterExperts, err = nil, s.null()
+		}
+		return err
+	}
+	m := &SMEs{}
+	if err := m.scan(s); err != nil {
+		return err
+	}
+	t.SubjectMatterExperts = m
+	return nil
+}
+
 var smeFields = []string{"users", "userGroups"}
 
 func (m *SMEs) scan(s *scanner) error {

@@ -213,6 +213,25 @@ func (s *scanner) readIntPtr(v **int) error {
 	return nil
 }
 
+// readBool reads a bool field as encoding/json does: null leaves it as
+// it was, another kind of value is a type error.
+func (s *scanner) readBool(v *bool) error {
+	c, err := s.peek()
+	switch {
+	case err != nil:
+		return err
+	case c == 'n':
+		return s.null()
+	case c == 't':
+		*v = true
+		return s.literal("true")
+	case c == 'f':
+		*v = false
+		return s.literal("false")
+	}
+	return s.wrongKind("bool")
+}
+
 // readString reads a string field; null leaves it as it was.
 func (s *scanner) readString(v *string) error {
 	if ok, err := s.begins('"', "string"); !ok {
