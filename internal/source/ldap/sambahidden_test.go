@@ -1,0 +1,79 @@
+package ldap_test
+
+import (
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/source/ldap"
+	"github.com/syncd/syncd/internal/source/ldap/adtest"
+	"github.com/syncd/syncd/internal/source/ldap/sambatest"
+)
+
+// Exchange's "hide group membership" on a real domain controller: a deny
+// ACE on reading member, for syncd's account, on one group. The group
+// comes back without members (AD's group class does not require one);
+// its member's memberOf still names it, so the group is unknown, and so is
+// the group nesting it. A domain of this test's own: the ACE changes it.
+func TestSambaHiddenMembershipIsUnknown(t *testing.T) {
+	paths := sambatest.Require(t)
+	srv := sambatest.Start(t)
+	admin, err := srv.AdminConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	secret, holder := "CN=Secret Team,"+sambatest.Groups, "CN=Holds Secret,"+sambatest.Groups
+	member := firstUser(t, admin)
+	for _, g := range []struct{ dn, member string }{{secret, member}, {holder, secret}} {
+		add := goldap.NewAddRequest(g.dn, nil)
+		add.Attribute("objectClass", []string{"group"})
+		add.Attribute("member", []string{g.member})
+		if err := admin.Add(add); err != nil {
+			t.Fatalf("add %s: %v", g.dn, err)
+		}
+	}
+	sid := objectSID(t, admin, sambatest.ServiceDN)
+	// bf9679c0-…: the schemaIDGUID of member.
+	out, err := exec.Command(paths["samba-tool"], "dsacl", "set", "-H", srv.URL, "-U", sambatest.AdminUPN+"%"+sambatest.AdminPW,
+		"--objectdn="+secret, "--sddl=(OD;;RP;bf9679c0-0de6-11d0-a285-00aa003049e2;;"+sid+")", "--action=allow").CombinedOutput()
+	if err != nil {
+		t.Fatalf("samba-tool dsacl: %v\n%s", err, out)
+	}
+	d := mustRead(t, adExample(t, srv))
+	if g := d.Group("Secret Team"); g == nil || !errors.Is(g.Err, ldap.ErrHiddenMembers) {
+		t.Errorf("Secret Team (member hidden by a deny ACE): %+v, want ErrHiddenMembers", g)
+	}
+	if g := d.Group("Holds Secret"); g == nil || g.Err == nil {
+		t.Errorf("Holds Secret (nests the hidden group): %+v, want unknown", g)
+	}
+}
+
+// firstUser is a person of the fixture's user base.
+func firstUser(t *testing.T, c *goldap.Conn) string {
+	t.Helper()
+	res, err := c.Search(goldap.NewSearchRequest(sambatest.BaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 1, 0, false,
+		"(&(objectClass=user)(objectCategory=person)(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))", []string{"dn"}, nil))
+	if err != nil && !goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) || len(res.Entries) == 0 {
+		t.Fatalf("no user: %v", err)
+	}
+	return res.Entries[0].DN
+}
+
+// objectSID is the SID of dn, as SDDL names it.
+func objectSID(t *testing.T, c *goldap.Conn, dn string) string {
+	t.Helper()
+	res, err := c.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"objectSid"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("objectSid of %s: %v", dn, err)
+	}
+	sid := adtest.SID(string(res.Entries[0].GetRawAttributeValue("objectSid")))
+	if !strings.HasPrefix(sid, "S-1-5-21-") {
+		t.Fatalf("objectSid of %s: %q", dn, sid)
+	}
+	return sid
+}
