@@ -77,3 +77,34 @@ func objectSID(t *testing.T, c *goldap.Conn, dn string) string {
 	}
 	return sid
 }
+
+// A person hidden from syncd's account by a deny ACE (read and list): the
+// domain controller answers a base search of the DN with the entry and no
+// attributes. Their group is unknown, never smaller: ignored, they would
+// be removed from Teams.
+func TestSambaHiddenPersonIsUnknown(t *testing.T) {
+	paths := sambatest.Require(t)
+	srv := sambatest.Start(t)
+	admin, err := srv.AdminConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	person, group := firstUser(t, admin), "CN=With Hidden Person,"+sambatest.Groups
+	add := goldap.NewAddRequest(group, nil)
+	add.Attribute("objectClass", []string{"group"})
+	add.Attribute("member", []string{person})
+	if err := admin.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	sid := objectSID(t, admin, sambatest.ServiceDN)
+	out, err := exec.Command(paths["samba-tool"], "dsacl", "set", "-H", srv.URL, "-U", sambatest.AdminUPN+"%"+sambatest.AdminPW,
+		"--objectdn="+person, "--sddl=(D;;RPLCLORC;;;"+sid+")", "--action=allow").CombinedOutput()
+	if err != nil {
+		t.Fatalf("samba-tool dsacl: %v\n%s", err, out)
+	}
+	d := mustRead(t, adExample(t, srv))
+	if g := d.Group("With Hidden Person"); g == nil || !errors.Is(g.Err, ldap.ErrGroupNotRead) || !strings.Contains(g.Err.Error(), "may not read it") {
+		t.Errorf("With Hidden Person: %+v, want unknown naming the unreadable member", g)
+	}
+}
