@@ -73,6 +73,9 @@ func refusal(err error) error {
 // which no other write was attempted, if any.
 func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *report.Report) error {
 	rec := &recorder{store: e.store, now: e.now, runID: p.RunID, target: e.target(), grace: e.grace}
+	if w, ok := e.write.(interface{ WaitTurn(context.Context) error }); ok {
+		rec.turn = w.WaitTurn
+	}
 	a := &applier{e: e, users: p.Users, created: map[string]int{}, rec: rec}
 	if err := e.store.Err(); err != nil {
 		// The plan may rest on a state read that failed (sizes, ledger).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/faultproxy"
@@ -384,5 +385,48 @@ func TestReplaceRefusesAGroupRenamedMeanwhile(t *testing.T) {
 	}
 	if g, ok := r.emu.GroupByName("Platform (old)"); !ok || len(g.UserIDs) != 3 || r.emu.Count("PUT", "/user-groups/{userGroupId}") != 0 {
 		t.Errorf("group %+v after the run, PUTs %d; want it untouched", g, r.emu.Count("PUT", "/user-groups/{userGroupId}"))
+	}
+}
+
+// A run stopped while it waits for the API's throttle to let its next
+// write through has recorded nothing of that write: it never left, so no
+// later run puts it in the audit log as "sent, outcome unknown".
+func TestStoppedWhileThrottledRecordsNothing(t *testing.T) {
+	seed := &emulator.Seed{Users: seedUsers("ann", "bob"), Tokens: []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}}
+	emu, err := emulator.New(seed, emulator.Options{BurstLimit: 6, BurstWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	client, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client(),
+		Sleep: func(context.Context, time.Duration) error { cancel(errors.New("SIGTERM")); return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rigFor(t, emu, srv, dirOf(map[string][]string{"a": {"ann"}, "b": {"bob"}, "c": {"ann", "bob"}}))
+	dir := t.TempDir()
+	if r.store, err = state.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	r.cfg.Groups = []config.Mapping{{Source: "corp", Match: "*", To: "Team {name}"}}
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: client, Writer: client, Store: r.store,
+		Logger: zap.NewNop(), Now: func() time.Time { return r.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := e.RunOnce(ctx); res == nil || res.ExitCode != exitcode.Failure {
+		t.Fatalf("run stopped while throttled: %+v, want exit 1", res)
+	}
+	written := r.emu.WriteCount()
+	n, err := r.store.Recover(e.target(), r.now)
+	if err != nil || n != 0 {
+		t.Errorf("writes left under way: %d (%v), want none: the write waiting for the throttle was not sent", n, err)
+	}
+	lines, _ := state.ReadAuditSince(dir, time.Time{}, nil)
+	if len(lines) != written {
+		t.Errorf("%d audit lines for %d writes the API received: %+v", len(lines), written, lines)
 	}
 }

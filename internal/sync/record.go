@@ -54,6 +54,9 @@ type recorder struct {
 	grace  time.Duration   // how long a write under way may outlive the run's context
 	stop   error           // set once recording failed: nothing more is sent
 	logged *state.Recorded // the last write, its outcome logged, its ledger not yet settled
+	// turn waits until the API's throttle lets a write through (the
+	// writer's WaitTurn); nil: no wait before recording.
+	turn func(context.Context) error
 }
 
 // RecordError is a write that could not be recorded in the state dir; the
@@ -81,6 +84,13 @@ func (r *recorder) send(ctx context.Context, w write, do func(context.Context) (
 	}
 	if err := ctx.Err(); err != nil {
 		return err // nothing sent, nothing to record
+	}
+	if r.turn != nil {
+		// The journal says "under way" only once the throttle lets the
+		// write through: stopped while waiting, it was not sent.
+		if err := r.turn(ctx); err != nil {
+			return err
+		}
 	}
 	rec, err := r.store.BeginAfter(r.logged, state.Write{RunID: r.runID, Target: r.target, Call: w.call, Lines: w.lines,
 		Ledger: w.ledger, Create: w.create}, r.now())

@@ -250,6 +250,30 @@ func (c *Client) paceWait(ctx context.Context) (int, error) {
 	}
 }
 
+// WaitTurn waits until the throttle budget lets a request through now,
+// without sending one: a caller that records a write as under way before
+// sending it (the state's journal) waits here first, so that a run stopped
+// or killed while waiting for the budget has recorded nothing it did not
+// send.
+func (c *Client) WaitTurn(ctx context.Context) error {
+	var waited time.Duration
+	start := c.now()
+	for {
+		now := c.now()
+		if t := start.Add(waited); now.Before(t) {
+			now = t // an injected Sleep may not move an injected clock
+		}
+		d := c.pace.wait(now)
+		if d <= 0 {
+			return ctx.Err()
+		}
+		if err := c.sleepFn(ctx, d); err != nil {
+			return err
+		}
+		waited += d
+	}
+}
+
 // sendTrace follows one attempt through the transport, to tell a request
 // that never left from one the server may have received.
 type sendTrace struct {

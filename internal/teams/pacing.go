@@ -130,6 +130,13 @@ func (p *pacer) acquire(now time.Time) (time.Duration, int) {
 	return 0, p.sent
 }
 
+// wait says how long a request would wait now, letting none through.
+func (p *pacer) wait(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return max(p.burst.wait(now), p.bucket.wait(now))
+}
+
 // release moves the resets of exhausted limiters to now, after waiting
 // the time a 429 asked for.
 func (p *pacer) release(now time.Time) {
