@@ -36,7 +36,7 @@ const (
 // ReadAttributes are the attributes the reader accounts may read (their
 // only grant), as docs/freeipa-389ds.md gives them: what the FreeIPA
 // example reads, and ref, without which 389-ds hides referral objects.
-const ReadAttributes = "objectClass || cn || uid || displayName || mail || member || ipaUniqueID || nsAccountLock || ref"
+const ReadAttributes = "objectClass || cn || uid || displayName || mail || member || memberOf || ipaUniqueID || nsAccountLock || ref"
 
 // Engineers is how many bulk people the directory has; ipausers holds
 // them all (more than 1,500).
