@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -49,6 +50,9 @@ type Reader struct {
 	userAttrs  []string
 	groupAttrs []string
 	schema     schemaCache
+	// warnADUnset warns once per reader of an Active Directory read
+	// without the active_directory: block.
+	warnADUnset sync.Once
 }
 
 // New checks cfg and returns a reader. Nothing is contacted yet. A page_size
@@ -284,11 +288,13 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 	}
 	r.unread(m, r.groupQuery(), l.refs)
 	if r.cfg.ActiveDirectory == nil && slices.ContainsFunc(l.entries, isADGroup) {
-		// The class says so; the root DSE proves it (a schema elsewhere
-		// may name a class "group"). One search, only then.
-		if root, err := readRoot(s); err == nil && root.activeDirectory() {
-			return nil, ErrActiveDirectoryUnset
-		}
+		r.warnADUnset.Do(func() {
+			// The class says so; the root DSE proves it (a schema
+			// elsewhere may name a class "group"). One search, once.
+			if root, err := readRoot(s); err == nil && root.activeDirectory() {
+				r.log.Warn("the server is Active Directory, but the source has no active_directory: block", zap.Error(ErrActiveDirectoryUnset))
+			}
+		})
 	}
 	if slices.ContainsFunc(l.entries, r.withoutMembers) {
 		// Only then: most reads need no schema, and a read of it is a
@@ -305,10 +311,12 @@ func (r *Reader) addGroups(ctx context.Context, s *session, m *Mapper, ahead *gr
 }
 
 // ErrActiveDirectoryUnset is an Active Directory read as a plain LDAP
-// server. Primary groups (Domain Users, for nearly everyone) would read
-// nearly empty, their people removed from Teams, and skip_disabled would
-// not see who is disabled: the read fails with the fix instead.
-var ErrActiveDirectoryUnset = errors.New("the groups read are Active Directory's (object class group), " +
+// server: primary groups (Domain Users, for nearly everyone) read nearly
+// empty, and skip_disabled does not see who is disabled. A warning, not a
+// failure: the generic keys read Active Directory as the contract shows
+// them (id_attribute: objectGUID), and a configuration that works must not
+// stop working; the removal budgets and the empty-group rule stand guard.
+var ErrActiveDirectoryUnset = errors.New("the groups read are Active Directory's, " +
 	"but the source has no active_directory: block: without it primary groups (Domain Users) read nearly empty " +
 	"and users.skip_disabled cannot see disabled accounts; add active_directory: {} to the source (docs/active-directory.md)")
 
