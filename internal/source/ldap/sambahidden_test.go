@@ -17,38 +17,81 @@ import (
 // ACE on reading member, for syncd's account, on one group. The group
 // comes back without members (AD's group class does not require one);
 // its member's memberOf still names it, so the group is unknown, and so is
-// the group nesting it. A domain of this test's own: the ACE changes it.
+// the group nesting it.
 func TestSambaHiddenMembershipIsUnknown(t *testing.T) {
+	dc := newHidingDC(t)
+	secret, holder := "CN=Secret Team,"+sambatest.Groups, "CN=Holds Secret,"+sambatest.Groups
+	dc.addGroup(secret, dc.person)
+	dc.addGroup(holder, secret)
+	// bf9679c0-…: the schemaIDGUID of member.
+	dc.deny(secret, "(OD;;RP;bf9679c0-0de6-11d0-a285-00aa003049e2;;"+dc.syncdSID+")")
+	d := mustRead(t, adExample(t, dc.srv))
+	if g := d.Group("Secret Team"); g == nil || !errors.Is(g.Err, ldap.ErrHiddenMembers) {
+		t.Errorf("Secret Team (member hidden by a deny ACE): %+v, want ErrHiddenMembers", g)
+	}
+	if g := d.Group("Holds Secret"); g == nil || g.Err == nil {
+		t.Errorf("Holds Secret (nests the hidden group): %+v, want unknown", g)
+	}
+}
+
+// A person hidden from syncd's account by a deny ACE (read and list): the
+// domain controller answers a base search of the DN with the entry and no
+// attributes. Their group is unknown, never smaller: ignored, they would
+// be removed from Teams.
+func TestSambaHiddenPersonIsUnknown(t *testing.T) {
+	dc := newHidingDC(t)
+	dc.addGroup("CN=With Hidden Person,"+sambatest.Groups, dc.person)
+	dc.deny(dc.person, "(D;;RPLCLORC;;;"+dc.syncdSID+")")
+	d := mustRead(t, adExample(t, dc.srv))
+	if g := d.Group("With Hidden Person"); g == nil || !errors.Is(g.Err, ldap.ErrGroupNotRead) || !strings.Contains(g.Err.Error(), "may not read it") {
+		t.Errorf("With Hidden Person: %+v, want unknown naming the unreadable member", g)
+	}
+}
+
+// hidingDC is a domain controller of the test's own (a deny ACE changes
+// it), its Administrator's connection, a person of its fixture and the
+// SID of syncd's account, for the ACEs.
+type hidingDC struct {
+	t        *testing.T
+	tool     string // samba-tool
+	srv      *sambatest.Server
+	admin    *goldap.Conn
+	person   string
+	syncdSID string
+}
+
+func newHidingDC(t *testing.T) *hidingDC {
+	t.Helper()
 	paths := sambatest.Require(t)
 	srv := sambatest.Start(t)
 	admin, err := srv.AdminConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	secret, holder := "CN=Secret Team,"+sambatest.Groups, "CN=Holds Secret,"+sambatest.Groups
-	member := firstUser(t, admin)
-	for _, g := range []struct{ dn, member string }{{secret, member}, {holder, secret}} {
-		add := goldap.NewAddRequest(g.dn, nil)
-		add.Attribute("objectClass", []string{"group"})
-		add.Attribute("member", []string{g.member})
-		if err := admin.Add(add); err != nil {
-			t.Fatalf("add %s: %v", g.dn, err)
-		}
+	t.Cleanup(func() { admin.Close() })
+	return &hidingDC{t: t, tool: paths["samba-tool"], srv: srv, admin: admin, person: firstUser(t, admin),
+		syncdSID: objectSID(t, admin, sambatest.ServiceDN)}
+}
+
+// addGroup adds a group with one member.
+func (dc *hidingDC) addGroup(dn, member string) {
+	dc.t.Helper()
+	add := goldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"group"})
+	add.Attribute("member", []string{member})
+	if err := dc.admin.Add(add); err != nil {
+		dc.t.Fatalf("add %s: %v", dn, err)
 	}
-	sid := objectSID(t, admin, sambatest.ServiceDN)
-	// bf9679c0-…: the schemaIDGUID of member.
-	out, err := exec.Command(paths["samba-tool"], "dsacl", "set", "-H", srv.URL, "-U", sambatest.AdminUPN+"%"+sambatest.AdminPW,
-		"--objectdn="+secret, "--sddl=(OD;;RP;bf9679c0-0de6-11d0-a285-00aa003049e2;;"+sid+")", "--action=allow").CombinedOutput()
+}
+
+// deny adds the ACE sddl to dn's security descriptor, as an administrator
+// does with samba-tool (or dsacls on Windows).
+func (dc *hidingDC) deny(dn, sddl string) {
+	dc.t.Helper()
+	out, err := exec.Command(dc.tool, "dsacl", "set", "-H", dc.srv.URL, "-U", sambatest.AdminUPN+"%"+sambatest.AdminPW,
+		"--objectdn="+dn, "--sddl="+sddl, "--action=allow").CombinedOutput()
 	if err != nil {
-		t.Fatalf("samba-tool dsacl: %v\n%s", err, out)
-	}
-	d := mustRead(t, adExample(t, srv))
-	if g := d.Group("Secret Team"); g == nil || !errors.Is(g.Err, ldap.ErrHiddenMembers) {
-		t.Errorf("Secret Team (member hidden by a deny ACE): %+v, want ErrHiddenMembers", g)
-	}
-	if g := d.Group("Holds Secret"); g == nil || g.Err == nil {
-		t.Errorf("Holds Secret (nests the hidden group): %+v, want unknown", g)
+		dc.t.Fatalf("samba-tool dsacl: %v\n%s", err, out)
 	}
 }
 
@@ -76,35 +119,4 @@ func objectSID(t *testing.T, c *goldap.Conn, dn string) string {
 		t.Fatalf("objectSid of %s: %q", dn, sid)
 	}
 	return sid
-}
-
-// A person hidden from syncd's account by a deny ACE (read and list): the
-// domain controller answers a base search of the DN with the entry and no
-// attributes. Their group is unknown, never smaller: ignored, they would
-// be removed from Teams.
-func TestSambaHiddenPersonIsUnknown(t *testing.T) {
-	paths := sambatest.Require(t)
-	srv := sambatest.Start(t)
-	admin, err := srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	person, group := firstUser(t, admin), "CN=With Hidden Person,"+sambatest.Groups
-	add := goldap.NewAddRequest(group, nil)
-	add.Attribute("objectClass", []string{"group"})
-	add.Attribute("member", []string{person})
-	if err := admin.Add(add); err != nil {
-		t.Fatal(err)
-	}
-	sid := objectSID(t, admin, sambatest.ServiceDN)
-	out, err := exec.Command(paths["samba-tool"], "dsacl", "set", "-H", srv.URL, "-U", sambatest.AdminUPN+"%"+sambatest.AdminPW,
-		"--objectdn="+person, "--sddl=(D;;RPLCLORC;;;"+sid+")", "--action=allow").CombinedOutput()
-	if err != nil {
-		t.Fatalf("samba-tool dsacl: %v\n%s", err, out)
-	}
-	d := mustRead(t, adExample(t, srv))
-	if g := d.Group("With Hidden Person"); g == nil || !errors.Is(g.Err, ldap.ErrGroupNotRead) || !strings.Contains(g.Err.Error(), "may not read it") {
-		t.Errorf("With Hidden Person: %+v, want unknown naming the unreadable member", g)
-	}
 }
