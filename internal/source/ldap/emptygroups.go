@@ -32,25 +32,28 @@ func (r *Reader) checkEmptyGroups(s *session, d *directory.Directory, empty []st
 	if len(empty) == 0 {
 		return nil
 	}
-	byDN := map[string]*directory.Group{}
+	// The groups read empty, by canonical DN: only these can be proven
+	// hidden (an entry's other memberOf values name groups read whole).
+	readEmpty := make(map[string]bool, len(empty))
+	for _, dn := range empty {
+		readEmpty[directory.CanonicalDN(dn)] = true
+	}
+	candidates := make(map[string]*directory.Group, len(empty))
 	for _, g := range d.Groups {
-		byDN[directory.CanonicalDN(g.DN)] = g
+		if c := directory.CanonicalDN(g.DN); readEmpty[c] {
+			candidates[c] = g
+		}
 	}
 	for start := 0; start < len(empty); start += emptyProbeChunk {
-		chunk := empty[start:min(start+emptyProbeChunk, len(empty))]
 		var alts strings.Builder
-		for _, dn := range chunk {
+		for _, dn := range empty[start:min(start+emptyProbeChunk, len(empty))] {
 			alts.WriteString("(memberOf=" + goldap.EscapeFilter(dn) + ")")
-		}
-		wanted := map[string]bool{}
-		for _, dn := range chunk {
-			wanted[directory.CanonicalDN(dn)] = true
 		}
 		for _, q := range r.emptyProbes(alts.String()) {
 			_, err := s.search(q, func(e *Entry) error {
 				for _, v := range e.Values("memberOf") {
-					g := byDN[directory.CanonicalDN(v)]
-					if g == nil || !wanted[directory.CanonicalDN(v)] || g.Err != nil {
+					g := candidates[directory.CanonicalDN(v)]
+					if g == nil || g.Err != nil {
 						continue
 					}
 					g.Err = fmt.Errorf("%w: the group came back without members, yet %s names it in its memberOf: grant the account read access to the group's %s",
