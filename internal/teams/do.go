@@ -227,6 +227,17 @@ func (c *Client) observe(seq int, h http.Header) {
 // paceWait waits until the local model of the limiters lets a request
 // through, and returns its sequence number.
 func (c *Client) paceWait(ctx context.Context) (int, error) {
+	seq := 0
+	err := c.waitFor(ctx, func(now time.Time) (d time.Duration) {
+		d, seq = c.pace.acquire(now)
+		return d
+	})
+	return seq, err
+}
+
+// waitFor sleeps until try, asked with the time, says there is nothing
+// more to wait, and reports the time waited to the hook.
+func (c *Client) waitFor(ctx context.Context, try func(now time.Time) time.Duration) error {
 	var waited time.Duration
 	start := c.now()
 	for {
@@ -236,15 +247,15 @@ func (c *Client) paceWait(ctx context.Context) (int, error) {
 		if t := start.Add(waited); now.Before(t) {
 			now = t
 		}
-		d, seq := c.pace.acquire(now)
+		d := try(now)
 		if d <= 0 {
 			if waited > 0 {
 				c.hook.ThrottleWait(waited)
 			}
-			return seq, nil
+			return nil
 		}
 		if err := c.sleepFn(ctx, d); err != nil {
-			return 0, err
+			return err
 		}
 		waited += d
 	}
@@ -256,22 +267,10 @@ func (c *Client) paceWait(ctx context.Context) (int, error) {
 // or killed while waiting for the budget has recorded nothing it did not
 // send.
 func (c *Client) WaitTurn(ctx context.Context) error {
-	var waited time.Duration
-	start := c.now()
-	for {
-		now := c.now()
-		if t := start.Add(waited); now.Before(t) {
-			now = t // an injected Sleep may not move an injected clock
-		}
-		d := c.pace.wait(now)
-		if d <= 0 {
-			return ctx.Err()
-		}
-		if err := c.sleepFn(ctx, d); err != nil {
-			return err
-		}
-		waited += d
+	if err := c.waitFor(ctx, c.pace.wait); err != nil {
+		return err
 	}
+	return ctx.Err()
 }
 
 // sendTrace follows one attempt through the transport, to tell a request
