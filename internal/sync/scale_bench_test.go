@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +52,10 @@ import (
 // Run one size with, e.g.:
 //
 //	go test ./internal/sync -run '^$' -bench 'BenchmarkScale/users=100000,groups=10000,' -benchtime 1x
+//
+// -benchtime 5x runs each case five times and reports the median run; with
+// SYNCD_SCALE_CPUPROFILE=DIR each case writes DIR/<name>.prof, a CPU
+// profile of its last run alone.
 
 // scaleSizes are the companies measured, smallest first: 100 members per
 // group, as many explicit from: mappings as groups, one SME tag per 20
@@ -105,33 +112,33 @@ func benchSteady(b *testing.B, bin string, co *scalegen.Company) {
 		b.Fatal(err)
 	}
 	scaleRun(b, co, url, store, false) // fills the user cache, the tag ids and the group sizes
-	var m runFigures
+	var runs medianRun
 	for b.Loop() {
-		m = scaleRun(b, co, url, store, false)
+		m := runs.add(scaleRun(b, co, url, store, false))
 		if m.planned != 0 {
 			b.Fatalf("steady run planned %d changes", m.planned)
 		}
 	}
 	// One page per 100 groups, one SME read per tag.
-	m.report(b, co.Size, (co.Size.Mappings+99)/100+co.Size.Tags, 2.0, 300)
+	runs.median().report(b, co.Size, (co.Size.Mappings+99)/100+co.Size.Tags, 2.0, 300)
 }
 
 func benchFirstRun(b *testing.B, bin string, co *scalegen.Company) {
 	url := startEmulator(b, bin, co.SteadySeed())
-	var m runFigures
+	var runs medianRun
 	for b.Loop() {
-		m = scaleRun(b, co, url, state.Memory(), false)
+		m := runs.add(scaleRun(b, co, url, state.Memory(), false))
 		if m.planned != 0 {
 			b.Fatalf("steady run planned %d changes", m.planned)
 		}
 	}
 	// The steady calls, one page per 100 users (and the Community user),
 	// and a lookup of each tag by name.
-	m.report(b, co.Size, (co.Size.Mappings+99)/100+co.Size.Tags+(co.Size.Users+100)/100+co.Size.Tags, 0, 0)
+	runs.median().report(b, co.Size, (co.Size.Mappings+99)/100+co.Size.Tags+(co.Size.Users+100)/100+co.Size.Tags, 0, 0)
 }
 
 func benchCold(b *testing.B, bin string, co *scalegen.Company, stateDir bool) {
-	var m runFigures
+	var runs medianRun
 	for b.Loop() {
 		b.StopTimer()
 		url := startEmulator(b, bin, co.ColdSeed())
@@ -143,7 +150,7 @@ func benchCold(b *testing.B, bin string, co *scalegen.Company, stateDir bool) {
 			}
 		}
 		b.StartTimer()
-		m = scaleRun(b, co, url, store, true)
+		m := runs.add(scaleRun(b, co, url, store, true))
 		// A create per group; per tag, its SME users and its SME group.
 		if want := co.Size.Mappings + 2*co.Size.Tags; m.planned != want || m.applied != m.planned {
 			b.Fatalf("cold run planned %d changes, applied %d; want %d", m.planned, m.applied, want)
@@ -155,7 +162,7 @@ func benchCold(b *testing.B, bin string, co *scalegen.Company, stateDir bool) {
 	// group added: two POSTs cost no more than the read a PUT needs, and
 	// keep whatever was added in Teams meanwhile).
 	least := 2 + (co.Size.Users+100)/100 + 2*co.Size.Tags + co.Size.Mappings + 2*co.Size.Tags
-	m.report(b, co.Size, least, 3.0, 0)
+	runs.median().report(b, co.Size, least, 3.0, 0)
 }
 
 // runFigures is what one measured run cost.
@@ -167,6 +174,21 @@ type runFigures struct {
 	calls   int
 	planned int
 	applied int
+}
+
+// medianRun keeps the figures of a benchmark's runs: with -benchtime Nx
+// it reports the run of median CPU time, which the host's other work (this
+// is a shared VM) moves less than any single run.
+type medianRun []runFigures
+
+func (r *medianRun) add(m runFigures) runFigures {
+	*r = append(*r, m)
+	return m
+}
+
+func (r medianRun) median() runFigures {
+	sorted := slices.SortedFunc(slices.Values(r), func(a, b runFigures) int { return cmp.Compare(a.cpu, b.cpu) })
+	return sorted[len(sorted)/2]
 }
 
 // report prints the figures; the goals only at the goal size.
@@ -217,9 +239,11 @@ func scaleRun(b *testing.B, co *scalegen.Company, url string, store *state.Store
 	debug.FreeOSMemory()
 	m.baseRSS = procStatus("VmRSS")
 	canReset := resetPeakRSS()
+	stopProfile := profileRun(b)
 	cpu0, start := cpuTime(), time.Now()
 	res, err := e.RunOnce(context.Background())
 	m.cpu, m.wall = cpuTime()-cpu0, time.Since(start)
+	stopProfile()
 	if canReset {
 		m.peakRSS = procStatus("VmHWM")
 	}
@@ -229,6 +253,32 @@ func scaleRun(b *testing.B, co *scalegen.Company, url string, store *state.Store
 	s := res.Report.Summary
 	m.calls, m.planned, m.applied = s.APICalls, s.ChangesPlanned, s.ChangesApplied
 	return m
+}
+
+// profileRun starts a CPU profile of the run about to be measured when
+// SYNCD_SCALE_CPUPROFILE names a directory (go test's -cpuprofile would
+// also take in the generator, the emulator's start and the runs that only
+// warm the state), one file per benchmark, the last run's; it returns
+// what stops it.
+func profileRun(b *testing.B) func() {
+	dir := os.Getenv("SYNCD_SCALE_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	name := strings.NewReplacer("/", "_", "=", "", ",", "_").Replace(b.Name()) + ".prof"
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // freshSource gives each run a directory of its own, as a source that

@@ -263,6 +263,9 @@ func fieldIndex(key []byte, fields []string) int {
 
 // key reads an object key and returns the index of the field it names.
 func (s *scanner) key(fields []string) (int, error) {
+	if f := s.plainKey(fields); f >= 0 {
+		return f, nil
+	}
 	start, simple, err := s.scanString()
 	if err != nil {
 		return -1, err
@@ -273,6 +276,23 @@ func (s *scanner) key(fields []string) (int, error) {
 		key = s.scratch
 	}
 	return fieldIndex(key, fields), nil
+}
+
+// plainKey reads the key at s.i when it is one of fields exactly, as
+// answers write them, closing quote in the buffer, and returns the
+// field's index; else -1, having read nothing. A group listing has seven
+// keys per member, a million members at the scale syncd is measured at:
+// comparing them in place skips checking each for escapes and UTF-8
+// first. An exact match is the one encoding/json takes too.
+func (s *scanner) plainKey(fields []string) int {
+	rest := s.buf[s.i+1 : s.n]
+	for i, f := range fields {
+		if len(rest) > len(f) && rest[len(f)] == '"' && string(rest[:len(f)]) == f {
+			s.i += len(f) + 2
+			return i
+		}
+	}
+	return -1
 }
 
 // begins tells whether the next value opens with open, as the kind the

@@ -153,6 +153,10 @@ func (s *scanner) readInt(v *int) error {
 	case c != '-' && (c < '0' || c > '9'):
 		return s.wrongKind("int")
 	}
+	if n, ok := s.plainInt(); ok {
+		*v = n
+		return nil
+	}
 	raw, err := s.number()
 	if err != nil {
 		return err
@@ -164,6 +168,29 @@ func (s *scanner) readInt(v *int) error {
 	}
 	*v = n
 	return nil
+}
+
+// plainInt reads the number at s.i when it is a plain non-negative
+// integer of at most 18 digits whose end is in the buffer (ids, counts:
+// nearly every number an answer has), without the number grammar's
+// byte-by-byte states; else it reads nothing. The byte after it must be
+// one that may follow a value, as number would leave for the container.
+func (s *scanner) plainInt() (int, bool) {
+	b := s.buf[s.i:s.n]
+	n, k := 0, 0
+	for k < len(b) && k < 19 && b[k] >= '0' && b[k] <= '9' {
+		n = n*10 + int(b[k]-'0')
+		k++
+	}
+	if k == 0 || k == 19 || k == len(b) || (b[0] == '0' && k > 1) {
+		return 0, false
+	}
+	switch b[k] {
+	case ',', '}', ']', ' ', '\n', '\t', '\r':
+		s.i += k
+		return n, true
+	}
+	return 0, false
 }
 
 // parseInt parses a number the scanner checked; false when it has a
