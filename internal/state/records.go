@@ -266,10 +266,21 @@ func (s *Store) Sizes() map[string]int {
 	return out
 }
 
-// PutSizes records member counts after a successful read.
+// PutSizes records member counts after a successful read. Only the counts
+// that changed are written: a steady run of 10,000 groups changes few or
+// none, and writing them all again dirtied every page of the bucket, to be
+// copied and written to disk on each run.
 func (s *Store) PutSizes(sizes map[string]int) error {
+	keys := slices.Sorted(maps.Keys(sizes)) // in order, as PutUsers says why
 	return s.update(func(t kv) error {
-		for _, k := range slices.Sorted(maps.Keys(sizes)) { // in order, as PutUsers says why
+		same := make(map[string]bool, len(keys))
+		t.some(bucketSizes, keys, func(k string, v []byte) {
+			same[k] = string(v) == strconv.Itoa(sizes[k])
+		})
+		for _, k := range keys {
+			if same[k] {
+				continue
+			}
 			if err := t.put(bucketSizes, k, []byte(strconv.Itoa(sizes[k]))); err != nil {
 				return err
 			}

@@ -73,6 +73,18 @@ func exercise(t *testing.T, s *Store) {
 	if err := s.PutSizes(map[string]int{"corp\x00cn=a": 40}); err != nil || s.Sizes()["corp\x00cn=a"] != 40 {
 		t.Errorf("sizes: got %v, %v", s.Sizes(), err)
 	}
+	// Counts kept, changed (to fewer digits too) and new, among keys that
+	// sort before, between and after the stored ones.
+	if err := s.PutSizes(map[string]int{"corp\x00cn=b": 1000, "corp\x00cn=c": 7, "corp\x00cn=e": 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSizes(map[string]int{"corp\x00cn=0": 2, "corp\x00cn=a": 40, "corp\x00cn=b": 999, "corp\x00cn=d": 3, "corp\x00cn=e": 0, "corp\x00cn=f": 10}); err != nil {
+		t.Fatal(err)
+	}
+	wantSizes := map[string]int{"corp\x00cn=0": 2, "corp\x00cn=a": 40, "corp\x00cn=b": 999, "corp\x00cn=c": 7, "corp\x00cn=d": 3, "corp\x00cn=e": 0, "corp\x00cn=f": 10}
+	if got := s.Sizes(); !reflect.DeepEqual(got, wantSizes) {
+		t.Errorf("sizes: got %v, want %v", got, wantSizes)
+	}
 	for i := range KeepReports + 3 {
 		if err := s.AddReport(now.Add(time.Duration(i)*time.Second), []byte{'"', byte('a' + i), '"'}); err != nil {
 			t.Fatal(err)

@@ -171,6 +171,7 @@ type runFigures struct {
 	wall    time.Duration
 	peakRSS int64 // bytes; 0 when the kernel cannot reset the peak
 	baseRSS int64 // resident memory at the start of the run
+	alloc   uint64 // bytes allocated on the heap during the run
 	calls   int
 	planned int
 	applied int
@@ -206,6 +207,7 @@ func (m runFigures) report(b *testing.B, size scalegen.Size, minCalls int, cpuGo
 			b.ReportMetric(rssGoalMB, "MB-peak-rss-goal")
 		}
 	}
+	b.ReportMetric(float64(m.alloc)/1e6, "MB-alloc")
 	b.ReportMetric(float64(m.calls), "calls")
 	b.ReportMetric(float64(minCalls), "calls-min")
 	floor := teams.Documented.Floor(m.calls, teams.Documented.Bucket)
@@ -240,9 +242,11 @@ func scaleRun(b *testing.B, co *scalegen.Company, url string, store *state.Store
 	m.baseRSS = procStatus("VmRSS")
 	canReset := resetPeakRSS()
 	stopProfile := profileRun(b)
+	alloc0 := heapAllocated()
 	cpu0, start := cpuTime(), time.Now()
 	res, err := e.RunOnce(context.Background())
 	m.cpu, m.wall = cpuTime()-cpu0, time.Since(start)
+	m.alloc = heapAllocated() - alloc0
 	stopProfile()
 	if canReset {
 		m.peakRSS = procStatus("VmHWM")
@@ -290,6 +294,16 @@ type freshSource struct{ dir *directory.Directory }
 func (f freshSource) Name() string { return f.dir.Source }
 func (f freshSource) Read(context.Context) (*directory.Directory, error) {
 	return &directory.Directory{Source: f.dir.Source, Users: f.dir.Users, Groups: f.dir.Groups}, nil
+}
+
+// heapAllocated is how many bytes this process allocated on the heap so
+// far. Unlike CPU time, the difference over a run hardly moves with the
+// machine's load: it shows what a change to the run's work did, and the
+// garbage collector's share of the CPU follows it.
+func heapAllocated() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
 }
 
 // resetPeakRSS resets the kernel's peak resident memory of this process
