@@ -230,8 +230,8 @@ func (tw tagWrite) ops(ctx context.Context, addUsers, addGroups []int, addNames 
 					after, err := a.e.write.AddSMEUsers(ctx, t.ID, addUsers)
 					if err == nil && after != nil {
 						var listed []int // nil: the answer had no list
-						if after.Users != nil {
-							listed = memberIDs(after.Users)
+						if after.Users.IDs != nil {
+							listed = smeUserIDs(after)
 						}
 						err = teams.CheckAdded("POST", "/tags/{tagId}/subject-matter-experts/users", addUsers, listed)
 					}
@@ -279,7 +279,7 @@ func (tw tagWrite) replace(ctx context.Context, addUsers, addGroups []int, addNa
 	if err != nil {
 		return fmt.Errorf("not replaced: reading its SMEs just before failed: %w", err)
 	}
-	users, groups := memberIDs(now.Users), smeGroupIDs(now)
+	users, groups := smeUserIDs(now), smeGroupIDs(now)
 	return a.withFreshIDs(ctx, &addUsers, func() error {
 		req := teams.SMERequest{
 			UserIDs:      idset.Union(idset.Minus(users, t.RemoveUsers), addUsers),
@@ -421,11 +421,14 @@ func (a *applier) confirmSMEs(ctx context.Context, tagID int, err error, done fu
 	if rerr != nil {
 		return err
 	}
-	if done(memberIDs(smes.Users), smeGroupIDs(smes)) {
+	if done(smeUserIDs(smes), smeGroupIDs(smes)) {
 		return nil
 	}
 	return err
 }
+
+// smeUserIDs are the ids of a tag's SME users, sorted.
+func smeUserIDs(smes *teams.SMEs) []int { return idset.Sort(slices.Clone(smes.Users.IDs)) }
 
 // smeGroupIDs are the ids of a tag's SME groups, sorted.
 func smeGroupIDs(smes *teams.SMEs) []int {

@@ -124,6 +124,14 @@ func (v *teamsView) memberIDs(users []teams.UserSummary) []int {
 	return idset.Sort(ids)
 }
 
+// smeIDs is memberIDs for a tag's SME users.
+func (v *teamsView) smeIDs(m *teams.Members) []int {
+	for i, id := range m.IDs {
+		v.names[id] = m.Name(i)
+	}
+	return idset.Sort(slices.Clone(m.IDs))
+}
+
 // readTag reads one tag's SMEs: one call when its id is cached (id), two
 // when it has to be found by name first.
 //
@@ -194,7 +202,7 @@ func (e *Engine) tagSMEs(ctx context.Context, name string, id int) (*teams.SMEs,
 		return nil, "", fmt.Errorf("%w: tag %d is named %q in Teams now", errTagMoved, id, tag.Name)
 	}
 	smes := tag.SubjectMatterExperts
-	if tag.SubjectMatterExpertCount == nil || smes == nil || smes.Users == nil || smes.UserGroups == nil {
+	if tag.SubjectMatterExpertCount == nil || smes == nil || smes.Users.IDs == nil || smes.UserGroups == nil {
 		// A null count says SMEs are off (REFERENCE.md §5.3, §6); a tag
 		// without both lists says nothing. The SME read answers either
 		// for sure (422, or the lists): one more call, on such sites only.
@@ -204,7 +212,7 @@ func (e *Engine) tagSMEs(ctx context.Context, name string, id int) (*teams.SMEs,
 }
 
 func (v *teamsView) tag(id int, name string, s *teams.SMEs) *plan.CurrentTag {
-	t := &plan.CurrentTag{ID: id, Name: name, Users: v.memberIDs(s.Users)}
+	t := &plan.CurrentTag{ID: id, Name: name, Users: v.smeIDs(&s.Users)}
 	for _, g := range s.UserGroups {
 		t.Groups = append(t.Groups, g.ID)
 	}

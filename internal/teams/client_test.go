@@ -146,7 +146,7 @@ func TestRequestHeaders(t *testing.T) {
 		hdr = r.Header.Clone()
 		b, _ := io.ReadAll(r.Body)
 		body = string(b)
-		writeJSON(w, 200, SMEs{Users: []UserSummary{}, UserGroups: []UserGroup{}})
+		writeJSON(w, 200, map[string][]any{"users": {}, "userGroups": {}})
 	})
 	c, _ := newTestClient(t, h)
 	if _, err := c.ReplaceSMEs(context.Background(), 1, SMERequest{}); err != nil {

@@ -153,9 +153,10 @@ func (t *Tag) scanSMEs(s *scanner) error {
 var smeFields = []string{"users", "userGroups"}
 
 func (m *SMEs) scan(s *scanner) error {
+	var r rosterReader
 	return s.object(smeFields, func(f int) error {
 		if f == 0 {
-			return readSlice(s, &m.Users)
+			return r.list(s, &m.Users)
 		}
 		return readSlice(s, &m.UserGroups)
 	})

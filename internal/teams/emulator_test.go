@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncd/syncd/internal/idset"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest/spectest"
@@ -246,24 +247,24 @@ func tagsAndSMEs(t *testing.T, ctx context.Context, c *teams.Client, e *emulator
 	}
 	tag, err = c.GetTag(ctx, 1)
 	check(t, "GetTag", err)
-	if tag.SubjectMatterExperts == nil || !slices.Equal(ids(tag.SubjectMatterExperts.Users, userID), []int{2}) {
+	if tag.SubjectMatterExperts == nil || !slices.Equal(tag.SubjectMatterExperts.Users.IDs, []int{2}) {
 		t.Errorf("GetTag SMEs = %+v", tag.SubjectMatterExperts)
 	}
 	s, err := c.GetSMEs(ctx, 1)
 	check(t, "GetSMEs", err)
-	if len(s.Users) != 1 || len(s.UserGroups) != 0 {
+	if len(s.Users.IDs) != 1 || len(s.UserGroups) != 0 {
 		t.Errorf("GetSMEs = %+v", s)
 	}
 	s, err = c.ReplaceSMEs(ctx, 2, teams.SMERequest{UserIDs: []int{3}, UserGroupIDs: []int{1}})
 	check(t, "ReplaceSMEs", err)
-	if len(s.Users) != 1 || len(s.UserGroups) != 1 || len(s.UserGroups[0].Users) != 2 {
+	if len(s.Users.IDs) != 1 || len(s.UserGroups) != 1 || len(s.UserGroups[0].UserIDs) != 2 {
 		t.Errorf("ReplaceSMEs = %+v", s)
 	}
 	_, err = c.AddSMEUsers(ctx, 2, []int{4, 3})
 	check(t, "AddSMEUsers", err)
 	s, err = c.AddSMEGroups(ctx, 2, []int{2})
 	check(t, "AddSMEGroups", err)
-	if !slices.Equal(ids(s.Users, userID), []int{3, 4}) || len(s.UserGroups) != 2 {
+	if !slices.Equal(idset.Sort(slices.Clone(s.Users.IDs)), []int{3, 4}) || len(s.UserGroups) != 2 {
 		t.Errorf("after adds = %+v", s)
 	}
 	check(t, "RemoveSMEUser", c.RemoveSMEUser(ctx, 2, 3))

@@ -198,7 +198,7 @@ func TestFaultQuirksStillRead(t *testing.T) {
 	}
 	smes, err := s.c.GetSMEs(context.Background(), 1)
 	check(t, "GetSMEs without Content-Type", err)
-	if len(smes.Users) != 1 {
+	if len(smes.Users.IDs) != 1 {
 		t.Errorf("SMEs %+v", smes)
 	}
 

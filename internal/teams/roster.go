@@ -21,12 +21,26 @@ type Roster struct {
 }
 
 // UserName returns the name of the member UserIDs[i].
-func (g *Roster) UserName(i int) string {
+func (g *Roster) UserName(i int) string { return nameAt(g.names, g.ends, i) }
+
+// Members are a list of UserSummary values reduced as a Roster reduces a
+// group's: their ids, and their names in one string. IDs is nil when the
+// answer had none (null).
+type Members struct {
+	IDs   []int
+	names string
+	ends  []int32
+}
+
+// Name returns the name of IDs[i].
+func (m *Members) Name(i int) string { return nameAt(m.names, m.ends, i) }
+
+func nameAt(names string, ends []int32, i int) string {
 	start := int32(0)
 	if i > 0 {
-		start = g.ends[i-1]
+		start = ends[i-1]
 	}
-	return g.names[start:g.ends[i]]
+	return names[start:ends[i]]
 }
 
 // ListRosters returns every user group, all pages, as rosters; an
@@ -77,9 +91,17 @@ func (r *rosterReader) read(s *scanner, g *Roster) error {
 	return scanGroup(s, &g.ID, &g.Name, &g.Description, func() error { return r.members(s, g) })
 }
 
-// members reads an array of UserSummary into g's members, as readSlice
-// reads it: null leaves none (UserIDs nil).
+// members reads an array of UserSummary into g's members.
 func (r *rosterReader) members(s *scanner, g *Roster) error {
+	var m Members
+	err := r.list(s, &m)
+	g.UserIDs, g.names, g.ends = m.IDs, m.names, m.ends
+	return err
+}
+
+// list reads an array of UserSummary into m, as readSlice reads it: null
+// leaves none (IDs nil).
+func (r *rosterReader) list(s *scanner, m *Members) error {
 	r.ids, r.names, r.ends = r.ids[:0], r.names[:0], r.ends[:0]
 	ok, err := s.array(func() error {
 		id, err := r.member(s)
@@ -91,12 +113,12 @@ func (r *rosterReader) members(s *scanner, g *Roster) error {
 	case err != nil:
 		return err
 	case !ok:
-		g.UserIDs, g.names, g.ends = nil, "", nil // null (or a value of the wrong kind, which fails the answer)
+		*m = Members{} // null (or a value of the wrong kind, which fails the answer)
 		return nil
 	}
-	g.UserIDs = append(make([]int, 0, len(r.ids)), r.ids...)
-	g.ends = append(make([]int32, 0, len(r.ends)), r.ends...)
-	g.names = string(r.names)
+	m.IDs = append(make([]int, 0, len(r.ids)), r.ids...)
+	m.ends = append(make([]int32, 0, len(r.ends)), r.ends...)
+	m.names = string(r.names)
 	return nil
 }
 

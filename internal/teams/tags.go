@@ -66,7 +66,7 @@ func (c *Client) GetSMEs(ctx context.Context, tagID int) (*SMEs, error) {
 
 func smesChecked(s *SMEs) string {
 	switch {
-	case s.Users == nil:
+	case s.Users.IDs == nil:
 		return "no users"
 	case s.UserGroups == nil:
 		return "no userGroups"
