@@ -169,8 +169,8 @@ func benchCold(b *testing.B, bin string, co *scalegen.Company, stateDir bool) {
 type runFigures struct {
 	cpu     time.Duration
 	wall    time.Duration
-	peakRSS int64 // bytes; 0 when the kernel cannot reset the peak
-	baseRSS int64 // resident memory at the start of the run
+	peakRSS int64  // bytes; 0 when the kernel cannot reset the peak
+	baseRSS int64  // resident memory at the start of the run
 	alloc   uint64 // bytes allocated on the heap during the run
 	calls   int
 	planned int
