@@ -38,7 +38,9 @@ func filter(a, b []int, in bool) []int {
 }
 
 // Union returns the sorted unique ids of a and b, leaving both untouched.
-func Union(a, b []int) []int { return Sort(append(slices.Clone(a), b...)) }
+func Union(a, b []int) []int {
+	return Sort(append(append(make([]int, 0, len(a)+len(b)), a...), b...)) // one allocation
+}
 
 // Sort sorts ids in place and drops repeats.
 func Sort(ids []int) []int {

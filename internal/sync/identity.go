@@ -49,9 +49,12 @@ type identities struct {
 	unsureErr error
 }
 
-func newIdentities() *identities {
-	return &identities{byPerson: map[personKey]int{}, email: map[int]string{}, failed: map[personKey]error{},
-		method: "cache", people: map[int]personKey{}, ambiguous: map[personKey][]int{}, seen: map[int]string{}, gone: map[int]bool{}}
+// newIdentities returns identities with room for n people: a run matches
+// 100,000 at the scale syncd is measured at, and maps grown to that size
+// one rehash at a time allocated a tenth of a steady run's memory.
+func newIdentities(n int) *identities {
+	return &identities{byPerson: make(map[personKey]int, n), email: make(map[int]string, n), failed: map[personKey]error{},
+		method: "cache", people: make(map[int]personKey, n), ambiguous: map[personKey][]int{}, seen: map[int]string{}, gone: map[int]bool{}}
 }
 
 // resolve matches people to Teams user ids by e-mail, case-insensitively
@@ -59,7 +62,7 @@ func newIdentities() *identities {
 // for the rest, one by-email call per address or one listing of all users
 // (100 per call), whichever needs fewer calls.
 func (e *Engine) resolve(ctx context.Context, ppl map[personKey]string, dirUsers int) (*identities, error) {
-	ids := newIdentities()
+	ids := newIdentities(len(ppl))
 	all := make([]string, 0, len(ppl))
 	for u := range ppl {
 		all = append(all, u.Emails...)

@@ -195,7 +195,7 @@ func (e *Engine) cacheStrangers(found map[string]state.User, owners map[string][
 func (e *Engine) relist(ctx context.Context, ids *identities, ask []int, lists ...[]*target) bool {
 	users, err := e.api.ListAccounts(ctx)
 	var all []personKey
-	fresh := newIdentities()
+	fresh := newIdentities(0)
 	if err == nil {
 		for k := range people(lists...) {
 			if ids.failed[k] == nil {
