@@ -229,6 +229,54 @@ func TestConnectionCap(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsMakeRoom: connections that made a request and then
+// stay open and silent (keep-alive) do not keep the next client out: one
+// of them is closed to make room, and its client can still come back.
+func TestIdleConnectionsMakeRoom(t *testing.T) {
+	const maxConns = 3
+	s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: &fakeScheduler{}, MaxConns: maxConns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	// Each client keeps its own connection open after one request.
+	var clients []*http.Client
+	get := func(c *http.Client) (int, error) {
+		resp, err := c.Get("http://" + ln.Addr().String() + "/healthz")
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, err
+	}
+	for range maxConns {
+		c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 5 * time.Second}
+		clients = append(clients, c)
+		if code, err := get(c); code != 200 {
+			t.Fatalf("first requests: %d, %v", code, err)
+		}
+	}
+	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	for i := range 2 * maxConns {
+		if code, err := get(probe); code != 200 {
+			t.Fatalf("probe %d with %d idle connections open: %d, %v", i, maxConns, code, err)
+		}
+	}
+	for i, c := range clients {
+		if code, err := get(c); code != 200 {
+			t.Errorf("client %d coming back: %d, %v", i, code, err)
+		}
+	}
+}
+
 // Another site may not frame the HTML report (a framed report could be
 // dressed up to mislead the operator).
 func TestReportMayNotBeFramed(t *testing.T) {

@@ -158,6 +158,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	limited := newLimitListener(ln, s.o.MaxConns)
+	hs.ConnState = limited.connState
 	go func() { errc <- hs.Serve(limited) }()
 	select {
 	case err := <-errc:
