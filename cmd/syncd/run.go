@@ -211,16 +211,20 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		return nil, err // a damaged or unreadable store: exit 1
 	}
 	p.server, err = server.New(server.Options{Logger: log.Named("http"), Gatherer: p.registry, Scheduler: watchedScheduler{p.daemon, p.watcher},
-		Listen: cfg.Server.Listen, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
+		Listen: cfg.Server.Listen, PublicURL: cfg.Server.PublicURL, SyncToken: cfg.Server.SyncToken.Reveal(), Handlers: p.receivers.Handlers(),
 		Pprof: cfg.Server.Pprof, Console: consoleBackend{store: p.store, daemon: p.daemon}})
 	if err != nil {
 		p.close()
 		return nil, &configError{err: err}
 	}
 	logWarnings(log, cfg)
-	if !server.IsLoopback(cfg.Server.Listen) && cfg.Server.SyncToken == "" {
-		log.Warn("server.listen is not a loopback address and no server.sync_token is set: the web console, POST /sync, POST /approve and /reports/latest are disabled",
-			zap.String("listen", cfg.Server.Listen))
+	if local, why := server.LocalOnly(cfg.Server.Listen, cfg.Server.PublicURL); !local && cfg.Server.SyncToken == "" {
+		disabled := "the web console, POST /sync, POST /approve and /reports/latest"
+		if cfg.Server.Pprof {
+			disabled = "the web console, POST /sync, POST /approve, /reports/latest and /debug/pprof"
+		}
+		log.Warn(why+" and no server.sync_token is set: "+disabled+" are disabled",
+			zap.String("listen", cfg.Server.Listen), zap.String("public_url", cfg.Server.PublicURL))
 	}
 	return p, nil
 }

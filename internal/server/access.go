@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"go.uber.org/zap"
@@ -45,9 +46,9 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 		case want == nil && s.loopback:
 			local.ServeHTTP(w, r)
 		case want == nil:
-			plain(w, http.StatusForbidden, route+" is disabled: server.listen is not a loopback address and no "+
+			plain(w, http.StatusForbidden, route+" is disabled: "+s.remote+" and no "+
 				"server.sync_token is set. Set server.sync_token_file to enable it (requests then send "+
-				"\"Authorization: Bearer <token>\"), or listen on 127.0.0.1.")
+				"\"Authorization: Bearer <token>\").")
 		case isRead(r) && s.hasSession(r):
 			// The console's session cookie (session.go) opens what it
 			// links to; only reads: writes keep to the bearer token.
@@ -76,6 +77,13 @@ func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, route, why
 // token, or on another address, guard's other rules apply instead.
 func (s *Server) localNames(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.loopback && s.creds.Load() == nil && forwarded(r) {
+			s.refused(r, route, "request came through a proxy")
+			plain(w, http.StatusForbidden, "refused: the request came through a proxy (it carries Forwarded or "+
+				"X-Forwarded-For), so it may come from anywhere; without server.sync_token syncd serves only "+
+				"clients on this machine. Set server.sync_token_file (and server.public_url).")
+			return
+		}
 		if s.loopback && s.creds.Load() == nil && !loopbackHost(r.Host) {
 			s.refused(r, route, "Host is not a loopback name", zap.String("host", quote(r.Host)))
 			plain(w, http.StatusMisdirectedRequest, "Host "+quote(r.Host)+" refused: without server.sync_token, syncd "+
@@ -136,6 +144,36 @@ func bearerMatches(r *http.Request, want *[sha256.Size]byte) bool {
 	}
 	h := sha256.Sum256([]byte(strings.TrimSpace(got)))
 	return subtle.ConstantTimeCompare(h[:], want[:]) == 1
+}
+
+// forwarded tells a request a proxy passed on: it may come from anywhere,
+// though it reaches syncd from loopback.
+func forwarded(r *http.Request) bool {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip"} {
+		if r.Header.Get(h) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// LocalOnly reports whether the server, listening on listen and reached
+// at publicURL (server.public_url, "" when unset), serves local users
+// only, and when not, why not. A public URL naming another host than this
+// one means a proxy passes requests on from elsewhere: they would all come
+// from loopback, with the Host the proxy sets (nginx sends its upstream's,
+// 127.0.0.1:PORT, unless told otherwise).
+func LocalOnly(listen, publicURL string) (bool, string) {
+	if !IsLoopback(listen) {
+		return false, "server.listen is not a loopback address"
+	}
+	if publicURL == "" {
+		return true, ""
+	}
+	if u, err := url.Parse(publicURL); err == nil && loopbackName(u.Hostname()) {
+		return true, ""
+	}
+	return false, "server.public_url names another host, so syncd is reached through a proxy"
 }
 
 // IsLoopback reports whether listen (HOST:PORT) accepts connections from

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +285,39 @@ func TestReportMayNotBeFramed(t *testing.T) {
 	code, hdr, _ := do(t, "GET", ts.URL+"/reports/latest", "")
 	if code != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Errorf("HTML report = %d, CSP %q, want frame-ancestors 'none'", code, hdr.Get("Content-Security-Policy"))
+	}
+}
+
+// A reverse proxy on this host makes every request come from loopback,
+// and nginx's proxy_pass sends its upstream's Host (127.0.0.1:PORT):
+// without a token, a request carrying a proxy's headers is refused, and
+// a public_url naming another host ends the loopback exception.
+func TestProxiedRequestsAreNotLocal(t *testing.T) {
+	local := newServer(t, &fakeScheduler{latest: sampleReport()}, "")
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host"} {
+		if code, _ := request(t, "GET", local.URL+"/reports/latest", "", "", map[string]string{h: "192.0.2.2"}); code != 403 {
+			t.Errorf("report through a proxy (%s) = %d, want 403", h, code)
+		}
+	}
+	if code, _ := request(t, "GET", local.URL+"/reports/latest", "", "", nil); code != 200 {
+		t.Errorf("report from this host = %d, want 200", code)
+	}
+	for publicURL, want := range map[string]int{"https://syncd.example.com": 403, "http://127.0.0.1:9184/": 200, "http://localhost:9184": 200} {
+		s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: &fakeScheduler{latest: sampleReport()},
+			Listen: "127.0.0.1:9184", PublicURL: publicURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(s.Handler())
+		defer ts.Close()
+		if code, _ := request(t, "GET", ts.URL+"/reports/latest", "", "", nil); code != want {
+			t.Errorf("public_url %s, no token: report = %d, want %d", publicURL, code, want)
+		}
+		if code, _ := request(t, "POST", ts.URL+"/sync", "", "{}", map[string]string{"Content-Type": "application/json"}); (code == 403) != (want == 403) {
+			t.Errorf("public_url %s, no token: POST /sync = %d", publicURL, code)
+		}
+		if code, _ := request(t, "GET", ts.URL+"/healthz", "", "", nil); code != 200 {
+			t.Errorf("public_url %s: /healthz = %d, want 200", publicURL, code)
+		}
 	}
 }

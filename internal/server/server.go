@@ -46,6 +46,10 @@ type Options struct {
 	// POST /sync and /reports/latest need SyncToken (and are refused
 	// without one); empty counts as every interface.
 	Listen string
+	// PublicURL is server.public_url: set to another host than this one,
+	// people reach syncd through a proxy, and the loopback exception
+	// ends (a proxy on this host makes every request come from loopback).
+	PublicURL string
 	// SyncToken, when set, must come as "Authorization: Bearer <token>" on
 	// POST /sync and /reports/latest. SetSyncToken replaces it.
 	SyncToken string
@@ -69,7 +73,8 @@ type Options struct {
 // Server serves the daemon's endpoints.
 type Server struct {
 	o        Options
-	loopback bool
+	loopback bool   // served without a token to local users (access.go)
+	remote   string // why not, when not
 	creds    atomic.Pointer[credentials] // nil: no token configured
 	formKey  [32]byte                    // signs the console's CSRF tokens (session.go)
 	guesses  *ration.Guesses             // wrong tokens allowed (guesses.go)
@@ -92,7 +97,8 @@ func New(o Options) (*Server, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
-	s := &Server{o: o, loopback: IsLoopback(o.Listen), guesses: ration.New(o.Now), mux: http.NewServeMux()}
+	s := &Server{o: o, guesses: ration.New(o.Now), mux: http.NewServeMux()}
+	s.loopback, s.remote = LocalOnly(o.Listen, o.PublicURL)
 	_, _ = rand.Read(s.formKey[:])
 	s.SetSyncToken(o.SyncToken)
 	s.routes()
