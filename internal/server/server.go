@@ -73,8 +73,8 @@ type Options struct {
 // Server serves the daemon's endpoints.
 type Server struct {
 	o        Options
-	loopback bool   // served without a token to local users (access.go)
-	remote   string // why not, when not
+	loopback bool                        // served without a token to local users (access.go)
+	remote   string                      // why not, when not
 	creds    atomic.Pointer[credentials] // nil: no token configured
 	formKey  [32]byte                    // signs the console's CSRF tokens (session.go)
 	guesses  *ration.Guesses             // wrong tokens allowed (guesses.go)
