@@ -49,9 +49,9 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 			plain(w, http.StatusForbidden, route+" is disabled: "+s.remote+" and no "+
 				"server.sync_token is set. Set server.sync_token_file to enable it (requests then send "+
 				"\"Authorization: Bearer <token>\").")
-		case isRead(r) && s.hasSession(r):
+		case route == sessionRoute && s.hasSession(r):
 			// The console's session cookie (session.go) opens what it
-			// links to; only reads: writes keep to the bearer token.
+			// links to; writes and the profiler keep to the bearer token.
 			h.ServeHTTP(w, r)
 		default:
 			switch s.checkBearer(w, r, route, want) {
@@ -65,6 +65,9 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 		}
 	})
 }
+
+// sessionRoute is the one guarded route the console links to.
+const sessionRoute = "GET /reports/latest"
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, route, why string) {
 	s.refused(r, route, why)

@@ -66,7 +66,7 @@ func consoleServer(t *testing.T, listen, token string) (*fakeConsole, *server.Se
 	t.Helper()
 	c, rep := newFakeConsole(t)
 	s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: &fakeScheduler{latest: rep},
-		Listen: listen, SyncToken: token, Console: c})
+		Listen: listen, SyncToken: token, Console: c, Pprof: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +172,8 @@ func TestConsoleOnLoopback(t *testing.T) {
 
 // TestConsoleSignIn: with a sync token a browser signs in once and gets
 // an HttpOnly, SameSite=Strict session cookie that opens the console and
-// the report (reads), not POST /sync or POST /approve (writes keep to the
-// bearer token), and that a rotated token ends.
+// the report, not POST /sync, POST /approve or the profiler (they keep to
+// the bearer token), and that a rotated token ends.
 func TestConsoleSignIn(t *testing.T) {
 	_, s, ts := consoleServer(t, "0.0.0.0:9184", "s3cret-token")
 	b := browser(t)
@@ -202,6 +202,11 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 	if code, _, _ := send(t, b, "GET", ts+"/reports/latest?format=json", nil, withSession); code != 200 {
 		t.Errorf("the report with a session = %d, want 200", code)
+	}
+	for _, path := range []string{"/debug/pprof/heap", "/debug/pprof/goroutine?debug=2"} {
+		if code, _, _ := send(t, b, "GET", ts+path, nil, withSession); code != http.StatusUnauthorized {
+			t.Errorf("GET %s with a session cookie only = %d, want 401 (the profiler keeps to the bearer token)", path, code)
+		}
 	}
 	for _, path := range []string{"/sync", "/approve"} {
 		if code, _, _ := send(t, b, "POST", ts+path, nil, map[string]string{"Cookie": withSession["Cookie"], "Content-Type": "application/json"}); code != http.StatusUnauthorized {
