@@ -48,8 +48,20 @@ func Warnings(cfg *Config) []string {
 	if w := readableSecret(cfg); w != "" {
 		out = append(out, w)
 	}
+	if n := len(cfg.Server.SyncToken.Reveal()); n > 0 && n < minSyncToken {
+		key := "server.sync_token"
+		if cfg.Server.SyncTokenFile != "" {
+			key = "server.sync_token_file"
+		}
+		warn(key, "the sync token is %d characters long: wrong tokens are rationed to one every 6 seconds, which finds a short one in hours; use at least %d random characters (openssl rand -hex 32)", n, minSyncToken)
+	}
 	return append(out, notifyWarnings(cfg)...)
 }
+
+// minSyncToken is the shortest sync token not warned about: 16 random
+// characters take far longer to guess at one try every 6 seconds than any
+// token lives.
+const minSyncToken = 16
 
 // readableSecret warns of a secret written in a configuration file that
 // any account on the machine may read. A warning, not an error: the file

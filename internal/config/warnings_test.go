@@ -170,3 +170,19 @@ groups:
 		})
 	}
 }
+
+// A short sync token is warned about, naming its length, never the token.
+func TestWarningsShortSyncToken(t *testing.T) {
+	for token, warned := range map[string]bool{"ab": true, "fifteen-chars-x": true, "0123456789abcdef": false} {
+		text := strings.NewReplacer("TEAMS_URL", "https://acme.stackenterprise.co/api/v3", "SCIM_URL", "https://idp.example.com/scim/v2",
+			"TEAMS_EXTRA", "", "LDAP_EXTRA", "", "SCIM_EXTRA", "").Replace(warnBase) + "server:\n  sync_token: " + token + "\n"
+		cfg, err := Parse("c.yaml", []byte(text), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(Warnings(cfg), "\n")
+		if strings.Contains(got, "sync token is") != warned || strings.Contains(got, token) {
+			t.Errorf("token of %d characters: warnings %q", len(token), got)
+		}
+	}
+}
