@@ -74,9 +74,9 @@ func cmdApprove(_ context.Context, e env, args []string) error {
 		return err
 	}
 	for _, a := range list {
-		termsafe.Fprintf(e.stdout, "approved %s until %s: %s\n", a.ID, a.Expires.Local().Format("2006-01-02 15:04 MST"), describeApproval(a))
+		termsafe.Fprintf(e.stdout, "approved %s until %s: %s\n", a.ID, a.Expires.Local().Format("2006-01-02 15:04:05 MST"), describeApproval(a))
 	}
-	fmt.Fprintln(e.stdout, "The next run applies exactly these changes over the budgets; anything new or different stays held.")
+	fmt.Fprintln(e.stdout, "The next run that applies (sync --apply, or a daemon that applies; not a dry run) applies exactly these changes over the budgets; anything new or different stays held.")
 	return nil
 }
 

@@ -197,7 +197,7 @@ func (s *Server) notice(r *http.Request) string {
 			}
 		}
 		if len(ids) > 0 {
-			return "Approved " + strings.Join(ids, ", ") + ". The next run applies exactly " +
+			return "Approved " + strings.Join(ids, ", ") + ". The next run that applies (not a dry run) applies exactly " +
 				map[bool]string{true: "this change", false: "these changes"}[len(ids) == 1] + "; run it now, or wait for the schedule."
 		}
 	}

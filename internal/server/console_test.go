@@ -161,7 +161,7 @@ func TestConsoleOnLoopback(t *testing.T) {
 		t.Errorf("approval %+v: want one by the web console for 4h", a)
 	}
 	_, _, page = send(t, b, "GET", ts+"/?approved="+heldID+",ffffffffffff", nil, nil)
-	if !strings.Contains(page, "Approved "+heldID+". The next run") || strings.Contains(page, "ffffffffffff") {
+	if !strings.Contains(page, "Approved "+heldID+". The next run that applies") || strings.Contains(page, "ffffffffffff") {
 		t.Errorf("the page after approving does not say what was approved (and only that)")
 	}
 	if code, _, page := send(t, b, "POST", ts+"/console/approve", url.Values{"csrf": {token}, "id": {"0123456789ab"}}, nil); code != 404 ||
