@@ -104,7 +104,16 @@ type Daemon struct {
 	ctx      context.Context
 	running  chan struct{} // closed when the current run ends; nil when idle
 	latest   *report.Report
+	last     LastRun // the run that ended last
 	notReady string
+}
+
+// LastRun is how the run that ended last ended: its exit code, and its
+// report (nil when it produced none; Latest then still has an older one).
+type LastRun struct {
+	Report   *report.Report
+	ExitCode int
+	Ended    bool // false before any run ended
 }
 
 // generation is a configuration with the runner built from it.
@@ -168,6 +177,13 @@ func (d *Daemon) Latest() *report.Report {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.latest
+}
+
+// Last returns how the run that ended last ended.
+func (d *Daemon) Last() LastRun {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last
 }
 
 // Ready says whether syncd is ready: its configuration is loaded and the

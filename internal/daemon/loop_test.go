@@ -356,3 +356,35 @@ func TestRandomJitterRange(t *testing.T) {
 		t.Errorf("200 draws gave %d distinct delays: not random", len(seen))
 	}
 }
+
+// Last is how the run that ended last ended, when it made no report too:
+// Latest then keeps the older report, which must not pass for this run's.
+func TestLastRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		held := &report.Report{Mode: report.ModeApply}
+		r := &fakeRunner{res: &Result{Report: held, ExitCode: 4}}
+		cfg := cfgAt("a", "@every 1h")
+		cfg.Sync.RunAtStart = boolp(false)
+		h := newHarness(t, cfg, map[string]*fakeRunner{"a": r}, nil)
+		if h.d.Last().Ended {
+			t.Error("Last before any run says one ended")
+		}
+		h.start()
+		run := func() LastRun {
+			done, err := h.d.Trigger()
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			return h.d.Last()
+		}
+		if got := run(); !got.Ended || got.ExitCode != 4 || got.Report != held {
+			t.Errorf("after a held run: %+v", got)
+		}
+		r.res, r.err = nil, errors.New("teams is down")
+		if got := run(); got.ExitCode != 1 || got.Report != nil || h.d.Latest() != held {
+			t.Errorf("after a run without a report: %+v, latest %p (want the held run's %p)", got, h.d.Latest(), held)
+		}
+		h.stop()
+	})
+}

@@ -24,8 +24,9 @@ func (d *Daemon) record(res *Result, err error, start, end time.Time) {
 	d.o.Metrics.ObserveRun(run)
 	reason := d.o.NotReady(res, err)
 	d.mu.Lock()
+	d.last = LastRun{ExitCode: code, Ended: true}
 	if res != nil && res.Report != nil {
-		d.latest = res.Report
+		d.latest, d.last.Report = res.Report, res.Report
 	}
 	d.notReady = reason
 	d.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/exitcode"
 	"github.com/syncd/syncd/internal/ration"
 	"github.com/syncd/syncd/internal/report"
 )
@@ -261,6 +263,14 @@ func (s *Server) waitAndReport(w http.ResponseWriter, r *http.Request, done <-ch
 		return
 	}
 	rep := s.o.Scheduler.Latest()
+	if l, ok := s.o.Scheduler.(lastRunner); ok {
+		// The run's own outcome, not the latest report's: a run that
+		// made none leaves an older one there.
+		last := l.Last()
+		rep = last.Report
+		w.Header().Set("Syncd-Exit-Code", strconv.Itoa(last.ExitCode))
+		w.Header().Set("Syncd-Result", exitcode.Result(last.ExitCode))
+	}
 	if rep == nil {
 		plain(w, http.StatusInternalServerError, "the run produced no report; see the logs")
 		return
@@ -268,6 +278,12 @@ func (s *Server) waitAndReport(w http.ResponseWriter, r *http.Request, done <-ch
 	w.Header().Set("Content-Type", contentTypes["json"])
 	report.Render(w, rep, "json")
 }
+
+// lastRunner is a Scheduler that tells how its last run ended (the
+// daemon's does): POST /sync?wait=1 answers with that run's exit code in
+// Syncd-Exit-Code and Syncd-Result (success, held, failure), as the JSON
+// report (the contract's) has no field for it.
+type lastRunner interface{ Last() daemon.LastRun }
 
 func wantWait(r *http.Request) bool {
 	v := r.URL.Query().Get("wait")

@@ -328,3 +328,52 @@ func TestServeTimeoutsAndShutdown(t *testing.T) {
 		t.Error("still serving after shutdown")
 	}
 }
+
+// lastScheduler is the daemon's side of POST /sync?wait=1: how the run
+// that just ended ended.
+type lastScheduler struct {
+	*fakeScheduler
+	last daemon.LastRun
+}
+
+func (l lastScheduler) Last() daemon.LastRun { return l.last }
+
+// POST /sync?wait=1 answers with the run's own exit code, and never with
+// an older run's report for a run that made none.
+func TestSyncWaitSaysHowTheRunEnded(t *testing.T) {
+	older := sampleReport()
+	for _, tc := range []struct {
+		last       daemon.LastRun
+		code       int
+		exit, said string
+	}{
+		{last: daemon.LastRun{Report: sampleReport(), ExitCode: 4, Ended: true}, code: 200, exit: "4", said: "held"},
+		{last: daemon.LastRun{Report: sampleReport(), ExitCode: 0, Ended: true}, code: 200, exit: "0", said: "success"},
+		{last: daemon.LastRun{ExitCode: 1, Ended: true}, code: 500, exit: "1", said: "failure"},
+	} {
+		f := &fakeScheduler{latest: older}
+		s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: lastScheduler{f, tc.last}, Listen: "127.0.0.1:9184"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(s.Handler())
+		defer ts.Close()
+		go func() {
+			for {
+				f.mu.Lock()
+				running := f.running != nil
+				f.mu.Unlock()
+				if running {
+					f.finish()
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		code, hdr, _ := do(t, "POST", ts.URL+"/sync?wait=1", "")
+		if code != tc.code || hdr.Get("Syncd-Exit-Code") != tc.exit || hdr.Get("Syncd-Result") != tc.said {
+			t.Errorf("run ending %d: answer %d, Syncd-Exit-Code %q, Syncd-Result %q; want %d, %s, %s",
+				tc.last.ExitCode, code, hdr.Get("Syncd-Exit-Code"), hdr.Get("Syncd-Result"), tc.code, tc.exit, tc.said)
+		}
+	}
+}
