@@ -218,15 +218,23 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		return nil, &configError{err: err}
 	}
 	logWarnings(log, cfg)
-	if local, why := server.LocalOnly(cfg.Server.Listen, cfg.Server.PublicURL); !local && cfg.Server.SyncToken == "" {
-		disabled := "the web console, POST /sync, POST /approve and /reports/latest"
-		if cfg.Server.Pprof {
-			disabled = "the web console, POST /sync, POST /approve, /reports/latest and /debug/pprof"
-		}
-		log.Warn(why+" and no server.sync_token is set: "+disabled+" are disabled",
-			zap.String("listen", cfg.Server.Listen), zap.String("public_url", cfg.Server.PublicURL))
-	}
+	warnDisabledRoutes(log, cfg)
 	return p, nil
+}
+
+// warnDisabledRoutes says, at start and after a reload that took the token
+// away, which routes are off for want of a sync token.
+func warnDisabledRoutes(log *zap.Logger, cfg *config.Config) {
+	local, why := server.LocalOnly(cfg.Server.Listen, cfg.Server.PublicURL)
+	if local || cfg.Server.SyncToken != "" {
+		return
+	}
+	disabled := "the web console, POST /sync, POST /approve and /reports/latest"
+	if cfg.Server.Pprof {
+		disabled = "the web console, POST /sync, POST /approve, /reports/latest and /debug/pprof"
+	}
+	log.Warn(why+" and no server.sync_token is set: "+disabled+" are disabled",
+		zap.String("listen", cfg.Server.Listen), zap.String("public_url", cfg.Server.PublicURL))
 }
 
 // reloaded applies at once the parts of a reloaded configuration that must
@@ -234,6 +242,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 // rotated token works and the old one stops working.
 func (p *daemonParts) reloaded(cfg *config.Config) {
 	logWarnings(p.log, cfg)
+	warnDisabledRoutes(p.log, cfg)
 	if p.server != nil {
 		p.server.SetSyncToken(cfg.Server.SyncToken.Reveal())
 	}
