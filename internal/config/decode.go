@@ -220,7 +220,7 @@ func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 		d.errorf(n, "%s: %v", describe(path), err)
 		return "", false
 	}
-	if s != n.Value {
+	if s != n.Value && fromEnvironment(n.Value, d.getenv) {
 		d.pos.env[path] = true // a secret that must not be written in the file may come this way
 	}
 	return s, true

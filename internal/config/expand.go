@@ -42,6 +42,30 @@ func expandEnv(s string, getenv func(string) string) (string, error) {
 	}
 }
 
+// fromEnvironment tells whether expanding s takes anything from the
+// environment: a value that only ${NAME:-default} defaults (or $${) made
+// was written in the file all the same, and a secret written so is as
+// readable as one written plainly.
+func fromEnvironment(s string, getenv func(string) string) bool {
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return false
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return false
+		}
+		if i == 0 || s[i-1] != '$' {
+			name, _, _ := strings.Cut(s[i+2:i+end], ":-")
+			if getenv(name) != "" {
+				return true
+			}
+		}
+		s = s[i+end+1:]
+	}
+}
+
 // lookupVar resolves the inside of ${...}: NAME or NAME:-default.
 func lookupVar(expr string, getenv func(string) string) (string, error) {
 	name, def, hasDef := strings.Cut(expr, ":-")
