@@ -147,18 +147,21 @@ type teamsAction struct {
 // everywhere, mobile clients included.
 const teamsCardVersion = "1.4"
 
+// Every text of the card goes through teamsEscape, whole: the fixed
+// words around a name are escaped too (invisibly), so that no name can be
+// missed.
 func teamsBody(m message) teamsMessage {
 	body := []teamsElement{
-		{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Size: "Medium", Color: teamsColor(m.Event), Wrap: true},
-		{Type: "TextBlock", Text: m.Text, Wrap: true},
+		{Type: "TextBlock", Text: teamsEscape(m.Title), Weight: "Bolder", Size: "Medium", Color: teamsColor(m.Event), Wrap: true},
+		{Type: "TextBlock", Text: teamsEscape(m.Text), Wrap: true},
 	}
 	var facts []teamsFact
 	for _, f := range m.Facts {
-		facts = append(facts, teamsFact{f.Label, f.Value})
+		facts = append(facts, teamsFact{teamsEscape(f.Label), teamsEscape(f.Value)})
 	}
 	body = append(body, teamsElement{Type: "FactSet", Facts: facts})
 	for _, it := range m.Items {
-		body = append(body, teamsElement{Type: "TextBlock", Text: "• " + it, Wrap: true, Spacing: "Small"})
+		body = append(body, teamsElement{Type: "TextBlock", Text: "• " + teamsEscape(it), Wrap: true, Spacing: "Small"})
 	}
 	if m.More > 0 {
 		body = append(body, teamsElement{Type: "TextBlock", Text: moreLine(m.More), Wrap: true, Spacing: "Small"})
@@ -170,6 +173,35 @@ func teamsBody(m message) teamsMessage {
 	}
 	return teamsMessage{Type: "message", Attachments: []teamsAttachment{{
 		ContentType: "application/vnd.microsoft.card.adaptive", Content: card}}}
+}
+
+// teamsMarkup are the characters that can start markup in a TextBlock or
+// a fact: Markdown's emphasis, links, code, lists, headings and quotes,
+// the HTML that some clients render, and {{DATE(…)}}, which a card fills in.
+const teamsMarkup = "\\`*_{}[]()#+-!|~<>&"
+
+// teamsEscape makes s literal text in a card, whose TextBlocks and facts
+// render Markdown: a display name such as "[click me](https://…)" would
+// otherwise be a link in the channel, "*x*" bold. Markup characters get a
+// backslash (CommonMark lets any ASCII punctuation be escaped; Teams shows
+// the character without it), and so does the dot of a leading number,
+// which would start a numbered list.
+func teamsEscape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i] // bytes: every markup character is ASCII, and no byte of a longer character is
+		if strings.IndexByte(teamsMarkup, c) >= 0 || c == '.' && allDigits(s[:i]) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// allDigits reports a number: at least one digit, nothing else.
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // teamsColor marks the title: red for a failure, amber for a hold, green

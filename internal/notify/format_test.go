@@ -185,3 +185,64 @@ func decode(t *testing.T, format, event string, run Run, into any) {
 		t.Fatalf("%v\n%s", err, body)
 	}
 }
+
+// TestTeamsEscapesMarkdown: a TextBlock (and a fact) renders Markdown, so
+// a display name such as "[click me](https://evil.example/a)" would put a
+// phishing link into the channel. Every Markdown character of every text
+// in the card is escaped, so people read what the directory says.
+func TestTeamsEscapesMarkdown(t *testing.T) {
+	for _, event := range []string{config.EventHeld, config.EventFailed} {
+		var m teamsMessage
+		decode(t, config.FormatMSTeams, event, hostileRun(), &m)
+		var texts []string
+		for _, b := range m.Attachments[0].Content.Body {
+			texts = append(texts, b.Text)
+			for _, f := range b.Facts {
+				texts = append(texts, f.Title, f.Value)
+			}
+		}
+		for _, s := range texts {
+			if c, at := unescapedMarkdown(s); at >= 0 {
+				t.Errorf("%s: %q unescaped at %d in %q", event, c, at, s)
+			}
+		}
+		all := strings.Join(texts, "\n")
+		for _, want := range []string{`\[click me\]\(https://evil.example/a\)`, `\*Ops\* \_team\_`, "1. \\`x\\` \\~y\\~ \\# \\> \\- \\+ \\! \\|"} {
+			if event == config.EventHeld && !strings.Contains(all, want) {
+				t.Errorf("%s: the card lacks %s:\n%s", event, want, all)
+			}
+		}
+	}
+}
+
+// unescapedMarkdown returns the first character of s that Markdown would
+// read as markup, and where it is; -1 when there is none.
+func unescapedMarkdown(s string) (rune, int) {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\':
+			i++ // an escape: the next character is literal
+		case strings.IndexByte("*_[]()`~#>-+!|<&", s[i]) >= 0:
+			return rune(s[i]), i
+		}
+	}
+	return 0, -1
+}
+
+func TestTeamsEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":                            "plain text",
+		"[a](b)":                                `\[a\]\(b\)`,
+		`C:\dir *x*`:                            `C:\\dir \*x\*`,
+		"1. first":                              `1\. first`,
+		"12) twelfth":                           `12\) twelfth`,
+		"- item":                                `\- item`,
+		"version 1. not a list":                 "version 1. not a list",
+		"<at>x</at> & y":                        `\<at\>x\</at\> \& y`,
+		"{{DATE(2025-03-14T09:30:00Z, SHORT)}}": `\{\{DATE\(2025\-03\-14T09:30:00Z, SHORT\)\}\}`,
+	} {
+		if got := teamsEscape(in); got != want {
+			t.Errorf("teamsEscape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
