@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
@@ -245,4 +247,63 @@ func TestTeamsEscape(t *testing.T) {
 			t.Errorf("teamsEscape(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestChatBodiesEscapeControls: terminal escapes, other control
+// characters and bidi overrides in names and errors reach Slack and Teams
+// written out (\x1b, \u202e), as in every text output, never raw: a bidi
+// override would show one name while spelling another. The json format
+// carries the data as the report's JSON does, raw (JSON escapes controls).
+func TestChatBodiesEscapeControls(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{config.FormatSlack, `Eve\u202egnp.exe`},
+		{config.FormatMSTeams, `Eve\\u202egnp.exe`}, // and Markdown then escapes the backslash
+	} {
+		for _, event := range []string{config.EventHeld, config.EventFailed} {
+			var body any
+			decode(t, tc.format, event, hostileRun(), &body)
+			for _, s := range stringsIn(body) {
+				s = strings.ReplaceAll(s, "\n", "") // Slack's own line breaks
+				if i := strings.IndexFunc(s, unsafeRune); i >= 0 {
+					t.Errorf("%s %s: raw %q in %q", tc.format, event, []rune(s[i:])[0], s)
+				}
+			}
+			if event == config.EventHeld && !strings.Contains(strings.Join(stringsIn(body), "\n"), tc.want) {
+				t.Errorf("%s: the name is not shown escaped as %s", tc.format, tc.want)
+			}
+		}
+	}
+	var m jsonMessage
+	decode(t, config.FormatJSON, config.EventHeld, hostileRun(), &m)
+	if got := m.Held[0].Users[2].Name; got != "Eve\u202egnp.exe" {
+		t.Errorf("json: name %q, want the directory's own", got)
+	}
+}
+
+// unsafeRune is what a terminal or a bidi renderer acts on: controls
+// (C0, DEL, C1), bidi controls, line and paragraph separators, and the
+// replacement of an invalid byte.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
+}
+
+// stringsIn returns every string in a decoded JSON value.
+func stringsIn(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, stringsIn(e)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, e := range x {
+			out = append(out, stringsIn(e)...)
+		}
+		return out
+	}
+	return nil
 }
