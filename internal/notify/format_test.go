@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,4 +307,39 @@ func stringsIn(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// TestHeldMessageNamesIDs: the held message tells how to approve, so it
+// gives the held changes' ids (the first ten, then how many more) for an
+// operator to act from the channel; the json format lists them all.
+func TestHeldMessageNamesIDs(t *testing.T) {
+	many := heldRun()
+	r := *many.Report
+	r.Changes = nil
+	var ids []string
+	for i := range 12 {
+		id := fmt.Sprintf("%012x", 0xa0+i)
+		ids = append(ids, id)
+		r.Changes = append(r.Changes, report.Change{Kind: report.KindRemoveMembers, Group: fmt.Sprint("G", i),
+			Users: []report.User{{ID: i, Name: "N"}}, Status: report.StatusHeld, Reason: "over", ID: id})
+	}
+	r.Summary.ChangesHeld = 12
+	many.Report = &r
+	two := heldRun()
+	for _, tc := range []struct {
+		name string
+		run  Run
+		want string
+	}{
+		{"two", two, "syncd approve 3a29a11f2e96 77e0c0ffee00, or"},
+		{"twelve", many, "syncd approve " + strings.Join(ids[:10], " ") + " and 2 more in the report, or"},
+	} {
+		for _, format := range []string{config.FormatSlack, config.FormatMSTeams} {
+			var body any
+			decode(t, format, config.EventHeld, tc.run, &body)
+			if all := strings.Join(stringsIn(body), "\n"); !strings.Contains(all, tc.want) {
+				t.Errorf("%s, %s: no %q in\n%s", tc.name, format, tc.want, all)
+			}
+		}
+	}
 }

@@ -49,9 +49,9 @@ func heldRun() Run {
 		Changes: []report.Change{
 			{Kind: report.KindAddMembers, Group: "Platform", Users: users("Dana"), Status: report.StatusApplied},
 			{Kind: report.KindRemoveMembers, Group: "Platform", Users: users("Ann", "<!channel>", "Bob", "Carol", "Eve"),
-				Status: report.StatusHeld, Reason: "removes 5 of 8 members (62%), over sync.max_removal_percent 25"},
+				Status: report.StatusHeld, Reason: "removes 5 of 8 members (62%), over sync.max_removal_percent 25", ID: "3a29a11f2e96"},
 			{Kind: report.KindRemoveSMEUsers, Tag: "kubernetes", Users: []report.User{{ID: 9, Email: "k8s@example.com"}},
-				Status: report.StatusHeld, Reason: "over sync.max_removals"},
+				Status: report.StatusHeld, Reason: "over sync.max_removals", ID: "77e0c0ffee00"},
 		},
 		Pending: []report.Pending{{Email: "new@example.com", Groups: []string{"Platform"}}},
 		Errors:  []string{}}
