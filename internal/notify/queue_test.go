@@ -62,6 +62,9 @@ func TestCloseBounded(t *testing.T) {
 	if rc.requests() != 1 {
 		t.Errorf("requests = %d: the second message was sent after the stop", rc.requests())
 	}
+	if second := f.failures()[1].ContextMap(); second["attempts"] != int64(0) || second["error"] != "not sent: syncd is stopping" {
+		t.Errorf("the message never tried: %v", second)
+	}
 	f.n.Enqueue([]config.Webhook{hook(rc.url(), config.FormatSlack, "held")}, heldRun())
 	f.counts(t, 0, 3)
 	if e := f.failures()[2].ContextMap()["error"]; e != "syncd is stopping" {
