@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/termsafe"
 )
 
 // render shapes m as the body a webhook of format expects.
@@ -67,22 +68,27 @@ const (
 
 func slackBody(m message) slackMessage {
 	blocks := []slackBlock{
-		{Type: "header", Text: &slackText{"plain_text", cut(m.Title, slackHeaderMax)}},
-		{Type: "section", Text: &slackText{"mrkdwn", cut(slackEscape(m.Text), slackSectionMax)}},
+		{Type: "header", Text: &slackText{"plain_text", cut(termsafe.String(m.Title), slackHeaderMax)}},
+		{Type: "section", Text: &slackText{"mrkdwn", cut(slackSafe(m.Text), slackSectionMax)}},
 	}
 	var fields []slackText
 	for _, f := range m.Facts[:min(len(m.Facts), slackFieldsMax)] {
-		fields = append(fields, slackText{"mrkdwn", "*" + f.Label + "*\n" + slackEscape(f.Value)})
+		fields = append(fields, slackText{"mrkdwn", "*" + slackSafe(f.Label) + "*\n" + slackSafe(f.Value)})
 	}
 	blocks = append(blocks, slackBlock{Type: "section", Fields: fields})
-	if list := itemList(m, "• ", slackEscape); list != "" {
+	if list := itemList(m, "• ", slackSafe); list != "" {
 		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{"mrkdwn", cut(list, slackSectionMax)}})
 	}
 	if m.Link != "" {
 		blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{{"mrkdwn", "<" + slackEscape(m.Link) + "|Open the report>"}}})
 	}
-	return slackMessage{Text: slackEscape(m.Title + ": " + m.Text), Blocks: blocks}
+	return slackMessage{Text: slackSafe(m.Title + ": " + m.Text), Blocks: blocks}
 }
+
+// slackSafe is text for a mrkdwn field: terminal controls and bidi
+// overrides written out as the text outputs show them (termsafe), then
+// Slack's markup escaped.
+func slackSafe(s string) string { return slackEscape(termsafe.String(s)) }
 
 // slackEscape keeps a name such as "<!channel>" from Slack's markup: only
 // &, < and > need escaping (https://api.slack.com/reference/surfaces/formatting).
@@ -147,18 +153,21 @@ type teamsAction struct {
 // everywhere, mobile clients included.
 const teamsCardVersion = "1.4"
 
+// Every text of the card goes through teamsSafe, whole: the fixed words
+// around a name are escaped too (invisibly), so that no name can be
+// missed.
 func teamsBody(m message) teamsMessage {
 	body := []teamsElement{
-		{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Size: "Medium", Color: teamsColor(m.Event), Wrap: true},
-		{Type: "TextBlock", Text: m.Text, Wrap: true},
+		{Type: "TextBlock", Text: teamsSafe(m.Title), Weight: "Bolder", Size: "Medium", Color: teamsColor(m.Event), Wrap: true},
+		{Type: "TextBlock", Text: teamsSafe(m.Text), Wrap: true},
 	}
 	var facts []teamsFact
 	for _, f := range m.Facts {
-		facts = append(facts, teamsFact{f.Label, f.Value})
+		facts = append(facts, teamsFact{teamsSafe(f.Label), teamsSafe(f.Value)})
 	}
 	body = append(body, teamsElement{Type: "FactSet", Facts: facts})
 	for _, it := range m.Items {
-		body = append(body, teamsElement{Type: "TextBlock", Text: "• " + it, Wrap: true, Spacing: "Small"})
+		body = append(body, teamsElement{Type: "TextBlock", Text: "• " + teamsSafe(it), Wrap: true, Spacing: "Small"})
 	}
 	if m.More > 0 {
 		body = append(body, teamsElement{Type: "TextBlock", Text: moreLine(m.More), Wrap: true, Spacing: "Small"})
@@ -170,6 +179,40 @@ func teamsBody(m message) teamsMessage {
 	}
 	return teamsMessage{Type: "message", Attachments: []teamsAttachment{{
 		ContentType: "application/vnd.microsoft.card.adaptive", Content: card}}}
+}
+
+// teamsSafe is text for a card: terminal controls, line breaks and bidi
+// overrides written out as the text outputs show them (termsafe), then
+// Markdown escaped, the backslashes termsafe wrote included.
+func teamsSafe(s string) string { return teamsEscape(termsafe.String(s)) }
+
+// teamsMarkup are the characters that can start markup in a TextBlock or
+// a fact: Markdown's emphasis, links, code, lists, headings and quotes,
+// the HTML that some clients render, and {{DATE(…)}}, which a card fills in.
+const teamsMarkup = "\\`*_{}[]()#+-!|~<>&"
+
+// teamsEscape makes s literal text in a card, whose TextBlocks and facts
+// render Markdown: a display name such as "[click me](https://…)" would
+// otherwise be a link in the channel, "*x*" bold. Markup characters get a
+// backslash (CommonMark lets any ASCII punctuation be escaped; Teams shows
+// the character without it), and so does the dot of a leading number,
+// which would start a numbered list (after termsafe, a text has one line).
+func teamsEscape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i] // bytes: every markup character is ASCII, and no byte of a longer character is
+		if strings.IndexByte(teamsMarkup, c) >= 0 || c == '.' && allDigits(s[:i]) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// allDigits reports a number: at least one digit, nothing else.
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // teamsColor marks the title: red for a failure, amber for a hold, green

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
@@ -183,5 +186,160 @@ func decode(t *testing.T, format, event string, run Run, into any) {
 	body := mustRender(t, format, event, run)
 	if err := json.Unmarshal(body, into); err != nil {
 		t.Fatalf("%v\n%s", err, body)
+	}
+}
+
+// TestTeamsEscapesMarkdown: a TextBlock (and a fact) renders Markdown, so
+// a display name such as "[click me](https://evil.example/a)" would put a
+// phishing link into the channel. Every Markdown character of every text
+// in the card is escaped, so people read what the directory says.
+func TestTeamsEscapesMarkdown(t *testing.T) {
+	for _, event := range []string{config.EventHeld, config.EventFailed} {
+		var m teamsMessage
+		decode(t, config.FormatMSTeams, event, hostileRun(), &m)
+		var texts []string
+		for _, b := range m.Attachments[0].Content.Body {
+			texts = append(texts, b.Text)
+			for _, f := range b.Facts {
+				texts = append(texts, f.Title, f.Value)
+			}
+		}
+		for _, s := range texts {
+			if c, at := unescapedMarkdown(s); at >= 0 {
+				t.Errorf("%s: %q unescaped at %d in %q", event, c, at, s)
+			}
+		}
+		all := strings.Join(texts, "\n")
+		for _, want := range []string{`\[click me\]\(https://evil.example/a\)`, `\*Ops\* \_team\_`, "1. \\`x\\` \\~y\\~ \\# \\> \\- \\+ \\! \\|"} {
+			if event == config.EventHeld && !strings.Contains(all, want) {
+				t.Errorf("%s: the card lacks %s:\n%s", event, want, all)
+			}
+		}
+	}
+}
+
+// unescapedMarkdown returns the first character of s that Markdown would
+// read as markup, and where it is; -1 when there is none.
+func unescapedMarkdown(s string) (rune, int) {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\':
+			i++ // an escape: the next character is literal
+		case strings.IndexByte("*_[]()`~#>-+!|<&", s[i]) >= 0:
+			return rune(s[i]), i
+		}
+	}
+	return 0, -1
+}
+
+func TestTeamsEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":                            "plain text",
+		"[a](b)":                                `\[a\]\(b\)`,
+		`C:\dir *x*`:                            `C:\\dir \*x\*`,
+		"1. first":                              `1\. first`,
+		"12) twelfth":                           `12\) twelfth`,
+		"- item":                                `\- item`,
+		"version 1. not a list":                 "version 1. not a list",
+		"<at>x</at> & y":                        `\<at\>x\</at\> \& y`,
+		"{{DATE(2025-03-14T09:30:00Z, SHORT)}}": `\{\{DATE\(2025\-03\-14T09:30:00Z, SHORT\)\}\}`,
+	} {
+		if got := teamsEscape(in); got != want {
+			t.Errorf("teamsEscape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestChatBodiesEscapeControls: terminal escapes, other control
+// characters and bidi overrides in names and errors reach Slack and Teams
+// written out (\x1b, \u202e), as in every text output, never raw: a bidi
+// override would show one name while spelling another. The json format
+// carries the data as the report's JSON does, raw (JSON escapes controls).
+func TestChatBodiesEscapeControls(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{config.FormatSlack, `Eve\u202egnp.exe`},
+		{config.FormatMSTeams, `Eve\\u202egnp.exe`}, // and Markdown then escapes the backslash
+	} {
+		for _, event := range []string{config.EventHeld, config.EventFailed} {
+			var body any
+			decode(t, tc.format, event, hostileRun(), &body)
+			for _, s := range stringsIn(body) {
+				s = strings.ReplaceAll(s, "\n", "") // Slack's own line breaks
+				if i := strings.IndexFunc(s, unsafeRune); i >= 0 {
+					t.Errorf("%s %s: raw %q in %q", tc.format, event, []rune(s[i:])[0], s)
+				}
+			}
+			if event == config.EventHeld && !strings.Contains(strings.Join(stringsIn(body), "\n"), tc.want) {
+				t.Errorf("%s: the name is not shown escaped as %s", tc.format, tc.want)
+			}
+		}
+	}
+	var m jsonMessage
+	decode(t, config.FormatJSON, config.EventHeld, hostileRun(), &m)
+	if got := m.Held[0].Users[2].Name; got != "Eve\u202egnp.exe" {
+		t.Errorf("json: name %q, want the directory's own", got)
+	}
+}
+
+// unsafeRune is what a terminal or a bidi renderer acts on: controls
+// (C0, DEL, C1), bidi controls, line and paragraph separators, and the
+// replacement of an invalid byte.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
+}
+
+// stringsIn returns every string in a decoded JSON value.
+func stringsIn(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, stringsIn(e)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, e := range x {
+			out = append(out, stringsIn(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestHeldMessageNamesIDs: the held message tells how to approve, so it
+// gives the held changes' ids (the first ten, then how many more) for an
+// operator to act from the channel; the json format lists them all.
+func TestHeldMessageNamesIDs(t *testing.T) {
+	many := heldRun()
+	r := *many.Report
+	r.Changes = nil
+	var ids []string
+	for i := range 12 {
+		id := fmt.Sprintf("%012x", 0xa0+i)
+		ids = append(ids, id)
+		r.Changes = append(r.Changes, report.Change{Kind: report.KindRemoveMembers, Group: fmt.Sprint("G", i),
+			Users: []report.User{{ID: i, Name: "N"}}, Status: report.StatusHeld, Reason: "over", ID: id})
+	}
+	r.Summary.ChangesHeld = 12
+	many.Report = &r
+	two := heldRun()
+	for _, tc := range []struct {
+		name string
+		run  Run
+		want string
+	}{
+		{"two", two, "syncd approve 3a29a11f2e96 77e0c0ffee00, or"},
+		{"twelve", many, "syncd approve " + strings.Join(ids[:10], " ") + " and 2 more in the report, or"},
+	} {
+		for _, format := range []string{config.FormatSlack, config.FormatMSTeams} {
+			var body any
+			decode(t, format, config.EventHeld, tc.run, &body)
+			if all := strings.Join(stringsIn(body), "\n"); !strings.Contains(all, tc.want) {
+				t.Errorf("%s, %s: no %q in\n%s", tc.name, format, tc.want, all)
+			}
+		}
 	}
 }

@@ -49,9 +49,9 @@ func heldRun() Run {
 		Changes: []report.Change{
 			{Kind: report.KindAddMembers, Group: "Platform", Users: users("Dana"), Status: report.StatusApplied},
 			{Kind: report.KindRemoveMembers, Group: "Platform", Users: users("Ann", "<!channel>", "Bob", "Carol", "Eve"),
-				Status: report.StatusHeld, Reason: "removes 5 of 8 members (62%), over sync.max_removal_percent 25"},
+				Status: report.StatusHeld, Reason: "removes 5 of 8 members (62%), over sync.max_removal_percent 25", ID: "3a29a11f2e96"},
 			{Kind: report.KindRemoveSMEUsers, Tag: "kubernetes", Users: []report.User{{ID: 9, Email: "k8s@example.com"}},
-				Status: report.StatusHeld, Reason: "over sync.max_removals"},
+				Status: report.StatusHeld, Reason: "over sync.max_removals", ID: "77e0c0ffee00"},
 		},
 		Pending: []report.Pending{{Email: "new@example.com", Groups: []string{"Platform"}}},
 		Errors:  []string{}}
@@ -191,4 +191,24 @@ func (f *fixture) noSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// hostileRun is a failed run that held changes, whose names, group, tag
+// and errors are written by people outside syncd's control: Markdown
+// that would make a link or bold text in a card, Slack's markup,
+// terminal escapes, and a bidi override.
+func hostileRun() Run {
+	run := heldRun()
+	r := *run.Report
+	r.Changes = []report.Change{
+		{Kind: report.KindRemoveMembers, Group: "*Ops* _team_", Status: report.StatusHeld, Reason: "over sync.max_removals",
+			Users: []report.User{{ID: 1, Name: "[click me](https://evil.example/a)"}, {ID: 2, Name: "1. `x` ~y~ # > - + ! |"},
+				{ID: 3, Name: "Eve\u202egnp.exe"}}},
+		{Kind: report.KindRemoveSMEUsers, Tag: "k8s", Status: report.StatusHeld, Reason: "held <b>&amp;</b>",
+			Users: []report.User{{ID: 4, Name: "\x1b[31mred\x1b[0m \x9b2J"}}},
+	}
+	r.Errors = []string{"source corp: group \"[x](https://evil.example/b)\": bad \x07 bell\x1b]0;title\x07"}
+	r.Summary.ChangesHeld, r.Summary.ChangesApplied = 2, 0
+	run.Report, run.ExitCode = &r, exitcode.Failure
+	return run
 }

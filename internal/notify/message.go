@@ -16,6 +16,7 @@ const (
 	maxItems     = 5   // changes or errors listed
 	maxNames     = 3   // people or groups named per change
 	maxItemRunes = 300 // one listed line
+	maxIDs       = 10  // held changes' ids in the approve command
 )
 
 // message is what one event of one run says, before a format shapes it.
@@ -49,7 +50,8 @@ func newMessage(event string, run Run) message {
 		m.list(failures(run, r))
 	case config.EventHeld:
 		m.Title = "syncd held " + counted(t.Held, false)
-		m.Text = "Removals that look like accidents were held back: nothing in them was changed. Check the directory, then approve them (syncd approve ID, or the console's Approve buttons) or fix the directory. " + summary
+		m.Text = "Removals that look like accidents were held back: nothing in them was changed. Check the directory, then approve them (" +
+			approveCommand(heldIDs(r)) + ", or the console's Approve buttons) or fix the directory. " + summary
 		m.list(changeLines(r, report.StatusHeld))
 	case config.EventRecovered:
 		m.Title = "syncd: runs succeed again"
@@ -85,6 +87,30 @@ func (m *message) list(items []string) {
 	for _, it := range items {
 		m.Items = append(m.Items, clip(it))
 	}
+}
+
+// approveCommand is the syncd approve command for the held changes' ids,
+// so that an operator can act from the channel: the first maxIDs (a chat
+// line, not a list), then how many more the report has.
+func approveCommand(ids []string) string {
+	switch {
+	case len(ids) == 0: // a report without ids: say the command's shape
+		return "syncd approve ID"
+	case len(ids) <= maxIDs:
+		return "syncd approve " + strings.Join(ids, " ")
+	}
+	return "syncd approve " + strings.Join(ids[:maxIDs], " ") + fmt.Sprintf(" and %d more in the report", len(ids)-maxIDs)
+}
+
+// heldIDs are the ids of the report's held changes, in its order.
+func heldIDs(r *report.Report) []string {
+	var ids []string
+	for _, c := range r.Changes {
+		if c.Status == report.StatusHeld && c.ID != "" {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
 }
 
 // summaryLine is the report's own one-line verdict, or the error of a run

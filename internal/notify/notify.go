@@ -185,7 +185,11 @@ func (n *Notifier) send(ctx context.Context, ds []delivery) {
 // one delivers one message, then counts and logs how it went.
 func (n *Notifier) one(ctx context.Context, d delivery) {
 	attempts, err := 0, d.err
-	if err == nil {
+	switch {
+	case err != nil:
+	case ctx.Err() != nil:
+		err = notSent(ctx)
+	default:
 		attempts, err = n.deliver(ctx, d.target, d.body)
 	}
 	fields := []zap.Field{zap.String("event", d.event), zap.String("webhook", d.target.name),
@@ -197,4 +201,15 @@ func (n *Notifier) one(ctx context.Context, d delivery) {
 	}
 	n.count.Sent()
 	n.log.Debug("notification sent", fields...)
+}
+
+// notSent says why a message was not even tried, rather than blaming the
+// receiver for an attempt never made: the messages before it spent the
+// run's budget, or syncd is stopping (Close gave up waiting, or the
+// command was interrupted).
+func notSent(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return errors.New("not sent: the run's time for notifications ran out")
+	}
+	return errors.New("not sent: syncd is stopping")
 }

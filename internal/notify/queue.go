@@ -32,7 +32,9 @@ func (q *queue) init(size int) {
 // order in which runs end, and sends their messages in the background,
 // one run's after the other's. It never blocks: when Options.Queue runs
 // already wait (webhooks that keep timing out while runs come quickly),
-// this run's messages are dropped, and counted and logged as failed.
+// the oldest waiting run's messages are dropped, and counted and logged
+// as failed, to make room: after an outage the channel hears how the
+// latest runs went, not stale news.
 func (n *Notifier) Enqueue(hooks []config.Webhook, run Run) {
 	ds := n.prepare(hooks, run)
 	if len(ds) == 0 {
@@ -49,10 +51,25 @@ func (n *Notifier) Enqueue(hooks []config.Webhook, run Run) {
 		q.started = true
 		go n.sender()
 	}
-	select {
-	case q.jobs <- ds:
-	default:
-		n.drop(ds, "the messages of earlier runs are still waiting to be sent")
+	n.push(ds)
+}
+
+// push queues ds, dropping the oldest waiting run's messages while the
+// queue is full. The caller holds q.mu, so no other run is pushed
+// meanwhile; the sender only takes runs out, so this ends at the latest
+// on the second try.
+func (n *Notifier) push(ds []delivery) {
+	for {
+		select {
+		case n.q.jobs <- ds:
+			return
+		default:
+		}
+		select {
+		case old := <-n.q.jobs:
+			n.drop(old, "a newer run's messages took their place while webhooks were slow")
+		default: // the sender took it: there is room now
+		}
 	}
 }
 

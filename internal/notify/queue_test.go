@@ -62,6 +62,9 @@ func TestCloseBounded(t *testing.T) {
 	if rc.requests() != 1 {
 		t.Errorf("requests = %d: the second message was sent after the stop", rc.requests())
 	}
+	if second := f.failures()[1].ContextMap(); second["attempts"] != int64(0) || second["error"] != "not sent: syncd is stopping" {
+		t.Errorf("the message never tried: %v", second)
+	}
 	f.n.Enqueue([]config.Webhook{hook(rc.url(), config.FormatSlack, "held")}, heldRun())
 	f.counts(t, 0, 3)
 	if e := f.failures()[2].ContextMap()["error"]; e != "syncd is stopping" {
@@ -69,23 +72,41 @@ func TestCloseBounded(t *testing.T) {
 	}
 }
 
-// TestQueueFull: while webhooks keep runs waiting, runs beyond the queue
-// are dropped, counted and logged, and Enqueue still does not block.
+// TestQueueFull: while webhooks keep runs waiting, a run beyond the queue
+// takes the place of the oldest waiting one, whose messages are dropped,
+// counted and logged: after an outage the channel hears how the latest
+// runs went, not stale news. Enqueue still does not block.
 func TestQueueFull(t *testing.T) {
 	rc, arrived, release := blockingReceiver(t)
 	f := newFixture(t, func(o *Options) { o.Queue = 1 })
-	hooks := []config.Webhook{hook(rc.url(), config.FormatSlack, "held")}
-	f.n.Enqueue(hooks, heldRun())
+	hooks := []config.Webhook{hook(rc.url(), config.FormatJSON, "failed")}
+	f.n.Enqueue(hooks, failedRunSaying("first"))
 	<-arrived // the sender holds the first run; the queue is empty
-	f.n.Enqueue(hooks, heldRun())
-	f.n.Enqueue(hooks, heldRun())
+	f.n.Enqueue(hooks, failedRunSaying("second"))
+	f.n.Enqueue(hooks, failedRunSaying("third"))
 	f.counts(t, 0, 1)
-	if logs := f.failures(); len(logs) != 1 || !strings.Contains(logs[0].ContextMap()["error"].(string), "still waiting") {
+	if logs := f.failures(); len(logs) != 1 || !strings.Contains(logs[0].ContextMap()["error"].(string), "newer run") {
 		t.Errorf("failure lines = %v", logs)
 	}
 	close(release)
 	f.n.Close(time.Minute)
 	f.counts(t, 2, 1)
+	for i, want := range []string{"first", "third"} {
+		var m struct{ Errors []string }
+		rc.body(t, i, &m)
+		if len(m.Errors) != 1 || m.Errors[0] != want {
+			t.Errorf("message %d is about the run that said %v, want %q", i, m.Errors, want)
+		}
+	}
+}
+
+// failedRunSaying is a failed run whose one error is text.
+func failedRunSaying(text string) Run {
+	run := failedRun()
+	r := *run.Report
+	r.Errors = []string{text}
+	run.Report = &r
+	return run
 }
 
 // TestEnqueueOrder: runs handed over one after another are told in that

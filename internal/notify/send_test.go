@@ -226,3 +226,29 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Errorf("the host and short fixed words went too: %q", got)
 	}
 }
+
+// TestBudgetSpentNotSent: when one message of a run takes the run's whole
+// budget, the webhook's next message is not tried at all, and its log line
+// says so (attempts 0) rather than blaming the receiver.
+func TestBudgetSpentNotSent(t *testing.T) {
+	slow, _, release := blockingReceiver(t)
+	defer close(release)
+	f := newFixture(t, func(o *Options) { o.AttemptTimeout, o.Budget, o.Attempts = time.Hour, 300*time.Millisecond, 2 })
+	f.n.Notify(context.Background(), []config.Webhook{hook(slow.url(), config.FormatSlack, "held", "applied")}, heldRun())
+	f.counts(t, 0, 2)
+	if slow.requests() != 1 {
+		t.Errorf("requests = %d, want 1", slow.requests())
+	}
+	logs := f.failures()
+	if len(logs) != 2 {
+		t.Fatalf("%d failure lines, want 2", len(logs))
+	}
+	first, second := logs[0].ContextMap(), logs[1].ContextMap()
+	if first["event"] != "held" || first["attempts"] != int64(1) || !strings.Contains(first["error"].(string), "no answer in time") {
+		t.Errorf("first line = %v", first)
+	}
+	if second["event"] != "applied" || second["attempts"] != int64(0) ||
+		second["error"] != "not sent: the run's time for notifications ran out" {
+		t.Errorf("second line = %v, want attempts 0 and why it was not sent", second)
+	}
+}
