@@ -168,6 +168,21 @@ func TestCrossSiteWritesWithToken(t *testing.T) {
 	}
 }
 
+// serve runs s.Serve, its connection limit included, on a loopback port
+// until the test ends, and returns its base URL.
+func serve(t *testing.T, s *server.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
 // TestConnectionCap: past MaxConns connections, the next waits until one
 // closes instead of being served at once.
 func TestConnectionCap(t *testing.T) {
@@ -181,15 +196,7 @@ func TestConnectionCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
+	base := serve(t, s)
 	get := func(path string, answered chan<- int) {
 		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 		resp, err := c.Get(base + path)
@@ -239,18 +246,11 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	base := serve(t, s)
 	// Each client keeps its own connection open after one request.
 	var clients []*http.Client
 	get := func(c *http.Client) (int, error) {
-		resp, err := c.Get("http://" + ln.Addr().String() + "/healthz")
+		resp, err := c.Get(base + "/healthz")
 		if err != nil {
 			return 0, err
 		}

@@ -54,6 +54,20 @@ func (f *fakeScheduler) finish() {
 	f.running = nil
 }
 
+// finishOnceTriggered waits for a run to start and ends it.
+func (f *fakeScheduler) finishOnceTriggered() {
+	for {
+		f.mu.Lock()
+		running := f.running != nil
+		f.mu.Unlock()
+		if running {
+			f.finish()
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (f *fakeScheduler) finishIfRunning() {
 	f.mu.Lock()
 	running := f.running != nil
@@ -234,18 +248,7 @@ func TestSyncNowAndConflict(t *testing.T) {
 func TestSyncWait(t *testing.T) {
 	f := &fakeScheduler{next: sampleReport()}
 	ts := newServer(t, f, "")
-	go func() {
-		for f.Latest() == nil {
-			f.mu.Lock()
-			running := f.running != nil
-			f.mu.Unlock()
-			if running {
-				f.finish()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	go f.finishOnceTriggered()
 	code, _, body := do(t, "POST", ts.URL+"/sync?wait=1", "")
 	if code != 200 || !strings.Contains(body, `"api_calls": 7`) && !strings.Contains(body, `"api_calls":7`) {
 		t.Errorf("POST /sync?wait=1 = %d %q, want 200 with the run's JSON report", code, body)
@@ -358,18 +361,7 @@ func TestSyncWaitSaysHowTheRunEnded(t *testing.T) {
 		}
 		ts := httptest.NewServer(s.Handler())
 		defer ts.Close()
-		go func() {
-			for {
-				f.mu.Lock()
-				running := f.running != nil
-				f.mu.Unlock()
-				if running {
-					f.finish()
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}()
+		go f.finishOnceTriggered()
 		code, hdr, _ := do(t, "POST", ts.URL+"/sync?wait=1", "")
 		if code != tc.code || hdr.Get("Syncd-Exit-Code") != tc.exit || hdr.Get("Syncd-Result") != tc.said {
 			t.Errorf("run ending %d: answer %d, Syncd-Exit-Code %q, Syncd-Result %q; want %d, %s, %s",
