@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -102,7 +103,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 			err = a.applyTag(ctx, s.tag)
 		}
 		if stop == nil && fatalForWrites(ctx, err) {
-			stop = err
+			stop = fatalCause(ctx, err)
 		}
 		if !skip && notSent(ctx, err) {
 			// Cancelled before it was sent: not a failure of the API.
@@ -142,6 +143,23 @@ func notSent(ctx context.Context, err error) bool {
 func fatalForWrites(ctx context.Context, err error) bool {
 	var rec *RecordError
 	return err != nil && (ctx.Err() != nil || errors.Is(err, teams.ErrForbidden) || errors.Is(err, teams.ErrUnauthorized) || errors.As(err, &rec))
+}
+
+// fatalCause is the failure in err that stops every write. A step whose
+// writes of some kinds failed returns them by kind (kindErrors); wrapped
+// whole into the error of the steps skipped after it, that map would say
+// their changes of other kinds had succeeded.
+func fatalCause(ctx context.Context, err error) error {
+	var k kindErrors
+	if !errors.As(err, &k) {
+		return err
+	}
+	for _, kind := range slices.Sorted(maps.Keys(k)) {
+		if fatalForWrites(ctx, k[kind]) {
+			return k[kind]
+		}
+	}
+	return err
 }
 
 // markStep sets the outcome of a step's changes and logs each once.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/emulator"
@@ -428,5 +429,30 @@ func TestStoppedWhileThrottledRecordsNothing(t *testing.T) {
 	lines, _ := state.ReadAuditSince(dir, time.Time{}, nil)
 	if len(lines) != written {
 		t.Errorf("%d audit lines for %d writes the API received: %+v", len(lines), written, lines)
+	}
+}
+
+// A write refused for the token (403) stops the writes after it: the
+// steps never tried are failed, whatever their kind, and never reported
+// or logged as applied.
+func TestStepsAfterAForbiddenWriteAreNotApplied(t *testing.T) {
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
+	r, p := faultRig(t, seed, map[string][]string{"platform": {"ann", "bob"}, "gophers": {"ann", "bob"}})
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	p.Add(faultproxy.Rule{Method: "POST", Path: "/user-groups/*/members", Fault: faultproxy.Answer(403, "application/problem+json", `{"status":403,"title":"Forbidden"}`)})
+	res := r.run(true)
+	if res.ExitCode != exitcode.Failure {
+		t.Fatalf("exit %d, want 1", res.ExitCode)
+	}
+	for _, c := range res.Report.Changes {
+		if c.Status == report.StatusApplied {
+			t.Errorf("%s %s%s reported applied after the 403", c.Kind, c.Group, c.Tag)
+		}
+	}
+	if users, _ := r.emu.TagSMEs("go"); len(users) != 0 || r.emu.Count("POST", "/tags/{tagId}/subject-matter-experts/users") != 0 {
+		t.Errorf("SMEs %v: want none written after the 403", users)
 	}
 }
