@@ -305,9 +305,16 @@ func (w *Watcher) runChanges(ctx context.Context, r Runner, cs ChangeSet) string
 		w.o.Logger.Info("change set needs a full run", zap.String("reason", res.NeedFull))
 		return res.NeedFull
 	}
-	w.covered(cs.Sources, start, w.now())
-	w.savePositions(marks)
 	retry := res.Report != nil && (res.Report.Summary.ChangesFailed > 0 || len(res.Report.Errors) > 0)
+	if !retry {
+		// Done: the changes are no longer pending, and a restart resumes
+		// after them. A change set that failed leaves both, so that a
+		// restart before its retry succeeds reads the changes again (the
+		// feed's position would otherwise skip them until a full run),
+		// and the apply latency is that of the retry that applied them.
+		w.covered(cs.Sources, start, w.now())
+		w.savePositions(marks)
+	}
 	w.mu.Lock()
 	w.retry = retry
 	if !retry {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -413,4 +414,46 @@ func countSeries(reg *prometheus.Registry, name string) int {
 		}
 	}
 	return 0
+}
+
+// A change set whose changes failed (Teams unreachable, say) neither saves
+// the feed's position nor ends its changes: a restart before the retry
+// succeeds reads them again, and the apply latency is observed once, when
+// the retry applies them.
+func TestWatchFailedChangeSetKeepsPosition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		wh := newWatchHarness(t, nil)
+		wh.runner.failed = 1
+		wh.start()
+		file := filepath.Join(wh.dir, "watch-corp.json")
+		wh.feed.move("cookie-1")
+		wh.feed.events().Changed(time.Now())
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if len(wh.runner.changeSets()) != 1 {
+			t.Fatalf("%d change sets, want 1", len(wh.runner.changeSets()))
+		}
+		if data, err := os.ReadFile(file); err == nil {
+			t.Errorf("position %q saved after a change set whose changes failed", data)
+		}
+		if n := wh.observations("syncd_change_apply_seconds"); n != 0 {
+			t.Errorf("%d apply latencies observed for changes not applied", n)
+		}
+		wh.runner.cmu.Lock()
+		wh.runner.failed = 0
+		wh.runner.cmu.Unlock()
+		time.Sleep(10 * time.Second) // the retry, after its backoff
+		synctest.Wait()
+		sets := wh.runner.changeSets()
+		if len(sets) != 2 || !slices.Equal(sets[1].Sources, []string{"corp"}) {
+			t.Fatalf("change sets %+v, want the retry to plan corp's changes again", sets)
+		}
+		if data, err := os.ReadFile(file); err != nil || string(data) != "cookie-1" {
+			t.Errorf("saved position %q (%v) after the retry, want cookie-1", data, err)
+		}
+		if n := wh.observations("syncd_change_apply_seconds"); n != 1 {
+			t.Errorf("%d apply latencies observed, want 1 (the retry's)", n)
+		}
+		wh.stop()
+	})
 }
