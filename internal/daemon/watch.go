@@ -185,6 +185,7 @@ func (w *Watcher) Reload(cfg *config.Config) {
 	for src := range w.feeds {
 		w.o.Metrics.Forget(src)
 	}
+	prev := w.feeds
 	w.cfg, w.feeds = cfg, map[string]*feedState{}
 	if !cfg.Sync.Watch {
 		// Nothing to plan changes with any more: the schedule does.
@@ -201,7 +202,13 @@ func (w *Watcher) Reload(cfg *config.Config) {
 	var wg gosync.WaitGroup
 	for _, f := range feeds {
 		src := f.Source()
-		w.feeds[src] = &feedState{feed: f, down: w.now()}
+		st := &feedState{feed: f, down: w.now()}
+		if old := prev[src]; old != nil && !old.connected {
+			// Still down: a reload (a periodic systemctl reload, say)
+			// must not restart the clock that makes the daemon unready.
+			st.down, st.err = old.down, old.err
+		}
+		w.feeds[src] = st
 		w.o.Metrics.Connected(src, false)
 		wg.Go(func() { _ = f.Run(fctx, &sourceEvents{w: w, source: src}) })
 	}

@@ -457,3 +457,33 @@ func TestWatchFailedChangeSetKeepsPosition(t *testing.T) {
 		wh.stop()
 	})
 }
+
+// A reload does not restart the clock of a feed that is down: a periodic
+// reload would otherwise keep a directory that never answers from ever
+// making the daemon unready.
+func TestWatchReloadKeepsDownSince(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		wh := newWatchHarness(t, nil)
+		wh.harness.start()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = wh.w.Run(ctx, wh.d.Config()); close(done) }()
+		synctest.Wait()
+		time.Sleep(FeedDownGrace)
+		if ok, _ := wh.w.Ready(); ok {
+			t.Fatal("ready after a quarter of an hour without the feed")
+		}
+		wh.w.Reload(wh.d.Config())
+		synctest.Wait()
+		if ok, why := wh.w.Ready(); ok || !strings.Contains(why, "not connected yet") {
+			t.Errorf("after a reload: ready %v %q, want still not ready", ok, why)
+		}
+		wh.feed.events().Connected("syncrepl", true)
+		if ok, why := wh.w.Ready(); !ok {
+			t.Errorf("connected after the reload: ready %v %q", ok, why)
+		}
+		cancel()
+		<-done
+		wh.stop()
+	})
+}
