@@ -51,6 +51,14 @@ type ChangeResult struct {
 	Refused  error // as Result.Refused
 }
 
+// needFull adds why to the reasons the change set needs a full run.
+func (res *ChangeResult) needFull(why string) {
+	if res.NeedFull != "" {
+		res.NeedFull += "; "
+	}
+	res.NeedFull += why
+}
+
 // watchState is what incremental runs compare with and plan against,
 // kept between runs by one engine.
 type watchState struct {

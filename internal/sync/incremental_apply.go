@@ -197,6 +197,12 @@ func (e *Engine) finishChanges(p *Prepared, res *ChangeResult, cs ChangeSet) {
 	e.summarize(p, r)
 	s := &r.Summary
 	res.ExitCode = exitCode(r)
+	if s.ChangesHeld > 0 {
+		// A change set's report is kept nowhere: a full run holds the
+		// same changes (with the same ids) where the operator looks, the
+		// report, the console, syncd approve --list and the held message.
+		res.needFull("a safety rule held changes back: a full run reports them for approval")
+	}
 	if len(p.Sizes) > 0 {
 		if err := e.store.PutSizes(p.Sizes); err != nil {
 			e.log.Warn("cannot record group sizes", errField(err))
@@ -212,11 +218,14 @@ func (e *Engine) finishChanges(p *Prepared, res *ChangeResult, cs ChangeSet) {
 	if res.NeedFull != "" {
 		fields = append(fields, zap.String("full_run_needed", res.NeedFull))
 	}
-	if len(res.Touched) == 0 && res.NeedFull == "" && len(r.Errors) == 0 {
+	switch {
+	case len(res.Touched) == 0 && res.NeedFull == "" && len(r.Errors) == 0:
 		// A modification of nothing syncd plans on (an attribute it
 		// reads, set to the value it had): not worth an info line.
 		e.log.Debug("change set applied", fields...)
-		return
+	case s.ChangesFailed > 0 || len(r.Errors) > 0:
+		e.log.Warn("change set not applied in full: it is planned again after a backoff", fields...)
+	default:
+		e.log.Info("change set applied", fields...)
 	}
-	e.log.Info("change set applied", fields...)
 }

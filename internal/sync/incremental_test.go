@@ -277,7 +277,9 @@ func TestChangesSurviveAFailedRead(t *testing.T) {
 }
 
 // The budgets hold per change set: a change removing most of a group is
-// held (exit 4) and nobody is removed.
+// held (exit 4) and nobody is removed. The change set asks for a full
+// run, which reports the hold where an operator sees and approves it (a
+// change set's report is kept nowhere).
 func TestChangesKeepTheBudgets(t *testing.T) {
 	w := newWatchRig(t, &emulator.Seed{Users: seedUsers("ann", "bob", "cat", "dan")}, dirOf(map[string][]string{"platform": {"ann", "bob", "cat", "dan"}}), platformMapping())
 	w.full()
@@ -285,6 +287,9 @@ func TestChangesKeepTheBudgets(t *testing.T) {
 	res, _ := w.changes()
 	if got := members(t, w.emu, "Platform"); res.ExitCode != exitcode.Held || len(got) != 4 {
 		t.Errorf("exit %d, Platform %v; want held, nobody removed", res.ExitCode, got)
+	}
+	if !strings.Contains(res.NeedFull, "held") {
+		t.Errorf("a change set that held changes asks for no full run (NeedFull %q)", res.NeedFull)
 	}
 }
 
