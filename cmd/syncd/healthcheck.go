@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/syncd/syncd/internal/config"
@@ -40,21 +41,33 @@ func cmdHealthcheck(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	url := *f.url
+	endpoint := "/readyz"
+	if *f.live {
+		endpoint = "/healthz"
+	}
+	url := withEndpoint(*f.url, endpoint)
 	if url == "" {
 		listen, err := listenOf(configPath(e, *f.config), e.getenv)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "syncd healthcheck: %v; probing %s\n", err, listen)
-		}
-		endpoint := "/readyz"
-		if *f.live {
-			endpoint = "/healthz"
 		}
 		url = probe.HealthURL(listen, endpoint)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *f.timeout)
 	defer cancel()
 	return probe.Health(ctx, http.DefaultClient, url)
+}
+
+// withEndpoint is a --url given as the daemon's base URL (no path, or
+// "/") with the endpoint added: probing the console's page instead said
+// nothing of readiness.
+func withEndpoint(raw, endpoint string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || raw == "" || (u.Path != "" && u.Path != "/") {
+		return raw
+	}
+	u.Path = endpoint
+	return u.String()
 }
 
 // listenOf reads server.listen from the configuration at path; when it

@@ -50,4 +50,12 @@ func TestHealthcheckAsksReadiness(t *testing.T) {
 	if code := run(context.Background(), []string{"healthcheck", "--live"}, e); code != exitcode.OK {
 		t.Errorf("--live on a serving daemon: exit %d (%s), want 0", code, stderr.String())
 	}
+	// --url with the daemon's base URL probes its readiness, not its
+	// console's page.
+	for _, base := range []string{ts.URL, ts.URL + "/"} {
+		stderr.Reset()
+		if code := run(context.Background(), []string{"healthcheck", "--url", base}, e); code != exitcode.Failure || !strings.Contains(stderr.String(), "rejected the token") {
+			t.Errorf("--url %s: exit %d, stderr %q; want 1 and the reason", base, code, stderr.String())
+		}
+	}
 }
