@@ -87,7 +87,12 @@ func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, si
 	}
 	log.Info("syncd started", zap.String("version", version.String()), zap.String("listen", ln.Addr().String()),
 		zap.String("schedule", cfg.Sync.Schedule), zap.Bool("apply", f.apply || cfg.Sync.Apply), zap.String("config", f.path))
-	return serve(ctx, p, ln, sigs)
+	err = serve(ctx, p, ln, sigs)
+	p.close() // notifications still being sent get their grace first (closing twice is harmless)
+	if err == nil {
+		log.Info("syncd stopped")
+	}
+	return err
 }
 
 // serve runs the scheduler and the HTTP server until ctx ends, a stop
@@ -120,7 +125,6 @@ func serve(ctx context.Context, p *daemonParts, ln net.Listener, sigs <-chan os.
 		p.log.Error("scheduler stopped", zap.Error(runErr))
 		return exitWith(exitcode.Failure)
 	}
-	p.log.Info("syncd stopped")
 	return nil
 }
 
