@@ -47,7 +47,7 @@ func (r *engineRunner) RunChanges(ctx context.Context, cs daemon.ChangeSet) (*da
 	if res.Refused != nil {
 		return nil, fmt.Errorf("the Teams API refused a write: %w", res.Refused)
 	}
-	return &daemon.ChangeResult{Report: res.Report, NeedFull: res.NeedFull}, nil
+	return &daemon.ChangeResult{Report: res.Report, NeedFull: res.NeedFull, Unfinished: res.Unfinished}, nil
 }
 
 // feedsOf builds the change feeds of a configuration's LDAP sources, and

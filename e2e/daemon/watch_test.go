@@ -212,11 +212,11 @@ func watchScenarios(t *testing.T, w *watchDirectory) {
 		d.expect(emu, "dave disabled", want)
 	}
 
-	before := d.logged("change set applied", failedOn("Data"))
+	before := d.logged("change set not applied in full", failedOn("Data"))
 	if err := c.Del(goldap.NewDelRequest(w.group("data"), nil)); err != nil {
 		t.Fatal(err)
 	}
-	d.waitLong("the change set of the deleted group", func() bool { return d.logged("change set applied", failedOn("Data")) > before })
+	d.waitLong("the change set of the deleted group", func() bool { return d.logged("change set not applied in full", failedOn("Data")) > before })
 	d.expect(emu, "Data untouched after its directory group was deleted", want)
 
 	w.stop(t)

@@ -63,6 +63,11 @@ type ChangeResult struct {
 	Report *report.Report
 	// NeedFull says why part of the set needs a full run; "" when none.
 	NeedFull string
+	// Unfinished: a change was left for the next change set (a write
+	// failed, or a group could not be read from Teams). The runner keeps
+	// that in memory only, so the feed's changes are not done: a restart
+	// must read them again.
+	Unfinished bool
 }
 
 // ChangeRunner is a Runner that also runs change sets.
@@ -313,12 +318,14 @@ func (w *Watcher) runChanges(ctx context.Context, r Runner, cs ChangeSet) string
 		return res.NeedFull
 	}
 	retry := res.Report != nil && (res.Report.Summary.ChangesFailed > 0 || len(res.Report.Errors) > 0)
-	if !retry {
+	if !res.Unfinished {
 		// Done: the changes are no longer pending, and a restart resumes
-		// after them. A change set that failed leaves both, so that a
-		// restart before its retry succeeds reads the changes again (the
-		// feed's position would otherwise skip them until a full run),
-		// and the apply latency is that of the retry that applied them.
+		// after them. A change set that left a change for the next one
+		// leaves both, so that a restart before that succeeds reads the
+		// changes again (the feed's position would otherwise skip them
+		// until a full run), and the apply latency is that of the change
+		// set that applied them. (An error no retry mends, a mapping's
+		// group deleted from the directory, finishes the change set.)
 		w.covered(cs.Sources, start, w.now())
 		w.savePositions(marks)
 	}

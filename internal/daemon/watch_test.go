@@ -64,7 +64,7 @@ type changeRunner struct {
 	sets     []ChangeSet
 	needFull string
 	fail     int // change sets to fail
-	failed   int // changes each change set reports failed
+	failed   int // changes each change set reports failed (and leaves unfinished)
 	hold     time.Duration
 }
 
@@ -83,7 +83,7 @@ func (c *changeRunner) RunChanges(ctx context.Context, cs ChangeSet) (*ChangeRes
 	}
 	rep := &report.Report{}
 	rep.Summary.ChangesFailed = failed
-	return &ChangeResult{Report: rep, NeedFull: need}, nil
+	return &ChangeResult{Report: rep, NeedFull: need, Unfinished: failed > 0}, nil
 }
 
 func (c *changeRunner) changeSets() []ChangeSet {

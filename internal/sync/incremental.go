@@ -47,7 +47,11 @@ type ChangeResult struct {
 	// NeedFull says why part of the change set needs a full run (a group
 	// to create, no earlier run to compare with); "" when none does.
 	NeedFull string
-	ExitCode int
+	// Unfinished: a target is left for the next change set (a write
+	// failed, or its Teams side could not be read); it is remembered in
+	// memory only.
+	Unfinished bool
+	ExitCode   int
 	Refused  error // as Result.Refused
 }
 
@@ -149,6 +153,7 @@ func (e *Engine) RunChanges(ctx context.Context, cs ChangeSet) (*ChangeResult, e
 	}
 	res := e.executeChanges(ctx, p, c, cs)
 	e.watch.after(dirs, c, res.Report)
+	res.Unfinished = len(e.watch.dirty) > 0
 	return res, nil
 }
 

@@ -224,7 +224,7 @@ func (e *Engine) finishChanges(p *Prepared, res *ChangeResult, cs ChangeSet) {
 		// reads, set to the value it had): not worth an info line.
 		e.log.Debug("change set applied", fields...)
 	case s.ChangesFailed > 0 || len(r.Errors) > 0:
-		e.log.Warn("change set not applied in full: it is planned again after a backoff", fields...)
+		e.log.Warn("change set not applied in full", append(fields, zap.String("next", "planned again after a backoff"))...)
 	default:
 		e.log.Info("change set applied", fields...)
 	}

@@ -321,10 +321,16 @@ func TestChangesRetryWhatFailed(t *testing.T) {
 	if res.Report.Summary.ChangesFailed != 1 {
 		t.Fatalf("summary %+v; want the add failed", res.Report.Summary)
 	}
+	if !res.Unfinished {
+		t.Error("a change set with a failed add says it is finished")
+	}
 	w.src.dir = dirOf(map[string][]string{"platform": {"ann", "bob"}, "data": {}})
 	res, _ = w.changes()
 	if got := members(t, w.emu, "Platform"); !slices.Equal(got, []int{10, 11}) || !slices.Contains(res.Touched, "Platform") {
 		t.Errorf("Platform %v, touched %v; want the failed add made again", got, res.Touched)
+	}
+	if res.Unfinished {
+		t.Error("the change set that made the add again says it is unfinished")
 	}
 }
 
