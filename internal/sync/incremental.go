@@ -52,7 +52,7 @@ type ChangeResult struct {
 	// memory only.
 	Unfinished bool
 	ExitCode   int
-	Refused  error // as Result.Refused
+	Refused    error // as Result.Refused
 }
 
 // needFull adds why to the reasons the change set needs a full run.
