@@ -12,6 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/plural"
 	"github.com/syncd/syncd/internal/probe"
+	"github.com/syncd/syncd/internal/source/ldap"
 	"github.com/syncd/syncd/internal/termsafe"
 )
 
@@ -77,8 +78,27 @@ func connectSources(ctx context.Context, cfg *config.Config, logger *zap.Logger,
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
 		}
+		if cfg.Sync.Watch && src.LDAP != nil {
+			if err := checkFeed(ctx, src, logger, w); err != nil {
+				errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkFeed says which change feed sync.watch would follow on an LDAP
+// source, or why the one configured cannot work.
+func checkFeed(ctx context.Context, src config.Source, logger *zap.Logger, w io.Writer) error {
+	f, err := ldap.NewFeed(src.Name, *src.LDAP, ldap.FeedOptions{}, logger)
+	if err != nil {
+		return err
+	}
+	kind, err := f.Check(ctx)
+	if err == nil {
+		fmt.Fprintf(w, "source %s: change feed: %s\n", src.Name, kind)
+	}
+	return err
 }
 
 // printSourceRead shows what reading one source found. Before an identity

@@ -163,6 +163,25 @@ func TestValidateConnectLDAP(t *testing.T) {
 	if code != exitcode.Failure || !strings.Contains(errOut, "ldap://127.0.0.1:1") {
 		t.Errorf("unreachable: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
+	// With sync.watch, the change feed the daemon would follow; one asked
+	// for by name that this slapd (no syncprov) does not offer is refused.
+	watching := func(feed string) string {
+		path := ldapConfig(t, srv.URL, teamsURL, "admin-token", slapdtest.ReaderPW)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Replace(string(data), "        nested: true\n", "        nested: true\n      watch: {feed: "+feed+"}\n", 1) + "sync: {watch: true}\n"
+		return writeTestFile(t, path, text, 0o600)
+	}
+	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", watching("auto"))
+	if code != exitcode.OK || !strings.Contains(out, "source corp: change feed: modify_timestamp (auto)") {
+		t.Errorf("watch, feed auto: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, nil, "validate", "--connect", "--config", watching("persistent_search"))
+	if code != exitcode.Failure || !strings.Contains(errOut, "change feed persistent_search: the server does not offer it") {
+		t.Errorf("watch, feed persistent_search on slapd: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 }
 
 // A scim_receiver source is dumped from what its endpoint stored, so an

@@ -236,6 +236,50 @@ func (f *Feed) session(ctx context.Context, ev Events, reconnect bool, up func()
 	return err
 }
 
+// Check connects once and says which change feed the server would give
+// (what `syncd validate --connect` prints), or why the configured one
+// cannot work: a feed asked for by name whose control the server's root
+// DSE does not list would otherwise only fail in the daemon's log (an
+// OpenLDAP asked for persistent_search refuses it, result 12). A root DSE
+// that lists no control at all (not readable to this account) proves
+// nothing, and is said so.
+func (f *Feed) Check(ctx context.Context) (string, error) {
+	s, err := f.r.connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer s.close()
+	root, err := readRoot(s)
+	if err != nil {
+		return "", err
+	}
+	if len(root.controls) == 0 {
+		return f.want + " (not checked: the root DSE lists no supported control to this account)", nil
+	}
+	kinds := f.candidates(root)
+	if f.want == config.FeedAuto {
+		return kinds[0] + " (auto)", nil
+	}
+	if need := feedControl(f.want, root); need != "" {
+		return "", fmt.Errorf("change feed %s: the server does not offer it (its root DSE lists no %s); use watch.feed: auto, or a feed it offers", f.want, need)
+	}
+	return f.want, nil
+}
+
+// feedControl is the control a feed kind needs that root lacks, "" when
+// none is missing.
+func feedControl(kind string, root *rootDSE) string {
+	need := map[string]string{config.FeedSyncrepl: oidSyncRequest, config.FeedPersistentSearch: oidPersistentSearch,
+		config.FeedDirSync: oidDirSync}[kind]
+	switch {
+	case need != "" && !slices.Contains(root.controls, need):
+		return "control " + need
+	case kind == config.FeedUSNChanged && !root.activeDirectory():
+		return "Active Directory capability"
+	}
+	return ""
+}
+
 // candidates are the feeds to try, in order: the configured one, or in
 // auto mode what the root DSE says the server offers.
 func (f *Feed) candidates(root *rootDSE) []string {

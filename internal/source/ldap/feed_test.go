@@ -310,3 +310,30 @@ func TestFeedWrongPasswordWaitsLong(t *testing.T) {
 		})
 	}
 }
+
+// Check (validate --connect) names the feed slapd would give, and refuses
+// a feed asked for by name that slapd does not offer.
+func TestFeedCheck(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{LDIF: slapdtest.Fixture, SyncProv: true})
+	for _, tc := range []struct {
+		feed, want string
+		refused    bool
+	}{
+		{config.FeedAuto, "syncrepl (auto)", false},
+		{config.FeedSyncrepl, "syncrepl", false},
+		{config.FeedModifyTimestamp, "modify_timestamp", false},
+		{config.FeedPersistentSearch, "control 2.16.840.1.113730.3.4.3", true},
+		{config.FeedUSNChanged, "Active Directory capability", true},
+	} {
+		cfg := baseConfig(srv.URL)
+		cfg.Watch.Feed = tc.feed
+		f, err := ldap.NewFeed("corp", cfg, ldap.FeedOptions{}, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.Check(context.Background())
+		if (err != nil) != tc.refused || !strings.Contains(got+fmt.Sprint(err), tc.want) {
+			t.Errorf("feed %s: %q, %v; want %q (refused: %v)", tc.feed, got, err, tc.want, tc.refused)
+		}
+	}
+}
