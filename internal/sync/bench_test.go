@@ -166,11 +166,12 @@ func BenchmarkSyncCalls(b *testing.B) {
 		start = time.Now()
 		_, steady := run()
 		steadyTime := time.Since(start)
-		// Minimum cold: 1 group page (none yet) + per tag one lookup and one
-		// SME read + ceil(users/100) user pages; one write per group, and
-		// two per tag (its SME users and its SME group added: two POSTs,
-		// since a PUT needs a read of the SMEs first).
-		minColdReads := 1 + 2*nTags + (nUsers+1+99)/100
+		// Minimum cold: 1 group page (none yet) and its check just before
+		// the first create (DESIGN.md §8 rule 7) + per tag one lookup and
+		// one SME read + ceil(users/100) user pages; one write per group,
+		// and two per tag (its SME users and its SME group added: two
+		// POSTs, since a PUT needs a read of the SMEs first).
+		minColdReads := 2 + 2*nTags + (nUsers+1+99)/100
 		minColdWrites := nGroups + 2*nTags
 		// Minimum steady: ceil(groups/100) group pages + one SME read per tag.
 		minSteadyReads := (nGroups+99)/100 + nTags
