@@ -113,7 +113,6 @@ type Daemon struct {
 type LastRun struct {
 	Report   *report.Report
 	ExitCode int
-	Ended    bool // false before any run ended
 }
 
 // generation is a configuration with the runner built from it.

@@ -24,7 +24,7 @@ func (d *Daemon) record(res *Result, err error, start, end time.Time) {
 	d.o.Metrics.ObserveRun(run)
 	reason := d.o.NotReady(res, err)
 	d.mu.Lock()
-	d.last = LastRun{ExitCode: code, Ended: true}
+	d.last = LastRun{ExitCode: code}
 	if res != nil && res.Report != nil {
 		d.latest, d.last.Report = res.Report, res.Report
 	}

@@ -350,9 +350,9 @@ func TestSyncWaitSaysHowTheRunEnded(t *testing.T) {
 		code       int
 		exit, said string
 	}{
-		{last: daemon.LastRun{Report: sampleReport(), ExitCode: 4, Ended: true}, code: 200, exit: "4", said: "held"},
-		{last: daemon.LastRun{Report: sampleReport(), ExitCode: 0, Ended: true}, code: 200, exit: "0", said: "success"},
-		{last: daemon.LastRun{ExitCode: 1, Ended: true}, code: 500, exit: "1", said: "failure"},
+		{last: daemon.LastRun{Report: sampleReport(), ExitCode: 4}, code: 200, exit: "4", said: "held"},
+		{last: daemon.LastRun{Report: sampleReport(), ExitCode: 0}, code: 200, exit: "0", said: "success"},
+		{last: daemon.LastRun{ExitCode: 1}, code: 500, exit: "1", said: "failure"},
 	} {
 		f := &fakeScheduler{latest: older}
 		s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: lastScheduler{f, tc.last}, Listen: "127.0.0.1:9184"})
