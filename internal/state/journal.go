@@ -397,10 +397,15 @@ func own(t kv, bucket []byte, key string, ids []int) ([]int, error) {
 	}
 	cur, _ := getInts(t, bucket, key)
 	cur = sortedInts(cur)
-	add := sortedInts(slices.Clone(ids))
-	var fresh []int
+	add := slices.Compact(sortedInts(slices.Clone(ids)))
+	if len(cur) == 0 {
+		// A new entry (every group a cold run creates): all of add is
+		// fresh, and the whole entry.
+		return add, putInts(t, bucket, key, add)
+	}
+	fresh := make([]int, 0, len(add))
 	i := 0
-	for _, id := range slices.Compact(add) {
+	for _, id := range add {
 		for i < len(cur) && cur[i] < id {
 			i++
 		}
