@@ -100,9 +100,15 @@ func runDaemon(ctx context.Context, e env, cfg *config.Config, f daemonFlags, si
 func serve(ctx context.Context, p *daemonParts, ln net.Listener, sigs <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	finished := make(chan struct{})
-	defer close(finished)
-	go handleSignals(finished, sigs, cancel, p.daemon.Reload, p.log, os.Exit)
+	finished, signalsDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(signalsDone)
+		handleSignals(finished, sigs, cancel, p.daemon.Reload, p.log, os.Exit)
+	}()
+	// The signal handler's last line comes before "syncd stopped": the
+	// stop signal also ends ctx by itself (main), so the daemon may stop
+	// before the handler has logged it.
+	defer func() { close(finished); <-signalsDone }()
 	served := make(chan error, 1)
 	go func() {
 		err := p.server.Serve(ctx, ln)
@@ -138,6 +144,13 @@ func handleSignals(finished <-chan struct{}, sigs <-chan os.Signal, stop context
 		select {
 		case sig = <-sigs:
 		case <-finished:
+			select { // a stop signal that stopped the daemon before it was read here
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP && !stopping {
+					logStop(log, sig)
+				}
+			default:
+			}
 			return
 		}
 		switch {
@@ -150,11 +163,15 @@ func handleSignals(finished <-chan struct{}, sigs <-chan os.Signal, stop context
 			exit(exitcode.Failure)
 			return
 		default:
-			log.Info("stop signal: finishing the current run at a safe point", zap.String("signal", sig.String()))
+			logStop(log, sig)
 			stopping = true
 			stop()
 		}
 	}
+}
+
+func logStop(log *zap.Logger, sig os.Signal) {
+	log.Info("stop signal: finishing the current run at a safe point", zap.String("signal", sig.String()))
 }
 
 // daemonParts are the long-lived pieces of `syncd run`.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/exitcode"
@@ -93,4 +94,21 @@ func TestHandleSignals(t *testing.T) {
 		t.Fatal("second stop signal did not exit")
 	}
 	close(finished)
+}
+
+// A stop signal that ended the daemon (main's context) before the handler
+// read it is still logged, before the handler returns, whichever of the
+// two the handler sees first (tried 20 times: select picks at random).
+func TestHandleSignalsLogsAStopAlreadyDone(t *testing.T) {
+	finished := make(chan struct{})
+	close(finished)
+	for range 20 {
+		sigs := make(chan os.Signal, 1)
+		sigs <- syscall.SIGTERM
+		core, logs := observer.New(zap.InfoLevel)
+		handleSignals(finished, sigs, func() {}, func() error { return nil }, zap.New(core), func(int) {})
+		if logs.FilterMessageSnippet("stop signal").Len() != 1 {
+			t.Fatalf("logs %v, want the stop signal once", logs.All())
+		}
+	}
 }
