@@ -288,6 +288,33 @@ func TestReportMayNotBeFramed(t *testing.T) {
 	}
 }
 
+// TestSilentConnectionsMakeRoom: connections opened and never used, as
+// fast as the server closes them, do not keep a probe out for the header
+// timeout: one silent for a second is closed to make room.
+func TestSilentConnectionsMakeRoom(t *testing.T) {
+	const maxConns = 3
+	s, err := server.New(server.Options{Logger: zap.NewNop(), Gatherer: prometheus.NewRegistry(), Scheduler: &fakeScheduler{}, MaxConns: maxConns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, s)
+	addr := strings.TrimPrefix(base, "http://")
+	for range maxConns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	time.Sleep(100 * time.Millisecond) // accepted, every slot taken
+	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 3 * time.Second}
+	resp, err := probe.Get(base + "/healthz")
+	if err != nil {
+		t.Fatalf("probe with %d silent connections open: %v (the header timeout is 5 s)", maxConns, err)
+	}
+	resp.Body.Close()
+}
+
 // A reverse proxy on this host makes every request come from loopback,
 // and nginx's proxy_pass sends its upstream's Host (127.0.0.1:PORT):
 // without a token, a request carrying a proxy's headers is refused, and
