@@ -161,6 +161,13 @@ func (wh *watchHarness) start() { wh.startFeed(true) }
 
 // startFeed is start with the feed resumed or not.
 func (wh *watchHarness) startFeed(resumed bool) {
+	wh.startWatcher()
+	wh.feed.events().Connected("syncrepl", resumed)
+}
+
+// startWatcher runs the daemon and the watcher, the feed not connected
+// yet; stop stops both.
+func (wh *watchHarness) startWatcher() {
 	wh.harness.start()
 	ctx, cancel := context.WithCancel(context.Background())
 	wh.wdone = make(chan struct{})
@@ -168,7 +175,6 @@ func (wh *watchHarness) startFeed(resumed bool) {
 	stopDaemon := wh.cancel
 	wh.cancel = func() { cancel(); <-wh.wdone; stopDaemon() }
 	synctest.Wait()
-	wh.feed.events().Connected("syncrepl", resumed)
 }
 
 func TestWatchBurstIsOneChangeSet(t *testing.T) {
@@ -272,11 +278,7 @@ func TestWatchNeedFullAndRetry(t *testing.T) {
 func TestWatchReadiness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		wh := newWatchHarness(t, nil)
-		wh.harness.start()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { _ = wh.w.Run(ctx, wh.d.Config()); close(done) }()
-		synctest.Wait()
+		wh.startWatcher()
 		if ok, why := wh.w.Ready(); !ok {
 			t.Errorf("just started, the feed not connected yet: ready %v %q, want ready", ok, why)
 		}
@@ -304,8 +306,6 @@ func TestWatchReadiness(t *testing.T) {
 		if wh.metric("syncd_watch_connected", "source", "corp") != 0 || wh.metric("syncd_watch_events_total", "source", "corp", "result", "error") != 1 {
 			t.Error("the disconnect is not in the metrics")
 		}
-		cancel()
-		<-done
 		wh.stop()
 	})
 }
@@ -464,11 +464,7 @@ func TestWatchFailedChangeSetKeepsPosition(t *testing.T) {
 func TestWatchReloadKeepsDownSince(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		wh := newWatchHarness(t, nil)
-		wh.harness.start()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { _ = wh.w.Run(ctx, wh.d.Config()); close(done) }()
-		synctest.Wait()
+		wh.startWatcher()
 		time.Sleep(FeedDownGrace)
 		if ok, _ := wh.w.Ready(); ok {
 			t.Fatal("ready after a quarter of an hour without the feed")
@@ -482,8 +478,6 @@ func TestWatchReloadKeepsDownSince(t *testing.T) {
 		if ok, why := wh.w.Ready(); !ok {
 			t.Errorf("connected after the reload: ready %v %q", ok, why)
 		}
-		cancel()
-		<-done
 		wh.stop()
 	})
 }
