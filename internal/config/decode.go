@@ -215,12 +215,12 @@ func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 		d.errorf(n, "%s: expected a single value, got %s", describe(path), kindName(n))
 		return "", false
 	}
-	s, err := expandEnv(n.Value, d.getenv)
+	s, fromEnv, err := expand(n.Value, d.getenv)
 	if err != nil {
 		d.errorf(n, "%s: %v", describe(path), err)
 		return "", false
 	}
-	if s != n.Value && fromEnvironment(n.Value, d.getenv) {
+	if fromEnv {
 		d.pos.env[path] = true // a secret that must not be written in the file may come this way
 	}
 	return s, true

@@ -12,15 +12,25 @@ import (
 // (possibly empty: ${NAME:-}) is given. Errors name the variable, never a
 // value: the text around it may be a secret.
 func expandEnv(s string, getenv func(string) string) (string, error) {
+	out, _, err := expand(s, getenv)
+	return out, err
+}
+
+// expand is expandEnv that also tells whether anything came from the
+// environment: a value that only ${NAME:-default} defaults (or $${) made
+// was written in the file all the same, and a secret written so is as
+// readable as one written plainly.
+func expand(s string, getenv func(string) string) (string, bool, error) {
 	if !strings.Contains(s, "${") {
-		return s, nil
+		return s, false, nil
 	}
+	fromEnv := false
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
 			b.WriteString(s)
-			return b.String(), nil
+			return b.String(), fromEnv, nil
 		}
 		if i > 0 && s[i-1] == '$' { // "$${" -> "${"
 			b.WriteString(s[:i-1])
@@ -31,54 +41,32 @@ func expandEnv(s string, getenv func(string) string) (string, error) {
 		b.WriteString(s[:i])
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			return "", fmt.Errorf("unterminated ${ (close it with }, or write $${ for a literal ${)")
+			return "", false, fmt.Errorf("unterminated ${ (close it with }, or write $${ for a literal ${)")
 		}
-		val, err := lookupVar(s[i+2:i+end], getenv)
+		val, env, err := lookupVar(s[i+2:i+end], getenv)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
+		fromEnv = fromEnv || env
 		b.WriteString(val)
 		s = s[i+end+1:]
 	}
 }
 
-// fromEnvironment tells whether expanding s takes anything from the
-// environment: a value that only ${NAME:-default} defaults (or $${) made
-// was written in the file all the same, and a secret written so is as
-// readable as one written plainly.
-func fromEnvironment(s string, getenv func(string) string) bool {
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			return false
-		}
-		end := strings.IndexByte(s[i:], '}')
-		if end < 0 {
-			return false
-		}
-		if i == 0 || s[i-1] != '$' {
-			name, _, _ := strings.Cut(s[i+2:i+end], ":-")
-			if getenv(name) != "" {
-				return true
-			}
-		}
-		s = s[i+end+1:]
-	}
-}
-
-// lookupVar resolves the inside of ${...}: NAME or NAME:-default.
-func lookupVar(expr string, getenv func(string) string) (string, error) {
+// lookupVar resolves the inside of ${...}: NAME or NAME:-default, and
+// tells whether the value came from the environment.
+func lookupVar(expr string, getenv func(string) string) (string, bool, error) {
 	name, def, hasDef := strings.Cut(expr, ":-")
 	if !validVarName(name) {
-		return "", fmt.Errorf("invalid ${...} variable reference (use ${NAME} or ${NAME:-default}, NAME of letters, digits and _; $${ writes a literal ${)")
+		return "", false, fmt.Errorf("invalid ${...} variable reference (use ${NAME} or ${NAME:-default}, NAME of letters, digits and _; $${ writes a literal ${)")
 	}
 	if v := getenv(name); v != "" {
-		return v, nil
+		return v, true, nil
 	}
 	if hasDef {
-		return def, nil
+		return def, false, nil
 	}
-	return "", fmt.Errorf("environment variable %s is not set (set it, or write ${%s:-default} to give a default)", name, name)
+	return "", false, fmt.Errorf("environment variable %s is not set (set it, or write ${%s:-default} to give a default)", name, name)
 }
 
 func validVarName(s string) bool {
