@@ -114,7 +114,7 @@ func (a *applier) createGroup(ctx context.Context, g *plan.GroupPlan) error {
 		return err
 	}
 	req := teams.UserGroupRequest{Name: g.Name, Description: g.Description, UserIDs: g.Add}
-	var created *teams.Roster
+	var created *teams.Created
 	err := a.withFreshIDs(ctx, &req.UserIDs, func() error {
 		w := write{call: "POST /user-groups", lines: []state.AuditLine{a.line(report.KindCreateGroup, g.Name, "", req.UserIDs, nil)},
 			create: &state.Create{Name: g.Name, UserIDs: slices.Clone(req.UserIDs)}}

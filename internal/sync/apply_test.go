@@ -118,7 +118,7 @@ func TestApplyFewestCalls(t *testing.T) {
 // failingCreate is the Teams client with group creation refused.
 type failingCreate struct{ *teams.Client }
 
-func (failingCreate) CreateUserGroup(context.Context, teams.UserGroupRequest) (*teams.Roster, error) {
+func (failingCreate) CreateUserGroup(context.Context, teams.UserGroupRequest) (*teams.Created, error) {
 	return nil, errors.New("create refused")
 }
 

@@ -46,7 +46,7 @@ type Reader interface {
 // Writer is what an applying run writes to Teams; *teams.Client satisfies
 // it. A dry run is given none.
 type Writer interface {
-	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Roster, error)
+	CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Created, error)
 	ReplaceUserGroup(ctx context.Context, id int, r teams.UserGroupRequest) (*teams.Roster, error)
 	AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*teams.Roster, error)
 	RemoveUserGroupMember(ctx context.Context, id, userID int) error

@@ -24,7 +24,7 @@ type spy struct {
 	before func(call string)
 }
 
-func (s spy) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Roster, error) {
+func (s spy) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Created, error) {
 	s.before("create")
 	return s.Client.CreateUserGroup(ctx, r)
 }
@@ -159,7 +159,7 @@ func TestEveryWriteRecordedBeforeTheNext(t *testing.T) {
 // resets the connection would.
 type lostCreate struct{ *teams.Client }
 
-func (l lostCreate) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Roster, error) {
+func (l lostCreate) CreateUserGroup(ctx context.Context, r teams.UserGroupRequest) (*teams.Created, error) {
 	if _, err := l.Client.CreateUserGroup(ctx, r); err != nil {
 		return nil, err
 	}

@@ -32,8 +32,8 @@ import (
 //     (ErrUnconfirmed, OutcomeUnknown) until the next ListUserGroups: a
 //     write that lands late must not meet a second create.
 //
-// The group it returns is the answer's, as a roster: a sync needs its id.
-func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*Roster, error) {
+// It returns the new group's id and name (Created).
+func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*Created, error) {
 	if err := checkName("POST", routeGroups, r.Name); err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (c *Client) CreateUserGroup(ctx context.Context, r UserGroupRequest) (*Rost
 		return nil, err
 	}
 	k := &call{method: "POST", route: routeGroups, path: routeGroups, body: fullRequest(r)}
-	g, err := send(ctx, c, k, func(g *Roster) string {
+	g, err := send(ctx, c, k, func(g *Created) string {
 		if g.ID <= 0 {
 			return "no group id"
 		}
@@ -88,7 +88,7 @@ func (c *Client) mayCreate(ctx context.Context, name string) error {
 // resolveCreate settles a create whose answer was lost or unreadable by
 // listing the groups: the evidence showed no group of that name, so
 // exactly one now is the one the create made.
-func (c *Client) resolveCreate(ctx context.Context, name string, createErr error) (*Roster, error) {
+func (c *Client) resolveCreate(ctx context.Context, name string, createErr error) (*Created, error) {
 	groups, err := c.listRosters(ctx)
 	if err != nil {
 		return nil, errors.Join(createErr, fmt.Errorf("teams: list user groups to confirm the create of %q: %w", name, err))
@@ -106,7 +106,7 @@ func (c *Client) resolveCreate(ctx context.Context, name string, createErr error
 		c.groupsMu.Lock()
 		delete(c.unsure, fold(name))
 		c.groupsMu.Unlock()
-		return found[0], nil
+		return &Created{ID: found[0].ID, Name: found[0].Name}, nil
 	}
 	ids := make([]int, len(found))
 	for i, g := range found {

@@ -84,6 +84,7 @@ func sameForAll(t *testing.T, data []byte) {
 	sameRoster(t, data)
 	sameAccount(t, data)
 	sameAs(t, data, tagOf)
+	sameAs(t, data, createdOf)
 }
 
 // sameAs checks that the scanner reads into R what encoding/json reads
@@ -102,6 +103,17 @@ func sameAs[M, R any](t *testing.T, data []byte, project func(M) R) {
 		}
 	}
 }
+
+// createdModel is a create's answer as Created reads it: a
+// UserGroupResponseModel whose users must be JSON, of any shape.
+type createdModel struct {
+	ID          int             `json:"id"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Users       json.RawMessage `json:"users"`
+}
+
+func createdOf(m createdModel) Created { return Created{ID: m.ID, Name: m.Name} }
 
 // smesModel and tagModel are SubjectMatterExpertResponseModel and
 // TagResponseModel as the spec has them, for encoding/json.
