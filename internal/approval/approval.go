@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -56,10 +57,9 @@ type Held struct {
 // Latest returns the report of the latest run that compared anything
 // (a run that failed before planning held nothing), or nil.
 func Latest(store *state.Store) *report.Report {
-	reports := kept(store)
-	for i := len(reports) - 1; i >= 0; i-- {
-		if !reports[i].NothingCompared {
-			return reports[i]
+	for r := range kept(store) {
+		if !r.NothingCompared {
+			return r
 		}
 	}
 	return nil
@@ -127,38 +127,34 @@ type heldIn struct {
 	runID  string
 }
 
-// chosen finds the held changes req names.
+// chosen finds the held changes req names. The kept reports are read
+// newest first, one at a time, and no further than needed: the newest
+// report that holds a change describes it.
 func chosen(store *state.Store, req Request) ([]heldIn, error) {
-	reports := kept(store)
-	if len(reports) == 0 {
+	if !store.HasReports() {
 		return nil, ErrNoRun
 	}
 	if req.All {
-		r := Latest(store)
-		var out []heldIn
-		if r != nil {
-			for _, c := range r.Changes {
-				if c.Status == report.StatusHeld && c.ID != "" {
-					out = append(out, heldIn{c, r.RunID})
-				}
-			}
-		}
-		if len(out) == 0 {
-			return nil, ErrNothingHeld
-		}
-		return out, nil
+		return allHeld(Latest(store))
+	}
+	want := dedupe(req.IDs)
+	if len(want) == 0 {
+		return nil, errors.New("no id given")
 	}
 	byID := map[string]heldIn{}
-	for _, r := range reports { // oldest first: the newest description wins
+	for r := range kept(store) {
 		for _, c := range r.Changes {
-			if c.Status == report.StatusHeld && c.ID != "" {
+			if _, found := byID[c.ID]; !found && c.Status == report.StatusHeld && slices.Contains(want, c.ID) {
 				byID[c.ID] = heldIn{c, r.RunID}
 			}
+		}
+		if len(byID) == len(want) {
+			break
 		}
 	}
 	var out []heldIn
 	var unknown []string
-	for _, id := range dedupe(req.IDs) {
+	for _, id := range want {
 		if h, ok := byID[id]; ok {
 			out = append(out, h)
 		} else {
@@ -168,8 +164,22 @@ func chosen(store *state.Store, req Request) ([]heldIn, error) {
 	if len(unknown) > 0 {
 		return nil, &UnknownError{IDs: unknown}
 	}
+	return out, nil
+}
+
+// allHeld returns the held changes of r, the latest run that compared
+// anything (nil: none did).
+func allHeld(r *report.Report) ([]heldIn, error) {
+	var out []heldIn
+	if r != nil {
+		for _, c := range r.Changes {
+			if c.Status == report.StatusHeld && c.ID != "" {
+				out = append(out, heldIn{c, r.RunID})
+			}
+		}
+	}
 	if len(out) == 0 {
-		return nil, errors.New("no id given")
+		return nil, ErrNothingHeld
 	}
 	return out, nil
 }
@@ -184,17 +194,17 @@ func approvalOf(h heldIn, req Request, now time.Time, ttl time.Duration) state.A
 	return a
 }
 
-// kept returns the reports the store keeps, oldest first; one that cannot
-// be read is skipped.
-func kept(store *state.Store) []*report.Report {
-	var out []*report.Report
-	for _, data := range store.Reports() {
-		var r report.Report
-		if json.Unmarshal(data, &r) == nil {
-			out = append(out, &r)
+// kept yields the reports the store keeps, newest first, decoded one at
+// a time; one that cannot be read is skipped.
+func kept(store *state.Store) iter.Seq[*report.Report] {
+	return func(yield func(*report.Report) bool) {
+		for data := range store.ReportsNewestFirst() {
+			var r report.Report
+			if json.Unmarshal(data, &r) == nil && !yield(&r) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 func dedupe(ids []string) []string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -354,21 +355,52 @@ func (s *Store) AddReport(t time.Time, reportJSON []byte) error {
 
 // Reports returns the kept reports, oldest first.
 func (s *Store) Reports() [][]byte {
-	var out [][]byte
+	out := slices.Collect(s.ReportsNewestFirst())
+	slices.Reverse(out)
+	return out
+}
+
+// ReportsNewestFirst yields the kept reports, newest first, each read in
+// a transaction of its own as it is asked for: a report can be tens of
+// megabytes (a first apply of 10,000 groups makes one of 67 MB), so a
+// caller that stops early reads no more of them, one that goes on holds
+// one at a time, and no transaction keeps the file while a caller works.
+func (s *Store) ReportsNewestFirst() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		var keys []string
+		_ = s.view(func(t kv) error {
+			t.each(bucketReports, func(k string, _ []byte) { keys = append(keys, k) })
+			return nil
+		})
+		for _, k := range slices.Backward(keys) {
+			var data []byte
+			_ = s.view(func(t kv) error {
+				data = t.get(bucketReports, k)
+				return nil
+			})
+			if data != nil && !yield(data) {
+				return
+			}
+		}
+	}
+}
+
+// HasReports tells whether a report is kept, without reading one.
+func (s *Store) HasReports() bool {
+	found := false
 	_ = s.view(func(t kv) error {
-		t.each(bucketReports, func(_ string, v []byte) { out = append(out, v) })
+		t.each(bucketReports, func(string, []byte) { found = true })
 		return nil
 	})
-	return out
+	return found
 }
 
 // LatestReport returns the newest kept report, or nil.
 func (s *Store) LatestReport() []byte {
-	r := s.Reports()
-	if len(r) == 0 {
-		return nil
+	for data := range s.ReportsNewestFirst() {
+		return data
 	}
-	return r[len(r)-1]
+	return nil
 }
 
 // timeKey sorts chronologically as bytes (fixed-width UTC).

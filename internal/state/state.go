@@ -219,10 +219,16 @@ func (s *Store) noteErr(err error) error {
 type kv interface {
 	get(bucket []byte, key string) []byte
 	put(bucket []byte, key string, val []byte) error
-	// keep is put for a value the caller hands over and never touches
-	// again: the in-memory store keeps it as it is instead of copying it.
+	// keep is put for a large value the caller hands over and never
+	// touches again: the in-memory store keeps it as it is instead of
+	// copying it, bbolt in a bucket of its own (each then sees it as nil;
+	// get reads it).
 	keep(bucket []byte, key string, val []byte) error
 	del(bucket []byte, key string) error
+	// each calls fn for every key of the bucket, in order; val is valid
+	// only during the call (bbolt's memory map): a value kept must be
+	// copied, and none is copied that is not kept (a report can be tens
+	// of megabytes).
 	each(bucket []byte, fn func(key string, val []byte))
 	// some calls fn for each of keys (sorted) that the bucket holds; val
 	// is valid only during the call.
@@ -279,18 +285,46 @@ func (b boltKV) get(bucket []byte, key string) []byte {
 	if bk == nil {
 		return nil
 	}
-	return bytes.Clone(bk.Get([]byte(key)))
+	v := bk.Get([]byte(key))
+	if v == nil {
+		if own := bk.Bucket([]byte(key)); own != nil {
+			v = own.Get(keptValue)
+		}
+	}
+	return bytes.Clone(v)
 }
 
 func (b boltKV) put(bucket []byte, key string, val []byte) error {
 	return b.tx.Bucket(bucket).Put([]byte(key), val)
 }
 
-// keep is put: bbolt copies the value into its pages on commit.
-func (b boltKV) keep(bucket []byte, key string, val []byte) error { return b.put(bucket, key, val) }
+// keptValue is the one key of the bucket keep makes for a value.
+var keptValue = []byte("value")
 
+// keep stores a value in a bucket of its own, under key: bbolt rewrites a
+// leaf whole when one of its keys changes, so a report of tens of
+// megabytes stored as a plain value beside the next run's was copied and
+// written again by the runs after it. In its own bucket, adding or
+// deleting another key never touches it. get reads both forms.
+func (b boltKV) keep(bucket []byte, key string, val []byte) error {
+	bk := b.tx.Bucket(bucket)
+	if err := b.del(bucket, key); err != nil {
+		return err
+	}
+	own, err := bk.CreateBucket([]byte(key))
+	if err != nil {
+		return err
+	}
+	return own.Put(keptValue, val)
+}
+
+// del deletes a key, a plain value or a value kept in its own bucket.
 func (b boltKV) del(bucket []byte, key string) error {
-	return b.tx.Bucket(bucket).Delete([]byte(key))
+	bk := b.tx.Bucket(bucket)
+	if bk.Bucket([]byte(key)) != nil {
+		return bk.DeleteBucket([]byte(key))
+	}
+	return bk.Delete([]byte(key))
 }
 
 func (b boltKV) each(bucket []byte, fn func(string, []byte)) {
@@ -299,7 +333,7 @@ func (b boltKV) each(bucket []byte, fn func(string, []byte)) {
 		return
 	}
 	_ = bk.ForEach(func(k, v []byte) error {
-		fn(string(k), bytes.Clone(v))
+		fn(string(k), v)
 		return nil
 	})
 }

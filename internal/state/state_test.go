@@ -1,8 +1,10 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -149,5 +151,79 @@ func TestUserID(t *testing.T) {
 		if got, ok := userID([]byte(v)); ok {
 			t.Errorf("userID(%s) = %d, want none", v, got)
 		}
+	}
+}
+
+// A first apply of 10,000 groups keeps a report of 67 MB, and the next
+// runs keep it among their last KeepReports. Recording a run and reading
+// the latest report must not copy the big ones: the daemon reads the
+// latest on start, every run trims the kept ones, and both held every
+// kept report in memory at once before.
+func TestBigReportsAreNotCopied(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	const big = 8 << 20
+	for i := range 3 {
+		data := append(append([]byte{'"'}, bytes.Repeat([]byte{'x'}, big)...), '"')
+		if err := s.AddReport(now.Add(time.Duration(i)*time.Minute), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocated := allocatedBy(func() {
+		if err := s.AddReport(now.Add(time.Hour), []byte(`"small"`)); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(s.LatestReport()); got != `"small"` || !s.HasReports() {
+			t.Errorf("latest report %q", got)
+		}
+	})
+	if allocated > big/2 {
+		t.Errorf("recording a small report and reading it back allocated %d MB beside 3 kept reports of %d MB", allocated>>20, big>>20)
+	}
+	var n int
+	for data := range s.ReportsNewestFirst() {
+		if n++; n > 1 && len(data) != big+2 {
+			t.Errorf("report %d has %d bytes", n, len(data))
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d reports kept, want 4", n)
+	}
+}
+
+// allocatedBy is how many bytes fn allocated on the heap.
+func allocatedBy(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// Reports kept by an earlier syncd, as plain values of the reports
+// bucket, are read, and trimmed, beside those kept in buckets of their own.
+func TestReportsKeptAsPlainValuesStillRead(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	err := s.update(func(x kv) error { return x.put(bucketReports, timeKey(now), []byte(`"old"`)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddReport(now.Add(time.Minute), []byte(`"new"`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%s", s.Reports()); got != `["old" "new"]` {
+		t.Fatalf("reports %s", got)
+	}
+	for i := range KeepReports {
+		if err := s.AddReport(now.Add(time.Duration(2+i)*time.Minute), []byte(`"later"`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Reports(); len(got) != KeepReports || string(got[0]) != `"later"` {
+		t.Errorf("after %d more reports, %d kept, the oldest %s", KeepReports, len(got), got[0])
+	}
+	if _, err := Open(s.dir); err != nil {
+		t.Errorf("the file does not pass the check on open: %v", err)
 	}
 }
