@@ -3,6 +3,7 @@ package approval
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,5 +91,22 @@ func TestNothingHeld(t *testing.T) {
 	keep(t, s, report.Report{RunID: "run-1", StartedAt: now, Changes: []report.Change{{Kind: report.KindAddMembers, Status: report.StatusApplied}}})
 	if _, err := Approve(s, Request{All: true}, now); !errors.Is(err, ErrNothingHeld) {
 		t.Errorf("--all without held changes: %v, want ErrNothingHeld", err)
+	}
+}
+
+// A change held by several kept runs is approved as the newest of them
+// described it; the kept reports are read newest first.
+func TestNewestReportDescribesAChange(t *testing.T) {
+	s := state.Memory()
+	for i, group := range []string{"Old name", "New name"} {
+		keep(t, s, report.Report{RunID: fmt.Sprint("run-", i+1), StartedAt: now.Add(time.Duration(i-2) * time.Hour),
+			Changes: []report.Change{held("eeeeeeeeeeee", group, "x@example.com")}})
+	}
+	keep(t, s, report.Report{RunID: "run-3", StartedAt: now.Add(-time.Minute), NothingCompared: true})
+	if _, err := Approve(s, Request{IDs: []string{"eeeeeeeeeeee"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if a := s.Approvals(now)["eeeeeeeeeeee"]; a.RunID != "run-2" || a.Group != "New name" {
+		t.Errorf("approved %+v, want it as run-2 described it", a)
 	}
 }
