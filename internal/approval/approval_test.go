@@ -99,11 +99,14 @@ func TestNothingHeld(t *testing.T) {
 func TestNewestReportDescribesAChange(t *testing.T) {
 	s := state.Memory()
 	for i, group := range []string{"Old name", "New name"} {
-		keep(t, s, report.Report{RunID: fmt.Sprint("run-", i+1), StartedAt: now.Add(time.Duration(i-2) * time.Hour),
-			Changes: []report.Change{held("eeeeeeeeeeee", group, "x@example.com")}})
+		changes := []report.Change{held("eeeeeeeeeeee", group, "x@example.com")}
+		if i == 0 {
+			changes = append(changes, held("aaaaaaaaaaaa", "Other", "y@example.com"))
+		}
+		keep(t, s, report.Report{RunID: fmt.Sprint("run-", i+1), StartedAt: now.Add(time.Duration(i-2) * time.Hour), Changes: changes})
 	}
 	keep(t, s, report.Report{RunID: "run-3", StartedAt: now.Add(-time.Minute), NothingCompared: true})
-	if _, err := Approve(s, Request{IDs: []string{"eeeeeeeeeeee"}}, now); err != nil {
+	if _, err := Approve(s, Request{IDs: []string{"eeeeeeeeeeee", "aaaaaaaaaaaa"}}, now); err != nil {
 		t.Fatal(err)
 	}
 	if a := s.Approvals(now)["eeeeeeeeeeee"]; a.RunID != "run-2" || a.Group != "New name" {
