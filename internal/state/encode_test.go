@@ -22,6 +22,15 @@ func TestEncodingLikeJSON(t *testing.T) {
 		{Time: t0.In(time.FixedZone("", -7200)), Kind: "remove_members", Users: []AuditUser{}, Groups: []string{},
 			Result: ResultFailed, Error: "teams: 400 \"bad\"\n", Call: "DELETE /x", Approval: "h-1", By: "ann", Reason: "budget", Expires: &exp},
 	}
+	for _, u := range []User{{}, {ID: 7, Name: "Ann \"A\" <a>", Seen: t0}, {ID: -3, Seen: t0.In(time.FixedZone("", 3600))}} {
+		want, err := json.Marshal(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendUser(nil, &u); !bytes.Equal(got, want) {
+			t.Errorf("user:\n got %s\nwant %s", got, want)
+		}
+	}
 	for _, l := range lines {
 		want, err := json.Marshal(l)
 		if err != nil {

@@ -99,8 +99,13 @@ func (s *Store) AllUsers() map[string]User {
 func (s *Store) PutUsers(users map[string]User) error {
 	emails := slices.Sorted(maps.Keys(users))
 	return s.update(func(t kv) error {
+		// One buffer for every value, each slice of it left untouched
+		// after: bbolt holds on to a value until the commit.
+		buf := make([]byte, 0, 64*len(emails))
 		for _, e := range emails {
-			if err := putJSON(t, bucketUsers, e, users[e]); err != nil {
+			u, start := users[e], len(buf)
+			buf = appendUser(buf, &u)
+			if err := t.put(bucketUsers, e, buf[start:len(buf):len(buf)]); err != nil {
 				return err
 			}
 		}
