@@ -225,6 +225,10 @@ func (e *Engine) finishChanges(p *Prepared, res *ChangeResult, cs ChangeSet) {
 		e.log.Debug("change set applied", fields...)
 	case s.ChangesFailed > 0 || len(r.Errors) > 0:
 		e.log.Warn("change set not applied in full", append(fields, zap.String("next", "planned again after a backoff"))...)
+	case s.ChangesHeld > 0:
+		// Each held change had its warning; this line says what
+		// becomes of them.
+		e.log.Info("change set held changes back", append(fields, zap.String("next", "a full run holds them for approval"))...)
 	default:
 		e.log.Info("change set applied", fields...)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
@@ -282,9 +283,14 @@ func TestChangesSurviveAFailedRead(t *testing.T) {
 // change set's report is kept nowhere).
 func TestChangesKeepTheBudgets(t *testing.T) {
 	w := newWatchRig(t, &emulator.Seed{Users: seedUsers("ann", "bob", "cat", "dan")}, dirOf(map[string][]string{"platform": {"ann", "bob", "cat", "dan"}}), platformMapping())
+	core, logs := observer.New(zap.InfoLevel)
+	w.engine().log = zap.New(core)
 	w.full()
 	w.src.dir = dirOf(map[string][]string{"platform": {"ann"}})
 	res, _ := w.changes()
+	if got := logs.FilterMessage("change set held changes back").Len(); got != 1 || logs.FilterMessage("change set applied").Len() != 0 {
+		t.Errorf("%d lines say the change set held changes back; want 1, and none that it was applied", got)
+	}
 	if got := members(t, w.emu, "Platform"); res.ExitCode != exitcode.Held || len(got) != 4 {
 		t.Errorf("exit %d, Platform %v; want held, nobody removed", res.ExitCode, got)
 	}
