@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -346,15 +347,44 @@ func (s *Store) Runs() []Run {
 	return out
 }
 
+// Reports are kept in bucketReportBuckets, each in a bucket of its own
+// (kv.keep): a report can be tens of megabytes, and bbolt rewrites a leaf
+// whole when one of its keys changes. syncd before this kept them as plain
+// values of bucketReports; those are still read and trimmed with the
+// others, and an earlier syncd run again on this state keeps using that
+// bucket alone, never meeting a report it cannot delete.
+
+// reportAt is where a kept report is: its key and its bucket.
+type reportAt struct {
+	key    string
+	bucket []byte
+}
+
+// reportKeys lists the kept reports, oldest first, without reading them.
+func reportKeys(t kv) []reportAt {
+	var out []reportAt
+	for _, b := range [][]byte{bucketReports, bucketReportBuckets} {
+		t.each(b, func(k string, _ []byte) { out = append(out, reportAt{k, b}) })
+	}
+	slices.SortStableFunc(out, func(a, b reportAt) int { return strings.Compare(a.key, b.key) })
+	return out
+}
+
 // AddReport keeps a report (JSON) of a run started at t; the last
 // KeepReports are kept. The store takes reportJSON over: the caller must
 // not change it afterwards.
 func (s *Store) AddReport(t time.Time, reportJSON []byte) error {
 	return s.update(func(x kv) error {
-		if err := x.keep(bucketReports, timeKey(t), reportJSON); err != nil {
+		if err := x.keep(bucketReportBuckets, timeKey(t), reportJSON); err != nil {
 			return err
 		}
-		return trim(x, bucketReports, KeepReports)
+		kept := reportKeys(x)
+		for _, r := range kept[:max(0, len(kept)-KeepReports)] {
+			if err := x.del(r.bucket, r.key); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -372,15 +402,15 @@ func (s *Store) Reports() [][]byte {
 // one at a time, and no transaction keeps the file while a caller works.
 func (s *Store) ReportsNewestFirst() iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		var keys []string
+		var kept []reportAt
 		_ = s.view(func(t kv) error {
-			t.each(bucketReports, func(k string, _ []byte) { keys = append(keys, k) })
+			kept = reportKeys(t)
 			return nil
 		})
-		for _, k := range slices.Backward(keys) {
+		for _, r := range slices.Backward(kept) {
 			var data []byte
 			_ = s.view(func(t kv) error {
-				data = t.get(bucketReports, k)
+				data = t.get(r.bucket, r.key)
 				return nil
 			})
 			if data != nil && !yield(data) {
@@ -394,7 +424,7 @@ func (s *Store) ReportsNewestFirst() iter.Seq[[]byte] {
 func (s *Store) HasReports() bool {
 	found := false
 	_ = s.view(func(t kv) error {
-		t.each(bucketReports, func(string, []byte) { found = true })
+		found = len(reportKeys(t)) > 0
 		return nil
 	})
 	return found

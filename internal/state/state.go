@@ -38,12 +38,14 @@ var (
 	bucketLedger  = []byte("ledger")  // ledger key -> []int ids syncd added
 	bucketSizes   = []byte("sizes")   // directory group key -> member count
 	bucketRuns    = []byte("runs")    // RFC3339Nano start -> Run
-	bucketReports = []byte("reports") // RFC3339Nano start -> report JSON
-	bucketMeta    = []byte("meta")    // misc counters
-	bucketJournal = []byte("journal") // target + write sequence -> journalEntry (writes under way)
-	bucketAdopt   = []byte("adopt")   // lower-case group name -> ids a create whose answer was lost added
-	allBuckets    = [][]byte{bucketUsers, bucketPending, bucketTags, bucketLedger, bucketSizes, bucketRuns,
-		bucketReports, bucketMeta, bucketJournal, bucketAdopt, bucketApprovals}
+	bucketReports = []byte("reports") // RFC3339Nano start -> report JSON (as syncd before kept them)
+	// RFC3339Nano start -> a bucket holding the report JSON (records.go)
+	bucketReportBuckets = []byte("report-buckets")
+	bucketMeta          = []byte("meta")    // misc counters
+	bucketJournal       = []byte("journal") // target + write sequence -> journalEntry (writes under way)
+	bucketAdopt         = []byte("adopt")   // lower-case group name -> ids a create whose answer was lost added
+	allBuckets          = [][]byte{bucketUsers, bucketPending, bucketTags, bucketLedger, bucketSizes, bucketRuns,
+		bucketReports, bucketReportBuckets, bucketMeta, bucketJournal, bucketAdopt, bucketApprovals}
 )
 
 // jsonBucketNames are the buckets whose every value is JSON (all of them:

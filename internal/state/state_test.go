@@ -215,6 +215,16 @@ func TestReportsKeptAsPlainValuesStillRead(t *testing.T) {
 	if got := fmt.Sprintf("%s", s.Reports()); got != `["old" "new"]` {
 		t.Fatalf("reports %s", got)
 	}
+	// An earlier syncd run again on this state sees the reports bucket
+	// alone, all of it plain values it can read and delete.
+	var plain []string
+	_ = s.view(func(x kv) error {
+		x.each(bucketReports, func(k string, v []byte) { plain = append(plain, string(v)) })
+		return nil
+	})
+	if fmt.Sprint(plain) != `["old"]` {
+		t.Errorf("the bucket an earlier syncd reads holds %q, want the old report alone", plain)
+	}
 	for i := range KeepReports {
 		if err := s.AddReport(now.Add(time.Duration(2+i)*time.Minute), []byte(`"later"`)); err != nil {
 			t.Fatal(err)
