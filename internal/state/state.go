@@ -25,6 +25,7 @@ import (
 	gosync "sync"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // FileName is the store's file inside the state dir.
@@ -320,13 +321,16 @@ func (b boltKV) keep(bucket []byte, key string, val []byte) error {
 	return own.Put(keptValue, val)
 }
 
-// del deletes a key, a plain value or a value kept in its own bucket.
+// del deletes a key, a plain value or a value kept in its own bucket
+// (which bbolt refuses to Delete): the plain value, deleted by the
+// thousand in one transaction, costs one seek.
 func (b boltKV) del(bucket []byte, key string) error {
 	bk := b.tx.Bucket(bucket)
-	if bk.Bucket([]byte(key)) != nil {
+	err := bk.Delete([]byte(key))
+	if errors.Is(err, bolterrors.ErrIncompatibleValue) {
 		return bk.DeleteBucket([]byte(key))
 	}
-	return bk.Delete([]byte(key))
+	return err
 }
 
 func (b boltKV) each(bucket []byte, fn func(string, []byte)) {
