@@ -34,6 +34,14 @@ type htmlPage struct {
 	Held      []htmlHeld
 	HeldIDs   bool // the held changes have ids to approve
 	Version   string
+	// Omitted is what the page leaves out of a report too long to show
+	// whole (pageLines); Pending then lists the first pageLines people of
+	// PendingAll.
+	Omitted      omitted
+	PageLines    int
+	PageSections int
+	Pending      []Pending
+	PendingAll   int
 }
 
 // A section with more lines than foldAfter starts folded (<details>
@@ -68,13 +76,17 @@ func renderHTML(w io.Writer, r *Report) error {
 		R: r, Mode: "Dry run", Line: r.SummaryLine(), Tone: tone(r),
 		Started: stamp(r.StartedAt), Finished: stamp(r.FinishedAt), Took: duration(r.Duration()),
 		Failures: r.failures(), NoChanges: r.noChangesText(), FoldPend: len(r.Pending) > foldAfter,
-		Version: version.String(),
+		Version: version.String(), PendingAll: len(r.Pending),
+		Pending: cleanPending(r.Pending[:min(len(r.Pending), pageLines)]),
 	}
 	if r.Mode == ModeApply {
 		p.Mode = "Apply"
 	}
-	rows := 0
-	for i, s := range r.sections() {
+	secs, omitted := r.sectionsShowing(pageLines, pageSections)
+	p.Omitted, p.PageLines, p.PageSections = omitted, pageLines, pageSections
+	rows := 0 // every line of the sections shown, shown or not: a long report starts folded
+	for i, s := range secs {
+		cleanLines(s)
 		p.Sections = append(p.Sections, htmlSectionOf(s, i, r.Mode))
 		rows += s.Size()
 	}
@@ -95,13 +107,11 @@ func htmlSectionOf(s section, i int, mode string) htmlSection {
 	for _, c := range s.Changes {
 		hs.Held = hs.Held || c.Status == StatusHeld
 		hs.Failed = hs.Failed || c.Status == StatusFailed
-		for _, l := range c.Lines {
-			switch l.Sign {
-			case "+":
-				hs.Adds++
-			case "-":
-				hs.Removes++
-			}
+		switch signOf(c.Kind) {
+		case "+":
+			hs.Adds += linesIn(c.Change)
+		case "-":
+			hs.Removes += linesIn(c.Change)
 		}
 	}
 	return hs
@@ -120,28 +130,40 @@ func tone(r *Report) string {
 }
 
 // cleaned returns a copy of r whose strings carry no control characters:
-// they are invalid in an HTML document, and would garble what a reader sees.
+// they are invalid in an HTML document, and would garble what a reader
+// sees. The people of its changes are cleaned as their lines are shown
+// (cleanLines), the pending people as they are listed (cleanPending): a
+// report can name a million.
 func (r *Report) cleaned() *Report {
 	c := *r
 	c.Changes = make([]Change, len(r.Changes))
 	for i, ch := range r.Changes {
 		ch.Group, ch.Tag, ch.Error, ch.Reason = termsafe.String(ch.Group), termsafe.String(ch.Tag), termsafe.String(ch.Error), termsafe.String(ch.Reason)
-		ch.Users = make([]User, len(r.Changes[i].Users))
-		for j, u := range r.Changes[i].Users {
-			ch.Users[j] = User{ID: u.ID, Name: termsafe.String(u.Name), Email: termsafe.String(u.Email)}
-		}
 		ch.Groups = termsafe.Strings(ch.Groups)
+		if d := ch.Description; d != nil {
+			ch.Description = &Description{Old: termsafe.String(d.Old), New: termsafe.String(d.New)}
+		}
 		c.Changes[i] = ch
 	}
-	c.Pending = make([]Pending, len(r.Pending))
-	for i, p := range r.Pending {
-		c.Pending[i] = Pending{Email: termsafe.String(p.Email), Groups: termsafe.Strings(p.Groups)}
-	}
 	c.Errors = termsafe.Strings(r.Errors)
-	for i := range c.Changes {
-		if d := c.Changes[i].Description; d != nil {
-			c.Changes[i].Description = &Description{Old: termsafe.String(d.Old), New: termsafe.String(d.New)}
+	return &c
+}
+
+// cleanLines gives the shown lines of s cleaned copies of their people.
+func cleanLines(s section) {
+	for _, c := range s.Changes {
+		for i, l := range c.Lines {
+			if u := l.User; u != nil {
+				c.Lines[i].User = &User{ID: u.ID, Name: termsafe.String(u.Name), Email: termsafe.String(u.Email)}
+			}
 		}
 	}
-	return &c
+}
+
+func cleanPending(ps []Pending) []Pending {
+	out := make([]Pending, len(ps))
+	for i, p := range ps {
+		out[i] = Pending{Email: termsafe.String(p.Email), Groups: termsafe.Strings(p.Groups)}
+	}
+	return out
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -165,4 +167,75 @@ func TestHTMLSectionsFoldWithSummary(t *testing.T) {
 			t.Errorf("HTML report lacks the section summary %q", want)
 		}
 	}
+}
+
+// firstApply is the report of a first apply that creates groups of
+// perGroup people each.
+func firstApply(groups, perGroup int) *Report {
+	r := &Report{Mode: ModeApply, RunID: "first"}
+	for g := range groups {
+		c := Change{Kind: KindCreateGroup, Group: fmt.Sprintf("Team %04d", g), Status: StatusApplied}
+		for u := range perGroup {
+			id := g*perGroup + u + 1
+			c.Users = append(c.Users, User{ID: id, Email: fmt.Sprintf("p%d@example.com", id), Name: fmt.Sprintf("Person %d", id)})
+		}
+		r.Changes = append(r.Changes, c)
+	}
+	return r
+}
+
+// A report too long to show (a first apply of 10,000 groups of 100 made a
+// 254 MB page, 2.3 GB allocated per view of /reports/latest) shows its
+// first pageLines lines in its first pageSections sections, and says what
+// it left out; the Markdown form is bounded the same way. What rendering
+// allocates then hardly grows with the report.
+func TestLongReportPagesAreBounded(t *testing.T) {
+	r := firstApply(1200, 25) // 30,000 lines
+	for i := range 25000 {
+		r.Pending = append(r.Pending, Pending{Email: fmt.Sprintf("new%d@example.com", i), Groups: []string{"Team 0001"}})
+	}
+	page := render(t, r, FormatHTML, Options{})
+	parseHTML(t, page)
+	if n := bytes.Count(page, []byte(`<section class="card" id="s`)); n != pageSections {
+		t.Errorf("%d sections on the page, want %d", n, pageSections)
+	}
+	if n := bytes.Count(page, []byte(`<td class="email">`)); n != 2*pageLines {
+		t.Errorf("%d people on the page, want %d changed and %[2]d pending", n, pageLines)
+	}
+	for _, want := range []string{"This page shows the first 20000 lines of the report: 10000 more are left out, with 200 groups and tags after the first 1000.",
+		`<h2><span class="kind">User group</span>Team 0999</h2>`, "Show the first 20000 of 25000</summary>", "… and 25 more, left out of this page", `<span class="counts"><span class="a">+25</span>`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the page does not say %q", want)
+		}
+	}
+	md := render(t, r, FormatMarkdown, Options{})
+	if want := "*28000 more lines are left out, with 900 groups and tags after the first 300. The text and JSON forms of the report list every one.*"; !bytes.Contains(md, []byte(want)) {
+		t.Errorf("the Markdown form does not say %q", want)
+	}
+	if n := bytes.Count(md, []byte("@example.com")); n != 2*mdLines {
+		t.Errorf("the Markdown form lists %d people, want %d changed and %[2]d pending", n, mdLines)
+	}
+	if want := "*… and 23000 more; the text and JSON forms of the report list every one.*"; !bytes.Contains(md, []byte(want)) {
+		t.Errorf("the Markdown form does not say %q", want)
+	}
+	if text := render(t, r, FormatText, Options{}); bytes.Count(text, []byte("@example.com")) != 30000+25000 {
+		t.Errorf("the text form does not list every person")
+	}
+
+	small := allocatedBy(t, r, FormatHTML)
+	large := allocatedBy(t, firstApply(1200, 250), FormatHTML) // ten times the people
+	if large > small*3/2 {
+		t.Errorf("rendering a page of ten times the people allocated %d MB, against %d MB", large>>20, small>>20)
+	}
+}
+
+// allocatedBy is how many bytes rendering r in format allocates.
+func allocatedBy(t *testing.T, r *Report, format string) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := Render(io.Discard, r, format); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }

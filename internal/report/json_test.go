@@ -296,3 +296,19 @@ func TestJSONLikeReflection(t *testing.T) {
 		t.Error("an approval time encoding/json refuses was written")
 	}
 }
+
+// The JSON form is what json.Encoder with a two-space indent wrote before
+// it was rendered without the encoder's copies, byte for byte.
+func TestJSONIndentedAsTheEncoderDid(t *testing.T) {
+	for _, r := range []*Report{dryRunReport(), applyReport(), failedReport(), incompleteReport(), hostileReport(), largeReport(), approvalReport(), {}} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if got := render(t, r, FormatJSON, Options{}); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("run %q: the JSON form differs from json.Encoder's", r.RunID)
+		}
+	}
+}

@@ -10,17 +10,33 @@ import (
 )
 
 // renderMarkdown writes r for pasting into a ticket: GitHub-flavoured
-// Markdown with a table per group and tag.
+// Markdown with a table per group and tag, at most mdLines lines of them
+// in all, in the first mdSections tables (a job summary on GitHub may not
+// exceed 1 MiB).
 func renderMarkdown(w io.Writer, r *Report) error {
 	m := &textWriter{w: bufio.NewWriter(w)}
 	mdHeader(m, r)
-	for _, s := range r.sections() {
+	secs, left := r.sectionsShowing(mdLines, mdSections)
+	for _, s := range secs {
 		mdSection(m, s)
+	}
+	if left.Lines > 0 {
+		more := ""
+		if left.Sections > 0 {
+			more = fmt.Sprintf(", with %d groups and tags after the first %d", left.Sections, mdSections)
+		}
+		m.printf("*%d more lines are left out%s. The text and JSON forms of the report list every one.*\n\n", left.Lines, more)
 	}
 	mdHeld(m, r)
 	mdPending(m, r)
 	return m.w.Flush()
 }
+
+// The bounds of the Markdown form (see pageLines).
+const (
+	mdLines    = 2000
+	mdSections = 300
+)
 
 func mdHeader(m *textWriter, r *Report) {
 	mode := "dry run"
@@ -78,9 +94,9 @@ func mdSection(m *textWriter, s section) {
 			m.printf("| %s | %s | %s | %s |\n", mdSign(l.Sign), name, email, mdStatus(c, i == 0))
 		}
 		if more > 0 {
-			m.printf("| %s | *… and %d more* | | %s |\n", mdSign(lines[0].Sign), more, mdStatus(c, false))
+			m.printf("| %s | *… and %d more* | | %s |\n", mdSign(signOf(c.Kind)), more, mdStatus(c, len(lines) == 0))
 		}
-		if c.Kind == KindCreateGroup && len(c.Lines) == 0 {
+		if c.Kind == KindCreateGroup && c.Empty() {
 			m.printf("| + | *(no members yet)* | | %s |\n", mdStatus(c, true))
 		}
 	}
@@ -169,12 +185,15 @@ func mdPending(m *textWriter, r *Report) {
 	}
 	m.printf("### Pending\n\nNo Teams account yet; added once they first sign in.\n\n")
 	m.printf("| E-mail | Waiting for |\n|---|---|\n")
-	for _, p := range r.Pending {
+	for _, p := range r.Pending[:min(len(r.Pending), mdLines)] {
 		groups := make([]string, len(p.Groups))
 		for i, g := range p.Groups {
 			groups[i] = mdEscape(g)
 		}
 		m.printf("| %s | %s |\n", mdEscape(p.Email), strings.Join(groups, ", "))
+	}
+	if more := len(r.Pending) - mdLines; more > 0 {
+		m.printf("\n*… and %d more; the text and JSON forms of the report list every one.*\n", more)
 	}
 	m.printf("\n")
 }

@@ -84,33 +84,53 @@ func (t *textWriter) section(s section) {
 		title += " " + t.paint(ansiCyan, "("+note+")")
 	}
 	t.printf("%s\n", title)
-	width := 0 // status marks line up in a column
-	for _, c := range s.Changes {
-		for _, l := range c.Lines {
-			width = max(width, utf8.RuneCountInString(termsafe.String(l.Label())))
+	// Each label is made once, for the column of status marks and for
+	// its line: a first apply's report has a million lines.
+	labels := make([][]string, len(s.Changes))
+	width := 0
+	for i, c := range s.Changes {
+		lines, _ := shownLines(c)
+		labels[i] = make([]string, len(lines))
+		for j, l := range lines {
+			labels[i][j] = termsafe.String(l.Label())
+			width = max(width, utf8.RuneCountInString(labels[i][j]))
 		}
 	}
-	for _, c := range s.Changes {
-		t.change(c, width)
+	for i, c := range s.Changes {
+		t.change(c, labels[i], width)
 	}
 	t.printf("\n")
 }
 
-func (t *textWriter) change(c changeView, width int) {
+// change writes the lines of c (labels: theirs, as shownLines gives
+// them), piece by piece: a line is written without fmt.
+func (t *textWriter) change(c changeView, labels []string, width int) {
 	mark := statusMark(c.Status)
 	lines, more := shownLines(c)
-	for _, l := range lines {
-		label := termsafe.String(l.Label())
-		text := l.Sign + " " + label
-		if mark != "" {
-			text += strings.Repeat(" ", width-utf8.RuneCountInString(label)) + "  [" + mark + "]"
+	for i, l := range lines {
+		color := t.lineColor(l.Sign, c.Status)
+		t.w.WriteString("  ")
+		if t.color {
+			t.w.WriteString(color)
 		}
-		t.printf("  %s\n", t.paint(t.lineColor(l.Sign, c.Status), text))
+		t.w.WriteString(l.Sign)
+		t.w.WriteByte(' ')
+		t.w.WriteString(labels[i])
+		if mark != "" {
+			for pad := width - utf8.RuneCountInString(labels[i]); pad > 0; pad-- {
+				t.w.WriteByte(' ')
+			}
+			t.w.WriteString("  [" + mark + "]")
+		}
+		if t.color {
+			t.w.WriteString(ansiReset)
+		}
+		t.w.WriteByte('\n')
 	}
 	if more > 0 {
-		t.printf("  %s\n", t.paint(ansiDim, fmt.Sprintf("… and %d more (all of them are in the JSON and HTML reports)", more)))
+		t.printf("  %s\n", t.paint(ansiDim, fmt.Sprintf("… and %d more (all of them are in the JSON report)", more)))
 	}
-	if c.Kind == KindCreateGroup && len(c.Lines) == 0 {
+	if c.Kind == KindCreateGroup && c.Empty() {
 		t.printf("  %s\n", t.paint(ansiDim, "(no members yet)"))
 	}
 	if d := c.Detail(); d != "" {

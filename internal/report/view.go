@@ -53,7 +53,14 @@ func (s section) CreateNote() string {
 type changeView struct {
 	Change
 	Lines []line
+	// Hidden counts the change's lines a page too long to show whole
+	// leaves out (sectionsShowing).
+	Hidden int
 }
+
+// Empty tells a change with no line at all: a group created without
+// members.
+func (c changeView) Empty() bool { return len(c.Lines) == 0 && c.Hidden == 0 }
 
 // Detail is the error or hold reason to show under the change, if any,
 // or who approved it.
@@ -101,9 +108,9 @@ const heldLinesShown = 10
 // shownLines returns the lines to print of c and how many were left out.
 func shownLines(c changeView) ([]line, int) {
 	if c.Status != StatusHeld || len(c.Lines) <= heldLinesShown+1 {
-		return c.Lines, 0
+		return c.Lines, c.Hidden
 	}
-	return c.Lines[:heldLinesShown], len(c.Lines) - heldLinesShown
+	return c.Lines[:heldLinesShown], len(c.Lines) - heldLinesShown + c.Hidden
 }
 
 // Summary says what the section's changes do, by status: "add 321
@@ -133,11 +140,12 @@ func (s section) Summary(mode string) string {
 	return strings.Join(parts, "; ")
 }
 
-// Size is the number of lines the section shows.
+// Size is the number of lines the section has (shown or not): a change
+// without any still takes one.
 func (s section) Size() int {
 	n := 0
 	for _, c := range s.Changes {
-		n += max(1, len(c.Lines))
+		n += max(1, len(c.Lines)+c.Hidden)
 	}
 	return n
 }
@@ -184,17 +192,26 @@ func signOf(kind string) string {
 	return "+"
 }
 
-func linesOf(c Change) []line {
+// linesIn is how many lines change c has.
+func linesIn(c Change) int {
+	if c.Kind == KindUpdateGroup {
+		return 1
+	}
+	return len(c.Users) + len(c.Groups)
+}
+
+// linesOf returns the first n lines of c (n at most linesIn(c)).
+func linesOf(c Change, n int) []line {
 	sign := signOf(c.Kind)
 	if c.Kind == KindUpdateGroup {
 		// A report from before descriptions were recorded has none.
-		return []line{{Sign: sign, Note: "description updated", Desc: c.Description}}
+		return []line{{Sign: sign, Note: "description updated", Desc: c.Description}}[:n]
 	}
-	out := make([]line, 0, len(c.Users)+len(c.Groups))
-	for i := range c.Users {
+	out := make([]line, 0, n)
+	for i := range c.Users[:min(n, len(c.Users))] {
 		out = append(out, line{Sign: sign, User: &c.Users[i]})
 	}
-	for _, g := range c.Groups {
+	for _, g := range c.Groups[:n-len(out)] {
 		out = append(out, line{Sign: sign, Group: g})
 	}
 	return out
@@ -203,6 +220,59 @@ func linesOf(c Change) []line {
 // sections groups the changes: Teams groups first, then tags, each in the
 // order the engine listed them (the engine sorts; we keep its order).
 func (r *Report) sections() []section {
+	secs, _ := r.sectionsShowing(-1, -1)
+	return secs
+}
+
+// pageLines and pageSections bound what the HTML form shows of a report:
+// a first apply of 10,000 groups of 100 people has a million lines, which
+// made an HTML page of 254 MB (2.3 GB allocated to render it, per view of
+// /reports/latest) that no browser shows. The page keeps the first
+// pageLines lines, and the headings (with their counts) of the first
+// pageSections groups and tags. The text and JSON forms, for files and
+// scripts, always list every line; the Markdown form has bounds of its own.
+const (
+	pageLines    = 20000
+	pageSections = 1000
+)
+
+// omitted is what sectionsShowing left out: lines (of the sections shown
+// and of those left out) and whole sections.
+type omitted struct{ Lines, Sections int }
+
+// sectionsShowing is sections with at most lines lines and sections
+// sections in all (a negative bound: no bound), in order: once the lines
+// are spent, the changes of the sections still shown keep none and count
+// them in Hidden (a change without lines counts as one).
+func (r *Report) sectionsShowing(lines, sections int) ([]section, omitted) {
+	secs := r.grouped()
+	var left omitted
+	if sections >= 0 && len(secs) > sections {
+		for _, s := range secs[sections:] {
+			for _, c := range s.Changes {
+				left.Lines += max(1, linesIn(c.Change))
+			}
+		}
+		left.Sections, secs = len(secs)-sections, secs[:sections]
+	}
+	for i := range secs {
+		for j := range secs[i].Changes {
+			c := &secs[i].Changes[j]
+			all := linesIn(c.Change)
+			keep := all
+			if lines >= 0 {
+				keep = min(all, lines)
+				lines -= min(lines, max(1, keep))
+			}
+			c.Lines, c.Hidden = linesOf(c.Change, keep), all-keep
+			left.Lines += c.Hidden
+		}
+	}
+	return secs, left
+}
+
+// grouped gathers the changes by section, without their lines.
+func (r *Report) grouped() []section {
 	var groups, tags []*section
 	index := map[string]*section{}
 	for _, c := range r.Changes {
@@ -224,7 +294,7 @@ func (r *Report) sections() []section {
 			create := c
 			s.Create = &create
 		}
-		s.Changes = append(s.Changes, changeView{Change: c, Lines: linesOf(c)})
+		s.Changes = append(s.Changes, changeView{Change: c})
 	}
 	out := make([]section, 0, len(groups)+len(tags))
 	for _, s := range append(groups, tags...) {
@@ -238,7 +308,7 @@ func (r *Report) held() []changeView {
 	var out []changeView
 	for _, c := range r.Changes {
 		if c.Status == StatusHeld {
-			out = append(out, changeView{Change: c, Lines: linesOf(c)})
+			out = append(out, changeView{Change: c, Lines: linesOf(c, linesIn(c))})
 		}
 	}
 	return out
