@@ -215,7 +215,7 @@ func (r *Reader) read(ctx context.Context) (*directory.Directory, Stats, error) 
 // recorded, and a group with a member there is unknown.
 func (r *Reader) readUsers(s *session, m *Mapper) error {
 	q := query{base: r.cfg.Users.BaseDN, scope: r.userScope, filter: r.cfg.Users.Filter,
-		attrs: r.userAttrs, paged: true, purpose: "users", allowReferrals: true}
+		attrs: r.userAttrs, paged: true, purpose: "users", allowReferrals: true, passing: true}
 	refs, err := s.search(q, func(e *Entry) error {
 		m.AddUser(e)
 		return nil

@@ -223,7 +223,9 @@ func NewMapper(source string, users config.LDAPUsers, groups config.LDAPGroups, 
 }
 
 // AddUser maps one user entry. Entries without an id, with a duplicate id,
-// or (when configured) disabled or locked are skipped and counted.
+// or (when configured) disabled or locked are skipped and counted. It keeps
+// nothing of e but its strings and copies of its value lists: the LDAP
+// reader decodes the next entry into the same Entry (query.passing).
 func (m *Mapper) AddUser(e *Entry) {
 	if m.skipDisabled && disabled(e) {
 		m.stats.Disabled++

@@ -21,6 +21,12 @@ type query struct {
 	// allowReferrals lets continuation references pass (returned to the
 	// caller, which records them) instead of failing the search.
 	allowReferrals bool
+	// passing says that each keeps neither the entry it is handed nor its
+	// Attrs map (only strings, and value lists it copies): the entries of
+	// a page are then decoded into one Entry, one map, instead of a new
+	// one each (a map per entry was 40% of what reading 100,000 people
+	// allocated).
+	passing bool
 }
 
 // SearchError says which search failed, where, and why. It never holds the
@@ -62,7 +68,7 @@ func (s *session) search(q query, each func(*Entry) error) (referrals []string, 
 		}
 		got.total += got.page
 		got.page = 0
-		p, err := s.conn.searchPage(req, controls, counted)
+		p, err := s.conn.searchPage(req, controls, counted, q.passing)
 		if err != nil {
 			return referrals, s.searchErr(q, s.explainLimit(err, paged, n, got))
 		}

@@ -209,11 +209,12 @@ type page struct {
 // returns the referrals met and the paging state of the result. A page left
 // unfinished (an entry that does not decode, each refusing one) leaves its
 // remaining answers on the wire, so the connection is not used again.
-func (w *wireConn) searchPage(req []byte, controls []byte, each func(*Entry) error) (page, error) {
+// With reuse, every entry is decoded into the same Entry (query.passing).
+func (w *wireConn) searchPage(req []byte, controls []byte, each func(*Entry) error, reuse bool) (page, error) {
 	if err := w.send(req, controls); err != nil {
 		return page{}, err
 	}
-	p, done, err := w.readPage(each)
+	p, done, err := w.readPage(each, reuse)
 	if err != nil && !done {
 		_ = w.fail(err)
 	}
@@ -222,7 +223,8 @@ func (w *wireConn) searchPage(req []byte, controls []byte, each func(*Entry) err
 
 // readPage reads the answers to one search request; done tells whether the
 // SearchResultDone was read.
-func (w *wireConn) readPage(each func(*Entry) error) (p page, done bool, err error) {
+func (w *wireConn) readPage(each func(*Entry) error, reuse bool) (p page, done bool, err error) {
+	var spare *Entry
 	for {
 		tag, body, ctrls, err := w.readResponse()
 		if err != nil {
@@ -230,12 +232,15 @@ func (w *wireConn) readPage(each func(*Entry) error) (p page, done bool, err err
 		}
 		switch tag {
 		case appSearchEntry:
-			e, err := w.decodeEntry(body)
+			e, err := w.decodeEntryInto(body, spare)
 			if err != nil {
 				return p, false, err
 			}
 			if err := each(e); err != nil {
 				return p, false, err
+			}
+			if reuse {
+				spare = e
 			}
 		case appSearchReference:
 			for body.more() {
@@ -268,7 +273,11 @@ func (w *wireConn) readPage(each func(*Entry) error) (p page, done bool, err err
 // instead of one per value (a group of thousands of members). Each
 // attribute's values are capped to their own part of that slice: appending
 // to them (range retrieval) never overwrites the next attribute's.
-func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
+func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) { return w.decodeEntryInto(r, nil) }
+
+// decodeEntryInto is decodeEntry into e, its map cleared, when e is not
+// nil.
+func (w *wireConn) decodeEntryInto(r *berReader, e *Entry) (*Entry, error) {
 	src := string(r.b)
 	str := func(v []byte) string {
 		// v is a two-index slice of r.b's array: its offset in r.b is
@@ -289,7 +298,11 @@ func (w *wireConn) decodeEntry(r *berReader) (*Entry, error) {
 		return nil, err
 	}
 	all := make([]string, 0, n)
-	e := &Entry{DN: str(dn), Attrs: make(map[string][]string, 4)}
+	if e == nil {
+		e = &Entry{Attrs: make(map[string][]string, 4)}
+	}
+	clear(e.Attrs)
+	e.DN = str(dn)
 	for attrs.more() {
 		a, err := attrs.sub(tagSequence)
 		if err != nil {

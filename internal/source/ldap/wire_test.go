@@ -3,6 +3,7 @@ package ldap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"testing"
@@ -117,7 +118,7 @@ func FuzzSearchStream(f *testing.F) {
 		p, err := w.searchPage(searchRequest("dc=x", 2, 0, nil, nil), nil, func(e *Entry) error {
 			entries++
 			return nil
-		})
+		}, entries%2 == 0)
 		if err == nil && !bytes.Contains(b, []byte{appSearchDone}) {
 			t.Fatalf("success without a SearchResultDone (%d entries, %+v)", entries, p)
 		}
@@ -125,6 +126,33 @@ func FuzzSearchStream(f *testing.F) {
 			t.Fatalf("a stream cut short left the connection usable: %v", err)
 		}
 	})
+}
+
+// A page read with reuse decodes every entry into the same Entry: an
+// attribute of one entry is not seen in the next, and the strings and
+// value lists taken from an entry stay as they were.
+func TestReusedEntryCarriesNothingOver(t *testing.T) {
+	s := &fakeServer{}
+	stream := append(s.msg(1, s.entry("uid=a,dc=x", "mail", "a@x.org", "cn", "A")), s.msg(1, s.entry("uid=b,dc=x", "cn", "B"))...)
+	stream = append(stream, s.msg(1, s.result(appSearchDone, 0, ""))...)
+	w := newWireConn(&streamConn{r: bytes.NewReader(stream)}, time.Second)
+	var seen []*Entry
+	var dns, mails []string
+	var cns [][]string
+	_, err := w.searchPage(searchRequest("dc=x", 2, 0, nil, nil), nil, func(e *Entry) error {
+		seen = append(seen, e)
+		dns, mails, cns = append(dns, e.DN), append(mails, e.First("mail")), append(cns, e.Values("cn"))
+		return nil
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0] != seen[1] {
+		t.Fatalf("the entries were not decoded into one Entry")
+	}
+	if fmt.Sprint(dns, mails, cns) != "[uid=a,dc=x uid=b,dc=x] [a@x.org ] [[A] [B]]" {
+		t.Errorf("read %v %q %v", dns, mails, cns)
+	}
 }
 
 // The values of an entry share one slice and one copy of the message:
