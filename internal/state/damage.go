@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -191,10 +192,27 @@ func walk(b *bolt.Bucket, wantJSON bool) error {
 			if nested == nil {
 				return fmt.Errorf("key %q has no value and is not a bucket", k)
 			}
+			if sum := nested.Get(keptSum); sum != nil {
+				return checkKept(k, nested, sum)
+			}
 			return walk(nested, wantJSON)
 		}
 		if wantJSON && !json.Valid(v) {
 			return fmt.Errorf("the value of key %q is not what syncd wrote", k)
+		}
+		return nil
+	})
+}
+
+// checkKept checks a value kept in a bucket of its own (kv.keep) by its
+// sum, and that the bucket holds nothing else.
+func checkKept(k []byte, b *bolt.Bucket, sum []byte) error {
+	if v := b.Get(keptValue); v == nil || !bytes.Equal(keptSumOf(v), sum) {
+		return fmt.Errorf("the value kept under key %q is not what syncd wrote", k)
+	}
+	return b.ForEach(func(key, _ []byte) error {
+		if !bytes.Equal(key, keptValue) && !bytes.Equal(key, keptSum) {
+			return fmt.Errorf("the bucket of key %q holds %q, which syncd never wrote", k, key)
 		}
 		return nil
 	})

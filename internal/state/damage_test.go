@@ -273,3 +273,41 @@ func TestOpenDir(t *testing.T) {
 		t.Error("the reset store is not fresh")
 	}
 }
+
+// A kept report is checked on open by its sum, not parsed: a value changed
+// behind syncd's back is damage, and the bucket holding it may hold
+// nothing else.
+func TestKeptValuesCheckedBySum(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper func(b *bolt.Bucket) error
+	}{
+		{"value changed", func(b *bolt.Bucket) error { return b.Put(keptValue, []byte(`{"n":2}`)) }},
+		{"sum changed", func(b *bolt.Bucket) error { return b.Put(keptSum, []byte("12345")) }},
+		{"key added", func(b *bolt.Bucket) error { return b.Put([]byte("other"), []byte(`1`)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := mustOpen(t, dir)
+			at := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+			if err := s.AddReport(at, []byte(`{"n":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			mustOpen(t, dir) // sound as written
+			path := filepath.Join(dir, FileName)
+			db, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bolt.Tx) error {
+				return tc.tamper(tx.Bucket(bucketReportBuckets).Bucket([]byte(timeKey(at))))
+			})
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Open(dir)
+			wantDamaged(t, err, path, tc.name)
+		})
+	}
+}

@@ -17,11 +17,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	gosync "sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -301,8 +303,22 @@ func (b boltKV) put(bucket []byte, key string, val []byte) error {
 	return b.tx.Bucket(bucket).Put([]byte(key), val)
 }
 
-// keptValue is the one key of the bucket keep makes for a value.
-var keptValue = []byte("value")
+// keptValue and keptSum are the keys of the bucket keep makes for a
+// value: the value, and its CRC-32C as a decimal number. The check on
+// open compares the sum instead of parsing the value as JSON: a kept
+// report can be tens of megabytes, and every command opens the state
+// (parsing took 0.25 s per 67 MB report, summing takes milliseconds).
+var (
+	keptValue = []byte("value")
+	keptSum   = []byte("crc32c")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// keptSumOf is what keep stores under keptSum for val.
+func keptSumOf(val []byte) []byte {
+	return strconv.AppendUint(nil, uint64(crc32.Checksum(val, castagnoli)), 10)
+}
 
 // keep stores a value in a bucket of its own, under key: bbolt rewrites a
 // leaf whole when one of its keys changes, so a report of tens of
@@ -316,6 +332,9 @@ func (b boltKV) keep(bucket []byte, key string, val []byte) error {
 	}
 	own, err := bk.CreateBucket([]byte(key))
 	if err != nil {
+		return err
+	}
+	if err := own.Put(keptSum, keptSumOf(val)); err != nil {
 		return err
 	}
 	return own.Put(keptValue, val)
