@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,23 +92,118 @@ func TestStateDirFull(t *testing.T) {
 	w.wantTeams("after people left", afterLeaving())
 }
 
-// TestStateDirReadOnly: a read-only state dir is a runtime failure (exit
-// 1, saying why), not a configuration error (2), and nothing is written.
+// TestStateDirReadOnly: on a read-only state dir (a read-only mount)
+// what only looks still works and says that it keeps nothing: a dry run,
+// --check, explain, history and approve --list. What records (an apply,
+// the daemon, an approval) fails, saying why: a runtime failure (exit 1),
+// not a configuration error (2). Nothing is written to Teams.
 func TestStateDirReadOnly(t *testing.T) {
 	w := newStateWorld(t, false)
 	smallFS(t, w.stateDir(), "4m")
-	w.run(exitOK, "sync")
+	w.run(exitOK, "sync", "--apply")
+	w.setDirectory(leavers)
+	sent := len(w.writes())
 	remount(t, w.stateDir(), "ro")
-	for _, args := range [][]string{{"sync"}, {"sync", "--apply"}, {"explain", "alice@example.com"}, {"run", "--apply"}} {
-		p := w.start(args...).wait(t)
-		if p.code != exitFailure || !strings.Contains(p.stderr.String(), "read-only file system") {
-			t.Errorf("want exit 1 and the reason:\n%s", p)
-		}
-	}
-	if n := len(w.writes()); n != 0 {
+	wantReadOnly(t, w, "read-only file system")
+	if n := len(w.writes()) - sent; n != 0 {
 		t.Errorf("%d writes sent with a read-only state dir", n)
 	}
 	remount(t, w.stateDir(), "rw")
 	w.run(exitOK, "sync", "--apply")
-	w.wantTeams("once writable again", converged())
+	w.wantTeams("once writable again", afterLeaving())
+}
+
+// wantReadOnly runs every command against w's state dir, which syncd can
+// read but not write (why: what the refusals say), after an apply, with
+// the leavers still to remove.
+func wantReadOnly(t *testing.T, w *stateWorld, why string) {
+	t.Helper()
+	looks := []struct {
+		args []string
+		code int
+		says string // on stdout
+	}{
+		{[]string{"sync"}, exitOK, "dry run"},
+		{[]string{"sync", "--check"}, exitPending, "dry run"},
+		{[]string{"explain", "alice@example.com"}, exitOK, "Platform"},
+		{[]string{"history"}, exitOK, "Created user group"},
+		{[]string{"approve", "--list"}, exitOK, "Latest run"},
+	}
+	for _, l := range looks {
+		p := w.start(l.args...).wait(t)
+		if p.code != l.code || !strings.Contains(p.stdout.String(), l.says) {
+			t.Errorf("want exit %d and %q on stdout:\n%s", l.code, l.says, p)
+		}
+		if l.args[0] == "sync" && !strings.Contains(p.stderr.String(), "reading it only: this run keeps nothing in it") {
+			t.Errorf("the dry run does not say that it keeps nothing:\n%s", p)
+		}
+	}
+	for _, args := range [][]string{{"sync", "--apply"}, {"run", "--apply"}, {"approve", "--all"}} {
+		p := w.start(args...).wait(t)
+		if p.code != exitFailure || !strings.Contains(p.stderr.String(), why) || !strings.Contains(p.stderr.String(), "writes the state dir") {
+			t.Errorf("want exit 1 and the reason (%s):\n%s", why, p)
+		}
+	}
+}
+
+// TestStateDirOfAnotherUser: the state dir's files belong to another user
+// (the service's) and may be read, not written, by the one running syncd:
+// the same as a read-only mount, and the files are left as they were.
+func TestStateDirOfAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run syncd as another user (CI runs as root)")
+	}
+	w := newStateWorld(t, false)
+	w.run(exitOK, "sync", "--apply")
+	w.setDirectory(leavers)
+	// Readable by all, writable by root alone; syncd runs as nobody.
+	for _, dir := range []string{filepath.Dir(syncdBin), filepath.Dir(w.dir), w.dir, w.stateDir()} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{w.dir, w.stateDir()} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				if err := os.Chmod(filepath.Join(dir, e.Name()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	before := dirSums(t, w.stateDir())
+	sent := len(w.writes())
+	w.cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+	wantReadOnly(t, w, "permission denied")
+	if n := len(w.writes()) - sent; n != 0 {
+		t.Errorf("%d writes sent by a user who cannot write the state dir", n)
+	}
+	if after := dirSums(t, w.stateDir()); !maps.Equal(before, after) {
+		t.Errorf("the state dir changed:\nbefore %v\nafter  %v", before, after)
+	}
+	w.cred = nil
+	w.run(exitOK, "sync", "--apply")
+	w.wantTeams("as the owner again", afterLeaving())
+}
+
+// dirSums returns the SHA-256 of each file in dir, by name.
+func dirSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(data))
+	}
+	return out
 }

@@ -98,6 +98,8 @@ type stateWorld struct {
 	hook     func(w http.ResponseWriter, r *http.Request) bool // true: it answered
 	received []string                                          // writes that reached the emulator: "POST /user-groups"
 	delay    time.Duration                                     // before every answer
+
+	cred *syscall.Credential // the user syncd runs as; nil: this test's
 }
 
 func newStateWorld(t *testing.T, noState bool) *stateWorld {
@@ -255,6 +257,9 @@ func (w *stateWorld) start(args ...string) *proc {
 	// syncd of the world (not the machine's /run/syncd).
 	p.cmd.Env = append(os.Environ(), "SYNCD_E2E_TOKEN="+tokenRW, "NO_COLOR=1", "XDG_RUNTIME_DIR="+filepath.Join(w.dir, "run"))
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if w.cred != nil {
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: w.cred}
+	}
 	if err := p.cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}

@@ -59,13 +59,18 @@ func cmdApprove(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := approvalStore(e, cfg)
+	listing := !*f.all && len(ids) == 0
+	use := writesState
+	if listing {
+		use = readsState
+	}
+	store, err := approvalStore(e, cfg, use)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	now := time.Now()
-	if !*f.all && len(ids) == 0 {
+	if listing {
 		return listHeld(e.stdout, store, now)
 	}
 	req := approval.Request{IDs: ids, All: *f.all, TTL: ttl, By: operator(e) + " (syncd approve)", Target: lock.Key(cfg.Teams.URL)}
@@ -81,12 +86,12 @@ func cmdApprove(_ context.Context, e env, args []string) error {
 }
 
 // approvalStore opens the state dir the approvals are kept in.
-func approvalStore(e env, cfg *config.Config) (*state.Store, error) {
+func approvalStore(e env, cfg *config.Config, use stateUse) (*state.Store, error) {
 	if cfg.Sync.StateDir == "" {
 		return nil, &configError{err: errors.New("approvals and the audit log are kept in sync.state_dir, which " + cfg.Path +
 			" does not set; a daemon running without it takes approvals over HTTP (POST /approve, or its web console)")}
 	}
-	return openState(cfg, false, e.stderr, "approve")
+	return openState(cfg, use, false, e.stderr, "approve")
 }
 
 // parseWithArgs parses flags that may come before, between or after the

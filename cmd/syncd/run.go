@@ -196,7 +196,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 	if p.metrics, err = metrics.New(p.registry, version.String()); err != nil {
 		return nil, &configError{err: err}
 	}
-	if p.store, err = openState(cfg, f.resetState, e.stderr, "run"); err != nil {
+	if p.store, err = openState(cfg, writesState, f.resetState, e.stderr, "run"); err != nil {
 		return nil, err
 	}
 	latest := daemon.RestoreHistory(p.store, p.metrics, log)

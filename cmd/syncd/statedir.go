@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -18,15 +23,55 @@ import (
 // schedule tries again.
 const daemonLockWait = 30 * time.Minute
 
-// openState opens the store of cfg (state.OpenDir), saying which damaged
-// files --reset-state moved aside.
-func openState(cfg *config.Config, reset bool, stderr io.Writer, cmd string) (*state.Store, error) {
-	s, moved, err := state.OpenDir(cfg.Sync.StateDir, reset, time.Now())
+// stateUse is how a command uses the state dir.
+type stateUse int
+
+const (
+	// writesState: the command records in it (an apply, the daemon, an
+	// approval), so it must be able to write it.
+	writesState stateUse = iota
+	// readsState: the command only reads it (history, approve --list):
+	// it opens the state read-only, or creates it as a writer would when
+	// there is none yet.
+	readsState
+	// mayWriteState: a dry run or explain keeps what it learnt (the cache,
+	// the run history, the report) when it may write the state dir, and
+	// only reads it when it may not (another user's files, a read-only
+	// mount), saying so.
+	mayWriteState
+)
+
+// openState opens the store of cfg (state.OpenDir) for use, saying which
+// damaged files --reset-state moved aside.
+func openState(cfg *config.Config, use stateUse, reset bool, stderr io.Writer, cmd string) (*state.Store, error) {
+	dir := cfg.Sync.StateDir
+	if use == readsState && dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, state.FileName)); err == nil {
+			return state.OpenReadOnly(dir)
+		}
+	}
+	s, moved, err := state.OpenDir(dir, reset, time.Now())
 	for _, m := range moved {
 		fmt.Fprintf(stderr, "syncd %s: state file %s was damaged (%s); moved it to %s and starting with fresh state\n",
 			cmd, m.From, m.Reason, m.To)
 	}
-	return s, err
+	if err == nil || !cannotWrite(err) {
+		return s, err
+	}
+	if use == mayWriteState && !reset {
+		if s, rerr := state.OpenReadOnly(dir); rerr == nil {
+			fmt.Fprintf(stderr, "syncd %s: warning: cannot write the state dir %s (%v); reading it only: this run keeps nothing in it (cache, run history, report)\n",
+				cmd, dir, err)
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%w (syncd %s writes the state dir %s: run it as the user that owns it, on a writable file system)", err, cmd, dir)
+}
+
+// cannotWrite tells whether err is the file system refusing a write: a
+// permission, or a read-only mount.
+func cannotWrite(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
 // acquireWriter takes the writer lock for cfg's Teams site, logging once

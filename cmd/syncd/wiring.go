@@ -70,11 +70,16 @@ func setup(ctx context.Context, e env, path string, o setupOptions) (*wiring, er
 }
 
 func (w *wiring) build(ctx context.Context, o setupOptions) error {
+	applies := o.applies != nil && o.applies(w.cfg)
+	use := mayWriteState
+	if applies {
+		use = writesState
+	}
 	var err error
-	if w.store, err = openState(w.cfg, o.reset, w.e.stderr, o.cmd); err != nil {
+	if w.store, err = openState(w.cfg, use, o.reset, w.e.stderr, o.cmd); err != nil {
 		return err
 	}
-	if o.applies != nil && o.applies(w.cfg) {
+	if applies {
 		if w.writer, err = acquireWriter(ctx, w.cfg, w.e.getenv, o.holder, o.lockWait, w.log); err != nil {
 			return err
 		}

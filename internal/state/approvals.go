@@ -100,6 +100,9 @@ func (s *Store) Approvals(now time.Time) map[string]Approval {
 // ExpireApprovals deletes the approvals no longer valid at now and logs
 // each as expired unused; it returns them.
 func (s *Store) ExpireApprovals(now time.Time) ([]Approval, error) {
+	if s.ReadOnly() {
+		return nil, ErrReadOnly
+	}
 	var gone []Approval
 	_ = s.view(func(t kv) error {
 		t.each(bucketApprovals, func(_ string, v []byte) {

@@ -55,6 +55,9 @@ func (s *Store) RotateAudit(now time.Time, retention time.Duration) (Rotation, e
 	if s == nil || s.dir == "" {
 		return r, nil
 	}
+	if s.ReadOnly() {
+		return r, ErrReadOnly
+	}
 	if s.writesUnderWay() {
 		return r, nil
 	}

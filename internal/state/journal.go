@@ -184,6 +184,9 @@ func (s *Store) Log(r *Recorded, o Outcome, now time.Time) error {
 	if s == nil {
 		return nil
 	}
+	if s.ReadOnly() {
+		return ErrReadOnly
+	}
 	msg := ""
 	if o.Err != nil {
 		msg = o.Err.Error()
@@ -273,6 +276,9 @@ func settle(t kv, key string, e journalEntry, o Outcome) error {
 func (s *Store) Recover(target string, now time.Time) (int, error) {
 	if !s.Persistent() {
 		return 0, nil
+	}
+	if s.ReadOnly() {
+		return 0, ErrReadOnly
 	}
 	var left []journalEntry
 	var keys []string

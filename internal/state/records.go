@@ -99,7 +99,7 @@ func (s *Store) AllUsers() map[string]User {
 // 17.8 s that way, 0.7 s sorted, with as many pending marks).
 func (s *Store) PutUsers(users map[string]User) error {
 	emails := slices.Sorted(maps.Keys(users))
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		// One buffer for every value, each slice of it left untouched
 		// after: bbolt holds on to a value until the commit.
 		buf := make([]byte, 0, 64*len(emails))
@@ -121,7 +121,7 @@ func (s *Store) PutUsers(users map[string]User) error {
 
 // ForgetUsers drops cached matches (a write answered 404: the id is stale).
 func (s *Store) ForgetUsers(emails []string) error {
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		for _, e := range emails {
 			if err := t.del(bucketUsers, e); err != nil {
 				return err
@@ -151,7 +151,7 @@ func (s *Store) Pending(emails []string, now time.Time) map[string]time.Time {
 // PutPending marks addresses as having no Teams account until the time given.
 func (s *Store) PutPending(emails []string, until time.Time) error {
 	emails = slices.Sorted(slices.Values(emails)) // in order, as PutUsers says why
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		for _, e := range emails {
 			if err := putJSON(t, bucketPending, e, until); err != nil {
 				return err
@@ -164,7 +164,7 @@ func (s *Store) PutPending(emails []string, until time.Time) error {
 // ClearPending forgets every pending mark (the Teams user count changed:
 // someone may have signed in).
 func (s *Store) ClearPending() error {
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		var keys []string
 		t.each(bucketPending, func(k string, _ []byte) { keys = append(keys, k) })
 		for _, k := range keys {
@@ -205,7 +205,7 @@ func (s *Store) TagIDs(names []string) map[string]int {
 
 // PutTagID caches a tag id; id 0 forgets it.
 func (s *Store) PutTagID(name string, id int) error {
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		if id == 0 {
 			return t.del(bucketTags, name)
 		}
@@ -279,7 +279,7 @@ func (s *Store) Sizes() map[string]int {
 // copied and written to disk on each run.
 func (s *Store) PutSizes(sizes map[string]int) error {
 	keys := slices.Sorted(maps.Keys(sizes)) // in order, as PutUsers says why
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		same := make(map[string]bool, len(keys))
 		t.some(bucketSizes, keys, func(k string, v []byte) {
 			same[k] = string(v) == strconv.Itoa(sizes[k])
@@ -308,7 +308,7 @@ func (s *Store) Meta(key string) int {
 
 // PutMeta stores a counter.
 func (s *Store) PutMeta(key string, n int) error {
-	return s.update(func(t kv) error { return putJSON(t, bucketMeta, key, n) })
+	return s.remember(func(t kv) error { return putJSON(t, bucketMeta, key, n) })
 }
 
 // Run is one entry of the run history.
@@ -324,7 +324,7 @@ type Run struct {
 
 // AddRun appends a run to the history, keeping the last KeepRuns.
 func (s *Store) AddRun(r Run) error {
-	return s.update(func(t kv) error {
+	return s.remember(func(t kv) error {
 		if err := putJSON(t, bucketRuns, timeKey(r.StartedAt), r); err != nil {
 			return err
 		}
@@ -374,7 +374,7 @@ func reportKeys(t kv) []reportAt {
 // KeepReports are kept. The store takes reportJSON over: the caller must
 // not change it afterwards.
 func (s *Store) AddReport(t time.Time, reportJSON []byte) error {
-	return s.update(func(x kv) error {
+	return s.remember(func(x kv) error {
 		if err := x.keep(bucketReportBuckets, timeKey(t), reportJSON); err != nil {
 			return err
 		}

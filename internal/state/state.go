@@ -88,6 +88,8 @@ type Store struct {
 
 	errmu gosync.Mutex
 	err   error // the first failed transaction since TakeErr
+
+	readOnly bool // OpenReadOnly: nothing is written
 }
 
 // Open opens the store in dir, creating dir and the file if needed. A file
@@ -126,6 +128,37 @@ func Open(dir string) (*Store, error) {
 	}
 	return &Store{path: path, dir: dir}, nil
 }
+
+// ErrReadOnly is what recording a write, an approval or a recovery gives
+// on a store opened with OpenReadOnly.
+var ErrReadOnly = errors.New("the state dir is open for reading only")
+
+// OpenReadOnly opens the store in dir for reading only: for the commands
+// that only read it (history, approve --list), and for a dry run by
+// someone who may read the state dir but not write it (another user's
+// files, a read-only mount). A missing or damaged file is an error, as
+// for Open. Reads are those of Open. What a run remembers (the cache, the
+// run history, kept reports, group sizes) is not kept, as on a nil store;
+// whatever records a write to Teams, an approval or a recovery fails with
+// ErrReadOnly, so that nothing is sent unrecorded.
+func OpenReadOnly(dir string) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	db, err := OpenBolt(path, true, false)
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	defer db.Close()
+	if err := Check(path, db, jsonBucketNames()...); err != nil {
+		return nil, err
+	}
+	return &Store{path: path, dir: dir, readOnly: true}, nil
+}
+
+// ReadOnly tells whether the store was opened with OpenReadOnly.
+func (s *Store) ReadOnly() bool { return s != nil && s.readOnly }
 
 // CreateFile makes a new bbolt file at path holding the empty buckets,
 // atomically: it is written whole under a temporary name and linked into
@@ -244,7 +277,23 @@ type kv interface {
 func (s *Store) view(fn func(kv) error) error { return s.noteErr(s.tx(false, fn)) }
 
 // update runs fn in one write transaction (one fsync for a whole batch).
-func (s *Store) update(fn func(kv) error) error { return s.noteErr(s.tx(true, fn)) }
+// A read-only store refuses it.
+func (s *Store) update(fn func(kv) error) error {
+	if s.ReadOnly() {
+		return ErrReadOnly
+	}
+	return s.noteErr(s.tx(true, fn))
+}
+
+// remember is update for what the store remembers between runs and can
+// do without (the cache, the run history, kept reports, sizes): a
+// read-only store keeps none of it, as a nil store keeps nothing.
+func (s *Store) remember(fn func(kv) error) error {
+	if s.ReadOnly() {
+		return nil
+	}
+	return s.update(fn)
+}
 
 func (s *Store) tx(write bool, fn func(kv) error) error {
 	switch {

@@ -71,6 +71,9 @@ func New(o Options) (*Engine, error) {
 		return nil, errors.New("sync: a Teams Reader is required")
 	case o.Logger == nil:
 		return nil, errors.New("sync: Logger is required")
+	case o.Writer != nil && o.Store.ReadOnly():
+		// Every write is recorded before the next (DESIGN.md §8 rule 8).
+		return nil, errors.New("sync: a run that applies needs a state dir it can write")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
