@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/syncd/syncd/internal/state"
 )
 
 // smallFS mounts a tmpfs of size on dir for the test. It needs root (CI
@@ -81,6 +84,7 @@ func TestStateDirFull(t *testing.T) {
 	if n := len(w.writes()); n > 1 {
 		t.Errorf("%d writes sent with a full state dir; at most the one whose outcome could not be recorded", n)
 	}
+	wantWholeLines(t, filepath.Join(w.stateDir(), state.AuditFile))
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
@@ -206,4 +210,24 @@ func dirSums(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(data))
 	}
 	return out
+}
+
+// wantWholeLines: the file at path, if any, is JSON lines, each ended.
+func wantWholeLines(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		t.Errorf("%s ends in a fragment: %q", path, data[max(0, len(data)-80):])
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if line != "" && !json.Valid([]byte(line)) {
+			t.Errorf("%s line %d is not JSON: %q", path, i+1, line)
+		}
+	}
 }

@@ -92,7 +92,8 @@ func writeAudit(dir string, lines []AuditLine, users [][]byte) error {
 	}
 	// One open for all: an empty file is new (its directory entry is
 	// made durable), a non-empty one is checked for a torn last line.
-	switch size, err := fileSize(f); {
+	size, err := fileSize(f)
+	switch {
 	case err != nil:
 		f.Close()
 		return fmt.Errorf("audit log: %w", err)
@@ -105,8 +106,16 @@ func writeAudit(dir string, lines []AuditLine, users [][]byte) error {
 	case endsTorn(f, size):
 		buf = *bytes.NewBuffer(append([]byte{'\n'}, buf.Bytes()...))
 	}
-	_, err = f.Write(buf.Bytes())
-	if err == nil {
+	if n, werr := f.Write(buf.Bytes()); werr != nil {
+		// A write cut short (a full disk) leaves no fragment behind: the
+		// log stays whole lines, and the space is given back. Only when
+		// the fragment is the file's end: another process's lines
+		// appended meanwhile are not cut.
+		if cur, serr := fileSize(f); serr == nil && cur == size+int64(n) {
+			_ = f.Truncate(size)
+		}
+		err = werr
+	} else {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
