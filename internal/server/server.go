@@ -81,6 +81,7 @@ type Server struct {
 	formKey  [32]byte                    // signs the console's CSRF tokens (session.go)
 	guesses  *ration.Guesses             // wrong tokens allowed (guesses.go)
 	mux      *http.ServeMux
+	renders  chan struct{} // one report render at a time (renderTurn)
 }
 
 // New checks the options and builds the routes.
@@ -99,7 +100,7 @@ func New(o Options) (*Server, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
-	s := &Server{o: o, guesses: ration.New(o.Now), mux: http.NewServeMux()}
+	s := &Server{o: o, guesses: ration.New(o.Now), mux: http.NewServeMux(), renders: make(chan struct{}, 1)}
 	s.loopback, s.remote = LocalOnly(o.Listen, o.PublicURL)
 	_, _ = rand.Read(s.formKey[:])
 	s.SetSyncToken(o.SyncToken)
@@ -208,6 +209,10 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "unknown format "+quote(format)+": use html, json, text or markdown")
 		return
 	}
+	if !s.renderTurn(r) {
+		return
+	}
+	defer s.renderDone()
 	rep := s.o.Scheduler.Latest()
 	if rep == nil {
 		plain(w, http.StatusNotFound, "no report yet: no run has finished")
@@ -275,9 +280,30 @@ func (s *Server) waitAndReport(w http.ResponseWriter, r *http.Request, done <-ch
 		plain(w, http.StatusInternalServerError, "the run produced no report; see the logs")
 		return
 	}
+	if !s.renderTurn(r) {
+		return
+	}
+	defer s.renderDone()
 	w.Header().Set("Content-Type", contentTypes["json"])
 	report.Render(w, rep, "json")
 }
+
+// renderTurn waits for the report renders before this request's to end
+// (false: the client went away first). Reports are rendered one at a
+// time: the JSON form of a first apply of 10,000 groups allocates about
+// 200 MB and is held until the client has read it, so a few views at once
+// could take the daemon past its memory limit. A client that stops
+// reading holds the turn for at most the server's write timeout.
+func (s *Server) renderTurn(r *http.Request) bool {
+	select {
+	case s.renders <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (s *Server) renderDone() { <-s.renders }
 
 // lastRunner is a Scheduler that tells how its last run ended (the
 // daemon's does): POST /sync?wait=1 answers with that run's exit code in
