@@ -23,9 +23,15 @@ func diff(d Desired, cur Current) Plan {
 	var p Plan
 	byName := indexGroups(cur.Groups)
 	creating := map[string]bool{}
+	renamed := map[string]*RenamedError{}
 	for _, dg := range d.Groups {
 		if dg.Unknown != nil && len(dg.Members) == 0 && len(byName[strings.ToLower(dg.Name)]) == 0 {
 			continue // nothing known to create it with; the unknown read is reported
+		}
+		if err := renamedAway(dg, byName, cur.Groups); err != nil {
+			renamed[strings.ToLower(dg.Name)] = err
+			p.Errors = append(p.Errors, err)
+			continue
 		}
 		gp, err := diffGroup(dg, byName)
 		if err != nil {
@@ -38,13 +44,28 @@ func diff(d Desired, cur Current) Plan {
 		p.Groups = append(p.Groups, gp)
 	}
 	for _, dt := range d.Tags {
-		tp, errs := diffTag(dt, cur, byName, creating)
+		tp, errs := diffTag(dt, cur, byName, creating, renamed)
 		p.Errors = append(p.Errors, errs...)
 		if tp != nil {
 			p.Tags = append(p.Tags, *tp)
 		}
 	}
 	return p
+}
+
+// renamedAway tells whether dg's group was renamed in Teams: no group
+// carries its name now, and the one that did at an earlier run is there
+// under another name.
+func renamedAway(dg DesiredGroup, byName map[string][]*CurrentGroup, groups []CurrentGroup) *RenamedError {
+	if dg.KnownID == 0 || len(byName[strings.ToLower(dg.Name)]) > 0 {
+		return nil
+	}
+	for _, g := range groups {
+		if g.ID == dg.KnownID {
+			return &RenamedError{Name: dg.Name, ID: g.ID, Now: g.Name}
+		}
+	}
+	return nil // gone (deleted in Teams): created again
 }
 
 func indexGroups(gs []CurrentGroup) map[string][]*CurrentGroup {
@@ -78,7 +99,7 @@ func diffGroup(dg DesiredGroup, byName map[string][]*CurrentGroup) (GroupPlan, e
 }
 
 // diffTag plans one tag's SME users and SME groups.
-func diffTag(dt DesiredTag, cur Current, byName map[string][]*CurrentGroup, creating map[string]bool) (*TagPlan, []error) {
+func diffTag(dt DesiredTag, cur Current, byName map[string][]*CurrentGroup, creating map[string]bool, renamed map[string]*RenamedError) (*TagPlan, []error) {
 	ct := cur.Tags[strings.ToLower(dt.Tag)]
 	if ct == nil || ct.Err != nil {
 		var err error
@@ -91,7 +112,7 @@ func diffTag(dt DesiredTag, cur Current, byName map[string][]*CurrentGroup, crea
 	users := idset.Real(dt.Users)
 	tp.AddUsers = idset.Minus(users, ct.Users)
 	tp.RemoveUsers = orNil(idset.Real(idset.Minus(ct.Users, idset.Union(users, dt.Keep))))
-	wantIDs, newGroups, errs := resolveSMEGroups(dt, byName, creating)
+	wantIDs, newGroups, errs := resolveSMEGroups(dt, byName, creating, renamed)
 	tp.AddGroups = append(refs(idset.Minus(wantIDs, ct.Groups)), newGroups...)
 	if len(errs) == 0 { // an unresolved name could be any group: no removals
 		tp.RemoveGroups = refs(idset.Minus(ct.Groups, wantIDs))
@@ -101,7 +122,7 @@ func diffTag(dt DesiredTag, cur Current, byName map[string][]*CurrentGroup, crea
 
 // resolveSMEGroups maps the SME group names of a tag to Teams group ids;
 // names of groups this plan creates come back as refs without an id.
-func resolveSMEGroups(dt DesiredTag, byName map[string][]*CurrentGroup, creating map[string]bool) ([]int, []GroupRef, []error) {
+func resolveSMEGroups(dt DesiredTag, byName map[string][]*CurrentGroup, creating map[string]bool, renamed map[string]*RenamedError) ([]int, []GroupRef, []error) {
 	var ids []int
 	var fresh []GroupRef
 	var errs []error
@@ -114,6 +135,10 @@ func resolveSMEGroups(dt DesiredTag, byName map[string][]*CurrentGroup, creating
 			errs = append(errs, &AmbiguousError{Tag: dt.Tag, Name: name, IDs: groupIDs(found)})
 		case creating[strings.ToLower(name)]:
 			fresh = append(fresh, GroupRef{Name: name})
+		case renamed[strings.ToLower(name)] != nil:
+			r := *renamed[strings.ToLower(name)]
+			r.Tag = dt.Tag
+			errs = append(errs, &r)
 		default:
 			errs = append(errs, &MissingGroupError{Tag: dt.Tag, Name: name})
 		}

@@ -23,6 +23,27 @@ func (e *AmbiguousError) Error() string {
 		e.Tag, e.Name, len(e.IDs), idset.Join(e.IDs))
 }
 
+// RenamedError is a user group syncd kept in step under a name that no
+// Teams group carries any more, while the group it was is still there
+// under another name: renamed in Teams. Creating one of the old name would
+// make a second group (no API deletes one), so nothing is planned for it.
+type RenamedError struct {
+	Tag  string // the tag whose SME group it is; "" for a mapping's group
+	Name string // the name the configuration gives
+	ID   int
+	Now  string // the name the group carries now
+}
+
+func (e *RenamedError) Error() string {
+	if e.Tag != "" {
+		return fmt.Sprintf("tag %q: SME group %q was renamed in Teams (user group %d is %q now); nothing planned for it", e.Tag, e.Name, e.ID, e.Now)
+	}
+	return fmt.Sprintf("user group %q: renamed in Teams to %q (user group %d, which syncd kept in step under the old name); "+
+		"syncd does not create another %q, as no API deletes a group: rename it back in Teams, set to: %q in the configuration, "+
+		"or create %q in Teams yourself for syncd to keep in step; nothing planned for it",
+		e.Name, e.Now, e.ID, e.Name, e.Now, e.Name)
+}
+
 // MissingGroupError is an SME group that neither exists in Teams nor is
 // created by a mapping.
 type MissingGroupError struct{ Tag, Name string }

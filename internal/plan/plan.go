@@ -44,6 +44,10 @@ type DesiredGroup struct {
 	// EmptyHold is non-empty when a feeding directory group had members at
 	// the last successful run and has none now (rule 2): removals are held.
 	EmptyHold string
+	// KnownID is the Teams group that carried Name at an earlier run (0:
+	// none known). When no group carries the name now but that one is
+	// still there, it was renamed in Teams: a create would duplicate it.
+	KnownID int
 }
 
 // DesiredTag is one tag whose SMEs syncd manages.

@@ -267,3 +267,51 @@ type budget struct {
 func calc(d Desired, cur Current, b budget) Plan {
 	return Calculate(d, cur, Safety(Budgets{MaxRemovals: b.MaxRemovals, MaxRemovalPercent: b.MaxRemovalPercent}, b.Owned)...)
 }
+
+// A name syncd kept in step that no group carries now: created when the
+// group that carried it is gone, refused (with the tag that names it) when
+// that group is there under another name.
+func TestRenamedGroupIsNotCreatedAgain(t *testing.T) {
+	d := Desired{
+		Groups: []DesiredGroup{{Name: "Platform", Mode: ModeExact, Members: []int{5}, KnownID: 7}},
+		Tags:   []DesiredTag{{Tag: "go", Mode: ModeExact, Groups: []string{"Platform"}}},
+	}
+	tags := map[string]*CurrentTag{"go": {ID: 3, Name: "go"}}
+	tests := []struct {
+		name    string
+		current []CurrentGroup
+		create  bool
+		errs    []string
+	}{
+		{"renamed", []CurrentGroup{{ID: 7, Name: "Platform Eng"}}, false, []string{
+			`user group "Platform": renamed in Teams to "Platform Eng" (user group 7`,
+			`tag "go": SME group "Platform" was renamed in Teams (user group 7 is "Platform Eng" now)`}},
+		{"deleted in Teams", []CurrentGroup{{ID: 9, Name: "Other"}}, true, nil},
+		{"there by name", []CurrentGroup{{ID: 7, Name: "platform"}}, false, nil},
+		{"another group of the name", []CurrentGroup{{ID: 7, Name: "Archive"}, {ID: 8, Name: "Platform"}}, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Calculate(d, Current{Groups: tc.current, Tags: tags})
+			var errs []string
+			for _, err := range p.Errors {
+				errs = append(errs, err.Error())
+			}
+			if len(errs) != len(tc.errs) {
+				t.Fatalf("errors %q, want %d", errs, len(tc.errs))
+			}
+			for i, want := range tc.errs {
+				if !strings.Contains(errs[i], want) {
+					t.Errorf("error %q, want it to say %q", errs[i], want)
+				}
+			}
+			creates := len(p.Groups) == 1 && p.Groups[0].Create
+			if creates != tc.create {
+				t.Errorf("create %v, want %v (plan %+v)", creates, tc.create, p.Groups)
+			}
+			if !tc.create && len(tc.errs) == 0 && (len(p.Groups) != 1 || p.Groups[0].ID == 0) {
+				t.Errorf("plan %+v, want the group found by name kept in step", p.Groups)
+			}
+		})
+	}
+}

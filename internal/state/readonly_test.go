@@ -144,3 +144,39 @@ func fileSums(t *testing.T, dir string) map[string][32]byte {
 	}
 	return out
 }
+
+// Names and sizes are written only when they change: a steady run that
+// changes none costs no transaction (two fsyncs) to say so.
+func TestUnchangedIntsCostNoCommit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{"platform": 7, "data": 9}
+	if err := s.PutGroupIDs(ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSizes(map[string]int{"corp/platform": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.GroupIDs(); !maps.Equal(got, ids) {
+		t.Errorf("GroupIDs %v, want %v", got, ids)
+	}
+	before := fileSums(t, dir)
+	if err := s.PutGroupIDs(map[string]int{"platform": 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSizes(map[string]int{"corp/platform": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if after := fileSums(t, dir); !maps.Equal(before, after) {
+		t.Error("writing unchanged names and sizes changed the state file")
+	}
+	if err := s.PutGroupIDs(map[string]int{"platform": 8}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.GroupIDs(); got["platform"] != 8 || got["data"] != 9 {
+		t.Errorf("GroupIDs %v after a change, want platform 8 and data kept", got)
+	}
+}

@@ -278,22 +278,63 @@ func (s *Store) Sizes() map[string]int {
 // none, and writing them all again dirtied every page of the bucket, to be
 // copied and written to disk on each run.
 func (s *Store) PutSizes(sizes map[string]int) error {
-	keys := slices.Sorted(maps.Keys(sizes)) // in order, as PutUsers says why
-	return s.remember(func(t kv) error {
+	return s.putChangedInts(bucketSizes, sizes)
+}
+
+// putChangedInts writes vals (decimal numbers) to bucket in key order (as
+// PutUsers says why), only those not already stored, and without a
+// transaction (two fsyncs) when none changed: the steady runs that write
+// them change few or none, and writing them all again dirtied every page
+// of the bucket.
+func (s *Store) putChangedInts(bucket []byte, vals map[string]int) error {
+	keys := slices.Sorted(maps.Keys(vals))
+	var changed []string
+	_ = s.view(func(t kv) error {
 		same := make(map[string]bool, len(keys))
-		t.some(bucketSizes, keys, func(k string, v []byte) {
-			same[k] = string(v) == strconv.Itoa(sizes[k])
+		t.some(bucket, keys, func(k string, v []byte) {
+			same[k] = string(v) == strconv.Itoa(vals[k])
 		})
 		for _, k := range keys {
-			if same[k] {
-				continue
+			if !same[k] {
+				changed = append(changed, k)
 			}
-			if err := t.put(bucketSizes, k, []byte(strconv.Itoa(sizes[k]))); err != nil {
+		}
+		return nil
+	})
+	if len(changed) == 0 {
+		return nil
+	}
+	return s.remember(func(t kv) error {
+		for _, k := range changed {
+			if err := t.put(bucket, k, []byte(strconv.Itoa(vals[k]))); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// GroupIDs returns, by lower-case name, the Teams user groups that
+// carried the names syncd keeps in step at the runs before: a name no
+// group carries now, whose group is there under another name, was
+// renamed in Teams (plan.RenamedError).
+func (s *Store) GroupIDs() map[string]int {
+	out := map[string]int{}
+	_ = s.view(func(t kv) error {
+		t.each(bucketGroupIDs, func(k string, v []byte) {
+			if id, err := strconv.Atoi(string(v)); err == nil {
+				out[k] = id
+			}
+		})
+		return nil
+	})
+	return out
+}
+
+// PutGroupIDs records which Teams group carries each name (lower case);
+// names not given keep what they had. Only what changed is written.
+func (s *Store) PutGroupIDs(ids map[string]int) error {
+	return s.putChangedInts(bucketGroupIDs, ids)
 }
 
 // Meta returns a stored counter (e.g. the Teams user count), or 0.

@@ -44,11 +44,12 @@ var (
 	bucketReports = []byte("reports") // RFC3339Nano start -> report JSON (as syncd before kept them)
 	// RFC3339Nano start -> a bucket holding the report JSON (records.go)
 	bucketReportBuckets = []byte("report-buckets")
-	bucketMeta          = []byte("meta")    // misc counters
-	bucketJournal       = []byte("journal") // target + write sequence -> journalEntry (writes under way)
-	bucketAdopt         = []byte("adopt")   // lower-case group name -> ids a create whose answer was lost added
+	bucketMeta          = []byte("meta")      // misc counters
+	bucketJournal       = []byte("journal")   // target + write sequence -> journalEntry (writes under way)
+	bucketAdopt         = []byte("adopt")     // lower-case group name -> ids a create whose answer was lost added
+	bucketGroupIDs      = []byte("group-ids") // lower-case Teams group name -> the id of the group that carried it
 	allBuckets          = [][]byte{bucketUsers, bucketPending, bucketTags, bucketLedger, bucketSizes, bucketRuns,
-		bucketReports, bucketReportBuckets, bucketMeta, bucketJournal, bucketAdopt, bucketApprovals}
+		bucketReports, bucketReportBuckets, bucketMeta, bucketJournal, bucketAdopt, bucketApprovals, bucketGroupIDs}
 )
 
 // jsonBucketNames are the buckets whose every value is JSON (all of them:

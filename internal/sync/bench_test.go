@@ -312,7 +312,7 @@ func BenchmarkDesiredAndPlan(b *testing.B) {
 	measure(b, func() {
 		gs, ts, _ := targets(cfg, dirs, nil)
 		_ = people(gs, ts)
-		d := desiredFrom(gs, ts, ids, nil, nil, pendingSet{})
+		d := desiredFrom(gs, ts, ids, nil, remembered{}, pendingSet{})
 		p = plan.Calculate(d, cur, plan.Safety(plan.Budgets{MaxRemovals: -1, MaxRemovalPercent: 25}, nil)...)
 	})
 	b.ReportMetric(float64(len(p.Groups)), "groups")

@@ -233,21 +233,33 @@ func people(ts ...[]*target) map[personKey]string {
 // pendingSet collects people without a Teams account, by address.
 type pendingSet map[string][]string // primary e-mail -> target labels
 
+// remembered is what earlier runs left in the state that planning uses.
+type remembered struct {
+	sizes    map[string]int // member counts of directory groups at the last successful read
+	groupIDs map[string]int // lower-case Teams group name -> the group that carried it
+}
+
+// memory reads what planning uses of the state.
+func (e *Engine) memory() remembered {
+	return remembered{sizes: e.store.Sizes(), groupIDs: e.store.GroupIDs()}
+}
+
 // desiredFrom turns targets into the planner's desired state: members as
 // Teams ids (people not found in Teams go to pending; the accounts of
 // people matched ambiguously are kept, never removed), holds from the
-// last known group sizes.
-func desiredFrom(groups, tags []*target, ids map[personKey]int, ambiguous map[personKey][]int, sizes map[string]int, pending pendingSet) plan.Desired {
+// last known group sizes, and the groups that carried the names before.
+func desiredFrom(groups, tags []*target, ids map[personKey]int, ambiguous map[personKey][]int, mem remembered, pending pendingSet) plan.Desired {
 	var d plan.Desired
 	for _, t := range groups {
-		members, keep, hold := t.members(ids, ambiguous, sizes, pending)
+		members, keep, hold := t.members(ids, ambiguous, mem.sizes, pending)
 		d.Groups = append(d.Groups, plan.DesiredGroup{
 			Name: t.name, Description: t.description, SetDescription: t.setDescription,
 			Mode: t.mode, Members: members, Keep: keep, Unknown: errors.Join(t.reasons()...), EmptyHold: hold,
+			KnownID: mem.groupIDs[strings.ToLower(t.name)],
 		})
 	}
 	for _, t := range tags {
-		users, keep, hold := t.members(ids, ambiguous, sizes, pending)
+		users, keep, hold := t.members(ids, ambiguous, mem.sizes, pending)
 		d.Tags = append(d.Tags, plan.DesiredTag{
 			Tag: t.name, Mode: t.mode, Users: users, Keep: keep, Groups: t.smeGroups,
 			Unknown: errors.Join(t.reasons()...), EmptyHold: hold,

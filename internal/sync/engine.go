@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -193,10 +194,9 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, error) {
 // the people pending finds that someone signed in meanwhile. It returns
 // the people still pending.
 func (e *Engine) planAll(ctx context.Context, p *Prepared, x *explainData, dirUsers int) pendingSet {
-	sizes := e.store.Sizes()
 	owned := adopted(e.store.Ledger(), e.store.Adoptions(), x.view.cur.Groups) // with creates whose answer was lost
 	var pending pendingSet
-	p.Plan, pending = e.planChecked(ctx, x.ids, x.groups, x.tags, sizes, x.view.cur, e.policies(owned, p.approvals), dirUsers)
+	p.Plan, pending = e.planChecked(ctx, x.ids, x.groups, x.tags, e.memory(), x.view.cur, e.policies(owned, p.approvals), dirUsers)
 	nameGroupRefs(&p.Plan, x.view.cur.Groups)
 	return pending
 }
@@ -206,14 +206,14 @@ func (e *Engine) planAll(ctx context.Context, p *Prepared, x *explainData, dirUs
 // changed who is who: the accounts it removes are checked not to be
 // those of directory people (checkStrangers), and the people pending not
 // to have signed in meanwhile (recheckPending).
-func (e *Engine) planChecked(ctx context.Context, ids *identities, groups, tags []*target, sizes map[string]int, cur plan.Current,
+func (e *Engine) planChecked(ctx context.Context, ids *identities, groups, tags []*target, mem remembered, cur plan.Current,
 	pols []plan.Policy, dirUsers int) (plan.Plan, pendingSet) {
-	p, pending := calculate(groups, tags, ids, sizes, cur, pols)
+	p, pending := calculate(groups, tags, ids, mem, cur, pols)
 	if e.checkStrangers(ctx, ids, &p, dirUsers, groups, tags) {
-		p, pending = calculate(groups, tags, ids, sizes, cur, pols)
+		p, pending = calculate(groups, tags, ids, mem, cur, pols)
 	}
 	if e.recheckPending(ctx, ids, &p, dirUsers, groups, tags) {
-		p, pending = calculate(groups, tags, ids, sizes, cur, pols)
+		p, pending = calculate(groups, tags, ids, mem, cur, pols)
 	}
 	return p, pending
 }
@@ -221,10 +221,10 @@ func (e *Engine) planChecked(ctx context.Context, ids *identities, groups, tags 
 // calculate plans the targets on the people matched so far, and returns
 // the plan and the people pending. It may be called again after more
 // lookups.
-func calculate(groups, tags []*target, ids *identities, sizes map[string]int, cur plan.Current, pols []plan.Policy) (plan.Plan, pendingSet) {
+func calculate(groups, tags []*target, ids *identities, mem remembered, cur plan.Current, pols []plan.Policy) (plan.Plan, pendingSet) {
 	markFailedLookups(ids, groups, tags)
 	pending := pendingSet{}
-	d := desiredFrom(groups, tags, ids.byPerson, ids.ambiguous, sizes, pending)
+	d := desiredFrom(groups, tags, ids.byPerson, ids.ambiguous, mem, pending)
 	if len(ids.unsure) > 0 { // who they are is unknown: removed from nothing
 		for i := range d.Groups {
 			d.Groups[i].Keep = idset.Union(d.Groups[i].Keep, ids.unsure)
@@ -473,6 +473,24 @@ func (e *Engine) record(p *Prepared, res *Result) {
 			e.log.Warn("cannot record group sizes", errField(err))
 		}
 	}
+	if ids := groupIDsOf(p.Plan.Groups); len(ids) > 0 {
+		if err := e.store.PutGroupIDs(ids); err != nil {
+			e.log.Warn("cannot record which Teams groups carry the names", errField(err))
+		}
+	}
+}
+
+// groupIDsOf is, by lower-case name, the Teams group each of the plan's
+// groups is (found by name in a complete listing, or created by the run),
+// for the next runs to tell a group renamed in Teams from one never made.
+func groupIDsOf(groups []plan.GroupPlan) map[string]int {
+	ids := make(map[string]int, len(groups))
+	for _, g := range groups {
+		if g.ID != 0 {
+			ids[strings.ToLower(g.Name)] = g.ID
+		}
+	}
+	return ids
 }
 
 // nameGroupRefs fills the names of the SME groups the plan mentions by id.

@@ -135,10 +135,12 @@ func (e *Engine) readTagOf(ctx context.Context, t *target, v *teamsView, l *grou
 // planTargets plans the targets read, as Prepare plans every target:
 // the same desired state, policies and check of pending people.
 func (e *Engine) planTargets(ctx context.Context, p *Prepared, c *changes, v *teamsView, ids *identities, dirUsers int) {
-	sizes := e.store.Sizes()
 	owned := adopted(e.store.Ledger(), e.store.Adoptions(), v.cur.Groups)
 	var pending pendingSet
-	p.Plan, pending = e.planChecked(ctx, ids, c.groups, c.tags, sizes, v.cur, e.policies(owned, p.approvals), dirUsers)
+	// The sizes only: a change set reads the groups it touches, not the
+	// listing a renamed group would show in; it creates none anyway.
+	mem := remembered{sizes: e.store.Sizes()}
+	p.Plan, pending = e.planChecked(ctx, ids, c.groups, c.tags, mem, v.cur, e.policies(owned, p.approvals), dirUsers)
 	dropCreates(&p.Plan, c)
 	nameGroupRefs(&p.Plan, v.cur.Groups)
 	for _, list := range [][]*target{c.groups, c.tags} {

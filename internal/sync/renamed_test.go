@@ -1,0 +1,88 @@
+package sync
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/report"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// A group syncd keeps in step, renamed in Teams by an admin, is not
+// created again under its old name: no API deletes a group, so the run
+// would leave two. The run reports the rename and exits 1 (for the group
+// and the tag that names it as SME group) until someone decides: renamed
+// back, the group is kept in step again. A group deleted in Teams is
+// created again, as the configuration asks.
+func TestGroupRenamedInTeamsIsNotCreatedAgain(t *testing.T) {
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []emulator.SeedTag{{ID: 5, Name: "go"}}}
+	seed.Tokens = []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}}
+	emu, srv := teamstest.NewServer(t, seed, emulator.Options{NoThrottle: true})
+	r := rigFor(t, emu, srv, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", Groups: []string{"Platform"}}}
+	var err error
+	if r.store, err = state.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.run(true); res.ExitCode != 0 {
+		t.Fatalf("first apply: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+	}
+	g, ok := r.emu.GroupByName("Platform")
+	if !ok {
+		t.Fatal("Platform was not created")
+	}
+
+	// Renamed by an admin right after syncd created it.
+	r.emu.RenameGroup(g.ID, "Platform Engineering")
+	r.src.dir = dirOf(map[string][]string{"platform": {"ann", "bob"}})
+	for _, apply := range []bool{false, true} {
+		res := r.run(apply)
+		if res.ExitCode != 1 || slices.Contains(kinds(res.Report), report.KindCreateGroup) {
+			t.Fatalf("apply=%v after the rename: exit %d, changes %v; want exit 1 and no create", apply, res.ExitCode, kinds(res.Report))
+		}
+		errs := strings.Join(res.Report.Errors, "\n")
+		for _, want := range []string{`user group "Platform": renamed in Teams to "Platform Engineering"`, `set to: "Platform Engineering"`,
+			`tag "go": SME group "Platform" was renamed in Teams`} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("apply=%v: errors lack %q:\n%s", apply, want, errs)
+			}
+		}
+	}
+	if n := len(r.emu.Snapshot().UserGroups); n != 1 {
+		t.Fatalf("%d user groups after the rename, want the one", n)
+	}
+
+	// Renamed back: kept in step again.
+	r.emu.RenameGroup(g.ID, "platform")
+	if res := r.run(true); res.ExitCode != 0 {
+		t.Fatalf("after renaming back: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+	}
+	if got := members(t, r.emu, "platform"); len(got) != 2 {
+		t.Errorf("members after renaming back: %v, want ann and bob", got)
+	}
+
+	// Renamed again, and a group of the old name made by hand: that one
+	// is kept in step from now on.
+	r.emu.RenameGroup(g.ID, "Archive")
+	admin, err := teams.New(teams.Options{BaseURL: srv.URL + "/api/v3", Token: "tok", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := admin.CreateUserGroup(context.Background(), teams.UserGroupRequest{Name: "Platform"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.run(true); res.ExitCode != 0 {
+		t.Fatalf("with a group made by hand: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+	}
+	if got, _ := r.emu.GroupByName("Platform"); got.ID != made.ID || len(got.UserIDs) != 2 {
+		t.Errorf("Platform is %+v, want the group made by hand (%d) with ann and bob", got, made.ID)
+	}
+}
