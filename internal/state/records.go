@@ -260,10 +260,13 @@ func (s *Store) RecordLedger(changes []LedgerChange) error {
 }
 
 // Sizes returns the last known member counts of directory groups.
-func (s *Store) Sizes() map[string]int {
+func (s *Store) Sizes() map[string]int { return s.ints(bucketSizes) }
+
+// ints reads a bucket of decimal numbers.
+func (s *Store) ints(bucket []byte) map[string]int {
 	out := map[string]int{}
 	_ = s.view(func(t kv) error {
-		t.each(bucketSizes, func(k string, v []byte) {
+		t.each(bucket, func(k string, v []byte) {
 			if n, err := strconv.Atoi(string(v)); err == nil {
 				out[k] = n
 			}
@@ -318,18 +321,7 @@ func (s *Store) putChangedInts(bucket []byte, vals map[string]int) error {
 // carried the names syncd keeps in step at the runs before: a name no
 // group carries now, whose group is there under another name, was
 // renamed in Teams (plan.RenamedError).
-func (s *Store) GroupIDs() map[string]int {
-	out := map[string]int{}
-	_ = s.view(func(t kv) error {
-		t.each(bucketGroupIDs, func(k string, v []byte) {
-			if id, err := strconv.Atoi(string(v)); err == nil {
-				out[k] = id
-			}
-		})
-		return nil
-	})
-	return out
-}
+func (s *Store) GroupIDs() map[string]int { return s.ints(bucketGroupIDs) }
 
 // PutGroupIDs records which Teams group carries each name (lower case);
 // names not given keep what they had. Only what changed is written.

@@ -106,14 +106,11 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("create state: %w", err)
 		}
 	}
-	db, err := OpenBolt(path, false, false)
+	db, err := openChecked(path, false)
 	if err != nil {
-		return nil, fmt.Errorf("open state: %w", err)
-	}
-	defer db.Close()
-	if err := Check(path, db, jsonBucketNames()...); err != nil {
 		return nil, err
 	}
+	defer db.Close()
 	err = protect(path, func() error {
 		return db.Update(func(tx *bolt.Tx) error {
 			for _, b := range allBuckets {
@@ -147,15 +144,25 @@ func OpenReadOnly(dir string) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
-	db, err := OpenBolt(path, true, false)
+	db, err := openChecked(path, true)
+	if err != nil {
+		return nil, err
+	}
+	db.Close()
+	return &Store{path: path, dir: dir, readOnly: true}, nil
+}
+
+// openChecked opens the state file at path and checks it end to end.
+func openChecked(path string, readOnly bool) (*bolt.DB, error) {
+	db, err := OpenBolt(path, readOnly, false)
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
-	defer db.Close()
 	if err := Check(path, db, jsonBucketNames()...); err != nil {
+		db.Close()
 		return nil, err
 	}
-	return &Store{path: path, dir: dir, readOnly: true}, nil
+	return db, nil
 }
 
 // ReadOnly tells whether the store was opened with OpenReadOnly.
