@@ -17,14 +17,17 @@ func (d *Daemon) Reload() error {
 	d.o.Notify.Notify("RELOADING=1")
 	defer d.o.Notify.Notify("READY=1")
 	cfg, err := d.reload()
-	d.o.Metrics.ConfigReload(err == nil)
 	if err != nil {
+		d.o.Metrics.ConfigReload(false)
 		d.o.Logger.Error("configuration reload rejected; keeping the configuration in force", zap.Error(err))
 		return err
 	}
 	if d.o.Reloaded != nil {
 		d.o.Reloaded(cfg)
 	}
+	// Counted once all of it is in force (the tokens Reloaded applies): a
+	// watcher of the counter may rely on the new tokens from then on.
+	d.o.Metrics.ConfigReload(true)
 	d.o.Logger.Info("configuration reloaded; the sync takes it at the next run")
 	select {
 	case d.changed <- struct{}{}:

@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/syncd/syncd/internal/config"
 )
 
@@ -88,13 +90,20 @@ func TestReloadRejectsBadConfig(t *testing.T) {
 }
 
 // Reloaded hears of an accepted configuration at once (not at the next
-// run) and never of a rejected one.
+// run) and never of a rejected one; the reload counts as a success only
+// once what Reloaded applies (the tokens) is in force.
 func TestReloadedHookAndRestartOnlyWarning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a, b := &fakeRunner{hold: 30 * time.Second}, &fakeRunner{}
 		var heard []string
-		h := newHarness(t, cfgAt("a", "@every 1h"), map[string]*fakeRunner{"a": a, "b": b}, func(o *Options) {
-			o.Reloaded = func(c *config.Config) { heard = append(heard, c.Path) }
+		var h *harness
+		h = newHarness(t, cfgAt("a", "@every 1h"), map[string]*fakeRunner{"a": a, "b": b}, func(o *Options) {
+			o.Reloaded = func(c *config.Config) {
+				heard = append(heard, c.Path)
+				if n := reloads(t, h.reg, "success"); n != 0 {
+					t.Errorf("the reload was counted a success (%v) before Reloaded applied it", n)
+				}
+			}
 		})
 		h.start() // a run is going: the hook must not wait for its end
 		h.load = func() (*config.Config, error) { return cfgAt("unbuildable", "@every 1h"), nil }
@@ -110,6 +119,9 @@ func TestReloadedHookAndRestartOnlyWarning(t *testing.T) {
 		if err := h.d.Reload(); err != nil {
 			t.Fatalf("Reload: %v", err)
 		}
+		if n := reloads(t, h.reg, "success"); n != 1 {
+			t.Errorf("%v successful reloads counted, want 1", n)
+		}
 		if len(heard) != 1 || heard[0] != "b" {
 			t.Errorf("Reloaded heard %v, want [b] (the accepted configuration only, during the run)", heard)
 		}
@@ -123,4 +135,26 @@ func TestReloadedHookAndRestartOnlyWarning(t *testing.T) {
 		}
 		h.stop()
 	})
+}
+
+// reloads is syncd_config_reloads_total{result} as gathered from reg.
+func reloads(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "syncd_config_reloads_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
