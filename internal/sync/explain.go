@@ -195,6 +195,9 @@ func nextAction(t *target, id int, en ExplainEntry, p *plan.Plan) string {
 	}
 	add, remove, held, reason, found := planFor(t, id, p)
 	switch {
+	case !found && renamedIn(p, t.name) != nil:
+		r := renamedIn(p, t.name)
+		return fmt.Sprintf("nothing: the group was renamed in Teams to %q (user group %d); see the errors of syncd sync", r.Now, r.ID)
 	case !found:
 		return "nothing: this target could not be planned (see the errors of syncd sync)"
 	case add:
@@ -289,7 +292,22 @@ func (x *explainData) smeGroup(name string, configured bool, ct *plan.CurrentTag
 		}
 	}
 	sg.Next = smeGroupNext(name, sg.TeamsID, len(found), configured, tp)
+	if r := renamedIn(x.plan, name); r != nil && configured && sg.TeamsID == 0 {
+		sg.Next = fmt.Sprintf("nothing: the group was renamed in Teams to %q (user group %d); see the errors of syncd sync", r.Now, r.ID)
+	}
 	return sg
+}
+
+// renamedIn finds the plan's error for a mapped group of that name
+// renamed in Teams (nil: none).
+func renamedIn(p *plan.Plan, name string) *plan.RenamedError {
+	for _, err := range p.Errors {
+		var r *plan.RenamedError
+		if errors.As(err, &r) && r.Tag == "" && strings.EqualFold(r.Name, name) {
+			return r
+		}
+	}
+	return nil
 }
 
 // smeGroupNext reads the tag plan for one SME group.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
@@ -58,6 +60,26 @@ func TestGroupRenamedInTeamsIsNotCreatedAgain(t *testing.T) {
 	if n := len(r.emu.Snapshot().UserGroups); n != 1 {
 		t.Fatalf("%d user groups after the rename, want the one", n)
 	}
+	// explain says so too, for the group and for the tag's SME group.
+	e, err := New(Options{Config: r.cfg, Sources: []Source{r.src}, Reader: r.client, Store: r.store, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := e.Explain(context.Background(), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := 0
+	for _, en := range ex.Entries {
+		for _, next := range append([]string{en.Next}, smeNexts(en)...) {
+			if strings.Contains(next, `renamed in Teams to "Platform Engineering"`) {
+				said++
+			}
+		}
+	}
+	if said < 2 {
+		t.Errorf("explain names the rename %d times, want for the group and its SME group: %+v", said, ex.Entries)
+	}
 
 	// Renamed back: kept in step again.
 	r.emu.RenameGroup(g.ID, "platform")
@@ -85,4 +107,12 @@ func TestGroupRenamedInTeamsIsNotCreatedAgain(t *testing.T) {
 	if got, _ := r.emu.GroupByName("Platform"); got.ID != made.ID || len(got.UserIDs) != 2 {
 		t.Errorf("Platform is %+v, want the group made by hand (%d) with ann and bob", got, made.ID)
 	}
+}
+
+func smeNexts(en ExplainEntry) []string {
+	var out []string
+	for _, g := range en.SMEGroups {
+		out = append(out, g.Next)
+	}
+	return out
 }
