@@ -329,6 +329,22 @@ func (s *Store) PutGroupIDs(ids map[string]int) error {
 	return s.putChangedInts(bucketGroupIDs, ids)
 }
 
+// ForgetGroupIDs forgets the groups behind names no longer kept in step.
+func (s *Store) ForgetGroupIDs(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	names = slices.Sorted(slices.Values(names)) // in order, as PutUsers says why
+	return s.remember(func(t kv) error {
+		for _, n := range names {
+			if err := t.del(bucketGroupIDs, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Meta returns a stored counter (e.g. the Teams user count), or 0.
 func (s *Store) Meta(key string) int {
 	var n int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -477,6 +478,38 @@ func (e *Engine) record(p *Prepared, res *Result) {
 		if err := e.store.PutGroupIDs(ids); err != nil {
 			e.log.Warn("cannot record which Teams groups carry the names", errField(err))
 		}
+	}
+	e.forgetUnmanaged(p)
+}
+
+// forgetUnmanaged tells, once, of each user group syncd kept in step that
+// no mapping gives any more (a mapping taken out of the configuration, a
+// directory group a match: no longer finds), and forgets it: no API
+// deletes a group, so it stays in Teams as it is, and its old name may be
+// given to a new group without being taken for a rename. Only an applying
+// run whose sources all read decides it: a dry run may try another
+// configuration, and a source that failed gives fewer names.
+func (e *Engine) forgetUnmanaged(p *Prepared) {
+	if !e.apply || p.explain == nil || slices.ContainsFunc(p.Sources, func(s SourceStat) bool { return s.Err != nil }) {
+		return
+	}
+	want := make(map[string]bool, len(p.explain.groups))
+	for _, t := range p.explain.groups {
+		want[strings.ToLower(t.name)] = true
+	}
+	var gone []string
+	for name, id := range e.store.GroupIDs() {
+		if want[name] {
+			continue
+		}
+		gone = append(gone, name)
+		if g := p.explain.groupByID(id); g != nil {
+			e.log.Info(fmt.Sprintf("user group %q is no longer kept in step: no mapping gives it now; syncd leaves it as it is (no API deletes a group)", g.Name),
+				zap.Int("group_id", id))
+		}
+	}
+	if err := e.store.ForgetGroupIDs(gone); err != nil {
+		e.log.Warn("cannot forget the Teams groups no longer kept in step", errField(err))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/report"
@@ -115,4 +116,48 @@ func smeNexts(en ExplainEntry) []string {
 		out = append(out, g.Next)
 	}
 	return out
+}
+
+// A group no mapping gives any more is told of once, by an applying run,
+// and forgotten: its name may then go to a new group without being taken
+// for a rename. A dry run (which may try another configuration) forgets
+// nothing.
+func TestGroupNoLongerMappedIsForgottenOnce(t *testing.T) {
+	seed := &emulator.Seed{Users: seedUsers("ann")}
+	r := newRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}, "data": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}, {Source: "corp", From: "data", To: "Data"}}
+	var err error
+	if r.store, err = state.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.run(true); res.ExitCode != 0 {
+		t.Fatalf("first apply: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	r.log = zap.New(core)
+	r.cfg.Groups = r.cfg.Groups[:1]
+	told := func() int { return logs.FilterMessageSnippet(`user group "Data" is no longer kept in step`).Len() }
+	r.run(false)
+	if _, kept := r.store.GroupIDs()["data"]; !kept || told() != 0 {
+		t.Fatalf("a dry run forgot Data (kept %v) or told of it (%d)", kept, told())
+	}
+	for range 2 {
+		if res := r.run(true); res.ExitCode != 0 {
+			t.Fatalf("apply without Data: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+		}
+	}
+	if _, kept := r.store.GroupIDs()["data"]; kept || told() != 1 {
+		t.Errorf("after two applies without Data: still remembered %v, told %d times; want forgotten, told once", kept, told())
+	}
+	if _, kept := r.store.GroupIDs()["platform"]; !kept {
+		t.Error("Platform, still mapped, was forgotten")
+	}
+	// Its group renamed, and its name mapped again: a new group, not a
+	// rename to report.
+	old, _ := r.emu.GroupByName("Data")
+	r.emu.RenameGroup(old.ID, "Data Archive")
+	r.cfg.Groups = append(r.cfg.Groups, config.Mapping{Source: "corp", From: "data", To: "Data"})
+	if res := r.run(false); res.ExitCode != 0 || !slices.Contains(kinds(res.Report), report.KindCreateGroup) {
+		t.Errorf("with Data mapped again: exit %d, changes %v, errors %v; want Data created", res.ExitCode, kinds(res.Report), res.Report.Errors)
+	}
 }
