@@ -189,6 +189,19 @@ func TestStateDirOfAnotherUser(t *testing.T) {
 	if after := dirSums(t, w.stateDir()); !maps.Equal(before, after) {
 		t.Errorf("the state dir changed:\nbefore %v\nafter  %v", before, after)
 	}
+	// No state yet, in a directory this user may not write: nothing to
+	// read, and saying so.
+	cfg, err := os.ReadFile(w.configPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(w.dir, "fresh.yaml")
+	if err := os.WriteFile(fresh, []byte(strings.ReplaceAll(string(cfg), w.stateDir(), filepath.Join(w.dir, "none"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := w.start("history", "--config", fresh).wait(t); p.code != exitFailure || !strings.Contains(p.stderr.String(), "no state in") {
+		t.Errorf("history without a state it may create: want exit 1 saying there is none:\n%s", p)
+	}
 	w.cred = nil
 	w.run(exitOK, "sync", "--apply")
 	w.wantTeams("as the owner again", afterLeaving())

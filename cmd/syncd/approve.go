@@ -64,7 +64,7 @@ func cmdApprove(_ context.Context, e env, args []string) error {
 	if listing {
 		use = readsState
 	}
-	store, err := approvalStore(e, cfg, use)
+	store, err := approvalStore(e, cfg, use, "approve")
 	if err != nil {
 		return err
 	}
@@ -86,12 +86,12 @@ func cmdApprove(_ context.Context, e env, args []string) error {
 }
 
 // approvalStore opens the state dir the approvals are kept in.
-func approvalStore(e env, cfg *config.Config, use stateUse) (*state.Store, error) {
+func approvalStore(e env, cfg *config.Config, use stateUse, cmd string) (*state.Store, error) {
 	if cfg.Sync.StateDir == "" {
 		return nil, &configError{err: errors.New("approvals and the audit log are kept in sync.state_dir, which " + cfg.Path +
 			" does not set; a daemon running without it takes approvals over HTTP (POST /approve, or its web console)")}
 	}
-	return openState(cfg, use, false, e.stderr, "approve")
+	return openState(cfg, use, false, e.stderr, cmd)
 }
 
 // parseWithArgs parses flags that may come before, between or after the

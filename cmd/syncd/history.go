@@ -46,7 +46,7 @@ func cmdHistory(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := approvalStore(e, cfg, readsState)
+	store, err := approvalStore(e, cfg, readsState, "history")
 	if err != nil {
 		return err
 	}

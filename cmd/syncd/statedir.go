@@ -65,6 +65,9 @@ func openState(cfg *config.Config, use stateUse, reset bool, stderr io.Writer, c
 			return s, nil
 		}
 	}
+	if use == readsState { // there is no state yet, and it cannot be made
+		return nil, fmt.Errorf("%w (no state in %s yet, and syncd %s cannot create it: run it as the user that owns the directory)", err, dir, cmd)
+	}
 	return nil, fmt.Errorf("%w (syncd %s writes the state dir %s: run it as the user that owns it, on a writable file system)", err, cmd, dir)
 }
 
