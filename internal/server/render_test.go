@@ -1,71 +1,72 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
+	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/syncd/syncd/internal/report"
 )
 
-// bigReport is a report of the size of a first apply's, smaller: 2,000
-// groups of 100 people (about 15 MB as JSON).
-func bigReport() *report.Report {
-	r := sampleReport()
-	r.Changes = nil
-	for g := range 2000 {
-		c := report.Change{Kind: report.KindAddMembers, Group: fmt.Sprintf("Team %04d", g), Status: report.StatusApplied}
-		for u := range 100 {
-			c.Users = append(c.Users, report.User{ID: g*100 + u + 2, Email: fmt.Sprintf("person.%d@example.com", g*100+u), Name: fmt.Sprintf("Person %d", g*100+u)})
-		}
-		r.Changes = append(r.Changes, c)
-	}
-	return r
+// blockingScheduler is a fakeScheduler whose Latest waits for release,
+// counting its callers: a render that takes its time.
+type blockingScheduler struct {
+	*fakeScheduler
+	release chan struct{}
+	calls   atomic.Int32
 }
 
-// Reports are rendered one at a time: while a client that stopped reading
-// holds a large render, another view waits for it instead of rendering a
-// second copy beside it; once the first is read, the second is served.
+func (b *blockingScheduler) Latest() *report.Report {
+	b.calls.Add(1)
+	<-b.release
+	return b.fakeScheduler.Latest()
+}
+
+// Reports are rendered one at a time: while one view is being rendered
+// (a first apply's JSON form takes about 200 MB until its client has read
+// it), another waits for it instead of rendering a second copy beside it,
+// and gives up when its client does; once the first is done, the next is
+// served.
 func TestReportRendersOneAtATime(t *testing.T) {
-	f := &fakeScheduler{ready: true, latest: bigReport()}
-	ts := newServer(t, f, "")
-	u, _ := url.Parse(ts.URL)
+	b := &blockingScheduler{fakeScheduler: &fakeScheduler{ready: true, latest: sampleReport()}, release: make(chan struct{})}
+	ts, _, _ := newServerWith(t, b, "127.0.0.1:9184", "")
+	var once gosync.Once
+	release := func() { once.Do(func() { close(b.release) }) }
+	t.Cleanup(release) // before the server closes, whatever failed
 
-	// A client that asks for the JSON report and reads only its headers.
-	slow, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	fmt.Fprintf(slow, "GET /reports/latest?format=json HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
-	br := bufio.NewReader(slow)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("first view: %v %v", resp, err)
+	first := make(chan int)
+	go func() {
+		resp, err := http.Get(ts.URL + "/reports/latest?format=json")
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	for b.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
 	}
 
-	// A second view cannot be rendered while the first is held.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/reports/latest?format=text", nil)
-	if second, err := http.DefaultClient.Do(req); err == nil {
-		second.Body.Close()
-		t.Fatalf("a second view was served (%s) while the first render was held", second.Status)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a second view was served (%s) while the first was rendered", resp.Status)
+	}
+	if n := b.calls.Load(); n != 1 {
+		t.Fatalf("%d renders at once, want 1", n)
 	}
 
-	// Once the first is read, the next is served.
-	n, err := io.Copy(io.Discard, resp.Body)
-	if err != nil || n < 10<<20 {
-		t.Fatalf("first view: %d bytes, %v", n, err)
+	release()
+	if code := <-first; code != http.StatusOK {
+		t.Fatalf("first view: %d", code)
 	}
-	code, _, body := do(t, http.MethodGet, ts.URL+"/reports/latest?format=text", "")
-	if code != http.StatusOK || len(body) < 10<<20 {
-		t.Errorf("the view after: %d, %d bytes", code, len(body))
+	if code, _, body := do(t, http.MethodGet, ts.URL+"/reports/latest?format=text", ""); code != http.StatusOK || body == "" {
+		t.Errorf("the view after: %d %q", code, body)
 	}
 }

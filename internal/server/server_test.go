@@ -111,6 +111,12 @@ func newServer(t *testing.T, f *fakeScheduler, token string) *httptest.Server {
 // itself is always on loopback: the rules follow server.listen).
 func newServerAt(t *testing.T, f *fakeScheduler, listen, token string) (*httptest.Server, *server.Server, *metrics.Metrics) {
 	t.Helper()
+	return newServerWith(t, f, listen, token)
+}
+
+// newServerWith is newServerAt with any scheduler.
+func newServerWith(t *testing.T, f server.Scheduler, listen, token string) (*httptest.Server, *server.Server, *metrics.Metrics) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg, "v9.9.9")
 	if err != nil {
