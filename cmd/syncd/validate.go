@@ -74,5 +74,6 @@ func connectAll(ctx context.Context, e env, cfg *config.Config, probeWrite bool)
 const noStateDir = "note: no sync.state_dir: each syncd sync starts without memory: it lists every Teams user " +
 	"(one call per 100) and looks each SME tag up by name besides the group listing and the SME reads " +
 	"(10,000 users, 500 groups and 50 tags: about 206 calls a run instead of 55); syncd run keeps that memory " +
-	"only until it restarts. Without a state dir there is no audit log, membership: managed is refused, and a " +
-	"directory group that suddenly reads empty is not held back (docs/operations.md)."
+	"only until it restarts. Without a state dir there is no audit log, membership: managed is refused, a " +
+	"directory group that suddenly reads empty is not held back, and a user group renamed in Teams is created " +
+	"again under its old name (docs/operations.md)."
