@@ -65,7 +65,10 @@ func (a *applier) applyGroup(ctx context.Context, g *plan.GroupPlan) error {
 			w := a.groupWrite(g, fmt.Sprintf("DELETE %s/members/%d", path, id), nil, []int{id})
 			return a.rec.send(ctx, w, func(ctx context.Context) (int, error) {
 				// Already gone (404) is what we wanted.
-				return 0, ignoreNotFound(a.e.write.RemoveUserGroupMember(ctx, g.ID, id))
+				err := ignoreNotFound(a.e.write.RemoveUserGroupMember(ctx, g.ID, id))
+				return 0, a.confirmGroup(ctx, g.ID, err, func(got *teams.UserGroup) bool {
+					return !slices.Contains(memberIDs(got.Users), id)
+				})
 			})
 		}})
 	}
@@ -255,14 +258,16 @@ func (tw tagWrite) ops(ctx context.Context, addUsers, addGroups []int, addNames 
 	for _, id := range t.RemoveUsers {
 		ops = append(ops, kindOp{report.KindRemoveSMEUsers, func() error {
 			return a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/users/%d", path, id), nil, []int{id}, nil, nil, nil), func(ctx context.Context) (int, error) {
-				return 0, ignoreNotFound(a.e.write.RemoveSMEUser(ctx, t.ID, id))
+				err := ignoreNotFound(a.e.write.RemoveSMEUser(ctx, t.ID, id))
+				return 0, a.confirmSMEs(ctx, t.ID, err, func(users, _ []int) bool { return !slices.Contains(users, id) })
 			})
 		}})
 	}
 	for _, id := range rmGroups {
 		ops = append(ops, kindOp{report.KindRemoveSMEGroups, func() error {
 			return a.rec.send(ctx, tw.write(fmt.Sprintf("DELETE %s/user-groups/%d", path, id), nil, nil, nil, nil, []int{id}), func(ctx context.Context) (int, error) {
-				return 0, ignoreNotFound(a.e.write.RemoveSMEGroup(ctx, t.ID, id))
+				err := ignoreNotFound(a.e.write.RemoveSMEGroup(ctx, t.ID, id))
+				return 0, a.confirmSMEs(ctx, t.ID, err, func(_, groups []int) bool { return !slices.Contains(groups, id) })
 			})
 		}})
 	}

@@ -277,6 +277,40 @@ func TestUnconfirmedWritesAreReadBack(t *testing.T) {
 	}
 }
 
+// TestUnconfirmedRemovalsAreReadBack: under managed membership, a removal
+// answered 200 with an empty body by something that never passed it on
+// is a failure, and syncd still knows it added the person: the next run
+// removes them. Before, the removal was reported applied, the ledger
+// forgot the person, and they stayed in the group and the SME list for
+// good. Found by TestRandomFaultsDoNoHarm.
+func TestUnconfirmedRemovalsAreReadBack(t *testing.T) {
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"),
+		UserGroups: []emulator.SeedGroup{{ID: 100, Name: "Platform", UserIDs: []int{10}}},
+		Tags:       []emulator.SeedTag{{ID: 5, Name: "go"}}}
+	r, p := faultRig(t, seed, map[string][]string{"platform": {"ann", "bob"}, "gophers": {"ann", "bob"}})
+	r.cfg.Sync.Membership = "managed"
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.cfg.SMEs = []config.SME{{Tag: "go", UsersFrom: []config.GroupRef{{Source: "corp", Group: "gophers"}}}}
+	if res := r.run(true); res.ExitCode != exitcode.OK {
+		t.Fatalf("first run: exit %d: %v", res.ExitCode, res.Report.Errors)
+	}
+	r.src.dir = dirOf(map[string][]string{"platform": {"ann"}, "gophers": {"ann"}})
+	p.Add(faultproxy.Rule{Method: "DELETE", Times: 2, Fault: faultproxy.EmptyBody()}) // both removals
+	res := r.run(true)
+	if res.ExitCode != exitcode.Failure || res.Report.Summary.ChangesApplied != 0 || res.Report.Summary.ChangesFailed != 2 {
+		t.Errorf("removals answered but not passed on: exit %d, summary %+v; want 1 and both failed", res.ExitCode, res.Report.Summary)
+	}
+	if got := members(t, r.emu, "Platform"); !slices.Equal(got, []int{10, 11}) {
+		t.Fatalf("Platform %v: the removal was not passed on", got)
+	}
+	if res := r.run(true); res.ExitCode != exitcode.OK || !slices.Equal(members(t, r.emu, "Platform"), []int{10}) {
+		t.Errorf("next run: exit %d, Platform %v; want bob removed", res.ExitCode, members(t, r.emu, "Platform"))
+	}
+	if users, _ := r.emu.TagSMEs("go"); !slices.Equal(users, []int{10}) {
+		t.Errorf("next run: go SMEs %v, want bob removed", users)
+	}
+}
+
 // A full replace (PUT) is built from a read taken just before it, not from
 // the listing the plan came from: someone an admin adds in Teams while
 // the run is under way stays, in add-only mode too, and the PUT removes

@@ -251,6 +251,10 @@ type call struct {
 	// request was rejected before it was processed; so is a request that
 	// provably never left.
 	retry bool
+	// noContent: a 204 without a body is a whole answer (the spec's
+	// answer of an SME removal, some servers' of a member removal). Any
+	// other 2xx must hold the object the call reads.
+	noContent bool
 }
 
 // newRequest builds the HTTP request of one attempt.

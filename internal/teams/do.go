@@ -173,7 +173,7 @@ const maxDrain = 64 << 10
 func (c *Client) readAnswer(ctx context.Context, k *call, resp *http.Response, read reader) error {
 	body := &limitReader{r: resp.Body, left: c.maxAnswer.bytes, err: &TooLargeError{
 		Method: k.method, Route: k.route, Limit: c.maxAnswer.bytes, Source: c.maxAnswer.source}}
-	if read == nil {
+	if read == nil || k.noContent && resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		return nil
 	}

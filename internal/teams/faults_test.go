@@ -312,6 +312,8 @@ func TestFaultWriteAnswersUnreadable(t *testing.T) {
 		"empty":    faultproxy.Answer(200, "application/json", ""),
 		"not JSON": faultproxy.Answer(200, "text/html", "<html>OK</html>"),
 		"cut off":  faultproxy.Answer(200, "application/json", `{"id":2,"name":"Da`),
+		// An object without the list the write changed shows nothing.
+		"without its list": faultproxy.Answer(200, "application/json", `{"id":2,"name":"Data","description":""}`),
 	}
 	for _, o := range writeOps() {
 		for name, f := range answers {
@@ -626,5 +628,90 @@ func TestFaultRedirectNamed(t *testing.T) {
 				t.Errorf("message %q", msg)
 			}
 		})
+	}
+}
+
+// removal is one of the DELETE writes, on baseSeed with "Platform" an SME
+// group of "kubernetes".
+type removal struct {
+	name string
+	path string // what the request goes to
+	read string // the GET of what it changes
+	run  func(ctx context.Context, c *teams.Client) error
+	gone func(e *emulator.Emulator) bool // the removal landed
+}
+
+func removals() []removal {
+	return []removal{
+		{"RemoveUserGroupMember", "/user-groups/2/members/4", "/user-groups/2",
+			func(ctx context.Context, c *teams.Client) error { return c.RemoveUserGroupMember(ctx, 2, 4) },
+			func(e *emulator.Emulator) bool { g, _ := e.GroupByName("Data"); return len(g.UserIDs) == 0 }},
+		{"RemoveSMEUser", "/tags/1/subject-matter-experts/users/2", "/tags/1/subject-matter-experts",
+			func(ctx context.Context, c *teams.Client) error { return c.RemoveSMEUser(ctx, 1, 2) },
+			func(e *emulator.Emulator) bool { u, _ := e.TagSMEs("kubernetes"); return len(u) == 0 }},
+		{"RemoveSMEGroup", "/tags/1/subject-matter-experts/user-groups/1", "/tags/1/subject-matter-experts",
+			func(ctx context.Context, c *teams.Client) error { return c.RemoveSMEGroup(ctx, 1, 1) },
+			func(e *emulator.Emulator) bool { _, g := e.TagSMEs("kubernetes"); return len(g) == 0 }},
+	}
+}
+
+// answerAs answers a request with what the API answers to GET path: for a
+// removal, a 200 that still lists what it was to remove.
+func answerAs(path string) faultproxy.Fault {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		get := r.Clone(r.Context())
+		get.Method, get.Body = http.MethodGet, http.NoBody
+		get.URL.Path, get.URL.RawPath = "/api/v3"+path, ""
+		next.ServeHTTP(w, get)
+	}
+}
+
+// A removal is done when the API says so in a way it could not say
+// otherwise: a 204, or a 200 showing the list without the one removed.
+// An empty or unreadable 200, or one still listing them, may come from a
+// gateway that never passed the request on: before, syncd took it as
+// done, reported the removal applied, and under managed membership forgot
+// that it had added the person, who then stayed for good.
+func TestFaultRemovalAnswers(t *testing.T) {
+	cases := []struct {
+		name      string
+		fault     faultproxy.Fault // nil: none
+		landed    bool
+		confirmed bool
+	}{
+		{"as the emulator answers", nil, true, true},
+		{"204", faultproxy.Applied(faultproxy.Status(http.StatusNoContent)), true, true},
+		{"landed, empty 200", faultproxy.Applied(faultproxy.Answer(200, "application/json", "")), true, false},
+		{"landed, HTML 200", faultproxy.Applied(faultproxy.Answer(200, "text/html", "<html>OK</html>")), true, false},
+		{"landed, 200 without its list", faultproxy.Applied(faultproxy.Answer(200, "application/json", `{"id":1}`)), true, false},
+		{"not passed on, empty 200", faultproxy.Answer(200, "application/json", ""), false, false},
+	}
+	for _, o := range removals() {
+		for _, c := range append(cases, struct {
+			name      string
+			fault     faultproxy.Fault
+			landed    bool
+			confirmed bool
+		}{"not passed on, 200 still listing it", answerAs(o.read), false, false}) {
+			t.Run(o.name+"/"+c.name, func(t *testing.T) {
+				seed := baseSeed()
+				seed.Tags[0].SMEGroupIDs = []int{1}
+				var rules []faultproxy.Rule
+				if c.fault != nil {
+					rules = append(rules, rule("DELETE", o.path, 0, c.fault))
+				}
+				s := newSite(t, seed, rules)
+				err := o.run(context.Background(), s.c)
+				if c.confirmed && err != nil {
+					t.Fatalf("err = %v, want none", err)
+				}
+				if !c.confirmed && (!errors.Is(err, teams.ErrUnconfirmed) || !teams.OutcomeUnknown(err)) {
+					t.Fatalf("err = %v, want ErrUnconfirmed with the outcome unknown", err)
+				}
+				if o.gone(s.e) != c.landed {
+					t.Errorf("landed: %v, want %v", o.gone(s.e), c.landed)
+				}
+			})
+		}
 	}
 }

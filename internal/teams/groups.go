@@ -3,6 +3,8 @@ package teams
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -69,7 +71,7 @@ func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupReques
 		return nil, err
 	}
 	k := &call{method: "PUT", route: routeGroup, path: groupPath(id), body: fullRequest(r), retry: true}
-	return send[Roster](ctx, c, k, nil)
+	return send(ctx, c, k, rosterChecked)
 }
 
 // AddUserGroupMembers adds users to a group (existing members stay, and
@@ -77,15 +79,32 @@ func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupReques
 // whole call. Re-sending it is harmless, so it is retried.
 func (c *Client) AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*Roster, error) {
 	k := &call{method: "POST", route: routeGroupMembers, path: groupPath(id) + "/members", body: nonNil(userIDs), retry: true}
-	return send[Roster](ctx, c, k, nil)
+	return send(ctx, c, k, rosterChecked)
 }
 
-// RemoveUserGroupMember removes one member. The answer (200 with the
-// group per the spec, 204 on some servers) is not needed.
+// RemoveUserGroupMember removes one member. The spec answers 200 with the
+// group, some servers 204 with nothing; a 204 is taken at its word. A 200
+// must show the group without the member: one that is empty, not the
+// group, or still lists them is an *UnconfirmedError, for a read to settle
+// (a gateway may answer 200 for a request it never passed on).
 func (c *Client) RemoveUserGroupMember(ctx context.Context, id, userID int) error {
 	k := &call{method: "DELETE", route: routeGroupMember,
-		path: groupPath(id) + "/members/" + strconv.Itoa(userID), retry: true}
-	return c.do(ctx, k, nil)
+		path: groupPath(id) + "/members/" + strconv.Itoa(userID), retry: true, noContent: true}
+	var after Roster
+	if err := c.do(ctx, k, readObject(&after, rosterChecked)); err != nil {
+		return err
+	}
+	return stillListed(k, after.UserIDs, userID)
+}
+
+// stillListed is the error of a removal of id whose 200 answer still
+// lists it; nil when it does not, or the answer was a 204 (listed nil).
+func stillListed(k *call, listed []int, id int) error {
+	if !slices.Contains(listed, id) {
+		return nil
+	}
+	return &UnconfirmedError{Method: k.method, Route: k.route, Status: http.StatusOK,
+		Reason: fmt.Sprintf("its answer still lists %d", id)}
 }
 
 // fullRequest sends empty lists rather than null: PUT and POST take the

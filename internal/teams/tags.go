@@ -78,29 +78,44 @@ func smesChecked(s *SMEs) string {
 func (c *Client) ReplaceSMEs(ctx context.Context, tagID int, r SMERequest) (*SMEs, error) {
 	r.UserIDs, r.UserGroupIDs = nonNil(r.UserIDs), nonNil(r.UserGroupIDs)
 	k := &call{method: "PUT", route: routeSMEs, path: smePath(tagID), body: r, retry: true}
-	return send[SMEs](ctx, c, k, nil)
+	return send(ctx, c, k, smesChecked)
 }
 
 // AddSMEUsers adds users as SMEs of a tag, keeping the others.
 func (c *Client) AddSMEUsers(ctx context.Context, tagID int, userIDs []int) (*SMEs, error) {
 	k := &call{method: "POST", route: routeSMEUsers, path: smePath(tagID) + "/users", body: nonNil(userIDs), retry: true}
-	return send[SMEs](ctx, c, k, nil)
+	return send(ctx, c, k, smesChecked)
 }
 
 // AddSMEGroups adds user groups as SMEs of a tag, keeping the others.
 func (c *Client) AddSMEGroups(ctx context.Context, tagID int, groupIDs []int) (*SMEs, error) {
 	k := &call{method: "POST", route: routeSMEGroups, path: smePath(tagID) + "/user-groups", body: nonNil(groupIDs), retry: true}
-	return send[SMEs](ctx, c, k, nil)
+	return send(ctx, c, k, smesChecked)
 }
 
-// RemoveSMEUser removes one user from a tag's SMEs.
+// RemoveSMEUser removes one user from a tag's SMEs. The spec answers
+// 204; a 200 must show the SMEs without the user, as for
+// RemoveUserGroupMember.
 func (c *Client) RemoveSMEUser(ctx context.Context, tagID, userID int) error {
-	k := &call{method: "DELETE", route: routeSMEUser, path: smePath(tagID) + "/users" + itoaPath(userID), retry: true}
-	return c.do(ctx, k, nil)
+	k := &call{method: "DELETE", route: routeSMEUser, path: smePath(tagID) + "/users" + itoaPath(userID), retry: true, noContent: true}
+	var after SMEs
+	if err := c.do(ctx, k, readObject(&after, smesChecked)); err != nil {
+		return err
+	}
+	return stillListed(k, after.Users.IDs, userID)
 }
 
-// RemoveSMEGroup removes one user group from a tag's SMEs.
+// RemoveSMEGroup removes one user group from a tag's SMEs, answered as
+// RemoveSMEUser is.
 func (c *Client) RemoveSMEGroup(ctx context.Context, tagID, groupID int) error {
-	k := &call{method: "DELETE", route: routeSMEUserGroup, path: smePath(tagID) + "/user-groups" + itoaPath(groupID), retry: true}
-	return c.do(ctx, k, nil)
+	k := &call{method: "DELETE", route: routeSMEUserGroup, path: smePath(tagID) + "/user-groups" + itoaPath(groupID), retry: true, noContent: true}
+	var after SMEs
+	if err := c.do(ctx, k, readObject(&after, smesChecked)); err != nil {
+		return err
+	}
+	groups := make([]int, len(after.UserGroups))
+	for i, g := range after.UserGroups {
+		groups[i] = g.ID
+	}
+	return stillListed(k, groups, groupID)
 }

@@ -1,0 +1,565 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/config"
+	"github.com/syncd/syncd/internal/directory"
+	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/state"
+	"github.com/syncd/syncd/internal/teams"
+	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/teams/faultproxy"
+)
+
+// TestRandomFaultsDoNoHarm runs generated companies through two applying
+// runs whose requests fail at random, in every way the fault proxy knows
+// (5xx, 429, resets, writes that land with their answer lost or hung,
+// empty or short pages, nulled items, totals that do not add up), with the
+// directory changing in between. After each it checks what must hold
+// whatever went wrong: no group created twice, nobody who belongs removed,
+// nobody added who does not belong, add-only and managed lists losing
+// only what they may, nothing outside the config touched, and a run that
+// says exit 0 having finished. Then two runs without faults must finish
+// the work (the half-applied runs are completed) and find nothing left.
+//
+// SYNCD_CHAOS_SEEDS=N runs N companies instead of the default; a failure
+// names its seed, and SYNCD_CHAOS_SEED=S runs that one alone.
+func TestRandomFaultsDoNoHarm(t *testing.T) {
+	seeds := []uint64{}
+	if s := os.Getenv("SYNCD_CHAOS_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, n)
+	} else {
+		count := 60
+		if testing.Short() {
+			count = 10
+		}
+		// Seeds that found a bug, with the faults of the commit that
+		// fixed it; TestUnconfirmedRemovalsAreReadBack is its own test.
+		seeds = append(seeds, 325, 486, 682, 769)
+		if s := os.Getenv("SYNCD_CHAOS_SEEDS"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			count = n
+		}
+		for i := range count {
+			seeds = append(seeds, uint64(i+1))
+		}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { newChaos(t, seed).play() })
+	}
+}
+
+// chaos is one generated company and the runs played against it.
+type chaos struct {
+	t     *testing.T
+	rng   *rand.Rand
+	emu   *emulator.Emulator
+	proxy *faultproxy.Proxy
+	url   string
+	hc    *http.Client
+	store *state.Store
+	cfg   *config.Config
+	now   time.Time
+
+	people  []string       // directory logins
+	account map[string]int // login -> Teams user id; absent: no Teams account
+	dir     map[string][]string
+	modes   map[string]string       // mapped Teams group or tag -> membership mode
+	initial snapshot                // Teams before the first run
+	added   map[string]map[int]bool // group or tag -> people a run added to it
+
+	faults  atomic.Bool
+	rate    float64
+	seedNo  uint64
+	runs    int
+	faultMu gosync.Mutex
+	sent    map[string]int // requests of this run by method and URI
+}
+
+// snapshot is what the checks compare: members by lower-case group name,
+// SME users and groups by tag, and how many groups carry each name.
+type snapshot struct {
+	members   map[string][]int
+	count     map[string]int
+	smeUsers  map[string][]int
+	smeGroups map[string][]int
+	ids       map[string]int // lower-case group name -> id (lowest)
+}
+
+const chaosTags = 3
+
+func newChaos(t *testing.T, seed uint64) *chaos {
+	c := &chaos{t: t, rng: rand.New(rand.NewPCG(seed, seed*7919)), account: map[string]int{},
+		modes: map[string]string{}, added: map[string]map[int]bool{}, seedNo: seed,
+		now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c.rate = 0.05 + c.rng.Float64()*0.25
+	s := c.seed()
+	c.cfg = c.config()
+	emu, err := emulator.New(s, emulator.Options{NoThrottle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.emu = emu
+	c.proxy = faultproxy.New(emu, faultproxy.Rule{Times: -1, Fault: c.fault})
+	srv := httptest.NewServer(c.proxy)
+	t.Cleanup(srv.Close)
+	c.url, c.hc = srv.URL+"/api/v3", srv.Client()
+	if c.store, err = state.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.store.Close() })
+	c.initial = c.snap()
+	return c
+}
+
+// seed makes the Teams site: people with accounts (most of the
+// directory, e-mail in mixed case), people only in Teams, about half the
+// mapped groups already there (some under another case) with members of
+// their own, filler groups for several listing pages, and tags with SMEs.
+func (c *chaos) seed() *emulator.Seed {
+	s := &emulator.Seed{SMEEnabled: true, Tokens: []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}},
+		Users: []emulator.SeedUser{{ID: 1, Name: "Community"}}}
+	n := 20 + c.rng.IntN(230)
+	var ids []int
+	for i := range n {
+		login := fmt.Sprintf("p%03d", i)
+		c.people = append(c.people, login)
+		if c.rng.IntN(10) == 0 {
+			continue // a new hire without an account yet: pending
+		}
+		id := 100 + i
+		c.account[login] = id
+		ids = append(ids, id)
+		email := login + "@example.com"
+		if c.rng.IntN(3) == 0 {
+			email = strings.ToUpper(login[:1]) + login[1:] + "@Example.COM"
+		}
+		s.Users = append(s.Users, emulator.SeedUser{ID: id, Name: strings.ToUpper(login), Email: email})
+	}
+	for i := range 5 + c.rng.IntN(10) {
+		id := 5000 + i
+		ids = append(ids, id)
+		s.Users = append(s.Users, emulator.SeedUser{ID: id, Name: fmt.Sprintf("Teams only %d", i), Email: fmt.Sprintf("x%02d@example.com", i)})
+	}
+	c.dir = map[string][]string{}
+	groups := 2 + c.rng.IntN(6)
+	for g := range groups {
+		name := fmt.Sprintf("g%d", g)
+		c.dir[name] = c.someMembers(1 + c.rng.IntN(min(60, len(c.people))))
+		if c.rng.IntN(2) == 0 {
+			teamsName := chaosGroupName(g)
+			if c.rng.IntN(3) == 0 {
+				teamsName = strings.ToLower(teamsName)
+			}
+			s.UserGroups = append(s.UserGroups, emulator.SeedGroup{ID: 500 + g, Name: teamsName, UserIDs: pickFrom(c.rng, ids, c.rng.IntN(20))})
+		}
+	}
+	for i := range c.rng.IntN(160) {
+		s.UserGroups = append(s.UserGroups, emulator.SeedGroup{ID: 1000 + i, Name: fmt.Sprintf("Filler %d", i), UserIDs: pickFrom(c.rng, ids, c.rng.IntN(4))})
+	}
+	for i := range chaosTags + 1 { // the last one is not configured
+		tag := emulator.SeedTag{ID: 50 + i, Name: fmt.Sprintf("tag%d", i), SMEUserIDs: pickFrom(c.rng, ids, c.rng.IntN(6))}
+		if c.rng.IntN(2) == 0 && len(s.UserGroups) > 0 {
+			tag.SMEGroupIDs = []int{s.UserGroups[c.rng.IntN(len(s.UserGroups))].ID}
+		}
+		s.Tags = append(s.Tags, tag)
+	}
+	return s
+}
+
+func chaosGroupName(g int) string { return fmt.Sprintf("Team G%d", g) }
+
+// config maps every directory group to its Teams group and the first
+// tags to a directory group's people and some mapped groups, each in a
+// membership mode of its own.
+func (c *chaos) config() *config.Config {
+	modes := []string{"exact", "add-only", "managed"}
+	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 1000, MaxRemovalPercent: 100,
+		PendingRecheck: config.DefaultPendingRecheck}}
+	cfg.Sources = []config.Source{{Name: "corp"}}
+	for g := range len(c.dir) {
+		m := config.Mapping{Source: "corp", From: fmt.Sprintf("g%d", g), To: chaosGroupName(g), Membership: modes[c.rng.IntN(3)]}
+		c.modes[strings.ToLower(m.To)] = m.Membership
+		cfg.Groups = append(cfg.Groups, m)
+	}
+	for i := range chaosTags {
+		sme := config.SME{Tag: fmt.Sprintf("tag%d", i), Membership: modes[c.rng.IntN(3)],
+			UsersFrom: []config.GroupRef{{Source: "corp", Group: fmt.Sprintf("g%d", c.rng.IntN(len(c.dir)))}}}
+		for g := range len(c.dir) {
+			if c.rng.IntN(3) == 0 {
+				sme.Groups = append(sme.Groups, chaosGroupName(g))
+			}
+		}
+		c.modes[sme.Tag] = sme.Membership
+		cfg.SMEs = append(cfg.SMEs, sme)
+	}
+	return cfg
+}
+
+// someMembers picks n directory people, at least one with an account, so
+// that no group's wanted members are empty (an emptied group is held,
+// which is another test's business).
+func (c *chaos) someMembers(n int) []string {
+	out := pickFrom(c.rng, c.people, n)
+	for _, p := range out {
+		if _, ok := c.account[p]; ok {
+			return out
+		}
+	}
+	for _, p := range c.people {
+		if _, ok := c.account[p]; ok {
+			return append(out, p)
+		}
+	}
+	return out
+}
+
+func pickFrom[T any](rng *rand.Rand, from []T, n int) []T {
+	idx := rng.Perm(len(from))[:min(n, len(from))]
+	slices.Sort(idx)
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = from[j]
+	}
+	return out
+}
+
+// chaosFaults is every way a request may go wrong, by name.
+var chaosFaults = []struct {
+	name  string
+	fault faultproxy.Fault
+}{
+	{"500", faultproxy.Status(http.StatusInternalServerError)},
+	{"502 from a gateway", faultproxy.Answer(http.StatusBadGateway, "text/plain", "Bad Gateway")},
+	{"503", faultproxy.Status(http.StatusServiceUnavailable)},
+	{"429", tooManyRequests},
+	{"403", faultproxy.Answer(http.StatusForbidden, "application/problem+json", `{"title":"Forbidden","status":403}`)},
+	{"reset", faultproxy.Reset()},
+	{"landed, connection lost", faultproxy.LoseAnswer()},
+	{"landed, 502", faultproxy.Applied(faultproxy.Status(http.StatusBadGateway))},
+	{"landed, empty answer", faultproxy.Applied(faultproxy.Answer(http.StatusOK, "application/json", ""))},
+	{"landed, no answer", faultproxy.Applied(faultproxy.Hang())},
+	{"empty 200", faultproxy.EmptyBody()},
+	{"HTML 200", faultproxy.Answer(http.StatusOK, "text/html", "<html>down for maintenance</html>")},
+	{"items null", faultproxy.NullItems()},
+	{"items empty", faultproxy.EmptyItems()},
+	{"items gone", faultproxy.NoItems()},
+	{"short page", faultproxy.DropItems(1)},
+	{"totalCount +1", faultproxy.AddTotal(1)},
+	{"totalCount -1", faultproxy.AddTotal(-1)},
+	{"no Content-Type", faultproxy.NoContentType()},
+	{"users gone", faultproxy.Rewrite(func(d map[string]any) { delete(d, "users") })},
+	{"userGroups null", faultproxy.Rewrite(func(d map[string]any) {
+		if _, ok := d["userGroups"]; ok {
+			d["userGroups"] = nil
+		}
+	})},
+}
+
+func tooManyRequests(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+	w.Header().Set("Retry-After", "1")
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	fmt.Fprint(w, `{"title":"Too many requests","status":429}`)
+}
+
+// fault draws, while faults are on, whether r gets one and which. The
+// draw depends on the request (method, URI, how many times the run sent
+// it before) and not on the order requests arrive in, so that a seed
+// plays the same faults whatever the scheduler does.
+func (c *chaos) fault(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	var f faultproxy.Fault
+	if c.faults.Load() {
+		key := r.Method + " " + r.URL.RequestURI()
+		c.faultMu.Lock()
+		c.sent[key]++
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d %d %s %d", c.seedNo, c.runs, key, c.sent[key])
+		c.faultMu.Unlock()
+		rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+		if rng.Float64() < c.rate {
+			pick := chaosFaults[rng.IntN(len(chaosFaults))]
+			f = pick.fault
+			c.t.Logf("fault: %s: %s", key, pick.name)
+		}
+	}
+	if f == nil {
+		next.ServeHTTP(w, r)
+		return
+	}
+	f(w, r, next)
+}
+
+// directory is the directory as it is now.
+func (c *chaos) directory() *directory.Directory {
+	d := &directory.Directory{Source: "corp", Users: map[string]*directory.User{}}
+	for _, p := range c.people {
+		d.Users[p] = &directory.User{ID: p, Name: strings.ToUpper(p), Emails: []string{p + "@example.com"}}
+	}
+	for g := range len(c.dir) {
+		name := fmt.Sprintf("g%d", g)
+		d.Groups = append(d.Groups, &directory.Group{Name: name, DN: "cn=" + name + ",ou=groups,dc=example,dc=com",
+			DirectMembers: slices.Clone(c.dir[name])})
+	}
+	d.Expand()
+	return d
+}
+
+// churn changes the directory: people leave groups, others join.
+func (c *chaos) churn() {
+	for g := range len(c.dir) {
+		name := fmt.Sprintf("g%d", g)
+		ms := slices.DeleteFunc(slices.Clone(c.dir[name]), func(string) bool { return c.rng.IntN(4) == 0 })
+		for _, p := range pickFrom(c.rng, c.people, c.rng.IntN(9)) {
+			if !slices.Contains(ms, p) {
+				ms = append(ms, p)
+			}
+		}
+		if !slices.ContainsFunc(ms, func(p string) bool { _, ok := c.account[p]; return ok }) {
+			ms = append(ms, c.someMembers(1)...)
+		}
+		c.dir[name] = ms
+	}
+}
+
+// run runs the engine once, applying; with faults, each attempt has a
+// short timeout so that a hung answer costs little.
+func (c *chaos) run(faulty bool) *Result {
+	c.t.Helper()
+	opts := teams.Options{BaseURL: c.url, Token: "tok", HTTPClient: c.hc,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	if faulty {
+		opts.Timeout = 250 * time.Millisecond
+		if c.rng.IntN(2) == 0 {
+			opts.MaxRetries = -1
+		}
+	}
+	client, err := teams.New(opts)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.now = c.now.Add(2 * time.Hour)
+	e, err := New(Options{Config: c.cfg, Sources: []Source{&fakeSource{name: "corp", dir: c.directory()}},
+		Reader: client, Writer: client, Store: c.store, Logger: zap.NewNop(), Now: func() time.Time { return c.now }})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.faultMu.Lock()
+	c.runs++
+	c.sent = map[string]int{}
+	c.faultMu.Unlock()
+	c.faults.Store(faulty)
+	res, err := e.RunOnce(context.Background())
+	c.faults.Store(false)
+	c.proxy.Wait() // a write held by a fault has landed
+	if err != nil && res.ExitCode == exitcode.OK {
+		c.t.Fatalf("error %v with exit code 0", err)
+	}
+	return res
+}
+
+// play is the whole story: two runs under faults with the directory
+// changing between them, then two without.
+func (c *chaos) play() {
+	for round := range 2 {
+		if round == 1 {
+			c.churn()
+		}
+		before := c.snap()
+		res := c.run(true)
+		c.check(fmt.Sprintf("run %d, under faults", round+1), before, res)
+	}
+	before := c.snap()
+	res := c.run(false)
+	if res.ExitCode != exitcode.OK {
+		c.t.Errorf("the run without faults: exit %d, errors %v", res.ExitCode, res.Report.Errors)
+	}
+	c.check("run 3, without faults", before, res)
+	c.emu.ResetLog()
+	if res := c.run(false); c.emu.WriteCount() != 0 || res.ExitCode != exitcode.OK {
+		c.t.Errorf("run 4: exit %d and %d writes, want 0 and none: %v", res.ExitCode, c.emu.WriteCount(), c.emu.Requests())
+	}
+}
+
+func (c *chaos) snap() snapshot {
+	s := snapshot{members: map[string][]int{}, count: map[string]int{}, smeUsers: map[string][]int{},
+		smeGroups: map[string][]int{}, ids: map[string]int{}}
+	seed := c.emu.Snapshot()
+	for _, g := range seed.UserGroups {
+		k := strings.ToLower(g.Name)
+		if s.count[k]++; s.count[k] == 1 || g.ID < s.ids[k] {
+			s.members[k], s.ids[k] = sortedInts(g.UserIDs), g.ID
+		}
+	}
+	for _, tg := range seed.Tags {
+		s.smeUsers[tg.Name], s.smeGroups[tg.Name] = sortedInts(tg.SMEUserIDs), sortedInts(tg.SMEGroupIDs)
+	}
+	return s
+}
+
+func sortedInts(s []int) []int {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// wanted is the Teams ids of a directory group's people with an account.
+func (c *chaos) wanted(group string) []int {
+	var out []int
+	for _, p := range c.dir[group] {
+		if id, ok := c.account[p]; ok {
+			out = append(out, id)
+		}
+	}
+	return sortedInts(out)
+}
+
+// list is one membership list syncd keeps: a group's members, a tag's
+// SME users or SME groups, with what the checks need about it.
+type list struct {
+	what          string
+	mode          string
+	before, after []int
+	want          []int
+	initial       []int
+	added         map[int]bool // ever added by a run
+	exists        bool
+}
+
+// lists are the configured lists as they stand in before and after.
+func (c *chaos) lists(before, after snapshot) []list {
+	var out []list
+	for g, m := range c.cfg.Groups {
+		k := strings.ToLower(m.To)
+		out = append(out, list{what: "user group " + m.To, mode: m.Membership, before: before.members[k], after: after.members[k],
+			want: c.wanted(fmt.Sprintf("g%d", g)), initial: c.initial.members[k], added: c.addedTo("group " + k),
+			exists: after.count[k] > 0})
+	}
+	for _, sme := range c.cfg.SMEs {
+		var groups []int
+		for _, n := range sme.Groups {
+			if id, ok := after.ids[strings.ToLower(n)]; ok {
+				groups = append(groups, id)
+			}
+		}
+		out = append(out,
+			list{what: "SME users of " + sme.Tag, mode: sme.Membership, before: before.smeUsers[sme.Tag], after: after.smeUsers[sme.Tag],
+				want: c.wanted(sme.UsersFrom[0].Group), initial: c.initial.smeUsers[sme.Tag], added: c.addedTo("users " + sme.Tag), exists: true},
+			list{what: "SME groups of " + sme.Tag, mode: sme.Membership, before: before.smeGroups[sme.Tag], after: after.smeGroups[sme.Tag],
+				want: sortedInts(groups), initial: c.initial.smeGroups[sme.Tag], added: c.addedTo("groups " + sme.Tag), exists: true})
+	}
+	return out
+}
+
+func (c *chaos) addedTo(key string) map[int]bool {
+	if c.added[key] == nil {
+		c.added[key] = map[int]bool{}
+	}
+	return c.added[key]
+}
+
+// check runs the checks of what must hold after any run, and, when the
+// run says it finished (exit 0), those of a finished run.
+func (c *chaos) check(when string, before snapshot, res *Result) {
+	c.t.Helper()
+	after := c.snap()
+	var bad []string
+	for k, n := range after.count {
+		if n > 1 {
+			bad = append(bad, fmt.Sprintf("%d Teams groups are named %q", n, k))
+		}
+		if _, mapped := c.modes[k]; !mapped && !slices.Equal(before.members[k], after.members[k]) || before.count[k] != n && !c.mapped(k) {
+			bad = append(bad, fmt.Sprintf("group %q is not configured and changed: %v -> %v (%d -> %d)", k, before.members[k], after.members[k], before.count[k], n))
+		}
+	}
+	free := fmt.Sprintf("tag%d", chaosTags)
+	if !slices.Equal(before.smeUsers[free], after.smeUsers[free]) || !slices.Equal(before.smeGroups[free], after.smeGroups[free]) {
+		bad = append(bad, "the tag not configured changed")
+	}
+	for _, l := range c.lists(before, after) {
+		bad = append(bad, l.harm()...)
+		if res.ExitCode == exitcode.OK {
+			bad = append(bad, l.unfinished()...)
+		}
+		for _, id := range l.after {
+			if !slices.Contains(l.before, id) {
+				l.added[id] = true
+			}
+		}
+	}
+	if len(bad) > 0 {
+		c.t.Errorf("%s (exit %d, fault rate %.2f):\n  %s\nreport errors: %v", when, res.ExitCode, c.rate,
+			strings.Join(bad, "\n  "), res.Report.Errors)
+	}
+}
+
+func (c *chaos) mapped(k string) bool { _, ok := c.modes[k]; return ok }
+
+// harm lists what no run may do to a list, whatever failed.
+func (l list) harm() []string {
+	var bad []string
+	for _, id := range l.after {
+		if !slices.Contains(l.before, id) && !slices.Contains(l.want, id) {
+			bad = append(bad, fmt.Sprintf("%s: %d added, who does not belong", l.what, id))
+		}
+	}
+	for _, id := range l.before {
+		if slices.Contains(l.after, id) || !l.exists {
+			continue
+		}
+		switch {
+		case slices.Contains(l.want, id):
+			bad = append(bad, fmt.Sprintf("%s: %d removed, who belongs", l.what, id))
+		case l.mode == "add-only":
+			bad = append(bad, fmt.Sprintf("%s: %d removed from an add-only list", l.what, id))
+		case l.mode == "managed" && !l.added[id]:
+			bad = append(bad, fmt.Sprintf("%s: %d removed from a managed list, who syncd never added", l.what, id))
+		}
+	}
+	return bad
+}
+
+// unfinished lists what a run that exits 0 must have done.
+func (l list) unfinished() []string {
+	if !l.exists {
+		return []string{l.what + ": not created"}
+	}
+	var bad []string
+	for _, id := range l.want {
+		if !slices.Contains(l.after, id) {
+			bad = append(bad, fmt.Sprintf("%s: %d missing", l.what, id))
+		}
+	}
+	for _, id := range l.after {
+		if slices.Contains(l.want, id) {
+			continue
+		}
+		if l.mode == "exact" || l.mode == "managed" && !slices.Contains(l.initial, id) {
+			bad = append(bad, fmt.Sprintf("%s (%s): %d still there", l.what, l.mode, id))
+		}
+	}
+	return bad
+}
