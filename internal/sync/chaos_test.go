@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -96,7 +97,10 @@ type chaos struct {
 	seedNo  uint64
 	runs    int
 	faultMu gosync.Mutex
-	sent    map[string]int // requests of this run by method and URI
+	sent    map[string]int     // requests of this run by method and URI
+	stop    context.CancelFunc // stops the run under way
+	lies    map[string]string  // directory group -> "unknown" or "missing", this run
+	down    bool               // the directory cannot be read, this run
 }
 
 // snapshot is what the checks compare: members by lower-case group name,
@@ -298,8 +302,15 @@ func (c *chaos) fault(w http.ResponseWriter, r *http.Request, next http.Handler)
 		c.sent[key]++
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%d %d %s %d", c.seedNo, c.runs, key, c.sent[key])
+		stop := c.stop
 		c.faultMu.Unlock()
 		rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+		if rng.IntN(150) == 0 {
+			// syncd stopped (SIGTERM, a deadline) with this request in
+			// flight: it still reaches the API.
+			c.t.Logf("fault: %s: the run is stopped", key)
+			stop()
+		}
 		if rng.Float64() < c.rate {
 			pick := chaosFaults[rng.IntN(len(chaosFaults))]
 			f = pick.fault
@@ -313,7 +324,9 @@ func (c *chaos) fault(w http.ResponseWriter, r *http.Request, next http.Handler)
 	f(w, r, next)
 }
 
-// directory is the directory as it is now.
+// directory is the directory as this run reads it: as it is, but for
+// the groups a lie makes unknown (read in part, with an error) or leaves
+// out (not found).
 func (c *chaos) directory() *directory.Directory {
 	d := &directory.Directory{Source: "corp", Users: map[string]*directory.User{}}
 	for _, p := range c.people {
@@ -321,15 +334,46 @@ func (c *chaos) directory() *directory.Directory {
 	}
 	for g := range len(c.dir) {
 		name := fmt.Sprintf("g%d", g)
-		d.Groups = append(d.Groups, &directory.Group{Name: name, DN: "cn=" + name + ",ou=groups,dc=example,dc=com",
-			DirectMembers: slices.Clone(c.dir[name])})
+		grp := &directory.Group{Name: name, DN: "cn=" + name + ",ou=groups,dc=example,dc=com", DirectMembers: slices.Clone(c.dir[name])}
+		switch c.lies[name] {
+		case "missing":
+			continue
+		case "unknown":
+			grp.DirectMembers = grp.DirectMembers[:len(grp.DirectMembers)/2]
+			grp.Err = errors.New("LDAP Result Code 4 \"Size Limit Exceeded\"")
+		}
+		d.Groups = append(d.Groups, grp)
 	}
 	d.Expand()
 	return d
 }
 
-// churn changes the directory: people leave groups, others join.
+// lie draws what the directory gets wrong in a run under faults: the
+// whole read failing, or groups read in part or not found.
+func (c *chaos) lie() {
+	c.lies, c.down = map[string]string{}, c.rng.IntN(15) == 0
+	for g := range len(c.dir) {
+		switch c.rng.IntN(14) {
+		case 0:
+			c.lies[fmt.Sprintf("g%d", g)] = "unknown"
+		case 1:
+			c.lies[fmt.Sprintf("g%d", g)] = "missing"
+		}
+	}
+	if len(c.lies) > 0 || c.down {
+		c.t.Logf("directory: %v, read fails: %v", c.lies, c.down)
+	}
+}
+
+// churn changes the directory, people leave groups and others join, and
+// some who had no Teams account get one.
 func (c *chaos) churn() {
+	for i, p := range c.people {
+		if _, ok := c.account[p]; !ok && c.rng.IntN(2) == 0 {
+			c.account[p] = 100 + i
+			c.emu.AddUser(emulator.SeedUser{ID: 100 + i, Name: strings.ToUpper(p), Email: p + "@example.com"})
+		}
+	}
 	for g := range len(c.dir) {
 		name := fmt.Sprintf("g%d", g)
 		ms := slices.DeleteFunc(slices.Clone(c.dir[name]), func(string) bool { return c.rng.IntN(4) == 0 })
@@ -362,7 +406,15 @@ func (c *chaos) run(faulty bool) *Result {
 		c.t.Fatal(err)
 	}
 	c.now = c.now.Add(2 * time.Hour)
-	e, err := New(Options{Config: c.cfg, Sources: []Source{&fakeSource{name: "corp", dir: c.directory()}},
+	c.lies, c.down = nil, false
+	if faulty {
+		c.lie()
+	}
+	src := &fakeSource{name: "corp", dir: c.directory()}
+	if c.down {
+		src.err = errors.New("dial tcp 10.0.0.7:636: connect: connection refused")
+	}
+	e, err := New(Options{Config: c.cfg, Sources: []Source{src},
 		Reader: client, Writer: client, Store: c.store, Logger: zap.NewNop(), Now: func() time.Time { return c.now }})
 	if err != nil {
 		c.t.Fatal(err)
@@ -371,8 +423,13 @@ func (c *chaos) run(faulty bool) *Result {
 	c.runs++
 	c.sent = map[string]int{}
 	c.faultMu.Unlock()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	c.faultMu.Lock()
+	c.stop = stop
+	c.faultMu.Unlock()
 	c.faults.Store(faulty)
-	res, err := e.RunOnce(context.Background())
+	res, err := e.RunOnce(ctx)
 	c.faults.Store(false)
 	c.proxy.Wait() // a write held by a fault has landed
 	if err != nil && res.ExitCode == exitcode.OK {
@@ -447,6 +504,7 @@ type list struct {
 	initial       []int
 	added         map[int]bool // ever added by a run
 	exists        bool
+	unknown       bool // its directory group could not be read whole
 }
 
 // lists are the configured lists as they stand in before and after.
@@ -456,7 +514,7 @@ func (c *chaos) lists(before, after snapshot) []list {
 		k := strings.ToLower(m.To)
 		out = append(out, list{what: "user group " + m.To, mode: m.Membership, before: before.members[k], after: after.members[k],
 			want: c.wanted(fmt.Sprintf("g%d", g)), initial: c.initial.members[k], added: c.addedTo("group " + k),
-			exists: after.count[k] > 0})
+			exists: after.count[k] > 0, unknown: c.unknown(m.From)})
 	}
 	for _, sme := range c.cfg.SMEs {
 		var groups []int
@@ -467,12 +525,16 @@ func (c *chaos) lists(before, after snapshot) []list {
 		}
 		out = append(out,
 			list{what: "SME users of " + sme.Tag, mode: sme.Membership, before: before.smeUsers[sme.Tag], after: after.smeUsers[sme.Tag],
-				want: c.wanted(sme.UsersFrom[0].Group), initial: c.initial.smeUsers[sme.Tag], added: c.addedTo("users " + sme.Tag), exists: true},
+				want: c.wanted(sme.UsersFrom[0].Group), initial: c.initial.smeUsers[sme.Tag], added: c.addedTo("users " + sme.Tag), exists: true,
+				unknown: c.unknown(sme.UsersFrom[0].Group)},
 			list{what: "SME groups of " + sme.Tag, mode: sme.Membership, before: before.smeGroups[sme.Tag], after: after.smeGroups[sme.Tag],
 				want: sortedInts(groups), initial: c.initial.smeGroups[sme.Tag], added: c.addedTo("groups " + sme.Tag), exists: true})
 	}
 	return out
 }
+
+// unknown tells whether this run could not know a directory group.
+func (c *chaos) unknown(group string) bool { return c.down || c.lies[group] != "" }
 
 func (c *chaos) addedTo(key string) map[int]bool {
 	if c.added[key] == nil {
@@ -531,6 +593,8 @@ func (l list) harm() []string {
 			continue
 		}
 		switch {
+		case l.unknown:
+			bad = append(bad, fmt.Sprintf("%s: %d removed while its directory group was not read whole", l.what, id))
 		case slices.Contains(l.want, id):
 			bad = append(bad, fmt.Sprintf("%s: %d removed, who belongs", l.what, id))
 		case l.mode == "add-only":
