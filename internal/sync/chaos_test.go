@@ -28,19 +28,25 @@ import (
 	"github.com/syncd/syncd/internal/teams/faultproxy"
 )
 
-// TestRandomFaultsDoNoHarm runs generated companies through two applying
-// runs whose requests fail at random, in every way the fault proxy knows
-// (5xx, 429, resets, writes that land with their answer lost or hung,
-// empty or short pages, nulled items, totals that do not add up), with the
-// directory changing in between. After each it checks what must hold
-// whatever went wrong: no group created twice, nobody who belongs removed,
-// nobody added who does not belong, add-only and managed lists losing
-// only what they may, nothing outside the config touched, and a run that
-// says exit 0 having finished. Then two runs without faults must finish
-// the work (the half-applied runs are completed) and find nothing left.
+// TestRandomFaultsDoNoHarm plays generated companies through applying
+// runs (full runs and a change set of watch mode) whose requests fail at
+// random in every way the fault proxy knows (5xx, 429, 403, resets,
+// writes that land with their answer lost or hung, empty or short pages,
+// nulled items, totals that do not add up, lists missing from answers),
+// that are stopped mid-request, and whose directory read fails whole or
+// in part, with the directory changing and new hires getting accounts in
+// between; with a state dir or without. After each run it checks what
+// must hold whatever went wrong: no group created twice, nobody who
+// belongs removed, nobody added who does not belong, nothing removed on
+// the evidence of a directory group not read whole, add-only and managed
+// lists losing only what they may, nothing outside the config touched,
+// and a run that says exit 0 having finished. Then two runs without
+// faults must finish the work (a half-applied run is completed) and find
+// nothing left to do.
 //
-// SYNCD_CHAOS_SEEDS=N runs N companies instead of the default; a failure
-// names its seed, and SYNCD_CHAOS_SEED=S runs that one alone.
+// SYNCD_CHAOS_SEEDS=N plays N companies instead of the default; a
+// failure names its seed, and SYNCD_CHAOS_SEED=S plays that one alone
+// (its faults are drawn per request, so it plays the same each time).
 func TestRandomFaultsDoNoHarm(t *testing.T) {
 	seeds := []uint64{}
 	if s := os.Getenv("SYNCD_CHAOS_SEED"); s != "" {
@@ -131,10 +137,13 @@ func newChaos(t *testing.T, seed uint64) *chaos {
 	srv := httptest.NewServer(c.proxy)
 	t.Cleanup(srv.Close)
 	c.url, c.hc = srv.URL+"/api/v3", srv.Client()
-	if c.store, err = state.Open(t.TempDir()); err != nil {
-		t.Fatal(err)
+	c.store = state.Memory() // the state of a daemon without a state dir
+	if c.rng.IntN(4) > 0 {
+		if c.store, err = state.Open(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.store.Close() })
 	}
-	t.Cleanup(func() { c.store.Close() })
 	c.initial = c.snap()
 	return c
 }
@@ -389,9 +398,21 @@ func (c *chaos) churn() {
 	}
 }
 
-// run runs the engine once, applying; with faults, each attempt has a
-// short timeout so that a hung answer costs little.
-func (c *chaos) run(faulty bool) *Result {
+// chaosSource reads the directory as the chaos has it at each read.
+type chaosSource struct{ c *chaos }
+
+func (s chaosSource) Name() string { return "corp" }
+func (s chaosSource) Read(context.Context) (*directory.Directory, error) {
+	if s.c.down {
+		return nil, errors.New("dial tcp 10.0.0.7:636: connect: connection refused")
+	}
+	return s.c.directory(), nil
+}
+
+// engine makes an applying engine that keeps what watch mode's change
+// sets plan against; with faults, each attempt has a short timeout so
+// that a hung answer costs little.
+func (c *chaos) engine(faulty bool) *Engine {
 	c.t.Helper()
 	opts := teams.Options{BaseURL: c.url, Token: "tok", HTTPClient: c.hc,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
@@ -405,59 +426,102 @@ func (c *chaos) run(faulty bool) *Result {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	e, err := New(Options{Config: c.cfg, Sources: []Source{chaosSource{c}}, Reader: client, Writer: client, Store: c.store,
+		Logger: zap.NewNop(), Now: func() time.Time { return c.now }, Watch: true})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return e
+}
+
+// run runs fn as one run of the engine, with faults (in Teams and in the
+// directory) or without; fn returns the run's exit code.
+func (c *chaos) run(faulty bool, fn func(ctx context.Context) int) int {
+	c.t.Helper()
 	c.now = c.now.Add(2 * time.Hour)
 	c.lies, c.down = nil, false
 	if faulty {
 		c.lie()
 	}
-	src := &fakeSource{name: "corp", dir: c.directory()}
-	if c.down {
-		src.err = errors.New("dial tcp 10.0.0.7:636: connect: connection refused")
-	}
-	e, err := New(Options{Config: c.cfg, Sources: []Source{src},
-		Reader: client, Writer: client, Store: c.store, Logger: zap.NewNop(), Now: func() time.Time { return c.now }})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.faultMu.Lock()
-	c.runs++
-	c.sent = map[string]int{}
-	c.faultMu.Unlock()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	c.faultMu.Lock()
+	c.runs++
+	c.sent = map[string]int{}
 	c.stop = stop
 	c.faultMu.Unlock()
 	c.faults.Store(faulty)
-	res, err := e.RunOnce(ctx)
+	code := fn(ctx)
 	c.faults.Store(false)
 	c.proxy.Wait() // a write held by a fault has landed
-	if err != nil && res.ExitCode == exitcode.OK {
-		c.t.Fatalf("error %v with exit code 0", err)
-	}
+	return code
+}
+
+// full is a full run (RunOnce) of e.
+func (c *chaos) full(e *Engine, faulty bool) *Result {
+	c.t.Helper()
+	var res *Result
+	c.run(faulty, func(ctx context.Context) int {
+		var err error
+		if res, err = e.RunOnce(ctx); err != nil && res.ExitCode == exitcode.OK {
+			c.t.Fatalf("error %v with exit code 0", err)
+		}
+		return res.ExitCode
+	})
 	return res
 }
 
-// play is the whole story: two runs under faults with the directory
-// changing between them, then two without.
-func (c *chaos) play() {
-	for round := range 2 {
-		if round == 1 {
-			c.churn()
+// changes is a change set of watch mode (RunChanges) of e; its report
+// errors, or the error that stopped it.
+func (c *chaos) changes(e *Engine, faulty bool) (int, []string) {
+	c.t.Helper()
+	var errs []string
+	code := c.run(faulty, func(ctx context.Context) int {
+		res, err := e.RunChanges(ctx, ChangeSet{Sources: []string{"corp"}, Seen: c.now})
+		switch {
+		case err != nil:
+			errs = append(errs, err.Error())
+			return exitcode.Failure
+		case res.NeedFull != "" || res.Unfinished:
+			errs = append(errs, "need a full run: "+res.NeedFull)
+			return exitcode.Failure // not finished: a full run must follow
 		}
-		before := c.snap()
-		res := c.run(true)
-		c.check(fmt.Sprintf("run %d, under faults", round+1), before, res)
-	}
+		return res.ExitCode
+	})
+	return code, errs
+}
+
+// play is the whole story: a full run under faults; a full run without,
+// then, by the same engine, a change set of watch mode under faults; a
+// full run under faults; the directory changing before each of the last
+// two. Then two full runs without faults must finish the work.
+func (c *chaos) play() {
 	before := c.snap()
-	res := c.run(false)
+	res := c.full(c.engine(true), true)
+	c.check("run 1, under faults", before, res.ExitCode, res.Report.Errors)
+	watch := c.engine(true)
+	before = c.snap()
+	res = c.full(watch, false)
+	c.check("run 2", before, res.ExitCode, res.Report.Errors)
+	c.churn()
+	before = c.snap()
+	code, errs := c.changes(watch, true)
+	c.check("change set, under faults", before, code, errs)
+	c.churn()
+	before = c.snap()
+	res = c.full(c.engine(true), true)
+	c.check("run 3, under faults", before, res.ExitCode, res.Report.Errors)
+
+	clean := c.engine(false)
+	before = c.snap()
+	res = c.full(clean, false)
 	if res.ExitCode != exitcode.OK {
 		c.t.Errorf("the run without faults: exit %d, errors %v", res.ExitCode, res.Report.Errors)
 	}
-	c.check("run 3, without faults", before, res)
+	c.check("run 4, without faults", before, res.ExitCode, res.Report.Errors)
 	c.emu.ResetLog()
-	if res := c.run(false); c.emu.WriteCount() != 0 || res.ExitCode != exitcode.OK {
-		c.t.Errorf("run 4: exit %d and %d writes, want 0 and none: %v", res.ExitCode, c.emu.WriteCount(), c.emu.Requests())
+	if res := c.full(clean, false); c.emu.WriteCount() != 0 || res.ExitCode != exitcode.OK {
+		c.t.Errorf("run 5: exit %d and %d writes, want 0 and none: %v", res.ExitCode, c.emu.WriteCount(), c.emu.Requests())
 	}
 }
 
@@ -545,7 +609,7 @@ func (c *chaos) addedTo(key string) map[int]bool {
 
 // check runs the checks of what must hold after any run, and, when the
 // run says it finished (exit 0), those of a finished run.
-func (c *chaos) check(when string, before snapshot, res *Result) {
+func (c *chaos) check(when string, before snapshot, code int, errs []string) {
 	c.t.Helper()
 	after := c.snap()
 	var bad []string
@@ -563,7 +627,7 @@ func (c *chaos) check(when string, before snapshot, res *Result) {
 	}
 	for _, l := range c.lists(before, after) {
 		bad = append(bad, l.harm()...)
-		if res.ExitCode == exitcode.OK {
+		if code == exitcode.OK {
 			bad = append(bad, l.unfinished()...)
 		}
 		for _, id := range l.after {
@@ -573,8 +637,7 @@ func (c *chaos) check(when string, before snapshot, res *Result) {
 		}
 	}
 	if len(bad) > 0 {
-		c.t.Errorf("%s (exit %d, fault rate %.2f):\n  %s\nreport errors: %v", when, res.ExitCode, c.rate,
-			strings.Join(bad, "\n  "), res.Report.Errors)
+		c.t.Errorf("%s (exit %d, fault rate %.2f):\n  %s\nerrors: %v", when, code, c.rate, strings.Join(bad, "\n  "), errs)
 	}
 }
 
