@@ -3,6 +3,7 @@ package slapdtest
 import (
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -75,6 +76,65 @@ func relay(client net.Conn, target string, rcvBuf int, passed *atomic.Int64, at 
 				return
 			}
 			at(passed.Add(int64(n)))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// CuttingProxy returns an ldap:// URL of a loopback proxy that cuts the
+// connection it is relaying once afterBytes bytes of answers have passed
+// through it in all, wherever that falls (inside a message, a page, an
+// entry), with a TCP RST when rst, else a plain close. It cuts once:
+// later connections are relayed whole, as after a network blip, for a
+// client that connects again.
+func (s *Server) CuttingProxy(tb testing.TB, afterBytes int64, rst bool) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	target := s.URL[len("ldap://"):]
+	var mu sync.Mutex
+	left, done := afterBytes, false
+	// pass says how much of n bytes to relay, and whether to cut then.
+	pass := func(n int) (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done || int64(n) < left {
+			left -= int64(n)
+			return n, false
+		}
+		done = true
+		return int(left), true
+	}
+	Serve(tb, l, func(c net.Conn) { relayCut(c, target, rst, pass) })
+	return "ldap://" + l.Addr().String()
+}
+
+func relayCut(client net.Conn, target string, rst bool, pass func(n int) (int, bool)) {
+	defer client.Close()
+	server, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	go func() { _, _ = io.Copy(server, client); server.Close() }()
+	buf := make([]byte, 4096)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 {
+			k, cut := pass(n)
+			if _, werr := client.Write(buf[:k]); werr != nil {
+				return
+			}
+			if cut {
+				if tc, ok := client.(*net.TCPConn); ok && rst {
+					_ = tc.SetLinger(0)
+				}
+				return
+			}
 		}
 		if err != nil {
 			return
