@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -109,4 +110,52 @@ func TestUnevenPages(t *testing.T) {
 		t.Fatalf("read %d users, %d groups, want 67 each", len(dir.Users), len(dir.Groups))
 	}
 	t.Logf("startIndex requested: %v", starts)
+}
+
+// TestRandomPagesNeverLoseAResource serves 67 users and 67 groups in pages
+// of random sizes, some pages lying in one way per read: starting one
+// late, one early or at the beginning, with a totalResults one off, or
+// empty. 300 reads: each must fail or read every resource exactly once (a
+// resource left out without a word would have syncd remove its people).
+// An honest server, however uneven its pages, must be read whole.
+func TestRandomPagesNeverLoseAResource(t *testing.T) {
+	const n = 67
+	lies := []func(s int) (int, int){
+		nil, // honest
+		func(s int) (int, int) { return s + 1, n },
+		func(s int) (int, int) { return max(1, s-1), n },
+		func(int) (int, int) { return 1, n },
+		func(s int) (int, int) { return s, n + 1 },
+		func(s int) (int, int) { return s, n - 1 },
+		nil, // empty pages
+	}
+	failed := 0
+	for i := range 300 {
+		rng := rand.New(rand.NewPCG(uint64(i), 9))
+		kind := rng.IntN(len(lies))
+		var mu sync.Mutex
+		draw := func(k int) int { mu.Lock(); defer mu.Unlock(); return rng.IntN(k) }
+		url := misbehaving(t, n, func(s int) (int, int) {
+			if lies[kind] == nil || draw(6) > 0 {
+				return s, n
+			}
+			return lies[kind](s)
+		}, func(int) int {
+			if kind == len(lies)-1 && draw(6) == 0 {
+				return 0
+			}
+			return 1 + draw(15)
+		})
+		dir, err := newReader(t, url, "tok", true).Read(context.Background())
+		if err != nil {
+			failed++
+		}
+		switch {
+		case err != nil && kind == 0:
+			t.Errorf("read %d: an honest server with uneven pages: %v", i, err)
+		case err == nil && (len(dir.Users) != n || len(dir.Groups) != n):
+			t.Errorf("read %d (lie %d): %d users and %d groups, want %d each and no error", i, kind, len(dir.Users), len(dir.Groups), n)
+		}
+	}
+	t.Logf("%d of 300 reads failed", failed)
 }
