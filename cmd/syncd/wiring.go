@@ -79,6 +79,9 @@ func (w *wiring) build(ctx context.Context, o setupOptions) error {
 	if w.store, err = openState(w.cfg, use, o.reset, w.e.stderr, o.cmd); err != nil {
 		return err
 	}
+	if w.cfg.Sync.StateDir == "" {
+		w.store.KeepNoReports() // in memory, gone with the command
+	}
 	if applies {
 		if w.writer, err = acquireWriter(ctx, w.cfg, w.e.getenv, o.holder, o.lockWait, w.log); err != nil {
 			return err

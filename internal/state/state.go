@@ -90,7 +90,8 @@ type Store struct {
 	errmu gosync.Mutex
 	err   error // the first failed transaction since TakeErr
 
-	readOnly bool // OpenReadOnly: nothing is written
+	readOnly  bool // OpenReadOnly: nothing is written
+	noReports bool // KeepNoReports: AddReport keeps nothing
 }
 
 // Open opens the store in dir, creating dir and the file if needed. A file

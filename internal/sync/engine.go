@@ -464,9 +464,11 @@ func (e *Engine) record(p *Prepared, res *Result) {
 	if err := e.store.AddRun(run); err != nil {
 		e.log.Warn("cannot record the run", errField(err))
 	}
-	if data, err := reportJSON(r); err == nil {
-		if err := e.store.AddReport(r.StartedAt, data); err != nil {
-			e.log.Warn("cannot keep the report", errField(err))
+	if e.store.KeepsReports() { // else encoding it is waste
+		if data, err := reportJSON(r); err == nil {
+			if err := e.store.AddReport(r.StartedAt, data); err != nil {
+				e.log.Warn("cannot keep the report", errField(err))
+			}
 		}
 	}
 	if len(p.Sizes) > 0 {

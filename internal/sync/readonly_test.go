@@ -45,3 +45,36 @@ func TestReadOnlyStateServesDryRunsOnly(t *testing.T) {
 		t.Error("an applying engine was built over a read-only state")
 	}
 }
+
+// The in-memory store of a one-shot command without a state dir keeps no
+// report: the command prints the run's own, and a first apply's report is
+// tens of megabytes to encode for nobody. The run still has its report,
+// and what else the store holds (the run, the sizes) is kept.
+func TestOneShotStoreKeepsNoReport(t *testing.T) {
+	r := newRig(t, &emulator.Seed{Users: seedUsers("ann")}, dirOf(map[string][]string{"platform": {"ann"}}))
+	r.cfg.Groups = []config.Mapping{{Source: "corp", From: "platform", To: "Platform"}}
+	r.store.KeepNoReports()
+	res := r.run(true)
+	if res.ExitCode != 0 || len(res.Report.Changes) != 1 {
+		t.Fatalf("exit %d, changes %v", res.ExitCode, res.Report.Changes)
+	}
+	if r.store.KeepsReports() || r.store.HasReports() || len(r.store.Runs()) != 1 {
+		t.Errorf("keeps reports %v, has one %v, %d runs; want no report and the run", r.store.KeepsReports(), r.store.HasReports(), len(r.store.Runs()))
+	}
+	ro, err := state.OpenReadOnly(func() string {
+		dir := t.TempDir()
+		s, err := state.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		return dir
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if ro.KeepsReports() || !state.Memory().KeepsReports() {
+		t.Errorf("a read-only store keeps reports %v, a memory one %v; want false, true", ro.KeepsReports(), state.Memory().KeepsReports())
+	}
+}

@@ -127,7 +127,7 @@ func benchFirstRun(b *testing.B, bin string, co *scalegen.Company) {
 	url := startEmulator(b, bin, co.SteadySeed())
 	var runs medianRun
 	for b.Loop() {
-		m := runs.add(scaleRun(b, co, url, state.Memory(), false))
+		m := runs.add(scaleRun(b, co, url, oneShotStore(), false))
 		if m.planned != 0 {
 			b.Fatalf("steady run planned %d changes", m.planned)
 		}
@@ -137,12 +137,19 @@ func benchFirstRun(b *testing.B, bin string, co *scalegen.Company) {
 	runs.median().report(b, co.Size, (co.Size.Mappings+99)/100+co.Size.Tags+(co.Size.Users+100)/100+co.Size.Tags, 0, 0)
 }
 
+// oneShotStore is the store of a one-shot command without a state dir.
+func oneShotStore() *state.Store {
+	s := state.Memory()
+	s.KeepNoReports()
+	return s
+}
+
 func benchCold(b *testing.B, bin string, co *scalegen.Company, stateDir bool) {
 	var runs medianRun
 	for b.Loop() {
 		b.StopTimer()
 		url := startEmulator(b, bin, co.ColdSeed())
-		store := state.Memory()
+		store := oneShotStore()
 		if stateDir {
 			var err error
 			if store, err = state.Open(b.TempDir()); err != nil {
