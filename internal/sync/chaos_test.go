@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -304,6 +306,43 @@ func tooManyRequests(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
 	fmt.Fprint(w, `{"title":"Too many requests","status":429}`)
 }
 
+// objectPath matches a request about one user group or tag: its prefix,
+// the collection, the id.
+var objectPath = regexp.MustCompile(`^(.*/(user-groups|tags)/)(\d+)$`)
+
+// anotherObject answers a request about one user group or tag (after
+// passing a write on, so that it lands) with what a GET of another one
+// answers, as a cache or proxy mixing answers up would; other requests
+// pass.
+func (c *chaos) anotherObject(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	m := objectPath.FindStringSubmatch(r.URL.Path)
+	other := 0
+	if m != nil {
+		id, _ := strconv.Atoi(m[3])
+		if m[2] == "tags" {
+			other = 50 + (id-50+1)%(chaosTags+1)
+		} else {
+			for _, g := range slices.Sorted(maps.Values(c.initial.ids)) {
+				if g != id {
+					other = g
+					break
+				}
+			}
+		}
+	}
+	if other == 0 {
+		next.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		next.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	get := r.Clone(r.Context())
+	get.Method, get.Body = http.MethodGet, http.NoBody
+	get.URL.Path, get.URL.RawPath, get.URL.RawQuery = m[1]+strconv.Itoa(other), "", ""
+	next.ServeHTTP(w, get)
+}
+
 // fault draws, while faults are on, whether r gets one and which. The
 // draw depends on the request (method, URI, how many times the run sent
 // it before) and not on the order requests arrive in, so that a seed
@@ -326,9 +365,13 @@ func (c *chaos) fault(w http.ResponseWriter, r *http.Request, next http.Handler)
 			stop()
 		}
 		if rng.Float64() < c.rate {
-			pick := chaosFaults[rng.IntN(len(chaosFaults))]
-			f = pick.fault
-			c.t.Logf("fault: %s: %s", key, pick.name)
+			if n := rng.IntN(len(chaosFaults) + 1); n < len(chaosFaults) {
+				f = chaosFaults[n].fault
+				c.t.Logf("fault: %s: %s", key, chaosFaults[n].name)
+			} else {
+				f = c.anotherObject
+				c.t.Logf("fault: %s: another object's answer", key)
+			}
 		}
 	}
 	if f == nil {

@@ -104,6 +104,8 @@ func TestBaseURLFormsBuildPaths(t *testing.T) {
 					writeJSON(w, 200, []User{})
 				case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/tags"):
 					writeJSON(w, 200, Page[Tag]{Page: 1, TotalPages: 1, TotalCount: 1, Items: []Tag{{ID: 3, Name: "Go"}}})
+				case r.Method == "DELETE":
+					w.WriteHeader(http.StatusNoContent)
 				default:
 					writeJSON(w, 200, anyAnswer)
 				}

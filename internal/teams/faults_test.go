@@ -314,6 +314,8 @@ func TestFaultWriteAnswersUnreadable(t *testing.T) {
 		"cut off":  faultproxy.Answer(200, "application/json", `{"id":2,"name":"Da`),
 		// An object without the list the write changed shows nothing.
 		"without its list": faultproxy.Answer(200, "application/json", `{"id":2,"name":"Data","description":""}`),
+		// Nor does another object (a cache or proxy mixing answers up).
+		"another group": answerAs("/user-groups/1"),
 	}
 	for _, o := range writeOps() {
 		for name, f := range answers {
@@ -714,4 +716,19 @@ func TestFaultRemovalAnswers(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A read answered with another object than the one asked for (a cache or
+// proxy mixing answers up) is not complete: taken for it, another group's
+// members would be planned as this one's.
+func TestFaultReadAnsweredWithAnotherObject(t *testing.T) {
+	s := newSite(t, baseSeed(), []faultproxy.Rule{
+		always(rule("GET", "/user-groups/2", 0, answerAs("/user-groups/1"))),
+		always(rule("GET", "/tags/2", 0, answerAs("/tags/1"))),
+	})
+	ctx := context.Background()
+	_, err := s.c.GetUserGroup(ctx, 2)
+	wantIncomplete(t, err, "/user-groups/{userGroupId}", "user group 1 instead of 2")
+	_, err = s.c.GetTag(ctx, 2)
+	wantIncomplete(t, err, "/tags/{tagId}", "tag 1 instead of 2")
 }

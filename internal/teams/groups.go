@@ -54,8 +54,8 @@ func groupChecked(g *UserGroup) string {
 // GetUserGroup returns one group with its members; ErrNotFound when none.
 func (c *Client) GetUserGroup(ctx context.Context, id int) (*UserGroup, error) {
 	return getOne(ctx, c, routeGroup, groupPath(id), func(g *UserGroup) string {
-		if g.ID <= 0 {
-			return "no id"
+		if missing := otherObject("user group", id, g.ID); missing != "" {
+			return missing
 		}
 		return groupChecked(g)
 	})
@@ -71,7 +71,7 @@ func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupReques
 		return nil, err
 	}
 	k := &call{method: "PUT", route: routeGroup, path: groupPath(id), body: fullRequest(r), retry: true}
-	return send(ctx, c, k, rosterChecked)
+	return send(ctx, c, k, rosterOf(id))
 }
 
 // AddUserGroupMembers adds users to a group (existing members stay, and
@@ -79,7 +79,7 @@ func (c *Client) ReplaceUserGroup(ctx context.Context, id int, r UserGroupReques
 // whole call. Re-sending it is harmless, so it is retried.
 func (c *Client) AddUserGroupMembers(ctx context.Context, id int, userIDs []int) (*Roster, error) {
 	k := &call{method: "POST", route: routeGroupMembers, path: groupPath(id) + "/members", body: nonNil(userIDs), retry: true}
-	return send(ctx, c, k, rosterChecked)
+	return send(ctx, c, k, rosterOf(id))
 }
 
 // RemoveUserGroupMember removes one member. The spec answers 200 with the
@@ -91,10 +91,34 @@ func (c *Client) RemoveUserGroupMember(ctx context.Context, id, userID int) erro
 	k := &call{method: "DELETE", route: routeGroupMember,
 		path: groupPath(id) + "/members/" + strconv.Itoa(userID), retry: true, noContent: true}
 	var after Roster
-	if err := c.do(ctx, k, readObject(&after, rosterChecked)); err != nil {
+	if err := c.do(ctx, k, readObject(&after, rosterOf(id))); err != nil {
 		return err
 	}
 	return stillListed(k, after.UserIDs, userID)
+}
+
+// otherObject tells an answer about another object than the one asked
+// for (a cache or proxy mixing answers up): taken for it, another group's
+// members would be planned as this one's. "" when id is the one.
+func otherObject(what string, want, got int) string {
+	switch {
+	case got <= 0:
+		return "no id"
+	case got != want:
+		return fmt.Sprintf("%s %d instead of %d", what, got, want)
+	}
+	return ""
+}
+
+// rosterOf checks the answer of a write to group id: that group, with its
+// members.
+func rosterOf(id int) func(*Roster) string {
+	return func(g *Roster) string {
+		if missing := otherObject("user group", id, g.ID); missing != "" {
+			return missing
+		}
+		return rosterChecked(g)
+	}
 }
 
 // stillListed is the error of a removal of id whose 200 answer still

@@ -49,12 +49,7 @@ func (c *Client) FindTag(ctx context.Context, name string) (*Tag, error) {
 
 // GetTag returns a tag with its subject-matter experts.
 func (c *Client) GetTag(ctx context.Context, id int) (*Tag, error) {
-	return getOne(ctx, c, routeTag, tagPath(id), func(t *Tag) string {
-		if t.ID <= 0 {
-			return "no id"
-		}
-		return ""
-	})
+	return getOne(ctx, c, routeTag, tagPath(id), func(t *Tag) string { return otherObject("tag", id, t.ID) })
 }
 
 // GetSMEs returns a tag's SMEs; ErrSMEDisabled when the site has no SMEs;
