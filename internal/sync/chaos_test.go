@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -20,10 +21,13 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/emulator"
@@ -107,8 +111,10 @@ type chaos struct {
 	faultMu gosync.Mutex
 	sent    map[string]int     // requests of this run by method and URI
 	stop    context.CancelFunc // stops the run under way
-	lies    map[string]string  // directory group -> "unknown" or "missing", this run
-	down    bool               // the directory cannot be read, this run
+	logs    zapcore.Core       // every run's log, at debug level
+	seen    *observer.ObservedLogs
+	lies    map[string]string // directory group -> "unknown" or "missing", this run
+	down    bool              // the directory cannot be read, this run
 }
 
 // snapshot is what the checks compare: members by lower-case group name,
@@ -123,11 +129,16 @@ type snapshot struct {
 
 const chaosTags = 3
 
+// chaosToken is the API token: no log line, report or error may hold it,
+// whatever went wrong.
+const chaosToken = "chaos-secret-7f3a9c"
+
 func newChaos(t *testing.T, seed uint64) *chaos {
 	c := &chaos{t: t, rng: rand.New(rand.NewPCG(seed, seed*7919)), account: map[string]int{},
 		modes: map[string]string{}, added: map[string]map[int]bool{}, seedNo: seed,
 		now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	c.rate = 0.05 + c.rng.Float64()*0.25
+	c.logs, c.seen = observer.New(zapcore.DebugLevel)
 	s := c.seed()
 	c.cfg = c.config()
 	// The answers REFERENCE.md §9 leaves open, each as a real site may
@@ -160,7 +171,7 @@ func newChaos(t *testing.T, seed uint64) *chaos {
 // mapped groups already there (some under another case) with members of
 // their own, filler groups for several listing pages, and tags with SMEs.
 func (c *chaos) seed() *emulator.Seed {
-	s := &emulator.Seed{SMEEnabled: true, Tokens: []emulator.SeedToken{{Token: "tok", Admin: true, Write: true}},
+	s := &emulator.Seed{SMEEnabled: true, Tokens: []emulator.SeedToken{{Token: chaosToken, Admin: true, Write: true}},
 		Users: []emulator.SeedUser{{ID: 1, Name: "Community"}}}
 	n := 20 + c.rng.IntN(230)
 	var ids []int
@@ -462,7 +473,7 @@ func (s chaosSource) Read(context.Context) (*directory.Directory, error) {
 // that a hung answer costs little.
 func (c *chaos) engine(faulty bool) *Engine {
 	c.t.Helper()
-	opts := teams.Options{BaseURL: c.url, Token: "tok", HTTPClient: c.hc,
+	opts := teams.Options{BaseURL: c.url, Token: chaosToken, HTTPClient: c.hc,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
 	if faulty {
 		opts.Timeout = 250 * time.Millisecond
@@ -475,7 +486,7 @@ func (c *chaos) engine(faulty bool) *Engine {
 		c.t.Fatal(err)
 	}
 	e, err := New(Options{Config: c.cfg, Sources: []Source{chaosSource{c}}, Reader: client, Writer: client, Store: c.store,
-		Logger: zap.NewNop(), Now: func() time.Time { return c.now }, Watch: true})
+		Logger: zap.New(c.logs), Now: func() time.Time { return c.now }, Watch: true})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -514,6 +525,7 @@ func (c *chaos) full(e *Engine, faulty bool) *Result {
 		if res, err = e.RunOnce(ctx); err != nil && res.ExitCode == exitcode.OK {
 			c.t.Fatalf("error %v with exit code 0", err)
 		}
+		c.reportLeaks(res.Report)
 		return res.ExitCode
 	})
 	return res
@@ -529,6 +541,7 @@ func (c *chaos) changes(e *Engine, faulty bool) (code int, errs, touched []strin
 		res, err := e.RunChanges(ctx, ChangeSet{Sources: []string{"corp"}, Seen: c.now})
 		if res != nil {
 			touched = res.Touched
+			c.reportLeaks(res.Report)
 		}
 		switch {
 		case err != nil:
@@ -692,8 +705,35 @@ func (c *chaos) check(when string, before snapshot, code int, errs []string, onl
 			}
 		}
 	}
+	bad = append(bad, c.leaks(errs)...)
 	if len(bad) > 0 {
 		c.t.Errorf("%s (exit %d, fault rate %.2f):\n  %s\nerrors: %v", when, code, c.rate, strings.Join(bad, "\n  "), errs)
+	}
+}
+
+// leaks lists where the token showed: the run's errors, or a log line
+// (message or field) since the last check.
+func (c *chaos) leaks(errs []string) []string {
+	var bad []string
+	if strings.Contains(strings.Join(errs, "\n"), chaosToken) {
+		bad = append(bad, "an error holds the token")
+	}
+	for _, e := range c.seen.TakeAll() {
+		if strings.Contains(fmt.Sprint(e.Message, e.ContextMap()), chaosToken) {
+			bad = append(bad, fmt.Sprintf("a log line holds the token: %q", e.Message))
+		}
+	}
+	return bad
+}
+
+// reportLeaks fails the test when the report (its JSON form) holds the
+// token.
+func (c *chaos) reportLeaks(r *report.Report) {
+	if r == nil {
+		return
+	}
+	if b, err := json.Marshal(r); err != nil || strings.Contains(string(b), chaosToken) {
+		c.t.Errorf("the report holds the token (or cannot be encoded: %v)", err)
 	}
 }
 
