@@ -35,6 +35,7 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 	if e.apply {
 		res.Refused = refusal(e.applySteps(ctx, p, steps, r))
 		e.useApprovals(r)
+		e.watch.created(p.Plan.Groups)
 	} else {
 		e.logPlanned(r)
 	}

@@ -102,6 +102,24 @@ func (w *watchState) planned(dirs map[string]*directory.Directory, groups []plan
 	w.dirty = map[string]bool{} // the full run planned every target
 }
 
+// created adds the groups a full run created to the ids change sets look
+// groups up by: the listing they were taken from predates them, and a
+// change set would otherwise list every group again to find one.
+func (w *watchState) created(groups []plan.GroupPlan) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, g := range groups {
+		if k := strings.ToLower(g.Name); g.Create && g.ID > 0 && w.ids != nil {
+			if _, seen := w.ids[k]; !seen {
+				w.ids[k] = g.ID
+			}
+		}
+	}
+}
+
 func groupIDsByName(groups []plan.CurrentGroup) map[string]int {
 	ids := make(map[string]int, len(groups))
 	for _, g := range groups {

@@ -108,7 +108,14 @@ func (e *Engine) readTagOf(ctx context.Context, t *target, v *teamsView, l *grou
 		id, ok := e.watch.ids[strings.ToLower(name)]
 		if !ok {
 			found, err := l.find(ctx, name)
-			if err != nil || len(found) == 0 {
+			switch {
+			case err != nil:
+				// Left for the next change set, as a group whose read
+				// failed is; the listing says nothing of the group.
+				p.Errors = append(p.Errors, fmt.Errorf("%s: look up its SME group %q: %w%s", t.label(), name, err, onItsEvidence(err)))
+				c.skip(t)
+				return false
+			case len(found) == 0:
 				c.needFull = append(c.needFull, fmt.Sprintf("SME group %q of tag %q is not known in Teams", name, t.name))
 				c.skip(t)
 				return false

@@ -18,6 +18,7 @@ import (
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
 	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/teams/faultproxy"
 )
 
 // watchRig is one watching engine over the emulator and a directory held
@@ -377,5 +378,54 @@ func TestChangesDryRun(t *testing.T) {
 	res, _ := w.changes()
 	if w.emu.WriteCount() != 0 || res.Report.Mode != report.ModeDryRun || res.Report.Summary.ChangesPlanned == 0 {
 		t.Errorf("dry run: %d writes, mode %s, summary %+v", w.emu.WriteCount(), res.Report.Mode, res.Report.Summary)
+	}
+}
+
+// A change set whose lookup of a tag's SME group fails says so and leaves
+// the tag to the next change set, which finishes it; before, it said the
+// group was not known in Teams and asked for a full run. The group here
+// was made in Teams after the full run, which found it missing.
+func TestChangesSMEGroupLookupFails(t *testing.T) {
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []emulator.SeedTag{{ID: 5, Name: "kubernetes"}}}
+	r, p := faultRig(t, seed, map[string][]string{"k8s": {"ann"}})
+	r.cfg.SMEs = []config.SME{{Tag: "kubernetes", UsersFrom: []config.GroupRef{{Source: "corp", Group: "k8s"}}, Groups: []string{"Security"}}}
+	w := &watchRig{rig: r}
+	if res, err := w.engine().RunOnce(context.Background()); err != nil || !strings.Contains(strings.Join(res.Report.Errors, "\n"), "Security") {
+		t.Fatalf("full run: %v, errors %v; want the missing SME group named", err, res.Report.Errors)
+	}
+	if _, err := r.client.CreateUserGroup(context.Background(), teams.UserGroupRequest{Name: "Security"}); err != nil {
+		t.Fatal(err)
+	}
+	w.src.dir = dirOf(map[string][]string{"k8s": {"ann", "bob"}})
+	p.Add(faultproxy.Rule{Method: "GET", Path: "/user-groups", Fault: faultproxy.Status(503)})
+	res, _ := w.changes()
+	errs := strings.Join(res.Report.Errors, "\n")
+	if res.NeedFull != "" || !res.Unfinished || !strings.Contains(errs, `look up its SME group "Security"`) || !strings.Contains(errs, "503") {
+		t.Errorf("NeedFull %q, unfinished %v, errors:\n%s\nwant the failed lookup named, the tag left to the next change set", res.NeedFull, res.Unfinished, errs)
+	}
+	res, _ = w.changes()
+	security, _ := w.emu.GroupByName("Security")
+	if users, groups := w.emu.TagSMEs("kubernetes"); !slices.Equal(users, []int{10, 11}) || !slices.Equal(groups, []int{security.ID}) || res.Unfinished {
+		t.Errorf("next change set: SME users %v groups %v, unfinished %v; want ann and bob, Security, finished", users, groups, res.Unfinished)
+	}
+}
+
+// A group the full run created is known to the change sets after it by
+// its id: they do not list every group again to find it.
+func TestChangesKnowTheGroupsAFullRunCreated(t *testing.T) {
+	seed := &emulator.Seed{SMEEnabled: true, Users: seedUsers("ann", "bob"), Tags: []emulator.SeedTag{{ID: 5, Name: "kubernetes"}}}
+	w := newWatchRig(t, seed, dirOf(map[string][]string{"platform": {"ann"}, "k8s": {"ann"}}), platformMapping())
+	w.cfg.SMEs = []config.SME{{Tag: "kubernetes", UsersFrom: []config.GroupRef{{Source: "corp", Group: "k8s"}}, Groups: []string{"Platform"}}}
+	w.full()
+	w.src.dir = dirOf(map[string][]string{"platform": {"ann", "bob"}, "k8s": {"ann", "bob"}})
+	res, reqs := w.changes()
+	if users, _ := w.emu.TagSMEs("kubernetes"); !slices.Equal(users, []int{10, 11}) || res.NeedFull != "" || res.Unfinished {
+		t.Fatalf("SME users %v, NeedFull %q, unfinished %v", users, res.NeedFull, res.Unfinished)
+	}
+	if got := members(t, w.emu, "Platform"); !slices.Equal(got, []int{10, 11}) {
+		t.Errorf("Platform %v, want ann and bob", got)
+	}
+	if slices.Contains(routes(reqs), "GET /user-groups") {
+		t.Errorf("the change set listed every group: %v", routes(reqs))
 	}
 }
