@@ -41,12 +41,13 @@ import (
 // nulled items, totals that do not add up, lists missing from answers),
 // that are stopped mid-request, and whose directory read fails whole or
 // in part, with the directory changing and new hires getting accounts in
-// between; with a state dir or without. After each run it checks what
-// must hold whatever went wrong: no group created twice, nobody who
-// belongs removed, nobody added who does not belong, nothing removed on
-// the evidence of a directory group not read whole, add-only and managed
-// lists losing only what they may, nothing outside the config touched,
-// and a run that says exit 0 having finished. Then two runs without
+// between; with a state dir or without, and removal budgets or none.
+// After each run it checks what must hold whatever went wrong: no group
+// created twice, nobody who belongs removed, nobody added who does not
+// belong, nothing removed on the evidence of a directory group not read
+// whole, add-only and managed lists losing only what they may, the
+// budgets kept, nothing outside the config touched, no token in a log
+// line, report or error, and a run that says exit 0 having finished. Then two runs without
 // faults must finish the work (a half-applied run is completed) and find
 // nothing left to do.
 //
@@ -228,8 +229,10 @@ func chaosGroupName(g int) string { return fmt.Sprintf("Team G%d", g) }
 // membership mode of its own.
 func (c *chaos) config() *config.Config {
 	modes := []string{"exact", "add-only", "managed"}
-	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: 1000, MaxRemovalPercent: 100,
-		PendingRecheck: config.DefaultPendingRecheck}}
+	// The removal budgets of the runs under faults; those without have
+	// none, to finish whatever was held.
+	cfg := &config.Config{Sync: config.Sync{Membership: "exact", MaxRemovals: []int{1000, 6, 0}[c.rng.IntN(3)],
+		MaxRemovalPercent: []float64{100, 40}[c.rng.IntN(2)], MaxRemovalPercentFloor: 3, PendingRecheck: config.DefaultPendingRecheck}}
 	cfg.Sources = []config.Source{{Name: "corp"}}
 	for g := range len(c.dir) {
 		m := config.Mapping{Source: "corp", From: fmt.Sprintf("g%d", g), To: chaosGroupName(g), Membership: modes[c.rng.IntN(3)]}
@@ -577,6 +580,7 @@ func (c *chaos) play() {
 	res = c.full(c.engine(true), true)
 	c.check("run 3, under faults", before, res.ExitCode, res.Report.Errors)
 
+	c.cfg.Sync.MaxRemovals, c.cfg.Sync.MaxRemovalPercent = 1000, 100
 	clean := c.engine(false)
 	before = c.snap()
 	res = c.full(clean, false)
@@ -694,8 +698,13 @@ func (c *chaos) check(when string, before snapshot, code int, errs []string, onl
 	if !slices.Equal(before.smeUsers[free], after.smeUsers[free]) || !slices.Equal(before.smeGroups[free], after.smeGroups[free]) {
 		bad = append(bad, "the tag not configured changed")
 	}
+	removals := 0
+	share := map[string][2]int{} // target -> removed, members before (a tag's SME users and groups together)
 	for _, l := range c.lists(before, after) {
 		bad = append(bad, l.harm()...)
+		removals += len(l.removed())
+		sh := share[l.target]
+		share[l.target] = [2]int{sh[0] + len(l.removed()), sh[1] + len(l.before)}
 		if code == exitcode.OK && (only == nil || slices.Contains(only, l.target)) {
 			bad = append(bad, l.unfinished()...)
 		}
@@ -704,6 +713,14 @@ func (c *chaos) check(when string, before snapshot, code int, errs []string, onl
 				l.added[id] = true
 			}
 		}
+	}
+	for target, sh := range share {
+		if pct := c.cfg.Sync.MaxRemovalPercent; sh[0] > c.cfg.Sync.MaxRemovalPercentFloor && 100*float64(sh[0]) > pct*float64(sh[1]) {
+			bad = append(bad, fmt.Sprintf("%s: %d of %d removed, over max_removal_percent %g", target, sh[0], sh[1], pct))
+		}
+	}
+	if removals > c.cfg.Sync.MaxRemovals {
+		bad = append(bad, fmt.Sprintf("%d removals in one run, over max_removals %d", removals, c.cfg.Sync.MaxRemovals))
 	}
 	bad = append(bad, c.leaks(errs)...)
 	if len(bad) > 0 {
@@ -738,6 +755,17 @@ func (c *chaos) reportLeaks(r *report.Report) {
 }
 
 func (c *chaos) mapped(k string) bool { _, ok := c.modes[k]; return ok }
+
+// removed is who (or which group) left the list.
+func (l list) removed() []int {
+	var out []int
+	for _, id := range l.before {
+		if l.exists && !slices.Contains(l.after, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // harm lists what no run may do to a list, whatever failed.
 func (l list) harm() []string {
