@@ -35,23 +35,54 @@ func (s *Server) StallingProxy(tb testing.TB, afterBytes int64, pause time.Durat
 	})
 }
 
-// proxy relays clients to the server; after each chunk of answer it calls
-// at with the bytes passed so far (on the relaying goroutine: a pause there
-// stops the flow). rcvBuf, when positive, caps the socket receive buffer
-// towards slapd.
+// proxy relays clients to the server; before each chunk of answer goes on
+// it calls at with the bytes passed so far, that chunk included (on the
+// relaying goroutine: a pause there stops the flow). rcvBuf, when
+// positive, caps the socket receive buffer towards slapd.
 func (s *Server) proxy(tb testing.TB, rcvBuf int, at func(passed int64)) string {
+	var passed atomic.Int64
+	return s.relayed(tb, rcvBuf, false, func(n int) (int, bool) {
+		at(passed.Add(int64(n)))
+		return n, false
+	})
+}
+
+// CuttingProxy returns an ldap:// URL of a loopback proxy that cuts the
+// connection it is relaying once afterBytes bytes of answers have passed
+// through it in all, wherever that falls (inside a message, a page, an
+// entry), with a TCP RST when rst, else a plain close. It cuts once:
+// later connections are relayed whole, as after a network blip, for a
+// client that connects again.
+func (s *Server) CuttingProxy(tb testing.TB, afterBytes int64, rst bool) string {
+	var mu sync.Mutex
+	left, done := afterBytes, false
+	return s.relayed(tb, 0, rst, func(n int) (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done || int64(n) < left {
+			left -= int64(n)
+			return n, false
+		}
+		done = true
+		return int(left), true
+	})
+}
+
+// relayed starts a loopback proxy to the server and returns its URL; pass
+// says, for each chunk of n bytes of answer, how many to relay and
+// whether to cut the connection then (with a RST when rst).
+func (s *Server) relayed(tb testing.TB, rcvBuf int, rst bool, pass func(n int) (int, bool)) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	target := s.URL[len("ldap://"):]
-	var passed atomic.Int64
-	Serve(tb, l, func(c net.Conn) { relay(c, target, rcvBuf, &passed, at) })
+	Serve(tb, l, func(c net.Conn) { relay(c, target, rcvBuf, rst, pass) })
 	return "ldap://" + l.Addr().String()
 }
 
-func relay(client net.Conn, target string, rcvBuf int, passed *atomic.Int64, at func(int64)) {
+func relay(client net.Conn, target string, rcvBuf int, rst bool, pass func(n int) (int, bool)) {
 	defer client.Close()
 	d := net.Dialer{}
 	if rcvBuf > 0 {
@@ -63,59 +94,6 @@ func relay(client net.Conn, target string, rcvBuf int, passed *atomic.Int64, at 
 		}
 	}
 	server, err := d.Dial("tcp", target)
-	if err != nil {
-		return
-	}
-	defer server.Close()
-	go func() { _, _ = io.Copy(server, client); server.Close() }()
-	buf := make([]byte, 4096)
-	for {
-		n, err := server.Read(buf)
-		if n > 0 {
-			if _, werr := client.Write(buf[:n]); werr != nil {
-				return
-			}
-			at(passed.Add(int64(n)))
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// CuttingProxy returns an ldap:// URL of a loopback proxy that cuts the
-// connection it is relaying once afterBytes bytes of answers have passed
-// through it in all, wherever that falls (inside a message, a page, an
-// entry), with a TCP RST when rst, else a plain close. It cuts once:
-// later connections are relayed whole, as after a network blip, for a
-// client that connects again.
-func (s *Server) CuttingProxy(tb testing.TB, afterBytes int64, rst bool) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	target := s.URL[len("ldap://"):]
-	var mu sync.Mutex
-	left, done := afterBytes, false
-	// pass says how much of n bytes to relay, and whether to cut then.
-	pass := func(n int) (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if done || int64(n) < left {
-			left -= int64(n)
-			return n, false
-		}
-		done = true
-		return int(left), true
-	}
-	Serve(tb, l, func(c net.Conn) { relayCut(c, target, rst, pass) })
-	return "ldap://" + l.Addr().String()
-}
-
-func relayCut(client net.Conn, target string, rst bool, pass func(n int) (int, bool)) {
-	defer client.Close()
-	server, err := net.Dial("tcp", target)
 	if err != nil {
 		return
 	}
