@@ -40,8 +40,8 @@ import (
 // writes that land with their answer lost or hung, empty or short pages,
 // nulled items, totals that do not add up, lists missing from answers),
 // that are stopped mid-request, and whose directory read fails whole or
-// in part, with the directory changing and new hires getting accounts in
-// between; with a state dir or without, and removal budgets or none.
+// in part, while an admin edits the same lists in the Teams UI, with the
+// directory changing and new hires getting accounts in between; with a state dir or without, and removal budgets or none.
 // After each run it checks what must hold whatever went wrong: no group
 // created twice, nobody who belongs removed, nobody added who does not
 // belong, nothing removed on the evidence of a directory group not read
@@ -116,6 +116,14 @@ type chaos struct {
 	seen    *observer.ObservedLogs
 	lies    map[string]string // directory group -> "unknown" or "missing", this run
 	down    bool              // the directory cannot be read, this run
+	// teamsIDs are the Teams users an admin may add; edits holds, per
+	// list (list.what), whom an admin added (true) or removed (false)
+	// in the Teams UI during the run under way, everAdded whom an admin
+	// ever added.
+	teamsIDs  []int
+	editMu    gosync.Mutex
+	edits     map[string]map[int]bool
+	everAdded map[string]map[int]bool
 }
 
 // snapshot is what the checks compare: members by lower-case group name,
@@ -136,7 +144,7 @@ const chaosToken = "chaos-secret-7f3a9c"
 
 func newChaos(t *testing.T, seed uint64) *chaos {
 	c := &chaos{t: t, rng: rand.New(rand.NewPCG(seed, seed*7919)), account: map[string]int{},
-		modes: map[string]string{}, added: map[string]map[int]bool{}, seedNo: seed,
+		modes: map[string]string{}, added: map[string]map[int]bool{}, seedNo: seed, everAdded: map[string]map[int]bool{},
 		now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	c.rate = 0.05 + c.rng.Float64()*0.25
 	c.logs, c.seen = observer.New(zapcore.DebugLevel)
@@ -196,6 +204,7 @@ func (c *chaos) seed() *emulator.Seed {
 		ids = append(ids, id)
 		s.Users = append(s.Users, emulator.SeedUser{ID: id, Name: fmt.Sprintf("Teams only %d", i), Email: fmt.Sprintf("x%02d@example.com", i)})
 	}
+	c.teamsIDs = ids
 	c.dir = map[string][]string{}
 	groups := 2 + c.rng.IntN(6)
 	for g := range groups {
@@ -372,6 +381,9 @@ func (c *chaos) fault(w http.ResponseWriter, r *http.Request, next http.Handler)
 		stop := c.stop
 		c.faultMu.Unlock()
 		rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+		if r.Method == http.MethodGet && rng.IntN(30) == 0 {
+			c.adminEdit(rng)
+		}
 		if rng.IntN(150) == 0 {
 			// syncd stopped (SIGTERM, a deadline) with this request in
 			// flight: it still reaches the API.
@@ -393,6 +405,50 @@ func (c *chaos) fault(w http.ResponseWriter, r *http.Request, next http.Handler)
 		return
 	}
 	f(w, r, next)
+}
+
+// adminEdit is an admin changing a configured list in the Teams UI while
+// a run is under way: adding someone (anyone with an account) to a user
+// group or a tag's SME users, or removing a member. It comes just before
+// one of syncd's reads reaches the API, never between a read and the
+// write built from it (a window the API gives no way to close).
+func (c *chaos) adminEdit(rng *rand.Rand) {
+	var what string
+	var ids []int
+	var set func([]int)
+	if g := c.cfg.Groups[rng.IntN(len(c.cfg.Groups))]; rng.IntN(2) == 0 {
+		cur, ok := c.emu.GroupByName(g.To)
+		if !ok {
+			return
+		}
+		what, ids = "user group "+g.To, cur.UserIDs
+		set = func(ids []int) { c.emu.SetGroupMembers(cur.ID, ids) }
+	} else {
+		tag := c.cfg.SMEs[rng.IntN(len(c.cfg.SMEs))].Tag
+		users, groups := c.emu.TagSMEs(tag)
+		what, ids = "SME users of "+tag, users
+		set = func(ids []int) { c.emu.SetTagSMEs(tag, ids, groups) }
+	}
+	c.editMu.Lock()
+	defer c.editMu.Unlock()
+	if c.edits[what] == nil {
+		c.edits[what] = map[int]bool{}
+	}
+	if len(ids) > 0 && rng.IntN(2) == 0 {
+		id := ids[rng.IntN(len(ids))]
+		set(slices.DeleteFunc(slices.Clone(ids), func(x int) bool { return x == id }))
+		c.edits[what][id] = false
+		c.t.Logf("admin: %d removed from %s", id, what)
+		return
+	}
+	id := c.teamsIDs[rng.IntN(len(c.teamsIDs))]
+	set(append(slices.Clone(ids), id))
+	c.edits[what][id] = true
+	if c.everAdded[what] == nil {
+		c.everAdded[what] = map[int]bool{}
+	}
+	c.everAdded[what][id] = true
+	c.t.Logf("admin: %d added to %s", id, what)
 }
 
 // directory is the directory as this run reads it: as it is, but for
@@ -507,6 +563,9 @@ func (c *chaos) run(faulty bool, fn func(ctx context.Context) int) int {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	c.editMu.Lock()
+	c.edits = map[string]map[int]bool{}
+	c.editMu.Unlock()
 	c.faultMu.Lock()
 	c.runs++
 	c.sent = map[string]int{}
@@ -637,8 +696,10 @@ type list struct {
 	initial       []int
 	added         map[int]bool // ever added by a run
 	exists        bool
-	unknown       bool   // its directory group could not be read whole
-	target        string // the group's name, or "tag " and the tag's
+	unknown       bool         // its directory group could not be read whole
+	target        string       // the group's name, or "tag " and the tag's
+	edits         map[int]bool // an admin added (true) or removed (false) during the run
+	adminAdded    map[int]bool // whom an admin ever added
 }
 
 // lists are the configured lists as they stand in before and after.
@@ -664,6 +725,11 @@ func (c *chaos) lists(before, after snapshot) []list {
 			list{what: "SME groups of " + sme.Tag, mode: sme.Membership, before: before.smeGroups[sme.Tag], after: after.smeGroups[sme.Tag],
 				want: sortedInts(groups), initial: c.initial.smeGroups[sme.Tag], added: c.addedTo("groups " + sme.Tag), exists: true,
 				target: "tag " + sme.Tag})
+	}
+	c.editMu.Lock()
+	defer c.editMu.Unlock()
+	for i := range out {
+		out[i].edits, out[i].adminAdded = c.edits[out[i].what], c.everAdded[out[i].what]
 	}
 	return out
 }
@@ -705,11 +771,15 @@ func (c *chaos) check(when string, before snapshot, code int, errs []string, onl
 		removals += len(l.removed())
 		sh := share[l.target]
 		share[l.target] = [2]int{sh[0] + len(l.removed()), sh[1] + len(l.before)}
-		if code == exitcode.OK && (only == nil || slices.Contains(only, l.target)) {
+		// A list an admin changed during the run may be left for the
+		// next: the change may have come after syncd read it.
+		if code == exitcode.OK && (only == nil || slices.Contains(only, l.target)) && len(l.edits) == 0 {
 			bad = append(bad, l.unfinished()...)
 		}
 		for _, id := range l.after {
-			if !slices.Contains(l.before, id) {
+			// Someone an admin added whom syncd was adding too may
+			// be in syncd's ledger: the API cannot tell the two apart.
+			if !slices.Contains(l.before, id) && (!l.edits[id] || slices.Contains(l.want, id)) {
 				l.added[id] = true
 			}
 		}
@@ -756,11 +826,11 @@ func (c *chaos) reportLeaks(r *report.Report) {
 
 func (c *chaos) mapped(k string) bool { _, ok := c.modes[k]; return ok }
 
-// removed is who (or which group) left the list.
+// removed is who (or which group) syncd removed from the list.
 func (l list) removed() []int {
 	var out []int
 	for _, id := range l.before {
-		if l.exists && !slices.Contains(l.after, id) {
+		if added, edited := l.edits[id]; l.exists && !slices.Contains(l.after, id) && (!edited || added) {
 			out = append(out, id)
 		}
 	}
@@ -771,13 +841,21 @@ func (l list) removed() []int {
 func (l list) harm() []string {
 	var bad []string
 	for _, id := range l.after {
-		if !slices.Contains(l.before, id) && !slices.Contains(l.want, id) {
+		if !slices.Contains(l.before, id) && !slices.Contains(l.want, id) && !l.edits[id] {
 			bad = append(bad, fmt.Sprintf("%s: %d added, who does not belong", l.what, id))
+		}
+	}
+	for id, added := range l.edits {
+		if added && !slices.Contains(l.after, id) && (l.mode == "add-only" || l.mode == "managed" && !l.added[id]) {
+			bad = append(bad, fmt.Sprintf("%s (%s): %d, whom an admin added during the run, removed", l.what, l.mode, id))
 		}
 	}
 	for _, id := range l.before {
 		if slices.Contains(l.after, id) || !l.exists {
 			continue
+		}
+		if added, edited := l.edits[id]; edited && !added {
+			continue // the admin removed them
 		}
 		switch {
 		case l.unknown:
@@ -808,7 +886,7 @@ func (l list) unfinished() []string {
 		if slices.Contains(l.want, id) {
 			continue
 		}
-		if l.mode == "exact" || l.mode == "managed" && !slices.Contains(l.initial, id) {
+		if l.mode == "exact" || l.mode == "managed" && !slices.Contains(l.initial, id) && !l.adminAdded[id] {
 			bad = append(bad, fmt.Sprintf("%s (%s): %d still there", l.what, l.mode, id))
 		}
 	}
