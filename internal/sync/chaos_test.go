@@ -24,9 +24,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/syncd/syncd/internal/approval"
 	"github.com/syncd/syncd/internal/config"
 	"github.com/syncd/syncd/internal/directory"
 	"github.com/syncd/syncd/internal/exitcode"
+	"github.com/syncd/syncd/internal/lock"
 	"github.com/syncd/syncd/internal/report"
 	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/teams"
@@ -47,9 +49,10 @@ import (
 // belong, nothing removed on the evidence of a directory group not read
 // whole, add-only and managed lists losing only what they may, the
 // budgets kept, nothing outside the config touched, no token in a log
-// line, report or error, and a run that says exit 0 having finished. Then two runs without
-// faults must finish the work (a half-applied run is completed) and find
-// nothing left to do.
+// line, report or error, and a run that says exit 0 having finished.
+// Then runs without faults must finish the work (a half-applied run is
+// completed; removals the budgets still hold are approved, as an operator
+// would, and applied) and find nothing left to do.
 //
 // SYNCD_CHAOS_SEEDS=N plays N companies instead of the default; a
 // failure names its seed, and SYNCD_CHAOS_SEED=S plays that one alone
@@ -120,7 +123,10 @@ type chaos struct {
 	// list (list.what), whom an admin added (true) or removed (false)
 	// in the Teams UI during the run under way, everAdded whom an admin
 	// ever added.
-	teamsIDs  []int
+	teamsIDs []int
+	// approved holds, per list, the removals an operator approved for
+	// the run under way: they may go over the budgets, nothing else.
+	approved  map[string]map[int]bool
 	editMu    gosync.Mutex
 	edits     map[string]map[int]bool
 	everAdded map[string]map[int]bool
@@ -639,17 +645,27 @@ func (c *chaos) play() {
 	res = c.full(c.engine(true), true)
 	c.check("run 3, under faults", before, res.ExitCode, res.Report.Errors)
 
-	c.cfg.Sync.MaxRemovals, c.cfg.Sync.MaxRemovalPercent = 1000, 100
 	clean := c.engine(false)
 	before = c.snap()
 	res = c.full(clean, false)
+	if res.ExitCode == exitcode.Held {
+		// The budgets still hold: an operator looks at the held
+		// removals and approves them all (syncd approve --all).
+		c.check("run 4, without faults, held", before, res.ExitCode, res.Report.Errors)
+		if _, err := approval.Approve(c.store, approval.Request{All: true, By: "chaos", Target: lock.Key(c.cfg.Teams.URL)}, c.now); err != nil {
+			c.t.Fatalf("approve the held changes: %v", err)
+		}
+		before = c.snap()
+		c.approved = approvedRemovals(res.Report, before)
+		res = c.full(clean, false)
+	}
 	if res.ExitCode != exitcode.OK {
 		c.t.Errorf("the run without faults: exit %d, errors %v", res.ExitCode, res.Report.Errors)
 	}
-	c.check("run 4, without faults", before, res.ExitCode, res.Report.Errors)
+	c.check("the last run without faults", before, res.ExitCode, res.Report.Errors)
 	c.emu.ResetLog()
 	if res := c.full(clean, false); c.emu.WriteCount() != 0 || res.ExitCode != exitcode.OK {
-		c.t.Errorf("run 5: exit %d and %d writes, want 0 and none: %v", res.ExitCode, c.emu.WriteCount(), c.emu.Requests())
+		c.t.Errorf("the run after it: exit %d and %d writes, want 0 and none: %v", res.ExitCode, c.emu.WriteCount(), c.emu.Requests())
 	}
 }
 
@@ -784,6 +800,10 @@ func (c *chaos) check(when string, before snapshot, code int, errs []string, onl
 			}
 		}
 	}
+	if c.approved != nil {
+		bad = append(bad, c.beyondApproval(before, after)...)
+		share, removals = nil, 0 // the approval lets them past the budgets
+	}
 	for target, sh := range share {
 		if pct := c.cfg.Sync.MaxRemovalPercent; sh[0] > c.cfg.Sync.MaxRemovalPercentFloor && 100*float64(sh[0]) > pct*float64(sh[1]) {
 			bad = append(bad, fmt.Sprintf("%s: %d of %d removed, over max_removal_percent %g", target, sh[0], sh[1], pct))
@@ -808,6 +828,53 @@ func (c *chaos) leaks(errs []string) []string {
 	for _, e := range c.seen.TakeAll() {
 		if strings.Contains(fmt.Sprint(e.Message, e.ContextMap()), chaosToken) {
 			bad = append(bad, fmt.Sprintf("a log line holds the token: %q", e.Message))
+		}
+	}
+	return bad
+}
+
+// approvedRemovals are the held removals of r, per list (list.what in
+// lower case: the report names a group as Teams spells it), as ids; SME
+// groups are named, and found in s.
+func approvedRemovals(r *report.Report, s snapshot) map[string]map[int]bool {
+	out := map[string]map[int]bool{}
+	add := func(what string, id int) {
+		what = strings.ToLower(what)
+		if out[what] == nil {
+			out[what] = map[int]bool{}
+		}
+		out[what][id] = true
+	}
+	for _, ch := range r.Changes {
+		if ch.Status != report.StatusHeld {
+			continue
+		}
+		for _, u := range ch.Users {
+			switch ch.Kind {
+			case report.KindRemoveMembers:
+				add("user group "+ch.Group, u.ID)
+			case report.KindRemoveSMEUsers:
+				add("SME users of "+ch.Tag, u.ID)
+			}
+		}
+		if ch.Kind == report.KindRemoveSMEGroups {
+			for _, g := range ch.Groups {
+				add("SME groups of "+ch.Tag, s.ids[strings.ToLower(g)])
+			}
+		}
+	}
+	return out
+}
+
+// beyondApproval lists the removals of an approved run that no approval
+// covered.
+func (c *chaos) beyondApproval(before, after snapshot) []string {
+	var bad []string
+	for _, l := range c.lists(before, after) {
+		for _, id := range l.removed() {
+			if !c.approved[strings.ToLower(l.what)][id] {
+				bad = append(bad, fmt.Sprintf("%s: %d removed, which no approval covered", l.what, id))
+			}
 		}
 	}
 	return bad
