@@ -63,7 +63,12 @@ type Proxy struct {
 	applied int
 	log     []string
 
-	inflight sync.WaitGroup
+	// inflight counts the requests being handled; idle is signalled when
+	// it drops to zero. Not a WaitGroup: a request may arrive while Wait
+	// waits (a client's transport sending one after its caller gave up).
+	imu      sync.Mutex
+	inflight int
+	idle     *sync.Cond
 }
 
 type rule struct {
@@ -74,6 +79,7 @@ type rule struct {
 // New returns a proxy in front of next with the given rules.
 func New(next http.Handler, rules ...Rule) *Proxy {
 	p := &Proxy{next: next, hidden: map[string]map[int]bool{}}
+	p.idle = sync.NewCond(&p.imu)
 	p.Add(rules...)
 	return p
 }
@@ -104,12 +110,32 @@ func (p *Proxy) Log() []string {
 
 // Wait blocks until every request the proxy is handling has been
 // answered or forwarded: a write held or delayed by a fault has landed.
-func (p *Proxy) Wait() { p.inflight.Wait() }
+func (p *Proxy) Wait() {
+	p.imu.Lock()
+	defer p.imu.Unlock()
+	for p.inflight > 0 {
+		p.idle.Wait()
+	}
+}
+
+func (p *Proxy) begin() {
+	p.imu.Lock()
+	p.inflight++
+	p.imu.Unlock()
+}
+
+func (p *Proxy) end() {
+	p.imu.Lock()
+	if p.inflight--; p.inflight == 0 {
+		p.idle.Broadcast()
+	}
+	p.imu.Unlock()
+}
 
 // ServeHTTP applies the first rule that matches r, else forwards r.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.inflight.Add(1)
-	defer p.inflight.Done()
+	p.begin()
+	defer p.end()
 	v := view{p}
 	if f := p.match(r); f != nil {
 		f(w, r, v)
