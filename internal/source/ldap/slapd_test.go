@@ -307,7 +307,7 @@ func TestDebugLogIsAnLdapsearchCommand(t *testing.T) {
 	if len(entries) != 3 {
 		t.Fatalf("%d searches logged, want 3 (users, groups, the member outside the user base)", len(entries))
 	}
-	cmd := entries[0].ContextMap()["command"].(string)
+	cmd := loggedSearch(t, logs, "users")
 	for _, want := range []string{"ldapsearch", "-H " + srv.URL, "-D cn=reader,dc=example,dc=com -W", "-b ou=people,dc=example,dc=com", "-E pr=500/noprompt", "'(objectClass=inetOrgPerson)'", "entryUUID"} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("command %q lacks %q", cmd, want)
@@ -327,6 +327,20 @@ func TestDebugLogIsAnLdapsearchCommand(t *testing.T) {
 	if n := strings.Count(string(out), "\ndn:") + strings.Count(string(out[:min(3, len(out))]), "dn:"); n != 6 {
 		t.Errorf("ldapsearch found %d entries, want 6:\n%s", n, out)
 	}
+}
+
+// loggedSearch returns the command logged for the search of this purpose.
+// The users and the groups are searched at once, so the log's order is not
+// theirs.
+func loggedSearch(t *testing.T, logs *observer.ObservedLogs, purpose string) string {
+	t.Helper()
+	for _, e := range logs.FilterMessage("ldap search").All() {
+		if m := e.ContextMap(); m["purpose"] == purpose {
+			return m["command"].(string)
+		}
+	}
+	t.Fatalf("no %s search logged", purpose)
+	return ""
 }
 
 func TestCancelledContext(t *testing.T) {
@@ -455,7 +469,7 @@ func TestDebugLogCommandRunsInAShell(t *testing.T) {
 	if _, err := r.Read(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cmd := logs.FilterMessage("ldap search").All()[0].ContextMap()["command"].(string)
+	cmd := loggedSearch(t, logs, "users")
 	if !strings.Contains(cmd, "LDAPTLS_CACERT=") || !strings.Contains(cmd, " -ZZ ") {
 		t.Errorf("command %q does not carry the CA and StartTLS", cmd)
 	}
