@@ -65,11 +65,21 @@ func Describe(c Change) string {
 // Described is Describe as done: `Added 2 users to user group "Platform": …`.
 func Described(c Change) string {
 	verb, rest, _ := strings.Cut(Describe(c), " ")
-	past := map[string]string{"create": "Created", "update": "Updated", "add": "Added", "remove": "Removed"}[verb]
-	if past == "" {
-		past = "Did " + verb
+	return pastTense(verb) + " " + rest
+}
+
+func pastTense(verb string) string {
+	switch verb {
+	case "create":
+		return "Created"
+	case "update":
+		return "Updated"
+	case "add":
+		return "Added"
+	case "remove":
+		return "Removed"
 	}
-	return past + " " + rest
+	return "Did " + verb
 }
 
 // whoList names up to ten people or groups of a change.

@@ -191,8 +191,10 @@ func (s *Store) Log(r *Recorded, o Outcome, now time.Time) error {
 	if o.Err != nil {
 		msg = o.Err.Error()
 	}
-	if err := writeAudit(s.dir, auditLines(r.entry, o.Result, msg, now), r.entry.users); err != nil {
-		return fmt.Errorf("record the outcome of write %d: %w", r.entry.Seq, err)
+	if s.dir != "" {
+		if err := writeAudit(s.dir, auditLines(r.entry, o.Result, msg, now), r.entry.users); err != nil {
+			return fmt.Errorf("record the outcome of write %d: %w", r.entry.Seq, err)
+		}
 	}
 	r.outcome = &o
 	return nil

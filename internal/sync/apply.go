@@ -32,6 +32,8 @@ type applier struct {
 	// renamed maps a stale user id to the live one a write was sent with
 	// instead (withFreshIDs), for the report to name whom it added.
 	renamed map[int]int
+	// unaudited is set when the store keeps no audit log (no state dir).
+	unaudited bool
 }
 
 // applyGroup writes one group's changes.
@@ -174,7 +176,12 @@ func (a *applier) groupWrite(g *plan.GroupPlan, call string, add, remove []int) 
 
 // line is one audit line of a write (time, run and result are the store's).
 func (a *applier) line(kind, group, tag string, users []int, groups []string) state.AuditLine {
-	l := state.AuditLine{Kind: kind, Group: group, Tag: tag, Users: make([]state.AuditUser, 0, len(users)), Groups: groups}
+	l := state.AuditLine{Kind: kind, Group: group, Tag: tag, Users: []state.AuditUser{}, Groups: groups}
+	if a.unaudited {
+		// Nothing keeps the line's people: a cold run names a million.
+		return l
+	}
+	l.Users = make([]state.AuditUser, 0, len(users))
 	for _, id := range users {
 		l.Users = append(l.Users, state.AuditUser{ID: id, Email: a.users[id].Email})
 	}
