@@ -29,6 +29,7 @@ type watchDirectory struct {
 	admin    func(t *testing.T) *goldap.Conn
 	mail     string                        // the e-mail attribute
 	disable  func(m *goldap.ModifyRequest) // nil: the server has no disabled state syncd reads
+	enable   func(m *goldap.ModifyRequest) // undoes disable
 	stop     func(t *testing.T)            // stops the server
 	start    func(t *testing.T)            // starts it again on the same address
 	password string                        // the bind password, kept out of the log
@@ -112,6 +113,7 @@ func dsWatch(t *testing.T) *watchDirectory {
 			return c
 		},
 		disable: func(m *goldap.ModifyRequest) { m.Replace("nsAccountLock", []string{"TRUE"}) },
+		enable:  func(m *goldap.ModifyRequest) { m.Replace("nsAccountLock", []string{"FALSE"}) },
 		stop:    func(*testing.T) { srv.StopServer() },
 		start:   func(t *testing.T) { srv.Restart(t) },
 		ldap: fmt.Sprintf(`      url: %s
@@ -162,6 +164,7 @@ func sambaWatch(t *testing.T) *watchDirectory {
 		group:   func(name string) string { return "CN=" + name + ",OU=Groups," + base },
 		admin:   func(t *testing.T) *goldap.Conn { c, err := srv.AdminConn(); must(t, err); return c },
 		disable: func(m *goldap.ModifyRequest) { m.Replace("userAccountControl", []string{"546"}) },
+		enable:  func(m *goldap.ModifyRequest) { m.Replace("userAccountControl", []string{"544"}) },
 		stop:    func(*testing.T) { srv.StopServer() },
 		start:   func(t *testing.T) { srv.Restart(t) },
 		ldap: fmt.Sprintf(`      url: %s

@@ -1,0 +1,308 @@
+package daemon
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/teams/emulator"
+	"github.com/syncd/syncd/internal/teams/teamstest"
+)
+
+// Random directory edits, made while `syncd run` follows the directory's
+// change feed: each round makes a burst of edits at random moments (some
+// while a change set is being planned or applied, some while syncd is
+// stopped), then Teams must come to hold exactly what the directory says,
+// by change sets alone (the schedule is hourly). While a round goes on,
+// Teams may lag the directory but never hold anyone who was not a member
+// during the round, nor lose anyone who was a member throughout it.
+//
+// SYNCD_WATCH_SEED=S replays the edits of one seed (their timing differs);
+// SYNCD_WATCH_ROUNDS=N plays more rounds.
+func TestWatchRandomEditsOpenLDAP(t *testing.T) {
+	requireBinary(t)
+	randomEdits(t, slapdWatch(t))
+}
+
+func TestWatchRandomEdits389DS(t *testing.T) { requireBinary(t); randomEdits(t, dsWatch(t)) }
+
+func TestWatchRandomEditsActiveDir(t *testing.T) { requireBinary(t); randomEdits(t, sambaWatch(t)) }
+
+// dirModel is what the test made of the directory: the direct members of
+// each group, the groups nested in each, alice's address and who is
+// disabled.
+type dirModel struct {
+	direct   map[string]map[string]bool // group -> uids
+	nested   map[string]map[string]bool // group -> groups
+	newMail  bool                       // alice's address is aliceNewMail
+	disabled map[string]bool
+}
+
+// teamsGroup is the Teams group each directory group maps to in watchConfig.
+var teamsGroup = map[string]string{"platform": "Platform", "data": "Data", "eng": "Engineering"}
+
+func newDirModel() *dirModel {
+	m := &dirModel{direct: map[string]map[string]bool{}, nested: map[string]map[string]bool{}, disabled: map[string]bool{}}
+	for _, g := range watchGroups {
+		m.direct[g.name], m.nested[g.name] = map[string]bool{}, map[string]bool{}
+		for _, member := range g.members {
+			if name, ok := strings.CutPrefix(member, "group:"); ok {
+				m.nested[g.name][name] = true
+			} else {
+				m.direct[g.name][member] = true
+			}
+		}
+	}
+	return m
+}
+
+func (m *dirModel) clone() *dirModel {
+	c := &dirModel{direct: map[string]map[string]bool{}, nested: map[string]map[string]bool{}, newMail: m.newMail, disabled: maps.Clone(m.disabled)}
+	for g := range m.direct {
+		c.direct[g], c.nested[g] = maps.Clone(m.direct[g]), maps.Clone(m.nested[g])
+	}
+	return c
+}
+
+// members are the Teams ids group should hold: its people and those of
+// the groups nested in it, less the disabled.
+func (m *dirModel) members(group string) []int {
+	set := map[int]bool{}
+	var walk func(g string)
+	walk = func(g string) {
+		for uid := range m.direct[g] {
+			if !m.disabled[uid] {
+				set[m.teamsID(uid)] = true
+			}
+		}
+		for sub := range m.nested[g] {
+			walk(sub)
+		}
+	}
+	walk(group)
+	return slices.Sorted(maps.Keys(set))
+}
+
+func (m *dirModel) teamsID(uid string) int {
+	if uid == "alice" && m.newMail {
+		return aliceNewID
+	}
+	return id(uid)
+}
+
+func (m *dirModel) company() company {
+	c := company{}
+	for g, name := range teamsGroup {
+		c[name] = m.members(g)
+	}
+	return c
+}
+
+// allowed reports whether no group would be left without members: a
+// group emptied is held by the safety rules, which is not what this test
+// is about.
+func (m *dirModel) allowed() bool {
+	for g := range m.direct {
+		if len(m.members(g)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// edit is one change to the directory: what it does to the model, and the
+// LDAP modification that makes it.
+type edit struct {
+	what string
+	dn   string
+	mod  func(*goldap.ModifyRequest)
+	next *dirModel
+}
+
+// randomEdit draws an edit that leaves every group some member.
+func randomEdit(r *rand.Rand, m *dirModel, w *watchDirectory) edit {
+	people := []string{"alice", "bob", "carol", "dave", "erin", "frank"}
+	groups := []string{"platform", "data", "eng"}
+	for {
+		next := m.clone()
+		var e edit
+		switch k := r.IntN(10); {
+		case k < 4: // a person joins a group
+			g, uid := groups[r.IntN(len(groups))], people[r.IntN(len(people))]
+			if m.direct[g][uid] {
+				continue
+			}
+			next.direct[g][uid] = true
+			e = edit{what: "add " + uid + " to " + g, dn: w.group(g), mod: func(q *goldap.ModifyRequest) { q.Add("member", []string{w.person(uid)}) }}
+		case k < 7: // a person leaves one
+			g := groups[r.IntN(len(groups))]
+			in := slices.Sorted(maps.Keys(m.direct[g]))
+			if len(in) == 0 {
+				continue
+			}
+			uid := in[r.IntN(len(in))]
+			delete(next.direct[g], uid)
+			e = edit{what: "remove " + uid + " from " + g, dn: w.group(g), mod: func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.person(uid)}) }}
+		case k < 8: // data nested in eng, or taken out of it
+			if m.nested["eng"]["data"] {
+				delete(next.nested["eng"], "data")
+				e = edit{what: "take data out of eng", dn: w.group("eng"), mod: func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.group("data")}) }}
+			} else {
+				next.nested["eng"]["data"] = true
+				e = edit{what: "nest data in eng", dn: w.group("eng"), mod: func(q *goldap.ModifyRequest) { q.Add("member", []string{w.group("data")}) }}
+			}
+		case k < 9: // alice's address changes to her other account's
+			next.newMail = !m.newMail
+			mail := map[bool]string{false: "alice@example.com", true: aliceNewMail}[next.newMail]
+			e = edit{what: "alice's address to " + mail, dn: w.person("alice"), mod: func(q *goldap.ModifyRequest) { q.Replace(w.mail, []string{mail}) }}
+		default: // an account is disabled or enabled again
+			if w.disable == nil {
+				continue
+			}
+			uid := people[r.IntN(len(people))]
+			next.disabled[uid] = !m.disabled[uid]
+			if next.disabled[uid] {
+				e = edit{what: "disable " + uid, dn: w.person(uid), mod: w.disable}
+			} else {
+				e = edit{what: "enable " + uid, dn: w.person(uid), mod: w.enable}
+			}
+		}
+		if next.allowed() {
+			e.next = next
+			return e
+		}
+	}
+}
+
+// roundBounds are what Teams may hold while a round goes on: each group at
+// most the people who were members at some point (ever), at least those
+// who were members throughout (always).
+type roundBounds struct{ ever, always map[string]map[int]bool }
+
+func newRoundBounds(m *dirModel) *roundBounds {
+	b := &roundBounds{ever: map[string]map[int]bool{}, always: map[string]map[int]bool{}}
+	for _, name := range teamsGroup {
+		b.ever[name], b.always[name] = map[int]bool{}, map[int]bool{}
+	}
+	b.see(m, true)
+	return b
+}
+
+func (b *roundBounds) see(m *dirModel, first bool) {
+	for g, name := range teamsGroup {
+		now := map[int]bool{}
+		for _, id := range m.members(g) {
+			now[id], b.ever[name][id] = true, true
+			if first {
+				b.always[name][id] = true
+			}
+		}
+		maps.DeleteFunc(b.always[name], func(id int, _ bool) bool { return !now[id] })
+	}
+}
+
+// check fails the test when a Teams group holds someone never a member
+// during the round, or lacks someone a member throughout.
+func (b *roundBounds) check(t *testing.T, emu *emulator.Emulator, history []string) {
+	t.Helper()
+	for name := range b.ever {
+		g, ok := emu.GroupByName(name)
+		if !ok {
+			t.Fatalf("no Teams group %q", name)
+		}
+		for _, id := range g.UserIDs {
+			if !b.ever[name][id] {
+				t.Fatalf("%s holds user %d, never a member during the round; edits: %s", name, id, strings.Join(history, "; "))
+			}
+		}
+		for id := range b.always[name] {
+			if !slices.Contains(g.UserIDs, id) {
+				t.Fatalf("%s lacks user %d, a member throughout the round; edits: %s", name, id, strings.Join(history, "; "))
+			}
+		}
+	}
+}
+
+func randomEdits(t *testing.T, w *watchDirectory) {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("SYNCD_WATCH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("SYNCD_WATCH_SEED: %v", err)
+		}
+	}
+	rounds := 3
+	if s := os.Getenv("SYNCD_WATCH_ROUNDS"); s != "" {
+		rounds, _ = strconv.Atoi(s)
+	}
+	t.Logf("seed %d (SYNCD_WATCH_SEED=%d replays its edits)", seed, seed)
+	r := rand.New(rand.NewPCG(seed, seed))
+
+	emu, hs := teamstest.NewServer(t, watchSeed(), emulator.Options{})
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	path, stateDir := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "state")
+	pw := w.passwordFile(t, dir)
+	writeConfig := func(runAtStart bool) {
+		cfg := watchConfig(hs.URL+"/v3/teams/"+team, w, pw, listen, stateDir, runAtStart)
+		// Removals are not held back here: the test is whether change
+		// sets follow the directory, not the budgets.
+		cfg = strings.Replace(cfg, "max_removal_percent: 60", "max_removal_percent: 100", 1)
+		must(t, os.WriteFile(path, []byte(cfg), 0o600))
+	}
+	writeConfig(true)
+	d := startDaemon(t, path, listen, "--apply")
+	model := newDirModel()
+	d.expect(emu, "the first full run", model.company())
+	following := func() {
+		d.waitLong("the feed to follow", func() bool { return d.metric("syncd_watch_connected", `source="corp"`) == 1 })
+	}
+	following()
+	c := w.admin(t)
+	defer func() { c.Close() }()
+
+	for round := range rounds {
+		bounds := newRoundBounds(model)
+		var history []string
+		stopped := false
+		for range 6 + r.IntN(10) {
+			if !stopped && r.IntN(12) == 0 {
+				d.signal(syscall.SIGTERM)
+				if code, _ := d.exitWithin(20 * time.Second); code != 0 {
+					t.Fatalf("syncd run exited %d after SIGTERM", code)
+				}
+				stopped = true
+				history = append(history, "syncd stopped")
+			}
+			e := randomEdit(r, model, w)
+			change(t, c, e.dn, e.mod)
+			model = e.next
+			bounds.see(model, false)
+			history = append(history, e.what)
+			time.Sleep(time.Duration(r.IntN(700)) * time.Millisecond)
+			bounds.check(t, emu, history)
+		}
+		if stopped {
+			writeConfig(false) // only the feed, resumed, can bring what changed
+			d = startDaemon(t, path, listen, "--apply")
+			history = append(history, "syncd started")
+			following()
+		}
+		d.expect(emu, fmt.Sprintf("round %d to reach Teams (edits: %s)", round, strings.Join(history, "; ")), model.company())
+		bounds.check(t, emu, history)
+		t.Logf("round %d: %s", round, strings.Join(history, "; "))
+	}
+	if n := d.logged("change set not applied in full", func(map[string]any) bool { return true }); n > 0 {
+		t.Errorf("%d change sets not applied in full, with no fault injected", n)
+	}
+}
