@@ -22,17 +22,20 @@ import (
 
 // watchDirectory is one directory server as the scenarios drive it.
 type watchDirectory struct {
-	feed     string // the feed auto is expected to pick
-	ldap     string // the sources[0].ldap block, indented by six spaces
-	person   func(uid string) string
-	group    func(name string) string
-	admin    func(t *testing.T) *goldap.Conn
-	mail     string                        // the e-mail attribute
-	disable  func(m *goldap.ModifyRequest) // nil: the server has no disabled state syncd reads
-	enable   func(m *goldap.ModifyRequest) // undoes disable
-	stop     func(t *testing.T)            // stops the server
-	start    func(t *testing.T)            // starts it again on the same address
-	password string                        // the bind password, kept out of the log
+	feed    string // the feed auto is expected to pick
+	ldap    string // the sources[0].ldap block, indented by six spaces
+	person  func(uid string) string
+	group   func(name string) string
+	admin   func(t *testing.T) *goldap.Conn
+	mail    string                        // the e-mail attribute
+	disable func(m *goldap.ModifyRequest) // nil: the server has no disabled state syncd reads
+	enable  func(m *goldap.ModifyRequest) // undoes disable
+	// newPerson is the entry of a person, the n-th made in this directory
+	// (entries with ids of their own take n into them).
+	newPerson func(p harness.Person, n int) *goldap.AddRequest
+	stop      func(t *testing.T) // stops the server
+	start     func(t *testing.T) // starts it again on the same address
+	password  string             // the bind password, kept out of the log
 }
 
 var watchGroups = []struct {
@@ -90,6 +93,15 @@ func slapdWatch(t *testing.T) *watchDirectory {
 		},
 		stop:  func(*testing.T) { srv.Stop() },
 		start: func(t *testing.T) { srv.Restart(t) },
+		newPerson: func(p harness.Person, _ int) *goldap.AddRequest {
+			a := goldap.NewAddRequest(harness.UserDN(p.UID), nil)
+			a.Attribute("objectClass", []string{"inetOrgPerson"})
+			a.Attribute("uid", []string{p.UID})
+			a.Attribute("cn", []string{p.Name})
+			a.Attribute("sn", []string{p.Name})
+			a.Attribute("mail", []string{p.Email})
+			return a
+		},
 	}
 }
 
@@ -136,7 +148,7 @@ func dsWatch(t *testing.T) *watchDirectory {
 	c := w.admin(t)
 	defer c.Close()
 	adds := []*goldap.AddRequest{ou(base, "watch"), ou("ou=people,"+base, "people"), ou("ou=groups,"+base, "groups")}
-	for i, p := range watchPeople() {
+	w.newPerson = func(p harness.Person, n int) *goldap.AddRequest {
 		a := goldap.NewAddRequest(w.person(p.UID), nil)
 		a.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "inetOrgPerson", "ipaObject"})
 		a.Attribute("uid", []string{p.UID})
@@ -144,8 +156,11 @@ func dsWatch(t *testing.T) *watchDirectory {
 		a.Attribute("sn", []string{p.Name})
 		a.Attribute("displayName", []string{p.Name})
 		a.Attribute("mail", []string{p.Email})
-		a.Attribute("ipaUniqueID", []string{fmt.Sprintf("watch-%04d", i)})
-		adds = append(adds, a)
+		a.Attribute("ipaUniqueID", []string{fmt.Sprintf("watch-%04d", n)})
+		return a
+	}
+	for i, p := range watchPeople() {
+		adds = append(adds, w.newPerson(p, i))
 	}
 	adds = append(adds, groupAdds(w, []string{"top", "groupOfNames", "nestedGroup"})...)
 	addAll(t, c, adds)
@@ -183,14 +198,17 @@ func sambaWatch(t *testing.T) *watchDirectory {
 	c := w.admin(t)
 	defer c.Close()
 	adds := []*goldap.AddRequest{adOU(base), adOU("OU=People," + base), adOU("OU=Groups," + base)}
-	for _, p := range watchPeople() {
+	w.newPerson = func(p harness.Person, _ int) *goldap.AddRequest {
 		a := goldap.NewAddRequest(w.person(p.UID), nil)
 		a.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
 		a.Attribute("sAMAccountName", []string{"w-" + p.UID})
 		a.Attribute("displayName", []string{p.Name})
 		a.Attribute("mail", []string{p.Email})
 		a.Attribute("userAccountControl", []string{"544"})
-		adds = append(adds, a)
+		return a
+	}
+	for i, p := range watchPeople() {
+		adds = append(adds, w.newPerson(p, i))
 	}
 	adds = append(adds, groupAdds(w, []string{"top", "group"})...)
 	addAll(t, c, adds)

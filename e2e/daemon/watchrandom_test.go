@@ -15,6 +15,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/syncd/syncd/e2e/harness"
 	"github.com/syncd/syncd/internal/teams/emulator"
 	"github.com/syncd/syncd/internal/teams/teamstest"
 )
@@ -39,20 +40,22 @@ func TestWatchRandomEdits389DS(t *testing.T) { requireBinary(t); randomEdits(t, 
 func TestWatchRandomEditsActiveDir(t *testing.T) { requireBinary(t); randomEdits(t, sambaWatch(t)) }
 
 // dirModel is what the test made of the directory: the direct members of
-// each group, the groups nested in each, alice's address and who is
-// disabled.
+// each group, the groups nested in each, alice's address, who is disabled
+// and whose entry is deleted.
 type dirModel struct {
 	direct   map[string]map[string]bool // group -> uids
 	nested   map[string]map[string]bool // group -> groups
 	newMail  bool                       // alice's address is aliceNewMail
 	disabled map[string]bool
+	gone     map[string]bool
+	made     int // entries made, for ids that must differ
 }
 
 // teamsGroup is the Teams group each directory group maps to in watchConfig.
 var teamsGroup = map[string]string{"platform": "Platform", "data": "Data", "eng": "Engineering"}
 
 func newDirModel() *dirModel {
-	m := &dirModel{direct: map[string]map[string]bool{}, nested: map[string]map[string]bool{}, disabled: map[string]bool{}}
+	m := &dirModel{direct: map[string]map[string]bool{}, nested: map[string]map[string]bool{}, disabled: map[string]bool{}, gone: map[string]bool{}, made: 100}
 	for _, g := range watchGroups {
 		m.direct[g.name], m.nested[g.name] = map[string]bool{}, map[string]bool{}
 		for _, member := range g.members {
@@ -67,7 +70,8 @@ func newDirModel() *dirModel {
 }
 
 func (m *dirModel) clone() *dirModel {
-	c := &dirModel{direct: map[string]map[string]bool{}, nested: map[string]map[string]bool{}, newMail: m.newMail, disabled: maps.Clone(m.disabled)}
+	c := &dirModel{direct: map[string]map[string]bool{}, nested: map[string]map[string]bool{}, newMail: m.newMail,
+		disabled: maps.Clone(m.disabled), gone: maps.Clone(m.gone), made: m.made}
 	for g := range m.direct {
 		c.direct[g], c.nested[g] = maps.Clone(m.direct[g]), maps.Clone(m.nested[g])
 	}
@@ -121,12 +125,45 @@ func (m *dirModel) allowed() bool {
 }
 
 // edit is one change to the directory: what it does to the model, and the
-// LDAP modification that makes it.
+// LDAP requests that make it.
 type edit struct {
 	what string
-	dn   string
-	mod  func(*goldap.ModifyRequest)
+	do   func(t *testing.T, c *goldap.Conn)
 	next *dirModel
+}
+
+func modify(dn string, mod func(*goldap.ModifyRequest)) func(*testing.T, *goldap.Conn) {
+	return func(t *testing.T, c *goldap.Conn) { change(t, c, dn, mod) }
+}
+
+// leave takes uid out of every group, then deletes the entry, as an admin
+// does when someone leaves the company.
+func leave(w *watchDirectory, m *dirModel, uid string) func(*testing.T, *goldap.Conn) {
+	var groups []string
+	for g, in := range m.direct {
+		if in[uid] {
+			groups = append(groups, g)
+		}
+	}
+	return func(t *testing.T, c *goldap.Conn) {
+		for _, g := range groups {
+			change(t, c, w.group(g), func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.person(uid)}) })
+		}
+		if err := c.Del(goldap.NewDelRequest(w.person(uid), nil)); err != nil {
+			t.Fatalf("delete %s: %v", uid, err)
+		}
+	}
+}
+
+// rejoin makes uid's entry again: a new entry (a new id where the
+// directory gives one), the same Teams account, no group yet.
+func rejoin(w *watchDirectory, uid string, n int) func(*testing.T, *goldap.Conn) {
+	return func(t *testing.T, c *goldap.Conn) {
+		i := slices.IndexFunc(watchPeople(), func(p harness.Person) bool { return p.UID == uid })
+		if err := c.Add(w.newPerson(watchPeople()[i], n)); err != nil {
+			t.Fatalf("add %s again: %v", uid, err)
+		}
+	}
 }
 
 // randomEdit draws an edit that leaves every group some member.
@@ -136,14 +173,15 @@ func randomEdit(r *rand.Rand, m *dirModel, w *watchDirectory) edit {
 	for {
 		next := m.clone()
 		var e edit
-		switch k := r.IntN(10); {
+		uid := people[r.IntN(len(people))]
+		switch k := r.IntN(11); {
 		case k < 4: // a person joins a group
-			g, uid := groups[r.IntN(len(groups))], people[r.IntN(len(people))]
-			if m.direct[g][uid] {
+			g := groups[r.IntN(len(groups))]
+			if m.direct[g][uid] || m.gone[uid] {
 				continue
 			}
 			next.direct[g][uid] = true
-			e = edit{what: "add " + uid + " to " + g, dn: w.group(g), mod: func(q *goldap.ModifyRequest) { q.Add("member", []string{w.person(uid)}) }}
+			e = edit{what: "add " + uid + " to " + g, do: modify(w.group(g), func(q *goldap.ModifyRequest) { q.Add("member", []string{w.person(uid)}) })}
 		case k < 7: // a person leaves one
 			g := groups[r.IntN(len(groups))]
 			in := slices.Sorted(maps.Keys(m.direct[g]))
@@ -152,29 +190,45 @@ func randomEdit(r *rand.Rand, m *dirModel, w *watchDirectory) edit {
 			}
 			uid := in[r.IntN(len(in))]
 			delete(next.direct[g], uid)
-			e = edit{what: "remove " + uid + " from " + g, dn: w.group(g), mod: func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.person(uid)}) }}
+			e = edit{what: "remove " + uid + " from " + g, do: modify(w.group(g), func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.person(uid)}) })}
 		case k < 8: // data nested in eng, or taken out of it
 			if m.nested["eng"]["data"] {
 				delete(next.nested["eng"], "data")
-				e = edit{what: "take data out of eng", dn: w.group("eng"), mod: func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.group("data")}) }}
+				e = edit{what: "take data out of eng", do: modify(w.group("eng"), func(q *goldap.ModifyRequest) { q.Delete("member", []string{w.group("data")}) })}
 			} else {
 				next.nested["eng"]["data"] = true
-				e = edit{what: "nest data in eng", dn: w.group("eng"), mod: func(q *goldap.ModifyRequest) { q.Add("member", []string{w.group("data")}) }}
+				e = edit{what: "nest data in eng", do: modify(w.group("eng"), func(q *goldap.ModifyRequest) { q.Add("member", []string{w.group("data")}) })}
 			}
 		case k < 9: // alice's address changes to her other account's
-			next.newMail = !m.newMail
-			mail := map[bool]string{false: "alice@example.com", true: aliceNewMail}[next.newMail]
-			e = edit{what: "alice's address to " + mail, dn: w.person("alice"), mod: func(q *goldap.ModifyRequest) { q.Replace(w.mail, []string{mail}) }}
-		default: // an account is disabled or enabled again
-			if w.disable == nil {
+			if m.gone["alice"] {
 				continue
 			}
-			uid := people[r.IntN(len(people))]
+			next.newMail = !m.newMail
+			mail := map[bool]string{false: "alice@example.com", true: aliceNewMail}[next.newMail]
+			e = edit{what: "alice's address to " + mail, do: modify(w.person("alice"), func(q *goldap.ModifyRequest) { q.Replace(w.mail, []string{mail}) })}
+		case k < 10: // someone leaves the company, or comes back
+			if next.gone[uid] = !m.gone[uid]; next.gone[uid] {
+				for g := range next.direct {
+					delete(next.direct[g], uid)
+				}
+				e = edit{what: uid + " leaves", do: leave(w, m, uid)}
+				break
+			}
+			next.made++
+			next.disabled[uid] = false
+			if uid == "alice" {
+				next.newMail = false
+			}
+			e = edit{what: uid + " comes back", do: rejoin(w, uid, next.made)}
+		default: // an account is disabled or enabled again
+			if w.disable == nil || m.gone[uid] {
+				continue
+			}
 			next.disabled[uid] = !m.disabled[uid]
 			if next.disabled[uid] {
-				e = edit{what: "disable " + uid, dn: w.person(uid), mod: w.disable}
+				e = edit{what: "disable " + uid, do: modify(w.person(uid), w.disable)}
 			} else {
-				e = edit{what: "enable " + uid, dn: w.person(uid), mod: w.enable}
+				e = edit{what: "enable " + uid, do: modify(w.person(uid), w.enable)}
 			}
 		}
 		if next.allowed() {
@@ -285,7 +339,7 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 				history = append(history, "syncd stopped")
 			}
 			e := randomEdit(r, model, w)
-			change(t, c, e.dn, e.mod)
+			e.do(t, c)
 			model = e.next
 			bounds.see(model, false)
 			history = append(history, e.what)
