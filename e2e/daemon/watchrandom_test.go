@@ -23,7 +23,7 @@ import (
 // Random directory edits, made while `syncd run` follows the directory's
 // change feed: each round makes a burst of edits at random moments (some
 // while a change set is being planned or applied, some while syncd is
-// stopped), then Teams must come to hold exactly what the directory says,
+// stopped, some after the directory restarted), then Teams must come to hold exactly what the directory says,
 // by change sets alone (the schedule is hourly). While a round goes on,
 // Teams may lag the directory but never hold anyone who was not a member
 // during the round, nor lose anyone who was a member throughout it.
@@ -328,7 +328,7 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 	for round := range rounds {
 		bounds := newRoundBounds(model)
 		var history []string
-		stopped := false
+		stopped, restarted := false, false
 		for range 6 + r.IntN(10) {
 			if !stopped && r.IntN(12) == 0 {
 				d.signal(syscall.SIGTERM)
@@ -337,6 +337,16 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 				}
 				stopped = true
 				history = append(history, "syncd stopped")
+			}
+			if !restarted && r.IntN(20) == 0 {
+				// The directory restarts under a feed that follows it,
+				// or one resuming from its saved position.
+				c.Close()
+				w.stop(t)
+				w.start(t)
+				c = w.admin(t)
+				restarted = true
+				history = append(history, "directory restarted")
 			}
 			e := randomEdit(r, model, w)
 			e.do(t, c)
