@@ -217,6 +217,7 @@ func newDaemonParts(e env, cfg *config.Config, f daemonFlags, log *zap.Logger) (
 		NotReady: notReady,
 		Reloaded: p.reloaded,
 		AfterRun: p.afterRun,
+		Resume:   func() { p.receivers.Resume(daemon.LastSuccessStart(p.store)) },
 	})
 	if err != nil {
 		p.close()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -238,68 +237,8 @@ func randomEdit(r *rand.Rand, m *dirModel, w *watchDirectory) edit {
 	}
 }
 
-// roundBounds are what Teams may hold while a round goes on: each group at
-// most the people who were members at some point (ever), at least those
-// who were members throughout (always).
-type roundBounds struct{ ever, always map[string]map[int]bool }
-
-func newRoundBounds(m *dirModel) *roundBounds {
-	b := &roundBounds{ever: map[string]map[int]bool{}, always: map[string]map[int]bool{}}
-	for _, name := range teamsGroup {
-		b.ever[name], b.always[name] = map[int]bool{}, map[int]bool{}
-	}
-	b.see(m, true)
-	return b
-}
-
-func (b *roundBounds) see(m *dirModel, first bool) {
-	for g, name := range teamsGroup {
-		now := map[int]bool{}
-		for _, id := range m.members(g) {
-			now[id], b.ever[name][id] = true, true
-			if first {
-				b.always[name][id] = true
-			}
-		}
-		maps.DeleteFunc(b.always[name], func(id int, _ bool) bool { return !now[id] })
-	}
-}
-
-// check fails the test when a Teams group holds someone never a member
-// during the round, or lacks someone a member throughout.
-func (b *roundBounds) check(t *testing.T, emu *emulator.Emulator, history []string) {
-	t.Helper()
-	for name := range b.ever {
-		g, ok := emu.GroupByName(name)
-		if !ok {
-			t.Fatalf("no Teams group %q", name)
-		}
-		for _, id := range g.UserIDs {
-			if !b.ever[name][id] {
-				t.Fatalf("%s holds user %d, never a member during the round; edits: %s", name, id, strings.Join(history, "; "))
-			}
-		}
-		for id := range b.always[name] {
-			if !slices.Contains(g.UserIDs, id) {
-				t.Fatalf("%s lacks user %d, a member throughout the round; edits: %s", name, id, strings.Join(history, "; "))
-			}
-		}
-	}
-}
-
 func randomEdits(t *testing.T, w *watchDirectory) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SYNCD_WATCH_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("SYNCD_WATCH_SEED: %v", err)
-		}
-	}
-	rounds := 3
-	if s := os.Getenv("SYNCD_WATCH_ROUNDS"); s != "" {
-		rounds, _ = strconv.Atoi(s)
-	}
-	t.Logf("seed %d (SYNCD_WATCH_SEED=%d replays its edits)", seed, seed)
+	seed, rounds := seedAndRounds(t, "SYNCD_WATCH_SEED", "SYNCD_WATCH_ROUNDS")
 	r := rand.New(rand.NewPCG(seed, seed))
 
 	emu, hs := teamstest.NewServer(t, watchSeed(), emulator.Options{})
@@ -326,7 +265,7 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 	defer func() { c.Close() }()
 
 	for round := range rounds {
-		bounds := newRoundBounds(model)
+		bounds := newBounds(model.company())
 		var history []string
 		stopped, restarted := false, false
 		for range 6 + r.IntN(10) {
@@ -351,7 +290,7 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 			e := randomEdit(r, model, w)
 			e.do(t, c)
 			model = e.next
-			bounds.see(model, false)
+			bounds.see(model.company())
 			history = append(history, e.what)
 			time.Sleep(time.Duration(r.IntN(700)) * time.Millisecond)
 			bounds.check(t, emu, history)

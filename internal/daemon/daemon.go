@@ -91,6 +91,10 @@ type Options struct {
 	// AfterRun, when set, is told of every run once it is recorded: for
 	// what follows a run, such as notifications. See Ended.
 	AfterRun func(Ended)
+	// Resume, when set, is called once the scheduler runs, when no run
+	// starts then (run_at_start: false): for a source holding changes no
+	// run has applied yet to ask for one.
+	Resume func()
 }
 
 // Daemon schedules runs. Create it with New, then call Run.

@@ -35,3 +35,15 @@ func RestoreHistory(store *state.Store, m *metrics.Metrics, log *zap.Logger) *re
 	}
 	return &rep
 }
+
+// LastSuccessStart is when the last run that succeeded started (zero:
+// none is kept): what a source's changes are compared with at start.
+func LastSuccessStart(store *state.Store) time.Time {
+	var since time.Time
+	for _, r := range store.Runs() {
+		if exitcode.Succeeded(r.ExitCode) && r.StartedAt.After(since) {
+			since = r.StartedAt
+		}
+	}
+	return since
+}

@@ -42,6 +42,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.o.Notify.Notify("READY=1\nSTATUS=scheduling")
 	if runAtStart(d.Config()) {
 		d.start("start")
+	} else if d.o.Resume != nil {
+		d.o.Resume()
 	}
 	timer, due := d.arm(time.Now())
 	defer func() { timer.Stop() }()

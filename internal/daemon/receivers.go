@@ -64,6 +64,28 @@ func NewReceivers(cfg *config.Config, trigger func() (<-chan struct{}, error), m
 	return rs, nil
 }
 
+// Resume asks for a run, after each receiver's sync_delay, for every
+// receiver that stored a change since the start of the last successful
+// run (zero: none is known). A push acknowledged just before syncd
+// stopped, its run not yet started or cut short, is otherwise applied
+// only at the next scheduled run when no run starts with the daemon.
+func (rs *Receivers) Resume(since time.Time) {
+	if rs == nil {
+		return
+	}
+	// The store keeps its last change to the second: a push in the same
+	// second as the run's start counts as after it (one run too many at
+	// worst).
+	since = since.Truncate(time.Second)
+	for name, r := range rs.byName {
+		if last := r.store.LastChange(); !last.IsZero() && !last.Before(since) {
+			rs.log.Info("SCIM changes received since the last successful run: a run follows",
+				zap.String("source", name), zap.Time("last_change", last))
+			r.deb.Poke()
+		}
+	}
+}
+
 // Handlers are the endpoints to mount, by route pattern.
 func (rs *Receivers) Handlers() map[string]http.Handler {
 	out := make(map[string]http.Handler, len(rs.byName))

@@ -226,3 +226,59 @@ func TestReceiversPushAndReload(t *testing.T) {
 		}
 	})
 }
+
+// At a start without a run, a receiver that stored a push since the last
+// successful run started asks for a run (after its sync_delay); one whose
+// pushes that run already read, or that never received any, does not.
+func TestReceiversResume(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateDir := t.TempDir()
+		cfg := receiverConfig(t, stateDir, "token")
+		cfg.Sources[0].SCIMReceiver.SyncDelay = config.Duration(5 * time.Second)
+		var log runLog
+		start := time.Now()
+		open := func() *Receivers {
+			m, err := metrics.New(prometheus.NewRegistry(), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := NewReceivers(cfg, func() (<-chan struct{}, error) {
+				log.add(time.Since(start))
+				return nil, nil
+			}, m, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rs
+		}
+		rs := open()
+		rs.Resume(time.Time{})
+		time.Sleep(time.Minute)
+		if runs := log.take(); len(runs) != 0 {
+			t.Errorf("runs %v for a receiver that never received anything", runs)
+		}
+
+		time.Sleep(500 * time.Millisecond) // the store keeps the second alone
+		srv := httptest.NewServer(rs.Handlers()["/scim/entra/v2/"])
+		idp{t: t, base: srv.URL + "/scim/entra/v2", token: "token"}.user("ada@example.com")
+		srv.Close()
+		pushed := time.Now()
+		time.Sleep(time.Minute)
+		log.take() // the push's own run
+
+		// syncd stopped before that run, or the run failed: the last
+		// success started before the push, in the same second.
+		start = time.Now()
+		open().Resume(pushed.Add(-200 * time.Millisecond))
+		time.Sleep(time.Minute)
+		if runs := log.take(); len(runs) != 1 || runs[0] != 5*time.Second {
+			t.Errorf("runs at %v, want one 5s after the start", runs)
+		}
+		// A run that started after the push read it.
+		open().Resume(pushed.Add(time.Second))
+		time.Sleep(time.Minute)
+		if runs := log.take(); len(runs) != 0 {
+			t.Errorf("runs %v for a push the last run read", runs)
+		}
+	})
+}
