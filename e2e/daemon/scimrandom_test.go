@@ -339,17 +339,17 @@ func (b *bounds) see(c company) {
 func (b *bounds) check(t *testing.T, emu *emulator.Emulator, history []string) {
 	t.Helper()
 	for name := range b.ever {
-		g, ok := emu.GroupByName(name)
+		ids, ok := teamsMembers(emu, name)
 		if !ok {
-			t.Fatalf("no Teams group %q", name)
+			t.Fatalf("no %q in Teams", name)
 		}
-		for _, id := range g.UserIDs {
+		for _, id := range ids {
 			if !b.ever[name][id] {
 				t.Fatalf("%s holds user %d, never a member during the round; changes: %s", name, id, strings.Join(history, "; "))
 			}
 		}
 		for id := range b.always[name] {
-			if !slices.Contains(g.UserIDs, id) {
+			if !slices.Contains(ids, id) {
 				t.Fatalf("%s lacks user %d, a member throughout the round; changes: %s", name, id, strings.Join(history, "; "))
 			}
 		}

@@ -94,18 +94,33 @@ func (d *daemon) expect(emu *emulator.Emulator, what string, c company) {
 	d.t.Helper()
 	d.waitLong(what, func() bool {
 		for name, want := range c {
-			g, ok := emu.GroupByName(name)
-			if !ok {
-				return false
-			}
-			got := slices.Clone(g.UserIDs)
-			slices.Sort(got)
-			if !slices.Equal(got, want) {
+			got, ok := teamsMembers(emu, name)
+			if !ok || !slices.Equal(got, want) {
 				return false
 			}
 		}
 		return true
 	})
+}
+
+// teamsMembers are the sorted ids of what a company key names: a user
+// group's members, or for "tag:NAME" the tag's SME users.
+func teamsMembers(emu *emulator.Emulator, name string) ([]int, bool) {
+	var ids []int
+	if tag, ok := strings.CutPrefix(name, "tag:"); ok {
+		if ids, _ = emu.TagSMEs(tag); ids == nil {
+			return nil, false
+		}
+	} else {
+		g, ok := emu.GroupByName(name)
+		if !ok {
+			return nil, false
+		}
+		ids = g.UserIDs
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	return ids, true
 }
 
 func id(uid string) int { return teamsIDs(uid)[0] }

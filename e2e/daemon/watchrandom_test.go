@@ -108,6 +108,7 @@ func (m *dirModel) company() company {
 	for g, name := range teamsGroup {
 		c[name] = m.members(g)
 	}
+	c["tag:go"] = m.members("data") // its SME users come from data
 	return c
 }
 
@@ -241,7 +242,9 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 	seed, rounds := seedAndRounds(t, "SYNCD_WATCH_SEED", "SYNCD_WATCH_ROUNDS")
 	r := rand.New(rand.NewPCG(seed, seed))
 
-	emu, hs := teamstest.NewServer(t, watchSeed(), emulator.Options{})
+	teamsSeed := watchSeed()
+	teamsSeed.Tags = append(teamsSeed.Tags, emulator.SeedTag{ID: 30, Team: team, Name: "go", SMEUserIDs: []int{}, SMEGroupIDs: []int{}})
+	emu, hs := teamstest.NewServer(t, teamsSeed, emulator.Options{})
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	path, stateDir := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "state")
@@ -251,6 +254,8 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 		// Removals are not held back here: the test is whether change
 		// sets follow the directory, not the budgets.
 		cfg = strings.Replace(cfg, "max_removal_percent: 60", "max_removal_percent: 100", 1)
+		// A tag's SMEs follow a directory group through change sets too.
+		cfg = strings.Replace(cfg, "\nsync:\n", "\nsmes:\n  - {tag: go, users_from: [{source: corp, group: data}], groups: [Platform]}\nsync:\n", 1)
 		must(t, os.WriteFile(path, []byte(cfg), 0o600))
 	}
 	writeConfig(true)
@@ -303,6 +308,10 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 		}
 		d.expect(emu, fmt.Sprintf("round %d to reach Teams (edits: %s)", round, strings.Join(history, "; ")), model.company())
 		bounds.check(t, emu, history)
+		platform, _ := emu.GroupByName("Platform")
+		if _, groups := emu.TagSMEs("go"); !slices.Equal(groups, []int{platform.ID}) {
+			t.Errorf("SME groups of go: %v, want Platform (%d)", groups, platform.ID)
+		}
 		t.Logf("round %d: %s", round, strings.Join(history, "; "))
 	}
 	if n := d.logged("change set not applied in full", func(map[string]any) bool { return true }); n > 0 {
