@@ -32,8 +32,6 @@ type applier struct {
 	// renamed maps a stale user id to the live one a write was sent with
 	// instead (withFreshIDs), for the report to name whom it added.
 	renamed map[int]int
-	// unaudited is set when the store keeps no audit log (no state dir).
-	unaudited bool
 }
 
 // applyGroup writes one group's changes.
@@ -177,8 +175,8 @@ func (a *applier) groupWrite(g *plan.GroupPlan, call string, add, remove []int) 
 // line is one audit line of a write (time, run and result are the store's).
 func (a *applier) line(kind, group, tag string, users []int, groups []string) state.AuditLine {
 	l := state.AuditLine{Kind: kind, Group: group, Tag: tag, Users: []state.AuditUser{}, Groups: groups}
-	if a.unaudited {
-		// Nothing keeps the line's people: a cold run names a million.
+	if !a.e.store.Persistent() {
+		// No audit log keeps the line's people: a cold run names a million.
 		return l
 	}
 	l.Users = make([]state.AuditUser, 0, len(users))

@@ -78,7 +78,7 @@ func (e *Engine) applySteps(ctx context.Context, p *Prepared, steps []step, r *r
 	if w, ok := e.write.(interface{ WaitTurn(context.Context) error }); ok {
 		rec.turn = w.WaitTurn
 	}
-	a := &applier{e: e, users: p.Users, created: map[string]int{}, rec: rec, unaudited: !e.store.Persistent()}
+	a := &applier{e: e, users: p.Users, created: map[string]int{}, rec: rec}
 	if err := e.store.Err(); err != nil {
 		// The plan may rest on a state read that failed (sizes, ledger).
 		rec.stop = &RecordError{Err: fmt.Errorf("the state failed during this run: %w", err)}
