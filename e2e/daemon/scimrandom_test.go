@@ -131,6 +131,7 @@ const (
 
 // seedAndRounds reads a test's seed and round count from the environment.
 func seedAndRounds(t *testing.T, seedVar, roundsVar string) (uint64, int) {
+	t.Helper()
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv(seedVar); s != "" {
 		var err error

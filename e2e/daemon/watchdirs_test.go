@@ -30,6 +30,9 @@ type watchDirectory struct {
 	mail    string                        // the e-mail attribute
 	disable func(m *goldap.ModifyRequest) // nil: the server has no disabled state syncd reads
 	enable  func(m *goldap.ModifyRequest) // undoes disable
+	// blink, when set, cuts syncd's connection to the directory in the
+	// middle of the next answer.
+	blink func()
 	// newPerson is the entry of a person, the n-th made in this directory
 	// (entries with ids of their own take n into them).
 	newPerson func(p harness.Person, n int) *goldap.AddRequest
@@ -72,15 +75,17 @@ func slapdWatch(t *testing.T) *watchDirectory {
 		ldif += "\n"
 	}
 	srv := slapdtest.Start(t, slapdtest.Options{LDIF: ldif, SyncProv: true})
+	url, blink := srv.BlinkingProxy(t) // syncd's way in; the admin goes straight
 	return &watchDirectory{
 		feed: "syncrepl", person: harness.UserDN, group: harness.GroupDN, mail: "mail", password: slapdtest.ReaderPW,
+		blink: blink,
 		ldap: fmt.Sprintf(`      url: %s
       bind_dn: %s
       bind_password_file: %%PASSWORD_FILE%%
       timeout: 5s
       users: {base_dn: "%s"}
       groups: {base_dn: "%s"}
-`, srv.URL, slapdtest.ReaderDN, peopleDN, groupsDN),
+`, url, slapdtest.ReaderDN, peopleDN, groupsDN),
 		admin: func(t *testing.T) *goldap.Conn {
 			c, err := goldap.DialURL(srv.URL)
 			if err == nil {

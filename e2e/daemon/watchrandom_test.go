@@ -22,7 +22,8 @@ import (
 // Random directory edits, made while `syncd run` follows the directory's
 // change feed: each round makes a burst of edits at random moments (some
 // while a change set is being planned or applied, some while syncd is
-// stopped, some after the directory restarted), then Teams must come to hold exactly what the directory says,
+// stopped, some after the directory restarted, some with syncd's
+// connection cut in the middle of an answer), then Teams must come to hold exactly what the directory says,
 // by change sets alone (the schedule is hourly). While a round goes on,
 // Teams may lag the directory but never hold anyone who was not a member
 // during the round, nor lose anyone who was a member throughout it.
@@ -291,6 +292,10 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 				c = w.admin(t)
 				restarted = true
 				history = append(history, "directory restarted")
+			}
+			if w.blink != nil && r.IntN(6) == 0 {
+				w.blink() // the change's own notification, or a read after it, is cut short
+				history = append(history, "connection cut")
 			}
 			e := randomEdit(r, model, w)
 			e.do(t, c)

@@ -2,6 +2,7 @@ package slapdtest
 
 import (
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,23 @@ func (s *Server) CuttingProxy(tb testing.TB, afterBytes int64, rst bool) string 
 		done = true
 		return int(left), true
 	})
+}
+
+// BlinkingProxy returns an ldap:// URL of a loopback proxy to the server,
+// and a function that arms one cut: the next chunk of answer on any
+// connection is relayed up to a random byte, then the connection is
+// reset, as a network blip in the middle of a message would. A client
+// following a change feed through it loses the message under way and must
+// get it again after it connects again.
+func (s *Server) BlinkingProxy(tb testing.TB) (url string, blink func()) {
+	var armed atomic.Bool
+	url = s.relayed(tb, 0, true, func(n int) (int, bool) {
+		if !armed.CompareAndSwap(true, false) {
+			return n, false
+		}
+		return rand.IntN(n), true
+	})
+	return url, func() { armed.Store(true) }
 }
 
 // relayed starts a loopback proxy to the server and returns its URL; pass
