@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,8 +116,9 @@ func slapdWatch(t *testing.T) *watchDirectory {
 func dsWatch(t *testing.T) *watchDirectory {
 	srv := dstest.Start(t)
 	base := "ou=watch," + dstest.Suffix
+	url, blink := blinkingLDAPS(t, srv.LDAPSURL)
 	w := &watchDirectory{
-		feed: "persistent_search", mail: "mail", password: dstest.ServicePW,
+		feed: "persistent_search", mail: "mail", password: dstest.ServicePW, blink: blink,
 		person: func(uid string) string { return "uid=" + uid + ",ou=people," + base },
 		group:  func(name string) string { return "cn=" + name + ",ou=groups," + base },
 		admin: func(t *testing.T) *goldap.Conn {
@@ -148,7 +150,7 @@ func dsWatch(t *testing.T) *watchDirectory {
         base_dn: "ou=groups,%s"
         filter: (objectClass=groupOfNames)
         member_attributes: [member]
-`, srv.LDAPSURL, srv.CAFile, dstest.ServiceDN, base, base),
+`, url, srv.CAFile, dstest.ServiceDN, base, base),
 	}
 	c := w.admin(t)
 	defer c.Close()
@@ -178,8 +180,9 @@ func dsWatch(t *testing.T) *watchDirectory {
 func sambaWatch(t *testing.T) *watchDirectory {
 	srv := sambatest.Start(t)
 	base := "OU=Watch," + sambatest.BaseDN
+	url, blink := blinkingLDAPS(t, srv.LDAPSURL)
 	w := &watchDirectory{
-		feed: "dirsync", mail: "mail", password: sambatest.AdminPW,
+		feed: "dirsync", mail: "mail", password: sambatest.AdminPW, blink: blink,
 		person:  func(uid string) string { return "CN=" + uid + ",OU=People," + base },
 		group:   func(name string) string { return "CN=" + name + ",OU=Groups," + base },
 		admin:   func(t *testing.T) *goldap.Conn { c, err := srv.AdminConn(); must(t, err); return c },
@@ -198,7 +201,7 @@ func sambaWatch(t *testing.T) *watchDirectory {
         skip_disabled: true
       groups:
         base_dn: "OU=Groups,%s"
-`, srv.LDAPSURL, srv.CAFile, sambatest.AdminUPN, base, base),
+`, url, srv.CAFile, sambatest.AdminUPN, base, base),
 	}
 	c := w.admin(t)
 	defer c.Close()
@@ -218,6 +221,17 @@ func sambaWatch(t *testing.T) *watchDirectory {
 	adds = append(adds, groupAdds(w, []string{"top", "group"})...)
 	addAll(t, c, adds)
 	return w
+}
+
+// blinkingLDAPS is slapdtest.Blinking in front of an ldaps:// server, for
+// syncd's connections (the admin's go straight).
+func blinkingLDAPS(t *testing.T, ldapsURL string) (string, func()) {
+	target := strings.TrimPrefix(ldapsURL, "ldaps://")
+	if _, _, err := net.SplitHostPort(target); err != nil {
+		target = net.JoinHostPort(target, "636")
+	}
+	addr, blink := slapdtest.Blinking(t, target)
+	return "ldaps://" + addr, blink
 }
 
 func must(t *testing.T, err error) {

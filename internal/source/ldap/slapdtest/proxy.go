@@ -76,14 +76,32 @@ func (s *Server) CuttingProxy(tb testing.TB, afterBytes int64, rst bool) string 
 // following a change feed through it loses the message under way and must
 // get it again after it connects again.
 func (s *Server) BlinkingProxy(tb testing.TB) (url string, blink func()) {
+	addr, blink := Blinking(tb, s.URL[len("ldap://"):])
+	return "ldap://" + addr, blink
+}
+
+// Blinking is BlinkingProxy to any TCP address host:port (TLS passes
+// through it untouched): it listens on the same host, on a port of its
+// own, so that a certificate for the host still verifies.
+func Blinking(tb testing.TB, target string) (addr string, blink func()) {
+	tb.Helper()
+	host, _, err := net.SplitHostPort(target)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var armed atomic.Bool
-	url = s.relayed(tb, 0, true, func(n int) (int, bool) {
+	pass := func(n int) (int, bool) {
 		if !armed.CompareAndSwap(true, false) {
 			return n, false
 		}
 		return rand.IntN(n), true
-	})
-	return url, func() { armed.Store(true) }
+	}
+	Serve(tb, l, func(c net.Conn) { relay(c, target, 0, true, pass) })
+	return l.Addr().String(), func() { armed.Store(true) }
 }
 
 // relayed starts a loopback proxy to the server and returns its URL; pass
