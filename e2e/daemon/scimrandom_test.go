@@ -21,7 +21,7 @@ import (
 )
 
 // Random pushes into syncd's SCIM receiver, in the request forms Entra ID
-// sends, at random moments (some while a triggered run plans or writes,
+// and Okta send, at random moments (some while a triggered run plans or writes,
 // some just before syncd is stopped and started again without a run at
 // start): each round ends with Teams holding what was pushed, by the runs
 // the pushes trigger alone (the schedule is hourly). Meanwhile Teams never
@@ -176,10 +176,15 @@ func (p *pusher) send(method, path string, body map[string]any, want ...int) map
 }
 
 func (p *pusher) createUser(mail, name string) string {
-	return p.send(http.MethodPost, "/Users", map[string]any{
-		"schemas": []string{userSchema}, "userName": mail, "displayName": name, "active": true,
+	return p.send(http.MethodPost, "/Users", userBody(mail, name, true), http.StatusCreated)["id"].(string)
+}
+
+// userBody is a whole user, as a POST or a PUT carries it.
+func userBody(mail, name string, active bool) map[string]any {
+	return map[string]any{
+		"schemas": []string{userSchema}, "userName": mail, "displayName": name, "active": active,
 		"emails": []map[string]any{{"value": mail, "primary": true, "type": "work"}},
-	}, http.StatusCreated)["id"].(string)
+	}
 }
 
 func (p *pusher) patch(path string, ops ...map[string]any) {
@@ -245,6 +250,10 @@ func randomPush(r *rand.Rand, m *scimModel) push {
 		next := m.clone()
 		uid, g := people[r.IntN(len(people))], groups[r.IntN(len(groups))]
 		uref, gpath := m.ids[uid], "/Groups/"+m.groups[g]
+		// Okta's forms where they differ from Entra ID's: lower-case ops,
+		// a replace without a path, a user replaced whole with PUT.
+		okta := r.IntN(2) == 0
+		by := map[bool]string{false: " (Entra ID)", true: " (Okta)"}[okta]
 		var e push
 		switch k := r.IntN(10); {
 		case uref == "": // gone: provisioned again, under a new id
@@ -257,9 +266,11 @@ func randomPush(r *rand.Rand, m *scimModel) push {
 				continue
 			}
 			next.members[g][uid] = true
-			e = push{what: "add " + uid + " to " + g, do: func(p *pusher) {
-				p.patch(gpath, map[string]any{"op": "Add", "path": "members", "value": []map[string]any{{"value": uref}}})
-			}}
+			op := map[string]any{"op": "Add", "path": "members", "value": []map[string]any{{"value": uref}}}
+			if okta {
+				op = map[string]any{"op": "add", "path": "members", "value": []map[string]any{{"value": uref, "display": uid}}}
+			}
+			e = push{what: "add " + uid + " to " + g + by, do: func(p *pusher) { p.patch(gpath, op) }}
 		case k < 7:
 			if !m.members[g][uid] {
 				continue
@@ -267,25 +278,36 @@ func randomPush(r *rand.Rand, m *scimModel) push {
 			delete(next.members[g], uid)
 			// Entra ID removes members in either form.
 			op := map[string]any{"op": "Remove", "path": "members", "value": []map[string]any{{"value": uref}}}
-			if r.IntN(2) == 0 {
+			switch {
+			case okta:
+				op = map[string]any{"op": "remove", "path": fmt.Sprintf("members[value eq %q]", uref)}
+			case r.IntN(2) == 0:
 				op = map[string]any{"op": "Remove", "path": fmt.Sprintf("members[value eq %q]", uref)}
 			}
-			e = push{what: "remove " + uid + " from " + g, do: func(p *pusher) { p.patch(gpath, op) }}
+			e = push{what: "remove " + uid + " from " + g + by, do: func(p *pusher) { p.patch(gpath, op) }}
 		case k < 8:
 			next.inactive[uid] = !m.inactive[uid]
 			value := map[bool]string{true: "False", false: "True"}[next.inactive[uid]] // as Entra ID writes it
-			e = push{what: uid + " active " + value, do: func(p *pusher) {
-				p.patch("/Users/"+uref, map[string]any{"op": "Replace", "path": "active", "value": value})
-			}}
+			op := map[string]any{"op": "Replace", "path": "active", "value": value}
+			if okta {
+				op = map[string]any{"op": "replace", "value": map[string]any{"active": !next.inactive[uid]}}
+			}
+			e = push{what: uid + " active " + value + by, do: func(p *pusher) { p.patch("/Users/"+uref, op) }}
 		case k < 9:
 			if uid != "alice" {
 				continue
 			}
 			mail := map[bool]string{true: aliceNewMail, false: "alice@example.com"}[m.mail[uid] != aliceNewMail]
 			next.mail[uid] = mail
-			e = push{what: "alice's address to " + mail, do: func(p *pusher) {
+			do := func(p *pusher) {
 				p.patch("/Users/"+uref, map[string]any{"op": "Replace", "path": `emails[type eq "work"].value`, "value": mail})
-			}}
+			}
+			if okta {
+				do = func(p *pusher) {
+					p.send(http.MethodPut, "/Users/"+uref, userBody(mail, "Alice Martin", !m.inactive[uid]), http.StatusOK)
+				}
+			}
+			e = push{what: "alice's address to " + mail + by, do: do}
 		default: // deprovisioned: deleted, and so out of every group
 			next.ids[uid] = ""
 			for _, in := range next.members {
