@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,14 +20,15 @@ import (
 
 	"github.com/syncd/syncd/e2e/harness"
 	"github.com/syncd/syncd/internal/teams/emulator"
-	"github.com/syncd/syncd/internal/teams/teamstest"
+	"github.com/syncd/syncd/internal/teams/faultproxy"
 )
 
 // Random directory edits, made while `syncd run` follows the directory's
 // change feed: each round makes a burst of edits at random moments (some
 // while a change set is being planned or applied, some while syncd is
 // stopped, some after the directory restarted, some with syncd's
-// connection cut in the middle of an answer), then Teams must come to hold exactly what the directory says,
+// connection cut in the middle of an answer, and every other round with
+// Teams answering badly now and then), then Teams must come to hold exactly what the directory says,
 // by change sets alone (the schedule is hourly). While a round goes on,
 // Teams may lag the directory but never hold anyone who was not a member
 // during the round, nor lose anyone who was a member throughout it.
@@ -245,7 +250,13 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 
 	teamsSeed := watchSeed()
 	teamsSeed.Tags = append(teamsSeed.Tags, emulator.SeedTag{ID: 30, Team: team, Name: "go", SMEUserIDs: []int{}, SMEGroupIDs: []int{}})
-	emu, hs := teamstest.NewServer(t, teamsSeed, emulator.Options{})
+	emu, err := emulator.New(teamsSeed, emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := &teamsFaults{r: rand.New(rand.NewPCG(seed, 1))}
+	hs := httptest.NewServer(faultproxy.New(emu, faultproxy.Rule{Times: -1, Fault: faults.fault}))
+	t.Cleanup(hs.Close)
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	path, stateDir := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "state")
@@ -273,6 +284,12 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 	for round := range rounds {
 		bounds := newBounds(model.company())
 		var history []string
+		if round%2 == 1 {
+			// Teams misbehaves while the edits go on: the change sets that
+			// meet it fail or read back, and are tried again.
+			faults.on.Store(true)
+			history = append(history, "Teams faults on")
+		}
 		stopped, restarted := false, false
 		for range 6 + r.IntN(10) {
 			if !stopped && r.IntN(12) == 0 {
@@ -311,6 +328,7 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 			history = append(history, "syncd started")
 			following()
 		}
+		faults.on.Store(false)
 		d.expect(emu, fmt.Sprintf("round %d to reach Teams (edits: %s)", round, strings.Join(history, "; ")), model.company())
 		bounds.check(t, emu, history)
 		platform, _ := emu.GroupByName("Platform")
@@ -319,7 +337,39 @@ func randomEdits(t *testing.T, w *watchDirectory) {
 		}
 		t.Logf("round %d: %s", round, strings.Join(history, "; "))
 	}
-	if n := d.logged("change set not applied in full", func(map[string]any) bool { return true }); n > 0 {
+	t.Logf("%d requests met a fault", faults.n.Load())
+	if n := d.logged("change set not applied in full", func(map[string]any) bool { return true }); n > 0 && faults.n.Load() == 0 {
 		t.Errorf("%d change sets not applied in full, with no fault injected", n)
 	}
+}
+
+// teamsFaults puts faults between syncd and the emulator: while on, about
+// one request in four meets one (5xx, a reset, a write applied with its
+// answer lost, an empty 200, a listing with its items null, short or
+// with a total off by one).
+type teamsFaults struct {
+	on atomic.Bool
+	n  atomic.Int64
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+var teamsFaultKinds = []faultproxy.Fault{
+	faultproxy.Status(http.StatusInternalServerError), faultproxy.Status(http.StatusServiceUnavailable),
+	faultproxy.Reset(), faultproxy.LoseAnswer(), faultproxy.EmptyBody(),
+	faultproxy.NullItems(), faultproxy.DropItems(1), faultproxy.AddTotal(1),
+}
+
+func (f *teamsFaults) fault(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if f.on.Load() {
+		f.mu.Lock()
+		k := f.r.IntN(4 * len(teamsFaultKinds))
+		f.mu.Unlock()
+		if k < len(teamsFaultKinds) {
+			f.n.Add(1)
+			teamsFaultKinds[k](w, r, next)
+			return
+		}
+	}
+	next.ServeHTTP(w, r)
 }
