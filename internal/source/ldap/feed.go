@@ -187,6 +187,12 @@ func (f *Feed) Run(ctx context.Context, ev Events) error {
 			break
 		}
 		ev.Disconnected(err)
+		// A notification may have been lost with the connection, and the
+		// feed resumes with entries as they are by then: one that changed
+		// and changed back (a member added, then removed) would compare
+		// equal to what the feed knew, while a complete read in between
+		// may have applied the change. So nothing known before counts.
+		clear(f.prints)
 		if f.now().Sub(start) > 5*time.Minute {
 			attempt = 0 // a feed that ran for a while starts its backoff afresh
 		}
