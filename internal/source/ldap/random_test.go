@@ -57,7 +57,6 @@ func TestRandomDirectoriesExpandAsModelled(t *testing.T) {
 type modelUser struct {
 	login string
 	rdn   string // as the entry's DN has it
-	refs  []string
 }
 
 type modelGroup struct {
