@@ -186,17 +186,7 @@ func TestReceiversPushAndReload(t *testing.T) {
 		cfg.Sources[0].SCIMReceiver.SyncDelay = config.Duration(5 * time.Second)
 		var log runLog
 		start := time.Now()
-		m, err := metrics.New(prometheus.NewRegistry(), "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := NewReceivers(cfg, func() (<-chan struct{}, error) {
-			log.add(time.Since(start))
-			return nil, nil
-		}, m, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := loggedReceivers(t, cfg, &log, &start)
 		h := rs.Handlers()["/scim/entra/v2/"]
 		status := func(token string) int {
 			rec := httptest.NewRecorder()
@@ -237,20 +227,7 @@ func TestReceiversResume(t *testing.T) {
 		cfg.Sources[0].SCIMReceiver.SyncDelay = config.Duration(5 * time.Second)
 		var log runLog
 		start := time.Now()
-		open := func() *Receivers {
-			m, err := metrics.New(prometheus.NewRegistry(), "test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs, err := NewReceivers(cfg, func() (<-chan struct{}, error) {
-				log.add(time.Since(start))
-				return nil, nil
-			}, m, zap.NewNop())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rs
-		}
+		open := func() *Receivers { return loggedReceivers(t, cfg, &log, &start) }
 		rs := open()
 		rs.Resume(time.Time{})
 		time.Sleep(time.Minute)
@@ -281,4 +258,22 @@ func TestReceiversResume(t *testing.T) {
 			t.Errorf("runs %v for a push the last run read", runs)
 		}
 	})
+}
+
+// loggedReceivers opens the receivers of cfg with a trigger that logs
+// when each run was asked for, since *start.
+func loggedReceivers(t *testing.T, cfg *config.Config, log *runLog, start *time.Time) *Receivers {
+	t.Helper()
+	m, err := metrics.New(prometheus.NewRegistry(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := NewReceivers(cfg, func() (<-chan struct{}, error) {
+		log.add(time.Since(*start))
+		return nil, nil
+	}, m, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }
