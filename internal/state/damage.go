@@ -81,6 +81,19 @@ func protect(path string, fn func() error) (err error) {
 	return fn()
 }
 
+// mmapHeadroom is the mapping a write transaction opens the file with:
+// twice its size. bbolt maps a file at its own size, rounded up to a power
+// of two, and grows files to that mapping; a transaction that then needs a
+// page past the end maps the file again, first copying every node it has
+// read out of the old mapping. One transaction per write, each on a file
+// opened afresh, made that remap most transactions' largest cost (a cold
+// run of 13,000 writes: 0.6 s of CPU and 240 MB allocated). The mapping
+// is address space, not memory: only the pages touched are read in.
+func mmapHeadroom(size int64) int {
+	const least = 32 << 20
+	return int(max(2*size, least))
+}
+
 // OpenBolt opens the bbolt file at path for one use, never creating it
 // unless create is set: a missing file after the store was opened means it
 // was removed under syncd. A zero-length file is damaged, not new. The
@@ -108,13 +121,16 @@ func OpenBolt(path string, readOnly, create bool) (*bolt.DB, error) {
 		file = f
 		return f, err
 	}
+	opts := &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly, PreLoadFreelist: true, OpenFile: openFile}
+	if !readOnly && st != nil {
+		opts.InitialMmapSize = mmapHeadroom(st.Size())
+	}
 	var db *bolt.DB
 	err = protect(path, func() error {
 		var err error
 		// The freelist is loaded here, where a fault is caught, rather
 		// than later by bbolt's own check on a goroutine of its own.
-		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly,
-			PreLoadFreelist: true, OpenFile: openFile})
+		db, err = bolt.Open(path, 0o600, opts)
 		return err
 	})
 	if IsDamaged(err) && file != nil {
