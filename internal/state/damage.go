@@ -94,6 +94,15 @@ func mmapHeadroom(size int64) int {
 	return int(max(2*size, least))
 }
 
+// growStep is how much bbolt adds to the file when a transaction needs
+// more: as much as the file holds, from 1 MiB up to bbolt's own 16 MiB.
+// bbolt grows a file mapped beyond 16 MiB by 16 MiB at a time, and with
+// the headroom above every file is: a state file of a few hundred KiB
+// would have become 16 MiB long at its first growth.
+func growStep(size int64) int {
+	return int(min(max(size, 1<<20), 16<<20))
+}
+
 // OpenBolt opens the bbolt file at path for one use, never creating it
 // unless create is set: a missing file after the store was opened means it
 // was removed under syncd. A zero-length file is damaged, not new. The
@@ -139,6 +148,9 @@ func OpenBolt(path string, readOnly, create bool) (*bolt.DB, error) {
 	}
 	switch {
 	case err == nil:
+		if !readOnly && st != nil {
+			db.AllocSize = growStep(st.Size())
+		}
 		return db, nil
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, &LockedError{Path: path, Wait: lockTimeout}

@@ -311,3 +311,41 @@ func TestKeptValuesCheckedBySum(t *testing.T) {
 		})
 	}
 }
+
+// A write transaction maps the file with room to spare (mmapHeadroom);
+// the file itself must still grow with what it holds, not by the 16 MiB
+// bbolt adds to a file mapped that large.
+func TestFileGrowsWithItsContents(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		users := map[string]User{}
+		for j := range 2000 {
+			users[fmt.Sprintf("person-%d-%d@example.com", i, j)] = User{ID: i*10_000 + j, Name: "Some Person"}
+		}
+		if err := s.PutUsers(users); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, FileName)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var used int64
+	if err := db.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if limit := 2*used + 1<<20; st.Size() > limit {
+		t.Errorf("the file is %d bytes long for %d bytes of pages; want at most %d", st.Size(), used, limit)
+	}
+	t.Logf("file %d bytes, pages %d bytes", st.Size(), used)
+}
