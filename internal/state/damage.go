@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -131,7 +132,9 @@ func OpenBolt(path string, readOnly, create bool) (*bolt.DB, error) {
 		return f, err
 	}
 	opts := &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly, PreLoadFreelist: true, OpenFile: openFile}
-	if !readOnly && st != nil {
+	if !readOnly && st != nil && runtime.GOOS != "windows" {
+		// On Windows bbolt makes the file as long as its mapping: the
+		// headroom would double the file at every write.
 		opts.InitialMmapSize = mmapHeadroom(st.Size())
 	}
 	var db *bolt.DB
