@@ -168,6 +168,29 @@ func TestSambaNarrowGroupBase(t *testing.T) {
 	}
 }
 
+// A member list longer than Active Directory's MaxValRange comes back cut
+// into ranges, and syncd asks for the rest range by range. Samba never
+// cuts an attribute asked for by name, so a proxy cuts its answers to 500
+// values as Active Directory cuts them to 1,500: All Engineering's 1,600
+// members come in four ranges, the last three asked of Samba itself, and
+// every group reads as the fixture says.
+func TestSambaRangeRetrieval(t *testing.T) {
+	srv := sambatest.Shared(t)
+	url, cuts := srv.RangeLimited(t, 500)
+	cfg := adExample(t, srv, url)
+	d, logs, err := readLogged(t, cfg)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	compareTruth(t, d, sambatest.Fixture().Truth(adScope()))
+	if n := cuts.Load(); n < 3 { // 0-499, then 500-999 and 1000-1499 of the ranges asked for
+		t.Errorf("the proxy cut %d attributes, want at least 3: range retrieval was not exercised", n)
+	}
+	for _, e := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
+		t.Errorf("warning logged: %s %v", e.Message, e.ContextMap())
+	}
+}
+
 // Active Directory refuses a simple bind without TLS (result 8): the error
 // says to use TLS and is not taken as a bad password.
 func TestSambaBindNeedsTLS(t *testing.T) {

@@ -308,13 +308,11 @@ func (s *Server) ready() error {
 
 // Dial connects with go-ldap, trusting the domain's CA.
 func (s *Server) Dial(url string) (*goldap.Conn, error) {
-	pool := x509.NewCertPool()
-	ca, err := os.ReadFile(s.CAFile)
+	cfg, err := s.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
-	pool.AppendCertsFromPEM(ca)
-	return goldap.DialURL(url, goldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: s.IP, MinVersion: tls.VersionTLS12}),
+	return goldap.DialURL(url, goldap.DialWithTLSConfig(cfg),
 		goldap.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}))
 }
 
@@ -330,4 +328,15 @@ func (s *Server) AdminConn() (*goldap.Conn, error) {
 	}
 	c.SetTimeout(60 * time.Second)
 	return c, nil
+}
+
+// tlsConfig trusts the domain's CA for the server's address.
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool.AppendCertsFromPEM(ca)
+	return &tls.Config{RootCAs: pool, ServerName: s.IP, MinVersion: tls.VersionTLS12}, nil
 }
