@@ -182,3 +182,41 @@ func TestUSNChangedFeed(t *testing.T) {
 		modify(t, c, sambatest.EngineerDN(6), func(m *goldap.ModifyRequest) { m.Replace("userAccountControl", []string{"546"}) })
 	})
 }
+
+// A polling feed on Active Directory meets a group of more members than
+// a domain controller hands over at once (MaxValRange): the member list
+// comes back cut into ranges, and what the feed knows of the group must
+// be the whole list, or a member removed past the first range would look
+// like no change. A proxy cuts Samba's answers to 500 values, as Active
+// Directory cuts them to 1,500.
+func TestUSNChangedFeedRangedMembers(t *testing.T) {
+	srv := sambatest.Start(t)
+	c, err := srv.AdminConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	group := sambatest.GroupDN("All Engineering")
+	r, err := c.Search(goldap.NewSearchRequest(group, goldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"member"}, nil))
+	if err != nil || len(r.Entries) != 1 {
+		t.Fatalf("read %s: %v", group, err)
+	}
+	members := r.Entries[0].GetAttributeValues("member")
+	if len(members) <= 1000 {
+		t.Fatalf("%s has %d members; the test needs more than two ranges of 500", group, len(members))
+	}
+
+	url, cuts := srv.RangeLimited(t, 500)
+	cfg := adFeedConfig(t, srv, false)
+	cfg.URLs = config.StringList{url}
+	cfg.Watch.Feed = config.FeedUSNChanged
+	_, ev, _ := runFeed(t, cfg, nil)
+	waitFor(t, ev, "the feed to follow", func() bool { n, _, _, _, _ := ev.counts(); return n == 1 })
+	if cuts.Load() == 0 {
+		t.Fatal("the proxy cut no member list: the feed's reads were not ranged")
+	}
+	last := members[len(members)-1] // in the last range the domain controller hands over
+	changedBy(t, ev, "a member removed from the last range of a large group", true, func() {
+		modify(t, c, group, func(m *goldap.ModifyRequest) { m.Delete("member", []string{last}) })
+	})
+}
