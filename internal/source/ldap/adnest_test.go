@@ -301,3 +301,27 @@ func TestADHiddenMembershipFromMemberOf(t *testing.T) {
 		t.Errorf("Secret: %v, want ErrHiddenMembers naming memberOf", g)
 	}
 }
+
+// A member of more groups than a domain controller hands over at once has
+// its memberOf cut into ranges too: the proof that a group read empty has
+// hidden members may lie past the first range, and is found there.
+func TestADHiddenMembershipFromRangedMemberOf(t *testing.T) {
+	t.Parallel()
+	es := nestDirectory()
+	secret := groupDN("Secret")
+	for _, e := range es {
+		if e.DN == userDN(4) {
+			for i := range 30 {
+				e.Attrs["memberof"] = append(e.Attrs["memberof"], groupDN(fmt.Sprintf("Elsewhere %02d", i)))
+			}
+			e.Attrs["memberof"] = append(e.Attrs["memberof"], secret)
+		}
+	}
+	es = append(es, &ldap.Entry{DN: secret, Attrs: map[string][]string{"objectclass": {"top", "group"}, "cn": {"Secret"}}})
+	srv := adtest.Start(t, es)
+	srv.SetRangeSize(10)
+	d := mustRead(t, nestConfig(srv))
+	if g := d.Group("Secret"); g == nil || !errors.Is(g.Err, ldap.ErrHiddenMembers) {
+		t.Errorf("Secret: %v, want ErrHiddenMembers (its member's memberOf names it past the first range)", g)
+	}
+}

@@ -50,19 +50,9 @@ func (r *Reader) checkEmptyGroups(s *session, d *directory.Directory, empty []st
 			alts.WriteString("(memberOf=" + goldap.EscapeFilter(dn) + ")")
 		}
 		for _, q := range r.emptyProbes(alts.String()) {
-			_, err := s.search(q, func(e *Entry) error {
-				for _, v := range e.Values("memberOf") {
-					g := candidates[directory.CanonicalDN(v)]
-					if g == nil || g.Err != nil {
-						continue
-					}
-					g.Err = fmt.Errorf("%w: the group came back without members, yet %s names it in its memberOf: grant the account read access to the group's %s",
-						ErrHiddenMembers, e.DN, strings.Join(r.cfg.Groups.MemberAttributes, ", "))
-					r.log.Warn("group unknown: its members are hidden", zap.String("group", g.DN), zap.Error(g.Err))
-				}
-				return nil
-			})
-			if err != nil {
+			// Whole: a member of more groups than Active Directory hands
+			// over at once may name the group past its first range.
+			if err := s.searchWhole(q, func(e *Entry) { r.hiddenIn(e, candidates) }); err != nil {
 				return err
 			}
 		}
@@ -79,5 +69,19 @@ func (r *Reader) emptyProbes(alts string) []query {
 			paged: true, purpose: "members of groups read empty", allowReferrals: true},
 		{base: g.BaseDN, scope: r.groupScope, filter: "(&" + g.Filter + "(|" + alts + "))", attrs: []string{"memberOf"},
 			paged: true, purpose: "member groups of groups read empty", allowReferrals: true},
+	}
+}
+
+// hiddenIn makes unknown each candidate group that e names in its
+// memberOf: a group read without members that has one.
+func (r *Reader) hiddenIn(e *Entry, candidates map[string]*directory.Group) {
+	for _, v := range e.Values("memberOf") {
+		g := candidates[directory.CanonicalDN(v)]
+		if g == nil || g.Err != nil {
+			continue
+		}
+		g.Err = fmt.Errorf("%w: the group came back without members, yet %s names it in its memberOf: grant the account read access to the group's %s",
+			ErrHiddenMembers, e.DN, strings.Join(r.cfg.Groups.MemberAttributes, ", "))
+		r.log.Warn("group unknown: its members are hidden", zap.String("group", g.DN), zap.Error(g.Err))
 	}
 }

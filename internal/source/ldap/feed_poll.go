@@ -306,24 +306,10 @@ func (r *feedRun) searchBoth(extra, cursor string, each func(*Entry)) error {
 			filter = "(&" + b.filter + extra + ")"
 		}
 		q := query{base: b.base, scope: b.scope, filter: filter, attrs: attrs, paged: true, purpose: b.purpose + " changed", allowReferrals: true}
-		var ranged []*Entry // finished after the search: one request at a time
-		if _, err := r.s.search(q, func(e *Entry) error {
-			if hasRanges(e) {
-				ranged = append(ranged, e)
-			} else {
-				each(e)
-			}
-			return nil
-		}); err != nil {
+		// Whole: a fingerprint of a member list's first range would not
+		// change when a member past it does.
+		if err := r.s.searchWhole(q, each); err != nil {
 			return err
-		}
-		// A fingerprint of the first range alone would not change when a
-		// member past it does: the whole list is what syncd reads.
-		for _, e := range ranged {
-			if err := r.s.completeRanges(e); err != nil {
-				return fmt.Errorf("members of %s: %w", e.DN, err)
-			}
-			each(e)
 		}
 	}
 	return nil

@@ -91,3 +91,28 @@ func parseRange(name string) (attr string, lo int, hi string, ok bool) {
 	}
 	return attr, n, h, true
 }
+
+// searchWhole is search for entries whose attributes are needed whole: an
+// entry with an attribute cut into ranges is handed to each once the rest
+// of it is read, after the search (one request at a time on a session).
+// A range that cannot be finished fails the search.
+func (s *session) searchWhole(q query, each func(*Entry)) error {
+	var ranged []*Entry
+	if _, err := s.search(q, func(e *Entry) error {
+		if hasRanges(e) {
+			ranged = append(ranged, e)
+		} else {
+			each(e)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, e := range ranged {
+		if err := s.completeRanges(e); err != nil {
+			return fmt.Errorf("%s of %s: %w", q.purpose, e.DN, err)
+		}
+		each(e)
+	}
+	return nil
+}

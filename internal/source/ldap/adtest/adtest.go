@@ -362,3 +362,11 @@ func inScope(dn, base string, scope int) bool {
 	}
 	return dn == base || strings.HasSuffix(dn, ","+base)
 }
+
+// SetRangeSize changes how many values of an attribute one answer holds
+// (Active Directory's MaxValRange) for the searches that follow.
+func (s *Server) SetRangeSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.RangeSize = n
+}
