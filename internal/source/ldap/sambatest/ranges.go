@@ -113,7 +113,7 @@ func cutEntry(p *ber.Packet, max int, cuts *atomic.Int64) *ber.Packet {
 // Active Directory does: "member;range=0-1499" for an attribute asked
 // for by name, "member;range=1500-2999" for one asked for from 1500 on.
 func cutAttribute(a *ber.Packet, max int) *ber.Packet {
-	name := string(a.Children[0].Data.Bytes())
+	name := a.Children[0].Data.String()
 	base, lo := name, 0
 	if b, spec, ok := strings.Cut(name, ";range="); ok {
 		from, _, _ := strings.Cut(spec, "-")
