@@ -29,6 +29,18 @@ func dsAdmin(t *testing.T, srv *dstest.Server) *goldap.Conn {
 	return c
 }
 
+// sambaAdmin is the domain's Administrator's connection to a Samba domain
+// controller.
+func sambaAdmin(t *testing.T, srv *sambatest.Server) *goldap.Conn {
+	t.Helper()
+	c, err := srv.AdminConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // The persistent search of 389-ds with the FreeIPA example: a member
 // added and an account locked (skip_disabled) are changes, a telephone
 // number once the feed knows the entry is not; after a restart of the
@@ -96,11 +108,7 @@ func addMember(t *testing.T, c *goldap.Conn, i int) func() {
 // runs in object security mode.
 func TestDirSyncFeed(t *testing.T) {
 	srv := sambatest.Start(t)
-	c, err := srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := sambaAdmin(t, srv)
 
 	f, ev, _ := runFeed(t, adFeedConfig(t, srv, true), nil)
 	waitFor(t, ev, "the feed to follow", func() bool { n, _, _, _, _ := ev.counts(); return n == 1 })
@@ -148,11 +156,7 @@ func TestDirSyncFeed(t *testing.T) {
 	changedBy(t, svc, "a member added (object security)", true, addMember(t, c, 10))
 
 	srv.Restart(t)
-	c, err = srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c = sambaAdmin(t, srv)
 	waitFor(t, ev, "the reconnect", func() bool { n, _, _, _, d := ev.counts(); return n == 2 && d >= 1 })
 	changedBy(t, ev, "a member added after the restart", true, addMember(t, c, 11))
 	if _, _, _, r, _ := ev.counts(); r != 0 {
@@ -165,11 +169,7 @@ func TestDirSyncFeed(t *testing.T) {
 // changes.
 func TestUSNChangedFeed(t *testing.T) {
 	srv := sambatest.Start(t)
-	c, err := srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := sambaAdmin(t, srv)
 	cfg := adFeedConfig(t, srv, false)
 	cfg.Watch.Feed = config.FeedUSNChanged
 	f, ev, _ := runFeed(t, cfg, nil)
@@ -191,11 +191,7 @@ func TestUSNChangedFeed(t *testing.T) {
 // Directory cuts them to 1,500.
 func TestUSNChangedFeedRangedMembers(t *testing.T) {
 	srv := sambatest.Start(t)
-	c, err := srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := sambaAdmin(t, srv)
 	group := sambatest.GroupDN("All Engineering")
 	r, err := c.Search(goldap.NewSearchRequest(group, goldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"member"}, nil))
 	if err != nil || len(r.Entries) != 1 {

@@ -222,11 +222,7 @@ func TestSambaBindNeedsTLS(t *testing.T) {
 // domain's Administrator: the shapes the other tests count on are there.
 func TestSambaFixtureAsDescribed(t *testing.T) {
 	srv := sambatest.Shared(t)
-	c, err := srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := sambaAdmin(t, srv)
 	f := sambatest.Fixture()
 	for _, name := range []string{"Contractors", "Domain Users", "Team A", "All Engineering"} {
 		g := f.Group(name)

@@ -64,11 +64,7 @@ func newHidingDC(t *testing.T) *hidingDC {
 	t.Helper()
 	paths := sambatest.Require(t)
 	srv := sambatest.Start(t)
-	admin, err := srv.AdminConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
+	admin := sambaAdmin(t, srv)
 	return &hidingDC{t: t, tool: paths["samba-tool"], srv: srv, admin: admin, person: firstUser(t, admin),
 		syncdSID: objectSID(t, admin, sambatest.ServiceDN)}
 }
