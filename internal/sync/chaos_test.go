@@ -54,8 +54,9 @@ import (
 // completed; removals the budgets still hold are approved, as an operator
 // would, and applied) and find nothing left to do.
 //
-// SYNCD_CHAOS_SEEDS=N plays N companies instead of the default; a
-// failure names its seed, and SYNCD_CHAOS_SEED=S plays that one alone
+// SYNCD_CHAOS_SEEDS=N plays N companies instead of the default (seeds 1
+// to N, or from SYNCD_CHAOS_FIRST on, for a campaign past those played
+// before); a failure names its seed, and SYNCD_CHAOS_SEED=S plays that one alone
 // (its faults are drawn per request, so it plays the same each time).
 func TestRandomFaultsDoNoHarm(t *testing.T) {
 	seeds := []uint64{}
@@ -80,8 +81,16 @@ func TestRandomFaultsDoNoHarm(t *testing.T) {
 			}
 			count = n
 		}
+		first := uint64(1)
+		if s := os.Getenv("SYNCD_CHAOS_FIRST"); s != "" {
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = n
+		}
 		for i := range count {
-			seeds = append(seeds, uint64(i+1))
+			seeds = append(seeds, first+uint64(i))
 		}
 	}
 	for _, seed := range seeds {
