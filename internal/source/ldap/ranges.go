@@ -97,6 +97,7 @@ func parseRange(name string) (attr string, lo int, hi string, ok bool) {
 // of it is read, after the search (one request at a time on a session).
 // A range that cannot be finished fails the search.
 func (s *session) searchWhole(q query, each func(*Entry)) error {
+	q.passing = false // ranged entries are kept until the search ends
 	var ranged []*Entry
 	if _, err := s.search(q, func(e *Entry) error {
 		if hasRanges(e) {
