@@ -802,9 +802,16 @@ func (c *chaos) check(when string, before snapshot, code int, errs []string, onl
 			bad = append(bad, l.unfinished()...)
 		}
 		for _, id := range l.after {
-			// Someone an admin added whom syncd was adding too may
-			// be in syncd's ledger: the API cannot tell the two apart.
-			if !slices.Contains(l.before, id) && (!l.edits[id] || slices.Contains(l.want, id)) {
+			added, edited := l.edits[id]
+			switch belongs := slices.Contains(l.want, id); {
+			case !slices.Contains(l.before, id) && (!added || belongs):
+				// Someone an admin added whom syncd was adding too may
+				// be in syncd's ledger: the API cannot tell the two apart.
+				l.added[id] = true
+			case edited && !added && belongs:
+				// An admin removed them during the run, and they are
+				// back: syncd read the list after the removal and
+				// added them again, as they belong.
 				l.added[id] = true
 			}
 		}
