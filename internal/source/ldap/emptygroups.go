@@ -52,7 +52,13 @@ func (r *Reader) checkEmptyGroups(s *session, d *directory.Directory, empty []st
 		for _, q := range r.emptyProbes(alts.String()) {
 			// Whole: a member of more groups than Active Directory hands
 			// over at once may name the group past its first range.
-			if err := s.searchWhole(q, func(e *Entry) { r.hiddenIn(e, candidates) }); err != nil {
+			err := s.searchWhole(q, func(e *Entry, unfinished error) error {
+				if unfinished == nil {
+					r.hiddenIn(e, candidates)
+				}
+				return unfinished
+			})
+			if err != nil {
 				return err
 			}
 		}

@@ -418,6 +418,21 @@ func (f *Feed) saw(ev Events, e *Entry) {
 	ev.Changed(f.now())
 }
 
+// unsure handles an entry that could not be read whole (the server did
+// not finish handing over its member list): what syncd reads of it is
+// unknown, so it is forgotten, to be compared afresh once read whole, and
+// reported (when ev is not nil) as a change, since the feed cannot tell.
+func (f *Feed) unsure(ev Events, e *Entry, err error) {
+	if !f.relevant(e.DN) {
+		return
+	}
+	f.log.Warn("a user or group could not be read whole; the feed takes it as changed", zap.String("dn", e.DN), zap.Error(err))
+	delete(f.prints, directory.CanonicalDN(e.DN))
+	if ev != nil {
+		ev.Changed(f.now())
+	}
+}
+
 // gone reports an entry deleted (or moved away) under dn.
 func (f *Feed) gone(ev Events, dn string) {
 	delete(f.prints, directory.CanonicalDN(dn))

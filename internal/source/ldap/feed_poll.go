@@ -259,9 +259,13 @@ func ldapEscape(s string) string { return goldap.EscapeFilter(s) }
 // each; cursor names the attribute the feed moves on, which is read too
 // (and given to each) but is no part of a fingerprint.
 func (r *feedRun) content(cursor string, each func(*Entry)) error {
-	return r.searchBoth("", cursor, func(e *Entry) {
+	return r.searchBoth("", cursor, func(e *Entry, unfinished error) {
 		if each != nil {
 			each(e)
+		}
+		if unfinished != nil {
+			r.f.unsure(nil, e, unfinished) // not learned: compared afresh when next seen
+			return
 		}
 		delete(e.Attrs, strings.ToLower(cursor))
 		r.f.learn(e)
@@ -277,9 +281,13 @@ func (r *feedRun) changedSince(since, cursor string, repeats bool, each func(*En
 	if repeats {
 		ev = quietIgnored{r.ev}
 	}
-	return r.searchBoth(since, cursor, func(e *Entry) {
+	return r.searchBoth(since, cursor, func(e *Entry, unfinished error) {
 		if each != nil {
 			each(e)
+		}
+		if unfinished != nil {
+			r.f.unsure(r.ev, e, unfinished)
+			return
 		}
 		delete(e.Attrs, strings.ToLower(cursor))
 		r.f.saw(ev, e)
@@ -293,8 +301,10 @@ type quietIgnored struct{ Events }
 func (quietIgnored) Ignored() {}
 
 // searchBoth searches the users and the groups (paged), each with extra
-// ANDed to its filter, asking for what syncd reads and the cursor.
-func (r *feedRun) searchBoth(extra, cursor string, each func(*Entry)) error {
+// ANDed to its filter, asking for what syncd reads and the cursor. each
+// gets the entries, with the error that kept an entry from being read
+// whole (the ranges of a member list), if any.
+func (r *feedRun) searchBoth(extra, cursor string, each func(e *Entry, unfinished error)) error {
 	u, g := r.f.r.cfg.Users, r.f.r.cfg.Groups
 	attrs := append(append([]string{}, r.f.attrs...), cursor)
 	for _, b := range []struct {
@@ -308,7 +318,7 @@ func (r *feedRun) searchBoth(extra, cursor string, each func(*Entry)) error {
 		q := query{base: b.base, scope: b.scope, filter: filter, attrs: attrs, paged: true, purpose: b.purpose + " changed", allowReferrals: true}
 		// Whole: a fingerprint of a member list's first range would not
 		// change when a member past it does.
-		if err := r.s.searchWhole(q, each); err != nil {
+		if err := r.s.searchWhole(q, func(e *Entry, unfinished error) error { each(e, unfinished); return nil }); err != nil {
 			return err
 		}
 	}

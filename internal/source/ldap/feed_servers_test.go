@@ -202,17 +202,28 @@ func TestUSNChangedFeedRangedMembers(t *testing.T) {
 		t.Fatalf("%s has %d members; the test needs more than two ranges of 500", group, len(members))
 	}
 
-	url, cuts := srv.RangeLimited(t, 500)
+	proxy := srv.RangeLimited(t, 500)
 	cfg := adFeedConfig(t, srv, false)
-	cfg.URLs = config.StringList{url}
+	cfg.URLs = config.StringList{proxy.URL}
 	cfg.Watch.Feed = config.FeedUSNChanged
 	_, ev, _ := runFeed(t, cfg, nil)
 	waitFor(t, ev, "the feed to follow", func() bool { n, _, _, _, _ := ev.counts(); return n == 1 })
-	if cuts.Load() == 0 {
+	if proxy.Cuts.Load() == 0 {
 		t.Fatal("the proxy cut no member list: the feed's reads were not ranged")
 	}
-	last := members[len(members)-1] // in the last range the domain controller hands over
-	changedBy(t, ev, "a member removed from the last range of a large group", true, func() {
-		modify(t, c, group, func(m *goldap.ModifyRequest) { m.Delete("member", []string{last}) })
-	})
+	remove := func(dn string) func() {
+		return func() { modify(t, c, group, func(m *goldap.ModifyRequest) { m.Delete("member", []string{dn}) }) }
+	}
+	// In the last range the domain controller hands over.
+	changedBy(t, ev, "a member removed from the last range of a large group", true, remove(members[len(members)-1]))
+
+	// A server that stops handing the list over: the group cannot be
+	// compared, so it is a change, and the feed goes on following.
+	proxy.Lose.Store(true)
+	changedBy(t, ev, "a member removed while the ranges past the first are lost", true, remove(members[len(members)-2]))
+	proxy.Lose.Store(false)
+	changedBy(t, ev, "a member removed once the ranges come back", true, remove(members[len(members)-3]))
+	if n, _, _, _, d := ev.counts(); n != 1 || d != 0 {
+		t.Errorf("the feed reconnected over a list it could not read whole: %s", ev)
+	}
 }

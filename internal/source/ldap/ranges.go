@@ -94,26 +94,29 @@ func parseRange(name string) (attr string, lo int, hi string, ok bool) {
 
 // searchWhole is search for entries whose attributes are needed whole: an
 // entry with an attribute cut into ranges is handed to each once the rest
-// of it is read, after the search (one request at a time on a session).
-// A range that cannot be finished fails the search.
-func (s *session) searchWhole(q query, each func(*Entry)) error {
+// of it is read, after the search (one request at a time on a session),
+// with the error that kept it from being finished, if any. An error each
+// returns ends the search.
+func (s *session) searchWhole(q query, each func(e *Entry, unfinished error) error) error {
 	q.passing = false // ranged entries are kept until the search ends
 	var ranged []*Entry
 	if _, err := s.search(q, func(e *Entry) error {
 		if hasRanges(e) {
 			ranged = append(ranged, e)
-		} else {
-			each(e)
+			return nil
 		}
-		return nil
+		return each(e, nil)
 	}); err != nil {
 		return err
 	}
 	for _, e := range ranged {
+		var unfinished error
 		if err := s.completeRanges(e); err != nil {
-			return fmt.Errorf("%s of %s: %w", q.purpose, e.DN, err)
+			unfinished = fmt.Errorf("%s of %s: %w", q.purpose, e.DN, err)
 		}
-		each(e)
+		if err := each(e, unfinished); err != nil {
+			return err
+		}
 	}
 	return nil
 }

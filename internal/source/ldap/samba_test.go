@@ -176,14 +176,14 @@ func TestSambaNarrowGroupBase(t *testing.T) {
 // every group reads as the fixture says.
 func TestSambaRangeRetrieval(t *testing.T) {
 	srv := sambatest.Shared(t)
-	url, cuts := srv.RangeLimited(t, 500)
-	cfg := adExample(t, srv, url)
+	proxy := srv.RangeLimited(t, 500)
+	cfg := adExample(t, srv, proxy.URL)
 	d, logs, err := readLogged(t, cfg)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
 	}
 	compareTruth(t, d, sambatest.Fixture().Truth(adScope()))
-	if n := cuts.Load(); n < 3 { // 0-499, then 500-999 and 1000-1499 of the ranges asked for
+	if n := proxy.Cuts.Load(); n < 3 { // 0-499, then 500-999 and 1000-1499 of the ranges asked for
 		t.Errorf("the proxy cut %d attributes, want at least 3: range retrieval was not exercised", n)
 	}
 	for _, e := range logs.FilterLevelExact(zapcore.WarnLevel).All() {

@@ -23,12 +23,19 @@ import (
 // Active Directory's limit in front of the domain controller, so that
 // what syncd asks for after the first range is answered by Samba itself.
 
+// RangeProxy is the domain controller behind Active Directory's limit.
+type RangeProxy struct {
+	URL  string       // ldap://: clients speak plain LDAP to it (a simple bind to loopback needs no TLS)
+	Cuts atomic.Int64 // attributes cut short
+	// Lose drops every range asked for past the first from the answers,
+	// as a server that stops handing a list over would.
+	Lose atomic.Bool
+}
+
 // RangeLimited serves the domain controller on a free loopback port,
 // cutting every attribute of a search result entry to its first max values
-// as Active Directory does. Clients speak plain LDAP to it (a simple bind
-// to loopback needs no TLS); it speaks LDAPS to the domain controller.
-// cuts counts the attributes it cut short.
-func (s *Server) RangeLimited(tb testing.TB, max int) (url string, cuts *atomic.Int64) {
+// as Active Directory does. It speaks LDAPS to the domain controller.
+func (s *Server) RangeLimited(tb testing.TB, max int) *RangeProxy {
 	tb.Helper()
 	cfg, err := s.tlsConfig()
 	if err != nil {
@@ -39,7 +46,7 @@ func (s *Server) RangeLimited(tb testing.TB, max int) (url string, cuts *atomic.
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { l.Close() })
-	cuts = new(atomic.Int64)
+	p := &RangeProxy{URL: "ldap://" + l.Addr().String()}
 	backend := net.JoinHostPort(s.IP, "636")
 	go func() {
 		for {
@@ -47,15 +54,15 @@ func (s *Server) RangeLimited(tb testing.TB, max int) (url string, cuts *atomic.
 			if err != nil {
 				return
 			}
-			go limitRanges(c, backend, cfg, max, cuts)
+			go p.limit(c, backend, cfg, max)
 		}
 	}()
-	return "ldap://" + l.Addr().String(), cuts
+	return p
 }
 
-// limitRanges passes one client's requests to the domain controller as
-// they are, and its answers back with every attribute cut to max values.
-func limitRanges(client net.Conn, backend string, cfg *tls.Config, max int, cuts *atomic.Int64) {
+// limit passes one client's requests to the domain controller as they
+// are, and its answers back with every attribute cut to max values.
+func (p *RangeProxy) limit(client net.Conn, backend string, cfg *tls.Config, max int) {
 	defer client.Close()
 	server, err := tls.Dial("tcp", backend, cfg)
 	if err != nil {
@@ -64,49 +71,62 @@ func limitRanges(client net.Conn, backend string, cfg *tls.Config, max int, cuts
 	defer server.Close()
 	go func() { _, _ = io.Copy(server, client); server.Close() }()
 	for {
-		p, err := ber.ReadPacket(server)
+		m, err := ber.ReadPacket(server)
 		if err != nil {
 			return
 		}
-		if _, err := client.Write(cutEntry(p, max, cuts).Bytes()); err != nil {
+		if _, err := client.Write(p.cutEntry(m, max).Bytes()); err != nil {
 			return
 		}
 	}
 }
 
-// cutEntry returns p with each attribute of a search result entry cut to
-// its first max values; any other message as it is.
-func cutEntry(p *ber.Packet, max int, cuts *atomic.Int64) *ber.Packet {
-	if len(p.Children) < 2 {
-		return p
+// cutEntry returns m with each attribute of a search result entry cut to
+// its first max values (and, with Lose, without the ranges asked for past
+// the first); any other message as it is.
+func (p *RangeProxy) cutEntry(m *ber.Packet, max int) *ber.Packet {
+	if len(m.Children) < 2 {
+		return m
 	}
-	op := p.Children[1]
+	op := m.Children[1]
 	if op.ClassType != ber.ClassApplication || op.Tag != goldap.ApplicationSearchResultEntry || len(op.Children) != 2 {
-		return p
+		return m
 	}
 	attrs := op.Children[1]
 	newAttrs := ber.Encode(attrs.ClassType, attrs.TagType, attrs.Tag, nil, attrs.Description)
-	cut := false
+	changed := false
 	for _, a := range attrs.Children {
-		if len(a.Children) == 2 && len(a.Children[1].Children) > max {
-			a, cut = cutAttribute(a, max), true
-			cuts.Add(1)
+		switch {
+		case len(a.Children) != 2:
+		case p.Lose.Load() && laterRange(a.Children[0].Data.String()):
+			changed = true
+			continue
+		case len(a.Children[1].Children) > max:
+			a, changed = cutAttribute(a, max), true
+			p.Cuts.Add(1)
 		}
 		newAttrs.AppendChild(a)
 	}
-	if !cut {
-		return p
+	if !changed {
+		return m
 	}
 	newOp := ber.Encode(op.ClassType, op.TagType, op.Tag, nil, op.Description)
 	newOp.AppendChild(op.Children[0])
 	newOp.AppendChild(newAttrs)
-	out := ber.Encode(p.ClassType, p.TagType, p.Tag, nil, p.Description)
-	out.AppendChild(p.Children[0])
+	out := ber.Encode(m.ClassType, m.TagType, m.Tag, nil, m.Description)
+	out.AppendChild(m.Children[0])
 	out.AppendChild(newOp)
-	for _, c := range p.Children[2:] { // controls
+	for _, c := range m.Children[2:] { // controls
 		out.AppendChild(c)
 	}
 	return out
+}
+
+// laterRange tells an attribute answering a range asked for past the
+// first ("member;range=500-*").
+func laterRange(name string) bool {
+	_, spec, ok := strings.Cut(name, ";range=")
+	return ok && !strings.HasPrefix(spec, "0-")
 }
 
 // cutAttribute names the first max values of a (a PartialAttribute) as
