@@ -170,24 +170,30 @@ func TestSambaNarrowGroupBase(t *testing.T) {
 
 // A member list longer than Active Directory's MaxValRange comes back cut
 // into ranges, and syncd asks for the rest range by range. Samba never
-// cuts an attribute asked for by name, so a proxy cuts its answers to 500
-// values as Active Directory cuts them to 1,500: All Engineering's 1,600
-// members come in four ranges, the last three asked of Samba itself, and
-// every group reads as the fixture says.
+// cuts an attribute asked for by name, so a proxy cuts its answers as
+// Active Directory cuts them at 1,500 values: at 500, All Engineering's
+// 1,600 members come in four ranges, the last three asked of Samba itself;
+// at 10, every group of more than ten members comes in ranges, nested ones
+// included. Either way every group reads as the fixture says.
 func TestSambaRangeRetrieval(t *testing.T) {
 	srv := sambatest.Shared(t)
-	proxy := srv.RangeLimited(t, 500)
-	cfg := adExample(t, srv, proxy.URL)
-	d, logs, err := readLogged(t, cfg)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	compareTruth(t, d, sambatest.Fixture().Truth(adScope()))
-	if n := proxy.Cuts.Load(); n < 3 { // 0-499, then 500-999 and 1000-1499 of the ranges asked for
-		t.Errorf("the proxy cut %d attributes, want at least 3: range retrieval was not exercised", n)
-	}
-	for _, e := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
-		t.Errorf("warning logged: %s %v", e.Message, e.ContextMap())
+	for _, max := range []int{500, 10} {
+		t.Run(fmt.Sprintf("max=%d", max), func(t *testing.T) {
+			proxy := srv.RangeLimited(t, max)
+			cfg := adExample(t, srv, proxy.URL)
+			d, logs, err := readLogged(t, cfg)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			compareTruth(t, d, sambatest.Fixture().Truth(adScope()))
+			want := int64(sambatest.Engineers / max) // All Engineering's ranges but the last, at least
+			if n := proxy.Cuts.Load(); n < want {
+				t.Errorf("the proxy cut %d attributes, want at least %d: range retrieval was not exercised", n, want)
+			}
+			for _, e := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
+				t.Errorf("warning logged: %s %v", e.Message, e.ContextMap())
+			}
+		})
 	}
 }
 
