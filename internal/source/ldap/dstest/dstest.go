@@ -41,7 +41,7 @@ const (
 
 const (
 	instance       = "syncd"
-	harnessVersion = "dstest 2"
+	harnessVersion = "dstest 3" // 3: certificates valid for ten years, not one day
 )
 
 // Server is a running 389 Directory Server.

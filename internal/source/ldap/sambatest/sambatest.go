@@ -49,7 +49,7 @@ const (
 const Install = "apt-get install samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools"
 
 // harnessVersion changes when the way the domain is built changes.
-const harnessVersion = "sambatest 1"
+const harnessVersion = "sambatest 2" // 2: a CA valid for ten years, not one day
 
 // Server is a running domain controller.
 type Server struct {

@@ -14,6 +14,12 @@ import (
 	"time"
 )
 
+// certLife is how long test certificates stay valid. The Samba and 389-ds
+// fixtures are built once and cached (servertest.Cached) with their CA and,
+// for 389-ds, its server certificate: certificates that expired after a day
+// made every test of those servers fail on a machine whose cache was older.
+const certLife = 10 * 365 * 24 * time.Hour
+
 // writeTLS makes a CA and a server certificate for 127.0.0.1 and localhost
 // signed by it, and writes ca.pem, server.pem and server.key into dir.
 func writeTLS(dir string) error {
@@ -60,7 +66,7 @@ func SignServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, pub any, name
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: names[0]},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     time.Now().Add(certLife),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -85,7 +91,7 @@ func NewCA(name string) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotAfter:              time.Now().Add(certLife),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
