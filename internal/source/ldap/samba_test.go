@@ -247,4 +247,17 @@ func TestSambaFixtureAsDescribed(t *testing.T) {
 	if err != nil || len(res.Entries) != 1 || res.Entries[0].GetAttributeValue("primaryGroupID") == "513" {
 		t.Errorf("Contractor Carl's primary group is not Contractors: %v %v", res, err)
 	}
+	// The domain is cached between test runs: the passwords syncd and the
+	// tests bind with must never expire (a provisioned domain's last 42 days).
+	const never = "9223372036854775807"
+	for _, dn := range []string{sambatest.ServiceDN, "CN=Administrator,CN=Users," + sambatest.BaseDN} {
+		res, err := c.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, 0, 0, 0, false,
+			"(objectClass=*)", []string{"msDS-UserPasswordExpiryTimeComputed"}, nil))
+		if err != nil || len(res.Entries) != 1 {
+			t.Fatalf("%s: %v", dn, err)
+		}
+		if got := res.Entries[0].GetAttributeValue("msDS-UserPasswordExpiryTimeComputed"); got != never {
+			t.Errorf("%s: password expires at %s (FILETIME), want never (%s)", dn, got, never)
+		}
+	}
 }

@@ -49,7 +49,7 @@ const (
 const Install = "apt-get install samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools"
 
 // harnessVersion changes when the way the domain is built changes.
-const harnessVersion = "sambatest 2" // 2: a CA valid for ten years, not one day
+const harnessVersion = "sambatest 3" // 2: a CA valid for ten years, not one day; 3: passwords never expire
 
 // Server is a running domain controller.
 type Server struct {
@@ -161,6 +161,13 @@ func build(paths map[string]string, dir string) error {
 		"--server-role=dc", "--dns-backend=SAMBA_INTERNAL", "--adminpass="+AdminPW,
 		"--use-rfc2307", "--host-ip=127.0.0.1", "--option=interfaces=127.0.0.1/8",
 		"--option=bind interfaces only=yes"); err != nil {
+		return err
+	}
+	// Passwords never expire: the domain is cached for as long as its
+	// fixture stays the same, and a provisioned domain lets a password live
+	// 42 days, after which every bind fails.
+	if err := servertest.Run(paths["samba-tool"], "domain", "passwordsettings", "set", "--max-pwd-age=0",
+		"-H", filepath.Join(dir, "private", "sam.ldb"), "--configfile="+filepath.Join(dir, "etc", "smb.conf")); err != nil {
 		return err
 	}
 	if err := writeConfTemplate(dir); err != nil {
