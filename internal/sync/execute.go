@@ -48,7 +48,7 @@ func (e *Engine) Execute(ctx context.Context, p *Prepared) *Result {
 func (e *Engine) logPlanned(r *report.Report) {
 	for _, c := range r.Changes {
 		if c.Status == report.StatusPlanned {
-			e.log.Info("Would "+report.Describe(c), changeFields(c)...)
+			e.logChange(zapcore.InfoLevel, "Would "+report.Describe(c), c)
 		}
 	}
 }
@@ -57,7 +57,7 @@ func (e *Engine) logPlanned(r *report.Report) {
 func (e *Engine) logHeld(r *report.Report) {
 	for _, c := range r.Changes {
 		if c.Status == report.StatusHeld {
-			e.log.Warn("Held "+report.Describe(c), append(changeFields(c), zap.String("reason", c.Reason))...)
+			e.logChange(zapcore.WarnLevel, "Held "+report.Describe(c), c, zap.String("reason", c.Reason))
 		}
 	}
 }
@@ -170,11 +170,11 @@ func (e *Engine) markStep(r *report.Report, s step, err error, quiet bool) {
 		switch err := changeError(err, c.Kind); {
 		case err == nil:
 			c.Status = report.StatusApplied
-			e.log.Info(report.Described(*c), changeFields(*c)...)
+			e.logChange(zapcore.InfoLevel, report.Described(*c), *c)
 		default:
 			c.Status, c.Error = report.StatusFailed, failure(err)
 			if !quiet {
-				e.log.Error(failedHeadline(*c, err), append(changeFields(*c), errField(err))...)
+				e.logChange(zapcore.ErrorLevel, failedHeadline(*c, err), *c, errField(err))
 			}
 		}
 	}
@@ -428,6 +428,29 @@ func refNames(refs []plan.GroupRef) []string {
 		out = append(out, r.Name)
 	}
 	return out
+}
+
+// loggedUsersPerLine is how many people one log line of a change names,
+// about 6 KB: journald splits lines longer than 48 KiB and Docker's log
+// drivers lines longer than 16 KiB, and a log shipper then sees broken
+// JSON. Mapping a company-wide group names tens of thousands.
+const loggedUsersPerLine = 100
+
+// logChange logs a change at lvl: one line, or for a change naming more
+// than loggedUsersPerLine people, one line for each loggedUsersPerLine of
+// them, every line with the change's other fields and "part" and "parts",
+// so that the log still names everyone (see changeFields).
+func (e *Engine) logChange(lvl zapcore.Level, msg string, c report.Change, extra ...zap.Field) {
+	all := c.Users
+	parts := max(1, (len(all)+loggedUsersPerLine-1)/loggedUsersPerLine)
+	for i := range parts {
+		c.Users = all[i*loggedUsersPerLine : min(len(all), (i+1)*loggedUsersPerLine)]
+		f := changeFields(c)
+		if parts > 1 {
+			f = append(f, zap.Int("part", i+1), zap.Int("parts", parts))
+		}
+		e.log.Log(lvl, msg, append(f, extra...)...)
+	}
 }
 
 // changeFields are the structured fields of a change's log line: what

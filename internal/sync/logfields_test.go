@@ -2,6 +2,9 @@ package sync
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -34,5 +37,56 @@ func TestChangeLogNamesEveryone(t *testing.T) {
 		if got != want {
 			t.Errorf("log line:\n got %s\nwant %s", got, want)
 		}
+	}
+}
+
+// A change naming thousands of people is logged in lines of at most
+// loggedUsersPerLine people, each whole for journald and Docker (16 KiB),
+// together naming everyone once, in order.
+func TestLargeChangeLoggedInParts(t *testing.T) {
+	c := report.Change{Kind: report.KindAddMembers, Group: "All Staff", ID: "abc123"}
+	for i := range 250 {
+		c.Users = append(c.Users, report.User{ID: i + 1, Name: fmt.Sprintf("Person %d", i), Email: fmt.Sprintf("p%d@example.com", i)})
+	}
+	var buf bytes.Buffer
+	e := &Engine{log: zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&buf), zap.InfoLevel))}
+	e.logChange(zapcore.WarnLevel, "Held "+report.Describe(c), c, zap.String("reason", "over budget"))
+
+	var named []string
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	for i, l := range lines {
+		if len(l) > 16<<10 {
+			t.Errorf("line %d is %d bytes", i+1, len(l))
+		}
+		var got struct {
+			Level, Msg, Kind, Group, Reason string
+			ChangeID                        string `json:"change_id"`
+			Users                           []string
+			Part, Parts                     int
+		}
+		if err := json.Unmarshal([]byte(l), &got); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if got.Part != i+1 || got.Parts != 3 || got.Level != "warn" || got.Group != "All Staff" || got.ChangeID != "abc123" || got.Reason != "over budget" ||
+			!strings.HasPrefix(got.Msg, "Held add 250 users to user group") {
+			t.Errorf("line %d: %+v", i+1, got)
+		}
+		named = append(named, got.Users...)
+	}
+	if len(lines) != 3 || len(named) != 250 {
+		t.Fatalf("%d lines naming %d people, want 3 naming 250", len(lines), len(named))
+	}
+	for i, u := range c.Users {
+		if named[i] != report.UserLabel(u) {
+			t.Fatalf("person %d logged as %q, want %q", i, named[i], report.UserLabel(u))
+		}
+	}
+
+	// A change of fewer people is one line without parts.
+	buf.Reset()
+	c.Users = c.Users[:loggedUsersPerLine]
+	e.logChange(zapcore.InfoLevel, "x", c)
+	if n := strings.Count(buf.String(), "\n"); n != 1 || strings.Contains(buf.String(), `"part"`) {
+		t.Errorf("a change of %d people logged as %d lines: %s", len(c.Users), n, buf.String())
 	}
 }
