@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -168,8 +169,39 @@ func benchCold(b *testing.B, bin string, co *scalegen.Company, stateDir bool) {
 	// create per group and two SME writes per tag (its users and its
 	// group added: two POSTs cost no more than the read a PUT needs, and
 	// keep whatever was added in Teams meanwhile).
-	least := 2 + (co.Size.Users+100)/100 + 2*co.Size.Tags + co.Size.Mappings + 2*co.Size.Tags
+	writes := co.Size.Mappings + 2*co.Size.Tags
+	least := 2 + (co.Size.Users+100)/100 + 2*co.Size.Tags + writes
 	runs.median().report(b, co.Size, least, 3.0, 0)
+	if stateDir {
+		b.ReportMetric(durableFloor(b, writes).Seconds(), "sync-floor-cpu-s")
+	}
+}
+
+// durableFloor is the CPU that making n records durable one after the
+// other costs on the state dir's file system, the least DESIGN.md §8 rule
+// 8 asks of a run of n writes (each recorded, to survive a crash, before
+// the next is sent): n appends of an audit line's size, each followed by
+// one sync (for an append, fsync flushes what fdatasync does: the data
+// and the new size). Measured in the same run as the cold apply it bounds,
+// since what a sync costs differs from machine to machine and hour to
+// hour.
+func durableFloor(b *testing.B, n int) time.Duration {
+	f, err := os.OpenFile(filepath.Join(b.TempDir(), "floor"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	line := append(bytes.Repeat([]byte{'x'}, 4095), '\n') // a create's audit line names 100 people
+	cpu0 := cpuTime()
+	for range n {
+		if _, err := f.Write(line); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return cpuTime() - cpu0
 }
 
 // runFigures is what one measured run cost.
