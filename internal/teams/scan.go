@@ -420,6 +420,11 @@ func (s *scanner) array(elem func() error) (bool, error) {
 
 // skip reads any one value and checks it.
 func (s *scanner) skip() error {
+	if end, ok := skipValue(s.buf[:s.n], s.i, maxDepth-s.depth); ok {
+		s.i = end
+		s.begin() // the value is done with: the bytes before it may go
+		return nil
+	}
 	c, err := s.peek()
 	if err != nil {
 		return err

@@ -41,7 +41,8 @@ func groupsPage(b *testing.B) []byte {
 }
 
 // BenchmarkReadGroupsPage reads that page as the sync reads it
-// (rosters), as UserGroup models, and, for comparison, with
+// (rosters), as UserGroup models, skipped (checked, nothing kept), and,
+// for comparison, with
 // encoding/json as the client did before its scanner; MB/s is the
 // answer's size over the time.
 func BenchmarkReadGroupsPage(b *testing.B) {
@@ -59,6 +60,13 @@ func BenchmarkReadGroupsPage(b *testing.B) {
 			var env envelope
 			var items []UserGroup
 			return readPage(&env, &items, nil)(bytes.NewReader(page))
+		})
+	})
+	b.Run("skipped", func(b *testing.B) { // checked, nothing kept: as a create's answer's members
+		benchPage(b, page, func() error {
+			s := newScanner(bytes.NewReader(page))
+			defer s.release()
+			return s.skip()
 		})
 	})
 	b.Run("encoding-json", func(b *testing.B) {
