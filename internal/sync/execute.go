@@ -430,27 +430,46 @@ func refNames(refs []plan.GroupRef) []string {
 	return out
 }
 
-// loggedUsersPerLine is how many people one log line of a change names,
-// about 6 KB: journald splits lines longer than 48 KiB and Docker's log
-// drivers lines longer than 16 KiB, and a log shipper then sees broken
-// JSON. Mapping a company-wide group names tens of thousands.
-const loggedUsersPerLine = 100
+// A log line of a change names at most loggedUsersPerLine people and
+// about loggedBytesPerLine bytes of their names and addresses: journald
+// splits lines longer than 48 KiB and Docker's log drivers lines longer
+// than 16 KiB, and a log shipper then sees broken JSON. Mapping a
+// company-wide group names tens of thousands.
+const (
+	loggedUsersPerLine = 100
+	loggedBytesPerLine = 8 << 10
+)
 
 // logChange logs a change at lvl: one line, or for a change naming more
-// than loggedUsersPerLine people, one line for each loggedUsersPerLine of
-// them, every line with the change's other fields and "part" and "parts",
-// so that the log still names everyone (see changeFields).
+// people than a line holds, as many lines as they need, every line with
+// the change's other fields and "part" and "parts", so that the log still
+// names everyone (see changeFields).
 func (e *Engine) logChange(lvl zapcore.Level, msg string, c report.Change, extra ...zap.Field) {
-	all := c.Users
-	parts := max(1, (len(all)+loggedUsersPerLine-1)/loggedUsersPerLine)
-	for i := range parts {
-		c.Users = all[i*loggedUsersPerLine : min(len(all), (i+1)*loggedUsersPerLine)]
+	parts := userLines(c.Users)
+	for i, users := range parts {
+		c.Users = users
 		f := changeFields(c)
-		if parts > 1 {
-			f = append(f, zap.Int("part", i+1), zap.Int("parts", parts))
+		if len(parts) > 1 {
+			f = append(f, zap.Int("part", i+1), zap.Int("parts", len(parts)))
 		}
 		e.log.Log(lvl, msg, append(f, extra...)...)
 	}
+}
+
+// userLines cuts people into the runs that one log line each names (one
+// run, maybe empty, when they fit one line).
+func userLines(users []report.User) [][]report.User {
+	var out [][]report.User
+	start, size := 0, 0
+	for i, u := range users {
+		n := len(u.Name) + len(u.Email) + 8 // the label, its quotes, brackets and comma
+		if i > start && (i-start == loggedUsersPerLine || size+n > loggedBytesPerLine) {
+			out = append(out, users[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(out, users[start:])
 }
 
 // changeFields are the structured fields of a change's log line: what

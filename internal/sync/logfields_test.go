@@ -82,6 +82,29 @@ func TestLargeChangeLoggedInParts(t *testing.T) {
 		}
 	}
 
+	// People with long names fill a line sooner.
+	buf.Reset()
+	long := c
+	long.Users = nil
+	for i := range 200 {
+		long.Users = append(long.Users, report.User{ID: i + 1, Name: strings.Repeat("N", 250), Email: fmt.Sprintf("%s%d@example.com", strings.Repeat("e", 60), i)})
+	}
+	e.logChange(zapcore.InfoLevel, "x", long)
+	named = nil
+	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		if len(l) > 16<<10 {
+			t.Errorf("a line of long names is %d bytes", len(l))
+		}
+		var got struct{ Users []string }
+		if err := json.Unmarshal([]byte(l), &got); err != nil {
+			t.Fatal(err)
+		}
+		named = append(named, got.Users...)
+	}
+	if len(named) != len(long.Users) {
+		t.Errorf("lines of long names named %d people, want %d", len(named), len(long.Users))
+	}
+
 	// A change of fewer people is one line without parts.
 	buf.Reset()
 	c.Users = c.Users[:loggedUsersPerLine]
